@@ -1,0 +1,47 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/pacer-dialer/pacer/campaigns"
+)
+
+// RecoverLeadsArgs is the periodic sweep that returns leads stranded in
+// `dialing` by a dialer that died mid-call.
+type RecoverLeadsArgs struct{}
+
+// Kind is River's name for the job.
+func (RecoverLeadsArgs) Kind() string { return "recover_stuck_leads" }
+
+// InsertOpts keeps at most one sweep pending: a burst of periodic inserts (a
+// cluster of nodes each running the schedule) collapses into one.
+func (RecoverLeadsArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+		rivertype.JobStateRunning, rivertype.JobStateScheduled,
+	}}}
+}
+
+type recoverLeadsWorker struct {
+	river.WorkerDefaults[RecoverLeadsArgs]
+	db    campaigns.DB
+	clock Clock
+	after time.Duration
+	log   *slog.Logger
+}
+
+func (w *recoverLeadsWorker) Work(ctx context.Context, _ *river.Job[RecoverLeadsArgs]) error {
+	n, err := campaigns.RecoverStuck(ctx, w.db, w.clock.Now().Add(-w.after), "")
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.log.Warn("returned stuck leads to the pool", "leads", n, "claimed_longer_than", w.after)
+	}
+	return nil
+}
