@@ -28,6 +28,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"serve":   {"run the dialer: web workspace, API, engine and background jobs", serveCommand},
 		"migrate": {"apply database migrations (Pacer's and River's) and exit", migrateCommand},
+		"sim":     {"run the pacing simulator on a scenario file (no database needed)", simCommand},
 	}
 }
 

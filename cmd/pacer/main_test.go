@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -85,12 +86,12 @@ func waitReady(t *testing.T, addr string, within time.Duration) {
 
 // startPacer runs the real binary; the returned func sends SIGTERM and waits
 // for a clean exit within 10 s.
-func startPacer(t *testing.T, dir string, env []string, args ...string) (stop func(), logs *bytes.Buffer) {
+func startPacer(t *testing.T, dir string, env []string, args ...string) (stop func(), logs *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(pacerBin, args...)
 	cmd.Dir = dir
 	cmd.Env = env
-	logs = &bytes.Buffer{}
+	logs = &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
 	done := make(chan error, 1)
@@ -117,6 +118,24 @@ func startPacer(t *testing.T, dir string, env []string, args ...string) (stop fu
 		}
 	})
 	return stop, logs
+}
+
+// syncBuffer collects a child's output while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // workDir is a directory the postgres user can traverse (t.TempDir is 0700).

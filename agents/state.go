@@ -1,0 +1,121 @@
+package agents
+
+import (
+	"fmt"
+	"time"
+)
+
+// ID identifies an agent (a user who can log in to take calls).
+type ID int64
+
+// State is where an agent is in the session lifecycle.
+type State uint8
+
+const (
+	LoggedOut State = iota
+	Paused
+	Ready
+	Ringing
+	InCall
+	Dispo
+	numStates
+)
+
+var stateNames = [numStates]string{"LOGGED_OUT", "PAUSED", "READY", "RINGING", "INCALL", "DISPO"}
+
+func (s State) String() string {
+	if s < numStates {
+		return stateNames[s]
+	}
+	return fmt.Sprintf("State(%d)", uint8(s))
+}
+
+// States lists every state, in table order.
+func States() []State {
+	out := make([]State, numStates)
+	for i := range out {
+		out[i] = State(i)
+	}
+	return out
+}
+
+// EventKind is something that happens to an agent.
+type EventKind uint8
+
+const (
+	EvLogin EventKind = iota
+	EvReady
+	EvPause // carries a pause code; while INCALL or DISPO it is a request that takes effect after DISPO
+	EvOffer // an inbound or preview call is offered and rings the agent
+	EvAccept
+	EvReject
+	EvRingTimeout
+	EvConnect // a predictive, power or manual call is bridged to a READY agent
+	EvHold
+	EvResume
+	EvCallEnd
+	EvDispoSaved
+	EvWrapupTimeout
+	EvLogout
+	EvSessionLost
+	numEvents
+)
+
+var eventNames = [numEvents]string{
+	"login", "ready", "pause", "offer", "accept", "reject", "ring_timeout", "connect",
+	"hold", "resume", "call_end", "dispo_saved", "wrapup_timeout", "logout", "session_lost",
+}
+
+func (e EventKind) String() string {
+	if e < numEvents {
+		return eventNames[e]
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(e))
+}
+
+// EventKinds lists every event kind, in table order.
+func EventKinds() []EventKind {
+	out := make([]EventKind, numEvents)
+	for i := range out {
+		out[i] = EventKind(i)
+	}
+	return out
+}
+
+// Event is one input to the state machine.
+type Event struct {
+	Kind EventKind
+	// PauseCode names the pause for EvPause; empty means PauseCodeDefault.
+	PauseCode string
+}
+
+// Pause codes the machine itself assigns.
+const (
+	PauseCodeLogin   = "LOGIN"
+	PauseCodeDefault = "BREAK"
+	PauseCodeDND     = "DND"
+)
+
+// Clock is the only source of time for the domain code.
+type Clock interface {
+	Now() time.Time
+}
+
+// Transition records one accepted event, as appended to the agent state log.
+type Transition struct {
+	Agent     ID
+	At        time.Time
+	Event     EventKind
+	From, To  State
+	PauseCode string // the pause code in force after the transition (To == Paused)
+	// Call is set when the transition closes a call's accounting (dispo saved,
+	// wrap-up timeout, or logout with a call open).
+	Call *CallTimes
+}
+
+// Sink receives every accepted transition, in order, on the owning goroutine.
+// Implementations must not block: a database-backed sink queues and flushes
+// in batches from its own goroutine.
+type Sink interface {
+	AppendTransition(t Transition)
+}

@@ -1,0 +1,190 @@
+package dialer
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/pacer-dialer/pacer/agents"
+)
+
+// CallID identifies a call leg placed by the engine. IDs are never reused
+// within an engine, so late events and timers for an ended call are simply
+// not found.
+type CallID uint64
+
+// LeadID identifies a lead (a person to call) in a campaign's lists.
+type LeadID int64
+
+// CampaignID identifies the campaign an engine paces.
+type CampaignID int64
+
+// CallState is a call's position in its lifecycle, DESIGN.md §3.
+type CallState uint8
+
+const (
+	CallQueued CallState = iota
+	CallDialing
+	CallRinging
+	CallAnsweredHuman
+	CallAnsweredMachine
+	CallConnected
+	CallHeld
+	CallEnded
+	numCallStates
+)
+
+var callStateNames = [numCallStates]string{"queued", "dialing", "ringing", "answered_human", "answered_machine", "connected", "held", "ended"}
+
+func (s CallState) String() string {
+	if s < numCallStates {
+		return callStateNames[s]
+	}
+	return fmt.Sprintf("CallState(%d)", uint8(s))
+}
+
+// Outcome is how a call ended.
+type Outcome uint8
+
+const (
+	OutcomeNone Outcome = iota
+	OutcomeNoAnswer
+	OutcomeBusy
+	OutcomeFailed
+	OutcomeMachine
+	OutcomeAbandoned
+	OutcomeCompleted
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"", "no_answer", "busy", "failed", "machine", "abandoned", "completed"}
+
+func (o Outcome) String() string {
+	if o < numOutcomes {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("Outcome(%d)", uint8(o))
+}
+
+// Live reports whether the outcome counts as a live (person) answer for the
+// abandon rate.
+func (o Outcome) Live() bool { return o == OutcomeAbandoned || o == OutcomeCompleted }
+
+// callEvent drives the call state machine.
+type callEvent uint8
+
+const (
+	ceDial callEvent = iota
+	ceRinging
+	ceAnswerHuman
+	ceAnswerMachine
+	ceConnect
+	ceHold
+	ceResume
+	ceBusy
+	ceFailed
+	ceNoAnswer // carrier gave up or our ring timeout fired
+	ceDeadline // connect deadline passed with no agent
+	ceDropMachine
+	ceHangup // remote or local hangup
+	numCallEvents
+)
+
+var callEventNames = [numCallEvents]string{"dial", "ringing", "answer_human", "answer_machine", "connect", "hold", "resume", "busy", "failed", "no_answer", "deadline", "drop_machine", "hangup"}
+
+func (e callEvent) String() string {
+	if e < numCallEvents {
+		return callEventNames[e]
+	}
+	return fmt.Sprintf("callEvent(%d)", uint8(e))
+}
+
+type callRule struct {
+	to      CallState
+	outcome Outcome
+	ok      bool
+}
+
+// callTable is the call state machine. Terminal outcomes are decided here,
+// in one place, so a hangup means "abandoned" before a connect and
+// "completed" after it no matter who observed it.
+var callTable = func() (t [numCallStates][numCallEvents]callRule) {
+	set := func(from CallState, ev callEvent, to CallState, o Outcome) { t[from][ev] = callRule{to, o, true} }
+	set(CallQueued, ceDial, CallDialing, OutcomeNone)
+	set(CallQueued, ceFailed, CallEnded, OutcomeFailed)
+	for _, s := range []CallState{CallDialing, CallRinging} {
+		set(s, ceAnswerHuman, CallAnsweredHuman, OutcomeNone)
+		set(s, ceAnswerMachine, CallAnsweredMachine, OutcomeNone)
+		set(s, ceBusy, CallEnded, OutcomeBusy)
+		set(s, ceFailed, CallEnded, OutcomeFailed)
+		set(s, ceNoAnswer, CallEnded, OutcomeNoAnswer)
+		set(s, ceHangup, CallEnded, OutcomeFailed)
+	}
+	set(CallDialing, ceRinging, CallRinging, OutcomeNone)
+	set(CallAnsweredHuman, ceConnect, CallConnected, OutcomeNone)
+	set(CallAnsweredHuman, ceDeadline, CallEnded, OutcomeAbandoned)
+	set(CallAnsweredHuman, ceHangup, CallEnded, OutcomeAbandoned)
+	set(CallAnsweredMachine, ceDropMachine, CallEnded, OutcomeMachine)
+	set(CallAnsweredMachine, ceHangup, CallEnded, OutcomeMachine)
+	set(CallConnected, ceHold, CallHeld, OutcomeNone)
+	set(CallHeld, ceResume, CallConnected, OutcomeNone)
+	set(CallConnected, ceHangup, CallEnded, OutcomeCompleted)
+	set(CallHeld, ceHangup, CallEnded, OutcomeCompleted)
+	return t
+}()
+
+// Call is one outbound call owned by an Engine.
+type Call struct {
+	ID       CallID
+	Campaign CampaignID
+	Lead     Lead
+	State    CallState
+	Outcome  Outcome
+	// Agent is the agent the call is bridged to, or, for preview and manual
+	// calls, the agent who asked for it (set from the dial on).
+	Agent    agents.ID
+	HasAgent bool
+	// Stamps holds when the call entered each state; zero if it never did.
+	Stamps [numCallStates]time.Time
+
+	idx int // position in Engine.active
+}
+
+func (c *Call) apply(ev callEvent, now time.Time) error {
+	r := callTable[c.State][ev]
+	if !r.ok {
+		return fmt.Errorf("call %d: event %s not allowed in state %s", c.ID, ev, c.State)
+	}
+	c.State = r.to
+	if r.outcome != OutcomeNone {
+		c.Outcome = r.outcome
+	}
+	c.Stamps[r.to] = now
+	return nil
+}
+
+// CallRecord is the call detail record written when a call ends.
+type CallRecord struct {
+	ID        CallID
+	Campaign  CampaignID
+	Lead      LeadID
+	Number    string
+	Agent     agents.ID
+	HasAgent  bool
+	Outcome   Outcome
+	Abandoned bool
+	Stamps    [numCallStates]time.Time
+}
+
+// DialedAt is when the dial was sent to the trunk.
+func (r *CallRecord) DialedAt() time.Time { return r.Stamps[CallDialing] }
+
+// AnsweredAt is when a person or machine answered (zero if never).
+func (r *CallRecord) AnsweredAt() time.Time {
+	if !r.Stamps[CallAnsweredHuman].IsZero() {
+		return r.Stamps[CallAnsweredHuman]
+	}
+	return r.Stamps[CallAnsweredMachine]
+}
+
+// EndedAt is when the call ended.
+func (r *CallRecord) EndedAt() time.Time { return r.Stamps[CallEnded] }

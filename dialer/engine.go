@@ -1,0 +1,687 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/pacer-dialer/pacer/agents"
+)
+
+// Scheduler is the engine's view of its driver: the clock, and a way to be
+// called back later. Timers are never cancelled: a timer that fires after
+// its call moved on is recognised and ignored, which keeps both the virtual
+// driver's queue and the real-time driver simple.
+type Scheduler interface {
+	Now() time.Time
+	// Schedule arranges for Engine.HandleTimer(t) to run on the engine's
+	// goroutine at (or, in real time, just after) at.
+	Schedule(at time.Time, t Timer)
+}
+
+// TimerKind says what a timer is for.
+type TimerKind uint8
+
+const (
+	TimerTick TimerKind = iota + 1
+	TimerRingTimeout
+	TimerConnectDeadline
+)
+
+// Timer is a deferred engine wake-up.
+type Timer struct {
+	Kind TimerKind
+	Call CallID
+}
+
+// Deps are the engine's collaborators. Trunk, Leads and Scheduler are
+// required; the Trunk must not call back into the engine synchronously.
+type Deps struct {
+	Scheduler Scheduler
+	Trunk     Trunk
+	Leads     LeadSource
+	Calls     CallSink      // optional
+	History   BudgetHistory // optional; restores the abandon budget on Start
+	Policy    Policy        // required in ModeAuto
+	// AgentSink receives every agent transition (optional).
+	AgentSink agents.Sink
+	Logger    *slog.Logger
+}
+
+// Counters are running totals since the engine started.
+type Counters struct {
+	Dials         int64
+	LiveAnswers   int64 // connected + abandoned
+	Abandons      int64
+	Connected     int64
+	Machines      int64
+	Busy          int64
+	Failed        int64
+	NoAnswer      int64
+	PromptsPlayed int64
+	// DuplicateLeads counts claimed leads refused because another call to
+	// the same lead was still in flight.
+	DuplicateLeads int64
+}
+
+type agentSlot struct {
+	a        *agents.Agent
+	call     *Call // open call (bridged, or preview/manual dial in progress)
+	wrapping bool  // call ended, agent not READY again yet
+	callEnd  time.Time
+	offer    Lead // preview reservation while RINGING
+	offered  bool
+	readyIdx int // index in Engine.ready, -1 when not queued
+}
+
+// Engine paces one campaign. It is not safe for concurrent use: exactly one
+// goroutine (the driver) calls its methods.
+type Engine struct {
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	obs    Observer
+	budget *Budget
+
+	nextID   CallID
+	calls    map[CallID]*Call
+	active   []*Call // calls not ended, in a stable (deterministic) order
+	free     []*Call
+	inFlight map[LeadID]CallID
+
+	agents    map[agents.ID]*agentSlot
+	agentList []*agentSlot
+	ready     []*agentSlot // READY agents, longest waiting first
+	waiting   []*Call      // live answers without an agent, oldest first
+
+	counters Counters
+	snap     Snapshot
+	claimBuf []Lead
+	rec      CallRecord
+	started  bool
+	stopped  bool
+}
+
+// NewEngine checks the configuration and wires the engine; call Start
+// before feeding it events.
+func NewEngine(cfg Config, deps Deps) (*Engine, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("campaign %d engine config: %w", cfg.Campaign, err)
+	}
+	if deps.Scheduler == nil || deps.Trunk == nil || deps.Leads == nil {
+		return nil, errors.New("engine needs a scheduler, a trunk and a lead source")
+	}
+	if cfg.Mode == ModeAuto && deps.Policy == nil {
+		return nil, errors.New("auto mode needs a pacing policy")
+	}
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	e := &Engine{
+		cfg:      cfg,
+		deps:     deps,
+		log:      log.With("campaign", int64(cfg.Campaign)),
+		budget:   NewBudget(cfg.AbandonTarget, cfg.AbandonWindow),
+		calls:    make(map[CallID]*Call),
+		inFlight: make(map[LeadID]CallID),
+		agents:   make(map[agents.ID]*agentSlot),
+	}
+	if o, ok := deps.Policy.(Observer); ok {
+		e.obs = o
+	}
+	return e, nil
+}
+
+// Config returns the engine's effective configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Counters returns running totals.
+func (e *Engine) Counters() Counters { return e.counters }
+
+// Budget returns the abandon budget now.
+func (e *Engine) Budget() BudgetState { return e.budget.State(e.now()) }
+
+// Start restores the abandon budget from history and starts the pacing tick.
+func (e *Engine) Start(ctx context.Context) error {
+	if e.started {
+		return errors.New("engine already started")
+	}
+	now := e.now()
+	if e.deps.History != nil {
+		hist, err := e.deps.History.BudgetHistory(ctx, e.cfg.Campaign, now.Add(-e.cfg.AbandonWindow))
+		if err != nil {
+			return fmt.Errorf("restore abandon budget for campaign %d: %w", e.cfg.Campaign, err)
+		}
+		e.budget.Restore(hist)
+	}
+	e.started = true
+	e.deps.Scheduler.Schedule(now.Add(e.cfg.Tick), Timer{Kind: TimerTick})
+	return nil
+}
+
+// Stop ends pacing: no new calls are placed and the tick stops. Calls in
+// flight still finish normally as their events arrive. Idempotent.
+func (e *Engine) Stop() { e.stopped = true }
+
+func (e *Engine) now() time.Time { return e.deps.Scheduler.Now() }
+
+// AddAgent makes an agent (logged out) known to this campaign.
+func (e *Engine) AddAgent(id agents.ID, cfg agents.Config) error {
+	if _, ok := e.agents[id]; ok {
+		return fmt.Errorf("agent %d already in campaign %d", id, e.cfg.Campaign)
+	}
+	s := &agentSlot{a: agents.New(id, cfg, e.deps.Scheduler, e.deps.AgentSink), readyIdx: -1}
+	e.agents[id] = s
+	e.agentList = append(e.agentList, s)
+	return nil
+}
+
+// Agent returns the agent's state machine for read-only use (accounting,
+// state), or nil.
+func (e *Engine) Agent(id agents.ID) *agents.Agent {
+	if s, ok := e.agents[id]; ok {
+		return s.a
+	}
+	return nil
+}
+
+// HandleAgent feeds an agent event (from the workspace, or the simulator's
+// agents). Accept and reject of a preview offer dial or skip the lead.
+func (e *Engine) HandleAgent(ctx context.Context, id agents.ID, ev agents.Event) error {
+	s, ok := e.agents[id]
+	if !ok {
+		return fmt.Errorf("agent %d not in campaign %d", id, e.cfg.Campaign)
+	}
+	if (ev.Kind == agents.EvLogout || ev.Kind == agents.EvSessionLost) && s.call != nil {
+		// The agent leaves mid-call: finish the call first; the agent's own
+		// logout closes its call accounting.
+		c := s.call
+		s.call = nil
+		e.hangup(ctx, c)
+		if c.State != CallEnded {
+			e.end(ctx, c, ceHangup)
+		}
+	}
+	var offer Lead
+	hadOffer := s.offered && s.a.State() == agents.Ringing
+	if hadOffer {
+		offer = s.offer
+	}
+	if err := e.applyAgent(ctx, s, ev); err != nil {
+		return err
+	}
+	if hadOffer && s.a.State() != agents.Ringing {
+		s.offered = false
+		if ev.Kind == agents.EvAccept {
+			if e.dial(ctx, offer, s) == nil && s.a.State() == agents.InCall {
+				// Nothing to hear: straight to disposition rather than
+				// leaving the agent in a call that does not exist.
+				if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvCallEnd}); err != nil {
+					return err
+				}
+			}
+		} else if err := e.deps.Leads.Release(ctx, offer.ID); err != nil {
+			e.log.Error("release skipped preview lead", "lead", int64(offer.ID), "err", err)
+		}
+	}
+	if c := s.call; c != nil {
+		// Hold and resume are the agent's and the customer leg's at once.
+		switch ev.Kind {
+		case agents.EvHold:
+			e.step(c, ceHold)
+		case agents.EvResume:
+			e.step(c, ceResume)
+		}
+	}
+	e.pace(ctx)
+	return nil
+}
+
+// HangupCall ends the agent's current call from the agent's side.
+func (e *Engine) HangupCall(ctx context.Context, id agents.ID) error {
+	s, ok := e.agents[id]
+	if !ok {
+		return fmt.Errorf("agent %d not in campaign %d", id, e.cfg.Campaign)
+	}
+	if s.call == nil {
+		return fmt.Errorf("agent %d has no call to hang up", id)
+	}
+	c := s.call
+	e.hangup(ctx, c)
+	e.end(ctx, c, ceHangup)
+	e.pace(ctx)
+	return nil
+}
+
+// PreviewDial dials the lead offered to the agent.
+func (e *Engine) PreviewDial(ctx context.Context, id agents.ID) error {
+	return e.HandleAgent(ctx, id, agents.Event{Kind: agents.EvAccept})
+}
+
+// PreviewSkip returns the offered lead to the hopper undialled.
+func (e *Engine) PreviewSkip(ctx context.Context, id agents.ID) error {
+	return e.HandleAgent(ctx, id, agents.Event{Kind: agents.EvReject})
+}
+
+// PreviewLead is the lead currently offered to the agent, if any.
+func (e *Engine) PreviewLead(id agents.ID) (Lead, bool) {
+	s, ok := e.agents[id]
+	if !ok || !s.offered {
+		return Lead{}, false
+	}
+	return s.offer, true
+}
+
+// ManualDial dials lead for a READY agent, who is put in the call at once
+// and hears it ring.
+func (e *Engine) ManualDial(ctx context.Context, id agents.ID, lead Lead) (CallID, error) {
+	s, ok := e.agents[id]
+	if !ok {
+		return 0, fmt.Errorf("agent %d not in campaign %d", id, e.cfg.Campaign)
+	}
+	if s.a.State() != agents.Ready {
+		return 0, fmt.Errorf("manual dial by agent %d: agent is %s, not READY", id, s.a.State())
+	}
+	if other, busy := e.inFlight[lead.ID]; busy {
+		return 0, fmt.Errorf("manual dial of lead %d: already in call %d", lead.ID, other)
+	}
+	if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvConnect}); err != nil {
+		return 0, err
+	}
+	c := e.dial(ctx, lead, s)
+	if c == nil {
+		return 0, fmt.Errorf("manual dial of lead %d failed", lead.ID)
+	}
+	return c.ID, nil
+}
+
+// applyAgent runs one agent transition and keeps the engine's view (ready
+// queue, wrap-up tracking, waiting calls) in step with it.
+func (e *Engine) applyAgent(ctx context.Context, s *agentSlot, ev agents.Event) error {
+	from := s.a.State()
+	tr, err := s.a.Apply(ev)
+	if err != nil {
+		return err
+	}
+	to := tr.To
+	if from == agents.Ready && to != agents.Ready {
+		e.unready(s)
+	}
+	switch to {
+	case agents.Dispo:
+		if from == agents.InCall {
+			s.wrapping = true
+			s.callEnd = tr.At
+		}
+	case agents.LoggedOut:
+		s.wrapping = false
+		if s.offered {
+			s.offered = false
+			if err := e.deps.Leads.Release(ctx, s.offer.ID); err != nil {
+				e.log.Error("release preview lead on logout", "lead", int64(s.offer.ID), "err", err)
+			}
+		}
+	case agents.Ready:
+		if from != agents.Ready {
+			if s.wrapping && e.obs != nil {
+				e.obs.ObserveWrap(tr.At.Sub(s.callEnd))
+			}
+			s.wrapping = false
+			s.readyIdx = len(e.ready)
+			e.ready = append(e.ready, s)
+			e.serveWaiting(ctx)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) unready(s *agentSlot) {
+	i := s.readyIdx
+	if i < 0 {
+		return
+	}
+	e.ready = slices.Delete(e.ready, i, i+1)
+	for j := i; j < len(e.ready); j++ {
+		e.ready[j].readyIdx = j
+	}
+	s.readyIdx = -1
+}
+
+// serveWaiting connects waiting live answers to READY agents, oldest call to
+// longest-waiting agent.
+func (e *Engine) serveWaiting(ctx context.Context) {
+	for len(e.waiting) > 0 && len(e.ready) > 0 {
+		c := e.waiting[0]
+		e.waiting = e.waiting[1:]
+		e.connect(ctx, c, e.ready[0])
+	}
+}
+
+// HandleTrunk feeds call progress from the trunk.
+func (e *Engine) HandleTrunk(ctx context.Context, ev TrunkEvent) {
+	c, ok := e.calls[ev.Call]
+	if !ok {
+		return // the call already ended here (ring timeout, abandon); late news
+	}
+	switch ev.Kind {
+	case TrunkRinging:
+		if c.State == CallDialing {
+			e.step(c, ceRinging)
+		}
+	case TrunkAnsweredHuman:
+		if e.step(c, ceAnswerHuman) {
+			e.answered(ctx, c)
+		}
+	case TrunkAnsweredMachine:
+		if e.step(c, ceAnswerMachine) {
+			// Answering-machine detection drops the call before any agent
+			// hears it; it is not a live answer.
+			e.hangup(ctx, c)
+			e.end(ctx, c, ceDropMachine)
+		}
+	case TrunkBusy:
+		e.end(ctx, c, ceBusy)
+	case TrunkFailed:
+		e.end(ctx, c, ceFailed)
+	case TrunkNoAnswer:
+		e.end(ctx, c, ceNoAnswer)
+	case TrunkHungUp:
+		if c.State == CallAnsweredHuman {
+			e.removeWaiting(c)
+		}
+		e.end(ctx, c, ceHangup)
+	}
+	e.pace(ctx)
+}
+
+// HandleTimer runs a timer the engine scheduled.
+func (e *Engine) HandleTimer(ctx context.Context, t Timer) {
+	switch t.Kind {
+	case TimerTick:
+		if e.stopped {
+			return
+		}
+		e.pace(ctx)
+		e.deps.Scheduler.Schedule(e.now().Add(e.cfg.Tick), t)
+	case TimerRingTimeout:
+		c, ok := e.calls[t.Call]
+		if !ok || (c.State != CallDialing && c.State != CallRinging) {
+			return
+		}
+		e.hangup(ctx, c)
+		e.end(ctx, c, ceNoAnswer)
+		e.pace(ctx)
+	case TimerConnectDeadline:
+		c, ok := e.calls[t.Call]
+		if !ok || c.State != CallAnsweredHuman {
+			return
+		}
+		e.removeWaiting(c)
+		if err := e.deps.Trunk.Play(ctx, c.ID, e.cfg.InfoPrompt); err != nil {
+			e.log.Error("play abandon message", "call", uint64(c.ID), "err", err)
+		} else {
+			e.counters.PromptsPlayed++
+		}
+		e.hangup(ctx, c)
+		e.end(ctx, c, ceDeadline)
+		e.pace(ctx)
+	}
+}
+
+func (e *Engine) removeWaiting(c *Call) {
+	if i := slices.Index(e.waiting, c); i >= 0 {
+		e.waiting = slices.Delete(e.waiting, i, i+1)
+	}
+}
+
+// step applies a call event, logging (not failing) if the table refuses:
+// trunks can report progress out of order and that must not kill a campaign.
+func (e *Engine) step(c *Call, ev callEvent) bool {
+	if err := c.apply(ev, e.now()); err != nil {
+		e.log.Warn("ignored call event", "err", err)
+		return false
+	}
+	return true
+}
+
+func (e *Engine) answered(ctx context.Context, c *Call) {
+	if c.HasAgent { // preview or manual: the agent is already on the line
+		e.bridge(ctx, c, e.agents[c.Agent])
+		return
+	}
+	if len(e.ready) > 0 {
+		e.connect(ctx, c, e.ready[0])
+		return
+	}
+	e.waiting = append(e.waiting, c)
+	e.deps.Scheduler.Schedule(e.now().Add(e.cfg.ConnectDeadline), Timer{Kind: TimerConnectDeadline, Call: c.ID})
+}
+
+// connect gives a waiting live answer to a READY agent.
+func (e *Engine) connect(ctx context.Context, c *Call, s *agentSlot) {
+	if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvConnect}); err != nil {
+		e.log.Error("connect agent", "agent", int64(s.a.ID()), "err", err)
+		return
+	}
+	c.Agent, c.HasAgent = s.a.ID(), true
+	e.bridge(ctx, c, s)
+}
+
+func (e *Engine) bridge(ctx context.Context, c *Call, s *agentSlot) {
+	s.call = c
+	e.step(c, ceConnect)
+	e.budget.Record(e.now(), false)
+	e.counters.LiveAnswers++
+	e.counters.Connected++
+	if err := e.deps.Trunk.Bridge(ctx, c.ID, s.a.ID()); err != nil {
+		e.log.Error("bridge call", "call", uint64(c.ID), "agent", int64(s.a.ID()), "err", err)
+		e.hangup(ctx, c)
+		e.end(ctx, c, ceHangup)
+	}
+}
+
+func (e *Engine) hangup(ctx context.Context, c *Call) {
+	if err := e.deps.Trunk.Hangup(ctx, c.ID); err != nil {
+		e.log.Error("hang up call", "call", uint64(c.ID), "err", err)
+	}
+}
+
+// end moves a call to its terminal state and settles everything that hangs
+// off it: lead, call record, budget, agent, learning.
+func (e *Engine) end(ctx context.Context, c *Call, ev callEvent) {
+	if !e.step(c, ev) || c.State != CallEnded {
+		return
+	}
+	now := c.Stamps[CallEnded]
+	switch c.Outcome {
+	case OutcomeAbandoned:
+		e.budget.Record(now, true)
+		e.counters.LiveAnswers++
+		e.counters.Abandons++
+	case OutcomeMachine:
+		e.counters.Machines++
+	case OutcomeBusy:
+		e.counters.Busy++
+	case OutcomeFailed:
+		e.counters.Failed++
+	case OutcomeNoAnswer:
+		e.counters.NoAnswer++
+	}
+
+	last := len(e.active) - 1
+	e.active[c.idx] = e.active[last]
+	e.active[c.idx].idx = c.idx
+	e.active = e.active[:last]
+	delete(e.calls, c.ID)
+	delete(e.inFlight, c.Lead.ID)
+
+	if err := e.deps.Leads.Complete(ctx, c.Lead.ID, c.Outcome); err != nil {
+		e.log.Error("complete lead", "lead", int64(c.Lead.ID), "err", err)
+	}
+	e.rec = CallRecord{
+		ID: c.ID, Campaign: c.Campaign, Lead: c.Lead.ID, Number: c.Lead.Number,
+		Agent: c.Agent, HasAgent: c.HasAgent, Outcome: c.Outcome,
+		Abandoned: c.Outcome == OutcomeAbandoned, Stamps: c.Stamps,
+	}
+	if e.deps.Calls != nil {
+		if err := e.deps.Calls.RecordCall(ctx, &e.rec); err != nil {
+			e.log.Error("record call", "call", uint64(c.ID), "err", err)
+		}
+	}
+	if e.obs != nil {
+		e.obs.ObserveCall(&e.rec)
+	}
+	if c.HasAgent {
+		if s := e.agents[c.Agent]; s != nil && s.call == c {
+			s.call = nil
+			if s.a.State() == agents.InCall {
+				if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvCallEnd}); err != nil {
+					e.log.Error("end agent call", "agent", int64(c.Agent), "err", err)
+				}
+			}
+		}
+	}
+	*c = Call{}
+	e.free = append(e.free, c)
+}
+
+// dial places one call; s is the agent who owns it (preview/manual) or nil.
+func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
+	if _, busy := e.inFlight[lead.ID]; busy {
+		// The hopper handed out a lead we are already calling. Dialling it
+		// twice at once would ring one person on two lines; give it back.
+		e.counters.DuplicateLeads++
+		if err := e.deps.Leads.Release(ctx, lead.ID); err != nil {
+			e.log.Error("release duplicate lead", "lead", int64(lead.ID), "err", err)
+		}
+		return nil
+	}
+	var c *Call
+	if n := len(e.free); n > 0 {
+		c = e.free[n-1]
+		e.free = e.free[:n-1]
+	} else {
+		c = new(Call)
+	}
+	now := e.now()
+	e.nextID++
+	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Lead: lead, idx: len(e.active)}
+	c.Stamps[CallQueued] = now
+	if s != nil {
+		c.Agent, c.HasAgent = s.a.ID(), true
+		s.call = c
+	}
+	e.calls[c.ID] = c
+	e.active = append(e.active, c)
+	e.inFlight[lead.ID] = c.ID
+	e.step(c, ceDial)
+	e.counters.Dials++
+	err := e.deps.Trunk.Dial(ctx, DialRequest{Call: c.ID, Lead: lead.ID, Number: lead.Number, CallerID: e.cfg.CallerID, RingTimeout: e.cfg.RingTimeout})
+	if err != nil {
+		e.log.Error("dial", "call", uint64(c.ID), "lead", int64(lead.ID), "err", err)
+		e.end(ctx, c, ceFailed)
+		return nil
+	}
+	e.deps.Scheduler.Schedule(now.Add(e.cfg.RingTimeout), Timer{Kind: TimerRingTimeout, Call: c.ID})
+	return c
+}
+
+// pace runs the campaign's dialing decision.
+func (e *Engine) pace(ctx context.Context) {
+	if !e.started || e.stopped {
+		return
+	}
+	switch e.cfg.Mode {
+	case ModeManual:
+		return
+	case ModePreview:
+		e.offerPreviews(ctx)
+		return
+	}
+	s := e.snapshot()
+	n := e.deps.Policy.Decide(s)
+	limit := int(math.Ceil(e.cfg.MaxLinesPerAgent*float64(s.LoggedIn))) + 1 - s.Dialing - s.Waiting
+	n = min(n, limit)
+	if n <= 0 {
+		return
+	}
+	var err error
+	e.claimBuf, err = e.deps.Leads.Claim(ctx, e.claimBuf[:0], n)
+	if err != nil {
+		e.log.Error("claim leads", "n", n, "err", err)
+	}
+	for _, l := range e.claimBuf {
+		e.dial(ctx, l, nil)
+	}
+}
+
+func (e *Engine) offerPreviews(ctx context.Context) {
+	for i := 0; i < len(e.ready); {
+		s := e.ready[i]
+		var err error
+		e.claimBuf, err = e.deps.Leads.Claim(ctx, e.claimBuf[:0], 1)
+		if err != nil {
+			e.log.Error("claim preview lead", "err", err)
+			return
+		}
+		if len(e.claimBuf) == 0 {
+			return
+		}
+		s.offer, s.offered = e.claimBuf[0], true
+		if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvOffer}); err != nil {
+			s.offered = false
+			_ = e.deps.Leads.Release(ctx, s.offer.ID)
+			i++
+		}
+	}
+}
+
+// snapshot fills the reused Snapshot for the policy.
+func (e *Engine) snapshot() *Snapshot {
+	now := e.now()
+	s := &e.snap
+	*s = Snapshot{Now: now, Busy: s.Busy[:0], InFlight: s.InFlight[:0], RingTimeout: e.cfg.RingTimeout}
+	for _, a := range e.agentList {
+		switch a.a.State() {
+		case agents.LoggedOut:
+			continue
+		case agents.Ready:
+			s.Ready++
+		case agents.InCall:
+			s.InCall++
+			if a.call != nil && a.call.State >= CallConnected {
+				s.Busy = append(s.Busy, BusyAgent{Talking: true, Age: now.Sub(a.call.Stamps[CallConnected])})
+			}
+		case agents.Dispo:
+			s.Dispo++
+		case agents.Paused:
+			s.Paused++
+		case agents.Ringing:
+			s.Ringing++
+		}
+		s.LoggedIn++
+		if a.wrapping {
+			s.Busy = append(s.Busy, BusyAgent{Age: now.Sub(a.callEnd)})
+		}
+	}
+	for _, c := range e.active {
+		switch c.State {
+		case CallDialing, CallRinging:
+			if !c.HasAgent {
+				s.Dialing++
+				s.InFlight = append(s.InFlight, now.Sub(c.Stamps[CallDialing]))
+			}
+		case CallAnsweredHuman:
+			s.Waiting++
+		}
+	}
+	s.Budget = e.budget.State(now)
+	return s
+}
