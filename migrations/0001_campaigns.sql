@@ -75,6 +75,7 @@ CREATE TABLE lead_lists (
 	error       text NOT NULL DEFAULT '',
 	created_at  timestamptz NOT NULL DEFAULT now(),
 	finished_at timestamptz,
+	UNIQUE (id, campaign_id),
 	CHECK ((status = 'importing') = (finished_at IS NULL)),
 	CHECK (status <> 'ready' OR rows_read = imported + duplicates + invalid)
 );
@@ -82,17 +83,31 @@ CREATE TABLE lead_lists (
 -- A lead's calling-window group: the set of zones its number may be in plus
 -- its state (for per-state windows). The hopper decides which groups are open
 -- now in Go, once per claim, instead of evaluating zones row by row.
+--
+-- Groups are never changed or removed, which is what keeps every lead's
+-- tz_group valid; the trigger below holds that, in place of a foreign key
+-- whose per-row check would cost a bulk import a third of its time.
 CREATE TABLE tz_groups (
 	id    integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	zones text[] NOT NULL CHECK (cardinality(zones) > 0),
 	state text NOT NULL DEFAULT '',
 	UNIQUE (zones, state)
 );
+CREATE FUNCTION tz_groups_immutable() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'tz_groups rows are never changed or removed: leads refer to them';
+END $$;
+CREATE TRIGGER tz_groups_immutable BEFORE UPDATE OR DELETE OR TRUNCATE ON tz_groups
+	FOR EACH STATEMENT EXECUTE FUNCTION tz_groups_immutable();
 
 CREATE TABLE leads (
 	id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	campaign_id       bigint NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
-	list_id           bigint NOT NULL REFERENCES lead_lists (id) ON DELETE CASCADE,
+	-- (list_id, campaign_id) references lead_lists (id, campaign_id): a lead
+	-- belongs to its list's campaign. Checked per statement by the triggers
+	-- below rather than per row, which would cost a bulk import a third of
+	-- its time.
+	campaign_id       bigint NOT NULL,
+	list_id           bigint NOT NULL,
 	line              integer NOT NULL DEFAULT 0,
 	phone             text NOT NULL CHECK (phone ~ '^\+[1-9][0-9]{5,14}$'),
 	alt_phone         text NOT NULL DEFAULT '',
@@ -108,17 +123,16 @@ CREATE TABLE leads (
 	email             text NOT NULL DEFAULT '',
 	vendor_code       text NOT NULL DEFAULT '',
 	custom            jsonb NOT NULL DEFAULT '{}',
-	tz_group          integer NOT NULL REFERENCES tz_groups (id),
+	tz_group          integer NOT NULL, -- tz_groups (id): see the rules on tz_groups
 	-- new: never tried; retry: waiting for next_attempt_at; dialing: claimed by
 	-- a dialer; done: final disposition or attempts exhausted.
 	status            text NOT NULL DEFAULT 'new' CHECK (status IN ('new', 'retry', 'dialing', 'done')),
 	dnc               boolean NOT NULL DEFAULT false,
 	priority          integer NOT NULL DEFAULT 0,
-	rand              double precision NOT NULL DEFAULT random(),
 	attempts          integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
 	attempts_day      date,
 	attempts_today    integer NOT NULL DEFAULT 0 CHECK (attempts_today >= 0),
-	next_attempt_at   timestamptz NOT NULL DEFAULT '-infinity',
+	next_attempt_at   timestamptz NOT NULL DEFAULT '1970-01-01 00:00:00+00',
 	locked_until      timestamptz,
 	claimed_at        timestamptz,
 	claimed_by        text NOT NULL DEFAULT '',
@@ -131,11 +145,47 @@ CREATE TABLE leads (
 );
 CREATE INDEX leads_hopper_priority ON leads (campaign_id, priority DESC, next_attempt_at, id)
 	WHERE status IN ('new', 'retry') AND NOT dnc;
-CREATE INDEX leads_hopper_random ON leads (campaign_id, priority DESC, rand)
-	WHERE status IN ('new', 'retry') AND NOT dnc;
 CREATE INDEX leads_dialing ON leads (claimed_at) WHERE status = 'dialing';
-CREATE INDEX leads_list ON leads (list_id);
-CREATE INDEX leads_phone ON leads (phone);
+CREATE INDEX leads_list ON leads (list_id, campaign_id);
+
+-- The list reference, set-based: each inserting statement checks (and locks
+-- against deletion, as a foreign key would) the distinct lists it names;
+-- leads never move between lists; a deleted list takes its leads with it.
+CREATE FUNCTION leads_check_list() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	missing bigint;
+BEGIN
+	SELECT n.list_id INTO missing
+	FROM (SELECT DISTINCT list_id, campaign_id FROM new_leads) n
+	LEFT JOIN LATERAL (
+		SELECT 1 AS ok FROM lead_lists l WHERE l.id = n.list_id AND l.campaign_id = n.campaign_id FOR KEY SHARE
+	) l ON true
+	WHERE l.ok IS NULL
+	LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'lead list % does not exist in the lead''s campaign', missing
+			USING ERRCODE = 'foreign_key_violation';
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE TRIGGER leads_check_list AFTER INSERT ON leads
+	REFERENCING NEW TABLE AS new_leads FOR EACH STATEMENT EXECUTE FUNCTION leads_check_list();
+
+CREATE FUNCTION leads_stay_in_list() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION 'a lead never moves to another list or campaign' USING ERRCODE = 'foreign_key_violation';
+END $$;
+CREATE TRIGGER leads_stay_in_list BEFORE UPDATE OF list_id, campaign_id ON leads
+	FOR EACH ROW WHEN (OLD.list_id <> NEW.list_id OR OLD.campaign_id <> NEW.campaign_id)
+	EXECUTE FUNCTION leads_stay_in_list();
+
+CREATE FUNCTION lead_lists_delete_leads() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM leads WHERE list_id IN (SELECT id FROM old_lists);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER lead_lists_delete_leads AFTER DELETE ON lead_lists
+	REFERENCING OLD TABLE AS old_lists FOR EACH STATEMENT EXECUTE FUNCTION lead_lists_delete_leads();
 
 -- campaign_id NULL: the global list.
 CREATE TABLE dnc (
@@ -157,26 +207,28 @@ CREATE TABLE lead_import_rejects (
 	PRIMARY KEY (list_id, line)
 );
 
--- COPY target of an import: rows land here, then one set-based statement
--- moves them into leads. Unlogged because it is scratch space that a crash may
--- lose; an interrupted import is marked failed on restart.
+-- COPY target of an import: every record of the file lands here, rejected
+-- ones with their reason, then set-based statements move the good rows into
+-- leads and the rest into lead_import_rejects. Unlogged because it is scratch
+-- space: an import runs in one transaction, so a crash leaves nothing here.
 CREATE UNLOGGED TABLE lead_import_staging (
 	list_id     bigint NOT NULL,
 	line        integer NOT NULL,
-	phone       text NOT NULL,
-	alt_phone   text NOT NULL,
-	first_name  text NOT NULL,
-	last_name   text NOT NULL,
-	address1    text NOT NULL,
-	address2    text NOT NULL,
-	address3    text NOT NULL,
-	city        text NOT NULL,
-	state       text NOT NULL,
-	postal_code text NOT NULL,
-	country     text NOT NULL,
-	email       text NOT NULL,
-	vendor_code text NOT NULL,
-	custom      jsonb NOT NULL,
-	zones       text[] NOT NULL
+	reject      text,
+	raw         text NOT NULL DEFAULT '',
+	phone       text NOT NULL DEFAULT '',
+	alt_phone   text NOT NULL DEFAULT '',
+	first_name  text NOT NULL DEFAULT '',
+	last_name   text NOT NULL DEFAULT '',
+	address1    text NOT NULL DEFAULT '',
+	address2    text NOT NULL DEFAULT '',
+	address3    text NOT NULL DEFAULT '',
+	city        text NOT NULL DEFAULT '',
+	state       text NOT NULL DEFAULT '',
+	postal_code text NOT NULL DEFAULT '',
+	country     text NOT NULL DEFAULT '',
+	email       text NOT NULL DEFAULT '',
+	vendor_code text NOT NULL DEFAULT '',
+	custom      jsonb NOT NULL DEFAULT '{}',
+	tz_group    integer
 );
-CREATE INDEX lead_import_staging_list ON lead_import_staging (list_id, phone, line);

@@ -17,12 +17,18 @@ type flagSet struct {
 	stdout io.Writer
 	// extraEnv lists environment names read after PACER_<FLAG>, per flag.
 	extraEnv map[string][]string
+	// noEnv lists flags that only the command line sets (per-call values
+	// such as a campaign's settings, where an environment fallback would
+	// surprise).
+	noEnv map[string]bool
+	// usage is the synopsis line of --help; default "pacer NAME [flags]".
+	usage string
 }
 
 func newFlagSet(name string, stdout io.Writer) *flagSet {
 	fs := flag.NewFlagSet("pacer "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	return &flagSet{FlagSet: fs, name: name, stdout: stdout, extraEnv: map[string][]string{}}
+	return &flagSet{FlagSet: fs, name: name, stdout: stdout, extraEnv: map[string][]string{}, noEnv: map[string]bool{}}
 }
 
 // envName is the variable that can set a flag: --http-addr → PACER_HTTP_ADDR.
@@ -47,7 +53,7 @@ func (fs *flagSet) parse(args []string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
+		if set[f.Name] || err != nil || fs.noEnv[f.Name] {
 			return
 		}
 		for _, env := range append([]string{envName(f.Name)}, fs.extraEnv[f.Name]...) {
@@ -63,13 +69,20 @@ func (fs *flagSet) parse(args []string) error {
 }
 
 func (fs *flagSet) printHelp() {
-	fmt.Fprintf(fs.stdout, "Usage: pacer %s [flags]\n\nFlags (environment variable in brackets):\n", fs.name)
+	usage := fs.usage
+	if usage == "" {
+		usage = "pacer " + fs.name + " [flags]"
+	}
+	fmt.Fprintf(fs.stdout, "Usage: %s\n\nFlags (environment variable in brackets):\n", usage)
 	fs.VisitAll(func(f *flag.Flag) {
-		envs := append([]string{envName(f.Name)}, fs.extraEnv[f.Name]...)
+		envs := ""
+		if !fs.noEnv[f.Name] {
+			envs = " [" + strings.Join(append([]string{envName(f.Name)}, fs.extraEnv[f.Name]...), ", ") + "]"
+		}
 		def := ""
 		if f.DefValue != "" {
 			def = fmt.Sprintf(" (default %s)", f.DefValue)
 		}
-		fmt.Fprintf(fs.stdout, "  --%s [%s]\n        %s%s\n", f.Name, strings.Join(envs, ", "), f.Usage, def)
+		fmt.Fprintf(fs.stdout, "  --%s%s\n        %s%s\n", f.Name, envs, f.Usage, def)
 	})
 }

@@ -26,9 +26,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":   {"run the dialer: web workspace, API, engine and background jobs", serveCommand},
-		"migrate": {"apply database migrations (Pacer's and River's) and exit", migrateCommand},
-		"sim":     {"run the pacing simulator on a scenario file (no database needed)", simCommand},
+		"serve":     {"run the dialer: web workspace, API, engine and background jobs", serveCommand},
+		"migrate":   {"apply database migrations (Pacer's and River's) and exit", migrateCommand},
+		"sim":       {"run the pacing simulator on a scenario file (no database needed)", simCommand},
+		"campaigns": {"create, list, show, change, start and pause campaigns", campaignsCommand()},
+		"leads":     {"import lead lists into a campaign", leadsCommand()},
+		"dnc":       {"manage do-not-call lists: add, remove, import", dncCommand()},
 	}
 }
 

@@ -215,6 +215,11 @@ func (p *private) ensureRunning(ctx context.Context, forTests bool) (sockDir str
 		"-c listen_addresses=''",
 		"-c unix_socket_directories='" + sockDir + "'",
 		"-c max_connections=300",
+		// A lead import writes a million rows and their indexes in one go:
+		// the default 128 MB of buffers and 1 GB of WAL between checkpoints
+		// turn that into write-back churn.
+		"-c shared_buffers=512MB",
+		"-c max_wal_size=4GB",
 	}
 	if forTests {
 		opts = append(opts, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")

@@ -1,0 +1,153 @@
+package campaigns_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/internal/benchout"
+	"github.com/pacer-dialer/pacer/internal/leadgen"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+)
+
+// BenchmarkImport1M imports a 1,000,000-row CSV (1% duplicates, 0.5% invalid)
+// and, on the same server in the same run, COPYs the same file into a bare
+// table: the ratio is what normalisation, dedupe, DNC and the indexes cost.
+func BenchmarkImport1M(b *testing.B) {
+	const rows = 1_000_000
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "leads-1m.csv")
+	f, err := os.Create(path)
+	require.NoError(b, err)
+	require.NoError(b, leadgen.Write(f, leadgen.Options{Rows: rows, Seed: 1, DuplicateEvery: 100, InvalidEvery: 200}))
+	require.NoError(b, f.Close())
+	fi, _ := os.Stat(path)
+
+	db := testdb.NewPool(b)
+	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12122000000", "+13122000000"}, campaigns.DNCManual)
+	require.NoError(b, err)
+	_, err = db.Exec(ctx, `CREATE TABLE bare (phone_number text, first_name text, last_name text, address1 text,
+		city text, state text, postal_code text, email text, segment text)`)
+	require.NoError(b, err)
+
+	var copySecs, importSecs []float64
+	var last campaigns.ImportResult
+	b.ResetTimer()
+	for i := range b.N {
+		_, err := db.Exec(ctx, "TRUNCATE bare")
+		require.NoError(b, err)
+		in, err := os.Open(path)
+		require.NoError(b, err)
+		conn, err := db.Acquire(ctx)
+		require.NoError(b, err)
+		t0 := time.Now()
+		_, err = conn.Conn().PgConn().CopyFrom(ctx, in, "COPY bare FROM STDIN (FORMAT csv, HEADER true)")
+		copySecs = append(copySecs, time.Since(t0).Seconds())
+		conn.Release()
+		in.Close()
+		require.NoError(b, err)
+
+		c, err := campaigns.Create(ctx, db, fmt.Sprintf("bench-%d", i), nil)
+		require.NoError(b, err)
+		in, err = os.Open(path)
+		require.NoError(b, err)
+		t0 = time.Now()
+		last, err = campaigns.Import(ctx, db, in, campaigns.ImportOptions{Campaign: c.ID, Name: "leads-1m.csv", Size: fi.Size()})
+		importSecs = append(importSecs, time.Since(t0).Seconds())
+		in.Close()
+		require.NoError(b, err)
+	}
+	b.StopTimer()
+	cp, im := median(copySecs), median(importSecs)
+	ratio := cp / im
+	b.ReportMetric(float64(rows)/im, "rows/s")
+	b.ReportMetric(ratio, "x_raw_copy")
+	met := ratio >= 0.4
+	require.NoError(b, benchout.Write(benchout.Result{
+		Name:    "import_1m",
+		Summary: fmt.Sprintf("import 1M-row CSV (%.0f MB): %.0f rows/s, %.2f× raw COPY (%.0f rows/s)", float64(fi.Size())/1e6, float64(rows)/im, ratio, float64(rows)/cp),
+		Figures: map[string]float64{"rows": rows, "import_s": im, "raw_copy_s": cp, "import_rows_per_s": float64(rows) / im,
+			"raw_copy_rows_per_s": float64(rows) / cp, "ratio_to_raw_copy": ratio, "imported": float64(last.Imported),
+			"duplicates": float64(last.Duplicates), "invalid": float64(last.Invalid)},
+		Goal: ">= 0.4× raw COPY", Met: &met,
+	}))
+}
+
+// BenchmarkClaim2M measures claim latency for batches of 50 from a campaign
+// of 2,000,000 leads spread over several time zones.
+func BenchmarkClaim2M(b *testing.B) {
+	ctx := context.Background()
+	db := testdb.NewPool(b)
+	c, err := campaigns.Create(ctx, db, "claim-bench", map[string]string{"status": "active"})
+	require.NoError(b, err)
+	// Leads are generated in SQL: what is measured is the claim, and two
+	// million imports would only slow the setup.
+	_, err = db.Exec(ctx, `
+INSERT INTO tz_groups (zones, state) VALUES
+	('{America/New_York}', ''), ('{America/Chicago}', ''), ('{America/Denver}', ''),
+	('{America/Los_Angeles}', ''), ('{America/Chicago,America/Denver}', 'TX'), ('{Pacific/Honolulu}', '')
+ON CONFLICT DO NOTHING`)
+	require.NoError(b, err)
+	_, err = db.Exec(ctx, `INSERT INTO lead_lists (campaign_id, name, format, status, finished_at) VALUES ($1, 'synthetic', 'csv', 'ready', now())`, c.ID)
+	require.NoError(b, err)
+	_, err = db.Exec(ctx, `
+INSERT INTO leads (campaign_id, list_id, phone, tz_group, priority, next_attempt_at, attempts, status)
+SELECT $1, (SELECT id FROM lead_lists WHERE campaign_id = $1),
+	'+1' || (200 + i % 700)::text || lpad((2000000 + i)::text, 7, '0'),
+	(SELECT id FROM tz_groups ORDER BY id OFFSET (i % 6) LIMIT 1),
+	CASE WHEN i % 10 = 0 THEN 1 ELSE 0 END,
+	'2026-07-01 00:00:00+00'::timestamptz - (i % 1000) * interval '1 minute',
+	i % 3, CASE WHEN i % 3 = 0 THEN 'new' ELSE 'retry' END
+FROM generate_series(1, 2000000) AS i`, c.ID)
+	require.NoError(b, err)
+	_, err = db.Exec(ctx, "VACUUM ANALYZE leads")
+	require.NoError(b, err)
+	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12002000010"}, campaigns.DNCManual)
+	require.NoError(b, err)
+
+	h := campaigns.NewHopper("bench")
+	at := time.Date(2026, 7, 1, 18, 0, 0, 0, time.UTC) // every zone but Honolulu is open
+	const claims = 2000
+	lat := make([]float64, 0, claims)
+	b.ResetTimer()
+	for range b.N {
+		lat = lat[:0]
+		for range claims {
+			t0 := time.Now()
+			leads, err := h.Claim(ctx, db, &c, 50, at)
+			lat = append(lat, float64(time.Since(t0).Microseconds())/1000)
+			if err != nil || len(leads) != 50 {
+				b.Fatalf("claim: %v (%d leads)", err, len(leads))
+			}
+		}
+		b.StopTimer()
+		_, err := db.Exec(ctx, "UPDATE leads SET status = 'new', claimed_at = NULL, claimed_by = '' WHERE status = 'dialing'")
+		require.NoError(b, err)
+		b.StartTimer()
+	}
+	b.StopTimer()
+	sort.Float64s(lat)
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	b.ReportMetric(p50, "p50_ms")
+	b.ReportMetric(p99, "p99_ms")
+	met := p99 < 20
+	require.NoError(b, benchout.Write(benchout.Result{
+		Name:    "claim_2m",
+		Summary: fmt.Sprintf("claim 50 leads from a 2M-lead campaign: p50 %.2f ms, p99 %.2f ms (%d claims)", p50, p99, claims),
+		Figures: map[string]float64{"leads": 2_000_000, "batch": 50, "claims": claims, "p50_ms": p50, "p99_ms": p99},
+		Goal:    "p99 < 20 ms", Met: &met,
+	}))
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}

@@ -1,0 +1,278 @@
+package campaigns
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/shopspring/decimal"
+)
+
+// ID identifies a campaign.
+type ID int64
+
+// Mode is how a campaign dials.
+type Mode string
+
+// Dial modes (DESIGN.md §3).
+const (
+	ModePredictive Mode = "predictive"
+	ModePower      Mode = "power"
+	ModePreview    Mode = "preview"
+	ModeManual     Mode = "manual"
+)
+
+// Status is a campaign's lifecycle state; only active campaigns dial.
+type Status string
+
+// Campaign statuses.
+const (
+	StatusDraft    Status = "draft"
+	StatusActive   Status = "active"
+	StatusPaused   Status = "paused"
+	StatusArchived Status = "archived"
+)
+
+// RuleSet names the abandon-rate regime a campaign is held to.
+type RuleSet string
+
+// Rule sets: US (FCC/FTC: 3% of live answers over a rolling 30 days per
+// campaign) and UK (Ofcom: per 24 h, AMD false positives counted as abandons,
+// 72 h before an abandoned number may be called again).
+const (
+	RulesUS RuleSet = "us"
+	RulesUK RuleSet = "uk"
+)
+
+// UKLockout is Ofcom's minimum wait before calling an abandoned number again.
+const UKLockout = 72 * time.Hour
+
+// ErrNotFound is returned when a campaign, lead or list does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Campaign is every setting of a campaign. JSON names are the setting keys
+// used by the CLI and API.
+type Campaign struct {
+	ID                ID                `json:"id"`
+	Name              string            `json:"name"`
+	Mode              Mode              `json:"mode"`
+	PowerRatio        float64           `json:"power_ratio"`
+	AbandonTarget     float64           `json:"abandon_target"`
+	Rules             RuleSet           `json:"rules"`
+	AMDFalsePositive  float64           `json:"amd_false_positive"`
+	AbandonLockoutS   int               `json:"abandon_lockout_s"`
+	RingTimeoutS      int               `json:"ring_timeout_s"`
+	ConnectDeadlineMS int               `json:"connect_deadline_ms"`
+	WindowStart       string            `json:"window_start"`
+	WindowEnd         string            `json:"window_end"`
+	WindowNote        string            `json:"window_note"`
+	StateWindows      map[string]string `json:"state_windows"`
+	CallerID          string            `json:"caller_id"`
+	InfoMessage       string            `json:"info_message"`
+	MaxAttempts       int               `json:"max_attempts"`
+	MaxAttemptsPerDay int               `json:"max_attempts_per_day"`
+	RetryNoAnswerS    int               `json:"retry_no_answer_s"`
+	RetryBusyS        int               `json:"retry_busy_s"`
+	RetryMachineS     int               `json:"retry_machine_s"`
+	RetryAbandonedS   int               `json:"retry_abandoned_s"`
+	RetryFailedS      int               `json:"retry_failed_s"`
+	LeadOrder         string            `json:"lead_order"`
+	Status            Status            `json:"status"`
+	Script            string            `json:"script"`
+	RatePerMinute     decimal.Decimal   `json:"rate_per_minute"`
+	DefaultRegion     string            `json:"default_region"`
+	WrapupLimitS      int               `json:"wrapup_limit_s"`
+	WrapupThen        string            `json:"wrapup_then"`
+	CreatedAt         time.Time         `json:"created_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+}
+
+// Window is the campaign's calling window.
+func (c *Campaign) Window() (Window, error) {
+	return ParseWindow(c.WindowStart+"-"+c.WindowEnd, c.StateWindows)
+}
+
+// RingTimeout is how long an unanswered call rings before it is given up.
+func (c *Campaign) RingTimeout() time.Duration { return time.Duration(c.RingTimeoutS) * time.Second }
+
+// ConnectDeadline is how long a live answer may wait for an agent.
+func (c *Campaign) ConnectDeadline() time.Duration {
+	return time.Duration(c.ConnectDeadlineMS) * time.Millisecond
+}
+
+// AbandonWindow is the period over which the abandon rate is measured.
+func (c *Campaign) AbandonWindow() time.Duration {
+	if c.Rules == RulesUK {
+		return 24 * time.Hour
+	}
+	return 30 * 24 * time.Hour
+}
+
+const campaignColumns = `id, name, dial_mode, power_ratio::float8, abandon_target::float8, rule_set,
+	amd_false_positive::float8, abandon_lockout_s, ring_timeout_s, connect_deadline_ms,
+	to_char(window_start, 'HH24:MI'), CASE WHEN window_end = '24:00' THEN '24:00' ELSE to_char(window_end, 'HH24:MI') END,
+	window_note, state_windows, caller_id, info_message, max_attempts, max_attempts_per_day,
+	retry_no_answer_s, retry_busy_s, retry_machine_s, retry_abandoned_s, retry_failed_s,
+	lead_order, status, script, rate_per_minute, default_region, wrapup_limit_s, wrapup_then,
+	created_at, updated_at`
+
+func scanCampaign(row pgx.Row) (Campaign, error) {
+	var c Campaign
+	var states []byte
+	err := row.Scan(&c.ID, &c.Name, &c.Mode, &c.PowerRatio, &c.AbandonTarget, &c.Rules,
+		&c.AMDFalsePositive, &c.AbandonLockoutS, &c.RingTimeoutS, &c.ConnectDeadlineMS,
+		&c.WindowStart, &c.WindowEnd, &c.WindowNote, &states, &c.CallerID, &c.InfoMessage,
+		&c.MaxAttempts, &c.MaxAttemptsPerDay, &c.RetryNoAnswerS, &c.RetryBusyS, &c.RetryMachineS,
+		&c.RetryAbandonedS, &c.RetryFailedS, &c.LeadOrder, &c.Status, &c.Script, &c.RatePerMinute,
+		&c.DefaultRegion, &c.WrapupLimitS, &c.WrapupThen, &c.CreatedAt, &c.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return c, ErrNotFound
+	}
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal(states, &c.StateWindows); err != nil {
+		return c, fmt.Errorf("campaign %d state windows: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// Get returns one campaign.
+func Get(ctx context.Context, db DB, id ID) (Campaign, error) {
+	c, err := scanCampaign(db.QueryRow(ctx, "SELECT "+campaignColumns+" FROM campaigns WHERE id = $1", id))
+	if err != nil {
+		return c, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	return c, nil
+}
+
+// GetByName returns the campaign with that name.
+func GetByName(ctx context.Context, db DB, name string) (Campaign, error) {
+	c, err := scanCampaign(db.QueryRow(ctx, "SELECT "+campaignColumns+" FROM campaigns WHERE name = $1", name))
+	if err != nil {
+		return c, fmt.Errorf("campaign %q: %w", name, err)
+	}
+	return c, nil
+}
+
+// List returns every campaign, by name.
+func List(ctx context.Context, db DB) ([]Campaign, error) {
+	rows, err := db.Query(ctx, "SELECT "+campaignColumns+" FROM campaigns ORDER BY name")
+	if err != nil {
+		return nil, fmt.Errorf("list campaigns: %w", err)
+	}
+	defer rows.Close()
+	var out []Campaign
+	for rows.Next() {
+		c, err := scanCampaign(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Create inserts a campaign with the given settings (keys as in Campaign's
+// JSON; see Settings) and its default dispositions, in one transaction.
+func Create(ctx context.Context, db TxDB, name string, settings map[string]string) (Campaign, error) {
+	changes, err := parseSettings(settings)
+	if err != nil {
+		return Campaign{}, err
+	}
+	if _, ok := changes["rules"]; ok && changes["rules"] == string(RulesUK) {
+		if _, set := changes["abandon_lockout_s"]; !set {
+			changes["abandon_lockout_s"] = int(UKLockout / time.Second)
+		}
+	}
+	var c Campaign
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		var id ID
+		if err := tx.QueryRow(ctx, "INSERT INTO campaigns (name) VALUES ($1) RETURNING id", name).Scan(&id); err != nil {
+			return constraintError(err)
+		}
+		if err := applySettings(ctx, tx, id, changes); err != nil {
+			return err
+		}
+		if err := insertDefaultDispositions(ctx, tx, id); err != nil {
+			return err
+		}
+		c, err = Get(ctx, tx, id)
+		return err
+	})
+	return c, err
+}
+
+// Update changes settings of a campaign; keys as in Settings. The new
+// settings are checked together (a UK campaign keeps its 72 h lock-out).
+func Update(ctx context.Context, db TxDB, id ID, settings map[string]string) (Campaign, error) {
+	changes, err := parseSettings(settings)
+	if err != nil {
+		return Campaign{}, err
+	}
+	var c Campaign
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if changes["rules"] == string(RulesUK) {
+			if _, set := changes["abandon_lockout_s"]; !set {
+				changes["abandon_lockout_s"] = int(UKLockout / time.Second)
+			}
+		}
+		if err := applySettings(ctx, tx, id, changes); err != nil {
+			return err
+		}
+		c, err = Get(ctx, tx, id)
+		return err
+	})
+	return c, err
+}
+
+// SetStatus moves a campaign to a status (start = active, pause = paused).
+func SetStatus(ctx context.Context, db DB, id ID, status Status) (Campaign, error) {
+	switch status {
+	case StatusDraft, StatusActive, StatusPaused, StatusArchived:
+	default:
+		return Campaign{}, fmt.Errorf("unknown campaign status %q", status)
+	}
+	tag, err := db.Exec(ctx, "UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1", id, string(status))
+	if err != nil {
+		return Campaign{}, fmt.Errorf("set campaign %d status: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return Campaign{}, fmt.Errorf("campaign %d: %w", id, ErrNotFound)
+	}
+	return Get(ctx, db, id)
+}
+
+// constraintError turns a violated constraint into a sentence for the
+// operator; Go-side validation catches most mistakes first, this is the net
+// for the rest.
+func constraintError(err error) error {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return err
+	}
+	switch pgErr.Code {
+	case "23505":
+		if pgErr.ConstraintName == "campaigns_name_key" {
+			return errors.New("a campaign with that name already exists")
+		}
+		return fmt.Errorf("duplicate: %s", pgErr.Detail)
+	case "23514":
+		if msg, ok := checkMessages[pgErr.ConstraintName]; ok {
+			return errors.New(msg)
+		}
+		return fmt.Errorf("setting refused by rule %s", pgErr.ConstraintName)
+	}
+	return err
+}
+
+var checkMessages = map[string]string{
+	"campaigns_name_check":     "campaign name must be 1 to 100 characters",
+	"campaigns_check":          "the calling window must start before it ends",
+	"campaigns_check1":         "UK rules need an abandon lock-out of at least 72 h (259200 s)",
+	"campaigns_rule_set_check": "rules must be us or uk",
+}

@@ -1,0 +1,319 @@
+package campaigns_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+)
+
+func utc(s string) time.Time {
+	t, err := time.Parse("2006-01-02 15:04:05", s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func claimPhones(t *testing.T, db *pgxpool.Pool, h *campaigns.Hopper, c campaigns.Campaign, at time.Time) []string {
+	t.Helper()
+	leads, err := h.Claim(context.Background(), db, &c, 100, at)
+	require.NoError(t, err)
+	var phones []string
+	for _, l := range leads {
+		phones = append(phones, l.Phone)
+		require.NoError(t, campaigns.Release(context.Background(), db, l.ID))
+	}
+	sort.Strings(phones)
+	return phones
+}
+
+func TestClaimHonoursTheCallingWindowInTheLeadsLocalTime(t *testing.T) {
+	t.Parallel()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, map[string]string{"state_windows": "NY=09:00-20:00"})
+	importCSV(t, db, c,
+		"phone,state",
+		"+1 212 436 5000,",   // New York, no state: federal 08:00-21:00
+		"+1 212 436 5001,NY", // New York state: 09:00-20:00 override
+		"+1 415 555 1234,",   // Los Angeles
+		"+1 808 555 1234,",   // Honolulu
+		"+1 212 555 1234,TX", // the state says Texas: Chicago and Denver, both must be open
+	)
+	h := campaigns.NewHopper("node-a")
+	const ny, nyState, la, hi, tx = "+12124365000", "+12124365001", "+14155551234", "+18085551234", "+12125551234"
+	for _, tc := range []struct {
+		at   string
+		want []string
+	}{
+		// July: New York EDT (UTC-4), Chicago CDT (-5), Denver MDT (-6), LA PDT (-7), Honolulu (-10).
+		{"2026-07-01 11:59:59", nil},                           // NY 07:59:59
+		{"2026-07-01 12:00:00", []string{ny}},                  // NY 08:00 exactly
+		{"2026-07-01 13:00:00", []string{ny, nyState}},         // NY 09:00, Chicago 08:00, Denver 07:00
+		{"2026-07-01 14:00:00", []string{ny, nyState, tx}},     // Denver 08:00
+		{"2026-07-01 15:00:00", []string{ny, nyState, la, tx}}, // LA 08:00
+		{"2026-07-01 18:00:00", []string{ny, nyState, hi, la, tx}},
+		{"2026-07-02 00:00:00", []string{ny, hi, la, tx}}, // NY 20:00: the NY-state window has closed
+		{"2026-07-02 00:59:59", []string{ny, hi, la, tx}}, // NY 20:59:59
+		{"2026-07-02 01:00:00", []string{hi, la, tx}},     // NY 21:00: closed
+		{"2026-07-02 02:59:59", []string{hi, la}},         // Denver 20:59:59 is open, but Chicago is not
+		{"2026-07-02 02:00:00", []string{hi, la}},         // Chicago 21:00: Texas closed though Denver is at 20:00
+		{"2026-07-02 04:00:00", []string{hi}},             // LA 21:00
+		{"2026-07-02 07:00:00", nil},                      // Honolulu 21:00
+		// January: standard time everywhere (NY UTC-5).
+		{"2026-01-15 12:59:59", nil},
+		{"2026-01-15 13:00:00", []string{ny}},
+	} {
+		got := claimPhones(t, db, h, c, utc(tc.at))
+		want := append([]string(nil), tc.want...)
+		sort.Strings(want)
+		if len(want) == 0 {
+			want = nil
+		}
+		require.Equal(t, want, got, "at %s UTC", tc.at)
+	}
+}
+
+// Across the spring-forward change the window follows the wall clock, not
+// a fixed UTC offset.
+func TestClaimAcrossDaylightSavingChange(t *testing.T) {
+	t.Parallel()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, nil)
+	importCSV(t, db, c, "phone", "+1 212 436 5000")
+	h := campaigns.NewHopper("n")
+	// 2026-03-08 is the US change: 08:00 EST on the 7th is 13:00 UTC,
+	// 08:00 EDT on the 9th is 12:00 UTC.
+	require.Empty(t, claimPhones(t, db, h, c, utc("2026-03-07 12:30:00")))
+	require.Len(t, claimPhones(t, db, h, c, utc("2026-03-07 13:00:00")), 1)
+	require.Len(t, claimPhones(t, db, h, c, utc("2026-03-09 12:30:00")), 1)
+	require.Empty(t, claimPhones(t, db, h, c, utc("2026-03-09 11:59:00")))
+}
+
+func TestDNCAddedAfterImportIsNeverClaimed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, nil)
+	other := newCampaign(t, db, nil)
+	importCSV(t, db, c, "phone", "+1 212 436 5000", "+1 212 436 5001", "+1 212 436 5002")
+	importCSV(t, db, other, "phone", "+1 212 436 5001")
+	h := campaigns.NewHopper("n")
+	at := utc("2026-07-01 16:00:00")
+	require.Len(t, claimPhones(t, db, h, c, at), 3)
+
+	_, err := campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12124365000"}, campaigns.DNCManual)
+	require.NoError(t, err)
+	_, err = campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: c.ID}, []string{"+12124365001"}, campaigns.DNCManual)
+	require.NoError(t, err)
+	require.Equal(t, []string{"+12124365002"}, claimPhones(t, db, h, c, at))
+	require.Equal(t, []string{"+12124365001"}, claimPhones(t, db, h, other, at), "a campaign's list binds only that campaign")
+
+	// The claim checks the lists themselves, not only the lead's flag: a
+	// number on a list is never claimed even if its lead was not marked.
+	_, err = db.Exec(ctx, "UPDATE leads SET dnc = false")
+	require.NoError(t, err)
+	require.Equal(t, []string{"+12124365002"}, claimPhones(t, db, h, c, at))
+
+	_, err = campaigns.RemoveDNC(ctx, db, campaigns.Global, []string{"+12124365000"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"+12124365000", "+12124365002"}, claimPhones(t, db, h, c, at))
+}
+
+func TestAttemptLimitsRetryDelaysAndUKLockout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, map[string]string{
+		"max_attempts": "4", "max_attempts_per_day": "2",
+		"retry_no_answer_s": "600", "retry_busy_s": "60", "retry_machine_s": "7200",
+		"retry_abandoned_s": "3600", "retry_failed_s": "86400",
+	})
+	importCSV(t, db, c, "phone", "+1 212 436 5000")
+	h := campaigns.NewHopper("n")
+
+	dial := func(at time.Time) campaigns.ClaimedLead {
+		t.Helper()
+		leads, err := h.Claim(ctx, db, &c, 1, at)
+		require.NoError(t, err)
+		require.Len(t, leads, 1, "dialable at %s", at)
+		return leads[0]
+	}
+	none := func(at time.Time, why string) {
+		t.Helper()
+		leads, err := h.Claim(ctx, db, &c, 1, at)
+		require.NoError(t, err)
+		require.Empty(t, leads, why)
+	}
+	finish := func(l campaigns.ClaimedLead, o campaigns.Outcome, at time.Time) {
+		t.Helper()
+		require.NoError(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: l.ID, Outcome: o, At: at}))
+	}
+
+	t0 := utc("2026-07-01 14:00:00") // 10:00 in New York
+	l := dial(t0)
+	none(t0, "a claimed lead is not handed out twice")
+	finish(l, campaigns.OutcomeBusy, t0)
+	none(t0.Add(59*time.Second), "busy retries after 60 s")
+	l = dial(t0.Add(60 * time.Second))
+	finish(l, campaigns.OutcomeNoAnswer, t0.Add(60*time.Second))
+	none(t0.Add(3*time.Hour), "two attempts today: the per-day limit holds until local midnight")
+	l = dial(utc("2026-07-02 12:00:00")) // 08:00 next day in New York
+	finish(l, campaigns.OutcomeNoAnswer, utc("2026-07-02 12:00:00"))
+	none(utc("2026-07-02 12:09:59"), "no-answer retries after 600 s")
+	l = dial(utc("2026-07-02 12:10:00"))
+	finish(l, campaigns.OutcomeBusy, utc("2026-07-02 12:10:00"))
+	none(utc("2026-07-09 15:00:00"), "four attempts: lifetime limit reached")
+
+	var status string
+	var attempts int
+	require.NoError(t, db.QueryRow(ctx, "SELECT status, attempts FROM leads WHERE id = $1", l.ID).Scan(&status, &attempts))
+	require.Equal(t, "done", status)
+	require.Equal(t, 4, attempts)
+
+	// Per-outcome delays and the UK lock-out on one lead each.
+	uk := newCampaign(t, db, map[string]string{"rules": "uk", "retry_abandoned_s": "60", "max_attempts_per_day": "10"})
+	importCSV(t, db, uk, "phone", "+44 20 7946 0000")
+	ukAt := utc("2026-07-01 10:00:00") // 11:00 in London
+	leads, err := h.Claim(ctx, db, &uk, 1, ukAt)
+	require.NoError(t, err)
+	require.Len(t, leads, 1)
+	require.NoError(t, campaigns.Complete(ctx, db, &uk, campaigns.Attempt{Lead: leads[0].ID, Outcome: campaigns.OutcomeAbandoned, At: ukAt}))
+	for _, after := range []time.Duration{time.Minute, 24 * time.Hour, 71*time.Hour + 59*time.Minute} {
+		leads, err := h.Claim(ctx, db, &uk, 1, ukAt.Add(after))
+		require.NoError(t, err)
+		require.Empty(t, leads, "an abandoned number is locked out for 72 h under UK rules (%s after)", after)
+	}
+	leads, err = h.Claim(ctx, db, &uk, 1, ukAt.Add(72*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, leads, 1, "after 72 h the number may be called again")
+	var disp string
+	require.NoError(t, db.QueryRow(ctx, "SELECT last_disposition FROM leads WHERE id = $1", leads[0].ID).Scan(&disp))
+	require.Equal(t, "DROP", disp)
+}
+
+func TestDispositionRules(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, map[string]string{"retry_machine_s": "7200"})
+	importCSV(t, db, c, "phone", "+1 212 436 5000", "+1 212 436 5001", "+1 212 436 5002")
+	h := campaigns.NewHopper("n")
+	at := utc("2026-07-01 16:00:00")
+	leads, err := h.Claim(ctx, db, &c, 3, at)
+	require.NoError(t, err)
+	require.Len(t, leads, 3)
+	require.NoError(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: leads[0].ID, Outcome: campaigns.OutcomeCompleted, Disposition: "SALE", At: at}))
+	require.NoError(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: leads[1].ID, Outcome: campaigns.OutcomeCompleted, Disposition: "DNC", At: at}))
+	require.NoError(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: leads[2].ID, Outcome: campaigns.OutcomeCompleted, Disposition: "AM", At: at}))
+	require.ErrorIs(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: leads[2].ID, Outcome: campaigns.OutcomeBusy, At: at}),
+		campaigns.ErrNotClaimed, "an attempt is recorded once")
+
+	on, err := campaigns.OnDNC(ctx, db, c.ID, leads[1].Phone)
+	require.NoError(t, err)
+	require.True(t, on, "a DNC disposition puts the number on the campaign's list at once")
+
+	require.Empty(t, claimPhones(t, db, h, c, at.Add(7199*time.Second)), "SALE and DNC are final; AM waits the machine delay")
+	require.Equal(t, []string{leads[2].Phone}, claimPhones(t, db, h, c, at.Add(7200*time.Second)))
+}
+
+func TestConcurrentClaimersNeverShareALead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, map[string]string{"window_start": "00:00", "window_end": "24:00"})
+	lines := []string{"phone"}
+	for i := range 10000 {
+		lines = append(lines, fmt.Sprintf("+1 212 4%02d %04d", i/10000, i%10000))
+	}
+	res := importCSV(t, db, c, lines...)
+	require.EqualValues(t, 10000, res.Imported)
+
+	const claimers = 8
+	var mu sync.Mutex
+	seen := map[campaigns.LeadID]int{}
+	var wg sync.WaitGroup
+	errs := make(chan error, claimers)
+	for i := range claimers {
+		h := campaigns.NewHopper(fmt.Sprintf("node-%d", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				leads, err := h.Claim(ctx, db, &c, 50, utc("2026-07-01 16:00:00"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(leads) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, l := range leads {
+					seen[l.ID]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Len(t, seen, 10000, "every lead claimed")
+	for id, n := range seen {
+		require.Equal(t, 1, n, "lead %d claimed %d times", id, n)
+	}
+}
+
+func TestRecoveryReturnsStuckLeads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, nil)
+	importCSV(t, db, c, "phone", "+1 212 436 5000", "+1 212 436 5001", "+1 212 436 5002")
+	at := utc("2026-07-01 16:00:00")
+	dead := campaigns.NewHopper("dead-node")
+	alive := campaigns.NewHopper("live-node")
+	l1, err := dead.Claim(ctx, db, &c, 1, at)
+	require.NoError(t, err)
+	l2, err := alive.Claim(ctx, db, &c, 1, at.Add(3*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, append(l1, l2...), 2)
+
+	// The sweep returns what was claimed long ago, not a call in progress.
+	n, err := campaigns.RecoverStuck(ctx, db, at.Add(time.Hour), "")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	// A node that restarts takes back everything it had claimed.
+	n, err = campaigns.RecoverStuck(ctx, db, time.Time{}, "live-node")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	require.Len(t, claimPhones(t, db, alive, c, at.Add(4*time.Hour)), 3)
+
+	var attempts int
+	require.NoError(t, db.QueryRow(ctx, "SELECT attempts FROM leads WHERE id = $1", l1[0].ID).Scan(&attempts))
+	require.Zero(t, attempts, "a claim that never completed is not an attempt")
+}
+
+func TestClaimOnlyFromActiveCampaigns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, map[string]string{"status": "paused"})
+	importCSV(t, db, c, "phone", "+1 212 436 5000")
+	h := campaigns.NewHopper("n")
+	require.Empty(t, claimPhones(t, db, h, c, utc("2026-07-01 16:00:00")))
+	_, err := campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusActive)
+	require.NoError(t, err)
+	require.Len(t, claimPhones(t, db, h, c, utc("2026-07-01 16:00:00")), 1)
+}

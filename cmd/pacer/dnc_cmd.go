@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/pacer-dialer/pacer/campaigns"
+)
+
+func dncCommand() func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return subcommands("dnc", map[string]command{
+		"add":    {"put a number on the global list, or a campaign's: --number N [--campaign NAME]", dncChange(true)},
+		"remove": {"take a number off a list: --number N [--campaign NAME]", dncChange(false)},
+		"import": {"bulk-add numbers, one per line: --file PATH [--campaign NAME]", dncImport},
+	})
+}
+
+// dncScope resolves --campaign to a list scope (empty: the global list) and
+// the region used to read numbers without a country code.
+func dncScope(ctx context.Context, d *database, campaign string) (campaigns.DNCScope, string, error) {
+	if campaign == "" {
+		return campaigns.Global, "US", nil
+	}
+	c, err := campaigns.GetByName(ctx, d.pool, campaign)
+	if err != nil {
+		return campaigns.DNCScope{}, "", err
+	}
+	return campaigns.DNCScope{Campaign: c.ID}, c.DefaultRegion, nil
+}
+
+func dncChange(add bool) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	verb := "remove"
+	if add {
+		verb = "add"
+	}
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		c := newDBCommand("dnc "+verb, "pacer dnc "+verb+" --number N [--campaign NAME]", stdout)
+		number := c.fs.String("number", "", "phone number (required)")
+		campaign := c.fs.String("campaign", "", "campaign name; empty for the global list")
+		c.fs.noEnv["number"], c.fs.noEnv["campaign"] = true, true
+		if err := c.fs.parse(args); err != nil {
+			return err
+		}
+		if *number == "" {
+			return usageError{"--number is required"}
+		}
+		d, err := c.open(ctx, stderr)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		scope, region, err := dncScope(ctx, d, *campaign)
+		if err != nil {
+			return err
+		}
+		e164, err := campaigns.NormalizePhone(*number, region)
+		if err != nil {
+			return err
+		}
+		var n int64
+		if add {
+			n, err = campaigns.AddDNC(ctx, d.pool, scope, []string{e164}, campaigns.DNCManual)
+		} else {
+			n, err = campaigns.RemoveDNC(ctx, d.pool, scope, []string{e164})
+		}
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]any{"number": e164, "campaign": *campaign, "changed": n == 1})
+	}
+}
+
+func dncImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c := newDBCommand("dnc import", "pacer dnc import --file PATH [--campaign NAME]", stdout)
+	file := c.fs.String("file", "", "file with one number per line (first column of a CSV) (required)")
+	campaign := c.fs.String("campaign", "", "campaign name; empty for the global list")
+	c.fs.noEnv["file"], c.fs.noEnv["campaign"] = true, true
+	if err := c.fs.parse(args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return usageError{"--file is required"}
+	}
+	f, err := os.Open(*file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	d, err := c.open(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	scope, region, err := dncScope(ctx, d, *campaign)
+	if err != nil {
+		return err
+	}
+	res, err := campaigns.ImportDNC(ctx, d.pool, scope, f, region)
+	if err != nil {
+		return err
+	}
+	for _, e := range res.Errors {
+		fmt.Fprintf(stderr, "line %d: %s\n", e.Line, e.Reason)
+	}
+	res.Errors = nil
+	return printJSON(stdout, res)
+}
