@@ -20,5 +20,14 @@ vet:
 test: vet
 	$(GO) test -race -timeout 30m ./...
 
+# The benchmark suite: figures go to bench/results/*.json and the table in
+# README.md. Takes a few minutes (a 1M-row import, a 2M-lead hopper, the
+# pacing scenarios at full length).
+bench:
+	mkdir -p bench/results
+	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./campaigns/
+	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench BenchmarkSimScenarios -benchtime 1x -timeout 30m ./dialer/sim/
+	$(GO) run ./bench/report
+
 clean:
 	rm -rf bin
