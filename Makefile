@@ -12,7 +12,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/pacer
 
 run: build
-	./$(BIN) serve $(RUN_FLAGS)
+	./$(BIN) serve --sim-agents 5 $(RUN_FLAGS)
 
 vet:
 	$(GO) vet ./...

@@ -3,12 +3,17 @@
 // DISPO, and the per-session and per-call time accounting (wait, ring, talk,
 // hold, dispo, pause by code) derived from it.
 //
-// It holds no goroutines and no locks: an Agent is owned by exactly one
-// goroutine (in production the campaign engine that routes calls to it, in
+// An Agent holds no goroutines and no locks: it is owned by exactly one
+// goroutine (in production the campaign loop that routes calls to it, in
 // the simulator the virtual-clock driver), which feeds it events. Time comes
 // from an injected Clock so the same code runs in real and virtual time.
-// Every accepted transition is handed to an optional Sink, the seam through
-// which a PostgreSQL agent_events store will later append the state log.
+// Every accepted transition is handed to an optional Sink.
 //
-// agents imports nothing from this module; dialer, inbound and web import it.
+// EventStore is the PostgreSQL Sink: it owns the agent_sessions and
+// append-only agent_events tables (migrations/0002_engine.sql) and writes them
+// through one bounded write-behind queue drained by one writer goroutine
+// (Start/Stop); RecoverSessions closes the sessions of a node that died.
+//
+// agents imports only pgx, uuid and migrations/pgbatch from outside the
+// standard library; dialer, inbound and web import it.
 package agents

@@ -8,12 +8,27 @@
 // The Engine is a deterministic core with no goroutines and no locks: one
 // driver goroutine feeds it trunk events, agent events, timer firings and
 // pacing ticks, and it talks back through the Trunk, Scheduler and store
-// interfaces. In production a per-campaign goroutine drives it in real time;
-// in the simulator (package dialer/sim) a virtual-clock driver drives it as
-// fast as the CPU allows. Time only ever comes from the Scheduler.
+// interfaces. Time only ever comes from the Scheduler. In the simulator
+// (package dialer/sim) a virtual-clock driver drives it as fast as the CPU
+// allows; in `pacer serve` a Loop drives it in real time.
 //
-// dialer may import agents (and campaigns when it lands); it never imports
-// web, jobs or inbound. PostgreSQL implementations of LeadSource, CallSink and
-// BudgetHistory live with their tables; the in-memory ones here serve the
-// simulator and tests.
+// Goroutines, all with Start(ctx) and an idempotent Stop that returns when
+// they have exited:
+//   - Loop: one per running campaign; owns the Engine, selects over its
+//     time-ordered queue of timers and trunk events, commands from other
+//     goroutines (agents, later the web workspace), a summary ticker and
+//     stop. Other goroutines talk to it only through its command methods.
+//   - Manager: polls the campaigns table and starts, restarts and stops
+//     Loops to match the active campaigns.
+//   - HopperLeads: a worker that records attempts (campaigns.Complete) off
+//     the loop's goroutine.
+//   - CallStore: the write-behind writer of the calls table.
+//
+// Tables: calls (migrations/0002_engine.sql), written through as each call
+// moves and closed by RecoverCalls for a node that died; BudgetHistory over
+// it restores a campaign's abandon window on start. The in-memory stores here
+// serve the simulator and tests.
+//
+// dialer imports agents, campaigns (the hopper and attempts) and pgx; it never
+// imports web, jobs or inbound.
 package dialer

@@ -7,5 +7,9 @@
 // The domain packages own their tables and SQL; the DDL that creates those
 // tables lives here only because a schema is applied as one ordered history.
 //
+// Its subpackages are the rest of the database plumbing the domain packages
+// share: pgcluster finds or starts the server, pgbatch is the bounded
+// write-behind queue the engine's stores write through.
+//
 // It may import pgx and River's migrator; it imports no Pacer package.
 package migrations

@@ -20,6 +20,7 @@ type serveOptions struct {
 	logs     logOptions
 	httpAddr string
 	nodeID   string
+	engine   engineOptions
 }
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -30,6 +31,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	host, _ := os.Hostname()
 	fs.StringVar(&o.httpAddr, "http-addr", ":8080", "HTTP listen address for the web workspace, API, /healthz and /readyz")
 	fs.StringVar(&o.nodeID, "node-id", host, "this node's name in lead claims and logs; unique per node")
+	o.engine.register(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -76,6 +78,12 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		return err
 	}
 	defer runner.Stop()
+
+	stopEngine, err := startEngine(ctx, o.engine, o.nodeID, db.pool, clock, logger)
+	if err != nil {
+		return err
+	}
+	defer stopEngine()
 
 	srv, err := web.New(web.Config{Addr: o.httpAddr, ShutdownTimeout: 3 * time.Second}, []web.Check{
 		{Name: "database", Func: func(ctx context.Context) error { return db.pool.Ping(ctx) }},

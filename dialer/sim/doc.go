@@ -2,12 +2,14 @@
 // simulated agents in virtual time (`pacer sim`). It owns the scenario file
 // format (see the scenarios README), the seeded distributions, the
 // virtual-clock driver (a priority queue of timed events processed as fast
-// as the CPU allows, on the caller's goroutine; no goroutines are started),
+// as the CPU allows, on the caller's goroutine; it starts no goroutines),
 // and the report.
 //
-// The simulated carrier is also meant to be the embedded default trunk of
-// `pacer serve`: it only needs something that delivers its events at a time,
-// which a real-time driver can do as well as the virtual one.
+// The same carrier is the embedded default trunk of `pacer serve`
+// (Realtime.Trunk), delivering its events through a dialer.Loop in real
+// time, and Agents are simulated agents working a campaign through the
+// loop's command API, as a browser would. Agents runs one goroutine
+// (Start/Stop); the carrier runs on the loop's goroutine.
 //
 // sim imports dialer and agents; nothing in the engine imports sim.
 package sim

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/dialer/sim"
+)
+
+// engineOptions are serve's flags for the dialer engine and its simulated
+// carrier and agents.
+type engineOptions struct {
+	noDemo        bool
+	simAgents     int
+	simCampaign   string
+	simConfig     string
+	simAnswerRate float64
+	poll          time.Duration
+	summary       time.Duration
+	// sim, when set, replaces the simulated carrier and agents' settings
+	// (tests use short delays).
+	sim *sim.Realtime
+}
+
+func (o *engineOptions) register(fs *flagSet) {
+	fs.BoolVar(&o.noDemo, "no-demo", false, "do not create the demo campaign (5,000 synthetic leads) on a database without campaigns")
+	fs.IntVar(&o.simAgents, "sim-agents", 0, "log in this many simulated agents to --sim-campaign")
+	fs.StringVar(&o.simCampaign, "sim-campaign", campaigns.DemoName, "campaign the simulated agents work")
+	fs.StringVar(&o.simConfig, "sim-config", "", "JSON file with the simulated carrier's and agents' distributions (fields as in sim.Realtime; omitted ones keep the demo defaults)")
+	fs.Float64Var(&o.simAnswerRate, "sim-answer-rate", 0, "share of simulated dials a person answers (0 keeps the configured 0.40)")
+	fs.DurationVar(&o.poll, "campaign-poll", 3*time.Second, "how often the campaigns table is read to start and stop campaigns")
+	fs.DurationVar(&o.summary, "summary-every", 10*time.Second, "interval of each running campaign's summary log line")
+}
+
+// realtime is the simulated carrier and agents' settings.
+func (o engineOptions) realtime() (sim.Realtime, error) {
+	if o.sim != nil {
+		return *o.sim, o.sim.Validate()
+	}
+	rt := sim.DemoRealtime()
+	if o.simConfig != "" {
+		var err error
+		if rt, err = sim.LoadRealtime(o.simConfig); err != nil {
+			return rt, err
+		}
+	}
+	if o.simAnswerRate != 0 {
+		return rt.WithAnswerRate(o.simAnswerRate)
+	}
+	return rt, nil
+}
+
+// startEngine closes what this node left open, creates the demo campaign on
+// an empty database, and starts the call and agent stores, the campaign
+// manager (a loop per active campaign, on the simulated carrier) and the
+// simulated agents. stop stops them in reverse order.
+func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpool.Pool, clock dialer.Clock, logger *slog.Logger) (stop func(), err error) {
+	rt, err := o.realtime()
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if n, err := dialer.RecoverCalls(ctx, pool, node); err != nil {
+		return nil, err
+	} else if n > 0 {
+		logger.Warn("closed calls this node left open when it stopped", "calls", n)
+	}
+	if n, err := agents.RecoverSessions(ctx, pool, node); err != nil {
+		return nil, err
+	} else if n > 0 {
+		logger.Warn("closed agent sessions this node left open when it stopped", "sessions", n)
+	}
+	if !o.noDemo {
+		c, created, err := campaigns.EnsureDemo(ctx, pool)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			logger.Info("created the demo campaign", "campaign", int64(c.ID), "name", c.Name, "leads", campaigns.DemoLeads,
+				"window", c.WindowStart+"-"+c.WindowEnd, "note", c.WindowNote)
+		}
+	}
+
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	calls := dialer.NewCallStore(pool, dialer.CallStoreConfig{Node: node, Logger: logger})
+	if err := calls.Start(ctx); err != nil {
+		return nil, err
+	}
+	stops = append(stops, calls.Stop)
+	events := agents.NewEventStore(pool, agents.EventStoreConfig{Node: node, Logger: logger})
+	if err := events.Start(ctx); err != nil {
+		return nil, err
+	}
+	stops = append(stops, events.Stop)
+
+	mgr, err := dialer.NewManager(dialer.ManagerConfig{Node: node, Poll: o.poll, Summary: o.summary, Logger: logger},
+		dialer.ManagerDeps{
+			DB:    pool,
+			Clock: clock,
+			Trunk: func(c *campaigns.Campaign, del dialer.TrunkDeliverer) (dialer.Trunk, error) {
+				return rt.Trunk(dialer.CampaignID(c.ID), del), nil
+			},
+			Calls:  calls,
+			Agents: events,
+		})
+	if err != nil {
+		return nil, err
+	}
+	if err := mgr.Start(ctx); err != nil {
+		return nil, err
+	}
+	stops = append(stops, mgr.Stop)
+
+	if o.simAgents > 0 {
+		c, err := campaigns.GetByName(ctx, pool, o.simCampaign)
+		if errors.Is(err, campaigns.ErrNotFound) {
+			logger.Warn("no campaign for the simulated agents", "campaign", o.simCampaign)
+			return stop, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		sa, err := sim.NewAgents(sim.AgentsConfig{Campaign: dialer.CampaignID(c.ID), N: o.simAgents, Sim: rt,
+			Logger: logger}, mgr, clock)
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("--sim-agents: %v", err)}
+		}
+		if err := sa.Start(ctx); err != nil {
+			return nil, err
+		}
+		stops = append(stops, sa.Stop)
+		logger.Info("simulated agents will work the campaign", "campaign", c.Name, "agents", o.simAgents)
+	}
+	return stop, nil
+}

@@ -1,0 +1,288 @@
+package dialer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/migrations/pgbatch"
+)
+
+// The calls table (migrations/0002_engine.sql). A call is named by the run
+// (one life of a campaign loop) and the engine's call ID within it. Progress
+// updates are guarded by the state they expect, so a late or out-of-order
+// update never moves a call backwards; the final record is an upsert that
+// carries every timestamp, so it is complete even if an earlier write was lost.
+const (
+	insertCallSQL = `
+INSERT INTO calls (run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, queued_at, dialed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'dialing', $8, $8)
+ON CONFLICT (run_id, seq) DO NOTHING`
+
+	ringingCallSQL = `
+UPDATE calls SET state = 'ringing', ringing_at = $3 WHERE run_id = $1 AND seq = $2 AND state = 'dialing'`
+
+	answeredCallSQL = `
+UPDATE calls SET state = 'answered', answered_at = $3, answered_by = $4
+WHERE run_id = $1 AND seq = $2 AND state IN ('dialing', 'ringing')`
+
+	connectedCallSQL = `
+UPDATE calls SET state = 'connected', connected_at = $3, agent_id = $4
+WHERE run_id = $1 AND seq = $2 AND state = 'answered'`
+
+	endedCallSQL = `
+INSERT INTO calls (run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, outcome, abandoned,
+	answered_by, end_cause, disposition, queued_at, dialed_at, ringing_at, answered_at, connected_at, ended_at,
+	dispositioned_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+ON CONFLICT (run_id, seq) DO UPDATE SET agent_id = EXCLUDED.agent_id, state = 'ended',
+	outcome = EXCLUDED.outcome, abandoned = EXCLUDED.abandoned, answered_by = EXCLUDED.answered_by,
+	end_cause = EXCLUDED.end_cause, disposition = EXCLUDED.disposition, queued_at = EXCLUDED.queued_at,
+	dialed_at = EXCLUDED.dialed_at, ringing_at = EXCLUDED.ringing_at, answered_at = EXCLUDED.answered_at,
+	connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, dispositioned_at = EXCLUDED.dispositioned_at`
+
+	dispositionedCallSQL = `
+UPDATE calls SET disposition = $3, dispositioned_at = CASE WHEN $3::text IS NULL THEN NULL ELSE $4::timestamptz END,
+	talk_s = $5, hold_s = $6, dispo_s = $7
+WHERE run_id = $1 AND seq = $2 AND state = 'ended'`
+
+	// Live answers and abandons per hour over the window, for the abandon
+	// budget (a connected call counts when it ends, as in MemoryCallLog).
+	budgetHistorySQL = `
+SELECT date_trunc('hour', ended_at, 'UTC'), count(*), count(*) FILTER (WHERE outcome = 'abandoned')
+FROM calls
+WHERE campaign_id = $1 AND ended_at >= $2 AND outcome IN ('completed', 'abandoned')
+GROUP BY 1 ORDER BY 1`
+
+	// A call this node left open when it died ends at its last known
+	// instant with what is known of it: bridged to an agent, it was a
+	// completed call; answered by a person and never bridged, an abandon
+	// (the conservative reading for the abandon rate); otherwise failed.
+	recoverCallsSQL = `
+UPDATE calls SET state = 'ended',
+	ended_at = greatest(dialed_at, ringing_at, answered_at, connected_at),
+	outcome = CASE WHEN connected_at IS NOT NULL THEN 'completed'
+	               WHEN answered_by = 'human' THEN 'abandoned'
+	               WHEN answered_by = 'machine' THEN 'machine'
+	               ELSE 'failed' END,
+	abandoned = (connected_at IS NULL AND answered_by IS NOT DISTINCT FROM 'human'),
+	end_cause = 'node_restart'
+WHERE node = $1 AND state <> 'ended'`
+)
+
+// Causes recorded in calls.end_cause.
+const (
+	EndCauseShutdown    = "shutdown"
+	EndCauseNodeRestart = "node_restart"
+)
+
+// CallProgress is one step of a call, as written through to its record.
+type CallProgress struct {
+	Call   CallID
+	Lead   LeadID
+	Number string
+	// State is CallDialing, CallRinging, CallAnsweredHuman,
+	// CallAnsweredMachine or CallConnected.
+	State CallState
+	Agent agents.ID
+	At    time.Time
+}
+
+// CallEnd is a call's final record plus what only the loop knows.
+type CallEnd struct {
+	Record *CallRecord
+	// Cause is why the call ended other than by its own progress
+	// (EndCauseShutdown), else empty.
+	Cause string
+	// Disposition is the system disposition of a call no agent handled.
+	Disposition string
+}
+
+// CallDisposition is the agent's side of a call, known when the agent
+// saves a disposition or leaves without one.
+type CallDisposition struct {
+	Call CallID
+	// Code is the agent's disposition; empty when the agent left without.
+	Code              string
+	At                time.Time
+	Talk, Hold, Dispo time.Duration
+}
+
+// CallJournal is written through as each call moves, so a record exists
+// from the dial on and survives a crash. Methods are called on the loop's
+// goroutine and must not wait for the database.
+type CallJournal interface {
+	CallProgress(p *CallProgress)
+	CallEnded(e *CallEnd)
+	CallDisposed(d *CallDisposition)
+}
+
+// CallStore is the PostgreSQL calls table: a write-behind journal per
+// campaign run, budget history and recovery. Writes go through one bounded
+// queue drained by one writer goroutine that batches whatever has queued
+// (migrations/pgbatch); a full queue makes the loop wait rather than lose
+// records. Start launches the writer; Stop drains it and returns when it has
+// exited.
+type CallStore struct {
+	q    queryer
+	w    *pgbatch.Writer
+	node string
+}
+
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// CallStoreDB is what the store needs: a pool satisfies it.
+type CallStoreDB interface {
+	pgbatch.DB
+	queryer
+}
+
+// CallStoreConfig configures a CallStore.
+type CallStoreConfig struct {
+	// Node names this node on its calls; recovery closes its open calls.
+	Node string
+	// Queue is the write-behind queue length (default 4096).
+	Queue  int
+	Logger *slog.Logger
+}
+
+// NewCallStore returns a stopped store.
+func NewCallStore(db CallStoreDB, cfg CallStoreConfig) *CallStore {
+	return &CallStore{q: db, node: cfg.Node,
+		w: pgbatch.New(db, pgbatch.Config{Name: "calls", Queue: cfg.Queue, Logger: cfg.Logger})}
+}
+
+// Start launches the writer goroutine.
+func (s *CallStore) Start(ctx context.Context) error { return s.w.Start(ctx) }
+
+// Stop writes what is queued and stops the writer. Idempotent.
+func (s *CallStore) Stop() { s.w.Stop() }
+
+// Flush waits until everything journaled so far is written.
+func (s *CallStore) Flush(ctx context.Context) error { return s.w.Flush(ctx) }
+
+// Journal returns the journal of one run of a campaign's loop. Like the
+// loop it belongs to one goroutine.
+func (s *CallStore) Journal(campaign CampaignID) *StoreJournal {
+	return &StoreJournal{s: s, run: uuid.New(), campaign: campaign}
+}
+
+// BudgetHistory implements BudgetHistory over the calls table.
+func (s *CallStore) BudgetHistory(ctx context.Context, campaign CampaignID, since time.Time) ([]BudgetBucket, error) {
+	rows, err := s.q.Query(ctx, budgetHistorySQL, int64(campaign), since)
+	if err != nil {
+		return nil, fmt.Errorf("abandon budget history of campaign %d: %w", campaign, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BudgetBucket, error) {
+		var b BudgetBucket
+		err := r.Scan(&b.Start, &b.Live, &b.Abandons)
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("abandon budget history of campaign %d: %w", campaign, err)
+	}
+	return out, nil
+}
+
+// RecoverCalls closes the calls node left open when it died (see
+// recoverCallsSQL). Call it before the node's campaigns start.
+func RecoverCalls(ctx context.Context, db interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}, node string) (int64, error) {
+	tag, err := db.Exec(ctx, recoverCallsSQL, node)
+	if err != nil {
+		return 0, fmt.Errorf("close calls left open by node %s: %w", node, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// StoreJournal is a CallJournal writing one campaign run's calls.
+type StoreJournal struct {
+	s        *CallStore
+	run      uuid.UUID
+	campaign CampaignID
+}
+
+// Run identifies this run in calls.run_id.
+func (j *StoreJournal) Run() uuid.UUID { return j.run }
+
+func (j *StoreJournal) CallProgress(p *CallProgress) {
+	w := j.s.w
+	switch p.State {
+	case CallDialing:
+		w.Enqueue(insertCallSQL, j.run, int64(p.Call), int64(j.campaign), leadArg(p.Lead), p.Number, j.s.node,
+			agentArg(p.Agent), p.At)
+	case CallRinging:
+		w.Enqueue(ringingCallSQL, j.run, int64(p.Call), p.At)
+	case CallAnsweredHuman:
+		w.Enqueue(answeredCallSQL, j.run, int64(p.Call), p.At, "human")
+	case CallAnsweredMachine:
+		w.Enqueue(answeredCallSQL, j.run, int64(p.Call), p.At, "machine")
+	case CallConnected:
+		w.Enqueue(connectedCallSQL, j.run, int64(p.Call), p.At, int64(p.Agent))
+	}
+}
+
+func (j *StoreJournal) CallEnded(e *CallEnd) {
+	r := e.Record
+	var answeredBy *string
+	switch {
+	case !r.Stamps[CallAnsweredHuman].IsZero():
+		answeredBy = ptr("human")
+	case !r.Stamps[CallAnsweredMachine].IsZero():
+		answeredBy = ptr("machine")
+	}
+	var agent *int64
+	if r.HasAgent {
+		agent = ptr(int64(r.Agent))
+	}
+	var dispo *string
+	var dispoAt *time.Time
+	if e.Disposition != "" {
+		dispo, dispoAt = &e.Disposition, ptr(r.EndedAt())
+	}
+	j.s.w.Enqueue(endedCallSQL, j.run, int64(r.ID), int64(j.campaign), leadArg(r.Lead), r.Number, j.s.node, agent,
+		r.Outcome.String(), r.Abandoned, answeredBy, e.Cause, dispo, r.Stamps[CallQueued], r.DialedAt(),
+		stamp(r.Stamps[CallRinging]), stamp(r.AnsweredAt()), stamp(r.Stamps[CallConnected]), r.EndedAt(), dispoAt)
+}
+
+func (j *StoreJournal) CallDisposed(d *CallDisposition) {
+	var code *string
+	if d.Code != "" {
+		code = &d.Code
+	}
+	j.s.w.Enqueue(dispositionedCallSQL, j.run, int64(d.Call), code, d.At, d.Talk.Seconds(), d.Hold.Seconds(),
+		d.Dispo.Seconds())
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func stamp(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func leadArg(id LeadID) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return ptr(int64(id))
+}
+
+func agentArg(id agents.ID) *int64 {
+	if id == 0 {
+		return nil
+	}
+	return ptr(int64(id))
+}

@@ -1,0 +1,771 @@
+package dialer
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pacer-dialer/pacer/agents"
+)
+
+// ErrLoopStopped is returned by commands sent to a loop that has stopped.
+var ErrLoopStopped = errors.New("campaign loop stopped")
+
+// TrunkDeliverer hands trunk events to a loop at a given time; a loop is
+// one. Safe for use from any goroutine.
+type TrunkDeliverer interface {
+	Now() time.Time
+	DeliverTrunk(at time.Time, ev TrunkEvent)
+}
+
+// LoopConfig configures a campaign's real-time loop.
+type LoopConfig struct {
+	Engine Config
+	// Summary is the interval of the info-level summary line (default
+	// 10 s; negative turns it off).
+	Summary time.Duration
+	// Commands bounds the queue of commands from other goroutines
+	// (default 64); senders wait while it is full.
+	Commands int
+	// Dispositions lists the codes agents may save; empty accepts any.
+	Dispositions []string
+	Logger       *slog.Logger
+}
+
+// LoopDeps are a loop's collaborators.
+type LoopDeps struct {
+	Clock Clock
+	// Trunk builds the campaign's trunk; it delivers its events through del.
+	Trunk   func(del TrunkDeliverer) (Trunk, error)
+	Leads   LeadSource
+	Policy  Policy // required in ModeAuto
+	History BudgetHistory
+	// Journal is written through as calls move (optional).
+	Journal CallJournal
+	// Agents receives every agent transition (optional); an
+	// agents.SessionSink also gets each session's totals at logout.
+	Agents agents.Sink
+}
+
+// disposer is a LeadSource that also records an agent's disposition.
+type disposer interface {
+	CompleteDisposed(ctx context.Context, id LeadID, o Outcome, code string) error
+}
+
+// Loop runs one campaign's Engine in real time. One goroutine owns the
+// engine and everything below; it selects over due timers and trunk events
+// (one time-ordered queue, fed by the engine's Schedule and the trunk's
+// DeliverTrunk), commands from other goroutines (agents, later the web
+// workspace), a summary ticker, Stop and the start context. Other goroutines
+// never touch the engine: they send commands and wait for the reply.
+//
+// Start launches the goroutine; it exits when Stop is called or the start
+// context ends. On the way out it stops pacing, logs every agent out
+// (finishing their calls), hangs up the calls still up (an unanswered one
+// ends failed with cause "shutdown" and its lead is released, not counted as
+// an attempt) and closes subscriptions. Stop returns when it has exited.
+type Loop struct {
+	cfg     LoopConfig
+	deps    LoopDeps
+	log     *slog.Logger
+	eng     *Engine
+	trunk   Trunk
+	allowed map[string]bool
+
+	nowMu sync.Mutex
+	last  time.Time
+
+	qMu  sync.Mutex
+	q    dueQueue
+	seq  uint64
+	wake chan struct{}
+
+	cmds     chan command
+	mu       sync.Mutex
+	started  bool
+	stopOnce sync.Once
+	stopCh   chan struct{}
+	exited   chan struct{}
+
+	// Owned by the loop goroutine.
+	open       map[CallID]*openCall
+	lastCall   map[agents.ID]agentCall // the call an agent's dispo closes
+	held       map[LeadID]bool         // connected calls' leads awaiting the agent's disposition
+	cancelled  map[LeadID]bool         // leads of calls the loop hung up at shutdown
+	pending    map[agents.ID]string    // disposition code being saved
+	agentIDs   []agents.ID
+	subs       map[int]chan agents.Transition
+	nextSub    int
+	prev       Counters
+	dropped    int64
+	claimErrAt time.Time
+}
+
+type openCall struct {
+	lead   LeadID
+	number string
+	state  CallState
+	agent  agents.ID
+	cause  string
+}
+
+type agentCall struct {
+	call CallID
+	lead LeadID
+}
+
+type command struct {
+	fn    func(ctx context.Context) error
+	reply chan error
+}
+
+// NewLoop builds a stopped loop and its engine.
+func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
+	if cfg.Summary == 0 {
+		cfg.Summary = 10 * time.Second
+	}
+	if cfg.Commands == 0 {
+		cfg.Commands = 64
+	}
+	if deps.Clock == nil || deps.Trunk == nil || deps.Leads == nil {
+		return nil, errors.New("campaign loop needs a clock, a trunk and a lead source")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	l := &Loop{
+		cfg: cfg, deps: deps, log: log.With("campaign", int64(cfg.Engine.Campaign)),
+		wake: make(chan struct{}, 1), cmds: make(chan command, cfg.Commands),
+		stopCh: make(chan struct{}), exited: make(chan struct{}),
+		open: map[CallID]*openCall{}, lastCall: map[agents.ID]agentCall{}, held: map[LeadID]bool{},
+		cancelled: map[LeadID]bool{}, pending: map[agents.ID]string{}, subs: map[int]chan agents.Transition{},
+	}
+	if len(cfg.Dispositions) > 0 {
+		l.allowed = make(map[string]bool, len(cfg.Dispositions))
+		for _, c := range cfg.Dispositions {
+			l.allowed[c] = true
+		}
+	}
+	trunk, err := deps.Trunk(l)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %d trunk: %w", cfg.Engine.Campaign, err)
+	}
+	l.trunk = trunk
+	eng, err := NewEngine(cfg.Engine, Deps{
+		Scheduler: l,
+		Trunk:     loopTrunk{l},
+		Leads:     loopLeads{l},
+		Calls:     loopCalls{l},
+		History:   deps.History,
+		Policy:    deps.Policy,
+		AgentSink: loopAgents{l},
+		Logger:    log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	l.eng = eng
+	return l, nil
+}
+
+// Campaign is the campaign this loop paces.
+func (l *Loop) Campaign() CampaignID { return l.cfg.Engine.Campaign }
+
+// Start restores the abandon budget and launches the loop goroutine, which
+// runs until Stop or until ctx ends.
+func (l *Loop) Start(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.started {
+		return errors.New("campaign loop already started")
+	}
+	if err := l.eng.Start(ctx); err != nil {
+		return err
+	}
+	l.started = true
+	b := l.eng.Budget()
+	l.log.Info("campaign loop started", "mode", l.cfg.Engine.Mode.String(), "policy", l.policyName(),
+		"window_live_answers", b.Live, "window_abandons", b.Abandons)
+	go l.run(ctx)
+	return nil
+}
+
+// Stop ends the loop (see Loop) and returns when its goroutine has exited.
+// Idempotent; safe to call before Start.
+func (l *Loop) Stop() {
+	l.mu.Lock()
+	started := l.started
+	l.mu.Unlock()
+	l.stopOnce.Do(func() { close(l.stopCh) })
+	if started {
+		<-l.exited
+	}
+}
+
+// Done is closed when the loop goroutine has exited.
+func (l *Loop) Done() <-chan struct{} { return l.exited }
+
+// Now implements Scheduler: the clock, never running backwards within a
+// loop so a call's timestamps stay ordered if the wall clock is stepped.
+func (l *Loop) Now() time.Time {
+	t := l.deps.Clock.Now().Round(0)
+	l.nowMu.Lock()
+	defer l.nowMu.Unlock()
+	if t.Before(l.last) {
+		return l.last
+	}
+	l.last = t
+	return t
+}
+
+// Schedule implements Scheduler.
+func (l *Loop) Schedule(at time.Time, t Timer) { l.push(due{at: at, timer: t}) }
+
+// DeliverTrunk implements TrunkDeliverer: ev reaches the engine at at.
+func (l *Loop) DeliverTrunk(at time.Time, ev TrunkEvent) {
+	l.push(due{at: at, trunk: ev, isTrunk: true})
+}
+
+func (l *Loop) push(d due) {
+	l.qMu.Lock()
+	l.seq++
+	d.seq = l.seq
+	heap.Push(&l.q, d)
+	l.qMu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *Loop) popDue(now time.Time) (due, bool) {
+	l.qMu.Lock()
+	defer l.qMu.Unlock()
+	if len(l.q) == 0 || l.q[0].at.After(now) {
+		return due{}, false
+	}
+	return heap.Pop(&l.q).(due), true
+}
+
+func (l *Loop) nextDue() (time.Time, bool) {
+	l.qMu.Lock()
+	defer l.qMu.Unlock()
+	if len(l.q) == 0 {
+		return time.Time{}, false
+	}
+	return l.q[0].at, true
+}
+
+func (l *Loop) run(startCtx context.Context) {
+	defer close(l.exited)
+	// The loop's own context: it outlives Start's caller and ends only
+	// after the shutdown work (logouts, hangups, records) is done.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(startCtx))
+	defer cancel()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var summary <-chan time.Time
+	if l.cfg.Summary > 0 {
+		t := time.NewTicker(l.cfg.Summary)
+		defer t.Stop()
+		summary = t.C
+	}
+	for {
+		now := l.Now()
+		for {
+			d, ok := l.popDue(now)
+			if !ok {
+				break
+			}
+			if d.isTrunk {
+				l.trunkEvent(ctx, d.trunk)
+			} else {
+				l.eng.HandleTimer(ctx, d.timer)
+			}
+		}
+		if at, ok := l.nextDue(); ok {
+			timer.Reset(max(at.Sub(l.Now()), 0))
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-timer.C:
+		case <-l.wake:
+		case c := <-l.cmds:
+			c.reply <- c.fn(ctx)
+		case <-summary:
+			l.logSummary()
+		case <-l.stopCh:
+			l.shutdown(ctx)
+			return
+		case <-startCtx.Done():
+			l.shutdown(ctx)
+			return
+		}
+	}
+}
+
+// do runs fn on the loop goroutine and returns its error.
+func (l *Loop) do(ctx context.Context, fn func(ctx context.Context) error) error {
+	reply := make(chan error, 1)
+	select {
+	case l.cmds <- command{fn: fn, reply: reply}:
+	case <-l.exited:
+		return ErrLoopStopped
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-l.exited:
+		select {
+		case err := <-reply:
+			return err
+		default:
+			return ErrLoopStopped
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *Loop) shutdown(ctx context.Context) {
+	l.eng.Stop()
+	for _, id := range l.agentIDs {
+		if a := l.eng.Agent(id); a != nil && a.State() != agents.LoggedOut {
+			if err := l.eng.HandleAgent(ctx, id, agents.Event{Kind: agents.EvLogout}); err != nil {
+				l.log.Error("log agent out at stop", "agent", int64(id), "err", err)
+			}
+		}
+	}
+	ids := make([]CallID, 0, len(l.open))
+	for id := range l.open {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		oc := l.open[id]
+		oc.cause = EndCauseShutdown
+		if oc.state < CallAnsweredHuman {
+			l.cancelled[oc.lead] = true
+		}
+		if err := l.trunk.Hangup(ctx, id); err != nil {
+			l.log.Error("hang up call at stop", "call", uint64(id), "err", err)
+		}
+		l.eng.HandleTrunk(ctx, TrunkEvent{Call: id, Kind: TrunkHungUp})
+	}
+	l.logSummary()
+	for id, ch := range l.subs {
+		close(ch)
+		delete(l.subs, id)
+	}
+	l.log.Info("campaign loop stopped", "calls_hung_up", len(ids))
+}
+
+// trunkEvent writes call progress through, then lets the engine act on it.
+func (l *Loop) trunkEvent(ctx context.Context, ev TrunkEvent) {
+	if oc := l.open[ev.Call]; oc != nil && oc.state <= CallRinging {
+		switch ev.Kind {
+		case TrunkRinging:
+			if oc.state == CallDialing {
+				l.progress(ev.Call, oc, CallRinging)
+			}
+		case TrunkAnsweredHuman:
+			l.progress(ev.Call, oc, CallAnsweredHuman)
+			l.log.Debug("call answered", "call", uint64(ev.Call), "lead", int64(oc.lead), "by", "human")
+		case TrunkAnsweredMachine:
+			l.progress(ev.Call, oc, CallAnsweredMachine)
+			l.log.Debug("call answered", "call", uint64(ev.Call), "lead", int64(oc.lead), "by", "machine")
+		}
+	}
+	l.eng.HandleTrunk(ctx, ev)
+}
+
+func (l *Loop) progress(id CallID, oc *openCall, s CallState) {
+	oc.state = s
+	if l.deps.Journal != nil {
+		l.deps.Journal.CallProgress(&CallProgress{Call: id, Lead: oc.lead, Number: oc.number, State: s, Agent: oc.agent, At: l.Now()})
+	}
+}
+
+// Login logs an agent in to this campaign (PAUSED, code LOGIN), adding the
+// agent first if this loop has not seen them.
+func (l *Loop) Login(ctx context.Context, id agents.ID, cfg agents.Config) error {
+	return l.do(ctx, func(ctx context.Context) error {
+		if l.eng.Agent(id) == nil {
+			if err := l.eng.AddAgent(id, cfg); err != nil {
+				return err
+			}
+			l.agentIDs = append(l.agentIDs, id)
+		}
+		return l.eng.HandleAgent(ctx, id, agents.Event{Kind: agents.EvLogin})
+	})
+}
+
+// AgentEvent feeds an agent's own action: ready, pause (with a code),
+// hold, resume, accept or reject a preview, logout, session lost. Login,
+// connect, call end and dispositions are not the agent's to send: they come
+// through Login, the engine, Hangup and Dispose.
+func (l *Loop) AgentEvent(ctx context.Context, id agents.ID, ev agents.Event) error {
+	switch ev.Kind {
+	case agents.EvReady, agents.EvPause, agents.EvHold, agents.EvResume, agents.EvAccept, agents.EvReject,
+		agents.EvLogout, agents.EvSessionLost:
+	default:
+		return fmt.Errorf("agent %d: %s is not an agent action", id, ev.Kind)
+	}
+	return l.do(ctx, func(ctx context.Context) error { return l.eng.HandleAgent(ctx, id, ev) })
+}
+
+// Hangup ends the agent's current call from the agent's side.
+func (l *Loop) Hangup(ctx context.Context, id agents.ID) error {
+	return l.do(ctx, func(ctx context.Context) error { return l.eng.HangupCall(ctx, id) })
+}
+
+// Dispose saves the agent's disposition of the call they just finished:
+// the call record and the lead's attempt get the code, and the agent goes
+// READY (or PAUSED if they asked for a pause during the call).
+func (l *Loop) Dispose(ctx context.Context, id agents.ID, code string) error {
+	return l.do(ctx, func(ctx context.Context) error {
+		if code == "" {
+			return errors.New("a disposition code is required")
+		}
+		if l.allowed != nil && !l.allowed[code] {
+			return fmt.Errorf("disposition %q is not one of campaign %d's agent dispositions", code, l.cfg.Engine.Campaign)
+		}
+		a := l.eng.Agent(id)
+		if a == nil {
+			return fmt.Errorf("agent %d not in campaign %d", id, l.cfg.Engine.Campaign)
+		}
+		if a.State() != agents.Dispo {
+			return fmt.Errorf("agent %d is %s, not in DISPO", id, a.State())
+		}
+		l.pending[id] = code
+		defer delete(l.pending, id)
+		return l.eng.HandleAgent(ctx, id, agents.Event{Kind: agents.EvDispoSaved})
+	})
+}
+
+// AgentStatus is one agent as the loop sees it.
+type AgentStatus struct {
+	ID        agents.ID
+	State     agents.State
+	Since     time.Time
+	PauseCode string
+}
+
+// LoopStatus is a campaign loop's state at one instant.
+type LoopStatus struct {
+	Campaign CampaignID
+	Counters Counters
+	Budget   BudgetState
+	// Lines counts calls dialling or ringing; Waiting live answers not yet
+	// connected; Connected calls bridged to agents.
+	Lines, Waiting, Connected int
+	Agents                    []AgentStatus
+	// Dropped counts agent updates not delivered to slow subscribers.
+	Dropped int64
+}
+
+// Status reports counters, budget, lines and agents.
+func (l *Loop) Status(ctx context.Context) (LoopStatus, error) {
+	var s LoopStatus
+	err := l.do(ctx, func(context.Context) error {
+		s = l.status()
+		return nil
+	})
+	return s, err
+}
+
+func (l *Loop) status() LoopStatus {
+	s := LoopStatus{Campaign: l.cfg.Engine.Campaign, Counters: l.eng.Counters(), Budget: l.eng.Budget(), Dropped: l.dropped}
+	for _, oc := range l.open {
+		switch {
+		case oc.state <= CallRinging:
+			s.Lines++
+		case oc.state == CallAnsweredHuman:
+			s.Waiting++
+		case oc.state == CallConnected:
+			s.Connected++
+		}
+	}
+	for _, id := range l.agentIDs {
+		a := l.eng.Agent(id)
+		s.Agents = append(s.Agents, AgentStatus{ID: id, State: a.State(), Since: a.StateSince(), PauseCode: a.PauseCode()})
+	}
+	return s
+}
+
+// Subscribe returns a channel of every agent transition of this campaign,
+// buffered to buf. A subscriber that falls behind misses updates (counted in
+// LoopStatus.Dropped) rather than stalling the campaign; it can resync from
+// Status. The channel is closed by cancel or when the loop stops.
+func (l *Loop) Subscribe(ctx context.Context, buf int) (<-chan agents.Transition, func(), error) {
+	ch := make(chan agents.Transition, buf)
+	var id int
+	err := l.do(ctx, func(context.Context) error {
+		l.nextSub++
+		id = l.nextSub
+		l.subs[id] = ch
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	cancel := func() {
+		once.Do(func() {
+			_ = l.do(context.Background(), func(context.Context) error {
+				if c, ok := l.subs[id]; ok {
+					close(c)
+					delete(l.subs, id)
+				}
+				return nil
+			})
+		})
+	}
+	return ch, cancel, nil
+}
+
+func (l *Loop) policyName() string {
+	if l.deps.Policy == nil {
+		return ""
+	}
+	return l.deps.Policy.Name()
+}
+
+// logSummary is the periodic info line: what happened since the last one,
+// the abandon rate over the legal window, agents by state and the dial level
+// (lines dialling per agent not paused).
+func (l *Loop) logSummary() {
+	s := l.status()
+	c, p := s.Counters, l.prev
+	l.prev = c
+	var byState [6]int
+	for _, a := range s.Agents {
+		if int(a.State) < len(byState) {
+			byState[a.State]++
+		}
+	}
+	active := byState[agents.Ready] + byState[agents.Ringing] + byState[agents.InCall] + byState[agents.Dispo]
+	level := 0.0
+	if active > 0 {
+		level = float64(s.Lines) / float64(active)
+	}
+	attrs := []any{
+		"dials", c.Dials - p.Dials, "live_answers", c.LiveAnswers - p.LiveAnswers, "connected", c.Connected - p.Connected,
+		"abandons", c.Abandons - p.Abandons, "machines", c.Machines - p.Machines,
+		"no_answer", c.NoAnswer - p.NoAnswer, "busy", c.Busy - p.Busy, "failed", c.Failed - p.Failed,
+		"abandon_rate", fmt.Sprintf("%.2f%%", 100*s.Budget.Rate()), "window_live_answers", s.Budget.Live,
+		"window_abandons", s.Budget.Abandons,
+		"ready", byState[agents.Ready], "incall", byState[agents.InCall], "dispo", byState[agents.Dispo],
+		"paused", byState[agents.Paused], "lines", s.Lines, "waiting", s.Waiting,
+		"dial_level", fmt.Sprintf("%.2f", level), "policy", l.policyName(),
+	}
+	if pr, ok := l.deps.Policy.(*Predictive); ok {
+		attrs = append(attrs, "predictive_fallback", pr.InFallback())
+	}
+	l.log.Info("campaign summary", attrs...)
+}
+
+// loopTrunk journals the dial and the bridge, then asks the real trunk.
+type loopTrunk struct{ l *Loop }
+
+func (t loopTrunk) Dial(ctx context.Context, req DialRequest) error {
+	l := t.l
+	oc := &openCall{lead: req.Lead, number: req.Number, state: CallDialing}
+	l.open[req.Call] = oc
+	if l.deps.Journal != nil {
+		now := l.Now()
+		l.deps.Journal.CallProgress(&CallProgress{Call: req.Call, Lead: req.Lead, Number: req.Number, State: CallDialing, At: now})
+	}
+	l.log.Debug("dialing", "call", uint64(req.Call), "lead", int64(req.Lead), "number", req.Number)
+	return l.trunk.Dial(ctx, req)
+}
+
+func (t loopTrunk) Bridge(ctx context.Context, call CallID, agent agents.ID) error {
+	l := t.l
+	if oc := l.open[call]; oc != nil {
+		oc.agent = agent
+		l.progress(call, oc, CallConnected)
+		l.lastCall[agent] = agentCall{call: call, lead: oc.lead}
+		l.log.Debug("call connected to agent", "call", uint64(call), "lead", int64(oc.lead), "agent", int64(agent))
+	}
+	return l.trunk.Bridge(ctx, call, agent)
+}
+
+func (t loopTrunk) Play(ctx context.Context, call CallID, prompt string) error {
+	return t.l.trunk.Play(ctx, call, prompt)
+}
+
+func (t loopTrunk) Hangup(ctx context.Context, call CallID) error { return t.l.trunk.Hangup(ctx, call) }
+
+// loopLeads holds a connected call's lead until its agent dispositions it,
+// and releases the leads of calls the loop itself hung up at shutdown.
+type loopLeads struct{ l *Loop }
+
+// claimTimeout bounds how long a claim may hold up the loop when the
+// database is slow or gone; the next tick tries again.
+const claimTimeout = 2 * time.Second
+
+// Claim reports a failing hopper once per claimErrEvery instead of on every
+// tick, and never holds the loop longer than claimTimeout.
+func (s loopLeads) Claim(ctx context.Context, dst []Lead, n int) ([]Lead, error) {
+	l := s.l
+	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	out, err := l.deps.Leads.Claim(ctx, dst, n)
+	if err != nil {
+		now := l.Now()
+		if now.Sub(l.claimErrAt) >= claimErrEvery {
+			l.claimErrAt = now
+			l.log.Error("claim leads (repeats of this error are quiet for a while)", "n", n, "err", err)
+		}
+		return out, nil
+	}
+	return out, nil
+}
+
+const claimErrEvery = 10 * time.Second
+
+func (s loopLeads) Complete(ctx context.Context, id LeadID, o Outcome) error {
+	l := s.l
+	switch {
+	case o == OutcomeCompleted:
+		l.held[id] = true
+		return nil
+	case o == OutcomeFailed && l.cancelled[id]:
+		delete(l.cancelled, id)
+		return l.deps.Leads.Release(ctx, id)
+	}
+	return l.deps.Leads.Complete(ctx, id, o)
+}
+
+func (s loopLeads) Release(ctx context.Context, id LeadID) error {
+	return s.l.deps.Leads.Release(ctx, id)
+}
+
+// loopCalls writes the final record through.
+type loopCalls struct{ l *Loop }
+
+func (s loopCalls) RecordCall(_ context.Context, rec *CallRecord) error {
+	l := s.l
+	oc := l.open[rec.ID]
+	delete(l.open, rec.ID)
+	var cause string
+	if oc != nil {
+		cause = oc.cause
+	}
+	dispo := SystemDisposition(rec.Outcome)
+	if cause != "" && rec.Outcome == OutcomeFailed {
+		dispo = "" // hung up by us, not an attempt
+	}
+	l.log.Debug("call ended", "call", uint64(rec.ID), "lead", int64(rec.Lead), "outcome", rec.Outcome.String(),
+		"agent", int64(rec.Agent), "cause", cause)
+	if l.deps.Journal != nil {
+		l.deps.Journal.CallEnded(&CallEnd{Record: rec, Cause: cause, Disposition: dispo})
+	}
+	return nil
+}
+
+// loopAgents settles dispositions, keeps session totals and fans agent
+// transitions out to subscribers.
+type loopAgents struct{ l *Loop }
+
+func (s loopAgents) AppendTransition(t agents.Transition) {
+	l := s.l
+	if l.deps.Agents != nil {
+		l.deps.Agents.AppendTransition(t)
+	}
+	if t.Call != nil {
+		l.closeAgentCall(t)
+	}
+	if t.To == agents.LoggedOut {
+		if ss, ok := l.deps.Agents.(agents.SessionSink); ok {
+			if a := l.eng.Agent(t.Agent); a != nil {
+				ss.EndSession(t.Agent, t.At, t.Event, a.Session())
+			}
+		}
+	}
+	for _, ch := range l.subs {
+		select {
+		case ch <- t:
+		default:
+			l.dropped++
+		}
+	}
+}
+
+// closeAgentCall records the agent's side of the call their transition just
+// closed and settles its lead: with the agent's code, or, when the agent
+// left without one, released for another try.
+func (l *Loop) closeAgentCall(t agents.Transition) {
+	ac, ok := l.lastCall[t.Agent]
+	if !ok {
+		return
+	}
+	delete(l.lastCall, t.Agent)
+	code := l.pending[t.Agent]
+	if l.deps.Journal != nil {
+		l.deps.Journal.CallDisposed(&CallDisposition{Call: ac.call, Code: code, At: t.At,
+			Talk: t.Call.Talk, Hold: t.Call.Hold, Dispo: t.Call.Dispo})
+	}
+	if !l.held[ac.lead] {
+		return
+	}
+	delete(l.held, ac.lead)
+	ctx := context.Background()
+	if code == "" {
+		l.log.Warn("agent left a connected call without a disposition; lead released", "agent", int64(t.Agent),
+			"call", uint64(ac.call), "lead", int64(ac.lead), "event", t.Event.String())
+		if err := l.deps.Leads.Release(ctx, ac.lead); err != nil {
+			l.log.Error("release lead", "lead", int64(ac.lead), "err", err)
+		}
+		return
+	}
+	l.log.Debug("call dispositioned", "agent", int64(t.Agent), "call", uint64(ac.call), "lead", int64(ac.lead),
+		"disposition", code, "talk_s", t.Call.Talk.Seconds(), "dispo_s", t.Call.Dispo.Seconds())
+	var err error
+	if d, ok := l.deps.Leads.(disposer); ok {
+		err = d.CompleteDisposed(ctx, ac.lead, OutcomeCompleted, code)
+	} else {
+		err = l.deps.Leads.Complete(ctx, ac.lead, OutcomeCompleted)
+	}
+	if err != nil {
+		l.log.Error("record attempt", "lead", int64(ac.lead), "err", err)
+	}
+}
+
+// due is one entry of the loop's time-ordered queue.
+type due struct {
+	at      time.Time
+	seq     uint64
+	isTrunk bool
+	timer   Timer
+	trunk   TrunkEvent
+}
+
+type dueQueue []due
+
+func (q dueQueue) Len() int { return len(q) }
+func (q dueQueue) Less(i, j int) bool {
+	if !q[i].at.Equal(q[j].at) {
+		return q[i].at.Before(q[j].at)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q dueQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *dueQueue) Push(x any)   { *q = append(*q, x.(due)) }
+func (q *dueQueue) Pop() any {
+	old := *q
+	d := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return d
+}

@@ -1,0 +1,386 @@
+package dialer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// fastSim is the simulated carrier and agents at test speed: answers in tens
+// of milliseconds, calls of a few hundred. No no-answers: those would ring
+// for the legal 15 s.
+func fastSim() sim.Realtime {
+	u := func(lo, hi float64) sim.Dist { return sim.Dist{Dist: "uniform", Min: lo, Max: hi} }
+	rt := sim.DemoRealtime()
+	rt.Outcomes = []sim.Outcome{
+		{Kind: "human", P: 0.6, After: u(0.02, 0.08)},
+		{Kind: "machine", P: 0.2, After: u(0.02, 0.08)},
+		{Kind: "busy", P: 0.2, After: u(0.01, 0.04)},
+	}
+	rt.RingAfter = u(0.005, 0.015)
+	rt.CustomerTalk = u(2, 3)
+	rt.AgentTalk = u(0.1, 0.25)
+	rt.Dispo = u(0.03, 0.08)
+	rt.LoginReady = u(0.01, 0.05)
+	rt.Pause = &sim.Pause{P: 0.5, Pause: u(0.05, 0.1)}
+	return rt
+}
+
+// newCampaign creates an active campaign with n leads (valid New York
+// numbers) and the given settings over fast-retry defaults.
+func newCampaign(t *testing.T, db *pgxpool.Pool, n int, settings map[string]string) campaigns.Campaign {
+	t.Helper()
+	ctx := context.Background()
+	s := map[string]string{"window_start": "00:00", "window_end": "24:00", "connect_deadline_ms": "300",
+		"retry_no_answer_s": "0", "retry_busy_s": "0", "retry_machine_s": "0", "retry_abandoned_s": "0", "retry_failed_s": "0",
+		"max_attempts_per_day": "100", "max_attempts": "100"}
+	for k, v := range settings {
+		s[k] = v
+	}
+	c, err := campaigns.Create(ctx, db, fmt.Sprintf("c-%s", t.Name()), s)
+	require.NoError(t, err)
+	lines := []string{"phone,first_name,state"}
+	for i := range n {
+		lines = append(lines, fmt.Sprintf("212%03d%04d,Lead%d,NY", 200+i/10000, i%10000, i))
+	}
+	res, err := campaigns.Import(ctx, db, strings.NewReader(strings.Join(lines, "\n")+"\n"),
+		campaigns.ImportOptions{Campaign: c.ID, Name: "test.csv"})
+	require.NoError(t, err)
+	require.EqualValues(t, n, res.Imported)
+	c, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusActive)
+	require.NoError(t, err)
+	return c
+}
+
+// node is one node's engine: stores, manager and simulated agents.
+type node struct {
+	calls  *dialer.CallStore
+	events *agents.EventStore
+	mgr    *dialer.Manager
+	agents *sim.Agents
+}
+
+func startNode(t *testing.T, db *pgxpool.Pool, rt sim.Realtime, name string, c campaigns.Campaign, firstAgent agents.ID, nAgents int) *node {
+	t.Helper()
+	ctx := context.Background()
+	n := &node{
+		calls:  dialer.NewCallStore(db, dialer.CallStoreConfig{Node: name}),
+		events: agents.NewEventStore(db, agents.EventStoreConfig{Node: name}),
+	}
+	require.NoError(t, n.calls.Start(ctx))
+	require.NoError(t, n.events.Start(ctx))
+	var err error
+	n.mgr, err = dialer.NewManager(dialer.ManagerConfig{Node: name, Poll: 100 * time.Millisecond}, dialer.ManagerDeps{
+		DB: db, Clock: wallClock{}, Calls: n.calls, Agents: n.events,
+		Trunk: func(c *campaigns.Campaign, del dialer.TrunkDeliverer) (dialer.Trunk, error) {
+			return rt.Trunk(dialer.CampaignID(c.ID), del), nil
+		},
+	})
+	require.NoError(t, err)
+	require.NoError(t, n.mgr.Start(ctx))
+	if nAgents > 0 {
+		n.agents, err = sim.NewAgents(sim.AgentsConfig{Campaign: dialer.CampaignID(c.ID), N: nAgents, FirstID: firstAgent,
+			Sim: rt, Resync: 100 * time.Millisecond}, n.mgr, wallClock{})
+		require.NoError(t, err)
+		require.NoError(t, n.agents.Start(ctx))
+	}
+	return n
+}
+
+func (n *node) stop() {
+	if n.agents != nil {
+		n.agents.Stop()
+	}
+	n.mgr.Stop()
+	n.events.Stop()
+	n.calls.Stop()
+}
+
+func count(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.QueryRow(context.Background(), sql, args...).Scan(&n))
+	return n
+}
+
+// Simulated agents take calls, talk, disposition and go READY again; every
+// call leaves a complete record, every agent transition is in the state log,
+// and every attempt is on its lead.
+func TestCallsFlowAndEveryStepIsRecorded(t *testing.T) {
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 300, nil)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	n := startNode(t, db, fastSim(), "node-a", c, 1, 3)
+
+	require.Eventually(t, func() bool {
+		return count(t, db, `SELECT count(*) FROM calls WHERE disposition IN ('SALE','NI','CALLBK','AM','WN','DNC') AND talk_s IS NOT NULL`) >= 12
+	}, 20*time.Second, 50*time.Millisecond, "agents disposition connected calls")
+	n.stop()
+
+	// Every call ended, with a consistent record.
+	require.Zero(t, count(t, db, `SELECT count(*) FROM calls WHERE state <> 'ended'`))
+	require.Positive(t, count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'machine' AND disposition = 'AA'`))
+	require.Positive(t, count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'busy' AND disposition = 'B'`))
+	require.Zero(t, count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed'
+		AND (connected_at IS NULL OR answered_at IS NULL OR agent_id IS NULL OR answered_by <> 'human')`))
+	require.Positive(t, count(t, db, `SELECT count(*) FROM calls WHERE ringing_at IS NOT NULL`), "ringing is stamped")
+	require.Zero(t, count(t, db, `SELECT count(*) FROM calls WHERE dialed_at IS NULL OR queued_at IS NULL OR node <> 'node-a'`))
+
+	// Each dispositioned call's lead carries the attempt and the code.
+	require.Zero(t, count(t, db, `SELECT count(*) FROM calls k JOIN leads l ON l.id = k.lead_id
+		WHERE k.disposition IS NOT NULL AND k.outcome = 'completed' AND l.attempts = 0`))
+	require.Positive(t, count(t, db, `SELECT count(*) FROM leads WHERE last_disposition IN ('SALE','NI','CALLBK','AM','WN','DNC')`))
+	require.Positive(t, count(t, db, `SELECT count(*) FROM leads WHERE status = 'done'`), "final dispositions finish leads")
+	// Attempts on leads are exactly the calls that counted as attempts:
+	// every ended call except those hung up unanswered at shutdown and
+	// connected calls left without a disposition.
+	require.Equal(t,
+		count(t, db, `SELECT coalesce(sum(attempts), 0) FROM leads WHERE campaign_id = $1`, c.ID),
+		count(t, db, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND disposition IS NOT NULL`, c.ID))
+	require.Zero(t, count(t, db, `SELECT count(*) FROM leads WHERE status = 'dialing'`), "no lead is left claimed")
+
+	// The state log has the whole day of each agent, sessions closed with totals.
+	for _, ev := range []string{"login", "ready", "connect", "call_end", "dispo_saved", "logout"} {
+		require.Positive(t, count(t, db, `SELECT count(*) FROM agent_events WHERE event = $1`, ev), ev)
+	}
+	require.Equal(t, 3, count(t, db, `SELECT count(*) FROM agent_sessions WHERE logout_at IS NOT NULL AND talk_s > 0 AND calls > 0`))
+	require.Zero(t, count(t, db, `SELECT count(*) FROM agent_sessions WHERE logout_at IS NULL`))
+	require.Equal(t,
+		count(t, db, `SELECT count(*) FROM agent_events WHERE event = 'dispo_saved'`),
+		count(t, db, `SELECT count(*) FROM calls WHERE dispositioned_at IS NOT NULL AND outcome = 'completed'`))
+	require.Positive(t, count(t, db, `SELECT count(*) FROM agent_events WHERE to_state = 'PAUSED' AND pause_code = 'BREAK'`))
+
+	_, err := db.Exec(context.Background(), `UPDATE agent_events SET event = 'ready'`)
+	require.ErrorContains(t, err, "append-only")
+}
+
+// A restarted campaign keeps its abandon budget: the window's live answers
+// and abandons come back from the calls table.
+func TestRestartKeepsTheAbandonBudget(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 50, map[string]string{"mode": "power", "ratio": "5", "connect_deadline_ms": "100"})
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	calls := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "n"})
+	require.NoError(t, calls.Start(ctx))
+	defer calls.Stop()
+
+	rt := fastSim()
+	rt.Outcomes = []sim.Outcome{{Kind: "human", P: 1, After: sim.Dist{Dist: "uniform", Min: 0.02, Max: 0.05}}}
+	rt.CustomerTalk = sim.Dist{Dist: "const", Value: 60}
+	startLoop := func() (*dialer.Loop, *dialer.HopperLeads) {
+		cfg, pol, err := dialer.EngineConfig(&c)
+		require.NoError(t, err)
+		leads := dialer.NewHopperLeads(db, c, wallClock{}, dialer.HopperLeadsConfig{Node: "n"})
+		require.NoError(t, leads.Start(ctx))
+		loop, err := dialer.NewLoop(dialer.LoopConfig{Engine: cfg}, dialer.LoopDeps{
+			Clock: wallClock{}, Leads: leads, Policy: pol, History: calls, Journal: calls.Journal(cfg.Campaign),
+			Trunk: func(del dialer.TrunkDeliverer) (dialer.Trunk, error) { return rt.Trunk(cfg.Campaign, del), nil },
+		})
+		require.NoError(t, err)
+		require.NoError(t, loop.Start(ctx))
+		return loop, leads
+	}
+
+	// One agent, five lines a READY agent: the first answer reaches the
+	// agent, the others wait past the connect deadline and are abandoned.
+	loop, leads := startLoop()
+	require.NoError(t, loop.Login(ctx, 1, agents.Config{}))
+	require.NoError(t, loop.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
+	var before dialer.LoopStatus
+	require.Eventually(t, func() bool {
+		var err error
+		before, err = loop.Status(ctx)
+		require.NoError(t, err)
+		return before.Counters.Abandons >= 3 && before.Lines == 0 && before.Waiting == 0
+	}, 10*time.Second, 20*time.Millisecond)
+	loop.Stop()
+	leads.Stop()
+	require.NoError(t, calls.Flush(ctx))
+	status, err := loop.Status(ctx)
+	require.ErrorIs(t, err, dialer.ErrLoopStopped)
+	require.Zero(t, status.Budget.Live)
+
+	dbAbandons := count(t, db, `SELECT count(*) FROM calls WHERE abandoned`)
+	dbLive := count(t, db, `SELECT count(*) FROM calls WHERE outcome IN ('completed', 'abandoned')`)
+	require.GreaterOrEqual(t, dbAbandons, 3)
+	require.Equal(t, dbAbandons, count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'abandoned' AND disposition = 'DROP'`))
+	require.Zero(t, count(t, db, `SELECT count(*) FROM leads WHERE status = 'dialing'`))
+	require.Equal(t, dbAbandons, count(t, db, `SELECT count(*) FROM leads WHERE last_outcome = 'abandoned'`))
+
+	again, leads2 := startLoop()
+	defer leads2.Stop()
+	defer again.Stop()
+	after, err := again.Status(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, dbAbandons, after.Budget.Abandons, "the abandons of the window survive the restart")
+	require.EqualValues(t, dbLive, after.Budget.Live)
+	require.Zero(t, after.Counters.Abandons, "the new engine's own counters start at zero")
+}
+
+// A node that died mid-call leaves open records; on its next start they
+// are closed with what is known and the cause, and only that node's.
+func TestRecoveryClosesWhatADeadNodeLeftOpen(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 1, nil)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	t0 := time.Now().Add(-time.Minute).Truncate(time.Microsecond)
+
+	// Each call's progress up to where the node died.
+	write := func(node string, calls ...[]dialer.CallState) {
+		s := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: node})
+		require.NoError(t, s.Start(ctx))
+		j := s.Journal(dialer.CampaignID(c.ID))
+		for i, steps := range calls {
+			for k, st := range steps {
+				j.CallProgress(&dialer.CallProgress{Call: dialer.CallID(i + 1), Number: "+12125550100", State: st, Agent: 7,
+					At: t0.Add(time.Duration(k) * time.Second)})
+			}
+		}
+		s.Stop()
+	}
+	const (
+		dialing = dialer.CallDialing
+		ringing = dialer.CallRinging
+		human   = dialer.CallAnsweredHuman
+		machine = dialer.CallAnsweredMachine
+	)
+	write("dead", []dialer.CallState{dialing}, []dialer.CallState{dialing, ringing},
+		[]dialer.CallState{dialing, ringing, human}, []dialer.CallState{dialing, ringing, machine},
+		[]dialer.CallState{dialing, ringing, human, dialer.CallConnected})
+	write("alive", []dialer.CallState{dialing, ringing})
+	require.Equal(t, 6, count(t, db, `SELECT count(*) FROM calls WHERE state <> 'ended'`))
+
+	events := agents.NewEventStore(db, agents.EventStoreConfig{Node: "dead"})
+	require.NoError(t, events.Start(ctx))
+	sink := events.Sink(int64(c.ID))
+	sink.AppendTransition(agents.Transition{Agent: 7, At: t0, Event: agents.EvLogin, From: agents.LoggedOut, To: agents.Paused, PauseCode: "LOGIN"})
+	sink.AppendTransition(agents.Transition{Agent: 7, At: t0.Add(time.Second), Event: agents.EvReady, From: agents.Paused, To: agents.Ready})
+	events.Stop()
+
+	n, err := dialer.RecoverCalls(ctx, db, "dead")
+	require.NoError(t, err)
+	require.EqualValues(t, 5, n)
+	n, err = agents.RecoverSessions(ctx, db, "dead")
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+
+	rows, err := db.Query(ctx, `SELECT seq, outcome, abandoned, end_cause FROM calls WHERE node = 'dead' ORDER BY seq`)
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var seq int
+		var outcome, cause string
+		var abandoned bool
+		require.NoError(t, rows.Scan(&seq, &outcome, &abandoned, &cause))
+		got = append(got, fmt.Sprintf("%d %s %v %s", seq, outcome, abandoned, cause))
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{
+		"1 failed false node_restart", "2 failed false node_restart", "3 abandoned true node_restart",
+		"4 machine false node_restart", "5 completed false node_restart",
+	}, got)
+	require.Equal(t, 1, count(t, db, `SELECT count(*) FROM calls WHERE node = 'alive' AND state = 'ringing'`), "another node's calls are its own")
+	require.Equal(t, 1, count(t, db, `SELECT count(*) FROM agent_sessions WHERE end_cause = 'node_restart' AND logout_at = $1`, t0.Add(time.Second)))
+
+	// The recovered abandon counts in the campaign's budget.
+	h, err := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "dead"}).BudgetHistory(ctx, dialer.CampaignID(c.ID), t0.Add(-time.Hour))
+	require.NoError(t, err)
+	var live, ab int64
+	for _, b := range h {
+		live, ab = live+b.Live, ab+b.Abandons
+	}
+	require.EqualValues(t, 2, live)
+	require.EqualValues(t, 1, ab)
+}
+
+// Two nodes running the same campaign claim through the same hopper: a
+// lead is never in two calls at once, though both nodes dial.
+func TestTwoNodesNeverDialOneLeadAtOnce(t *testing.T) {
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 40, nil)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	// Dispositions that keep leads coming back, so each is dialled often.
+	rt := fastSim()
+	rt.Codes = []sim.Code{{Code: "CALLBK", P: 0.5}, {Code: "AM", P: 0.5}}
+	a := startNode(t, db, rt, "node-a", c, 1, 3)
+	b := startNode(t, db, rt, "node-b", c, 101, 3)
+	require.Eventually(t, func() bool {
+		return count(t, db, `SELECT count(DISTINCT node) FROM calls WHERE state = 'ended'`) == 2 &&
+			count(t, db, `SELECT count(*) FROM calls`) >= 120
+	}, 20*time.Second, 50*time.Millisecond, "both nodes dial, leads are dialled again and again")
+	a.stop()
+	b.stop()
+
+	require.Zero(t, count(t, db, `
+		SELECT count(*) FROM calls x JOIN calls y ON x.lead_id = y.lead_id AND x.id < y.id
+		WHERE tstzrange(x.dialed_at, x.ended_at) && tstzrange(y.dialed_at, y.ended_at)`),
+		"no lead is in two calls at once")
+	require.Greater(t, count(t, db, `SELECT count(*) FROM (SELECT lead_id FROM calls GROUP BY lead_id HAVING count(DISTINCT node) = 2) s`), 0,
+		"leads move between nodes")
+	require.Zero(t, count(t, db, `SELECT count(*) FROM leads WHERE status = 'dialing'`))
+}
+
+// Pausing a campaign stops its loop within a poll: the agents are logged
+// out, calls in flight end, nothing stays claimed. Resuming starts a new
+// loop and the agents come back.
+func TestPausingACampaignStopsItsLoopAndResumingRestartsIt(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 100, nil)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	n := startNode(t, db, fastSim(), "node-a", c, 1, 2)
+	defer n.stop()
+	id := dialer.CampaignID(c.ID)
+
+	require.Eventually(t, func() bool {
+		return count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed' AND disposition IS NOT NULL`) >= 2
+	}, 10*time.Second, 20*time.Millisecond)
+	first, err := n.mgr.Loop(ctx, id)
+	require.NoError(t, err)
+
+	_, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusPaused)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		_, err := n.mgr.Loop(ctx, id)
+		return errors.Is(err, dialer.ErrLoopStopped)
+	}, 5*time.Second, 20*time.Millisecond)
+	<-first.Done()
+	require.NoError(t, n.calls.Flush(ctx))
+	require.NoError(t, n.events.Flush(ctx))
+	require.Zero(t, count(t, db, `SELECT count(*) FROM calls WHERE state <> 'ended'`))
+	require.Zero(t, count(t, db, `SELECT count(*) FROM leads WHERE status = 'dialing'`))
+	require.Zero(t, count(t, db, `SELECT count(*) FROM agent_sessions WHERE logout_at IS NULL`))
+	placed := count(t, db, `SELECT count(*) FROM calls`)
+
+	_, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusActive)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return count(t, db, `SELECT count(*) FROM calls`) > placed &&
+			count(t, db, `SELECT count(*) FROM agent_sessions WHERE logout_at IS NULL`) == 2
+	}, 10*time.Second, 20*time.Millisecond, "a new loop dials and the agents log in again")
+	second, err := n.mgr.Loop(ctx, id)
+	require.NoError(t, err)
+	require.NotSame(t, first, second)
+	require.Equal(t, 2, count(t, db, `SELECT count(DISTINCT run_id) FROM calls`), "each loop run journals under its own run")
+}
