@@ -12,26 +12,36 @@ type BudgetState struct {
 	Target   float64
 	Live     int64 // live answers in the window, abandoned ones included
 	Abandons int64
+	// Machines counts answers the detector called machines.
+	Machines int64
+	// AMDEstimate is the share of Machines estimated to have been people
+	// (UK rules): they were live answers, and abandoned ones, that the
+	// detector hid. Zero under US rules.
+	AMDEstimate float64
 	// Remaining is how many more abandons the window can take now:
-	// target × live − abandons. It can be negative.
+	// target × (live + estimate) − (abandons + estimate). It can be negative.
 	Remaining float64
 }
 
-// Rate is abandons ÷ live answers (0 without answers).
+// Rate is (abandons + AMD estimate) ÷ (live answers + AMD estimate), 0
+// without answers: the rate a regulator counts.
 func (s BudgetState) Rate() float64 {
-	if s.Live == 0 {
+	live := float64(s.Live) + s.AMDEstimate
+	if live == 0 {
 		return 0
 	}
-	return float64(s.Abandons) / float64(s.Live)
+	return (float64(s.Abandons) + s.AMDEstimate) / live
 }
 
 // Budget tracks live answers and abandons over a rolling window.
 type Budget struct {
 	target   float64
 	window   time.Duration
+	amdFP    float64
 	buckets  []BudgetBucket // oldest first
 	live     int64
 	abandons int64
+	machines int64
 }
 
 // NewBudget returns an empty budget; Restore it from history before use.
@@ -39,12 +49,22 @@ func NewBudget(target float64, window time.Duration) *Budget {
 	return &Budget{target: target, window: window}
 }
 
+// WithAMDFalsePositive makes the budget count that share of machine
+// detections as people who were answered and abandoned (Ofcom's rule).
+func (b *Budget) WithAMDFalsePositive(fp float64) *Budget {
+	b.amdFP = fp
+	return b
+}
+
 // Restore adds history buckets (any order, may repeat bucket starts).
 func (b *Budget) Restore(hist []BudgetBucket) {
 	for _, h := range hist {
-		b.add(h.Start, h.Live, h.Abandons)
+		b.add(h.Start, h.Live, h.Abandons, h.Machines)
 	}
 }
+
+// RecordMachine counts one answer the detector called a machine.
+func (b *Budget) RecordMachine(at time.Time) { b.add(at, 0, 0, 1) }
 
 // Record counts one live answer, abandoned or connected, at time at.
 func (b *Budget) Record(at time.Time, abandoned bool) {
@@ -52,10 +72,10 @@ func (b *Budget) Record(at time.Time, abandoned bool) {
 	if abandoned {
 		ab = 1
 	}
-	b.add(at, 1, ab)
+	b.add(at, 1, ab, 0)
 }
 
-func (b *Budget) add(at time.Time, live, abandons int64) {
+func (b *Budget) add(at time.Time, live, abandons, machines int64) {
 	start := at.Truncate(budgetBucket)
 	i := len(b.buckets)
 	for i > 0 && b.buckets[i-1].Start.After(start) {
@@ -64,13 +84,15 @@ func (b *Budget) add(at time.Time, live, abandons int64) {
 	if i > 0 && b.buckets[i-1].Start.Equal(start) {
 		b.buckets[i-1].Live += live
 		b.buckets[i-1].Abandons += abandons
+		b.buckets[i-1].Machines += machines
 	} else {
 		b.buckets = append(b.buckets, BudgetBucket{})
 		copy(b.buckets[i+1:], b.buckets[i:])
-		b.buckets[i] = BudgetBucket{Start: start, Live: live, Abandons: abandons}
+		b.buckets[i] = BudgetBucket{Start: start, Live: live, Abandons: abandons, Machines: machines}
 	}
 	b.live += live
 	b.abandons += abandons
+	b.machines += machines
 }
 
 // State expires buckets older than the window and returns the budget at now.
@@ -80,15 +102,19 @@ func (b *Budget) State(now time.Time) BudgetState {
 	for n < len(b.buckets) && b.buckets[n].Start.Before(cut) {
 		b.live -= b.buckets[n].Live
 		b.abandons -= b.buckets[n].Abandons
+		b.machines -= b.buckets[n].Machines
 		n++
 	}
 	if n > 0 {
 		b.buckets = append(b.buckets[:0], b.buckets[n:]...)
 	}
+	est := b.amdFP * float64(b.machines)
 	return BudgetState{
-		Target:    b.target,
-		Live:      b.live,
-		Abandons:  b.abandons,
-		Remaining: b.target*float64(b.live) - float64(b.abandons),
+		Target:      b.target,
+		Live:        b.live,
+		Abandons:    b.abandons,
+		Machines:    b.machines,
+		AMDEstimate: est,
+		Remaining:   b.target*(float64(b.live)+est) - (float64(b.abandons) + est),
 	}
 }

@@ -147,3 +147,25 @@ func TestPredictiveLearnsLiveProbability(t *testing.T) {
 	p.Decide(&dialer.Snapshot{Now: t0.Add(10 * time.Hour), LoggedIn: 1, Budget: dialer.BudgetState{Remaining: 5}})
 	require.InDelta(t, 1.0/3, p.LiveProbability(), 0.02)
 }
+
+// Under UK rules a share of machine detections are people the detector hung
+// up on: they count as live answers that were abandoned.
+func TestBudgetCountsAMDFalsePositivesUnderUKRules(t *testing.T) {
+	t.Parallel()
+	b := dialer.NewBudget(0.03, 24*time.Hour).WithAMDFalsePositive(0.05)
+	for i := 0; i < 100; i++ {
+		b.Record(t0.Add(time.Duration(i)*time.Minute), false)
+	}
+	for i := 0; i < 20; i++ {
+		b.RecordMachine(t0.Add(time.Duration(i) * time.Minute))
+	}
+	s := b.State(t0.Add(2 * time.Hour))
+	require.EqualValues(t, 20, s.Machines)
+	require.InDelta(t, 1.0, s.AMDEstimate, 1e-9, "5% of 20 machine detections")
+	require.InDelta(t, 1.0/101, s.Rate(), 1e-9, "(0 abandons + 1 estimated) / (100 live + 1 estimated)")
+	require.InDelta(t, 0.03*101-1, s.Remaining, 1e-9)
+
+	us := dialer.NewBudget(0.03, 24*time.Hour)
+	us.RecordMachine(t0)
+	require.Zero(t, us.State(t0).Rate(), "US rules do not count machines")
+}

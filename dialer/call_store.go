@@ -55,9 +55,10 @@ WHERE run_id = $1 AND seq = $2 AND state = 'ended'`
 	// Live answers and abandons per hour over the window, for the abandon
 	// budget (a connected call counts when it ends, as in MemoryCallLog).
 	budgetHistorySQL = `
-SELECT date_trunc('hour', ended_at, 'UTC'), count(*), count(*) FILTER (WHERE outcome = 'abandoned')
+SELECT date_trunc('hour', ended_at, 'UTC'), count(*) FILTER (WHERE outcome IN ('completed', 'abandoned')),
+	count(*) FILTER (WHERE outcome = 'abandoned'), count(*) FILTER (WHERE outcome = 'machine')
 FROM calls
-WHERE campaign_id = $1 AND ended_at >= $2 AND outcome IN ('completed', 'abandoned')
+WHERE campaign_id = $1 AND ended_at >= $2 AND outcome IN ('completed', 'abandoned', 'machine')
 GROUP BY 1 ORDER BY 1`
 
 	// A call this node left open when it died ends at its last known
@@ -184,7 +185,7 @@ func (s *CallStore) BudgetHistory(ctx context.Context, campaign CampaignID, sinc
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (BudgetBucket, error) {
 		var b BudgetBucket
-		err := r.Scan(&b.Start, &b.Live, &b.Abandons)
+		err := r.Scan(&b.Start, &b.Live, &b.Abandons, &b.Machines)
 		return b, err
 	})
 	if err != nil {

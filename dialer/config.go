@@ -51,6 +51,9 @@ type Config struct {
 	// AbandonWindow (defaults 0.03 and 30 days).
 	AbandonTarget float64
 	AbandonWindow time.Duration
+	// AMDFalsePositive is the estimated share of machine detections that
+	// were people; under UK rules they count as live answers abandoned.
+	AMDFalsePositive float64
 	// InfoPrompt is played to a live answer before an abandon hangup.
 	InfoPrompt string
 	CallerID   string

@@ -128,7 +128,7 @@ func NewEngine(cfg Config, deps Deps) (*Engine, error) {
 		cfg:      cfg,
 		deps:     deps,
 		log:      log.With("campaign", int64(cfg.Campaign)),
-		budget:   NewBudget(cfg.AbandonTarget, cfg.AbandonWindow),
+		budget:   NewBudget(cfg.AbandonTarget, cfg.AbandonWindow).WithAMDFalsePositive(cfg.AMDFalsePositive),
 		calls:    make(map[CallID]*Call),
 		inFlight: make(map[LeadID]CallID),
 		agents:   make(map[agents.ID]*agentSlot),
@@ -506,6 +506,7 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent) {
 		e.counters.LiveAnswers++
 		e.counters.Abandons++
 	case OutcomeMachine:
+		e.budget.RecordMachine(now)
 		e.counters.Machines++
 	case OutcomeBusy:
 		e.counters.Busy++

@@ -281,21 +281,31 @@ func (m *Manager) stopAll() {
 
 // engineSettings is the part of a campaign an engine is built from.
 func engineSettings(c *campaigns.Campaign) string {
-	return fmt.Sprintf("%s|%g|%g|%s|%d|%d|%s|%s", c.Mode, c.PowerRatio, c.AbandonTarget, c.Rules, c.RingTimeoutS,
-		c.ConnectDeadlineMS, c.CallerID, c.InfoMessage)
+	return fmt.Sprintf("%s|%g|%g|%s|%g|%d|%d|%s|%s", c.Mode, c.PowerRatio, c.AbandonTarget, c.Rules, c.AMDFalsePositive,
+		c.RingTimeoutS, c.ConnectDeadlineMS, c.CallerID, c.InfoMessage)
+}
+
+// ukAMDFalsePositive is the share of machine detections counted as
+// abandoned people: Ofcom's rule, so only under UK rules.
+func ukAMDFalsePositive(c *campaigns.Campaign) float64 {
+	if c.Rules != campaigns.RulesUK {
+		return 0
+	}
+	return c.AMDFalsePositive
 }
 
 // EngineConfig turns a campaign's settings into an engine configuration and
 // pacing policy (nil for preview and manual).
 func EngineConfig(c *campaigns.Campaign) (Config, Policy, error) {
 	cfg := Config{
-		Campaign:        CampaignID(c.ID),
-		RingTimeout:     c.RingTimeout(),
-		ConnectDeadline: c.ConnectDeadline(),
-		AbandonTarget:   c.AbandonTarget,
-		AbandonWindow:   c.AbandonWindow(),
-		InfoPrompt:      c.InfoMessage,
-		CallerID:        c.CallerID,
+		Campaign:         CampaignID(c.ID),
+		RingTimeout:      c.RingTimeout(),
+		ConnectDeadline:  c.ConnectDeadline(),
+		AbandonTarget:    c.AbandonTarget,
+		AbandonWindow:    c.AbandonWindow(),
+		AMDFalsePositive: ukAMDFalsePositive(c),
+		InfoPrompt:       c.InfoMessage,
+		CallerID:         c.CallerID,
 	}
 	var pol Policy
 	switch c.Mode {

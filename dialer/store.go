@@ -37,6 +37,7 @@ type BudgetBucket struct {
 	Start    time.Time
 	Live     int64
 	Abandons int64
+	Machines int64 // answers the detector called machines (UK rules count a share)
 }
 
 // BudgetHistory rebuilds abandon-budget state from call history, so a
