@@ -88,6 +88,24 @@ func (c *dbCommand) open(ctx context.Context, stderr io.Writer) (*database, erro
 	return d, nil
 }
 
+// openCampaign opens the database and finds the named campaign; the caller
+// closes the database.
+func (c *dbCommand) openCampaign(ctx context.Context, stderr io.Writer, name string) (*database, campaigns.Campaign, error) {
+	if name == "" {
+		return nil, campaigns.Campaign{}, usageError{"campaign NAME is required"}
+	}
+	d, err := c.open(ctx, stderr)
+	if err != nil {
+		return nil, campaigns.Campaign{}, err
+	}
+	camp, err := campaigns.GetByName(ctx, d.pool, name)
+	if err != nil {
+		d.Close()
+		return nil, campaigns.Campaign{}, err
+	}
+	return d, camp, nil
+}
+
 // takeName splits a leading positional NAME from the flags.
 func takeName(args []string) (string, []string) {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -194,18 +212,11 @@ func campaignsShow(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := c.fs.parse(rest); err != nil {
 		return err
 	}
-	if name == "" {
-		return usageError{"campaign NAME is required"}
-	}
-	d, err := c.open(ctx, stderr)
+	d, camp, err := c.openCampaign(ctx, stderr, name)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	camp, err := campaigns.GetByName(ctx, d.pool, name)
-	if err != nil {
-		return err
-	}
 	return printJSON(stdout, camp)
 }
 
@@ -218,9 +229,6 @@ func campaignsSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := c.fs.parse(rest); err != nil {
 		return err
 	}
-	if name == "" {
-		return usageError{"campaign NAME is required"}
-	}
 	settings := collect()
 	if *newName != "" {
 		settings["name"] = *newName
@@ -228,15 +236,11 @@ func campaignsSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(settings) == 0 {
 		return usageError{"nothing to change: give at least one --setting value"}
 	}
-	d, err := c.open(ctx, stderr)
+	d, camp, err := c.openCampaign(ctx, stderr, name)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	camp, err := campaigns.GetByName(ctx, d.pool, name)
-	if err != nil {
-		return err
-	}
 	if camp, err = campaigns.Update(ctx, d.pool, camp.ID, settings); err != nil {
 		return err
 	}
@@ -250,18 +254,11 @@ func campaignStatus(verb string, status campaigns.Status) func(ctx context.Conte
 		if err := c.fs.parse(rest); err != nil {
 			return err
 		}
-		if name == "" {
-			return usageError{"campaign NAME is required"}
-		}
-		d, err := c.open(ctx, stderr)
+		d, camp, err := c.openCampaign(ctx, stderr, name)
 		if err != nil {
 			return err
 		}
 		defer d.Close()
-		camp, err := campaigns.GetByName(ctx, d.pool, name)
-		if err != nil {
-			return err
-		}
 		if camp, err = campaigns.SetStatus(ctx, d.pool, camp.ID, status); err != nil {
 			return err
 		}

@@ -17,17 +17,19 @@ func dncCommand() func(ctx context.Context, args []string, stdout, stderr io.Wri
 	})
 }
 
-// dncScope resolves --campaign to a list scope (empty: the global list) and
-// the region used to read numbers without a country code.
-func dncScope(ctx context.Context, d *database, campaign string) (campaigns.DNCScope, string, error) {
-	if campaign == "" {
-		return campaigns.Global, "US", nil
+// openList opens the database and resolves --campaign to a list scope (empty:
+// the global list) and the region used to read numbers without a country
+// code; the caller closes the database.
+func (c *dbCommand) openList(ctx context.Context, stderr io.Writer, campaign string) (*database, campaigns.DNCScope, string, error) {
+	if campaign != "" {
+		d, camp, err := c.openCampaign(ctx, stderr, campaign)
+		if err != nil {
+			return nil, campaigns.DNCScope{}, "", err
+		}
+		return d, campaigns.DNCScope{Campaign: camp.ID}, camp.DefaultRegion, nil
 	}
-	c, err := campaigns.GetByName(ctx, d.pool, campaign)
-	if err != nil {
-		return campaigns.DNCScope{}, "", err
-	}
-	return campaigns.DNCScope{Campaign: c.ID}, c.DefaultRegion, nil
+	d, err := c.open(ctx, stderr)
+	return d, campaigns.Global, "US", err
 }
 
 func dncChange(add bool) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,15 +48,11 @@ func dncChange(add bool) func(ctx context.Context, args []string, stdout, stderr
 		if *number == "" {
 			return usageError{"--number is required"}
 		}
-		d, err := c.open(ctx, stderr)
+		d, scope, region, err := c.openList(ctx, stderr, *campaign)
 		if err != nil {
 			return err
 		}
 		defer d.Close()
-		scope, region, err := dncScope(ctx, d, *campaign)
-		if err != nil {
-			return err
-		}
 		e164, err := campaigns.NormalizePhone(*number, region)
 		if err != nil {
 			return err
@@ -88,15 +86,11 @@ func dncImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer f.Close()
-	d, err := c.open(ctx, stderr)
+	d, scope, region, err := c.openList(ctx, stderr, *campaign)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	scope, region, err := dncScope(ctx, d, *campaign)
-	if err != nil {
-		return err
-	}
 	res, err := campaigns.ImportDNC(ctx, d.pool, scope, f, region)
 	if err != nil {
 		return err

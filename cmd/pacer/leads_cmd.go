@@ -55,15 +55,11 @@ func leadsImport(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		size = fi.Size()
 	}
 
-	d, err := c.open(ctx, stderr)
+	d, camp, err := c.openCampaign(ctx, stderr, *campaign)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	camp, err := campaigns.GetByName(ctx, d.pool, *campaign)
-	if err != nil {
-		return err
-	}
 	bar := progressBar(stderr)
 	res, err := campaigns.Import(ctx, d.pool, f, campaigns.ImportOptions{
 		Campaign: camp.ID, Name: *file, Format: ff, Mapping: m, Size: size,

@@ -51,22 +51,7 @@ func ServerURL(t testing.TB) string {
 func New(t testing.TB) string {
 	t.Helper()
 	setup(t)
-	name := "pacer_t_" + randomHex(6)
-	admin := connectAdmin(t)
-	defer admin.Close(context.Background())
-	ctx := context.Background()
-	if _, err := admin.Exec(ctx, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
-		pgx.Identifier{name}.Sanitize(), pgx.Identifier{template}.Sanitize())); err != nil {
-		t.Fatalf("testdb: create %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		conn := connectAdmin(t)
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Errorf("testdb: drop %s: %v", name, err)
-		}
-	})
-	return withDatabase(t, server.URL(), name)
+	return create(t, "pacer_t_", "TEMPLATE "+pgx.Identifier{template}.Sanitize())
 }
 
 // NewPool is New plus a pool closed when the test ends.
@@ -84,16 +69,25 @@ func NewPool(t testing.TB) *pgxpool.Pool {
 func Empty(t testing.TB) string {
 	t.Helper()
 	setup(t)
-	name := "pacer_e_" + randomHex(6)
+	return create(t, "pacer_e_", "")
+}
+
+// create makes a uniquely named database (with the given CREATE DATABASE
+// options) and drops it when the test ends.
+func create(t testing.TB, prefix, options string) string {
+	t.Helper()
+	name := prefix + randomHex(6)
 	admin := connectAdmin(t)
 	defer admin.Close(context.Background())
-	if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" "+options); err != nil {
 		t.Fatalf("testdb: create %s: %v", name, err)
 	}
 	t.Cleanup(func() {
 		conn := connectAdmin(t)
 		defer conn.Close(context.Background())
-		_, _ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+		if _, err := conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			t.Errorf("testdb: drop %s: %v", name, err)
+		}
 	})
 	return withDatabase(t, server.URL(), name)
 }
