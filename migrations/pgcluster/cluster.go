@@ -170,6 +170,16 @@ func openPrivate(ctx context.Context, cfg Config) (*private, string, error) {
 	defer control.Close() // closing drops the flock
 
 	sock, port, err := p.ensureRunning(ctx, cfg.ForTests)
+	if err != nil && cfg.ForTests {
+		// A test cluster holds nothing worth keeping: one that will not start
+		// (left by another PostgreSQL version, or damaged by a killed run) is
+		// rebuilt rather than failing the suite.
+		p.logger.Warn("rebuilding the test cluster", "dir", p.data, "err", err)
+		if rmErr := os.RemoveAll(p.data); rmErr != nil {
+			return nil, "", errors.Join(err, rmErr)
+		}
+		sock, port, err = p.ensureRunning(ctx, cfg.ForTests)
+	}
 	if err != nil {
 		return nil, "", err
 	}
