@@ -317,3 +317,48 @@ func TestClaimOnlyFromActiveCampaigns(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, claimPhones(t, db, h, c, utc("2026-07-01 16:00:00")), 1)
 }
+
+// Each outcome waits its own campaign delay before the lead is dialled again.
+func TestRetryDelayPerOutcome(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, map[string]string{
+		"retry_no_answer_s": "600", "retry_busy_s": "60", "retry_machine_s": "7200",
+		"retry_abandoned_s": "3600", "retry_failed_s": "1800", "max_attempts_per_day": "10",
+	})
+	h := campaigns.NewHopper("n")
+	at := utc("2026-07-01 14:00:00") // 10:00 in New York
+	for i, tc := range []struct {
+		outcome campaigns.Outcome
+		wait    time.Duration
+	}{
+		{campaigns.OutcomeNoAnswer, 600 * time.Second},
+		{campaigns.OutcomeBusy, 60 * time.Second},
+		{campaigns.OutcomeMachine, 7200 * time.Second},
+		{campaigns.OutcomeAbandoned, 3600 * time.Second},
+		{campaigns.OutcomeFailed, 1800 * time.Second},
+	} {
+		phone := fmt.Sprintf("+1 212 436 51%02d", i)
+		importCSV(t, db, c, "phone", phone)
+		leads, err := h.Claim(ctx, db, &c, 1, at)
+		require.NoError(t, err)
+		require.Len(t, leads, 1)
+		require.NoError(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: leads[0].ID, Outcome: tc.outcome, At: at}))
+		early, err := h.Claim(ctx, db, &c, 1, at.Add(tc.wait-time.Second))
+		require.NoError(t, err)
+		require.Empty(t, early, "%s: not before %s", tc.outcome, tc.wait)
+		due, err := h.Claim(ctx, db, &c, 1, at.Add(tc.wait))
+		require.NoError(t, err)
+		require.Len(t, due, 1, "%s: due after %s", tc.outcome, tc.wait)
+		require.NoError(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: due[0].ID, Outcome: campaigns.OutcomeCompleted, Disposition: "SALE", At: at}))
+	}
+	// A number the carrier says does not exist is never tried again.
+	importCSV(t, db, c, "phone", "+1 212 436 5199")
+	leads, err := h.Claim(ctx, db, &c, 1, at)
+	require.NoError(t, err)
+	require.NoError(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: leads[0].ID, Outcome: campaigns.OutcomeInvalid, At: at}))
+	none, err := h.Claim(ctx, db, &c, 1, at.Add(365*24*time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, none)
+}
