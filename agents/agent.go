@@ -121,6 +121,39 @@ func (a *Agent) Session() Session {
 	return s
 }
 
+// OpenCall returns the accounting of the open call up to now, as closing it
+// at now would record it; ok is false when no call is open.
+func (a *Agent) OpenCall(now time.Time) (c CallTimes, ok bool) {
+	if !a.inCall {
+		return CallTimes{}, false
+	}
+	c = a.call
+	if d := now.Sub(a.mark); d > 0 {
+		switch {
+		case a.state == InCall && a.held:
+			c.Hold += d
+		case a.state == InCall:
+			c.Talk += d
+		case a.state == Dispo:
+			c.Dispo += d
+		}
+	}
+	return c, true
+}
+
+// Peek returns the transition Apply(ev) would make now, changing nothing:
+// a caller that must record a transition before it happens (in a
+// transaction that may fail) records exactly what Apply will then produce.
+func (a *Agent) Peek(ev Event) (Transition, error) {
+	c := *a
+	c.sink = nil
+	c.session.Pause = make(map[string]time.Duration, len(a.session.Pause))
+	for k, v := range a.session.Pause {
+		c.session.Pause[k] = v
+	}
+	return c.Apply(ev)
+}
+
 // Apply feeds one event through the table. On success it returns the
 // transition (also handed to the sink); on refusal it returns an
 // *IllegalTransitionError and changes nothing.
@@ -140,6 +173,12 @@ func (a *Agent) Apply(ev Event) (Transition, error) {
 	}
 
 	now := a.clock.Now()
+	if !ev.At.IsZero() && ev.At.Before(now) {
+		now = ev.At
+		if now.Before(a.mark) {
+			now = a.mark
+		}
+	}
 	a.account(now)
 	from := a.state
 	to := r.to
@@ -175,10 +214,14 @@ func (a *Agent) Apply(ev Event) (Transition, error) {
 		a.call.End = now
 		a.call.AutoDispo = ev.Kind == EvWrapupTimeout
 		closed = a.closeCall()
-		if a.pendingPause != "" {
+		switch {
+		case a.pendingPause != "":
 			to = Paused
 			a.pauseCode = a.pendingPause
 			a.pendingPause = ""
+		case ev.Kind == EvWrapupTimeout && ev.PauseCode != "":
+			to = Paused
+			a.pauseCode = ev.PauseCode
 		}
 	case actLogout:
 		if a.inCall {

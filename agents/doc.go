@@ -13,6 +13,12 @@
 // append-only agent_events tables (migrations/0002_engine.sql) and writes them
 // through one bounded write-behind queue drained by one writer goroutine
 // (Start/Stop); RecoverSessions closes the sessions of a node that died.
+// A transition that must commit with other records (the event closing a call
+// at its disposition) is written by EventSink.AppendTx in the caller's
+// transaction, predicted with Agent.Peek, and then skipped by the queue.
+//
+// rollup.go rebuilds agent_daily_stats (migrations/0004_callbacks.sql) from
+// the state log for one UTC day at a time; package jobs runs it nightly.
 //
 // agents imports only pgx, uuid and migrations/pgbatch from outside the
 // standard library; dialer, inbound and web import it.

@@ -93,7 +93,7 @@ func RecoverSessions(ctx context.Context, db DB, node string) (int64, error) {
 // Sink returns the sink for one campaign's agents. Like the Agents it serves
 // it belongs to one goroutine (the campaign's engine).
 func (s *EventStore) Sink(campaign int64) *EventSink {
-	return &EventSink{store: s, campaign: campaign, sessions: map[ID]uuid.UUID{}}
+	return &EventSink{store: s, campaign: campaign, sessions: map[ID]uuid.UUID{}, written: map[ID]Transition{}}
 }
 
 // EventSink appends a campaign's agent transitions to the state log and opens
@@ -102,10 +102,19 @@ type EventSink struct {
 	store    *EventStore
 	campaign int64
 	sessions map[ID]uuid.UUID
+	// written holds a transition already written by AppendTx, which
+	// AppendTransition then skips once.
+	written map[ID]Transition
 }
 
 // AppendTransition implements Sink.
 func (k *EventSink) AppendTransition(t Transition) {
+	if w, ok := k.written[t.Agent]; ok {
+		delete(k.written, t.Agent)
+		if w.Event == t.Event && w.At.Equal(t.At) && w.To == t.To && w.PauseCode == t.PauseCode {
+			return
+		}
+	}
 	if t.Event == EvLogin {
 		id := uuid.New()
 		k.sessions[t.Agent] = id
@@ -115,6 +124,10 @@ func (k *EventSink) AppendTransition(t Transition) {
 	if !ok {
 		return // transitions of an agent who never logged in are refused by the table first
 	}
+	k.store.w.Enqueue(insertEventSQL, k.eventArgs(id, t)...)
+}
+
+func (k *EventSink) eventArgs(session uuid.UUID, t Transition) []any {
 	var pause *string
 	if t.To == Paused {
 		pause = &t.PauseCode
@@ -123,8 +136,37 @@ func (k *EventSink) AppendTransition(t Transition) {
 	if c := t.Call; c != nil {
 		talk, hold, dispo = secs(c.Talk), secs(c.Hold), secs(c.Dispo)
 	}
-	k.store.w.Enqueue(insertEventSQL, id, int64(t.Agent), k.campaign, t.At, t.Event.String(), t.From.String(),
-		t.To.String(), pause, talk, hold, dispo)
+	return []any{session, int64(t.Agent), k.campaign, t.At, t.Event.String(), t.From.String(), t.To.String(), pause,
+		talk, hold, dispo}
+}
+
+// Flush waits until every transition appended so far is written.
+func (k *EventSink) Flush(ctx context.Context) error { return k.store.Flush(ctx) }
+
+// AppendTx writes a transition that is about to happen in the caller's
+// transaction (a disposition, whose agent event must commit with the call
+// record it closes). Flush first, so the session and the events before it are
+// written. The owner then applies the transition; AppendTransition
+// recognises it and does not write it again. If the transaction rolls back
+// the owner must not apply it, and calls Forget.
+func (k *EventSink) AppendTx(ctx context.Context, tx Execer, t Transition) error {
+	id, ok := k.sessions[t.Agent]
+	if !ok {
+		return fmt.Errorf("agent %d has no open session", t.Agent)
+	}
+	if _, err := tx.Exec(ctx, insertEventSQL, k.eventArgs(id, t)...); err != nil {
+		return fmt.Errorf("agent %d %s: %w", t.Agent, t.Event, err)
+	}
+	k.written[t.Agent] = t
+	return nil
+}
+
+// Forget drops a transition AppendTx wrote in a transaction that rolled back.
+func (k *EventSink) Forget(agent ID) { delete(k.written, agent) }
+
+// Execer runs a statement; a pgx.Tx is one.
+type Execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
 // EndSession writes a session's totals when the agent logs out; s is the

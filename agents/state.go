@@ -86,8 +86,20 @@ func EventKinds() []EventKind {
 type Event struct {
 	Kind EventKind
 	// PauseCode names the pause for EvPause; empty means PauseCodeDefault.
+	// On EvWrapupTimeout it sends the agent to PAUSED with that code instead
+	// of READY (the campaign's wrapup_then); a pause the agent asked for
+	// during the call still wins.
 	PauseCode string
+	// At, when set, is when the event happened, if that is before the
+	// clock's now (never before the agent's last event): a disposition is
+	// saved at the instant recorded on the call, and the few milliseconds
+	// its transaction took are accounted to the state that follows.
+	At time.Time
 }
+
+// PauseCodeWrapup is the pause an agent goes to when the wrap-up limit
+// passes and the campaign says paused.
+const PauseCodeWrapup = "WRAPUP"
 
 // Pause codes the machine itself assigns.
 const (

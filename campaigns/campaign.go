@@ -87,6 +87,8 @@ type Campaign struct {
 	DefaultRegion     string            `json:"default_region"`
 	WrapupLimitS      int               `json:"wrapup_limit_s"`
 	WrapupThen        string            `json:"wrapup_then"`
+	CallbackGraceS    int               `json:"callback_grace_s"`
+	CallbackGraceThen string            `json:"callback_grace_then"`
 	CreatedAt         time.Time         `json:"created_at"`
 	UpdatedAt         time.Time         `json:"updated_at"`
 }
@@ -118,7 +120,7 @@ const campaignColumns = `id, name, dial_mode, power_ratio::float8, abandon_targe
 	window_note, state_windows, caller_id, info_message, max_attempts, max_attempts_per_day,
 	retry_no_answer_s, retry_busy_s, retry_machine_s, retry_abandoned_s, retry_failed_s,
 	lead_order, status, script, rate_per_minute, default_region, wrapup_limit_s, wrapup_then,
-	created_at, updated_at`
+	callback_grace_s, callback_grace_then, created_at, updated_at`
 
 func scanCampaign(row pgx.Row) (Campaign, error) {
 	var c Campaign
@@ -128,7 +130,7 @@ func scanCampaign(row pgx.Row) (Campaign, error) {
 		&c.WindowStart, &c.WindowEnd, &c.WindowNote, &states, &c.CallerID, &c.InfoMessage,
 		&c.MaxAttempts, &c.MaxAttemptsPerDay, &c.RetryNoAnswerS, &c.RetryBusyS, &c.RetryMachineS,
 		&c.RetryAbandonedS, &c.RetryFailedS, &c.LeadOrder, &c.Status, &c.Script, &c.RatePerMinute,
-		&c.DefaultRegion, &c.WrapupLimitS, &c.WrapupThen, &c.CreatedAt, &c.UpdatedAt)
+		&c.DefaultRegion, &c.WrapupLimitS, &c.WrapupThen, &c.CallbackGraceS, &c.CallbackGraceThen, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}

@@ -46,6 +46,10 @@ const (
 	DispoMachine  = "AA"
 	DispoDrop     = "DROP"
 	DispoFail     = "FAIL"
+	// DispoAuto is what the wrap-up limit records when an agent stays in
+	// DISPO too long: the person was reached, the lead follows the
+	// campaign's retry rules.
+	DispoAuto = "AUTO"
 )
 
 // DefaultDispositions is the set every new campaign starts with.
@@ -61,6 +65,7 @@ var DefaultDispositions = []Disposition{
 	{Code: DispoMachine, Label: "Machine detected", Category: CategoryMachine, System: true},
 	{Code: DispoDrop, Label: "Abandoned", Category: CategoryNoContact, System: true},
 	{Code: DispoFail, Label: "Invalid number or network failure", Category: CategoryNoContact, System: true},
+	{Code: DispoAuto, Label: "Wrap-up time ran out", Category: CategoryContact, System: true},
 }
 
 const insertDispositionSQL = `

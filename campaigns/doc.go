@@ -21,6 +21,21 @@
 // system tzdata unless the binary embeds it (import _ "time/tzdata" in cmd);
 // a zone that cannot be loaded makes a lead uncallable, never callable.
 //
+// Callbacks (callback*.go) are promises to call a lead back: the callbacks
+// table and its append-only callback_events log, one state machine
+// (callback_state.go), and the store functions the web layer calls
+// (ScheduleCallback, Reschedule, CancelCallback, CompleteCallback,
+// ListCallbacks, CallbackHistory) and the job runner calls (FallDue,
+// GraceExpired, Overdue) and a campaign loop calls (DueForAgents,
+// OfferCallback, DeclineCallback, DialCallback). Their jobs are queued
+// through CallbackJobs, which package jobs implements, in the same
+// transaction. A lead waiting for its callback has status callback and is
+// never claimed by the hopper. DisposeLead (disposition_flow.go) is the lead's
+// side of a saved disposition, with the typed errors the web layer maps to
+// 4xx (IsDispositionInputError). Callback requests (callback_request.go) are
+// inbound callers' requests to be called back. maintenance.go holds the
+// sweeps and purges the job runner schedules.
+//
 // No goroutines are started by this package.
 //
 // Imports: the standard library, pgx, shopspring/decimal, nyaruka/phonenumbers

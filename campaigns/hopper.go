@@ -258,6 +258,9 @@ WHERE l.id = $1 AND l.campaign_id = $2 FOR UPDATE OF l`, a.Lead, c.ID).Scan(
 	if status != "dialing" {
 		return fmt.Errorf("complete lead %d (status %s): %w", a.Lead, status, ErrNotClaimed)
 	}
+	if err := settleCallbacks(ctx, tx, a.Lead, a.At); err != nil {
+		return fmt.Errorf("complete lead %d: %w", a.Lead, err)
+	}
 
 	code := a.Disposition
 	if code == "" {

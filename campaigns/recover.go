@@ -19,10 +19,17 @@ WHERE status = 'dialing'
 // lead claimed by that node (called when a node starts, so nothing it claimed
 // in a previous life stays stranded). A recovered lead keeps its attempt count;
 // the claim that never completed is not counted as an attempt.
+//
+// A lead claimed for a callback's offer or dial goes back to waiting for its
+// callback, which is due again (recoverCallbacks), not to the pool.
 func RecoverStuck(ctx context.Context, db DB, claimedBefore time.Time, node string) (int64, error) {
+	held, err := recoverCallbacks(ctx, db, claimedBefore, node)
+	if err != nil {
+		return 0, err
+	}
 	tag, err := db.Exec(ctx, recoverStuckSQL, claimedBefore, node)
 	if err != nil {
 		return 0, fmt.Errorf("recover stuck leads: %w", err)
 	}
-	return tag.RowsAffected(), nil
+	return held + tag.RowsAffected(), nil
 }

@@ -133,6 +133,8 @@ var settings = []setting{
 	}},
 	{"wrapup_limit_s", "wrapup_limit_s", "seconds an agent may stay in DISPO before the call is auto-dispositioned (0: no limit)", intIn(0, 3600, " s")},
 	{"wrapup_then", "wrapup_then", "after an automatic disposition the agent goes ready or paused", oneOf("ready", "paused")},
+	{"callback_grace_s", "callback_grace_s", "seconds a due callback for one agent waits for them before callback_grace_then applies", intIn(0, 7*86400, " s")},
+	{"callback_grace_then", "callback_grace_then", "a callback its agent did not take in time goes to anyone (the hopper) or is marked missed", oneOf("anyone", "missed")},
 }
 
 // aliases are the short flag names the CLI accepts.

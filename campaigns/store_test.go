@@ -61,7 +61,7 @@ func TestCreateCampaignDefaultsAndDispositions(t *testing.T) {
 	for _, d := range ds {
 		codes = append(codes, d.Code)
 	}
-	require.Equal(t, []string{"SALE", "NI", "CALLBK", "DNC", "WN", "AM", "NA", "B", "AA", "DROP", "FAIL"}, codes)
+	require.Equal(t, []string{"SALE", "NI", "CALLBK", "DNC", "WN", "AM", "NA", "B", "AA", "DROP", "FAIL", "AUTO"}, codes)
 
 	_, err = campaigns.Create(ctx, db, "Spring renewals", nil)
 	require.ErrorContains(t, err, "already exists")

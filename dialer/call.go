@@ -158,7 +158,11 @@ func (c *Call) apply(ev callEvent, now time.Time) error {
 	if r.outcome != OutcomeNone {
 		c.Outcome = r.outcome
 	}
-	c.Stamps[r.to] = now
+	// A state entered again (connected after a hold) keeps its first stamp:
+	// the record says when the call was first connected, not last resumed.
+	if c.Stamps[r.to].IsZero() {
+		c.Stamps[r.to] = now
+	}
 	return nil
 }
 

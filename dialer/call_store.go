@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/migrations/pgbatch"
 )
 
@@ -113,6 +115,9 @@ type CallDisposition struct {
 	Code              string
 	At                time.Time
 	Talk, Hold, Dispo time.Duration
+	// Notes are the agent's; Auto marks the wrap-up limit's disposition.
+	Notes string
+	Auto  bool
 }
 
 // CallJournal is written through as each call moves, so a record exists
@@ -263,6 +268,36 @@ func (j *StoreJournal) CallDisposed(d *CallDisposition) {
 	}
 	j.s.w.Enqueue(dispositionedCallSQL, j.run, int64(d.Call), code, d.At, d.Talk.Seconds(), d.Hold.Seconds(),
 		d.Dispo.Seconds())
+}
+
+// disposeCallTxSQL closes the agent's side of a call inside the disposition's
+// transaction. A call still without a disposition, or one that only has the
+// system's (a preview dial nobody answered), takes the agent's.
+const disposeCallTxSQL = `
+UPDATE calls SET disposition = $3, dispositioned_at = $4, talk_s = $5, hold_s = $6, dispo_s = $7, notes = $8,
+	auto_disposition = $9
+WHERE run_id = $1 AND seq = $2 AND state = 'ended' AND (dispositioned_at IS NULL OR outcome <> 'completed')
+RETURNING id`
+
+// Flush waits until this run's records so far are written (the store is
+// shared, so others' are written too).
+func (j *StoreJournal) Flush(ctx context.Context) error { return j.s.Flush(ctx) }
+
+// DisposeTx writes the agent's disposition of a call in the caller's
+// transaction and returns the call's row id. The call's end must have been
+// written (Flush first). A call that already has the agent's disposition is
+// refused with campaigns.ErrAlreadyDispositioned.
+func (j *StoreJournal) DisposeTx(ctx context.Context, tx pgx.Tx, d *CallDisposition) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, disposeCallTxSQL, j.run, int64(d.Call), d.Code, d.At, d.Talk.Seconds(), d.Hold.Seconds(),
+		d.Dispo.Seconds(), d.Notes, d.Auto).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("call %d of run %s: %w", d.Call, j.run, campaigns.ErrAlreadyDispositioned)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("dispose call %d: %w", d.Call, err)
+	}
+	return id, nil
 }
 
 func ptr[T any](v T) *T { return &v }

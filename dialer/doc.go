@@ -24,9 +24,16 @@
 //     the loop's goroutine.
 //   - CallStore: the write-behind writer of the calls table.
 //
+// With a database (LoopDeps.DB, as the Manager builds loops) a Loop saves an
+// agent's disposition in one transaction with the call record, the lead's
+// rules, DNC and any callback and its job, applies the wrap-up limit's
+// automatic disposition (AUTO), and offers each agent their due callbacks as
+// preview calls ahead of new calls (loop_dispo.go, engine_offer.go).
+//
 // Tables: calls (migrations/0002_engine.sql), written through as each call
 // moves and closed by RecoverCalls for a node that died; BudgetHistory over
-// it restores a campaign's abandon window on start. The in-memory stores here
+// it restores a campaign's abandon window on start. campaign_daily_stats
+// (migrations/0004_callbacks.sql), rebuilt per UTC day by RollupDay. The in-memory stores here
 // serve the simulator and tests.
 //
 // dialer imports agents, campaigns (the hopper and attempts) and pgx; it never

@@ -50,7 +50,10 @@ type Deps struct {
 	Policy    Policy        // required in ModeAuto
 	// AgentSink receives every agent transition (optional).
 	AgentSink agents.Sink
-	Logger    *slog.Logger
+	// Offers gives an agent who becomes READY a lead of their own to offer
+	// before any new call (optional; see engine_offer.go).
+	Offers PriorityOffers
+	Logger *slog.Logger
 }
 
 // Counters are running totals since the engine started.
@@ -334,6 +337,9 @@ func (e *Engine) applyAgent(ctx context.Context, s *agentSlot, ev agents.Event) 
 				e.obs.ObserveWrap(tr.At.Sub(s.callEnd))
 			}
 			s.wrapping = false
+			if e.offerOwn(ctx, s) {
+				return nil
+			}
 			s.readyIdx = len(e.ready)
 			e.ready = append(e.ready, s)
 			e.serveWaiting(ctx)

@@ -223,6 +223,8 @@ func TestAgentHoldAndHangup(t *testing.T) {
 	rec := h.log.Records()[0]
 	require.Equal(t, dialer.OutcomeCompleted, rec.Outcome)
 	require.False(t, rec.Stamps[dialer.CallHeld].IsZero(), "the hold is on the call record")
+	require.True(t, rec.Stamps[dialer.CallConnected].Before(rec.Stamps[dialer.CallHeld]),
+		"connected_at is when the call was first connected, not when it was last resumed")
 	s := h.eng.Agent(1).Session()
 	require.Equal(t, 20*time.Second, s.Hold)
 	require.Equal(t, 14*time.Second, s.Talk)

@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 )
 
 // ErrLoopStopped is returned by commands sent to a loop that has stopped.
@@ -35,6 +37,11 @@ type LoopConfig struct {
 	Commands int
 	// Dispositions lists the codes agents may save; empty accepts any.
 	Dispositions []string
+	// Node names this node on the leads it claims for callbacks.
+	Node string
+	// CallbackPoll is how often the loop looks for due callbacks of its
+	// agents (default 2 s; a job falling due also nudges it at once).
+	CallbackPoll time.Duration
 	Logger       *slog.Logger
 }
 
@@ -51,6 +58,17 @@ type LoopDeps struct {
 	// Agents receives every agent transition (optional); an
 	// agents.SessionSink also gets each session's totals at logout.
 	Agents agents.Sink
+	// DB, Campaign and Callbacks make dispositions transactional
+	// (loop_dispo.go): with DB set, a disposition's call record, lead rules,
+	// DNC and callback (with its job, through Callbacks) commit together
+	// before the agent moves on, and due callbacks are offered to their
+	// agents. The call record joins the transaction when Journal is a
+	// *StoreJournal, the agent's event when Agents is an
+	// *agents.EventSink. Without DB, dispositions are written behind as
+	// before (tests, the simulator).
+	DB        campaigns.TxDB
+	Campaign  *campaigns.Campaign
+	Callbacks campaigns.CallbackJobs
 }
 
 // disposer is a LeadSource that also records an agent's disposition.
@@ -105,6 +123,9 @@ type Loop struct {
 	prev       Counters
 	dropped    int64
 	claimErrAt time.Time
+	cb         callbackState // loop_dispo.go
+
+	campaign atomic.Pointer[campaigns.Campaign]
 }
 
 type openCall struct {
@@ -133,6 +154,12 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 	if cfg.Commands == 0 {
 		cfg.Commands = 64
 	}
+	if cfg.CallbackPoll == 0 {
+		cfg.CallbackPoll = 2 * time.Second
+	}
+	if deps.DB != nil && deps.Campaign == nil {
+		return nil, errors.New("a campaign loop with a database needs its campaign")
+	}
 	if deps.Clock == nil || deps.Trunk == nil || deps.Leads == nil {
 		return nil, errors.New("campaign loop needs a clock, a trunk and a lead source")
 	}
@@ -146,6 +173,10 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		stopCh: make(chan struct{}), exited: make(chan struct{}),
 		open: map[CallID]*openCall{}, lastCall: map[agents.ID]agentCall{}, held: map[LeadID]bool{},
 		cancelled: map[LeadID]bool{}, pending: map[agents.ID]string{}, subs: map[int]chan agents.Transition{},
+		cb: newCallbackState(),
+	}
+	if deps.Campaign != nil {
+		l.campaign.Store(deps.Campaign)
 	}
 	if len(cfg.Dispositions) > 0 {
 		l.allowed = make(map[string]bool, len(cfg.Dispositions))
@@ -166,6 +197,7 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		History:   deps.History,
 		Policy:    deps.Policy,
 		AgentSink: loopAgents{l},
+		Offers:    l.offers(),
 		Logger:    log,
 	})
 	if err != nil {
@@ -190,6 +222,9 @@ func (l *Loop) Start(ctx context.Context) error {
 		return err
 	}
 	l.started = true
+	if l.deps.DB != nil {
+		l.Schedule(l.Now().Add(l.cfg.CallbackPoll), Timer{Kind: timerCallbackPoll})
+	}
 	b := l.eng.Budget()
 	l.log.Info("campaign loop started", "mode", l.cfg.Engine.Mode.String(), "policy", l.policyName(),
 		"window_live_answers", b.Live, "window_abandons", b.Abandons)
@@ -284,9 +319,12 @@ func (l *Loop) run(startCtx context.Context) {
 			if !ok {
 				break
 			}
-			if d.isTrunk {
+			switch {
+			case d.isTrunk:
 				l.trunkEvent(ctx, d.trunk)
-			} else {
+			case d.timer.Kind >= timerLoopFirst:
+				l.loopTimer(ctx, d)
+			default:
 				l.eng.HandleTimer(ctx, d.timer)
 			}
 		}
@@ -433,6 +471,12 @@ func (l *Loop) Hangup(ctx context.Context, id agents.ID) error {
 // the call record and the lead's attempt get the code, and the agent goes
 // READY (or PAUSED if they asked for a pause during the call).
 func (l *Loop) Dispose(ctx context.Context, id agents.ID, code string) error {
+	if l.deps.DB != nil {
+		// The simulated agents' shortcut: a callback code records the
+		// disposition without scheduling a callback nobody will make.
+		_, err := l.Disposition(ctx, id, 0, campaigns.DispositionInput{Code: code}, true)
+		return err
+	}
 	return l.do(ctx, func(ctx context.Context) error {
 		if code == "" {
 			return errors.New("a disposition code is required")
@@ -459,6 +503,9 @@ type AgentStatus struct {
 	State     agents.State
 	Since     time.Time
 	PauseCode string
+	// Call is the agent's connected call, or the one awaiting their
+	// disposition (0: none).
+	Call CallID
 }
 
 // LoopStatus is a campaign loop's state at one instant.
@@ -498,7 +545,11 @@ func (l *Loop) status() LoopStatus {
 	}
 	for _, id := range l.agentIDs {
 		a := l.eng.Agent(id)
-		s.Agents = append(s.Agents, AgentStatus{ID: id, State: a.State(), Since: a.StateSince(), PauseCode: a.PauseCode()})
+		st := AgentStatus{ID: id, State: a.State(), Since: a.StateSince(), PauseCode: a.PauseCode()}
+		if ac, ok := l.lastCall[id]; ok {
+			st.Call = ac.call
+		}
+		s.Agents = append(s.Agents, st)
 	}
 	return s
 }
@@ -587,6 +638,7 @@ func (t loopTrunk) Dial(ctx context.Context, req DialRequest) error {
 		l.deps.Journal.CallProgress(&CallProgress{Call: req.Call, Lead: req.Lead, Number: req.Number, State: CallDialing, At: now})
 	}
 	l.log.Debug("dialing", "call", uint64(req.Call), "lead", int64(req.Lead), "number", req.Number)
+	l.callbackDialled(ctx, req.Lead)
 	return l.trunk.Dial(ctx, req)
 }
 
@@ -637,6 +689,7 @@ const claimErrEvery = 10 * time.Second
 
 func (s loopLeads) Complete(ctx context.Context, id LeadID, o Outcome) error {
 	l := s.l
+	delete(l.cb.offers, id) // a callback's attempt completes it (campaigns.Complete)
 	switch {
 	case o == OutcomeCompleted:
 		l.held[id] = true
@@ -649,6 +702,9 @@ func (s loopLeads) Complete(ctx context.Context, id LeadID, o Outcome) error {
 }
 
 func (s loopLeads) Release(ctx context.Context, id LeadID) error {
+	if s.l.declineOffer(ctx, id) {
+		return nil
+	}
 	return s.l.deps.Leads.Release(ctx, id)
 }
 
@@ -687,6 +743,7 @@ func (s loopAgents) AppendTransition(t agents.Transition) {
 	if t.Call != nil {
 		l.closeAgentCall(t)
 	}
+	l.watchAgent(t)
 	if t.To == agents.LoggedOut {
 		if ss, ok := l.deps.Agents.(agents.SessionSink); ok {
 			if a := l.eng.Agent(t.Agent); a != nil {
@@ -712,6 +769,11 @@ func (l *Loop) closeAgentCall(t agents.Transition) {
 		return
 	}
 	delete(l.lastCall, t.Agent)
+	if l.cb.saved[t.Agent] {
+		// Written in the disposition's transaction (loop_dispo.go).
+		delete(l.cb.saved, t.Agent)
+		return
+	}
 	code := l.pending[t.Agent]
 	if l.deps.Journal != nil {
 		l.deps.Journal.CallDisposed(&CallDisposition{Call: ac.call, Code: code, At: t.At,
@@ -750,6 +812,9 @@ type due struct {
 	isTrunk bool
 	timer   Timer
 	trunk   TrunkEvent
+	// the loop's own wrap-up timer: whose, and the DISPO it was started for
+	agent agents.ID
+	since time.Time
 }
 
 type dueQueue []due

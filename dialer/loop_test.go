@@ -131,9 +131,15 @@ func TestCallsFlowAndEveryStepIsRecorded(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	n := startNode(t, db, fastSim(), "node-a", c, 1, 3)
 
+	// Outcomes are random: wait until every kind this test checks has
+	// happened, not for a fixed number of calls.
 	require.Eventually(t, func() bool {
-		return count(t, db, `SELECT count(*) FROM calls WHERE disposition IN ('SALE','NI','CALLBK','AM','WN','DNC') AND talk_s IS NOT NULL`) >= 12
-	}, 20*time.Second, 50*time.Millisecond, "agents disposition connected calls")
+		return count(t, db, `SELECT count(*) FROM calls WHERE disposition IN ('SALE','NI','CALLBK','AM','WN','DNC') AND talk_s IS NOT NULL`) >= 12 &&
+			count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'machine' AND disposition = 'AA'`) > 0 &&
+			count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'busy' AND disposition = 'B'`) > 0 &&
+			count(t, db, `SELECT count(*) FROM leads WHERE status = 'done'`) > 0 &&
+			count(t, db, `SELECT count(*) FROM agent_events WHERE to_state = 'PAUSED' AND pause_code = 'BREAK'`) > 0
+	}, 30*time.Second, 50*time.Millisecond, "agents disposition connected calls, and machines, busies, final dispositions and breaks all happen")
 	n.stop()
 
 	// Every call ended, with a consistent record.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,7 +24,10 @@ type ManagerConfig struct {
 	Poll time.Duration
 	// Summary is each loop's summary-line interval (default 10 s).
 	Summary time.Duration
-	Logger  *slog.Logger
+	// CallbackPoll is how often each loop looks for its agents' due
+	// callbacks (default 2 s).
+	CallbackPoll time.Duration
+	Logger       *slog.Logger
 }
 
 // ManagerDeps are what the manager builds loops from.
@@ -37,6 +41,10 @@ type ManagerDeps struct {
 	Calls *CallStore
 	// Agents records sessions and the agent state log (optional).
 	Agents *agents.EventStore
+	// Callbacks queues the jobs of callbacks that dispositions schedule
+	// (package jobs' Runner). Required: dispositions are saved in one
+	// transaction with their callback's job.
+	Callbacks campaigns.CallbackJobs
 }
 
 // Manager runs a Loop for every active campaign: one goroutine polls the
@@ -62,6 +70,9 @@ type Manager struct {
 
 	// Owned by the manager goroutine (and Start before it runs).
 	running map[CampaignID]*managed
+	// loops mirrors running for lock-free lookups from other goroutines
+	// (CallbackDue).
+	loops sync.Map // CampaignID → *Loop
 }
 
 type managed struct {
@@ -199,6 +210,7 @@ func (m *Manager) sync(ctx context.Context) error {
 			continue
 		}
 		mc.leads.SetCampaign(*c)
+		mc.loop.SetCampaign(*c)
 	}
 	for id := range m.running {
 		if !active[id] {
@@ -227,10 +239,13 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign) error {
 	log := m.log.With("campaign_name", c.Name)
 	leads := NewHopperLeads(m.deps.DB, *c, m.deps.Clock, HopperLeadsConfig{Node: m.cfg.Node, Logger: log})
 	deps := LoopDeps{
-		Clock:  m.deps.Clock,
-		Trunk:  func(del TrunkDeliverer) (Trunk, error) { return m.deps.Trunk(c, del) },
-		Leads:  leads,
-		Policy: pol,
+		Clock:     m.deps.Clock,
+		Trunk:     func(del TrunkDeliverer) (Trunk, error) { return m.deps.Trunk(c, del) },
+		Leads:     leads,
+		Policy:    pol,
+		DB:        m.deps.DB,
+		Campaign:  c,
+		Callbacks: m.deps.Callbacks,
 	}
 	if m.deps.Calls != nil {
 		deps.History = m.deps.Calls
@@ -239,7 +254,8 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign) error {
 	if m.deps.Agents != nil {
 		deps.Agents = m.deps.Agents.Sink(int64(c.ID))
 	}
-	loop, err := NewLoop(LoopConfig{Engine: cfg, Summary: m.cfg.Summary, Dispositions: codes, Logger: log}, deps)
+	loop, err := NewLoop(LoopConfig{Engine: cfg, Summary: m.cfg.Summary, Dispositions: codes, Node: m.cfg.Node,
+		CallbackPoll: m.cfg.CallbackPoll, Logger: log}, deps)
 	if err != nil {
 		return err
 	}
@@ -251,6 +267,7 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign) error {
 		return err
 	}
 	m.running[cfg.Campaign] = &managed{loop: loop, leads: leads, engine: engineSettings(c)}
+	m.loops.Store(cfg.Campaign, loop)
 	return nil
 }
 
@@ -260,6 +277,7 @@ func (m *Manager) stop(id CampaignID) {
 		return
 	}
 	delete(m.running, id)
+	m.loops.Delete(id)
 	mc.loop.Stop()
 	mc.leads.Stop()
 }
@@ -269,6 +287,7 @@ func (m *Manager) stopAll() {
 	for id := range m.running {
 		mc := m.running[id]
 		delete(m.running, id)
+		m.loops.Delete(id)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -292,6 +311,44 @@ func ukAMDFalsePositive(c *campaigns.Campaign) float64 {
 		return 0
 	}
 	return c.AMDFalsePositive
+}
+
+// CallbackDue tells the campaign's loop on this node, if it runs here, that
+// a callback of one of its agents fell due, so it is offered at once. It
+// never blocks (jobs calls it from a worker).
+func (m *Manager) CallbackDue(campaign campaigns.ID, _ int64) {
+	if l, ok := m.loops.Load(CampaignID(campaign)); ok {
+		l.(*Loop).KickCallbacks()
+	}
+}
+
+// CampaignAgents reports the agents of a campaign running on this node:
+// available are READY, longest waiting first; loggedIn are all logged in.
+// ok is false when the campaign does not run here.
+func (m *Manager) CampaignAgents(ctx context.Context, campaign campaigns.ID) (available, loggedIn []int64, ok bool) {
+	v, found := m.loops.Load(CampaignID(campaign))
+	if !found {
+		return nil, nil, false
+	}
+	st, err := v.(*Loop).Status(ctx)
+	if err != nil {
+		return nil, nil, false
+	}
+	ready := make([]AgentStatus, 0, len(st.Agents))
+	for _, a := range st.Agents {
+		if a.State == agents.LoggedOut {
+			continue
+		}
+		loggedIn = append(loggedIn, int64(a.ID))
+		if a.State == agents.Ready {
+			ready = append(ready, a)
+		}
+	}
+	slices.SortStableFunc(ready, func(a, b AgentStatus) int { return a.Since.Compare(b.Since) })
+	for _, a := range ready {
+		available = append(available, int64(a.ID))
+	}
+	return available, loggedIn, true
 }
 
 // EngineConfig turns a campaign's settings into an engine configuration and

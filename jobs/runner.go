@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,27 @@ type Config struct {
 	// StopTimeout bounds a graceful stop before running jobs are cancelled.
 	// Default 5 s.
 	StopTimeout time.Duration
+	// FetchPoll is how often a node looks for jobs that became available
+	// without a notification, which is how a callback's job arrives at its
+	// exact time (see callbacks.go). Default 250 ms.
+	FetchPoll time.Duration
+	// CallbackSweepEvery is the interval of the sweep that runs callback
+	// steps whose jobs are gone. Default 1 min.
+	CallbackSweepEvery time.Duration
+	// RecycleEvery is the interval of the sweep that releases leads held
+	// for callbacks that are gone. Default 10 min.
+	RecycleEvery time.Duration
+	// RollupAt is the UTC time of day of the nightly roll-up of yesterday
+	// (and today so far). Default 00:15.
+	RollupAt time.Duration
+	// Retention is how long import reports (rejected rows) and closed
+	// callback requests are kept. Default 30 days.
+	Retention time.Duration
+	// PurgeEvery is the interval of the purge of scratch data. Default 6 h.
+	PurgeEvery time.Duration
+	// AssignEvery is the interval of the automatic assignment of callback
+	// requests to available agents. Default 15 s.
+	AssignEvery time.Duration
 }
 
 // WithDefaults returns the config with empty fields filled in.
@@ -46,6 +68,27 @@ func (c Config) WithDefaults() Config {
 	if c.StopTimeout == 0 {
 		c.StopTimeout = 5 * time.Second
 	}
+	if c.FetchPoll == 0 {
+		c.FetchPoll = 250 * time.Millisecond
+	}
+	if c.CallbackSweepEvery == 0 {
+		c.CallbackSweepEvery = time.Minute
+	}
+	if c.RecycleEvery == 0 {
+		c.RecycleEvery = 10 * time.Minute
+	}
+	if c.RollupAt == 0 {
+		c.RollupAt = 15 * time.Minute
+	}
+	if c.Retention == 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.PurgeEvery == 0 {
+		c.PurgeEvery = 6 * time.Hour
+	}
+	if c.AssignEvery == 0 {
+		c.AssignEvery = 15 * time.Second
+	}
 	return c
 }
 
@@ -57,7 +100,14 @@ func (c Config) Validate() error {
 	if c.StuckLeadAfter < time.Minute {
 		return fmt.Errorf("stuck-lead threshold %s is shorter than a call can last", c.StuckLeadAfter)
 	}
-	if c.RecoveryEvery <= 0 || c.StopTimeout <= 0 {
+	if c.RollupAt < 0 || c.RollupAt >= 24*time.Hour {
+		return fmt.Errorf("roll-up time of day %s is not within a day", c.RollupAt)
+	}
+	if c.Retention < 24*time.Hour {
+		return fmt.Errorf("retention %s is shorter than a day", c.Retention)
+	}
+	if c.RecoveryEvery <= 0 || c.StopTimeout <= 0 || c.FetchPoll <= 0 || c.CallbackSweepEvery <= 0 ||
+		c.RecycleEvery <= 0 || c.PurgeEvery <= 0 || c.AssignEvery <= 0 {
 		return errors.New("intervals must be positive")
 	}
 	return nil
@@ -65,9 +115,13 @@ func (c Config) Validate() error {
 
 // Runner owns the River client.
 type Runner struct {
-	cfg    Config
-	client *river.Client[pgx.Tx]
-	log    *slog.Logger
+	cfg      Config
+	client   *river.Client[pgx.Tx]
+	pool     *pgxpool.Pool
+	clock    Clock
+	log      *slog.Logger
+	notifier atomic.Pointer[CallbackNotifier]
+	finder   atomic.Pointer[AgentFinder]
 
 	mu       sync.Mutex
 	started  bool
@@ -80,24 +134,57 @@ func New(pool *pgxpool.Pool, cfg Config, clock Clock, logger *slog.Logger) (*Run
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	r := &Runner{cfg: cfg, pool: pool, clock: clock, log: logger}
 	workers := river.NewWorkers()
-	if err := river.AddWorkerSafely(workers, &recoverLeadsWorker{db: pool, clock: clock, after: cfg.StuckLeadAfter, log: logger}); err != nil {
-		return nil, err
+	cw := callbackWorkers{r: r}
+	for _, add := range []func() error{
+		func() error {
+			return river.AddWorkerSafely(workers, &recoverLeadsWorker{db: pool, clock: clock, after: cfg.StuckLeadAfter, log: logger})
+		},
+		func() error { return river.AddWorkerSafely(workers, &callbackDueWorker{callbackWorkers: cw}) },
+		func() error { return river.AddWorkerSafely(workers, &callbackGraceWorker{callbackWorkers: cw}) },
+		func() error { return river.AddWorkerSafely(workers, &callbackSweepWorker{callbackWorkers: cw}) },
+		func() error { return river.AddWorkerSafely(workers, &recycleSweepWorker{r: r}) },
+		func() error { return river.AddWorkerSafely(workers, &recycleLeadsWorker{r: r}) },
+		func() error { return river.AddWorkerSafely(workers, &rollupWorker{r: r}) },
+		func() error { return river.AddWorkerSafely(workers, &purgeWorker{r: r}) },
+		func() error { return river.AddWorkerSafely(workers, &requestAssignWorker{r: r}) },
+	} {
+		if err := add(); err != nil {
+			return nil, err
+		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{
-		Logger:  logger.With("component", "river"),
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}},
-		Workers: workers,
-		PeriodicJobs: []*river.PeriodicJob{
-			river.NewPeriodicJob(river.PeriodicInterval(cfg.RecoveryEvery),
-				func() (river.JobArgs, *river.InsertOpts) { return RecoverLeadsArgs{}, nil },
-				&river.PeriodicJobOpts{RunOnStart: true}),
-		},
+		Logger:            logger.With("component", "river"),
+		Queues:            map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.MaxWorkers}},
+		Workers:           workers,
+		FetchPollInterval: cfg.FetchPoll,
+		FetchCooldown:     min(river.FetchCooldownDefault, cfg.FetchPoll),
+		PeriodicJobs:      periodicJobs(cfg),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	return &Runner{cfg: cfg, client: client, log: logger}, nil
+	r.client = client
+	return r, nil
+}
+
+// periodicJobs is the whole maintenance schedule, in one place.
+func periodicJobs(cfg Config) []*river.PeriodicJob {
+	every := func(d time.Duration, args river.JobArgs) *river.PeriodicJob {
+		return river.NewPeriodicJob(river.PeriodicInterval(d),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{RunOnStart: true})
+	}
+	return []*river.PeriodicJob{
+		every(cfg.RecoveryEvery, RecoverLeadsArgs{}),
+		every(cfg.CallbackSweepEvery, CallbackSweepArgs{}),
+		every(cfg.RecycleEvery, RecycleSweepArgs{}),
+		every(cfg.PurgeEvery, PurgeArgs{}),
+		every(cfg.AssignEvery, RequestAssignArgs{}),
+		river.NewPeriodicJob(dailyAt(cfg.RollupAt),
+			func() (river.JobArgs, *river.InsertOpts) { return RollupArgs{}, nil }, nil),
+	}
 }
 
 // Start launches River's producers and maintenance services.

@@ -1,13 +1,32 @@
-// Package web is Pacer's HTTP face, on Fiber v2: health and readiness probes
-// now, and later the agent workspace, manager console, supervisor wallboard,
-// JSON API and live-event WebSocket.
+// Package web is Pacer's HTTP face, on Fiber v2: the agent workspace
+// (/agent), supervisor wallboard (/supervise) and manager console (/manage)
+// as html/template pages with small vanilla JavaScript modules (embedded,
+// no build step); the JSON API under /api/v1 (OpenAPI at
+// /api/v1/openapi.json); live events on a WebSocket (/api/v1/events);
+// Prometheus metrics (/metrics); health and readiness probes.
 //
-// It owns one Fiber app and its listener. Start binds the listener (so a port
-// already in use is reported at once) and serves in one goroutine; Stop drains
-// in-flight requests and returns when that goroutine has exited.
+// It owns the users, user_sessions and call_actions tables
+// (migrations/0003_users.sql): users with bcrypt password hashes and roles
+// (agent, supervisor, manager, admin); server-side sessions named by a
+// random cookie (HttpOnly, SameSite=Lax, Secure over TLS) of which only the
+// SHA-256 is stored, each with its CSRF token; and the log of what agents did
+// to their calls (hold, mute, transfer, keypad, notes). A user's id is their
+// agent ID in the engine; ids start above 1,000,000 because simulated agents
+// use 1..N.
 //
-// web talks to the rest of Pacer only through interfaces and functions it
-// declares itself (readiness checks, engine controls); it never imports
-// dialer, inbound or jobs. Fiber's context is not a context.Context and its
-// request strings die with the handler: copy what outlives a request.
+// Goroutines: Start binds the listener and serves in one goroutine; it also
+// starts the LISTEN/NOTIFY bridge (one connection that carries live events
+// between nodes) and the publisher (follows this node's campaign loops,
+// forwarding agent transitions at once and campaign figures every second,
+// one goroutine per followed campaign); each WebSocket client has a handler
+// goroutine and a reader. Stop drains requests, closes every socket and
+// returns when all of them have exited. Lead imports started by an upload
+// run in the background and are waited for by Stop too.
+//
+// web talks to the engine only through the Engine interface it declares
+// (cmd/pacer implements it over the campaign manager); it never imports
+// dialer, inbound or jobs. It reads campaigns (settings, leads, lists, DNC)
+// through package campaigns' store functions. Fiber's context is not a
+// context.Context and its request strings die with the handler: copy what
+// outlives a request.
 package web

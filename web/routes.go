@@ -1,7 +1,75 @@
 package web
 
-// routes lists the whole URL space in one place.
+import (
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+)
+
+// routes lists the whole URL space in one place. Every /api/v1 route but
+// login and the OpenAPI document goes through authAPI: a session (else 401),
+// a role (else 403) and, when it changes state, the CSRF token (else 403).
+// Agent routes act only on the caller's own agent, call and lead.
 func (s *Server) routes() {
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
+	s.app.Get("/metrics", s.metricsHandler())
+	if s.db == nil {
+		return
+	}
+	agent := []Role{RoleAgent}
+	watch := []Role{RoleSupervisor, RoleManager}
+	manage := []Role{RoleManager}
+	any := []Role{RoleAgent, RoleSupervisor, RoleManager}
+
+	// Pages.
+	s.app.Use("/static", s.static())
+	s.app.Get("/", s.pageRoot)
+	s.app.Get("/login", s.pageLogin)
+	s.app.Get("/agent", s.authPage(agent...), s.pageAgent)
+	s.app.Get("/supervise", s.authPage(watch...), s.pageSupervise)
+	s.app.Get("/manage", s.authPage(manage...), s.pageManage)
+
+	api := s.app.Group("/api/v1")
+	api.Get("/openapi.json", s.openAPI)
+	api.Post("/login", s.apiLogin)
+	api.Post("/logout", s.authAPI(any...), s.apiLogout)
+	api.Get("/me", s.authAPI(any...), s.apiMe)
+	api.Get("/events", s.authAPI(any...), s.eventsUpgrade, websocket.New(s.eventsSocket))
+
+	// Agent: always the caller's own agent, call and lead.
+	api.Get("/agent/campaigns", s.authAPI(agent...), s.apiAgentCampaigns)
+	api.Get("/agent/state", s.authAPI(agent...), s.apiAgentState)
+	api.Post("/agent/state", s.authAPI(agent...), s.apiAgentSetState)
+	api.Get("/agent/call", s.authAPI(agent...), s.apiAgentCall)
+	api.Post("/agent/call/:action", s.authAPI(agent...), s.apiAgentCallAction)
+	api.Get("/agent/leads/:id", s.authAPI(agent...), s.apiAgentLead)
+	api.Post("/agent/disposition", s.authAPI(agent...), s.apiAgentDisposition)
+	api.Get("/agent/history", s.authAPI(agent...), s.apiAgentHistory)
+
+	// Supervisor (and manager): campaigns and their live figures.
+	api.Get("/campaigns", s.authAPI(watch...), s.apiCampaigns)
+	api.Get("/campaigns/:id", s.authAPI(watch...), s.apiCampaign)
+	api.Get("/campaigns/:id/stats", s.authAPI(watch...), s.apiCampaignStats)
+
+	// Manager: campaigns, dispositions, lists, DNC, users.
+	api.Post("/campaigns", s.authAPI(manage...), s.apiCampaignCreate)
+	api.Patch("/campaigns/:id", s.authAPI(manage...), s.apiCampaignUpdate)
+	api.Delete("/campaigns/:id", s.authAPI(manage...), s.apiCampaignArchive)
+	api.Post("/campaigns/:id/start", s.authAPI(manage...), s.apiCampaignStart)
+	api.Post("/campaigns/:id/pause", s.authAPI(manage...), s.apiCampaignPause)
+	api.Put("/campaigns/:id/dispositions/:code", s.authAPI(manage...), s.apiDispositionSave)
+	api.Get("/campaigns/:id/lists", s.authAPI(manage...), s.apiCampaignLists)
+	api.Post("/campaigns/:id/lists", s.authAPI(manage...), s.apiListUpload)
+	api.Get("/lists/:id", s.authAPI(manage...), s.apiList)
+	api.Get("/lists/:id/errors", s.authAPI(manage...), s.apiListErrors)
+	api.Get("/dnc", s.authAPI(manage...), s.apiDNCList)
+	api.Post("/dnc", s.authAPI(manage...), s.apiDNCChange(true))
+	api.Delete("/dnc", s.authAPI(manage...), s.apiDNCChange(false))
+	api.Post("/dnc/import", s.authAPI(manage...), s.apiDNCImport)
+	api.Get("/users", s.authAPI(manage...), s.apiUsers)
+	api.Post("/users", s.authAPI(manage...), s.apiUserCreate)
+	api.Post("/users/:id/disable", s.authAPI(manage...), s.apiUserDisable(true))
+	api.Post("/users/:id/enable", s.authAPI(manage...), s.apiUserDisable(false))
+
+	api.Use(func(c *fiber.Ctx) error { return apiError(404, "no such endpoint: %s %s", c.Method(), c.Path()) })
 }

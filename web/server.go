@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures the HTTP server.
@@ -21,6 +23,30 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// CheckTimeout bounds each readiness check. Default 2 s.
 	CheckTimeout time.Duration
+	// Node names this process in cross-node events (default "node").
+	Node string
+	// SecureCookies marks the session cookie Secure. Set it when the
+	// server is reached over TLS (directly or behind a proxy); requests
+	// that arrive over TLS get Secure cookies either way.
+	SecureCookies bool
+	// SessionTTL is how long a session lives without use (default 12 h).
+	SessionTTL time.Duration
+	// LoginAttempts failed logins for a username within LoginWindow lock
+	// further attempts for it out until the window has passed (defaults 5
+	// and 15 min); a client address is locked out after ten times as many.
+	LoginAttempts int
+	LoginWindow   time.Duration
+	// BcryptCost is the cost of new password hashes (default 12; tests
+	// use bcrypt.MinCost).
+	BcryptCost int
+	// StatsEvery is how often each running campaign's stats are pushed to
+	// subscribers (default 1 s).
+	StatsEvery time.Duration
+	// AgentGone is how long an agent may have no workspace connected (tab
+	// closed, network lost) before they are logged out of their campaign
+	// with "session lost", so calls stop going to an empty chair (default
+	// 30 s; negative never).
+	AgentGone time.Duration
 }
 
 // WithDefaults returns the config with empty fields filled in.
@@ -34,6 +60,27 @@ func (c Config) WithDefaults() Config {
 	if c.CheckTimeout == 0 {
 		c.CheckTimeout = 2 * time.Second
 	}
+	if c.Node == "" {
+		c.Node = "node"
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 12 * time.Hour
+	}
+	if c.LoginAttempts == 0 {
+		c.LoginAttempts = 5
+	}
+	if c.LoginWindow == 0 {
+		c.LoginWindow = 15 * time.Minute
+	}
+	if c.BcryptCost == 0 {
+		c.BcryptCost = 12
+	}
+	if c.StatsEvery == 0 {
+		c.StatsEvery = time.Second
+	}
+	if c.AgentGone == 0 {
+		c.AgentGone = 30 * time.Second
+	}
 	return c
 }
 
@@ -42,8 +89,11 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("http address %q: %w", c.Addr, err)
 	}
-	if c.ShutdownTimeout < 0 || c.CheckTimeout < 0 {
-		return errors.New("timeouts must not be negative")
+	if c.ShutdownTimeout < 0 || c.CheckTimeout < 0 || c.SessionTTL < 0 || c.LoginWindow < 0 || c.StatsEvery < 0 {
+		return errors.New("durations must not be negative")
+	}
+	if c.LoginAttempts < 1 {
+		return errors.New("login attempts must be at least 1")
 	}
 	return nil
 }
@@ -54,45 +104,135 @@ type Check struct {
 	Func func(ctx context.Context) error
 }
 
+// Deps are the server's collaborators. Without DB only the probes are
+// served (a process that has no database yet can still say so).
+type Deps struct {
+	Checks []Check
+	// DB holds users, sessions and the read models pages render from.
+	DB *pgxpool.Pool
+	// Engine drives agents and calls; nil serves everything but the
+	// agent's call controls and live campaign figures.
+	Engine Engine
+	// Clock is the time source (default: the wall clock).
+	Clock Clock
+}
+
+// Clock is the server's time source.
+type Clock interface{ Now() time.Time }
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
 // Server is the HTTP server.
 type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	app    *fiber.App
 	checks []Check
+	db     *pgxpool.Pool
+	engine Engine
+	clock  Clock
+
+	limiter *loginLimiter // per username
+	ipLimit *loginLimiter // per client address, 10× looser (offices share one)
+	hub     *Hub
+	bridge  *notifyBridge
+	pub     *publisher
+	metrics *metrics
+
+	// agentCampaign is the campaign each agent user is logged in to on
+	// this node (user id → campaign id).
+	agentMu       sync.Mutex
+	agentCampaign map[int64]int64
+	muted         map[int64]bool
+	agentSockets  map[int64]int         // open workspace sockets per agent
+	goneTimers    map[int64]*time.Timer // pending "session lost" per agent
+	stopping      bool
+
+	figMu   sync.Mutex
+	figures map[int64]storedFigures // per campaign, see storedFigures
 
 	mu       sync.Mutex
 	listener net.Listener
 	done     chan struct{}
 	stopOnce sync.Once
+	cancel   context.CancelFunc
+	bgCtx    context.Context
+	bg       sync.WaitGroup
 }
 
 // New builds the server; nothing listens until Start.
-func New(cfg Config, checks []Check, logger *slog.Logger) (*Server, error) {
+func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: logger, checks: checks}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, clock: deps.Clock,
+		agentCampaign: map[int64]int64{}, muted: map[int64]bool{}, agentSockets: map[int64]int{},
+		goneTimers: map[int64]*time.Timer{}, figures: map[int64]storedFigures{}}
+	if s.clock == nil {
+		s.clock = wallClock{}
+	}
+	s.limiter = newLoginLimiter(cfg.LoginAttempts, cfg.LoginWindow)
+	s.ipLimit = newLoginLimiter(10*cfg.LoginAttempts, cfg.LoginWindow)
+	s.hub = NewHub()
+	s.metrics = newMetrics(s)
+	if s.db != nil {
+		s.bridge = newNotifyBridge(s.db, cfg.Node, s.hub, logger)
+	}
+	if s.engine != nil {
+		s.pub = newPublisher(s)
+	}
 	s.app = fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		AppName:               "pacer",
 		ErrorHandler:          s.errorHandler,
+		BodyLimit:             512 << 20, // lead files
+		ReadTimeout:           5 * time.Minute,
 	})
 	s.routes()
 	return s, nil
 }
 
-// Start binds the listen address and serves until Stop.
+// Registry is the Prometheus registry /metrics serves.
+func (s *Server) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// Hub is the local fan-out of live events.
+func (s *Server) Hub() *Hub { return s.hub }
+
+// Start binds the listen address and serves until Stop. It also starts the
+// live-event goroutines: the LISTEN/NOTIFY bridge and the publisher that
+// follows this node's campaign loops. All of them exit in Stop.
 func (s *Server) Start(ctx context.Context) error {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, errors.Unwrap(err))
 	}
+	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if s.bridge != nil {
+		if err := s.bridge.Start(bgCtx); err != nil {
+			cancel()
+			ln.Close()
+			return err
+		}
+	}
 	s.mu.Lock()
 	s.listener = ln
 	s.done = make(chan struct{})
+	s.cancel = cancel
+	s.bgCtx = bgCtx
 	s.mu.Unlock()
+	if s.pub != nil {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			s.pub.run(bgCtx)
+		}()
+	}
 	go func() {
 		defer close(s.done)
 		if err := s.app.Listener(ln); err != nil {
@@ -113,21 +253,35 @@ func (s *Server) Addr() string {
 	return s.listener.Addr().String()
 }
 
-// Stop lets in-flight requests finish (up to ShutdownTimeout) and returns when
-// the serving goroutine has exited. Safe to call more than once, or without Start.
+// Stop lets in-flight requests finish (up to ShutdownTimeout), closes the
+// live-event connections and returns when every goroutine has exited. Safe
+// to call more than once, or without Start.
 func (s *Server) Stop() {
 	s.stopOnce.Do(func() {
 		s.mu.Lock()
-		done := s.done
+		done, cancel := s.done, s.cancel
 		s.mu.Unlock()
 		if done == nil {
 			return
 		}
+		cancel()
+		s.stopGoneTimers()
+		s.hub.Close()
+		s.hub.Wait()
 		if err := s.app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
 			s.log.Warn("http shutdown", "err", err)
 		}
 		<-done
+		s.bg.Wait()
+		if s.bridge != nil {
+			s.bridge.Stop()
+		}
 	})
+}
+
+// apiError is an error with the HTTP status it answers with.
+func apiError(code int, format string, args ...any) error {
+	return fiber.NewError(code, fmt.Sprintf(format, args...))
 }
 
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
@@ -136,8 +290,10 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	if errors.As(err, &fe) {
 		code = fe.Code
 	}
+	msg := err.Error()
 	if code >= 500 {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
+		msg = "internal error"
 	}
-	return c.Status(code).JSON(fiber.Map{"error": err.Error()})
+	return c.Status(code).JSON(fiber.Map{"error": msg})
 }

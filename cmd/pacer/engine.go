@@ -13,6 +13,7 @@ import (
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/jobs"
 )
 
 // engineOptions are serve's flags for the dialer engine and its simulated
@@ -28,6 +29,11 @@ type engineOptions struct {
 	// sim, when set, replaces the simulated carrier and agents' settings
 	// (tests use short delays).
 	sim *sim.Realtime
+	// onManager, when set, is handed the campaign manager once it runs
+	// (serve wires the web workspace to it).
+	onManager func(*dialer.Manager)
+	// jobs queues callbacks' jobs and tells the manager when one falls due.
+	jobs *jobs.Runner
 }
 
 func (o *engineOptions) register(fs *flagSet) {
@@ -117,8 +123,9 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 			Trunk: func(c *campaigns.Campaign, del dialer.TrunkDeliverer) (dialer.Trunk, error) {
 				return rt.Trunk(dialer.CampaignID(c.ID), del), nil
 			},
-			Calls:  calls,
-			Agents: events,
+			Calls:     calls,
+			Agents:    events,
+			Callbacks: callbackJobs(o.jobs),
 		})
 	if err != nil {
 		return nil, err
@@ -127,6 +134,17 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 		return nil, err
 	}
 	stops = append(stops, mgr.Stop)
+	if o.jobs != nil {
+		o.jobs.SetCallbackNotifier(mgr.CallbackDue)
+		o.jobs.SetAgentFinder(mgr)
+		stops = append(stops, func() {
+			o.jobs.SetCallbackNotifier(nil)
+			o.jobs.SetAgentFinder(nil)
+		})
+	}
+	if o.onManager != nil {
+		o.onManager(mgr)
+	}
 
 	if o.simAgents > 0 {
 		c, err := campaigns.GetByName(ctx, pool, o.simCampaign)
@@ -149,4 +167,12 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 		logger.Info("simulated agents will work the campaign", "campaign", c.Name, "agents", o.simAgents)
 	}
 	return stop, nil
+}
+
+// callbackJobs keeps a missing runner a nil interface, not a nil pointer in one.
+func callbackJobs(r *jobs.Runner) campaigns.CallbackJobs {
+	if r == nil {
+		return nil
+	}
+	return r
 }

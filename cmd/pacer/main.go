@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"campaigns": {"create, list, show, change, start and pause campaigns", campaignsCommand()},
 		"leads":     {"import lead lists into a campaign", leadsCommand()},
 		"dnc":       {"manage do-not-call lists: add, remove, import", dncCommand()},
+		"users":     {"manage web users: add (password from stdin), list, disable, enable", usersCommand()},
 	}
 }
 

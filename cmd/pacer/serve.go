@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/jobs"
 	"github.com/pacer-dialer/pacer/migrations"
 	"github.com/pacer-dialer/pacer/web"
@@ -21,6 +22,7 @@ type serveOptions struct {
 	httpAddr string
 	nodeID   string
 	engine   engineOptions
+	web      webOptions
 }
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -32,6 +34,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&o.httpAddr, "http-addr", ":8080", "HTTP listen address for the web workspace, API, /healthz and /readyz")
 	fs.StringVar(&o.nodeID, "node-id", host, "this node's name in lead claims and logs; unique per node")
 	o.engine.register(fs)
+	o.web.register(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -79,17 +82,28 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	}
 	defer runner.Stop()
 
+	if err := ensureDemoUsers(ctx, o, db.pool, logger); err != nil {
+		return err
+	}
+	var mgr *dialer.Manager
+	o.engine.onManager = func(m *dialer.Manager) { mgr = m }
+	o.engine.jobs = runner
 	stopEngine, err := startEngine(ctx, o.engine, o.nodeID, db.pool, clock, logger)
 	if err != nil {
 		return err
 	}
 	defer stopEngine()
 
-	srv, err := web.New(web.Config{Addr: o.httpAddr, ShutdownTimeout: 3 * time.Second}, []web.Check{
+	deps := web.Deps{DB: db.pool}
+	if mgr != nil {
+		deps.Engine = &webEngine{mgr: mgr, db: db.pool, node: o.nodeID, clock: clock}
+	}
+	deps.Checks = []web.Check{
 		{Name: "database", Func: func(ctx context.Context) error { return db.pool.Ping(ctx) }},
 		{Name: "migrations", Func: func(ctx context.Context) error { return migrations.Check(ctx, db.pool) }},
 		{Name: "jobs", Func: runner.Running},
-	}, logger)
+	}
+	srv, err := web.New(o.web.config(o.httpAddr, o.nodeID), deps, logger)
 	if err != nil {
 		return err
 	}

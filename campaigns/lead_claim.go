@@ -1,0 +1,73 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ErrNotDialable is returned when an agent asks to dial a lead the rules do
+// not allow now.
+var ErrNotDialable = errors.New("lead may not be dialled now")
+
+// claimOneSQL claims one named lead for an agent's manual dial with the
+// hopper's rules (DNC lists, lock-out, attempt limits, active campaign), but
+// also a lead already finished: an agent may call a customer back by hand.
+const claimOneSQL = `
+UPDATE leads l SET status = 'dialing', claimed_at = $3, claimed_by = $4
+WHERE l.id = $1 AND l.campaign_id = $2
+  AND l.status IN ('new', 'retry', 'done') AND NOT l.dnc
+  AND l.attempts < $5
+  AND (l.attempts_today < $6 OR l.attempts_day IS NULL OR l.attempts_day < $7)
+  AND (l.locked_until IS NULL OR l.locked_until <= $3)
+  AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.campaign_id IS NULL AND d.phone = l.phone)
+  AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.campaign_id = $2 AND d.phone = l.phone)
+  AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $2 AND c.status = 'active')
+RETURNING l.id, l.phone, l.attempts, l.priority, l.next_attempt_at`
+
+// ClaimLead claims one lead of an active campaign for an agent's manual
+// dial at now: inside its calling window, on no DNC list, not locked out,
+// within its attempt limits and not being dialled. The engine completes or
+// releases it like any claimed lead.
+func ClaimLead(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time, node string) (ClaimedLead, error) {
+	var zones []string
+	var state string
+	err := db.QueryRow(ctx, `SELECT g.zones, g.state FROM leads l JOIN tz_groups g ON g.id = l.tz_group
+		WHERE l.id = $1 AND l.campaign_id = $2`, id, c.ID).Scan(&zones, &state)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ClaimedLead{}, fmt.Errorf("lead %d of campaign %d: %w", id, c.ID, ErrNotFound)
+	}
+	if err != nil {
+		return ClaimedLead{}, fmt.Errorf("lead %d: %w", id, err)
+	}
+	w, err := c.Window()
+	if err != nil {
+		return ClaimedLead{}, fmt.Errorf("campaign %d window: %w", c.ID, err)
+	}
+	if !w.Allowed(now, zones, state) {
+		return ClaimedLead{}, fmt.Errorf("%w: outside the calling window in the lead's time zone", ErrNotDialable)
+	}
+	var l ClaimedLead
+	err = db.QueryRow(ctx, claimOneSQL, id, c.ID, now, node, c.MaxAttempts, c.MaxAttemptsPerDay, localDate(now, zones)).
+		Scan(&l.ID, &l.Phone, &l.Attempts, &l.Priority, &l.next)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return l, fmt.Errorf("%w: it is being dialled, on a DNC list, locked out or out of attempts", ErrNotDialable)
+	}
+	if err != nil {
+		return l, fmt.Errorf("claim lead %d: %w", id, err)
+	}
+	return l, nil
+}
+
+// LeadByPhone finds a campaign's lead by its E.164 number.
+func LeadByPhone(ctx context.Context, db DB, campaign ID, phone string) (LeadID, error) {
+	var id LeadID
+	err := db.QueryRow(ctx, `SELECT id FROM leads WHERE campaign_id = $1 AND phone = $2`, campaign, phone).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("number %s in campaign %d: %w", phone, campaign, ErrNotFound)
+	}
+	return id, err
+}

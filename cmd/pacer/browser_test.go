@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/internal/testdb"
+)
+
+// browserTools finds what the browser walk needs; a missing tool skips the
+// test loudly (CI installs them all: .ci/run).
+func browserTools(t *testing.T) (node, chromium, e2eDir string) {
+	t.Helper()
+	e2eDir, _ = filepath.Abs(filepath.Join("..", "..", "web", "e2e"))
+	chromium = os.Getenv("PACER_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	var missing []string
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing = append(missing, "node (apt-get install nodejs)")
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		missing = append(missing, "chromium at "+chromium+" (apt-get install chromium)")
+	}
+	if _, err := os.Stat(filepath.Join(e2eDir, "node_modules", "playwright-core")); err != nil {
+		missing = append(missing, "playwright-core (cd web/e2e && npm ci)")
+	}
+	if len(missing) > 0 {
+		msg := "BROWSER TESTS SKIPPED: missing " + strings.Join(missing, ", ")
+		fmt.Fprintln(os.Stderr, "\n*** "+msg+" ***")
+		t.Skip(msg)
+	}
+	return node, chromium, e2eDir
+}
+
+// The real binary on the simulated carrier, walked in headless Chromium by
+// web/e2e/walk.mjs: an agent logs in, goes READY, takes a predictive call
+// (lead panel, running timer), holds and resumes, hangs up, saves a
+// disposition with notes and is READY again while a supervisor's wallboard
+// follows within a second; a manager creates a campaign and uploads a lead
+// file with bad rows, sees the import's progress and downloads the report.
+// Screenshots of every page land in web/e2e/screenshots.
+func TestBrowser(t *testing.T) {
+	node, chromium, e2eDir := browserTools(t)
+	dir := t.TempDir()
+	simConfig := filepath.Join(dir, "sim.json")
+	// Every dial is answered by a person within a second and stays on the
+	// line for minutes, so the agent decides when the call ends.
+	require.NoError(t, os.WriteFile(simConfig, []byte(`{
+		"outcomes": [{"kind": "human", "p": 1, "after_s": {"dist": "uniform", "min": 0.3, "max": 0.8}}],
+		"ring_after_s": {"dist": "uniform", "min": 0.05, "max": 0.1},
+		"customer_talk_s": {"dist": "uniform", "min": 300, "max": 400}
+	}`), 0o644))
+	var csv bytes.Buffer
+	csv.WriteString("phone,first_name,last_name,city,state\n")
+	for i := range 30000 {
+		fmt.Fprintf(&csv, "+1202%03d%04d,First%d,Last%d,Washington,DC\n", 300+i/10000, i%10000, i, i)
+	}
+	csv.WriteString("not a number,Bad,Row,,\n+12023000001,Dup,Row,,\n,Empty,Phone,,\n")
+	leads := filepath.Join(dir, "leads.csv")
+	require.NoError(t, os.WriteFile(leads, csv.Bytes(), 0o644))
+
+	dbURL := testdb.New(t)
+	addr := freeAddr(t)
+	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL), "serve", "--http-addr", addr,
+		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
+	defer stop()
+	waitReady(t, addr, 60*time.Second)
+
+	shots := filepath.Join(e2eDir, "screenshots")
+	cmd := exec.Command(node, filepath.Join(e2eDir, "walk.mjs"))
+	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), "BASE_URL=http://"+addr, "SHOTS="+shots, "CHROMIUM="+chromium, "LEADS_CSV="+leads)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	t.Logf("walk: %s", strings.TrimSpace(stdout.String()))
+	require.NoError(t, err, "browser walk failed:\n%s\nserver logs:\n%s", stderr.String(), logs)
+	var out struct {
+		ReadyMS int `json:"supervisor_sees_ready_ms"`
+		Report  int `json:"report_lines"`
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
+	require.Less(t, out.ReadyMS, 1000)
+	require.Equal(t, 3, out.Report, "three rejected rows: a bad number, a duplicate, an empty phone")
+	for _, s := range []string{"login", "agent-ready", "agent-incall", "agent-dispo", "agent-history", "supervise", "manage"} {
+		require.FileExists(t, filepath.Join(shots, s+".png"))
+	}
+}

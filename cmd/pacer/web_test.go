@@ -1,0 +1,575 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fasthttp/websocket"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/web"
+)
+
+// webSim answers every call at once and keeps the customer on the line long
+// enough for a test to act on the call.
+func webSim() *sim.Realtime {
+	u := func(lo, hi float64) sim.Dist { return sim.Dist{Dist: "uniform", Min: lo, Max: hi} }
+	rt := sim.DemoRealtime()
+	rt.Outcomes = []sim.Outcome{{Kind: "human", P: 1, After: u(0.02, 0.05)}}
+	rt.RingAfter = u(0.005, 0.01)
+	rt.CustomerTalk = u(120, 180)
+	return &rt
+}
+
+// serveWeb runs serve in-process and returns its base URL.
+func serveWeb(t *testing.T, o serveOptions) (base string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	go func() { done <- serve(ctx, o, logger, func(addr string) { ready <- addr }) }()
+	select {
+	case addr := <-ready:
+		base = "http://" + addr
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve failed: %v\n%s", err, logs)
+	case <-time.After(30 * time.Second):
+		cancel()
+		t.Fatal("serve not ready within 30 s")
+	}
+	var once bool
+	stop = func() {
+		if once {
+			return
+		}
+		once = true
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("serve did not stop within 10 s; logs:\n%s", logs)
+		}
+	}
+	t.Cleanup(stop)
+	return base, stop
+}
+
+// client is one logged-in browser or script.
+type client struct {
+	t    *testing.T
+	base string
+	http *http.Client
+	csrf string
+}
+
+func newClient(t *testing.T, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// do sends a request; csrf says whether to send the session's token.
+func (c *client) do(method, path string, body any, csrf bool) (int, string) {
+	c.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.base+path, r)
+	require.NoError(c.t, err)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if csrf {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	resp, err := c.http.Do(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (c *client) login(user, password string) int {
+	c.t.Helper()
+	code, body := c.do("POST", "/api/v1/login", map[string]string{"username": user, "password": password}, false)
+	if code == http.StatusOK {
+		var r struct {
+			CSRF string `json:"csrf_token"`
+		}
+		require.NoError(c.t, json.Unmarshal([]byte(body), &r))
+		require.NotEmpty(c.t, r.CSRF)
+		c.csrf = r.CSRF
+	}
+	return code
+}
+
+func mustJSON(t *testing.T, s string, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal([]byte(s), v), s)
+}
+
+// The web's security rules, against the real server on the simulated
+// carrier: who may call what, CSRF, ownership of calls and leads, login
+// throttling, and HTML in lead fields and notes shown as text.
+func TestWebSecurity(t *testing.T) {
+	dbURL := testdb.New(t)
+	db, err := pgxpool.New(context.Background(), dbURL)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	ctx := context.Background()
+
+	for _, u := range []struct{ name, role string }{{"alice", "agent"}, {"bob", "agent"}, {"sue", "supervisor"},
+		{"max", "manager"}, {"eve", "agent"}, {"pat", "agent"}} {
+		_, err := web.CreateUser(ctx, db, web.NewUser{Username: u.name, Role: web.Role(u.role), Password: "password-" + u.name,
+			Cost: bcrypt.MinCost})
+		require.NoError(t, err)
+	}
+	camp, err := campaigns.Create(ctx, db, "Secure", map[string]string{"mode": "predictive", "window_start": "00:00",
+		"window_end": "24:00", "script": "Hi {first_name}, this is {agent}."})
+	require.NoError(t, err)
+	evil := `<script>alert(1)</script>`
+	var csv strings.Builder
+	csv.WriteString("phone,first_name,last_name,city\n")
+	for i := range 40 {
+		fmt.Fprintf(&csv, "+1202555%04d,%s,<b>Bold%d</b>,<img src=x onerror=alert(2)>\n", 1000+i, evil, i)
+	}
+	_, err = campaigns.Import(ctx, db, strings.NewReader(csv.String()), campaigns.ImportOptions{Campaign: camp.ID,
+		Name: "evil.csv", Format: campaigns.FormatCSV})
+	require.NoError(t, err)
+	// A note from an earlier call on every lead, with markup in it.
+	_, err = db.Exec(ctx, `INSERT INTO call_actions (campaign_id, agent_id, lead_id, call_seq, action, detail)
+		SELECT campaign_id, 1, id, 1, 'notes', '<iframe src="https://evil.example"></iframe>' FROM leads`)
+	require.NoError(t, err)
+	_, err = campaigns.SetStatus(ctx, db, camp.ID, campaigns.StatusActive)
+	require.NoError(t, err)
+
+	base, _ := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "web-test",
+		engine: engineOptions{noDemo: true, sim: webSim(), poll: 100 * time.Millisecond, summary: -1},
+		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour, agentGone: 300 * time.Millisecond}})
+
+	anon := newClient(t, base)
+	for _, r := range [][2]string{{"GET", "/api/v1/me"}, {"GET", "/api/v1/agent/call"}, {"POST", "/api/v1/agent/state"},
+		{"POST", "/api/v1/agent/call/hangup"}, {"POST", "/api/v1/agent/disposition"}, {"GET", "/api/v1/campaigns"},
+		{"POST", "/api/v1/campaigns"}, {"GET", "/api/v1/campaigns/1/stats"}, {"GET", "/api/v1/users"},
+		{"GET", "/api/v1/events"}, {"POST", "/api/v1/logout"}} {
+		code, body := anon.do(r[0], r[1], nil, false)
+		require.Equal(t, http.StatusUnauthorized, code, "%s %s: %s", r[0], r[1], body)
+		require.Contains(t, body, `"error"`)
+	}
+	code, _ := anon.do("GET", "/agent", nil, false)
+	require.Equal(t, http.StatusSeeOther, code, "pages send visitors to the login page")
+	code, _ = anon.do("GET", "/api/v1/openapi.json", nil, false)
+	require.Equal(t, http.StatusOK, code)
+
+	alice, bob, sue, max := newClient(t, base), newClient(t, base), newClient(t, base), newClient(t, base)
+	require.Equal(t, http.StatusOK, alice.login("alice", "password-alice"))
+	require.Equal(t, http.StatusOK, bob.login("bob", "password-bob"))
+	require.Equal(t, http.StatusOK, sue.login("sue", "password-sue"))
+	require.Equal(t, http.StatusOK, max.login("max", "password-max"))
+
+	t.Run("roles", func(t *testing.T) {
+		for _, r := range [][2]string{{"GET", "/api/v1/campaigns"}, {"POST", "/api/v1/campaigns"},
+			{"GET", fmt.Sprintf("/api/v1/campaigns/%d/stats", camp.ID)}, {"POST", fmt.Sprintf("/api/v1/campaigns/%d/start", camp.ID)},
+			{"GET", "/api/v1/users"}, {"POST", "/api/v1/users"}, {"GET", "/api/v1/dnc"}, {"GET", "/api/v1/lists/1"}} {
+			code, body := alice.do(r[0], r[1], map[string]string{}, true)
+			require.Equal(t, http.StatusForbidden, code, "agent on %s %s: %s", r[0], r[1], body)
+		}
+		code, body := sue.do("POST", "/api/v1/campaigns", map[string]string{"name": "nope"}, true)
+		require.Equal(t, http.StatusForbidden, code, "supervisors do not create campaigns: %s", body)
+		code, _ = sue.do("GET", fmt.Sprintf("/api/v1/campaigns/%d/stats", camp.ID), nil, false)
+		require.Equal(t, http.StatusOK, code)
+		code, _ = sue.do("POST", "/api/v1/agent/state", map[string]string{"state": "READY"}, true)
+		require.Equal(t, http.StatusForbidden, code, "supervisors do not take calls")
+		code, _ = max.do("POST", "/api/v1/users", map[string]string{"username": "root2", "role": "admin", "password": "long-enough"}, true)
+		require.Equal(t, http.StatusForbidden, code, "only admins make admins")
+		code, _ = alice.do("GET", "/manage", nil, false)
+		require.Equal(t, http.StatusForbidden, code)
+	})
+
+	t.Run("csrf", func(t *testing.T) {
+		code, body := alice.do("POST", "/api/v1/agent/state", map[string]string{"state": "PAUSED"}, false)
+		require.Equal(t, http.StatusForbidden, code, body)
+		require.Contains(t, body, "CSRF")
+		saved := alice.csrf
+		alice.csrf = bob.csrf // another session's token is no good either
+		code, _ = alice.do("POST", "/api/v1/agent/state", map[string]string{"state": "PAUSED"}, true)
+		require.Equal(t, http.StatusForbidden, code)
+		alice.csrf = saved
+		code, _ = max.do("POST", "/api/v1/campaigns", map[string]string{"name": "csrf-less"}, false)
+		require.Equal(t, http.StatusForbidden, code)
+		code, _ = max.do("POST", "/api/v1/logout", nil, false)
+		require.Equal(t, http.StatusForbidden, code)
+		code, body = alice.do("GET", "/api/v1/me", nil, false)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, `"csrf_token":"`+alice.csrf+`"`)
+	})
+
+	t.Run("ownership", func(t *testing.T) {
+		code, body := alice.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		var call struct {
+			ID   uint64 `json:"id"`
+			Lead struct {
+				ID int64 `json:"id"`
+			} `json:"lead"`
+			State string `json:"state"`
+		}
+		require.Eventually(t, func() bool {
+			code, body := alice.do("GET", "/api/v1/agent/call", nil, false)
+			if code != http.StatusOK {
+				return false
+			}
+			mustJSON(t, body, &call)
+			return call.State == "connected"
+		}, 20*time.Second, 50*time.Millisecond, "a predictive call reaches alice")
+
+		// The page shows the lead, its notes and the script as text.
+		code, page := alice.do("GET", "/agent", nil, false)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, page, "&lt;script&gt;alert(1)&lt;/script&gt;")
+		require.Contains(t, page, "&lt;b&gt;Bold")
+		require.Contains(t, page, "&lt;img src=x onerror=alert(2)&gt;")
+		require.Contains(t, page, "&lt;iframe src=&#34;https://evil.example&#34;&gt;")
+		require.NotContains(t, page, evil)
+		require.NotContains(t, page, "<iframe")
+		require.NotContains(t, page, "<b>Bold")
+
+		// Bob is logged in to the same campaign but has no call: alice's
+		// call and lead are not his to touch or see.
+		code, _ = bob.do("POST", "/api/v1/agent/state", map[string]any{"state": "PAUSED", "campaign_id": camp.ID}, true)
+		require.Equal(t, http.StatusOK, code)
+		for _, a := range []string{"hangup", "hold", "mute", "transfer", "dtmf"} {
+			code, body := bob.do("POST", "/api/v1/agent/call/"+a, map[string]any{"call_id": call.ID, "target": "+12025550100",
+				"digits": "1"}, true)
+			require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, code, "%s: %s", a, body)
+		}
+		code, _ = bob.do("GET", fmt.Sprintf("/api/v1/agent/leads/%d", call.Lead.ID), nil, false)
+		require.Equal(t, http.StatusNotFound, code)
+		code, _ = bob.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
+		require.Equal(t, http.StatusConflict, code)
+		// Naming another call ID is refused even for the call's owner.
+		code, _ = alice.do("POST", "/api/v1/agent/call/hangup", map[string]any{"call_id": call.ID + 1000}, true)
+		require.Equal(t, http.StatusNotFound, code)
+		code, _ = alice.do("GET", fmt.Sprintf("/api/v1/agent/leads/%d", call.Lead.ID), nil, false)
+		require.Equal(t, http.StatusOK, code)
+
+		// Alice's own controls act on her call and are recorded.
+		for _, a := range []string{"hold", "resume", "mute", "unmute"} {
+			code, body := alice.do("POST", "/api/v1/agent/call/"+a, map[string]any{"call_id": call.ID}, true)
+			require.Equal(t, http.StatusNoContent, code, "%s: %s", a, body)
+		}
+		code, _ = alice.do("POST", "/api/v1/agent/call/resume", nil, true)
+		require.Equal(t, http.StatusConflict, code, "resume when not on hold")
+		code, _ = alice.do("POST", "/api/v1/agent/call/dtmf", map[string]string{"digits": "<x>"}, true)
+		require.Equal(t, http.StatusBadRequest, code)
+		code, _ = alice.do("POST", "/api/v1/agent/call/dtmf", map[string]string{"digits": "42#"}, true)
+		require.Equal(t, http.StatusNoContent, code)
+		code, _ = alice.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
+		require.Equal(t, http.StatusConflict, code, "no disposition while the call is up")
+		code, _ = alice.do("POST", "/api/v1/agent/state", map[string]string{"state": "READY"}, true)
+		require.Equal(t, http.StatusConflict, code, "no READY while in a call")
+		code, _ = alice.do("POST", "/api/v1/agent/call/hangup", nil, true)
+		require.Equal(t, http.StatusNoContent, code)
+		code, _ = alice.do("POST", "/api/v1/agent/state", map[string]string{"state": "READY"}, true)
+		require.Equal(t, http.StatusConflict, code, "no READY before the disposition is saved")
+		code, _ = alice.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NOPE"}, true)
+		require.Equal(t, http.StatusBadRequest, code)
+		code, _ = alice.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "DROP"}, true)
+		require.Equal(t, http.StatusBadRequest, code, "system dispositions are not the agent's")
+		code, body = alice.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "NI", "notes": "<script>x()</script>",
+			"pause_after": true, "pause_code": "LUNCH"}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"state":"PAUSED"`)
+		require.Contains(t, body, `"pause_code":"LUNCH"`)
+		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions a JOIN users u ON u.id = a.agent_id
+			WHERE u.username = 'alice' AND a.action = 'notes' AND a.detail = '<script>x()</script>' AND a.lead_id = $1`, call.Lead.ID))
+		for _, a := range []string{"hold", "resume", "mute", "unmute", "dtmf", "disposition"} {
+			require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = $1 AND call_seq = $2 AND lead_id = $3`,
+				a, call.ID, call.Lead.ID), a)
+		}
+		code, body = alice.do("GET", "/api/v1/agent/history", nil, false)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, `"disposition":"NI"`)
+		code, _ = alice.do("GET", "/api/v1/agent/call", nil, false)
+		require.Equal(t, http.StatusNoContent, code)
+	})
+
+	t.Run("manager API", func(t *testing.T) {
+		code, body := max.do("POST", "/api/v1/campaigns", map[string]any{"name": "Spring", "mode": "power", "power_ratio": 1.5,
+			"ring_timeout_s": 20}, true)
+		require.Equal(t, http.StatusCreated, code, body)
+		var c struct {
+			ID     int64   `json:"id"`
+			Ratio  float64 `json:"power_ratio"`
+			Status string  `json:"status"`
+		}
+		mustJSON(t, body, &c)
+		require.Equal(t, 1.5, c.Ratio)
+		code, body = max.do("POST", "/api/v1/campaigns", map[string]any{"name": "Spring"}, true)
+		require.Equal(t, http.StatusBadRequest, code)
+		require.Contains(t, body, "already exists")
+		code, body = max.do("PATCH", fmt.Sprintf("/api/v1/campaigns/%d", c.ID), map[string]any{"ring_timeout_s": 5}, true)
+		require.Equal(t, http.StatusBadRequest, code)
+		require.Contains(t, body, `"error":"ring_timeout_s: 5 s is outside 15..600 s"`)
+		code, _ = max.do("PATCH", "/api/v1/campaigns/999999", map[string]any{"ring_timeout_s": 30}, true)
+		require.Equal(t, http.StatusNotFound, code)
+		code, body = max.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", c.ID), nil, true)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"status":"active"`)
+		code, body = max.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/pause", c.ID), nil, true)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"status":"paused"`)
+		code, body = max.do("PUT", fmt.Sprintf("/api/v1/campaigns/%d/dispositions/hot", c.ID),
+			map[string]any{"label": "Hot lead", "category": "contact", "recycle_after_s": 600}, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		code, body = max.do("GET", fmt.Sprintf("/api/v1/campaigns/%d", c.ID), nil, false)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, `"code":"HOT","label":"Hot lead"`)
+
+		code, body = max.do("POST", "/api/v1/dnc", map[string]any{"campaign_id": c.ID, "phones": []string{"(202) 555-0199"}}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, "+12025550199")
+		code, body = max.do("GET", fmt.Sprintf("/api/v1/dnc?campaign_id=%d", c.ID), nil, false)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, "+12025550199")
+		code, _ = max.do("POST", "/api/v1/dnc", map[string]any{"phones": []string{"12"}}, true)
+		require.Equal(t, http.StatusBadRequest, code)
+		code, _ = max.do("DELETE", "/api/v1/dnc", map[string]any{"campaign_id": c.ID, "phones": []string{"+12025550199"}}, true)
+		require.Equal(t, http.StatusOK, code)
+
+		// A lead list in a multipart upload: 202 at once, then the list's
+		// status, then the rejected rows.
+		var form bytes.Buffer
+		mw := multipart.NewWriter(&form)
+		fw, _ := mw.CreateFormFile("file", "spring.csv")
+		io.WriteString(fw, "phone,first_name\n2025550101,Ann\nnot-a-number,Bad\n2025550101,Dup\n")
+		mw.Close()
+		req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/v1/campaigns/%d/lists", base, c.ID), &form)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("X-CSRF-Token", max.csrf)
+		resp, err := max.http.Do(req)
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, string(b))
+		var up struct {
+			List int64 `json:"list_id"`
+		}
+		mustJSON(t, string(b), &up)
+		require.Eventually(t, func() bool {
+			_, body := max.do("GET", fmt.Sprintf("/api/v1/lists/%d", up.List), nil, false)
+			return strings.Contains(body, `"status":"ready"`)
+		}, 10*time.Second, 50*time.Millisecond)
+		_, body = max.do("GET", fmt.Sprintf("/api/v1/lists/%d", up.List), nil, false)
+		require.Contains(t, body, `"imported":1`)
+		code, body = max.do("GET", fmt.Sprintf("/api/v1/lists/%d/errors", up.List), nil, false)
+		require.Equal(t, http.StatusOK, code)
+		require.Equal(t, 3, len(strings.Split(strings.TrimSpace(body), "\n")), body)
+		require.Contains(t, body, "duplicate of line 2")
+
+		// Names with markup render as text on the server-rendered pages.
+		code, body = max.do("PATCH", fmt.Sprintf("/api/v1/campaigns/%d", c.ID), map[string]any{"name": `<img src=x onerror=alert(3)>`}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		for _, page := range []string{"/manage", "/supervise"} {
+			code, body = max.do("GET", page, nil, false)
+			require.Equal(t, http.StatusOK, code)
+			require.Contains(t, body, "&lt;img src=x onerror=alert(3)&gt;", page)
+			require.NotContains(t, body, "<img src=x", page)
+		}
+
+		code, body = max.do("DELETE", fmt.Sprintf("/api/v1/campaigns/%d", c.ID), nil, true)
+		require.Equal(t, http.StatusOK, code)
+		require.Contains(t, body, `"status":"archived"`)
+		code, body = max.do("GET", "/api/v1/nope", nil, false)
+		require.Equal(t, http.StatusNotFound, code)
+		require.Contains(t, body, `"error"`)
+	})
+
+	t.Run("preview", func(t *testing.T) {
+		pv, err := campaigns.Create(ctx, db, "Preview", map[string]string{"mode": "preview", "window_start": "00:00",
+			"window_end": "24:00"})
+		require.NoError(t, err)
+		_, err = campaigns.Import(ctx, db, strings.NewReader("phone,first_name\n+12025557001,Pia\n+12025557002,Quinn\n"),
+			campaigns.ImportOptions{Campaign: pv.ID, Name: "pv.csv", Format: campaigns.FormatCSV})
+		require.NoError(t, err)
+		_, err = campaigns.SetStatus(ctx, db, pv.ID, campaigns.StatusActive)
+		require.NoError(t, err)
+		pat := newClient(t, base)
+		require.Equal(t, http.StatusOK, pat.login("pat", "password-pat"))
+		var call struct {
+			ID    uint64 `json:"id"`
+			State string `json:"state"`
+			Lead  struct {
+				ID        int64  `json:"id"`
+				FirstName string `json:"first_name"`
+			} `json:"lead"`
+		}
+		preview := func() {
+			require.Eventually(t, func() bool {
+				code, body := pat.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": pv.ID}, true)
+				if code != http.StatusOK && code != http.StatusConflict {
+					t.Fatalf("ready: %d %s", code, body)
+				}
+				code, body = pat.do("GET", "/api/v1/agent/call", nil, false)
+				if code != http.StatusOK {
+					return false
+				}
+				mustJSON(t, body, &call)
+				return call.State == "preview"
+			}, 10*time.Second, 50*time.Millisecond, "a preview is offered")
+		}
+		preview()
+		code, _ := pat.do("POST", "/api/v1/agent/call/hangup", nil, true)
+		require.Equal(t, http.StatusNotFound, code, "nothing to hang up on a preview")
+		// Skip returns the lead undialled (the hopper may offer it again).
+		code, body := pat.do("POST", "/api/v1/agent/call/skip", nil, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		preview()
+		code, body = pat.do("POST", "/api/v1/agent/call/dial", nil, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		require.Eventually(t, func() bool {
+			_, body := pat.do("GET", "/api/v1/agent/call", nil, false)
+			mustJSON(t, body, &call)
+			return call.State == "connected"
+		}, 10*time.Second, 50*time.Millisecond)
+		code, _ = pat.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "+12025550123"}, true)
+		require.Equal(t, http.StatusNoContent, code)
+		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'transfer' AND detail = '+12025550123'`))
+		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		pat.do("POST", "/api/v1/agent/state", map[string]string{"state": "LOGGED_OUT"}, true)
+	})
+
+	t.Run("manual dial", func(t *testing.T) {
+		mc, err := campaigns.Create(ctx, db, "Manual", map[string]string{"mode": "manual", "window_start": "00:00",
+			"window_end": "24:00"})
+		require.NoError(t, err)
+		_, err = campaigns.Import(ctx, db, strings.NewReader("phone,first_name\n+12025558001,Una\n+12025558002,Val\n"),
+			campaigns.ImportOptions{Campaign: mc.ID, Name: "m.csv", Format: campaigns.FormatCSV})
+		require.NoError(t, err)
+		_, err = campaigns.SetStatus(ctx, db, mc.ID, campaigns.StatusActive)
+		require.NoError(t, err)
+		_, err = campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: mc.ID}, []string{"+12025558002"}, campaigns.DNCManual)
+		require.NoError(t, err)
+		pat := newClient(t, base)
+		require.Equal(t, http.StatusOK, pat.login("pat", "password-pat"))
+		require.Eventually(t, func() bool {
+			code, _ := pat.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": mc.ID}, true)
+			return code == http.StatusOK
+		}, 10*time.Second, 100*time.Millisecond)
+		code, _ := pat.do("POST", "/api/v1/agent/call/dial", map[string]string{"number": "202 555 9999"}, true)
+		require.Equal(t, http.StatusNotFound, code, "not a lead of the campaign")
+		code, body := pat.do("POST", "/api/v1/agent/call/dial", map[string]string{"number": "202-555-8002"}, true)
+		require.Equal(t, http.StatusConflict, code, "on the campaign's DNC list: %s", body)
+		code, body = pat.do("POST", "/api/v1/agent/call/dial", map[string]string{"number": "(202) 555-8001"}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		var dialled struct {
+			Lead int64 `json:"lead_id"`
+		}
+		mustJSON(t, body, &dialled)
+		require.Eventually(t, func() bool {
+			_, body := pat.do("GET", "/api/v1/agent/call", nil, false)
+			return strings.Contains(body, `"state":"connected"`) && strings.Contains(body, "Una")
+		}, 10*time.Second, 50*time.Millisecond)
+		code, _ = pat.do("POST", "/api/v1/agent/call/hangup", nil, true)
+		require.Equal(t, http.StatusNoContent, code)
+		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
+		require.Equal(t, http.StatusOK, code, body)
+
+		// Click to dial from history (a finished lead may be called back
+		// by hand): the lead is in pat's history; the
+		// first call's lead of alice's campaign is not.
+		code, _ = pat.do("POST", "/api/v1/agent/call/dial", map[string]any{"lead_id": 1}, true)
+		require.Equal(t, http.StatusNotFound, code)
+		require.Eventually(t, func() bool {
+			_, body := pat.do("GET", "/api/v1/agent/history", nil, false)
+			return strings.Contains(body, fmt.Sprintf(`"lead_id":%d`, dialled.Lead))
+		}, 5*time.Second, 50*time.Millisecond)
+		code, body = pat.do("POST", "/api/v1/agent/call/dial", map[string]any{"lead_id": dialled.Lead}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Eventually(t, func() bool {
+			_, body := pat.do("GET", "/api/v1/agent/call", nil, false)
+			return strings.Contains(body, `"state":"connected"`)
+		}, 10*time.Second, 50*time.Millisecond)
+		code, _ = pat.do("POST", "/api/v1/agent/call/dial", map[string]string{"number": "2025558001"}, true)
+		require.Equal(t, http.StatusConflict, code, "not while in a call")
+		pat.do("POST", "/api/v1/agent/call/hangup", nil, true)
+		pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
+		pat.do("POST", "/api/v1/agent/state", map[string]string{"state": "LOGGED_OUT"}, true)
+	})
+
+	t.Run("metrics", func(t *testing.T) {
+		require.Eventually(t, func() bool {
+			code, body := anon.do("GET", "/metrics", nil, false)
+			return code == http.StatusOK && strings.Contains(body, fmt.Sprintf(`pacer_calls_total{campaign="%d",outcome="completed"} `, camp.ID))
+		}, 5*time.Second, 100*time.Millisecond)
+		_, body := anon.do("GET", "/metrics", nil, false)
+		for _, m := range []string{"pacer_live_answers_total{", "pacer_abandons_total{", "pacer_dial_level{", "pacer_agents{",
+			`state="PAUSED"`, "pacer_pacing_loop_latency_seconds_bucket", "pacer_websocket_clients ", "pacer_lines_in_use{"} {
+			require.Contains(t, body, m)
+		}
+	})
+
+	t.Run("session lost", func(t *testing.T) {
+		// Alice's workspace closes and does not come back: she is logged
+		// out so no call goes to an empty chair.
+		h := http.Header{}
+		u, _ := url.Parse(base)
+		for _, ck := range alice.http.Jar.Cookies(u) {
+			h.Add("Cookie", ck.Name+"="+ck.Value)
+		}
+		ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/api/v1/events", h)
+		require.NoError(t, err)
+		_, _, err = ws.ReadMessage()
+		require.NoError(t, err)
+		ws.Close()
+		require.Eventually(t, func() bool {
+			_, body := alice.do("GET", "/api/v1/agent/state", nil, false)
+			return strings.Contains(body, `"state":"LOGGED_OUT"`)
+		}, 5*time.Second, 50*time.Millisecond)
+		require.Eventually(t, func() bool {
+			return countRows(t, db, `SELECT count(*) FROM agent_sessions s JOIN users u ON u.id = s.agent_id
+				WHERE u.username = 'alice' AND s.end_cause = 'session_lost'`) == 1
+		}, 5*time.Second, 50*time.Millisecond)
+	})
+
+	t.Run("login throttling", func(t *testing.T) {
+		c := newClient(t, base)
+		for range 5 {
+			require.Equal(t, http.StatusUnauthorized, c.login("eve", "wrong password"))
+		}
+		code, body := c.do("POST", "/api/v1/login", map[string]string{"username": "eve", "password": "password-eve"}, false)
+		require.Equal(t, http.StatusTooManyRequests, code, "even the right password waits: %s", body)
+		require.Equal(t, http.StatusOK, newClient(t, base).login("bob", "password-bob"), "other users are not locked out")
+		require.Equal(t, http.StatusUnauthorized, newClient(t, base).login("nobody", "password-x"))
+	})
+
+	t.Run("logout", func(t *testing.T) {
+		code, _ := bob.do("POST", "/api/v1/logout", nil, true)
+		require.Equal(t, http.StatusNoContent, code)
+		code, _ = bob.do("GET", "/api/v1/me", nil, false)
+		require.Equal(t, http.StatusUnauthorized, code)
+	})
+}

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/web"
+)
+
+// webOptions are serve's flags for the web workspace.
+type webOptions struct {
+	secureCookies bool
+	sessionTTL    time.Duration
+	bcryptCost    int
+	agentGone     time.Duration
+	noDemoUsers   bool
+}
+
+func (o *webOptions) register(fs *flagSet) {
+	fs.BoolVar(&o.secureCookies, "secure-cookies", false, "mark session cookies Secure (set when users reach Pacer over HTTPS through a proxy)")
+	fs.DurationVar(&o.sessionTTL, "session-ttl", 12*time.Hour, "how long an idle login session lasts")
+	fs.IntVar(&o.bcryptCost, "bcrypt-cost", 12, "bcrypt cost of new password hashes (10-14)")
+	fs.DurationVar(&o.agentGone, "agent-gone-after", 30*time.Second, "log an agent out of their campaign (session lost) when no workspace of theirs has been connected for this long; negative: never")
+}
+
+func (o webOptions) config(addr, node string) web.Config {
+	return web.Config{Addr: addr, ShutdownTimeout: 3 * time.Second, Node: node, SecureCookies: o.secureCookies,
+		SessionTTL: o.sessionTTL, BcryptCost: o.bcryptCost, AgentGone: o.agentGone}
+}
+
+// ensureDemoUsers creates and prints the demo accounts on a database
+// without users, unless demo mode is off.
+func ensureDemoUsers(ctx context.Context, o serveOptions, pool *pgxpool.Pool, logger *slog.Logger) error {
+	if o.engine.noDemo || o.web.noDemoUsers {
+		return nil
+	}
+	created, err := web.EnsureDemoUsers(ctx, pool, min(o.web.bcryptCost, 10))
+	if err != nil {
+		return fmt.Errorf("demo users: %w", err)
+	}
+	for _, u := range created {
+		logger.Info("demo user (change or disable it before real use)", "username", u.Username, "password", u.Password,
+			"role", string(u.Role))
+	}
+	return nil
+}
+
+// webEngine is web.Engine over the campaign manager: each call finds the
+// campaign's loop on this node and sends it a command.
+type webEngine struct {
+	mgr   *dialer.Manager
+	db    *pgxpool.Pool
+	node  string
+	clock dialer.Clock
+}
+
+func (e *webEngine) loop(ctx context.Context, campaign int64) (*dialer.Loop, error) {
+	l, err := e.mgr.Loop(ctx, dialer.CampaignID(campaign))
+	if errors.Is(err, dialer.ErrLoopStopped) {
+		return nil, fmt.Errorf("campaign %d: %w", campaign, web.ErrNotRunning)
+	}
+	return l, err
+}
+
+// mapErr turns engine refusals into the web's sentinels.
+func mapErr(err error) error {
+	var ite *agents.IllegalTransitionError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, dialer.ErrLoopStopped):
+		return fmt.Errorf("%w: %v", web.ErrNotRunning, err)
+	case errors.Is(err, dialer.ErrAgentNotInCampaign):
+		return fmt.Errorf("%w: %v", web.ErrNotLoggedIn, err)
+	case errors.Is(err, dialer.ErrNoCall):
+		return fmt.Errorf("%w: %v", web.ErrNoCall, err)
+	case errors.As(err, &ite):
+		return fmt.Errorf("%w: %v", web.ErrConflict, err)
+	}
+	return err
+}
+
+func (e *webEngine) Running(ctx context.Context) ([]int64, error) {
+	list, err := campaigns.List(ctx, e.db)
+	if err != nil {
+		return nil, err
+	}
+	var out []int64
+	for _, c := range list {
+		if c.Status != campaigns.StatusActive {
+			continue
+		}
+		if _, err := e.mgr.Loop(ctx, dialer.CampaignID(c.ID)); err == nil {
+			out = append(out, int64(c.ID))
+		}
+	}
+	return out, nil
+}
+
+func (e *webEngine) Login(ctx context.Context, campaign, agent int64) error {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return err
+	}
+	return mapErr(l.Login(ctx, agents.ID(agent), agents.Config{}))
+}
+
+func (e *webEngine) Act(ctx context.Context, campaign, agent int64, action, pauseCode string) error {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return err
+	}
+	id := agents.ID(agent)
+	var ev agents.Event
+	switch action {
+	case "ready":
+		ev.Kind = agents.EvReady
+	case "pause":
+		ev = agents.Event{Kind: agents.EvPause, PauseCode: pauseCode}
+	case "logout":
+		ev.Kind = agents.EvLogout
+	case "session_lost":
+		ev.Kind = agents.EvSessionLost
+	case "dial":
+		ev.Kind = agents.EvAccept
+	case "skip":
+		ev.Kind = agents.EvReject
+	case "hold":
+		ev.Kind = agents.EvHold
+	case "resume":
+		ev.Kind = agents.EvResume
+	case "hangup":
+		if _, _, err := l.ConnectedCall(ctx, id); err != nil {
+			return mapErr(err)
+		}
+		return mapErr(l.Hangup(ctx, id))
+	default:
+		return fmt.Errorf("%w: unknown action %q", web.ErrInvalid, action)
+	}
+	return mapErr(l.AgentEvent(ctx, id, ev))
+}
+
+func (e *webEngine) ManualDial(ctx context.Context, campaign, agent, lead int64) (uint64, error) {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return 0, err
+	}
+	c, err := campaigns.Get(ctx, e.db, campaigns.ID(campaign))
+	if err != nil {
+		return 0, err
+	}
+	claimed, err := campaigns.ClaimLead(ctx, e.db, &c, campaigns.LeadID(lead), e.clock.Now(), e.node)
+	switch {
+	case errors.Is(err, campaigns.ErrNotDialable):
+		return 0, fmt.Errorf("%w: %v", web.ErrConflict, err)
+	case errors.Is(err, campaigns.ErrNotFound):
+		return 0, fmt.Errorf("%w: %v", web.ErrNoCall, err)
+	case err != nil:
+		return 0, err
+	}
+	call, err := l.DialForAgent(ctx, agents.ID(agent), dialer.Lead{ID: dialer.LeadID(claimed.ID), Number: claimed.Phone})
+	if err != nil {
+		// Not dialled (the agent was not READY): the lead goes back.
+		if rerr := campaigns.Release(context.WithoutCancel(ctx), e.db, claimed.ID); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		if errors.Is(err, dialer.ErrLoopStopped) || errors.Is(err, dialer.ErrAgentNotInCampaign) {
+			return 0, mapErr(err)
+		}
+		// The engine refuses a dial for an agent who is not READY, or a
+		// lead already in a call.
+		return 0, fmt.Errorf("%w: %v", web.ErrConflict, err)
+	}
+	return uint64(call), nil
+}
+
+func (e *webEngine) Dispose(ctx context.Context, campaign, agent int64, code string) error {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return err
+	}
+	v, err := l.AgentView(ctx, agents.ID(agent))
+	if err != nil {
+		return mapErr(err)
+	}
+	if v.State != agents.Dispo {
+		return fmt.Errorf("%w: you are %s, not in DISPO", web.ErrConflict, v.State)
+	}
+	if err := l.Dispose(ctx, agents.ID(agent), code); err != nil {
+		return fmt.Errorf("%w: %v", web.ErrInvalid, err)
+	}
+	return nil
+}
+
+func (e *webEngine) Agent(ctx context.Context, campaign, agent int64) (web.AgentView, error) {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return web.AgentView{}, err
+	}
+	v, err := l.AgentView(ctx, agents.ID(agent))
+	if err != nil {
+		return web.AgentView{}, mapErr(err)
+	}
+	s := v.Session
+	out := web.AgentView{Agent: agent, State: v.State.String(), Since: v.Since, PauseCode: v.PauseCode,
+		PausePending: v.PausePending, OnHold: v.OnHold, Session: web.Session{Calls: s.Calls, WaitS: s.Wait.Seconds(),
+			TalkS: s.Talk.Seconds(), HoldS: s.Hold.Seconds(), DispoS: s.Dispo.Seconds(), PauseS: s.PauseTotal().Seconds()}}
+	if s.Calls > 0 {
+		out.Session.AvgDispoS = s.Dispo.Seconds() / float64(s.Calls)
+	}
+	if c := v.Call; c != nil {
+		out.Call = &web.CallView{ID: uint64(c.ID), Lead: int64(c.Lead), Number: c.Number, State: c.State, Start: c.Start}
+	}
+	return out, nil
+}
+
+func (e *webEngine) ConnectedCall(ctx context.Context, campaign, agent int64) (uint64, int64, error) {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return 0, 0, err
+	}
+	call, lead, err := l.ConnectedCall(ctx, agents.ID(agent))
+	return uint64(call), int64(lead), mapErr(err)
+}
+
+func (e *webEngine) Status(ctx context.Context, campaign int64) (web.CampaignStatus, error) {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return web.CampaignStatus{}, err
+	}
+	st, err := l.Status(ctx)
+	if err != nil {
+		return web.CampaignStatus{}, mapErr(err)
+	}
+	c := st.Counters
+	out := web.CampaignStatus{Campaign: campaign, Dials: c.Dials, LiveAnswers: c.LiveAnswers, Abandons: c.Abandons,
+		Connected: c.Connected, Machines: c.Machines, Busy: c.Busy, Failed: c.Failed, NoAnswer: c.NoAnswer,
+		WindowLive: st.Budget.Live, WindowAbandons: st.Budget.Abandons, WindowRate: st.Budget.Rate(),
+		Lines: st.Lines, Waiting: st.Waiting, InCall: st.Connected}
+	active := 0
+	for _, a := range st.Agents {
+		out.Agents = append(out.Agents, web.AgentStatus{Agent: int64(a.ID), State: a.State.String(), Since: a.Since,
+			PauseCode: a.PauseCode})
+		if a.State != agents.LoggedOut && a.State != agents.Paused {
+			active++
+		}
+	}
+	if active > 0 {
+		out.DialLevel = float64(st.Lines) / float64(active)
+	}
+	return out, nil
+}
+
+func (e *webEngine) Subscribe(ctx context.Context, campaign int64) (<-chan web.Transition, func(), error) {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, cancel, err := l.Subscribe(ctx, 1024)
+	if err != nil {
+		return nil, nil, mapErr(err)
+	}
+	out := make(chan web.Transition, 1024)
+	go func() {
+		defer close(out)
+		for t := range in {
+			// Like the loop, never wait for a slow reader.
+			select {
+			case out <- web.Transition{Campaign: campaign, Agent: int64(t.Agent), At: t.At, Event: t.Event.String(),
+				From: t.From.String(), To: t.To.String(), PauseCode: t.PauseCode}:
+			default:
+			}
+		}
+	}()
+	return out, cancel, nil
+}
+
+func (e *webEngine) History(ctx context.Context, agent int64, limit int) ([]web.HistoryCall, error) {
+	h, err := dialer.AgentHistory(ctx, e.db, agents.ID(agent), limit)
+	return convertHistory(h), err
+}
+
+func (e *webEngine) LeadHistory(ctx context.Context, lead int64, limit int) ([]web.HistoryCall, error) {
+	h, err := dialer.LeadHistory(ctx, e.db, dialer.LeadID(lead), limit)
+	return convertHistory(h), err
+}
+
+func convertHistory(h []dialer.HistoryCall) []web.HistoryCall {
+	out := make([]web.HistoryCall, len(h))
+	for i := range h {
+		out[i] = web.HistoryCall(h[i])
+	}
+	return out
+}
+
+func (e *webEngine) DayStats(ctx context.Context, campaign int64, since time.Time) (web.DayStats, error) {
+	s, err := dialer.CampaignDayStats(ctx, e.db, dialer.CampaignID(campaign), since)
+	return web.DayStats(s), err
+}

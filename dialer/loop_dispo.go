@@ -1,0 +1,495 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
+)
+
+// The loop's side of dispositions and callbacks, when it has a database
+// (LoopDeps.DB). All of it runs on the loop goroutine.
+//
+// A disposition is saved in one transaction before the agent moves on: the
+// call record (code, notes, talk, hold and dispo time), the lead (attempt,
+// final/recycle rules, DNC at once), any callback the lead had (completed),
+// any callback the disposition asks for (row and River job) and the agent's
+// state-log event that closes the call (with the same talk, hold and dispo
+// time). Only when it commits does the agent leave DISPO, with the
+// transition backdated to the instant written on the call, so the call's
+// dispo_s and the agent's accounting are the same number. If it fails,
+// nothing changed and the agent is still in DISPO.
+//
+// The wrap-up limit (campaign wrapup_limit_s) is a loop timer started when
+// the agent enters DISPO: if they are still in that DISPO when it fires, the
+// call gets the system disposition AUTO through the same transaction and the
+// agent goes READY or PAUSED(WRAPUP) per wrapup_then.
+//
+// Due callbacks of scope me are offered to their agent as preview calls: the
+// loop polls for them (CallbackPoll, at each login, or at once when
+// KickCallbacks says one fell due) and offers one to an agent who is READY,
+// or becomes READY, ahead of new calls (Engine.Offers). Skipping it, or
+// leaving while it rings, puts it back to due (that version is not offered
+// again for declineBackoff).
+
+const (
+	timerLoopFirst TimerKind = 100 + iota
+	timerCallbackPoll
+	timerCallbackKick
+	timerWrapup
+)
+
+const (
+	// dispoTimeout bounds a disposition's transaction on the loop goroutine.
+	dispoTimeout = 5 * time.Second
+	// declineBackoff is how long a skipped callback is not offered again.
+	declineBackoff = 2 * time.Minute
+	// wrapupRetry is when a failed automatic disposition is tried again.
+	wrapupRetry = 5 * time.Second
+)
+
+// txAgentSink is an agent state log that can write a transition inside a
+// transaction (agents.EventSink).
+type txAgentSink interface {
+	Flush(ctx context.Context) error
+	AppendTx(ctx context.Context, tx agents.Execer, t agents.Transition) error
+	Forget(agent agents.ID)
+}
+
+type callbackState struct {
+	saved    map[agents.ID]bool   // the agent's call was written by the disposition's transaction
+	disposed map[agents.ID]CallID // the last call each agent dispositioned
+	due      map[agents.ID][]campaigns.Callback
+	offers   map[LeadID]*offeredCallback
+	skip     map[skipKey]time.Time
+}
+
+// skipKey is one version of a callback: a rescheduled callback is offered
+// again even if the agent skipped the earlier version.
+type skipKey struct {
+	id      campaigns.CallbackID
+	version int
+}
+
+type offeredCallback struct {
+	cb      campaigns.Callback
+	agent   agents.ID
+	dialled bool
+}
+
+func newCallbackState() callbackState {
+	return callbackState{saved: map[agents.ID]bool{}, disposed: map[agents.ID]CallID{},
+		due: map[agents.ID][]campaigns.Callback{}, offers: map[LeadID]*offeredCallback{},
+		skip: map[skipKey]time.Time{}}
+}
+
+// SetCampaign takes changed campaign settings (wrap-up limit, retry rules,
+// window) for the dispositions and offers that follow.
+func (l *Loop) SetCampaign(c campaigns.Campaign) { l.campaign.Store(&c) }
+
+// Disposition saves an agent's disposition of the call awaiting it (call 0:
+// whichever that is; otherwise it must be that call). See loop_dispo.go. Bad
+// input returns an error for which campaigns.IsDispositionInputError is true.
+// sim records a callback code without scheduling a callback (simulated
+// agents).
+func (l *Loop) Disposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput, sim bool) (campaigns.DispositionResult, error) {
+	var res campaigns.DispositionResult
+	if l.deps.DB == nil {
+		return res, errors.New("campaign loop has no database for dispositions")
+	}
+	err := l.do(ctx, func(ctx context.Context) error {
+		var err error
+		res, err = l.saveDisposition(ctx, id, call, in, false, sim)
+		return err
+	})
+	return res, err
+}
+
+func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput, auto, sim bool) (campaigns.DispositionResult, error) {
+	var res campaigns.DispositionResult
+	a := l.eng.Agent(id)
+	if a == nil {
+		return res, fmt.Errorf("agent %d is not in campaign %d: %w", id, l.cfg.Engine.Campaign, campaigns.ErrNoCallToDisposition)
+	}
+	ac, open := l.lastCall[id]
+	if call != 0 && (!open || ac.call != call) {
+		if l.cb.disposed[id] == call {
+			return res, fmt.Errorf("call %d: %w", call, campaigns.ErrAlreadyDispositioned)
+		}
+		return res, fmt.Errorf("call %d, agent %d: %w", call, id, campaigns.ErrNotAgentsCall)
+	}
+	if a.State() != agents.Dispo {
+		switch {
+		case open && a.State() == agents.InCall:
+			return res, fmt.Errorf("%w: agent %d's call is still connected", campaigns.ErrNoCallToDisposition, id)
+		case l.cb.disposed[id] != 0:
+			return res, fmt.Errorf("call %d: %w", l.cb.disposed[id], campaigns.ErrAlreadyDispositioned)
+		}
+		return res, fmt.Errorf("agent %d is %s: %w", id, a.State(), campaigns.ErrNoCallToDisposition)
+	}
+	in.Code = strings.TrimSpace(in.Code)
+	if sim {
+		in.Callback = nil
+	}
+	c := l.campaign.Load()
+	now := l.Now()
+	times, _ := a.OpenCall(now)
+	ctx, cancel := context.WithTimeout(ctx, dispoTimeout)
+	defer cancel()
+	ev := agents.Event{Kind: agents.EvDispoSaved, At: now}
+	if auto {
+		ev.Kind = agents.EvWrapupTimeout
+		if c.WrapupThen == "paused" {
+			ev.PauseCode = agents.PauseCodeWrapup
+		}
+	}
+	// The agent's event is written in the transaction too: it is the
+	// transition Apply will make once the transaction commits.
+	tr, err := a.Peek(ev)
+	if err != nil {
+		return res, err
+	}
+	sink, _ := l.deps.Agents.(txAgentSink)
+	if sink != nil {
+		if err := sink.Flush(ctx); err != nil {
+			return res, fmt.Errorf("write agent %d's state log before the disposition: %w", id, err)
+		}
+	}
+	j, _ := l.deps.Journal.(*StoreJournal)
+	if open && j != nil {
+		// The call's end is written behind; the disposition updates it.
+		if err := j.Flush(ctx); err != nil {
+			return res, fmt.Errorf("write call %d before its disposition: %w", ac.call, err)
+		}
+	}
+	held := open && l.held[ac.lead]
+	err = pgx.BeginFunc(ctx, l.deps.DB, func(tx pgx.Tx) error {
+		d, err := campaigns.CheckDisposition(ctx, tx, c.ID, in, now, auto)
+		if err != nil && !(sim && errors.Is(err, campaigns.ErrCallbackRequired)) {
+			return err
+		}
+		res.Disposition = d
+		var row int64
+		if open && j != nil {
+			row, err = j.DisposeTx(ctx, tx, &CallDisposition{Call: ac.call, Code: d.Code, At: now, Talk: times.Talk,
+				Hold: times.Hold, Dispo: times.Dispo, Notes: in.Notes, Auto: auto})
+			if err != nil {
+				return err
+			}
+		}
+		if held {
+			res, err = campaigns.DisposeLead(ctx, tx, l.deps.Callbacks, campaigns.LeadDisposition{
+				Campaign: c, Lead: campaigns.LeadID(ac.lead), Agent: int64(id), Call: row, Input: in, At: now,
+				Auto: auto, NoCallback: sim})
+			if err != nil {
+				return err
+			}
+		}
+		if sink != nil {
+			return sink.AppendTx(ctx, tx, tr)
+		}
+		return nil
+	})
+	if err != nil {
+		if sink != nil {
+			sink.Forget(id)
+		}
+		return res, err
+	}
+	if open {
+		delete(l.held, ac.lead)
+		l.cb.saved[id] = true
+		l.cb.disposed[id] = ac.call
+	}
+	if err := l.eng.HandleAgent(ctx, id, ev); err != nil {
+		delete(l.cb.saved, id)
+		return res, fmt.Errorf("disposition of call %d saved, agent %d not moved on: %w", ac.call, id, err)
+	}
+	attrs := []any{"agent", int64(id), "call", uint64(ac.call), "lead", int64(ac.lead), "disposition", res.Disposition.Code,
+		"auto", auto, "talk_s", times.Talk.Seconds(), "dispo_s", times.Dispo.Seconds()}
+	if cb := res.Callback; cb != nil {
+		attrs = append(attrs, "callback", int64(cb.ID), "callback_due", cb.DueAt, "callback_scope", cb.Scope.String(),
+			"callback_moved", cb.Moved)
+	}
+	l.log.Debug("call dispositioned", attrs...)
+	return res, nil
+}
+
+// watchAgent starts the wrap-up limit when an agent enters DISPO, learns an
+// agent's due callbacks at login and forgets them at logout. Called from the
+// engine's sink: it only schedules.
+func (l *Loop) watchAgent(t agents.Transition) {
+	switch {
+	case t.To == agents.Dispo && t.From == agents.InCall:
+		c := l.campaign.Load()
+		if c == nil || c.WrapupLimitS <= 0 {
+			return
+		}
+		l.push(due{at: t.At.Add(time.Duration(c.WrapupLimitS) * time.Second), timer: Timer{Kind: timerWrapup},
+			agent: t.Agent, since: t.At})
+	case t.Event == agents.EvLogin && l.deps.DB != nil:
+		// Learn the agent's due callbacks before they can go READY.
+		l.push(due{at: t.At, timer: Timer{Kind: timerCallbackKick}})
+	case t.To == agents.LoggedOut:
+		delete(l.cb.due, t.Agent)
+		delete(l.cb.disposed, t.Agent)
+	}
+}
+
+// loopTimer runs the loop's own timers.
+func (l *Loop) loopTimer(ctx context.Context, d due) {
+	switch d.timer.Kind {
+	case timerCallbackPoll:
+		l.pollCallbacks(ctx)
+		l.Schedule(l.Now().Add(l.cfg.CallbackPoll), Timer{Kind: timerCallbackPoll})
+	case timerCallbackKick:
+		l.pollCallbacks(ctx)
+	case timerWrapup:
+		l.wrapupDue(ctx, d)
+	}
+}
+
+// wrapupDue applies the automatic disposition if the agent is still in the
+// DISPO the timer was started for.
+func (l *Loop) wrapupDue(ctx context.Context, d due) {
+	a := l.eng.Agent(d.agent)
+	if a == nil || a.State() != agents.Dispo || !a.StateSince().Equal(d.since) {
+		return
+	}
+	if l.deps.DB == nil {
+		l.pending[d.agent] = campaigns.DispoAuto
+		defer delete(l.pending, d.agent)
+		ev := agents.Event{Kind: agents.EvWrapupTimeout}
+		if c := l.campaign.Load(); c != nil && c.WrapupThen == "paused" {
+			ev.PauseCode = agents.PauseCodeWrapup
+		}
+		if err := l.eng.HandleAgent(ctx, d.agent, ev); err != nil {
+			l.log.Error("wrap-up limit", "agent", int64(d.agent), "err", err)
+		}
+		return
+	}
+	if _, err := l.saveDisposition(ctx, d.agent, 0, campaigns.DispositionInput{Code: campaigns.DispoAuto}, true, false); err != nil {
+		l.log.Error("automatic disposition at the wrap-up limit; trying again", "agent", int64(d.agent), "err", err)
+		d.at = l.Now().Add(wrapupRetry)
+		l.push(d)
+		return
+	}
+	l.log.Info("wrap-up limit passed: call dispositioned automatically", "agent", int64(d.agent),
+		"code", campaigns.DispoAuto)
+}
+
+// KickCallbacks makes the loop look for due callbacks now (a callback's job
+// just made one due). Safe from any goroutine; never blocks.
+func (l *Loop) KickCallbacks() {
+	if l.deps.DB == nil {
+		return
+	}
+	l.push(due{at: l.Now(), timer: Timer{Kind: timerCallbackKick}})
+}
+
+// pollCallbacks refreshes the agents' due callbacks and offers one to each
+// READY agent who has one.
+func (l *Loop) pollCallbacks(ctx context.Context) {
+	var ids []int64
+	for _, id := range l.agentIDs {
+		if a := l.eng.Agent(id); a != nil && a.State() != agents.LoggedOut {
+			ids = append(ids, int64(id))
+		}
+	}
+	clear(l.cb.due)
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	list, err := campaigns.DueForAgents(ctx, l.deps.DB, campaigns.ID(l.cfg.Engine.Campaign), ids)
+	cancel()
+	if err != nil {
+		l.log.Error("look for due callbacks", "err", err)
+		return
+	}
+	for _, cb := range list {
+		id := agents.ID(cb.Agent)
+		l.cb.due[id] = append(l.cb.due[id], cb)
+	}
+	now := l.Now()
+	for k, until := range l.cb.skip {
+		if !now.Before(until) {
+			delete(l.cb.skip, k)
+		}
+	}
+	for _, id := range l.agentIDs {
+		if len(l.cb.due[id]) == 0 || l.eng.Agent(id).State() != agents.Ready {
+			continue
+		}
+		lead, ok := l.nextCallback(ctx, id)
+		if !ok {
+			continue
+		}
+		if err := l.eng.OfferLead(ctx, id, lead); err != nil {
+			l.log.Error("offer callback", "agent", int64(id), "lead", int64(lead.ID), "err", err)
+			l.declineOffer(ctx, lead.ID)
+		}
+	}
+}
+
+// loopOffers is the engine's PriorityOffers: an agent's due callback.
+type loopOffers struct{ l *Loop }
+
+func (o loopOffers) OfferFor(ctx context.Context, agent agents.ID) (Lead, bool) {
+	return o.l.nextCallback(ctx, agent)
+}
+
+func (l *Loop) offers() PriorityOffers {
+	if l.deps.DB == nil {
+		return nil
+	}
+	return loopOffers{l}
+}
+
+// nextCallback claims the agent's oldest due callback that may be called now.
+func (l *Loop) nextCallback(ctx context.Context, agent agents.ID) (Lead, bool) {
+	list := l.cb.due[agent]
+	if len(list) == 0 {
+		return Lead{}, false
+	}
+	c := l.campaign.Load()
+	now := l.Now()
+	keep := list[:0]
+	var got *campaigns.Callback
+	for i := range list {
+		cb := list[i]
+		key := skipKey{cb.ID, cb.Version}
+		if got != nil {
+			keep = append(keep, cb)
+			continue
+		}
+		if until, ok := l.cb.skip[key]; ok && now.Before(until) {
+			keep = append(keep, cb)
+			continue
+		}
+		cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+		offered, err := campaigns.OfferCallback(cctx, l.deps.DB, c, cb.ID, int64(agent), now, l.cfg.Node)
+		cancel()
+		switch {
+		case err == nil:
+			got = &offered
+		case errors.Is(err, campaigns.ErrWindowClosed):
+			l.cb.skip[key] = now.Add(time.Minute)
+			keep = append(keep, cb)
+		case errors.Is(err, campaigns.ErrOnDNC), errors.Is(err, campaigns.ErrCallbackTransition),
+			errors.Is(err, campaigns.ErrNotFound):
+			l.log.Info("due callback not offered", "callback", int64(cb.ID), "agent", int64(agent), "reason", err)
+		default:
+			l.log.Error("offer callback", "callback", int64(cb.ID), "agent", int64(agent), "err", err)
+			l.cb.skip[key] = now.Add(10 * time.Second)
+			keep = append(keep, cb)
+		}
+	}
+	l.cb.due[agent] = keep
+	if got == nil {
+		return Lead{}, false
+	}
+	lead := LeadID(got.Lead)
+	l.cb.offers[lead] = &offeredCallback{cb: *got, agent: agent}
+	l.log.Info("callback offered", "callback", int64(got.ID), "agent", int64(agent), "lead", int64(got.Lead),
+		"due_at", got.DueAt)
+	return Lead{ID: lead, Number: got.Phone}, true
+}
+
+// declineOffer takes back a callback offer the agent skipped or left; false
+// when the lead is not a callback's.
+func (l *Loop) declineOffer(ctx context.Context, lead LeadID) bool {
+	o, ok := l.cb.offers[lead]
+	if !ok {
+		return false
+	}
+	delete(l.cb.offers, lead)
+	if o.dialled {
+		// Dialled and not completed: the call never started (a duplicate
+		// lead); the attempt is not counted, the lead goes back to the pool.
+		return false
+	}
+	now := l.Now()
+	l.cb.skip[skipKey{o.cb.ID, o.cb.Version}] = now.Add(declineBackoff)
+	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	if err := campaigns.DeclineCallback(ctx, l.deps.DB, o.cb.ID, int64(o.agent), now, "skipped or left by the agent"); err != nil {
+		l.log.Error("take back callback offer", "callback", int64(o.cb.ID), "err", err)
+	}
+	return true
+}
+
+// callbackDialled records that the agent dialled their callback.
+func (l *Loop) callbackDialled(ctx context.Context, lead LeadID) {
+	o, ok := l.cb.offers[lead]
+	if !ok || o.dialled {
+		return
+	}
+	o.dialled = true
+	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	if err := campaigns.DialCallback(ctx, l.deps.DB, o.cb.ID, int64(o.agent), l.Now()); err != nil {
+		l.log.Error("record callback dialled", "callback", int64(o.cb.ID), "err", err)
+	}
+}
+
+// DialCallback dials one of the agent's callbacks, or an anyone's, at the
+// agent's choice ("click to dial" in their callbacks list): the agent must be
+// READY; the callback may be scheduled (taken early), due or missed. The
+// agent is put in the call at once and hears it ring.
+func (l *Loop) DialCallback(ctx context.Context, id agents.ID, cb campaigns.CallbackID) (CallID, error) {
+	if l.deps.DB == nil {
+		return 0, errors.New("campaign loop has no database for callbacks")
+	}
+	var call CallID
+	err := l.do(ctx, func(ctx context.Context) error {
+		a := l.eng.Agent(id)
+		if a == nil || a.State() != agents.Ready {
+			return fmt.Errorf("%w: agent %d must be READY to dial a callback", campaigns.ErrCallbackTransition, id)
+		}
+		cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+		got, err := campaigns.TakeCallback(cctx, l.deps.DB, l.deps.Callbacks, l.campaign.Load(), cb, int64(id), l.Now(), l.cfg.Node)
+		cancel()
+		if err != nil {
+			return err
+		}
+		lead := LeadID(got.Lead)
+		l.cb.offers[lead] = &offeredCallback{cb: got, agent: id}
+		call, err = l.eng.ManualDial(ctx, id, Lead{ID: lead, Number: got.Phone})
+		if err != nil {
+			l.declineOffer(ctx, lead)
+			return err
+		}
+		return nil
+	})
+	return call, err
+}
+
+// OfferInfo is what an agent's preview offer shows.
+type OfferInfo struct {
+	Lead Lead
+	// Callback is set when the offer is one of the agent's callbacks (its
+	// notes are shown with the lead).
+	Callback *campaigns.Callback
+}
+
+// Offer returns the lead offered to the agent (RINGING), if any.
+func (l *Loop) Offer(ctx context.Context, id agents.ID) (OfferInfo, bool, error) {
+	var info OfferInfo
+	var ok bool
+	err := l.do(ctx, func(context.Context) error {
+		info.Lead, ok = l.eng.PreviewLead(id)
+		if o := l.cb.offers[info.Lead.ID]; ok && o != nil {
+			cb := o.cb
+			info.Callback = &cb
+		}
+		return nil
+	})
+	return info, ok, err
+}

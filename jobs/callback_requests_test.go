@@ -1,0 +1,112 @@
+package jobs
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+)
+
+// Callback requests are assigned automatically to the campaign's available
+// agents, balanced, for two hours; an agent who leaves loses theirs to one
+// who is there; after the automatic period they are left for manual action.
+// Their states and counts are what a supervisor's list shows.
+func TestCallbackRequests(t *testing.T) {
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 1, map[string]string{"mode": "manual"})
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx := context.Background()
+	rt := fastSim()
+	mgr, err := dialer.NewManager(dialer.ManagerConfig{Node: "n", Poll: time.Hour}, dialer.ManagerDeps{DB: db, Clock: wallClock{},
+		Trunk: func(c *campaigns.Campaign, del dialer.TrunkDeliverer) (dialer.Trunk, error) {
+			return rt.Trunk(dialer.CampaignID(c.ID), del), nil
+		}})
+	require.NoError(t, err)
+	require.NoError(t, mgr.Start(ctx))
+	defer mgr.Stop()
+	l, err := mgr.Loop(ctx, dialer.CampaignID(c.ID))
+	require.NoError(t, err)
+	for _, id := range []agents.ID{1, 2, 3} {
+		require.NoError(t, l.Login(ctx, id, agents.Config{}))
+	}
+	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
+	require.NoError(t, l.AgentEvent(ctx, 2, agents.Event{Kind: agents.EvReady}))
+
+	r := newRunner(t, db)
+	r.SetAgentFinder(mgr)
+	now := time.Now()
+	var reqs []campaigns.CallbackRequest
+	for i, phone := range []string{"(212) 555-0101", "212-555-0102", "+1 212 555 0103"} {
+		req, err := campaigns.CreateRequest(ctx, db, campaigns.NewRequest{Campaign: c.ID, Queue: "support", Phone: phone,
+			Name: "Caller", Now: now.Add(time.Duration(i) * time.Second)})
+		require.NoError(t, err)
+		require.Equal(t, campaigns.RequestPending, req.Status)
+		require.WithinDuration(t, now.Add(time.Duration(i)*time.Second).Add(2*time.Hour), req.AutoUntil, time.Millisecond)
+		reqs = append(reqs, req)
+	}
+	_, err = campaigns.CreateRequest(ctx, db, campaigns.NewRequest{Campaign: c.ID, Phone: "12", Now: now})
+	require.Error(t, err, "a number that is not one")
+
+	n, err := r.AssignRequests(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	held := map[int64]int{}
+	for _, req := range reqs {
+		got, err := campaigns.GetRequest(ctx, db, req.ID)
+		require.NoError(t, err)
+		held[got.Agent]++
+	}
+	require.Equal(t, map[int64]int{1: 2, 2: 1}, held, "balanced over the READY agents; the paused one gets none")
+	n, err = r.AssignRequests(ctx)
+	require.NoError(t, err)
+	require.Zero(t, n, "held requests stay where they are")
+
+	// Agent 1 leaves: theirs go to agent 2, except one past its automatic period.
+	past, err := campaigns.ListRequests(ctx, db, campaigns.RequestFilter{Agent: 1})
+	require.NoError(t, err)
+	require.Len(t, past, 2)
+	_, err = db.Exec(ctx, `UPDATE callback_requests SET requested_at = requested_at - interval '3 hours', auto_until = auto_until - interval '3 hours' WHERE id = $1`, past[0].ID)
+	require.NoError(t, err)
+	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvLogout}))
+	n, err = r.AssignRequests(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	got, err := campaigns.GetRequest(ctx, db, past[1].ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, got.Agent)
+	got, err = campaigns.GetRequest(ctx, db, past[0].ID)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, got.Agent, "after two hours it is left for manual action")
+	got, err = campaigns.AssignRequest(ctx, db, past[0].ID, 3, time.Now())
+	require.NoError(t, err)
+	require.EqualValues(t, 3, got.Agent)
+
+	// States and counts.
+	_, err = campaigns.SetRequestStatus(ctx, db, reqs[0].ID, campaigns.RequestUnanswered, 2, time.Now())
+	require.NoError(t, err)
+	_, err = campaigns.SetRequestStatus(ctx, db, reqs[0].ID, campaigns.RequestPending, 2, time.Now())
+	require.NoError(t, err, "an unanswered request can be tried again")
+	done, err := campaigns.SetRequestStatus(ctx, db, reqs[0].ID, campaigns.RequestAnswered, 2, time.Now())
+	require.NoError(t, err)
+	require.NotNil(t, done.ClosedAt)
+	require.Equal(t, 2, done.Attempts)
+	_, err = campaigns.SetRequestStatus(ctx, db, reqs[0].ID, campaigns.RequestPending, 2, time.Now())
+	require.ErrorIs(t, err, campaigns.ErrRequestTransition)
+	_, err = campaigns.SetRequestStatus(ctx, db, reqs[1].ID, campaigns.RequestClosed, 9, time.Now())
+	require.NoError(t, err)
+	counts, err := campaigns.CountRequests(ctx, db, c.ID)
+	require.NoError(t, err)
+	require.Equal(t, map[campaigns.RequestStatus]int64{campaigns.RequestPending: 1, campaigns.RequestAnswered: 1,
+		campaigns.RequestUnanswered: 0, campaigns.RequestClosed: 1}, counts)
+	list, err := campaigns.ListRequests(ctx, db, campaigns.RequestFilter{Campaign: c.ID})
+	require.NoError(t, err)
+	require.Len(t, list, 3)
+	require.Equal(t, campaigns.RequestPending, list[0].Status, "pending first")
+}

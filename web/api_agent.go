@@ -1,0 +1,580 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/pacer-dialer/pacer/campaigns"
+)
+
+// engineError answers an engine refusal with the status that says why.
+func engineError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrNoCall):
+		return apiError(fiber.StatusNotFound, "%v", err)
+	case errors.Is(err, ErrInvalid):
+		return apiError(fiber.StatusBadRequest, "%v", err)
+	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrConflict):
+		return apiError(fiber.StatusConflict, "%v", err)
+	}
+	return err
+}
+
+func (s *Server) needEngine() error {
+	if s.engine == nil {
+		return apiError(fiber.StatusServiceUnavailable, "the dialer engine is not running on this node")
+	}
+	return nil
+}
+
+// agentCampaignOf is the campaign the agent works on this node.
+func (s *Server) agentCampaignOf(agent int64) (int64, bool) {
+	s.agentMu.Lock()
+	defer s.agentMu.Unlock()
+	c, ok := s.agentCampaign[agent]
+	return c, ok
+}
+
+func (s *Server) setAgentCampaign(agent, campaign int64) {
+	s.agentMu.Lock()
+	defer s.agentMu.Unlock()
+	if campaign == 0 {
+		delete(s.agentCampaign, agent)
+		delete(s.muted, agent)
+		return
+	}
+	s.agentCampaign[agent] = campaign
+}
+
+func (s *Server) logoutAgent(ctx context.Context, agent int64) {
+	if c, ok := s.agentCampaignOf(agent); ok && s.engine != nil {
+		if err := s.engine.Act(ctx, c, agent, "logout", ""); err != nil && !errors.Is(err, ErrNotRunning) {
+			s.log.Debug("agent logout", "agent", agent, "err", err)
+		}
+	}
+	s.setAgentCampaign(agent, 0)
+}
+
+// joinCampaign logs the agent in to campaign (0: the first running one)
+// unless they already work it.
+func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64) (int64, error) {
+	cur, ok := s.agentCampaignOf(agent)
+	if ok && (campaign == 0 || campaign == cur) {
+		if _, err := s.engine.Agent(ctx, cur, agent); err == nil {
+			return cur, nil
+		}
+		// The loop restarted (settings changed) or stopped: join again.
+	}
+	if ok && campaign != 0 && campaign != cur {
+		s.logoutAgent(ctx, agent)
+	}
+	if campaign == 0 {
+		running, err := s.engine.Running(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if len(running) == 0 {
+			return 0, apiError(fiber.StatusConflict, "no campaign is running; ask a manager to start one")
+		}
+		campaign = running[0]
+	}
+	if err := s.engine.Login(ctx, campaign, agent); err != nil {
+		if v, verr := s.engine.Agent(ctx, campaign, agent); verr != nil || v.State == "LOGGED_OUT" {
+			return 0, engineError(err)
+		}
+	}
+	s.setAgentCampaign(agent, campaign)
+	return campaign, nil
+}
+
+type stateRequest struct {
+	State     string `json:"state"`
+	PauseCode string `json:"pause_code"`
+	Campaign  int64  `json:"campaign_id"`
+}
+
+var pauseCodePattern = func(code string) bool {
+	if len(code) == 0 || len(code) > 16 {
+		return false
+	}
+	for _, r := range code {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// apiAgentSetState: READY, PAUSED (with a code; during a call it is the
+// "pause after this call" request) or LOGGED_OUT.
+func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
+	if err := s.needEngine(); err != nil {
+		return err
+	}
+	var req stateRequest
+	if err := c.BodyParser(&req); err != nil {
+		return apiError(fiber.StatusBadRequest, "body must be {\"state\":\"READY\"|\"PAUSED\",\"pause_code\"}")
+	}
+	agent := sessionOf(c).User.ID
+	ctx := c.UserContext()
+	var action string
+	switch strings.ToUpper(req.State) {
+	case "READY":
+		action = "ready"
+	case "PAUSED":
+		action = "pause"
+		req.PauseCode = strings.ToUpper(strings.TrimSpace(req.PauseCode))
+		if req.PauseCode == "" {
+			req.PauseCode = "BREAK"
+		}
+		if !pauseCodePattern(req.PauseCode) {
+			return apiError(fiber.StatusBadRequest, "pause code must be 1-16 of A-Z, 0-9 and _")
+		}
+	case "LOGGED_OUT":
+		s.logoutAgent(ctx, agent)
+		return c.SendStatus(fiber.StatusNoContent)
+	default:
+		return apiError(fiber.StatusBadRequest, "state must be READY, PAUSED or LOGGED_OUT")
+	}
+	campaign, err := s.joinCampaign(ctx, agent, req.Campaign)
+	if err != nil {
+		return err
+	}
+	v, err := s.engine.Agent(ctx, campaign, agent)
+	if err != nil {
+		return engineError(err)
+	}
+	if !(action == "pause" && v.State == "PAUSED" && v.PauseCode == req.PauseCode) && !(action == "ready" && v.State == "READY") {
+		if err := s.engine.Act(ctx, campaign, agent, action, req.PauseCode); err != nil {
+			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+		}
+	}
+	return s.apiAgentState(c)
+}
+
+// apiAgentState is the agent's state, session figures and campaign.
+func (s *Server) apiAgentState(c *fiber.Ctx) error {
+	agent := sessionOf(c).User.ID
+	campaign, ok := s.agentCampaignOf(agent)
+	if !ok || s.engine == nil {
+		return c.JSON(fiber.Map{"agent_id": agent, "state": "LOGGED_OUT"})
+	}
+	v, err := s.engine.Agent(c.UserContext(), campaign, agent)
+	if err != nil {
+		s.setAgentCampaign(agent, 0)
+		return c.JSON(fiber.Map{"agent_id": agent, "state": "LOGGED_OUT"})
+	}
+	return c.JSON(fiber.Map{"agent_id": agent, "campaign_id": campaign, "state": v.State, "since": v.Since,
+		"pause_code": v.PauseCode, "pause_pending": v.PausePending, "on_hold": v.OnHold, "session": v.Session,
+		"muted": s.isMuted(agent), "now": s.clock.Now()})
+}
+
+func (s *Server) isMuted(agent int64) bool {
+	s.agentMu.Lock()
+	defer s.agentMu.Unlock()
+	return s.muted[agent]
+}
+
+func (s *Server) setMuted(agent int64, m bool) {
+	s.agentMu.Lock()
+	defer s.agentMu.Unlock()
+	if m {
+		s.muted[agent] = true
+	} else {
+		delete(s.muted, agent)
+	}
+}
+
+// currentCall is the agent's campaign and the call on their screen.
+func (s *Server) currentCall(c *fiber.Ctx) (int64, AgentView, error) {
+	agent := sessionOf(c).User.ID
+	campaign, ok := s.agentCampaignOf(agent)
+	if !ok || s.engine == nil {
+		return 0, AgentView{}, nil
+	}
+	v, err := s.engine.Agent(c.UserContext(), campaign, agent)
+	if err != nil {
+		return campaign, AgentView{}, nil
+	}
+	return campaign, v, nil
+}
+
+// apiAgentCall: 200 with the call, its lead, the script and the
+// dispositions, or 204 when the agent has none.
+func (s *Server) apiAgentCall(c *fiber.Ctx) error {
+	campaign, v, err := s.currentCall(c)
+	if err != nil {
+		return err
+	}
+	if v.Call == nil {
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	ctx := c.UserContext()
+	out := fiber.Map{"id": v.Call.ID, "state": v.Call.State, "start": v.Call.Start, "campaign_id": campaign,
+		"on_hold": v.OnHold, "muted": s.isMuted(v.Agent), "agent_state": v.State}
+	lead, err := campaigns.GetLead(ctx, s.db, campaigns.LeadID(v.Call.Lead))
+	if err == nil {
+		out["lead"] = lead
+		if v.Call.Number == "" {
+			v.Call.Number = lead.Phone
+		}
+	} else {
+		out["lead"] = fiber.Map{"id": v.Call.Lead, "phone": v.Call.Number}
+	}
+	out["number"] = v.Call.Number
+	if camp, err := campaigns.Get(ctx, s.db, campaigns.ID(campaign)); err == nil {
+		out["campaign_name"] = camp.Name
+		out["script"] = camp.Script
+	}
+	dispos, err := campaigns.Dispositions(ctx, s.db, campaigns.ID(campaign))
+	if err != nil {
+		return err
+	}
+	var agentDispos []campaigns.Disposition
+	for _, d := range dispos {
+		if !d.System {
+			agentDispos = append(agentDispos, d)
+		}
+	}
+	out["dispositions"] = agentDispos
+	prev, err := s.engine.LeadHistory(ctx, v.Call.Lead, 20)
+	if err != nil {
+		return err
+	}
+	out["previous_calls"] = prev
+	notes, err := leadNotes(ctx, s.db, v.Call.Lead)
+	if err != nil {
+		return err
+	}
+	out["notes"] = notes
+	return c.JSON(out)
+}
+
+// apiAgentLead returns a lead only while it is on the agent's screen.
+func (s *Server) apiAgentLead(c *fiber.Ctx) error {
+	id, err := c.ParamsInt("id")
+	if err != nil {
+		return apiError(fiber.StatusBadRequest, "bad lead id")
+	}
+	_, v, err := s.currentCall(c)
+	if err != nil {
+		return err
+	}
+	if v.Call == nil || v.Call.Lead != int64(id) {
+		return apiError(fiber.StatusNotFound, "lead %d is not on your screen", id)
+	}
+	lead, err := campaigns.GetLead(c.UserContext(), s.db, campaigns.LeadID(id))
+	if errors.Is(err, campaigns.ErrNotFound) {
+		return apiError(fiber.StatusNotFound, "lead %d not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(lead)
+}
+
+type callActionRequest struct {
+	// CallID, when given, must be the agent's own call.
+	CallID uint64 `json:"call_id"`
+	Target string `json:"target"`
+	Digits string `json:"digits"`
+	// Number or LeadID: what a manual dial (dial without a preview) calls.
+	Number string `json:"number"`
+	LeadID int64  `json:"lead_id"`
+}
+
+// apiAgentCallAction runs one call control on the agent's own call.
+func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
+	if err := s.needEngine(); err != nil {
+		return err
+	}
+	action := c.Params("action")
+	var req callActionRequest
+	if len(c.Body()) > 0 {
+		if err := c.BodyParser(&req); err != nil {
+			return apiError(fiber.StatusBadRequest, "bad request body: %v", err)
+		}
+	}
+	agent := sessionOf(c).User.ID
+	ctx := c.UserContext()
+	campaign, ok := s.agentCampaignOf(agent)
+	if !ok {
+		return apiError(fiber.StatusNotFound, "you have no call")
+	}
+	v, err := s.engine.Agent(ctx, campaign, agent)
+	if err != nil {
+		return apiError(fiber.StatusNotFound, "you have no call")
+	}
+	if action == "dial" && v.Call == nil {
+		if v.State != "READY" {
+			return apiError(fiber.StatusConflict, "go READY to dial (you are %s)", v.State)
+		}
+		return s.manualDial(c, campaign, agent, req)
+	}
+	if v.Call == nil || (req.CallID != 0 && req.CallID != v.Call.ID) {
+		// Another agent's call is indistinguishable from no call at all.
+		return apiError(fiber.StatusNotFound, "no such call on your screen")
+	}
+	detail := ""
+	switch action {
+	case "dial", "skip":
+		if v.Call.State != "preview" {
+			return apiError(fiber.StatusConflict, "%s applies to a preview, and this call is %s", action, v.Call.State)
+		}
+		if err := s.engine.Act(ctx, campaign, agent, action, ""); err != nil {
+			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+		}
+		return c.SendStatus(fiber.StatusNoContent)
+	case "hangup", "hold", "resume":
+		if err := s.engine.Act(ctx, campaign, agent, action, ""); err != nil {
+			if errors.Is(err, ErrNoCall) {
+				return engineError(err)
+			}
+			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+		}
+		if action == "hangup" {
+			s.setMuted(agent, false)
+		}
+	case "mute", "unmute":
+		if _, _, err := s.engine.ConnectedCall(ctx, campaign, agent); err != nil {
+			return engineError(err)
+		}
+		if s.isMuted(agent) == (action == "mute") {
+			return apiError(fiber.StatusConflict, "already %sd", action)
+		}
+		s.setMuted(agent, action == "mute")
+	case "transfer":
+		target := strings.TrimSpace(req.Target)
+		if target == "" || len(target) > 100 {
+			return apiError(fiber.StatusBadRequest, "transfer needs a target: an agent, a queue or a number")
+		}
+		if _, _, err := s.engine.ConnectedCall(ctx, campaign, agent); err != nil {
+			return engineError(err)
+		}
+		// Blind transfer: the customer leg goes to the target and the
+		// agent's leg ends, so the agent moves on to the disposition.
+		if err := s.engine.Act(ctx, campaign, agent, "hangup", ""); err != nil {
+			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+		}
+		s.setMuted(agent, false)
+		detail = target
+	case "dtmf":
+		digits := strings.TrimSpace(req.Digits)
+		if digits == "" || len(digits) > 32 || strings.Trim(digits, "0123456789*#ABCD") != "" {
+			return apiError(fiber.StatusBadRequest, "digits must be 1-32 of 0-9 * # A-D")
+		}
+		if _, _, err := s.engine.ConnectedCall(ctx, campaign, agent); err != nil {
+			return engineError(err)
+		}
+		detail = digits
+	default:
+		return apiError(fiber.StatusNotFound, "unknown call action %q", action)
+	}
+	if err := recordAction(ctx, s.db, campaign, agent, v.Call.Lead, v.Call.ID, action, detail, s.clock.Now()); err != nil {
+		return err
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+type dispositionRequest struct {
+	Code       string `json:"code"`
+	Notes      string `json:"notes"`
+	PauseAfter bool   `json:"pause_after"`
+	PauseCode  string `json:"pause_code"`
+}
+
+// apiAgentDisposition saves the disposition (and notes) of the call the
+// agent finished; the agent goes READY, or PAUSED if they asked.
+func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
+	if err := s.needEngine(); err != nil {
+		return err
+	}
+	var req dispositionRequest
+	if err := c.BodyParser(&req); err != nil {
+		return apiError(fiber.StatusBadRequest, "body must be {\"code\",\"notes\"}")
+	}
+	req.Code = strings.ToUpper(strings.TrimSpace(req.Code))
+	if req.Code == "" {
+		return apiError(fiber.StatusBadRequest, "a disposition code is required")
+	}
+	if len(req.Notes) > 4000 {
+		return apiError(fiber.StatusBadRequest, "notes are limited to 4000 characters")
+	}
+	agent := sessionOf(c).User.ID
+	ctx := c.UserContext()
+	campaign, ok := s.agentCampaignOf(agent)
+	if !ok {
+		return apiError(fiber.StatusConflict, "you are not logged in to a campaign")
+	}
+	v, err := s.engine.Agent(ctx, campaign, agent)
+	if err != nil {
+		return engineError(err)
+	}
+	if v.State != "DISPO" || v.Call == nil {
+		return apiError(fiber.StatusConflict, "there is no call waiting for a disposition (you are %s)", v.State)
+	}
+	d, err := campaigns.GetDisposition(ctx, s.db, campaigns.ID(campaign), req.Code)
+	if errors.Is(err, campaigns.ErrNotFound) || (err == nil && d.System) {
+		return apiError(fiber.StatusBadRequest, "unknown disposition %q", req.Code)
+	}
+	if err != nil {
+		return err
+	}
+	if req.PauseAfter && v.PausePending == "" {
+		code := strings.ToUpper(req.PauseCode)
+		if code == "" {
+			code = "BREAK"
+		}
+		if !pauseCodePattern(code) {
+			return apiError(fiber.StatusBadRequest, "pause code must be 1-16 of A-Z, 0-9 and _")
+		}
+		if err := s.engine.Act(ctx, campaign, agent, "pause", code); err != nil {
+			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+		}
+	}
+	if err := s.engine.Dispose(ctx, campaign, agent, req.Code); err != nil {
+		return engineError(err)
+	}
+	now := s.clock.Now()
+	if err := recordAction(ctx, s.db, campaign, agent, v.Call.Lead, v.Call.ID, "disposition", req.Code, now); err != nil {
+		return err
+	}
+	if strings.TrimSpace(req.Notes) != "" {
+		if err := recordAction(ctx, s.db, campaign, agent, v.Call.Lead, v.Call.ID, "notes", req.Notes, now); err != nil {
+			return err
+		}
+	}
+	return s.apiAgentState(c)
+}
+
+func (s *Server) apiAgentHistory(c *fiber.Ctx) error {
+	if err := s.needEngine(); err != nil {
+		return err
+	}
+	limit := c.QueryInt("limit", 50)
+	if limit < 1 || limit > 500 {
+		limit = 50
+	}
+	h, err := s.engine.History(c.UserContext(), sessionOf(c).User.ID, limit)
+	if err != nil {
+		return err
+	}
+	if h == nil {
+		h = []HistoryCall{}
+	}
+	return c.JSON(fiber.Map{"calls": h})
+}
+
+// apiAgentCampaigns lists the campaigns an agent can work (running here).
+func (s *Server) apiAgentCampaigns(c *fiber.Ctx) error {
+	if err := s.needEngine(); err != nil {
+		return err
+	}
+	ids, err := s.engine.Running(c.UserContext())
+	if err != nil {
+		return err
+	}
+	out := []fiber.Map{}
+	for _, id := range ids {
+		camp, err := campaigns.Get(c.UserContext(), s.db, campaigns.ID(id))
+		if err != nil {
+			continue
+		}
+		out = append(out, fiber.Map{"id": camp.ID, "name": camp.Name, "mode": camp.Mode})
+	}
+	return c.JSON(fiber.Map{"campaigns": out})
+}
+
+// Note is a note saved with a disposition.
+type Note struct {
+	Agent int64     `json:"agent_id"`
+	Text  string    `json:"text"`
+	At    time.Time `json:"at"`
+}
+
+func leadNotes(ctx context.Context, db UserDB, lead int64) ([]Note, error) {
+	rows, err := db.Query(ctx, `SELECT agent_id, detail, at FROM call_actions WHERE lead_id = $1 AND action = 'notes'
+		ORDER BY at DESC LIMIT 20`, lead)
+	if err != nil {
+		return nil, fmt.Errorf("notes of lead %d: %w", lead, err)
+	}
+	defer rows.Close()
+	out := []Note{}
+	for rows.Next() {
+		var n Note
+		if err := rows.Scan(&n.Agent, &n.Text, &n.At); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+func recordAction(ctx context.Context, db UserDB, campaign, agent, lead int64, call uint64, action, detail string, at time.Time) error {
+	var leadArg any
+	if lead > 0 {
+		leadArg = lead
+	}
+	if call == 0 {
+		return nil // a preview not dialled has no call to record against
+	}
+	_, err := db.Exec(ctx, `INSERT INTO call_actions (campaign_id, agent_id, lead_id, call_seq, action, detail, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, campaign, agent, leadArg, int64(call), action, detail, at)
+	if err != nil {
+		return fmt.Errorf("record %s: %w", action, err)
+	}
+	return nil
+}
+
+// manualDial dials a number the agent typed (it must be a lead of their
+// campaign) or a lead from their own history (click to dial).
+func (s *Server) manualDial(c *fiber.Ctx, campaign, agent int64, req callActionRequest) error {
+	ctx := c.UserContext()
+	var lead int64
+	switch {
+	case req.LeadID != 0:
+		calls, err := s.engine.LeadHistory(ctx, req.LeadID, 100)
+		if err != nil {
+			return err
+		}
+		mine := false
+		for _, h := range calls {
+			mine = mine || (h.Agent != nil && *h.Agent == agent && h.Campaign == campaign)
+		}
+		if !mine {
+			return apiError(fiber.StatusNotFound, "lead %d is not in your call history for this campaign", req.LeadID)
+		}
+		lead = req.LeadID
+	case strings.TrimSpace(req.Number) != "":
+		camp, err := campaigns.Get(ctx, s.db, campaigns.ID(campaign))
+		if err != nil {
+			return storeError(err)
+		}
+		phone, err := campaigns.NormalizePhone(req.Number, camp.DefaultRegion)
+		if err != nil {
+			return apiError(fiber.StatusBadRequest, "%v", err)
+		}
+		id, err := campaigns.LeadByPhone(ctx, s.db, camp.ID, phone)
+		if errors.Is(err, campaigns.ErrNotFound) {
+			return apiError(fiber.StatusNotFound, "%s is not a lead of this campaign", phone)
+		}
+		if err != nil {
+			return err
+		}
+		lead = int64(id)
+	default:
+		return apiError(fiber.StatusBadRequest, "dial needs a preview on screen, a number or a lead_id")
+	}
+	call, err := s.engine.ManualDial(ctx, campaign, agent, lead)
+	if err != nil {
+		return engineError(err)
+	}
+	return c.Status(fiber.StatusOK).JSON(fiber.Map{"call_id": call, "lead_id": lead})
+}

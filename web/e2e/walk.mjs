@@ -1,0 +1,191 @@
+// Walks the real Pacer server in headless Chromium: an agent takes a
+// predictive call from READY to disposition, a supervisor watches the
+// agent's state change, a manager creates a campaign and uploads a lead file
+// with bad rows. Run by cmd/pacer's TestBrowser (make test) with:
+//   BASE_URL     the server, e.g. http://127.0.0.1:8080
+//   SHOTS        directory for one screenshot per page
+//   CHROMIUM     the browser binary (default /usr/bin/chromium)
+//   LEADS_CSV    a lead file with bad rows for the manager to upload
+// Prints one JSON line of measurements and exits non-zero on a failure.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+
+const base = process.env.BASE_URL;
+const shots = process.env.SHOTS || path.join(import.meta.dirname, 'screenshots');
+const leadsCSV = process.env.LEADS_CSV;
+fs.mkdirSync(shots, { recursive: true });
+
+const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const dirs = [];
+async function browser() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacer-chromium-'));
+  dirs.push(dir);
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
+    viewport: { width: 1280, height: 900 }, acceptDownloads: true,
+  });
+  ctx.setDefaultTimeout(15000);
+  const page = ctx.pages()[0] || await ctx.newPage();
+  page.on('pageerror', (e) => { console.error('page error:', e.message); process.exitCode = 1; });
+  return { ctx, page };
+}
+
+async function login(page, user, password, lands) {
+  await page.goto(base + '/login');
+  await page.getByLabel('Username').fill(user);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in', exact: true }).click();
+  await page.waitForURL(base + lands);
+}
+
+const out = {};
+const btn = (page, name) => page.getByRole('button', { name, exact: true });
+
+async function agentAndSupervisor() {
+  const sup = await browser();
+  const ag = await browser();
+  try {
+    await ag.page.goto(base + '/login');
+    await ag.page.screenshot({ path: path.join(shots, 'login.png') });
+    await login(sup.page, 'supervisor', 'supervisor', '/supervise');
+    await sup.page.locator('#live[data-live="yes"]').waitFor();
+    await login(ag.page, 'agent1', 'agent', '/agent');
+    await ag.page.locator('body[data-live="yes"]').waitFor();
+
+    const boardState = (state) => sup.page.waitForFunction((state) =>
+      [...document.querySelectorAll('#agents-rows tr')].some((tr) => tr.children[0].textContent === 'agent1' && tr.dataset.state === state),
+    state, { polling: 'raf', timeout: 5000 });
+
+    // Log in and pause, so the agent is on the board; then time READY.
+    let t0 = Date.now();
+    await btn(ag.page, 'Pause').click();
+    await ag.page.locator('#agent-state[data-state="PAUSED"]').waitFor();
+    await boardState('PAUSED');
+    out.supervisor_sees_login_ms = Date.now() - t0;
+
+    t0 = Date.now();
+    await btn(ag.page, 'Ready').click();
+    await boardState('READY');
+    out.supervisor_sees_ready_ms = Date.now() - t0;
+    assert.ok(out.supervisor_sees_ready_ms < 1000, `supervisor saw READY after ${out.supervisor_sees_ready_ms} ms`);
+    await ag.page.locator('#agent-state[data-state="READY"]').waitFor();
+    await ag.page.screenshot({ path: path.join(shots, 'agent-ready.png') });
+
+    // A predictive call arrives connected: lead panel, script, timer.
+    t0 = Date.now();
+    await ag.page.locator('#agent-state[data-state="INCALL"]').waitFor({ timeout: 30000 });
+    await ag.page.getByRole('region', { name: 'Lead' }).waitFor({ state: 'visible' });
+    out.call_after_ready_ms = Date.now() - t0;
+    assert.match(await ag.page.locator('#lead-phone').textContent(), /^\+1\d{10}$/);
+    assert.ok((await ag.page.locator('#lead-name').textContent()).trim().length > 0);
+    assert.match(await ag.page.locator('#script-text').textContent(), /agent1/);
+    const timer1 = await ag.page.locator('#call-timer').textContent();
+    await ag.page.waitForTimeout(1300);
+    const timer2 = await ag.page.locator('#call-timer').textContent();
+    assert.notEqual(timer1, timer2, 'the call timer runs');
+    await boardState('INCALL');
+    for (const name of ['Dial', 'Skip', 'Resume', 'Unmute', 'Conference', 'Leave']) assert.ok(await btn(ag.page, name).isDisabled(), name + ' disabled in a call');
+    for (const name of ['Hang up', 'Hold', 'Mute', 'Transfer', 'Keypad']) assert.ok(await btn(ag.page, name).isEnabled(), name + ' enabled in a call');
+    await ag.page.screenshot({ path: path.join(shots, 'agent-incall.png') });
+
+    await btn(ag.page, 'Hold').click();
+    await ag.page.locator('#call-state', { hasText: 'held' }).waitFor();
+    assert.ok(await btn(ag.page, 'Resume').isEnabled());
+    assert.ok(await btn(ag.page, 'Hold').isDisabled());
+    await btn(ag.page, 'Resume').click();
+    await ag.page.locator('#call-state', { hasText: 'connected' }).waitFor();
+    await btn(ag.page, 'Keypad').click();
+    await btn(ag.page, '5').click();
+    await btn(ag.page, 'Hang up').click();
+
+    const form = ag.page.getByRole('form', { name: 'Disposition' });
+    await form.waitFor({ state: 'visible' });
+    await ag.page.locator('#agent-state[data-state="DISPO"]').waitFor();
+    assert.ok(await btn(ag.page, 'Ready').isDisabled(), 'no READY before the disposition');
+    await form.getByRole('radio', { name: 'Not interested' }).check();
+    await form.getByRole('textbox', { name: 'Notes' }).fill('Asked not to be <b>called</b> in the morning');
+    await ag.page.screenshot({ path: path.join(shots, 'agent-dispo.png') });
+    // The agent switches to another tab: the next call must show in the
+    // tab's title and icon.
+    await ag.page.evaluate(() => Object.defineProperty(document, 'hidden', { configurable: true, get: () => true }));
+    await btn(ag.page, 'Save').click();
+    await ag.page.locator('#agent-state[data-state="READY"]').waitFor();
+    await form.waitFor({ state: 'hidden' });
+    assert.equal(await ag.page.locator('#s-calls').textContent(), '1');
+    // (Polled from here: the page's CSP forbids the eval waitForFunction uses.)
+    for (let i = 0; i < 300 && !(await ag.page.title()).startsWith('●'); i++) await ag.page.waitForTimeout(100);
+    assert.match(await ag.page.title(), /^● Call/);
+    assert.match(await ag.page.locator('#favicon').getAttribute('href'), /alert/);
+    await ag.page.evaluate(() => {
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => false });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    assert.equal(await ag.page.title(), 'Agent · Pacer');
+
+    await ag.page.getByRole('tab', { name: 'History' }).click();
+    await ag.page.locator('#history-rows tr', { hasText: 'NI' }).first().waitFor();
+    await ag.page.screenshot({ path: path.join(shots, 'agent-history.png') });
+    await sup.page.locator('#t-dials').filter({ hasNotText: '–' }).waitFor();
+    await sup.page.waitForTimeout(300);
+    await sup.page.screenshot({ path: path.join(shots, 'supervise.png') });
+    // The next call may already be up: then Pause takes effect after it.
+    await btn(ag.page, 'Pause').click();
+    await ag.page.locator('#agent-state[data-state="PAUSED"], #pause-code:has-text("pause after call")').first().waitFor();
+  } finally {
+    await ag.ctx.close();
+    await sup.ctx.close();
+  }
+}
+
+async function manager() {
+  const m = await browser();
+  try {
+    await login(m.page, 'manager', 'manager', '/manage');
+    await m.page.getByLabel('Name', { exact: true }).fill('E2E campaign');
+    await m.page.getByLabel('Mode').selectOption('power');
+    await btn(m.page, 'Create campaign').click();
+    await m.page.locator('#manage-info', { hasText: 'Created campaign E2E campaign' }).waitFor();
+    await m.page.locator('#campaign-rows tr', { hasText: 'E2E campaign' }).waitFor();
+    await m.page.getByLabel('Campaign', { exact: true }).selectOption({ label: 'E2E campaign' });
+    await m.page.getByLabel('Lead file').setInputFiles(leadsCSV);
+
+    // Watch the progress bar while the import runs.
+    await m.page.evaluate(() => {
+      window.seenProgress = [];
+      new MutationObserver(() => window.seenProgress.push(document.getElementById('upload-text').textContent))
+        .observe(document.getElementById('upload-text'), { childList: true, characterData: true, subtree: true });
+    });
+    await btn(m.page, 'Upload').click();
+    await m.page.locator('#upload-text', { hasText: 'Done:' }).waitFor({ timeout: 60000 });
+    assert.equal(await m.page.locator('#upload-progress').getAttribute('value'), '100');
+    out.progress_texts = await m.page.evaluate(() => window.seenProgress.filter((t) => t.startsWith('Importing')).length);
+    const done = await m.page.locator('#upload-text').textContent();
+    out.import_summary = done;
+    assert.match(done, /rejected/);
+    const link = m.page.getByRole('link', { name: 'Download rejected rows' });
+    await link.waitFor({ state: 'visible' });
+    await m.page.screenshot({ path: path.join(shots, 'manage.png'), fullPage: true });
+    const [dl] = await Promise.all([m.page.waitForEvent('download'), link.click()]);
+    const report = fs.readFileSync(await dl.path(), 'utf8');
+    assert.match(report, /^line,reason,raw/);
+    out.report_lines = report.trim().split('\n').length - 1;
+  } finally {
+    await m.ctx.close();
+  }
+}
+
+try {
+  await agentAndSupervisor();
+  await manager();
+  console.log(JSON.stringify(out));
+} catch (e) {
+  console.error(e);
+  console.log(JSON.stringify(out));
+  process.exitCode = 1;
+} finally {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+}

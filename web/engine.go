@@ -1,0 +1,157 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Engine is the dialer as the web sees it: the campaign loops running on
+// this node, addressed by campaign and agent (a user's id). cmd/pacer
+// implements it over the campaign manager. Errors wrap the sentinels below
+// so handlers can answer with the right status.
+type Engine interface {
+	// Running lists the campaigns whose loops run on this node.
+	Running(ctx context.Context) ([]int64, error)
+	// Login puts the agent in the campaign (PAUSED, code LOGIN).
+	Login(ctx context.Context, campaign, agent int64) error
+	// Act feeds one of the agent's own actions: ready, pause (with code),
+	// logout, session_lost, dial and skip (a preview), hold, resume, hangup.
+	Act(ctx context.Context, campaign, agent int64, action, pauseCode string) error
+	// ManualDial claims the campaign's lead (calling window, DNC, attempt
+	// limits) and dials it for the READY agent.
+	ManualDial(ctx context.Context, campaign, agent, lead int64) (call uint64, err error)
+	// Dispose saves the agent's disposition of the call they finished.
+	Dispose(ctx context.Context, campaign, agent int64, code string) error
+	// Agent reports the agent's state and the call on their screen.
+	Agent(ctx context.Context, campaign, agent int64) (AgentView, error)
+	// ConnectedCall is the call the agent is talking on, or ErrNoCall.
+	ConnectedCall(ctx context.Context, campaign, agent int64) (call uint64, lead int64, err error)
+	// Status is the campaign's live figures.
+	Status(ctx context.Context, campaign int64) (CampaignStatus, error)
+	// Subscribe streams the campaign's agent transitions until cancel.
+	Subscribe(ctx context.Context, campaign int64) (<-chan Transition, func(), error)
+	// History lists the calls an agent handled; LeadHistory the calls to
+	// a lead; DayStats a campaign's figures since a moment.
+	History(ctx context.Context, agent int64, limit int) ([]HistoryCall, error)
+	LeadHistory(ctx context.Context, lead int64, limit int) ([]HistoryCall, error)
+	DayStats(ctx context.Context, campaign int64, since time.Time) (DayStats, error)
+}
+
+// Errors an Engine wraps.
+var (
+	// ErrNotRunning: the campaign has no loop on this node.
+	ErrNotRunning = errors.New("campaign is not running")
+	// ErrNotLoggedIn: the agent is not in the campaign.
+	ErrNotLoggedIn = errors.New("agent is not logged in to the campaign")
+	// ErrNoCall: the agent has no call the action applies to.
+	ErrNoCall = errors.New("no call")
+	// ErrConflict: the action is not possible in the agent's state.
+	ErrConflict = errors.New("not possible now")
+	// ErrInvalid: a bad argument (unknown disposition code).
+	ErrInvalid = errors.New("invalid")
+)
+
+// AgentView is an agent's live state.
+type AgentView struct {
+	Agent        int64     `json:"agent_id"`
+	State        string    `json:"state"`
+	Since        time.Time `json:"since"`
+	PauseCode    string    `json:"pause_code,omitempty"`
+	PausePending string    `json:"pause_pending,omitempty"`
+	OnHold       bool      `json:"on_hold"`
+	Session      Session   `json:"session"`
+	Call         *CallView `json:"call,omitempty"`
+}
+
+// Session is an agent's accounting since login, in seconds.
+type Session struct {
+	Calls  int     `json:"calls"`
+	WaitS  float64 `json:"wait_s"`
+	TalkS  float64 `json:"talk_s"`
+	HoldS  float64 `json:"hold_s"`
+	DispoS float64 `json:"dispo_s"`
+	PauseS float64 `json:"pause_s"`
+	// AvgDispoS is DispoS over Calls.
+	AvgDispoS float64 `json:"avg_dispo_s"`
+}
+
+// CallView is the call on an agent's screen.
+type CallView struct {
+	ID     uint64    `json:"id"`
+	Lead   int64     `json:"lead_id"`
+	Number string    `json:"number"`
+	State  string    `json:"state"` // preview, dialing, ringing, connected, held, ended
+	Start  time.Time `json:"start"`
+}
+
+// Transition is one agent state change.
+type Transition struct {
+	Campaign  int64     `json:"campaign_id"`
+	Agent     int64     `json:"agent_id"`
+	At        time.Time `json:"at"`
+	Event     string    `json:"event"`
+	From      string    `json:"from"`
+	To        string    `json:"state"`
+	PauseCode string    `json:"pause_code,omitempty"`
+	Name      string    `json:"name,omitempty"`
+}
+
+// AgentStatus is one agent on the wallboard.
+type AgentStatus struct {
+	Agent     int64     `json:"agent_id"`
+	Name      string    `json:"name"`
+	State     string    `json:"state"`
+	Since     time.Time `json:"since"`
+	PauseCode string    `json:"pause_code,omitempty"`
+}
+
+// CampaignStatus is a campaign loop's live figures.
+type CampaignStatus struct {
+	Campaign int64 `json:"campaign_id"`
+	// Totals since the loop started.
+	Dials       int64 `json:"dials"`
+	LiveAnswers int64 `json:"live_answers"`
+	Abandons    int64 `json:"abandons"`
+	Connected   int64 `json:"connected"`
+	Machines    int64 `json:"machines"`
+	Busy        int64 `json:"busy"`
+	Failed      int64 `json:"failed"`
+	NoAnswer    int64 `json:"no_answer"`
+	// Abandon rate over the campaign's legal window.
+	WindowLive     int64   `json:"window_live_answers"`
+	WindowAbandons int64   `json:"window_abandons"`
+	WindowRate     float64 `json:"window_abandon_rate"`
+	Target         float64 `json:"abandon_target"`
+	// Calls dialling or ringing, live answers waiting, calls connected.
+	Lines     int           `json:"lines"`
+	Waiting   int           `json:"waiting"`
+	InCall    int           `json:"connected_calls"`
+	Agents    []AgentStatus `json:"agents"`
+	DialLevel float64       `json:"dial_level"`
+}
+
+// HistoryCall is one finished call.
+type HistoryCall struct {
+	ID          int64      `json:"id"`
+	Campaign    int64      `json:"campaign_id"`
+	Lead        *int64     `json:"lead_id"`
+	Phone       string     `json:"phone"`
+	Agent       *int64     `json:"agent_id"`
+	Outcome     string     `json:"outcome"`
+	Disposition string     `json:"disposition"`
+	DialedAt    time.Time  `json:"dialed_at"`
+	ConnectedAt *time.Time `json:"connected_at"`
+	EndedAt     *time.Time `json:"ended_at"`
+	DurationS   float64    `json:"duration_s"`
+}
+
+// DayStats are a campaign's figures since a moment.
+type DayStats struct {
+	Dials        int64             `json:"dials"`
+	LiveAnswers  int64             `json:"live_answers"`
+	Abandons     int64             `json:"abandons"`
+	Dispositions map[string]int64  `json:"dispositions"`
+	AvgDispoS    float64           `json:"avg_dispo_s"`
+	AgentDispoS  map[int64]float64 `json:"agent_dispo_s"`
+}

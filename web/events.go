@@ -1,0 +1,271 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/contrib/websocket"
+	"github.com/gofiber/fiber/v2"
+)
+
+// Event is one live update. Type is "agent" (a state change), "call" (a
+// call reached or left an agent's screen), "stats" (a campaign's figures)
+// or "list" (lead import progress). Agent and call events go to that agent
+// and to supervisors, managers and admins; stats and list events to
+// supervisors, managers and admins.
+type Event struct {
+	Type     string    `json:"type"`
+	Campaign int64     `json:"campaign_id,omitempty"`
+	Agent    int64     `json:"agent_id,omitempty"`
+	At       time.Time `json:"at"`
+	Data     any       `json:"data,omitempty"`
+}
+
+// visibleTo reports whether a user of role with id may see ev.
+func (ev *Event) visibleTo(role Role, id int64) bool {
+	if role != RoleAgent {
+		return true
+	}
+	return ev.Agent == id && (ev.Type == "agent" || ev.Type == "call")
+}
+
+// Hub fans events out to the WebSocket clients of this process. Broadcast
+// never blocks on a client: each has a buffered queue, and a client that
+// falls that far behind is disconnected (its page reconnects and resyncs).
+type Hub struct {
+	mu      sync.RWMutex
+	clients map[*hubClient]struct{}
+	closed  bool
+	count   atomic.Int64
+	dropped atomic.Int64
+	// live counts connected clients' handlers, so Wait can see them out.
+	live sync.WaitGroup
+}
+
+type hubClient struct {
+	role Role
+	user int64
+	q    chan []byte
+	once sync.Once
+	done chan struct{}
+}
+
+func (c *hubClient) close() { c.once.Do(func() { close(c.done) }) }
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{clients: map[*hubClient]struct{}{}} }
+
+// Clients is the number of connected clients.
+func (h *Hub) Clients() int64 { return h.count.Load() }
+
+func (h *Hub) add(role Role, user int64, buf int) (*hubClient, bool) {
+	c := &hubClient{role: role, user: user, q: make(chan []byte, buf), done: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, false
+	}
+	h.clients[c] = struct{}{}
+	h.count.Add(1)
+	h.live.Add(1)
+	return c, true
+}
+
+func (h *Hub) remove(c *hubClient) {
+	h.mu.Lock()
+	_, ok := h.clients[c]
+	if ok {
+		delete(h.clients, c)
+		h.count.Add(-1)
+	}
+	h.mu.Unlock()
+	c.close()
+	if ok {
+		h.live.Done()
+	}
+}
+
+// Broadcast delivers ev to every client allowed to see it.
+func (h *Hub) Broadcast(ev Event) {
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return
+	}
+	h.broadcastRaw(&ev, b)
+}
+
+func (h *Hub) broadcastRaw(ev *Event, b []byte) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.clients {
+		if !ev.visibleTo(c.role, c.user) {
+			continue
+		}
+		select {
+		case c.q <- b:
+		default:
+			h.dropped.Add(1)
+			c.close()
+		}
+	}
+}
+
+// Wait returns when every client's handler has finished (after Close).
+func (h *Hub) Wait() { h.live.Wait() }
+
+// Close disconnects every client and refuses new ones.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	h.closed = true
+	cs := make([]*hubClient, 0, len(h.clients))
+	for c := range h.clients {
+		cs = append(cs, c)
+	}
+	h.mu.Unlock()
+	for _, c := range cs {
+		c.close()
+	}
+}
+
+// eventsUpgrade checks the handshake before the WebSocket upgrade: a
+// session (401), a same-origin browser (403).
+func (s *Server) eventsUpgrade(c *fiber.Ctx) error {
+	if !websocket.IsWebSocketUpgrade(c) {
+		return apiError(fiber.StatusUpgradeRequired, "GET /api/v1/events is a WebSocket")
+	}
+	if !sameOrigin(c) {
+		return apiError(fiber.StatusForbidden, "cross-origin WebSocket refused")
+	}
+	ss := sessionOf(c)
+	c.Locals("ws_role", string(ss.User.Role))
+	c.Locals("ws_user", ss.User.ID)
+	return c.Next()
+}
+
+// eventsSocket streams events to one client until it disconnects, falls
+// behind, or the server stops. The first message is a "hello" with the
+// user's scope.
+func (s *Server) eventsSocket(conn *websocket.Conn) {
+	role := Role(conn.Locals("ws_role").(string))
+	user := conn.Locals("ws_user").(int64)
+	cl, ok := s.hub.add(role, user, 256)
+	if !ok {
+		conn.Close()
+		return
+	}
+	defer s.hub.remove(cl)
+	if role == RoleAgent {
+		s.agentConnected(user)
+		defer s.agentDisconnected(user)
+	}
+	// Reader: notices the client going away (and answers pings).
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}()
+	hello, _ := json.Marshal(Event{Type: "hello", Agent: user, At: s.clock.Now(), Data: map[string]any{"role": role}})
+	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
+		return
+	}
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case b := <-cl.q:
+			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+				return
+			}
+		case <-ping.C:
+			_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if err := conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		case <-cl.done:
+			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""),
+				time.Now().Add(time.Second))
+			// Closing a hijacked connection does not wake its reader;
+			// an expired deadline does.
+			_ = conn.SetReadDeadline(time.Now())
+			conn.Close()
+			<-gone
+			return
+		case <-gone:
+			return
+		}
+	}
+}
+
+// agentConnected notes an agent's workspace socket; a pending "session
+// lost" is called off.
+func (s *Server) agentConnected(agent int64) {
+	s.agentMu.Lock()
+	defer s.agentMu.Unlock()
+	s.agentSockets[agent]++
+	if t := s.goneTimers[agent]; t != nil {
+		t.Stop()
+		delete(s.goneTimers, agent)
+	}
+}
+
+// agentDisconnected: when an agent's last workspace socket closes, they are
+// logged out with "session lost" unless one reconnects within AgentGone.
+func (s *Server) agentDisconnected(agent int64) {
+	s.agentMu.Lock()
+	defer s.agentMu.Unlock()
+	s.agentSockets[agent]--
+	if s.agentSockets[agent] > 0 {
+		return
+	}
+	delete(s.agentSockets, agent)
+	if s.cfg.AgentGone < 0 || s.stopping || s.engine == nil {
+		return
+	}
+	if _, working := s.agentCampaign[agent]; !working {
+		return
+	}
+	if t := s.goneTimers[agent]; t != nil {
+		t.Stop()
+	}
+	s.goneTimers[agent] = time.AfterFunc(s.cfg.AgentGone, func() { s.agentGone(agent) })
+}
+
+func (s *Server) agentGone(agent int64) {
+	s.agentMu.Lock()
+	if s.stopping || s.agentSockets[agent] > 0 || s.goneTimers[agent] == nil {
+		s.agentMu.Unlock()
+		return
+	}
+	delete(s.goneTimers, agent)
+	campaign, ok := s.agentCampaign[agent]
+	s.agentMu.Unlock()
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.bgContext(), 5*time.Second)
+	defer cancel()
+	err := s.engine.Act(ctx, campaign, agent, "session_lost", "")
+	s.log.Warn("agent's workspace gone; logged out of the campaign", "agent", agent, "campaign", campaign,
+		"after", s.cfg.AgentGone, "err", err)
+	s.setAgentCampaign(agent, 0)
+}
+
+// stopGoneTimers cancels pending "session lost" timers (the engine logs
+// everyone out when it stops anyway).
+func (s *Server) stopGoneTimers() {
+	s.agentMu.Lock()
+	defer s.agentMu.Unlock()
+	s.stopping = true
+	for id, t := range s.goneTimers {
+		t.Stop()
+		delete(s.goneTimers, id)
+	}
+}

@@ -1,0 +1,190 @@
+package web
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// publisher follows the campaign loops running on this node: it forwards
+// each agent transition as "agent" (and, when a call reaches or leaves the
+// agent, "call") events the moment it happens, and every StatsEvery pushes
+// each campaign's figures as a "stats" event and keeps an hour of chart
+// samples. One goroutine (run) plus one per followed campaign; all exit
+// when run's context ends.
+type publisher struct {
+	s *Server
+
+	mu      sync.Mutex
+	subs    map[int64]func()
+	hist    map[int64][]StatsPoint
+	latest  map[int64]CampaignStats
+	lastPt  map[int64]time.Time
+	names   map[int64]string // agent id → username, for agent events
+	workers sync.WaitGroup
+}
+
+const (
+	historyEvery = 10 * time.Second
+	historySpan  = time.Hour
+)
+
+func newPublisher(s *Server) *publisher {
+	return &publisher{s: s, subs: map[int64]func(){}, hist: map[int64][]StatsPoint{},
+		latest: map[int64]CampaignStats{}, lastPt: map[int64]time.Time{}, names: map[int64]string{}}
+}
+
+func (p *publisher) run(ctx context.Context) {
+	defer p.workers.Wait()
+	t := time.NewTicker(p.s.cfg.StatsEvery)
+	defer t.Stop()
+	defer p.unsubscribeAll()
+	for {
+		p.tick(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *publisher) tick(ctx context.Context) {
+	ids, err := p.s.engine.Running(ctx)
+	if err != nil {
+		return
+	}
+	running := map[int64]bool{}
+	for _, id := range ids {
+		running[id] = true
+		p.follow(ctx, id)
+		st, err := p.s.buildStats(ctx, id)
+		if err != nil {
+			continue
+		}
+		p.record(id, st)
+		p.s.publish(Event{Type: "stats", Campaign: id, Data: st})
+	}
+	p.mu.Lock()
+	for id := range p.latest {
+		if !running[id] {
+			delete(p.latest, id)
+		}
+	}
+	p.mu.Unlock()
+}
+
+func (p *publisher) record(id int64, st CampaignStats) {
+	now := p.s.clock.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.latest[id] = st
+	if now.Sub(p.lastPt[id]) < historyEvery {
+		return
+	}
+	p.lastPt[id] = now
+	pt := StatsPoint{At: now, DialLevel: st.DialLevel, AbandonRate: st.WindowRate, Agents: st.AgentsByState}
+	h := append(p.hist[id], pt)
+	for len(h) > 0 && now.Sub(h[0].At) > historySpan {
+		h = h[1:]
+	}
+	p.hist[id] = h
+}
+
+func (p *publisher) history(id int64) []StatsPoint {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]StatsPoint(nil), p.hist[id]...)
+}
+
+func (p *publisher) snapshot() map[int64]CampaignStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make(map[int64]CampaignStats, len(p.latest))
+	for k, v := range p.latest {
+		out[k] = v
+	}
+	return out
+}
+
+// follow subscribes to a campaign's transitions unless already following.
+func (p *publisher) follow(ctx context.Context, id int64) {
+	p.mu.Lock()
+	_, ok := p.subs[id]
+	p.mu.Unlock()
+	if ok {
+		return
+	}
+	ch, cancel, err := p.s.engine.Subscribe(ctx, id)
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	p.subs[id] = cancel
+	p.mu.Unlock()
+	p.workers.Add(1)
+	go func() {
+		defer p.workers.Done()
+		defer func() {
+			p.mu.Lock()
+			delete(p.subs, id)
+			p.mu.Unlock()
+			cancel()
+		}()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case t, ok := <-ch:
+				if !ok {
+					return
+				}
+				p.transition(ctx, t)
+			}
+		}
+	}()
+}
+
+func (p *publisher) transition(ctx context.Context, t Transition) {
+	p.s.metrics.transitions.WithLabelValues(t.To).Inc()
+	p.mu.Lock()
+	name, ok := p.names[t.Agent]
+	p.mu.Unlock()
+	if !ok {
+		if names, err := p.s.userNames(ctx, []int64{t.Agent}); err == nil {
+			name = names[t.Agent]
+			p.mu.Lock()
+			p.names[t.Agent] = name
+			p.mu.Unlock()
+		}
+	}
+	t.Name = name
+	p.s.publish(Event{Type: "agent", Campaign: t.Campaign, Agent: t.Agent, At: t.At, Data: t})
+	var call string
+	switch {
+	case t.To == "INCALL" && t.From != "INCALL":
+		call = "connected"
+	case t.To == "RINGING":
+		call = "offered"
+	case t.From == "INCALL" && t.To != "INCALL":
+		call = "ended"
+	case t.From == "DISPO" && t.To != "DISPO":
+		call = "closed"
+	}
+	if call != "" {
+		p.s.publish(Event{Type: "call", Campaign: t.Campaign, Agent: t.Agent, At: t.At,
+			Data: map[string]string{"change": call, "agent_state": t.To}})
+	}
+}
+
+func (p *publisher) unsubscribeAll() {
+	p.mu.Lock()
+	cs := make([]func(), 0, len(p.subs))
+	for _, c := range p.subs {
+		cs = append(cs, c)
+	}
+	p.mu.Unlock()
+	for _, c := range cs {
+		c()
+	}
+}

@@ -1,0 +1,208 @@
+// The agent workspace: status bar, the call on screen, call controls, the
+// disposition form and history. State comes from the API on load and after
+// every live event for this agent; timers tick locally.
+import { api, connectEvents, el, clock, showError, wireLogout } from './common.js';
+
+wireLogout();
+const $ = (id) => document.getElementById(id);
+const errBox = $('agent-error');
+const me = document.querySelector('.who')?.textContent.split(' ')[0] || '';
+
+let agent = { state: 'LOGGED_OUT' };
+let call = null;          // GET /agent/call body, or null
+let skew = 0;             // server clock minus ours, ms
+let lastCallKey = '';
+
+const secondsSince = (t) => t ? (Date.now() + skew - Date.parse(t)) / 1000 : 0;
+
+async function run(fn) {
+  showError(errBox, null);
+  try { await fn(); } catch (e) { showError(errBox, e); }
+  await refresh();
+}
+
+async function refresh() {
+  try {
+    const [st, c] = await Promise.all([api('GET', '/agent/state'), api('GET', '/agent/call')]);
+    agent = st;
+    if (st.now) skew = Date.parse(st.now) - Date.now();
+    call = c;
+    render();
+  } catch (e) { showError(errBox, e); }
+}
+
+function setText(id, v) { $(id).textContent = v == null ? '' : String(v); }
+
+function render() {
+  const s = agent.state || 'LOGGED_OUT';
+  const stateEl = $('agent-state');
+  stateEl.textContent = s.replace('_', ' ');
+  stateEl.dataset.state = s;
+  setText('pause-code', s === 'PAUSED' ? agent.pause_code : (agent.pause_pending ? 'pause after call: ' + agent.pause_pending : ''));
+  const ss = agent.session || {};
+  setText('s-calls', ss.calls || 0);
+  setText('s-talk', clock(ss.talk_s || 0));
+  setText('s-wait', clock(ss.wait_s || 0));
+  setText('s-pause', clock(ss.pause_s || 0));
+  setText('s-dispo', clock(ss.avg_dispo_s || 0));
+
+  $('btn-ready').disabled = !(s === 'PAUSED' || s === 'LOGGED_OUT');
+  // During a call or its disposition, Pause asks for a pause after it.
+  $('btn-pause').disabled = s === 'RINGING' || !!agent.pause_pending;
+
+  const cs = call ? call.state : 'none';
+  const talking = cs === 'connected' || cs === 'held';
+  const held = !!(call && call.on_hold);
+  const muted = !!(call && call.muted);
+  setText('call-state', cs);
+  setText('call-flags', [held ? 'on hold' : '', muted ? 'muted' : ''].filter(Boolean).join(' · '));
+  // Dial: the preview on screen, or (READY, nothing on screen) the number typed.
+  $('btn-dial').disabled = !(cs === 'preview' || (s === 'READY' && !call && $('dial-number').value.trim() !== ''));
+  $('btn-skip').disabled = cs !== 'preview';
+  $('btn-hangup').disabled = !talking;
+  $('btn-hold').disabled = !talking || held;
+  $('btn-resume').disabled = !held;
+  $('btn-mute').disabled = !talking || muted;
+  $('btn-unmute').disabled = !muted;
+  $('btn-transfer').disabled = !talking;
+  $('btn-keypad').disabled = !talking;
+  if (!talking) { $('keypad').hidden = true; $('btn-keypad').setAttribute('aria-expanded', 'false'); }
+
+  renderLead();
+  renderDispo(s);
+  const key = call ? call.id + ':' + cs : '';
+  if (call && key !== lastCallKey && (cs === 'connected' || cs === 'preview')) alertCall();
+  lastCallKey = key;
+}
+
+function renderLead() {
+  const panel = $('lead-panel'), script = $('script-panel');
+  if (!call) { panel.hidden = true; script.hidden = true; return; }
+  const l = call.lead || {};
+  panel.hidden = false;
+  setText('lead-name', [l.first_name, l.last_name].filter(Boolean).join(' ') || '(no name)');
+  setText('lead-phone', l.phone || call.number);
+  setText('lead-address', [[l.address1, l.address2].filter(Boolean).join(' '), [l.city, l.state, l.postal_code].filter(Boolean).join(' ')].filter(Boolean).join(', '));
+  setText('lead-email', l.email);
+  const custom = $('lead-custom');
+  custom.replaceChildren(...Object.entries(l.custom || {}).map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v }))));
+  $('lead-previous').replaceChildren(...(call.previous_calls || []).map((h) =>
+    el('tr', {}, el('td', { text: new Date(h.dialed_at).toLocaleString() }), el('td', { text: h.outcome }), el('td', { text: h.disposition }))));
+  $('lead-notes').replaceChildren(...(call.notes || []).map((n) => el('li', { text: new Date(n.at).toLocaleString() + ': ' + n.text })));
+  const text = (call.script || '').replace(/\{(\w+)\}/g, (m, k) => k === 'agent' ? me : (l[k] != null ? l[k] : m));
+  script.hidden = !text;
+  setText('script-text', text);
+}
+
+let dispoFor = '';
+function renderDispo(s) {
+  const form = $('dispo-form');
+  const show = s === 'DISPO' && call;
+  form.hidden = !show;
+  if (!show) { dispoFor = ''; return; }
+  const key = String(call.id);
+  if (dispoFor === key) return;
+  dispoFor = key;
+  $('dispo-notes').value = '';
+  $('pause-after').checked = false;
+  $('dispo-options').replaceChildren(...(call.dispositions || []).map((d, i) => {
+    const id = 'dispo-' + d.code;
+    return el('div', {}, el('input', { type: 'radio', name: 'dispo', id, value: d.code }), el('label', { for: id, text: d.label }));
+  }));
+}
+
+// A short tone and, in a background tab, a title and favicon badge.
+function alertCall() {
+  try {
+    const ctx = new (window.AudioContext || window.webkitAudioContext)();
+    const o = ctx.createOscillator(), g = ctx.createGain();
+    o.frequency.value = 880; g.gain.value = 0.1;
+    o.connect(g); g.connect(ctx.destination);
+    o.start(); o.stop(ctx.currentTime + 0.25);
+  } catch (e) { /* no audio: fine */ }
+  if (document.hidden) {
+    document.title = '● Call – Agent · Pacer';
+    $('favicon').href = '/static/favicon-alert.svg';
+  }
+}
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) { document.title = 'Agent · Pacer'; $('favicon').href = '/static/favicon.svg'; }
+});
+
+function tick() {
+  setText('state-time', clock(secondsSince(agent.since)));
+  const cs = call && call.state;
+  setText('call-timer', call && (cs === 'connected' || cs === 'held' || cs === 'dialing' || cs === 'ringing') ? clock(secondsSince(call.start)) : (call ? $('call-timer').textContent : '0:00'));
+}
+setInterval(tick, 250);
+
+const campaignId = () => Number($('campaign').value) || 0;
+$('btn-ready').addEventListener('click', () => run(() => api('POST', '/agent/state', { state: 'READY', campaign_id: campaignId() })));
+$('btn-pause').addEventListener('click', () => run(() => api('POST', '/agent/state', { state: 'PAUSED', pause_code: $('pause-code-select').value, campaign_id: campaignId() })));
+const action = (name, body) => () => run(() => api('POST', '/agent/call/' + name, { call_id: call ? call.id : 0, ...body }));
+for (const a of ['skip', 'hangup', 'hold', 'resume', 'mute', 'unmute']) $('btn-' + a).addEventListener('click', action(a));
+$('btn-dial').addEventListener('click', () => {
+  if (call && call.state === 'preview') { action('dial')(); return; }
+  run(() => api('POST', '/agent/call/dial', { number: $('dial-number').value.trim() }));
+});
+$('dial-number').addEventListener('input', () => render());
+$('btn-transfer').addEventListener('click', () => {
+  const target = $('transfer-target').value.trim();
+  if (!target) { showError(errBox, new Error('Type who to transfer to.')); $('transfer-target').focus(); return; }
+  action('transfer', { target })();
+});
+$('btn-keypad').addEventListener('click', () => {
+  const k = $('keypad');
+  k.hidden = !k.hidden;
+  $('btn-keypad').setAttribute('aria-expanded', String(!k.hidden));
+});
+for (const b of document.querySelectorAll('.digit')) b.addEventListener('click', action('dtmf', { digits: b.dataset.digit }));
+
+$('dispo-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  const chosen = document.querySelector('input[name="dispo"]:checked');
+  if (!chosen) { showError(errBox, new Error('Choose a disposition.')); return; }
+  run(() => api('POST', '/agent/disposition', { code: chosen.value, notes: $('dispo-notes').value,
+    pause_after: $('pause-after').checked, pause_code: $('pause-code-select').value }));
+});
+
+// Tabs.
+function showTab(name) {
+  for (const t of ['call', 'history']) {
+    $('tab-' + t).setAttribute('aria-selected', String(t === name));
+    $('panel-' + t).hidden = t !== name;
+  }
+  if (name === 'history') loadHistory();
+}
+$('tab-call').addEventListener('click', () => showTab('call'));
+$('tab-history').addEventListener('click', () => showTab('history'));
+
+async function loadHistory() {
+  try {
+    const h = await api('GET', '/agent/history');
+    $('history-rows').replaceChildren(...h.calls.map((c) => {
+      const tr = el('tr', { tabindex: '0', title: 'Dial ' + c.phone },
+        el('td', { text: 'outbound' }), el('td', { text: c.phone }), el('td', { text: clock(c.duration_s) }),
+        el('td', { text: new Date(c.dialed_at).toLocaleString() }), el('td', { text: c.outcome }), el('td', { text: c.disposition }));
+      tr.addEventListener('click', () => {
+        if (agent.state !== 'READY' || call) { showError(errBox, new Error('Go READY to dial ' + c.phone + '.')); return; }
+        showTab('call');
+        run(() => api('POST', '/agent/call/dial', { lead_id: c.lead_id }));
+      });
+      return tr;
+    }));
+  } catch (e) { showError(errBox, e); }
+}
+
+async function loadCampaigns() {
+  try {
+    const r = await api('GET', '/agent/campaigns');
+    $('campaign').replaceChildren(...r.campaigns.map((c) => el('option', { value: c.id, text: c.name + ' (' + c.mode + ')' })));
+  } catch (e) { showError(errBox, e); }
+}
+
+connectEvents((ev) => {
+  if (ev.type === 'agent' || ev.type === 'call') refresh();
+}, () => { document.body.dataset.live = 'yes'; refresh(); }, () => { document.body.dataset.live = 'no'; });
+loadCampaigns();
+refresh();

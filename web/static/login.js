@@ -1,0 +1,22 @@
+import { showError } from './common.js';
+
+const form = document.getElementById('login-form');
+const err = document.getElementById('login-error');
+form.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  showError(err, null);
+  const body = { username: form.username.value.trim(), password: form.password.value };
+  if (!body.username || !body.password) { showError(err, new Error('Enter your username and password.')); return; }
+  try {
+    const res = await fetch('/api/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body), credentials: 'same-origin' });
+    const data = await res.json();
+    if (!res.ok) throw new Error(data.error || res.statusText);
+    const next = form.dataset.next;
+    location.href = next && next !== '/login' ? next : data.home;
+  } catch (x) {
+    showError(err, x);
+    form.password.value = '';
+    form.password.focus();
+  }
+});
