@@ -16,6 +16,7 @@ import (
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/internal/simtest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
 )
 
@@ -25,23 +26,10 @@ type wallClock struct{}
 
 func (wallClock) Now() time.Time { return time.Now() }
 
-// fastSim is the simulated carrier and agents at test speed: answers in tens
-// of milliseconds, calls of a few hundred. No no-answers: those would ring
-// for the legal 15 s.
+// fastSim is the simulated carrier and agents at test speed, with breaks.
 func fastSim() sim.Realtime {
-	u := func(lo, hi float64) sim.Dist { return sim.Dist{Dist: "uniform", Min: lo, Max: hi} }
-	rt := sim.DemoRealtime()
-	rt.Outcomes = []sim.Outcome{
-		{Kind: "human", P: 0.6, After: u(0.02, 0.08)},
-		{Kind: "machine", P: 0.2, After: u(0.02, 0.08)},
-		{Kind: "busy", P: 0.2, After: u(0.01, 0.04)},
-	}
-	rt.RingAfter = u(0.005, 0.015)
-	rt.CustomerTalk = u(2, 3)
-	rt.AgentTalk = u(0.1, 0.25)
-	rt.Dispo = u(0.03, 0.08)
-	rt.LoginReady = u(0.01, 0.05)
-	rt.Pause = &sim.Pause{P: 0.5, Pause: u(0.05, 0.1)}
+	rt := simtest.FastRealtime()
+	rt.Pause = simtest.Breaks()
 	return rt
 }
 

@@ -14,24 +14,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/internal/simtest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
 )
 
-// fastSim is the simulated carrier and agents at test speed (no
-// no-answers: those ring for the legal 15 s).
+// fastSim is the simulated carrier and agents at test speed.
 func fastSim() *sim.Realtime {
-	u := func(lo, hi float64) sim.Dist { return sim.Dist{Dist: "uniform", Min: lo, Max: hi} }
-	rt := sim.DemoRealtime()
-	rt.Outcomes = []sim.Outcome{
-		{Kind: "human", P: 0.6, After: u(0.02, 0.08)},
-		{Kind: "machine", P: 0.2, After: u(0.02, 0.08)},
-		{Kind: "busy", P: 0.2, After: u(0.01, 0.04)},
-	}
-	rt.RingAfter = u(0.005, 0.015)
-	rt.CustomerTalk = u(2, 3)
-	rt.AgentTalk = u(0.1, 0.25)
-	rt.Dispo = u(0.03, 0.08)
-	rt.LoginReady = u(0.01, 0.05)
+	rt := simtest.FastRealtime()
 	return &rt
 }
 
