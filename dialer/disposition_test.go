@@ -468,3 +468,32 @@ func TestAgentDialsACallbackFromTheirList(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, campaigns.CallbackCompleted, got.Status)
 }
+
+// A me callback that falls due while its agent is already READY (waiting,
+// with nothing else to dial) is offered to them at once, not only when they
+// next become READY.
+func TestMeCallbackOfferedToAWaitingAgent(t *testing.T) {
+	db := testdb.NewPool(t)
+	c := powerCampaign(t, db, 1, nil)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	ctx := context.Background()
+	n := startDispoNode(t, db, "node-w")
+	defer n.stop()
+	l := n.loop(t, c)
+
+	call := talkAndHangUp(t, l, 1)
+	due := time.Now().Add(time.Second)
+	res, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "CALLBK", Notes: "after the meeting",
+		Callback: &campaigns.CallbackInput{At: due, Scope: campaigns.ScopeMe}}, false)
+	require.NoError(t, err)
+	require.Equal(t, agents.Ready, agentStatus(t, l, 1).State, "the agent waits; the campaign's only lead is held")
+	waitAgent(t, l, 1, agents.Ringing)
+	require.False(t, time.Now().Before(due), "not before it is due")
+	info, ok, err := l.Offer(ctx, 1)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NotNil(t, info.Callback)
+	require.Equal(t, res.Callback.ID, info.Callback.ID)
+	require.Equal(t, "after the meeting", info.Callback.Notes)
+	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReject}))
+}

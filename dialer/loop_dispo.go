@@ -306,8 +306,9 @@ func (l *Loop) pollCallbacks(ctx context.Context) {
 	if len(ids) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
-	list, err := campaigns.DueForAgents(ctx, l.deps.DB, campaigns.ID(l.cfg.Engine.Campaign), ids)
+	// Its own timeout: ctx goes on to the offers below.
+	qctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	list, err := campaigns.DueForAgents(qctx, l.deps.DB, campaigns.ID(l.cfg.Engine.Campaign), ids)
 	cancel()
 	if err != nil {
 		l.log.Error("look for due callbacks", "err", err)

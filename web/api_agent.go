@@ -161,19 +161,27 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 
 // apiAgentState is the agent's state, session figures and campaign.
 func (s *Server) apiAgentState(c *fiber.Ctx) error {
+	out, err := s.agentState(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out)
+}
+
+func (s *Server) agentState(c *fiber.Ctx) (fiber.Map, error) {
 	agent := sessionOf(c).User.ID
 	campaign, ok := s.agentCampaignOf(agent)
 	if !ok || s.engine == nil {
-		return c.JSON(fiber.Map{"agent_id": agent, "state": "LOGGED_OUT"})
+		return fiber.Map{"agent_id": agent, "state": "LOGGED_OUT"}, nil
 	}
 	v, err := s.engine.Agent(c.UserContext(), campaign, agent)
 	if err != nil {
 		s.setAgentCampaign(agent, 0)
-		return c.JSON(fiber.Map{"agent_id": agent, "state": "LOGGED_OUT"})
+		return fiber.Map{"agent_id": agent, "state": "LOGGED_OUT"}, nil
 	}
-	return c.JSON(fiber.Map{"agent_id": agent, "campaign_id": campaign, "state": v.State, "since": v.Since,
+	return fiber.Map{"agent_id": agent, "campaign_id": campaign, "state": v.State, "since": v.Since,
 		"pause_code": v.PauseCode, "pause_pending": v.PausePending, "on_hold": v.OnHold, "session": v.Session,
-		"muted": s.isMuted(agent), "now": s.clock.Now()})
+		"muted": s.isMuted(agent), "now": s.clock.Now()}, nil
 }
 
 func (s *Server) isMuted(agent int64) bool {
@@ -249,11 +257,10 @@ func (s *Server) apiAgentCall(c *fiber.Ctx) error {
 		return err
 	}
 	out["previous_calls"] = prev
-	notes, err := leadNotes(ctx, s.db, v.Call.Lead)
-	if err != nil {
-		return err
+	out["notes"] = leadNotes(prev)
+	if v.Call.Callback != nil {
+		out["callback"] = callbackView(*v.Call.Callback)
 	}
-	out["notes"] = notes
 	return c.JSON(out)
 }
 
@@ -384,28 +391,76 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 }
 
 type dispositionRequest struct {
-	Code       string `json:"code"`
-	Notes      string `json:"notes"`
-	PauseAfter bool   `json:"pause_after"`
-	PauseCode  string `json:"pause_code"`
+	Code  string `json:"code"`
+	Notes string `json:"notes"`
+	// CallID, when given, must be the agent's call awaiting a disposition.
+	CallID uint64 `json:"call_id"`
+	// CallbackAt (RFC 3339, any offset: the agent's) and CallbackScope
+	// ("me" or "anyone") schedule the callback a callback disposition asks for.
+	CallbackAt    string `json:"callback_at"`
+	CallbackScope string `json:"callback_scope"`
+	PauseAfter    bool   `json:"pause_after"`
+	PauseCode     string `json:"pause_code"`
 }
 
-// apiAgentDisposition saves the disposition (and notes) of the call the
-// agent finished; the agent goes READY, or PAUSED if they asked.
+// input checks the request's shape and turns it into the flow's input.
+func (r dispositionRequest) input() (campaigns.DispositionInput, error) {
+	in := campaigns.DispositionInput{Code: strings.ToUpper(strings.TrimSpace(r.Code)), Notes: r.Notes}
+	if in.Code == "" {
+		return in, apiError(fiber.StatusBadRequest, "a disposition code is required")
+	}
+	if r.CallbackAt == "" && r.CallbackScope == "" {
+		return in, nil
+	}
+	if r.CallbackAt == "" {
+		return in, apiError(fiber.StatusBadRequest, "callback_scope needs a callback_at")
+	}
+	at, err := time.Parse(time.RFC3339, r.CallbackAt)
+	if err != nil {
+		return in, apiError(fiber.StatusBadRequest, "callback_at must be an RFC 3339 time such as 2026-11-21T15:04:05-05:00")
+	}
+	scope := campaigns.CallbackScope(strings.ToLower(strings.TrimSpace(r.CallbackScope)))
+	if scope == "" {
+		scope = campaigns.ScopeMe
+	}
+	in.Callback = &campaigns.CallbackInput{At: at, Scope: scope}
+	return in, nil
+}
+
+// dispositionError answers a refused disposition: the agent's mistakes with
+// a 4xx that says what was wrong.
+func dispositionError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, campaigns.ErrNotAgentsCall):
+		return apiError(fiber.StatusForbidden, "%v", err)
+	case errors.Is(err, campaigns.ErrAlreadyDispositioned), errors.Is(err, campaigns.ErrNoCallToDisposition),
+		errors.Is(err, campaigns.ErrCallbackTransition):
+		return apiError(fiber.StatusConflict, "%v", err)
+	case campaigns.IsDispositionInputError(err):
+		return apiError(fiber.StatusBadRequest, "%v", err)
+	}
+	return engineError(err)
+}
+
+// apiAgentDisposition saves the disposition of the call the agent finished
+// (notes and any callback with it, in one transaction); the agent goes
+// READY, or PAUSED if they asked. The answer is the agent's state with the
+// disposition and the callback scheduled: its due time in UTC and in the
+// lead's time zone, and whether the lead's calling window moved it (a time
+// outside the window is moved to the next allowed instant, not refused).
 func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 	if err := s.needEngine(); err != nil {
 		return err
 	}
 	var req dispositionRequest
 	if err := c.BodyParser(&req); err != nil {
-		return apiError(fiber.StatusBadRequest, "body must be {\"code\",\"notes\"}")
+		return apiError(fiber.StatusBadRequest, "body must be {\"code\",\"notes\",\"callback_at\",\"callback_scope\"}")
 	}
-	req.Code = strings.ToUpper(strings.TrimSpace(req.Code))
-	if req.Code == "" {
-		return apiError(fiber.StatusBadRequest, "a disposition code is required")
-	}
-	if len(req.Notes) > 4000 {
-		return apiError(fiber.StatusBadRequest, "notes are limited to 4000 characters")
+	in, err := req.input()
+	if err != nil {
+		return err
 	}
 	agent := sessionOf(c).User.ID
 	ctx := c.UserContext()
@@ -417,17 +472,11 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 	if err != nil {
 		return engineError(err)
 	}
-	if v.State != "DISPO" || v.Call == nil {
-		return apiError(fiber.StatusConflict, "there is no call waiting for a disposition (you are %s)", v.State)
+	// Refuse bad input before anything changes (the pause below).
+	if _, err := campaigns.CheckDisposition(ctx, s.db, campaigns.ID(campaign), in, s.clock.Now(), false); err != nil {
+		return dispositionError(err)
 	}
-	d, err := campaigns.GetDisposition(ctx, s.db, campaigns.ID(campaign), req.Code)
-	if errors.Is(err, campaigns.ErrNotFound) || (err == nil && d.System) {
-		return apiError(fiber.StatusBadRequest, "unknown disposition %q", req.Code)
-	}
-	if err != nil {
-		return err
-	}
-	if req.PauseAfter && v.PausePending == "" {
+	if req.PauseAfter && v.PausePending == "" && v.State == "DISPO" {
 		code := strings.ToUpper(req.PauseCode)
 		if code == "" {
 			code = "BREAK"
@@ -439,19 +488,25 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
 		}
 	}
-	if err := s.engine.Dispose(ctx, campaign, agent, req.Code); err != nil {
-		return engineError(err)
+	res, err := s.engine.Disposition(ctx, campaign, agent, req.CallID, in)
+	if err != nil {
+		return dispositionError(err)
 	}
-	now := s.clock.Now()
-	if err := recordAction(ctx, s.db, campaign, agent, v.Call.Lead, v.Call.ID, "disposition", req.Code, now); err != nil {
-		return err
-	}
-	if strings.TrimSpace(req.Notes) != "" {
-		if err := recordAction(ctx, s.db, campaign, agent, v.Call.Lead, v.Call.ID, "notes", req.Notes, now); err != nil {
+	if v.Call != nil {
+		if err := recordAction(ctx, s.db, campaign, agent, v.Call.Lead, v.Call.ID, "disposition", res.Disposition.Code,
+			s.clock.Now()); err != nil {
 			return err
 		}
 	}
-	return s.apiAgentState(c)
+	out, err := s.agentState(c)
+	if err != nil {
+		return err
+	}
+	out["disposition"] = res.Disposition.Code
+	if res.Callback != nil {
+		out["callback"] = callbackView(*res.Callback)
+	}
+	return c.JSON(out)
 }
 
 func (s *Server) apiAgentHistory(c *fiber.Ctx) error {
@@ -492,29 +547,31 @@ func (s *Server) apiAgentCampaigns(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"campaigns": out})
 }
 
-// Note is a note saved with a disposition.
+// Note is a note an agent saved with a disposition.
 type Note struct {
 	Agent int64     `json:"agent_id"`
 	Text  string    `json:"text"`
 	At    time.Time `json:"at"`
 }
 
-func leadNotes(ctx context.Context, db UserDB, lead int64) ([]Note, error) {
-	rows, err := db.Query(ctx, `SELECT agent_id, detail, at FROM call_actions WHERE lead_id = $1 AND action = 'notes'
-		ORDER BY at DESC LIMIT 20`, lead)
-	if err != nil {
-		return nil, fmt.Errorf("notes of lead %d: %w", lead, err)
-	}
-	defer rows.Close()
+// leadNotes are the notes agents saved with the lead's dispositions (on its
+// calls), newest first.
+func leadNotes(calls []HistoryCall) []Note {
 	out := []Note{}
-	for rows.Next() {
-		var n Note
-		if err := rows.Scan(&n.Agent, &n.Text, &n.At); err != nil {
-			return nil, err
+	for _, h := range calls {
+		if strings.TrimSpace(h.Notes) == "" {
+			continue
+		}
+		n := Note{Text: h.Notes, At: h.DialedAt}
+		if h.Agent != nil {
+			n.Agent = *h.Agent
+		}
+		if h.EndedAt != nil {
+			n.At = *h.EndedAt
 		}
 		out = append(out, n)
 	}
-	return out, rows.Err()
+	return out
 }
 
 func recordAction(ctx context.Context, db UserDB, campaign, agent, lead int64, call uint64, action, detail string, at time.Time) error {

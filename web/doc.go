@@ -1,6 +1,7 @@
 // Package web is Pacer's HTTP face, on Fiber v2: the agent workspace
-// (/agent), supervisor wallboard (/supervise) and manager console (/manage)
-// as html/template pages with small vanilla JavaScript modules (embedded,
+// (/agent: call, callbacks, history), supervisor wallboard (/supervise, with
+// missed callbacks), manager console (/manage) and admins' jobs page
+// (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
 // no build step); the JSON API under /api/v1 (OpenAPI at
 // /api/v1/openapi.json); live events on a WebSocket (/api/v1/events);
 // Prometheus metrics (/metrics); health and readiness probes.
@@ -24,8 +25,12 @@
 // run in the background and are waited for by Stop too.
 //
 // web talks to the engine only through the Engine interface it declares
-// (cmd/pacer implements it over the campaign manager); it never imports
-// dialer, inbound or jobs. It reads campaigns (settings, leads, lists, DNC)
+// (cmd/pacer implements it over the campaign manager), and to the job queue
+// through Jobs and campaigns.CallbackJobs; it never imports dialer, inbound
+// or jobs. Dispositions go through the engine (one transaction with the
+// call, lead and callback); callbacks are read and rescheduled or cancelled
+// through package campaigns' store functions, which do not check who asks:
+// the handlers do (an agent only their own callbacks of scope me). It reads campaigns (settings, leads, lists, DNC)
 // through package campaigns' store functions. Fiber's context is not a
 // context.Context and its request strings die with the handler: copy what
 // outlives a request.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/pacer-dialer/pacer/campaigns"
 )
 
 // Engine is the dialer as the web sees it: the campaign loops running on
@@ -21,8 +23,14 @@ type Engine interface {
 	// ManualDial claims the campaign's lead (calling window, DNC, attempt
 	// limits) and dials it for the READY agent.
 	ManualDial(ctx context.Context, campaign, agent, lead int64) (call uint64, err error)
-	// Dispose saves the agent's disposition of the call they finished.
-	Dispose(ctx context.Context, campaign, agent int64, code string) error
+	// Disposition saves the agent's disposition of the call awaiting it
+	// (call 0: whichever that is; otherwise it must be that call), with its
+	// notes and callback, in one transaction. Bad input wraps the campaigns
+	// errors for which campaigns.IsDispositionInputError is true.
+	Disposition(ctx context.Context, campaign, agent int64, call uint64, in campaigns.DispositionInput) (campaigns.DispositionResult, error)
+	// DialCallback dials one of the READY agent's callbacks (or an anyone
+	// callback of the campaign) at once: click to dial.
+	DialCallback(ctx context.Context, campaign, agent int64, id campaigns.CallbackID) (call uint64, err error)
 	// Agent reports the agent's state and the call on their screen.
 	Agent(ctx context.Context, campaign, agent int64) (AgentView, error)
 	// ConnectedCall is the call the agent is talking on, or ErrNoCall.
@@ -83,6 +91,8 @@ type CallView struct {
 	Number string    `json:"number"`
 	State  string    `json:"state"` // preview, dialing, ringing, connected, held, ended
 	Start  time.Time `json:"start"`
+	// Callback is set when a preview is one of the agent's callbacks.
+	Callback *campaigns.Callback `json:"callback,omitempty"`
 }
 
 // Transition is one agent state change.
@@ -144,6 +154,7 @@ type HistoryCall struct {
 	ConnectedAt *time.Time `json:"connected_at"`
 	EndedAt     *time.Time `json:"ended_at"`
 	DurationS   float64    `json:"duration_s"`
+	Notes       string     `json:"notes"`
 }
 
 // DayStats are a campaign's figures since a moment.

@@ -135,11 +135,7 @@ func (s *Server) agentCallPage(ctx context.Context, agent int64) (*agentCallPage
 	if err != nil {
 		return nil, err
 	}
-	notes, err := leadNotes(ctx, s.db, int64(lead.ID))
-	if err != nil {
-		return nil, err
-	}
-	return &agentCallPage{Lead: lead, Previous: prev, Notes: notes}, nil
+	return &agentCallPage{Lead: lead, Previous: prev, Notes: leadNotes(prev)}, nil
 }
 
 func (s *Server) pageSupervise(c *fiber.Ctx) error {
@@ -159,4 +155,9 @@ func (s *Server) pageManage(c *fiber.Ctx) error {
 	}
 	return s.render(c, "manage.html", pageData{Title: "Manage", Page: "manage", User: ss.User, CSRF: ss.CSRF,
 		Data: map[string]any{"Campaigns": list, "Settings": campaigns.Settings()}})
+}
+
+func (s *Server) pageJobs(c *fiber.Ctx) error {
+	ss := sessionOf(c)
+	return s.render(c, "jobs.html", pageData{Title: "Jobs", Page: "jobs", User: ss.User, CSRF: ss.CSRF})
 }

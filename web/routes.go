@@ -20,6 +20,7 @@ func (s *Server) routes() {
 	watch := []Role{RoleSupervisor, RoleManager}
 	manage := []Role{RoleManager}
 	any := []Role{RoleAgent, RoleSupervisor, RoleManager}
+	admin := []Role{RoleAdmin}
 
 	// Pages.
 	s.app.Use("/static", s.static())
@@ -28,6 +29,7 @@ func (s *Server) routes() {
 	s.app.Get("/agent", s.authPage(agent...), s.pageAgent)
 	s.app.Get("/supervise", s.authPage(watch...), s.pageSupervise)
 	s.app.Get("/manage", s.authPage(manage...), s.pageManage)
+	s.app.Get("/admin/jobs", s.authPage(admin...), s.pageJobs)
 
 	api := s.app.Group("/api/v1")
 	api.Get("/openapi.json", s.openAPI)
@@ -45,11 +47,19 @@ func (s *Server) routes() {
 	api.Get("/agent/leads/:id", s.authAPI(agent...), s.apiAgentLead)
 	api.Post("/agent/disposition", s.authAPI(agent...), s.apiAgentDisposition)
 	api.Get("/agent/history", s.authAPI(agent...), s.apiAgentHistory)
+	api.Get("/agent/callbacks", s.authAPI(agent...), s.apiAgentCallbacks)
+	api.Post("/agent/callbacks/:id/dial", s.authAPI(agent...), s.apiAgentCallbackDial)
+
+	// Callbacks: an agent only their own (scope me), others any.
+	api.Post("/callbacks/:id/reschedule", s.authAPI(any...), s.apiCallbackReschedule)
+	api.Post("/callbacks/:id/cancel", s.authAPI(any...), s.apiCallbackCancel)
 
 	// Supervisor (and manager): campaigns and their live figures.
 	api.Get("/campaigns", s.authAPI(watch...), s.apiCampaigns)
 	api.Get("/campaigns/:id", s.authAPI(watch...), s.apiCampaign)
 	api.Get("/campaigns/:id/stats", s.authAPI(watch...), s.apiCampaignStats)
+	api.Get("/callbacks", s.authAPI(watch...), s.apiCallbacks)
+	api.Get("/callback-requests", s.authAPI(watch...), s.apiCallbackRequests)
 
 	// Manager: campaigns, dispositions, lists, DNC, users.
 	api.Post("/campaigns", s.authAPI(manage...), s.apiCampaignCreate)
@@ -70,6 +80,11 @@ func (s *Server) routes() {
 	api.Post("/users", s.authAPI(manage...), s.apiUserCreate)
 	api.Post("/users/:id/disable", s.authAPI(manage...), s.apiUserDisable(true))
 	api.Post("/users/:id/enable", s.authAPI(manage...), s.apiUserDisable(false))
+
+	// Admin: the durable job queue.
+	api.Get("/jobs", s.authAPI(admin...), s.apiJobs)
+	api.Post("/jobs/:id/retry", s.authAPI(admin...), s.apiJobAction(true))
+	api.Post("/jobs/:id/cancel", s.authAPI(admin...), s.apiJobAction(false))
 
 	api.Use(func(c *fiber.Ctx) error { return apiError(404, "no such endpoint: %s %s", c.Method(), c.Path()) })
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pacer-dialer/pacer/campaigns"
 )
 
 // Config configures the HTTP server.
@@ -115,6 +117,11 @@ type Deps struct {
 	Engine Engine
 	// Clock is the time source (default: the wall clock).
 	Clock Clock
+	// Callbacks queues and cancels callbacks' jobs (reschedule, cancel);
+	// nil refuses those with 503.
+	Callbacks campaigns.CallbackJobs
+	// Jobs is the job queue for the admins' jobs page; nil refuses it.
+	Jobs Jobs
 }
 
 // Clock is the server's time source.
@@ -133,6 +140,9 @@ type Server struct {
 	db     *pgxpool.Pool
 	engine Engine
 	clock  Clock
+
+	callbackJobs campaigns.CallbackJobs
+	jobs         Jobs
 
 	limiter *loginLimiter // per username
 	ipLimit *loginLimiter // per client address, 10× looser (offices share one)
@@ -172,6 +182,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, clock: deps.Clock,
+		callbackJobs: deps.Callbacks, jobs: deps.Jobs,
 		agentCampaign: map[int64]int64{}, muted: map[int64]bool{}, agentSockets: map[int64]int{},
 		goneTimers: map[int64]*time.Timer{}, figures: map[int64]storedFigures{}}
 	if s.clock == nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,9 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/web"
 )
 
 // browserTools finds what the browser walk needs; a missing tool skips the
@@ -48,7 +52,9 @@ func browserTools(t *testing.T) (node, chromium, e2eDir string) {
 // web/e2e/walk.mjs: an agent logs in, goes READY, takes a predictive call
 // (lead panel, running timer), holds and resumes, hangs up, saves a
 // disposition with notes and is READY again while a supervisor's wallboard
-// follows within a second; a manager creates a campaign and uploads a lead
+// follows within a second; on the next call the agent sets a callback
+// (date, time and scope in the Disposition form) and finds it in the
+// Callbacks tab; an admin sees its job on the jobs page; a manager creates a campaign and uploads a lead
 // file with bad rows, sees the import's progress and downloads the report.
 // Screenshots of every page land in web/e2e/screenshots.
 func TestBrowser(t *testing.T) {
@@ -77,6 +83,12 @@ func TestBrowser(t *testing.T) {
 		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
 	defer stop()
 	waitReady(t, addr, 60*time.Second)
+	db, err := pgxpool.New(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = web.CreateUser(context.Background(), db, web.NewUser{Username: "root", Role: web.RoleAdmin,
+		Password: "root-password", Cost: bcrypt.MinCost})
+	require.NoError(t, err)
 
 	shots := filepath.Join(e2eDir, "screenshots")
 	cmd := exec.Command(node, filepath.Join(e2eDir, "walk.mjs"))
@@ -84,7 +96,7 @@ func TestBrowser(t *testing.T) {
 	cmd.Env = append(os.Environ(), "BASE_URL=http://"+addr, "SHOTS="+shots, "CHROMIUM="+chromium, "LEADS_CSV="+leads)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	t.Logf("walk: %s", strings.TrimSpace(stdout.String()))
 	require.NoError(t, err, "browser walk failed:\n%s\nserver logs:\n%s", stderr.String(), logs)
 	var out struct {
@@ -95,7 +107,8 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
 	require.Less(t, out.ReadyMS, 1000)
 	require.Equal(t, 3, out.Report, "three rejected rows: a bad number, a duplicate, an empty phone")
-	for _, s := range []string{"login", "agent-ready", "agent-incall", "agent-dispo", "agent-history", "supervise", "manage"} {
+	for _, s := range []string{"login", "agent-ready", "agent-incall", "agent-dispo", "agent-history", "agent-callback",
+		"agent-callbacks", "jobs", "supervise", "manage"} {
 		require.FileExists(t, filepath.Join(shots, s+".png"))
 	}
 }

@@ -94,7 +94,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	}
 	defer stopEngine()
 
-	deps := web.Deps{DB: db.pool}
+	deps := web.Deps{DB: db.pool, Callbacks: runner, Jobs: webJobs{runner}}
 	if mgr != nil {
 		deps.Engine = &webEngine{mgr: mgr, db: db.pool, node: o.nodeID, clock: clock}
 	}

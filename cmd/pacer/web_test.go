@@ -159,8 +159,10 @@ func TestWebSecurity(t *testing.T) {
 		Name: "evil.csv", Format: campaigns.FormatCSV})
 	require.NoError(t, err)
 	// A note from an earlier call on every lead, with markup in it.
-	_, err = db.Exec(ctx, `INSERT INTO call_actions (campaign_id, agent_id, lead_id, call_seq, action, detail)
-		SELECT campaign_id, 1, id, 1, 'notes', '<iframe src="https://evil.example"></iframe>' FROM leads`)
+	_, err = db.Exec(ctx, `INSERT INTO calls (run_id, seq, campaign_id, lead_id, phone, node, state, outcome, queued_at,
+		dialed_at, ended_at, disposition, dispositioned_at, notes)
+		SELECT gen_random_uuid(), 1, campaign_id, id, phone, 'earlier', 'ended', 'no_answer', now() - interval '2 days',
+			now() - interval '2 days', now() - interval '2 days', 'NA', now() - interval '2 days', '<iframe src="https://evil.example"></iframe>' FROM leads`)
 	require.NoError(t, err)
 	_, err = campaigns.SetStatus(ctx, db, camp.ID, campaigns.StatusActive)
 	require.NoError(t, err)
@@ -303,8 +305,8 @@ func TestWebSecurity(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, body)
 		require.Contains(t, body, `"state":"PAUSED"`)
 		require.Contains(t, body, `"pause_code":"LUNCH"`)
-		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions a JOIN users u ON u.id = a.agent_id
-			WHERE u.username = 'alice' AND a.action = 'notes' AND a.detail = '<script>x()</script>' AND a.lead_id = $1`, call.Lead.ID))
+		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM calls c JOIN users u ON u.id = c.agent_id
+			WHERE u.username = 'alice' AND c.notes = '<script>x()</script>' AND c.disposition = 'NI' AND c.lead_id = $1`, call.Lead.ID))
 		for _, a := range []string{"hold", "resume", "mute", "unmute", "dtmf", "disposition"} {
 			require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = $1 AND call_seq = $2 AND lead_id = $3`,
 				a, call.ID, call.Lead.ID), a)

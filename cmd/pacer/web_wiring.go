@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -12,6 +14,7 @@ import (
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/jobs"
 	"github.com/pacer-dialer/pacer/web"
 )
 
@@ -182,22 +185,31 @@ func (e *webEngine) ManualDial(ctx context.Context, campaign, agent, lead int64)
 	return uint64(call), nil
 }
 
-func (e *webEngine) Dispose(ctx context.Context, campaign, agent int64, code string) error {
+func (e *webEngine) Disposition(ctx context.Context, campaign, agent int64, call uint64, in campaigns.DispositionInput) (campaigns.DispositionResult, error) {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
-		return err
+		return campaigns.DispositionResult{}, err
 	}
-	v, err := l.AgentView(ctx, agents.ID(agent))
+	res, err := l.Disposition(ctx, agents.ID(agent), dialer.CallID(call), in, false)
+	return res, mapErr(err)
+}
+
+func (e *webEngine) DialCallback(ctx context.Context, campaign, agent int64, id campaigns.CallbackID) (uint64, error) {
+	l, err := e.loop(ctx, campaign)
 	if err != nil {
-		return mapErr(err)
+		return 0, err
 	}
-	if v.State != agents.Dispo {
-		return fmt.Errorf("%w: you are %s, not in DISPO", web.ErrConflict, v.State)
+	call, err := l.DialCallback(ctx, agents.ID(agent), id)
+	switch {
+	case err == nil:
+		return uint64(call), nil
+	case errors.Is(err, campaigns.ErrWindowClosed), errors.Is(err, campaigns.ErrOnDNC),
+		errors.Is(err, campaigns.ErrCallbackTransition):
+		return 0, fmt.Errorf("%w: %v", web.ErrConflict, err)
+	case errors.Is(err, campaigns.ErrNotFound):
+		return 0, fmt.Errorf("%w: %v", web.ErrNoCall, err)
 	}
-	if err := l.Dispose(ctx, agents.ID(agent), code); err != nil {
-		return fmt.Errorf("%w: %v", web.ErrInvalid, err)
-	}
-	return nil
+	return 0, mapErr(err)
 }
 
 func (e *webEngine) Agent(ctx context.Context, campaign, agent int64) (web.AgentView, error) {
@@ -218,6 +230,12 @@ func (e *webEngine) Agent(ctx context.Context, campaign, agent int64) (web.Agent
 	}
 	if c := v.Call; c != nil {
 		out.Call = &web.CallView{ID: uint64(c.ID), Lead: int64(c.Lead), Number: c.Number, State: c.State, Start: c.Start}
+		if c.State == "preview" {
+			// A callback's preview shows its notes.
+			if o, ok, err := l.Offer(ctx, agents.ID(agent)); err == nil && ok && o.Lead.ID == c.Lead {
+				out.Call.Callback = o.Callback
+			}
+		}
 	}
 	return out, nil
 }
@@ -304,4 +322,53 @@ func convertHistory(h []dialer.HistoryCall) []web.HistoryCall {
 func (e *webEngine) DayStats(ctx context.Context, campaign int64, since time.Time) (web.DayStats, error) {
 	s, err := dialer.CampaignDayStats(ctx, e.db, dialer.CampaignID(campaign), since)
 	return web.DayStats(s), err
+}
+
+// webJobs is web.Jobs over the River runner.
+type webJobs struct{ r *jobs.Runner }
+
+func (w webJobs) ListJobs(ctx context.Context, f web.JobFilter) (web.JobPage, error) {
+	for _, s := range f.States {
+		if !slices.Contains(jobs.JobStates(), s) {
+			return web.JobPage{}, fmt.Errorf("%w: unknown job state %q (one of %v)", web.ErrInvalid, s, jobs.JobStates())
+		}
+	}
+	p, err := w.r.ListJobs(ctx, jobs.JobFilter(f))
+	if err != nil && strings.HasPrefix(err.Error(), "bad cursor") {
+		return web.JobPage{}, fmt.Errorf("%w: %v", web.ErrInvalid, err)
+	}
+	if err != nil {
+		return web.JobPage{}, err
+	}
+	out := web.JobPage{Next: p.Next, Jobs: make([]web.JobInfo, len(p.Jobs))}
+	for i, j := range p.Jobs {
+		out.Jobs[i] = web.JobInfo(j)
+	}
+	return out, nil
+}
+
+func (w webJobs) CountJobs(ctx context.Context) ([]web.JobCount, error) {
+	c, err := w.r.CountJobs(ctx)
+	out := make([]web.JobCount, len(c))
+	for i := range c {
+		out[i] = web.JobCount(c[i])
+	}
+	return out, err
+}
+
+func (w webJobs) RetryJob(ctx context.Context, id int64) (web.JobInfo, error) {
+	j, err := w.r.RetryJob(ctx, id)
+	return web.JobInfo(j), jobErr(err)
+}
+
+func (w webJobs) CancelJob(ctx context.Context, id int64) (web.JobInfo, error) {
+	j, err := w.r.CancelJob(ctx, id)
+	return web.JobInfo(j), jobErr(err)
+}
+
+func jobErr(err error) error {
+	if errors.Is(err, jobs.ErrJobNotFound) {
+		return fmt.Errorf("%w: %v", web.ErrJobNotFound, err)
+	}
+	return err
 }

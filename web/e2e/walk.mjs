@@ -1,7 +1,8 @@
 // Walks the real Pacer server in headless Chromium: an agent takes a
 // predictive call from READY to disposition, a supervisor watches the
-// agent's state change, a manager creates a campaign and uploads a lead file
-// with bad rows. Run by cmd/pacer's TestBrowser (make test) with:
+// agent's state change, the agent sets a callback on the next call and finds
+// it in the Callbacks tab, an admin sees its job on the jobs page, a manager
+// creates a campaign and uploads a lead file with bad rows. Run by cmd/pacer's TestBrowser (make test) with:
 //   BASE_URL     the server, e.g. http://127.0.0.1:8080
 //   SHOTS        directory for one screenshot per page
 //   CHROMIUM     the browser binary (default /usr/bin/chromium)
@@ -106,7 +107,14 @@ async function agentAndSupervisor() {
     await form.waitFor({ state: 'visible' });
     await ag.page.locator('#agent-state[data-state="DISPO"]').waitFor();
     assert.ok(await btn(ag.page, 'Ready').isDisabled(), 'no READY before the disposition');
+    // A callback disposition asks when (the agent's time) and for whom.
+    const cbFields = ag.page.getByRole('group', { name: 'Callback' });
+    assert.ok(await cbFields.isHidden(), 'no callback fields before a callback disposition');
+    await form.getByRole('radio', { name: 'Callback', exact: true }).check();
+    await cbFields.waitFor({ state: 'visible' });
+    assert.ok(await ag.page.getByRole('radio', { name: 'Me' }).isChecked(), 'scope me by default');
     await form.getByRole('radio', { name: 'Not interested' }).check();
+    await cbFields.waitFor({ state: 'hidden' });
     await form.getByRole('textbox', { name: 'Notes' }).fill('Asked not to be <b>called</b> in the morning');
     await ag.page.screenshot({ path: path.join(shots, 'agent-dispo.png') });
     // The agent switches to another tab: the next call must show in the
@@ -132,9 +140,39 @@ async function agentAndSupervisor() {
     await sup.page.locator('#t-dials').filter({ hasNotText: '–' }).waitFor();
     await sup.page.waitForTimeout(300);
     await sup.page.screenshot({ path: path.join(shots, 'supervise.png') });
-    // The next call may already be up: then Pause takes effect after it.
-    await btn(ag.page, 'Pause').click();
-    await ag.page.locator('#agent-state[data-state="PAUSED"], #pause-code:has-text("pause after call")').first().waitFor();
+    await sup.page.getByRole('region', { name: 'Missed callbacks' }).waitFor();
+    await sup.page.locator('#request-counts', { hasText: 'pending' }).waitFor();
+
+    // The next call: the customer wants a callback tomorrow.
+    await ag.page.getByRole('tab', { name: 'Call', exact: true }).click();
+    await ag.page.locator('#agent-state[data-state="INCALL"]').waitFor({ timeout: 30000 });
+    await btn(ag.page, 'Hang up').click();
+    await form.waitFor({ state: 'visible' });
+    await form.getByRole('radio', { name: 'Callback', exact: true }).check();
+    const when = new Date(Date.now() + 24 * 3600e3);
+    const p2 = (n) => String(n).padStart(2, '0');
+    const local = when.getFullYear() + '-' + p2(when.getMonth() + 1) + '-' + p2(when.getDate()) + 'T' + p2(when.getHours()) + ':' + p2(when.getMinutes());
+    await ag.page.getByLabel('Call back at (your time)').fill(local);
+    await form.getByRole('textbox', { name: 'Notes' }).fill('Call after <i>five</i>');
+    await ag.page.getByLabel('Pause after this call').check();
+    await ag.page.screenshot({ path: path.join(shots, 'agent-callback.png') });
+    await btn(ag.page, 'Save').click();
+    await ag.page.locator('#agent-state[data-state="PAUSED"]').waitFor();
+    await ag.page.getByRole('tab', { name: /^Callbacks/ }).click();
+    const row = ag.page.locator('#callback-rows tr', { hasText: 'Call after <i>five</i>' });
+    await row.waitFor();
+    assert.equal(await row.getAttribute('data-status'), 'scheduled');
+    assert.ok(await row.getByRole('button', { name: 'Dial' }).isEnabled());
+    assert.match(await ag.page.locator('#callback-saved').textContent(), /Callback set for/);
+    // Reschedule it a day later from the list.
+    const before = await row.locator('td').first().textContent();
+    await row.getByRole('button', { name: 'Reschedule' }).click();
+    const later = new Date(when.getTime() + 24 * 3600e3);
+    await row.getByRole('textbox').or(row.locator('input[type="datetime-local"]')).first().fill(
+      later.getFullYear() + '-' + p2(later.getMonth() + 1) + '-' + p2(later.getDate()) + 'T' + p2(later.getHours()) + ':' + p2(later.getMinutes()));
+    await row.getByRole('button', { name: 'Save time' }).click();
+    await ag.page.locator('#callback-rows tr td:first-child').filter({ hasNotText: before }).first().waitFor();
+    await ag.page.screenshot({ path: path.join(shots, 'agent-callbacks.png') });
   } finally {
     await ag.ctx.close();
     await sup.ctx.close();
@@ -178,8 +216,29 @@ async function manager() {
   }
 }
 
+async function admin() {
+  const a = await browser();
+  try {
+    await login(a.page, 'root', 'root-password', '/manage');
+    await a.page.getByRole('link', { name: 'Jobs' }).click();
+    await a.page.waitForURL(base + '/admin/jobs');
+    const counts = a.page.locator('#counts-rows tr[data-kind="callback_due"]');
+    await counts.waitFor();
+    await a.page.getByLabel('Kind', { exact: true }).selectOption('callback_due');
+    await btn(a.page, 'Show').click();
+    const job = a.page.locator('#job-rows tr[data-state="scheduled"]').first();
+    await job.waitFor();
+    assert.ok(await job.getByRole('button', { name: 'Cancel' }).isEnabled());
+    assert.ok(await job.getByRole('button', { name: 'Retry' }).isEnabled());
+    await a.page.screenshot({ path: path.join(shots, 'jobs.png'), fullPage: true });
+  } finally {
+    await a.ctx.close();
+  }
+}
+
 try {
   await agentAndSupervisor();
+  await admin();
   await manager();
   console.log(JSON.stringify(out));
 } catch (e) {

@@ -1,5 +1,5 @@
 // The agent workspace: status bar, the call on screen, call controls, the
-// disposition form and history. State comes from the API on load and after
+// disposition form (with a callback's time and scope), callbacks and history. State comes from the API on load and after
 // every live event for this agent; timers tick locally.
 import { api, connectEvents, el, clock, showError, wireLogout } from './common.js';
 
@@ -89,6 +89,12 @@ function renderLead() {
   $('lead-previous').replaceChildren(...(call.previous_calls || []).map((h) =>
     el('tr', {}, el('td', { text: new Date(h.dialed_at).toLocaleString() }), el('td', { text: h.outcome }), el('td', { text: h.disposition }))));
   $('lead-notes').replaceChildren(...(call.notes || []).map((n) => el('li', { text: new Date(n.at).toLocaleString() + ': ' + n.text })));
+  const cb = call.callback;
+  $('callback-info').hidden = !cb;
+  if (cb) {
+    setText('callback-due', new Date(cb.due_at).toLocaleString() + ' (lead\'s time ' + leadTime(cb) + ')');
+    setText('callback-notes', cb.notes || '(no notes)');
+  }
   const text = (call.script || '').replace(/\{(\w+)\}/g, (m, k) => k === 'agent' ? me : (l[k] != null ? l[k] : m));
   script.hidden = !text;
   setText('script-text', text);
@@ -105,10 +111,28 @@ function renderDispo(s) {
   dispoFor = key;
   $('dispo-notes').value = '';
   $('pause-after').checked = false;
+  $('callback-at').value = '';
+  $('scope-me').checked = true;
+  $('callback-fields').hidden = true;
   $('dispo-options').replaceChildren(...(call.dispositions || []).map((d, i) => {
     const id = 'dispo-' + d.code;
-    return el('div', {}, el('input', { type: 'radio', name: 'dispo', id, value: d.code }), el('label', { for: id, text: d.label }));
+    const input = el('input', { type: 'radio', name: 'dispo', id, value: d.code });
+    // A disposition that schedules a callback asks when and for whom.
+    input.addEventListener('change', () => { $('callback-fields').hidden = !d.schedules_callback; });
+    input.dataset.callback = d.schedules_callback ? 'yes' : 'no';
+    return el('div', {}, input, el('label', { for: id, text: d.label }));
   }));
+}
+
+// leadTime is a callback's due time on the lead's clock.
+const leadTime = (cb) => cb.due_at_local.slice(0, 16).replace('T', ' ') + ' ' + cb.lead_zone;
+
+// rfc3339 writes a Date with the browser's own UTC offset.
+function rfc3339(d) {
+  const p = (n) => String(Math.abs(n)).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' + p(d.getMinutes()) +
+    ':' + p(d.getSeconds()) + (off >= 0 ? '+' : '-') + p(Math.trunc(off / 60)) + ':' + p(off % 60);
 }
 
 // A short tone and, in a background tab, a title and favicon badge.
@@ -162,20 +186,78 @@ $('dispo-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const chosen = document.querySelector('input[name="dispo"]:checked');
   if (!chosen) { showError(errBox, new Error('Choose a disposition.')); return; }
-  run(() => api('POST', '/agent/disposition', { code: chosen.value, notes: $('dispo-notes').value,
-    pause_after: $('pause-after').checked, pause_code: $('pause-code-select').value }));
+  const body = { code: chosen.value, notes: $('dispo-notes').value, call_id: call ? call.id : 0,
+    pause_after: $('pause-after').checked, pause_code: $('pause-code-select').value };
+  if (chosen.dataset.callback === 'yes') {
+    const at = $('callback-at').value;
+    if (!at) { showError(errBox, new Error('Choose when to call back.')); $('callback-at').focus(); return; }
+    body.callback_at = rfc3339(new Date(at)); // datetime-local is the browser's time zone
+    body.callback_scope = document.querySelector('input[name="callback-scope"]:checked').value;
+  }
+  run(async () => {
+    const r = await api('POST', '/agent/disposition', body);
+    const info = $('callback-saved');
+    if (r && r.callback) {
+      const cb = r.callback;
+      info.textContent = 'Callback set for ' + new Date(cb.due_at).toLocaleString() + ' (lead\'s time ' + leadTime(cb) + ')' +
+        (cb.moved ? ': moved into the lead\'s calling window from ' + new Date(cb.requested_at).toLocaleString() : '');
+      info.hidden = false;
+      showError(errBox, cb.moved ? new Error(info.textContent) : null);
+      loadCallbacks();
+    }
+  });
 });
 
 // Tabs.
 function showTab(name) {
-  for (const t of ['call', 'history']) {
+  for (const t of ['call', 'history', 'callbacks']) {
     $('tab-' + t).setAttribute('aria-selected', String(t === name));
     $('panel-' + t).hidden = t !== name;
   }
   if (name === 'history') loadHistory();
+  if (name === 'callbacks') loadCallbacks();
 }
 $('tab-call').addEventListener('click', () => showTab('call'));
 $('tab-history').addEventListener('click', () => showTab('history'));
+$('tab-callbacks').addEventListener('click', () => showTab('callbacks'));
+
+async function loadCallbacks() {
+  try {
+    const r = await api('GET', '/agent/callbacks');
+    const due = r.callbacks.filter((c) => c.status === 'due' || c.status === 'offered' || c.status === 'missed').length;
+    $('callbacks-due').hidden = !due;
+    setText('callbacks-due', due ? due + ' due' : '');
+    $('callback-rows').replaceChildren(...r.callbacks.map((c) => {
+      const dial = el('button', { type: 'button', text: 'Dial' });
+      dial.disabled = !['scheduled', 'due', 'missed'].includes(c.status);
+      dial.addEventListener('click', () => {
+        if (agent.state !== 'READY' || call) { showError(errBox, new Error('Go READY to dial ' + c.phone + '.')); return; }
+        showTab('call');
+        run(() => api('POST', '/agent/callbacks/' + c.id + '/dial'));
+      });
+      const cancel = el('button', { type: 'button', text: 'Cancel' });
+      cancel.disabled = !['scheduled', 'due', 'missed'].includes(c.status);
+      cancel.addEventListener('click', () => run(async () => { await api('POST', '/callbacks/' + c.id + '/cancel', {}); await loadCallbacks(); }));
+      // Reschedule: a time field in the row, in the agent's time zone.
+      const when = el('input', { type: 'datetime-local', 'aria-label': 'New time for ' + c.phone, hidden: '' });
+      const resched = el('button', { type: 'button', text: 'Reschedule' });
+      resched.disabled = cancel.disabled;
+      resched.addEventListener('click', () => {
+        if (when.hidden) { when.hidden = false; when.focus(); resched.textContent = 'Save time'; return; }
+        if (!when.value) { showError(errBox, new Error('Choose the new time.')); return; }
+        run(async () => {
+          const r = await api('POST', '/callbacks/' + c.id + '/reschedule', { callback_at: rfc3339(new Date(when.value)) });
+          if (r.moved) throw new Error('Moved into the lead\'s calling window: ' + leadTime(r));
+        }).then(loadCallbacks);
+      });
+      return el('tr', { 'data-status': c.status, 'data-id': c.id },
+        el('td', { text: new Date(c.due_at).toLocaleString() }), el('td', { text: leadTime(c) }),
+        el('td', { text: c.name }), el('td', { text: c.phone }), el('td', { text: c.status + (c.moved ? ' (moved into calling hours)' : '') }),
+        el('td', { text: c.notes }), el('td', {}, dial, ' ', cancel, ' ', resched, ' ', when));
+    }));
+  } catch (e) { showError(errBox, e); }
+}
+setInterval(loadCallbacks, 15000);
 
 async function loadHistory() {
   try {
@@ -205,4 +287,5 @@ connectEvents((ev) => {
   if (ev.type === 'agent' || ev.type === 'call') refresh();
 }, () => { document.body.dataset.live = 'yes'; refresh(); }, () => { document.body.dataset.live = 'no'; });
 loadCampaigns();
+loadCallbacks();
 refresh();

@@ -1,6 +1,7 @@
 // The wallboard: a campaign's live figures, agents by state and charts of
-// the last hour, all updated from "stats" and "agent" events.
-import { api, connectEvents, el, clock, pct, wireLogout } from './common.js';
+// the last hour, all updated from "stats" and "agent" events; the campaign's
+// missed callbacks (give one to anyone, or cancel it) and callback requests.
+import { api, connectEvents, el, clock, pct, showError, wireLogout } from './common.js';
 
 wireLogout();
 const $ = (id) => document.getElementById(id);
@@ -136,5 +137,35 @@ connectEvents((ev) => {
     if (stats) renderAgents();
   }
 }, () => { $('live').textContent = 'live'; $('live').dataset.live = 'yes'; load(); }, () => { $('live').textContent = 'reconnecting…'; $('live').dataset.live = 'no'; });
-$('campaign').addEventListener('change', load);
+$('campaign').addEventListener('change', () => { load(); loadMissed(); });
 load();
+
+async function loadMissed() {
+  if (!campaign()) return;
+  const errBox = $('missed-error');
+  try {
+    const [r, q] = await Promise.all([api('GET', '/callbacks?status=missed&campaign_id=' + campaign()),
+      api('GET', '/callback-requests?campaign_id=' + campaign())]);
+    $('missed-rows').replaceChildren(...r.callbacks.map((c) => {
+      const act = (label, fn) => {
+        const b = el('button', { type: 'button', text: label });
+        b.addEventListener('click', async () => {
+          showError(errBox, null);
+          try { await fn(); } catch (e) { showError(errBox, e); }
+          loadMissed();
+        });
+        return b;
+      };
+      const soon = () => new Date(Date.now() + 60000).toISOString();
+      return el('tr', { 'data-id': c.id, 'data-status': c.status },
+        el('td', { text: new Date(c.due_at).toLocaleString() }), el('td', { text: c.due_at_local.slice(0, 16).replace('T', ' ') + ' ' + c.lead_zone }),
+        el('td', { text: String(c.agent_id || '') }), el('td', { text: c.name }), el('td', { text: c.phone }), el('td', { text: c.notes }),
+        el('td', {}, act('Give to anyone', () => api('POST', '/callbacks/' + c.id + '/reschedule', { callback_at: soon(), callback_scope: 'anyone' })),
+          ' ', act('Cancel', () => api('POST', '/callbacks/' + c.id + '/cancel', { reason: 'cancelled by a supervisor' }))));
+    }));
+    if (!r.callbacks.length) $('missed-rows').replaceChildren(el('tr', {}, el('td', { colspan: '7', text: 'No missed callbacks.' })));
+    $('request-counts').textContent = ['pending', 'answered', 'unanswered', 'closed'].map((k) => k + ' ' + (q.counts[k] || 0)).join(' · ');
+  } catch (e) { showError(errBox, e); }
+}
+loadMissed();
+setInterval(loadMissed, 15000);
