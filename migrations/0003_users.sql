@@ -34,8 +34,9 @@ CREATE INDEX user_sessions_user ON user_sessions (user_id);
 CREATE INDEX user_sessions_expires ON user_sessions (expires_at);
 
 -- What agents did to their calls from the workspace beyond what the engine's
--- records hold: hold, resume, mute, unmute, transfer (detail: the target),
--- keypad digits (detail: the digits) and the notes saved with a disposition.
+-- records hold: hold, resume, mute, unmute, transfer, conference and leave
+-- (detail: the other party), keypad digits (detail: the digits) and the
+-- disposition saved (its notes are on the call).
 -- With the simulated carrier these act on the simulated call; this log is
 -- the record either way.
 CREATE TABLE call_actions (
@@ -44,8 +45,8 @@ CREATE TABLE call_actions (
 	agent_id    bigint NOT NULL,
 	lead_id     bigint REFERENCES leads (id) ON DELETE SET NULL,
 	call_seq    bigint NOT NULL CHECK (call_seq > 0),
-	action      text NOT NULL CHECK (action IN ('hold', 'resume', 'mute', 'unmute', 'transfer', 'dtmf', 'hangup',
-	                'notes', 'disposition')),
+	action      text NOT NULL CHECK (action IN ('hold', 'resume', 'mute', 'unmute', 'transfer', 'conference',
+	                'leave', 'dtmf', 'hangup', 'disposition')),
 	detail      text NOT NULL DEFAULT '' CHECK (length(detail) <= 4000),
 	at          timestamptz NOT NULL DEFAULT now()
 );

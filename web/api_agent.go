@@ -47,7 +47,7 @@ func (s *Server) setAgentCampaign(agent, campaign int64) {
 	defer s.agentMu.Unlock()
 	if campaign == 0 {
 		delete(s.agentCampaign, agent)
-		delete(s.muted, agent)
+		delete(s.calls, agent)
 		return
 	}
 	s.agentCampaign[agent] = campaign
@@ -181,23 +181,36 @@ func (s *Server) agentState(c *fiber.Ctx) (fiber.Map, error) {
 	}
 	return fiber.Map{"agent_id": agent, "campaign_id": campaign, "state": v.State, "since": v.Since,
 		"pause_code": v.PauseCode, "pause_pending": v.PausePending, "on_hold": v.OnHold, "session": v.Session,
-		"muted": s.isMuted(agent), "now": s.clock.Now()}, nil
+		"muted": s.flagsOf(agent, v.Call).muted, "now": s.clock.Now()}, nil
 }
 
-func (s *Server) isMuted(agent int64) bool {
-	s.agentMu.Lock()
-	defer s.agentMu.Unlock()
-	return s.muted[agent]
+// callFlags is what the workspace shows about a call that the engine does
+// not model on the simulated carrier: mute, and a conference with a third
+// party (warm transfer). They belong to one call, so a new call starts clean.
+type callFlags struct {
+	call       uint64
+	muted      bool
+	conference string // the third party, while the agent is conferenced
 }
 
-func (s *Server) setMuted(agent int64, m bool) {
+func (s *Server) flagsOf(agent int64, call *CallView) callFlags {
 	s.agentMu.Lock()
 	defer s.agentMu.Unlock()
-	if m {
-		s.muted[agent] = true
-	} else {
-		delete(s.muted, agent)
+	f := s.calls[agent]
+	if call == nil || f.call != call.ID {
+		return callFlags{}
 	}
+	return f
+}
+
+func (s *Server) setFlags(agent int64, f callFlags) {
+	s.agentMu.Lock()
+	defer s.agentMu.Unlock()
+	if f == (callFlags{call: f.call}) {
+		delete(s.calls, agent)
+		return
+	}
+	s.calls[agent] = f
 }
 
 // currentCall is the agent's campaign and the call on their screen.
@@ -226,7 +239,8 @@ func (s *Server) apiAgentCall(c *fiber.Ctx) error {
 	}
 	ctx := c.UserContext()
 	out := fiber.Map{"id": v.Call.ID, "state": v.Call.State, "start": v.Call.Start, "campaign_id": campaign,
-		"on_hold": v.OnHold, "muted": s.isMuted(v.Agent), "agent_state": v.State}
+		"on_hold": v.OnHold, "muted": s.flagsOf(v.Agent, v.Call).muted,
+		"conference": s.flagsOf(v.Agent, v.Call).conference, "agent_state": v.State}
 	lead, err := campaigns.GetLead(ctx, s.db, campaigns.LeadID(v.Call.Lead))
 	if err == nil {
 		out["lead"] = lead
@@ -347,31 +361,55 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
 		}
 		if action == "hangup" {
-			s.setMuted(agent, false)
+			s.setFlags(agent, callFlags{call: v.Call.ID})
 		}
 	case "mute", "unmute":
 		if _, _, err := s.engine.ConnectedCall(ctx, campaign, agent); err != nil {
 			return engineError(err)
 		}
-		if s.isMuted(agent) == (action == "mute") {
+		f := s.flagsOf(agent, v.Call)
+		if f.muted == (action == "mute") {
 			return apiError(fiber.StatusConflict, "already %sd", action)
 		}
-		s.setMuted(agent, action == "mute")
-	case "transfer":
+		f.call, f.muted = v.Call.ID, action == "mute"
+		s.setFlags(agent, f)
+	case "transfer", "conference":
 		target := strings.TrimSpace(req.Target)
 		if target == "" || len(target) > 100 {
-			return apiError(fiber.StatusBadRequest, "transfer needs a target: an agent, a queue or a number")
+			return apiError(fiber.StatusBadRequest, "%s needs a target: an agent, a queue or a number", action)
 		}
 		if _, _, err := s.engine.ConnectedCall(ctx, campaign, agent); err != nil {
 			return engineError(err)
 		}
-		// Blind transfer: the customer leg goes to the target and the
-		// agent's leg ends, so the agent moves on to the disposition.
+		f := s.flagsOf(agent, v.Call)
+		if f.conference != "" {
+			return apiError(fiber.StatusConflict, "already in a conference with %s: Leave to hand the call over", f.conference)
+		}
+		if action == "conference" {
+			// Warm transfer, first half: the third party joins the call and
+			// the agent introduces the customer; Leave completes it.
+			f.call, f.conference = v.Call.ID, target
+			s.setFlags(agent, f)
+		} else {
+			// Blind transfer: the customer leg goes to the target and the
+			// agent's leg ends, so the agent moves on to the disposition.
+			if err := s.engine.Act(ctx, campaign, agent, "hangup", ""); err != nil {
+				return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+			}
+			s.setFlags(agent, callFlags{call: v.Call.ID})
+		}
+		detail = target
+	case "leave":
+		f := s.flagsOf(agent, v.Call)
+		if f.conference == "" {
+			return apiError(fiber.StatusConflict, "leave applies to a conference, and this call has none")
+		}
+		// The customer stays with the third party; the agent's leg ends.
 		if err := s.engine.Act(ctx, campaign, agent, "hangup", ""); err != nil {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
 		}
-		s.setMuted(agent, false)
-		detail = target
+		s.setFlags(agent, callFlags{call: v.Call.ID})
+		detail = f.conference
 	case "dtmf":
 		digits := strings.TrimSpace(req.Digits)
 		if digits == "" || len(digits) > 32 || strings.Trim(digits, "0123456789*#ABCD") != "" {

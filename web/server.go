@@ -155,7 +155,7 @@ type Server struct {
 	// this node (user id → campaign id).
 	agentMu       sync.Mutex
 	agentCampaign map[int64]int64
-	muted         map[int64]bool
+	calls         map[int64]callFlags   // per agent: flags of the call on screen
 	agentSockets  map[int64]int         // open workspace sockets per agent
 	goneTimers    map[int64]*time.Timer // pending "session lost" per agent
 	stopping      bool
@@ -183,7 +183,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, clock: deps.Clock,
 		callbackJobs: deps.Callbacks, jobs: deps.Jobs,
-		agentCampaign: map[int64]int64{}, muted: map[int64]bool{}, agentSockets: map[int64]int{},
+		agentCampaign: map[int64]int64{}, calls: map[int64]callFlags{}, agentSockets: map[int64]int{},
 		goneTimers: map[int64]*time.Timer{}, figures: map[int64]storedFigures{}}
 	if s.clock == nil {
 		s.clock = wallClock{}

@@ -461,6 +461,37 @@ func TestWebSecurity(t *testing.T) {
 		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'transfer' AND detail = '+12025550123'`))
 		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
 		require.Equal(t, http.StatusOK, code, body)
+
+		// Warm transfer: Conference brings a third party in, Leave hands the
+		// customer over and ends the agent's leg.
+		preview()
+		code, body = pat.do("POST", "/api/v1/agent/call/dial", nil, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		require.Eventually(t, func() bool {
+			_, body := pat.do("GET", "/api/v1/agent/call", nil, false)
+			mustJSON(t, body, &call)
+			return call.State == "connected"
+		}, 10*time.Second, 50*time.Millisecond)
+		code, _ = pat.do("POST", "/api/v1/agent/call/leave", nil, true)
+		require.Equal(t, http.StatusConflict, code, "nothing to leave before a conference")
+		code, _ = pat.do("POST", "/api/v1/agent/call/conference", map[string]string{}, true)
+		require.Equal(t, http.StatusBadRequest, code, "a conference needs a third party")
+		code, body = pat.do("POST", "/api/v1/agent/call/conference", map[string]string{"target": "+12025550199"}, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		_, body = pat.do("GET", "/api/v1/agent/call", nil, false)
+		require.Contains(t, body, `"conference":"+12025550199"`)
+		code, _ = pat.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "+12025550100"}, true)
+		require.Equal(t, http.StatusConflict, code, "no blind transfer in the middle of a conference")
+		code, body = pat.do("POST", "/api/v1/agent/call/leave", nil, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		require.Eventually(t, func() bool {
+			code, body := pat.do("GET", "/api/v1/agent/state", nil, false)
+			return code == http.StatusOK && strings.Contains(body, `"state":"DISPO"`)
+		}, 5*time.Second, 50*time.Millisecond, "leaving the conference ends the agent's leg")
+		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'conference' AND detail = '+12025550199'`))
+		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'leave' AND detail = '+12025550199'`))
+		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
+		require.Equal(t, http.StatusOK, code, body)
 		pat.do("POST", "/api/v1/agent/state", map[string]string{"state": "LOGGED_OUT"}, true)
 	})
 

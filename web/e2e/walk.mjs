@@ -89,8 +89,8 @@ async function agentAndSupervisor() {
     const timer2 = await ag.page.locator('#call-timer').textContent();
     assert.notEqual(timer1, timer2, 'the call timer runs');
     await boardState('INCALL');
-    for (const name of ['Dial', 'Skip', 'Resume', 'Unmute', 'Conference', 'Leave']) assert.ok(await btn(ag.page, name).isDisabled(), name + ' disabled in a call');
-    for (const name of ['Hang up', 'Hold', 'Mute', 'Transfer', 'Keypad']) assert.ok(await btn(ag.page, name).isEnabled(), name + ' enabled in a call');
+    for (const name of ['Dial', 'Skip', 'Resume', 'Unmute', 'Leave']) assert.ok(await btn(ag.page, name).isDisabled(), name + ' disabled in a call');
+    for (const name of ['Hang up', 'Hold', 'Mute', 'Transfer', 'Conference', 'Keypad']) assert.ok(await btn(ag.page, name).isEnabled(), name + ' enabled in a call');
     await ag.page.screenshot({ path: path.join(shots, 'agent-incall.png') });
 
     await btn(ag.page, 'Hold').click();

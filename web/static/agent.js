@@ -54,8 +54,9 @@ function render() {
   const talking = cs === 'connected' || cs === 'held';
   const held = !!(call && call.on_hold);
   const muted = !!(call && call.muted);
+  const conference = (call && call.conference) || '';
   setText('call-state', cs);
-  setText('call-flags', [held ? 'on hold' : '', muted ? 'muted' : ''].filter(Boolean).join(' · '));
+  setText('call-flags', [held ? 'on hold' : '', muted ? 'muted' : '', conference ? 'in conference with ' + conference : ''].filter(Boolean).join(' · '));
   // Dial: the preview on screen, or (READY, nothing on screen) the number typed.
   $('btn-dial').disabled = !(cs === 'preview' || (s === 'READY' && !call && $('dial-number').value.trim() !== ''));
   $('btn-skip').disabled = cs !== 'preview';
@@ -64,7 +65,9 @@ function render() {
   $('btn-resume').disabled = !held;
   $('btn-mute').disabled = !talking || muted;
   $('btn-unmute').disabled = !muted;
-  $('btn-transfer').disabled = !talking;
+  $('btn-transfer').disabled = !talking || !!conference;
+  $('btn-conference').disabled = !talking || !!conference;
+  $('btn-leave').disabled = !conference;
   $('btn-keypad').disabled = !talking;
   if (!talking) { $('keypad').hidden = true; $('btn-keypad').setAttribute('aria-expanded', 'false'); }
 
@@ -175,6 +178,12 @@ $('btn-transfer').addEventListener('click', () => {
   if (!target) { showError(errBox, new Error('Type who to transfer to.')); $('transfer-target').focus(); return; }
   action('transfer', { target })();
 });
+$('btn-conference').addEventListener('click', () => {
+  const target = $('transfer-target').value.trim();
+  if (!target) { showError(errBox, new Error('Type who to bring into the call.')); $('transfer-target').focus(); return; }
+  action('conference', { target })();
+});
+$('btn-leave').addEventListener('click', action('leave'));
 $('btn-keypad').addEventListener('click', () => {
   const k = $('keypad');
   k.hidden = !k.hidden;
