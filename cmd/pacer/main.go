@@ -10,6 +10,9 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	// Calling windows are judged in each lead's time zone: embed the zone
+	// database so a machine without tzdata cannot make every lead uncallable.
+	_ "time/tzdata"
 )
 
 // command is one `pacer NAME` subcommand.
