@@ -274,3 +274,69 @@ func (s *Server) apiCallbackRequests(c *fiber.Ctx) error {
 	}
 	return c.JSON(fiber.Map{"requests": list, "counts": counts})
 }
+
+type requestStatusBody struct {
+	Status string `json:"status"`
+}
+
+// apiCallbackRequestStatus moves a callback request: answered, unanswered or
+// closed, or an unanswered one back to pending.
+func (s *Server) apiCallbackRequestStatus(c *fiber.Ctx) error {
+	id, err := c.ParamsInt("id")
+	if err != nil || id <= 0 {
+		return apiError(fiber.StatusBadRequest, "bad callback request id")
+	}
+	var body requestStatusBody
+	if err := c.BodyParser(&body); err != nil {
+		return apiError(fiber.StatusBadRequest, `body must be {"status": "answered"|"unanswered"|"closed"|"pending"}`)
+	}
+	to := campaigns.RequestStatus(strings.ToLower(strings.TrimSpace(body.Status)))
+	known := false
+	for _, k := range campaigns.RequestStatuses() {
+		known = known || k == to
+	}
+	if !known {
+		return apiError(fiber.StatusBadRequest, "unknown callback request status %q", body.Status)
+	}
+	r, err := campaigns.SetRequestStatus(c.UserContext(), s.db, campaigns.RequestID(id), to, sessionOf(c).User.ID, s.clock.Now())
+	if err != nil {
+		return requestError(err)
+	}
+	return c.JSON(r)
+}
+
+type requestAssignBody struct {
+	AgentID int64 `json:"agent_id"`
+}
+
+// apiCallbackRequestAssign gives a pending request to an agent by hand (after
+// its automatic period, or to override it).
+func (s *Server) apiCallbackRequestAssign(c *fiber.Ctx) error {
+	id, err := c.ParamsInt("id")
+	if err != nil || id <= 0 {
+		return apiError(fiber.StatusBadRequest, "bad callback request id")
+	}
+	var body requestAssignBody
+	if err := c.BodyParser(&body); err != nil || body.AgentID <= 0 {
+		return apiError(fiber.StatusBadRequest, `body must be {"agent_id": N}`)
+	}
+	u, err := GetUser(c.UserContext(), s.db, body.AgentID)
+	if err != nil || u.Role != RoleAgent || u.Disabled {
+		return apiError(fiber.StatusBadRequest, "agent %d is not an active agent", body.AgentID)
+	}
+	r, err := campaigns.AssignRequest(c.UserContext(), s.db, campaigns.RequestID(id), body.AgentID, s.clock.Now())
+	if err != nil {
+		return requestError(err)
+	}
+	return c.JSON(r)
+}
+
+func requestError(err error) error {
+	switch {
+	case errors.Is(err, campaigns.ErrNotFound):
+		return apiError(fiber.StatusNotFound, "%v", err)
+	case errors.Is(err, campaigns.ErrRequestTransition):
+		return apiError(fiber.StatusConflict, "%v", err)
+	}
+	return err
+}

@@ -60,6 +60,8 @@ func (s *Server) routes() {
 	api.Get("/campaigns/:id/stats", s.authAPI(watch...), s.apiCampaignStats)
 	api.Get("/callbacks", s.authAPI(watch...), s.apiCallbacks)
 	api.Get("/callback-requests", s.authAPI(watch...), s.apiCallbackRequests)
+	api.Post("/callback-requests/:id/status", s.authAPI(watch...), s.apiCallbackRequestStatus)
+	api.Post("/callback-requests/:id/assign", s.authAPI(watch...), s.apiCallbackRequestAssign)
 
 	// Manager: campaigns, dispositions, lists, DNC, users.
 	api.Post("/campaigns", s.authAPI(manage...), s.apiCampaignCreate)

@@ -211,6 +211,34 @@ func TestWebCallbacks(t *testing.T) {
 		require.Contains(t, body, fmt.Sprintf(`"id":%d`, req.ID))
 		code, _ = alice.do("GET", "/api/v1/callback-requests", nil, false)
 		require.Equal(t, http.StatusForbidden, code)
+
+		// Supervisors work requests by hand: assign, then close the loop.
+		var aliceID, sueID int64
+		require.NoError(t, db.QueryRow(ctx, "SELECT id FROM users WHERE username = 'alice'").Scan(&aliceID))
+		require.NoError(t, db.QueryRow(ctx, "SELECT id FROM users WHERE username = 'sue'").Scan(&sueID))
+		reqPath := func(verb string) string { return fmt.Sprintf("/api/v1/callback-requests/%d/%s", req.ID, verb) }
+		code, _ = alice.do("POST", reqPath("status"), map[string]string{"status": "closed"}, true)
+		require.Equal(t, http.StatusForbidden, code, "agents do not close requests")
+		code, _ = sue.do("POST", reqPath("assign"), map[string]any{"agent_id": sueID}, true)
+		require.Equal(t, http.StatusBadRequest, code, "only an agent can be given a request")
+		code, body = sue.do("POST", reqPath("assign"), map[string]any{"agent_id": aliceID}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, fmt.Sprintf(`"agent_id":%d`, aliceID))
+		code, _ = sue.do("POST", reqPath("status"), map[string]string{"status": "later"}, true)
+		require.Equal(t, http.StatusBadRequest, code)
+		code, body = sue.do("POST", reqPath("status"), map[string]string{"status": "unanswered"}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		code, body = sue.do("POST", reqPath("status"), map[string]string{"status": "answered"}, true)
+		require.Equal(t, http.StatusConflict, code, "an unanswered request goes back to pending or is closed: %s", body)
+		code, body = sue.do("POST", reqPath("status"), map[string]string{"status": "closed"}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		code, _ = sue.do("POST", reqPath("assign"), map[string]any{"agent_id": aliceID}, true)
+		require.Equal(t, http.StatusConflict, code, "a closed request is not assigned")
+		code, _ = sue.do("POST", "/api/v1/callback-requests/999999/status", map[string]string{"status": "closed"}, true)
+		require.Equal(t, http.StatusNotFound, code)
+		code, body = sue.do("GET", fmt.Sprintf("/api/v1/callback-requests?campaign_id=%d", camp.ID), nil, false)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"closed":1`)
 	})
 
 	var oldJob int64
