@@ -47,7 +47,10 @@ type Deps struct {
 	Leads     LeadSource
 	Calls     CallSink      // optional
 	History   BudgetHistory // optional; restores the abandon budget on Start
-	Policy    Policy        // required in ModeAuto
+	// Learning, optional, replays recent calls and wrap-ups into a policy
+	// that learns (predictive) on Start.
+	Learning LearningHistory
+	Policy   Policy // required in ModeAuto
 	// AgentSink receives every agent transition (optional).
 	AgentSink agents.Sink
 	// Offers gives an agent who becomes READY a lead of their own to offer
@@ -164,9 +167,39 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		e.budget.Restore(hist)
 	}
+	if l, ok := e.deps.Policy.(Learner); ok && e.deps.Learning != nil {
+		e.learn(ctx, l)
+	}
 	e.started = true
 	e.deps.Scheduler.Schedule(now.Add(e.cfg.Tick), Timer{Kind: TimerTick})
 	return nil
+}
+
+// learnWindow is how much history a learning policy is given at start: its
+// own observation windows hold about this many.
+const learnWindow = 1000
+
+// learn replays the campaign's recent calls and wrap-ups into the policy.
+// History that cannot be read costs only a cold start, so it is logged, not
+// returned.
+func (e *Engine) learn(ctx context.Context, l Learner) {
+	calls, err := e.deps.Learning.RecentCalls(ctx, e.cfg.Campaign, learnWindow)
+	if err != nil {
+		e.log.Warn("pacing starts without history", "err", err)
+		return
+	}
+	for i := range calls {
+		l.LearnCall(&calls[i])
+	}
+	wraps, err := e.deps.Learning.RecentWraps(ctx, e.cfg.Campaign, learnWindow)
+	if err != nil {
+		e.log.Warn("pacing starts without wrap-up history", "err", err)
+		return
+	}
+	for _, w := range wraps {
+		l.ObserveWrap(w)
+	}
+	e.log.Info("pacing learned from history", "calls", len(calls), "wrapups", len(wraps))
 }
 
 // Stop ends pacing: no new calls are placed and the tick stops. Calls in

@@ -53,6 +53,8 @@ type LoopDeps struct {
 	Leads   LeadSource
 	Policy  Policy // required in ModeAuto
 	History BudgetHistory
+	// Learning replays recent calls into a learning policy (optional).
+	Learning LearningHistory
 	// Journal is written through as calls move (optional).
 	Journal CallJournal
 	// Agents receives every agent transition (optional); an
@@ -195,6 +197,7 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		Leads:     loopLeads{l},
 		Calls:     loopCalls{l},
 		History:   deps.History,
+		Learning:  deps.Learning,
 		Policy:    deps.Policy,
 		AgentSink: loopAgents{l},
 		Offers:    l.offers(),

@@ -378,3 +378,58 @@ func TestPausingACampaignStopsItsLoopAndResumingRestartsIt(t *testing.T) {
 	require.NotSame(t, first, second)
 	require.Equal(t, 2, count(t, db, `SELECT count(DISTINCT run_id) FROM calls`), "each loop run journals under its own run")
 }
+
+// A restarted campaign's pacer learns from the campaign's history: the
+// calls and wrap-ups in the database train a new predictive pacer, so it
+// does not fall back to power 1.0 as a cold start would.
+func TestRestartedPacingLearnsFromHistory(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 400, nil)
+	n := startNode(t, db, fastSim(), "node-a", c, 1, 4)
+	require.Eventually(t, func() bool {
+		return count(t, db, `SELECT count(*) FROM calls WHERE state = 'ended' AND end_cause = ''`) >= 260 &&
+			count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed'`) >= 60
+	}, 60*time.Second, 100*time.Millisecond, "enough calls to train on")
+	n.stop()
+
+	store := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "node-b"})
+	calls, err := store.RecentCalls(ctx, dialer.CampaignID(c.ID), 1000)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(calls), 260)
+	live := 0
+	for i, rec := range calls {
+		require.False(t, rec.DialedAt().IsZero())
+		if i > 0 {
+			require.False(t, rec.DialedAt().Before(calls[i-1].DialedAt()), "oldest first")
+		}
+		if rec.Outcome.Live() {
+			live++
+			require.False(t, rec.Stamps[dialer.CallAnsweredHuman].IsZero(), "a live call has its answer stamp")
+		}
+	}
+	wraps, err := store.RecentWraps(ctx, dialer.CampaignID(c.ID), 1000)
+	require.NoError(t, err)
+	require.NotEmpty(t, wraps)
+	for _, w := range wraps {
+		require.Greater(t, w, time.Duration(0))
+	}
+
+	p, err := dialer.NewPredictive(dialer.PredictiveConfig{Target: 0.03, RingTimeout: 25 * time.Second})
+	require.NoError(t, err)
+	busy := []dialer.BusyAgent{{Talking: true, Age: time.Second}, {Talking: true, Age: time.Second}}
+	snap := &dialer.Snapshot{Now: time.Now(), LoggedIn: 3, Ready: 1, InCall: 2, Busy: busy,
+		Budget: dialer.BudgetState{Target: 0.03, Live: 1000, Remaining: 12}, RingTimeout: 25 * time.Second}
+	p.Decide(snap)
+	require.True(t, p.InFallback(), "a pacer with no history starts cold")
+	for i := range calls {
+		p.LearnCall(&calls[i])
+	}
+	for _, w := range wraps {
+		p.ObserveWrap(w)
+	}
+	p.Decide(snap)
+	require.False(t, p.InFallback(), "history trains the pacer")
+	require.InDelta(t, float64(live)/float64(len(calls)), p.LiveProbability(), 0.05,
+		"it learned this campaign's answer rate")
+}

@@ -249,6 +249,7 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign) error {
 	}
 	if m.deps.Calls != nil {
 		deps.History = m.deps.Calls
+		deps.Learning = m.deps.Calls
 		deps.Journal = m.deps.Calls.Journal(cfg.Campaign)
 	}
 	if m.deps.Agents != nil {

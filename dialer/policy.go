@@ -23,6 +23,14 @@ type Observer interface {
 	ObserveWrap(d time.Duration)
 }
 
+// Learner is an Observer that can also learn from history without acting on
+// it: calls replayed at start teach its estimates but not its feedback on
+// the abandon rate, which belongs to calls it paced itself.
+type Learner interface {
+	Observer
+	LearnCall(rec *CallRecord)
+}
+
 // BusyAgent is an agent who will become free without anyone's action: in a
 // call (Talking, Age since connect) or wrapping up after one (Age since the
 // call ended, through DISPO and any pause taken after it).

@@ -259,3 +259,12 @@ func (p *Predictive) ObserveCall(rec *CallRecord) {
 }
 
 func (p *Predictive) ObserveWrap(d time.Duration) { p.m.observeWrap(d) }
+
+// LearnCall feeds a call from history to the estimates (answer probability
+// and delays, talk time) without touching the threshold's feedback.
+func (p *Predictive) LearnCall(rec *CallRecord) {
+	p.m.observeDial(rec)
+	if rec.Outcome == OutcomeCompleted && !rec.Stamps[CallConnected].IsZero() {
+		p.m.observeTalk(rec.EndedAt().Sub(rec.Stamps[CallConnected]))
+	}
+}

@@ -45,3 +45,15 @@ type BudgetBucket struct {
 type BudgetHistory interface {
 	BudgetHistory(ctx context.Context, campaign CampaignID, since time.Time) ([]BudgetBucket, error)
 }
+
+// LearningHistory gives a starting engine its campaign's recent calls and
+// wrap-ups, so that a restart, or a campaign moving to another node, does
+// not send predictive pacing back to a cold start.
+type LearningHistory interface {
+	// RecentCalls returns up to n of the campaign's latest ended calls,
+	// oldest first.
+	RecentCalls(ctx context.Context, campaign CampaignID, n int) ([]CallRecord, error)
+	// RecentWraps returns up to n of its latest wrap-ups (call end back to
+	// READY), oldest first.
+	RecentWraps(ctx context.Context, campaign CampaignID, n int) ([]time.Duration, error)
+}
