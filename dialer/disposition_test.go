@@ -71,6 +71,19 @@ func (n *dispoNode) stop() {
 	n.runner.Stop()
 }
 
+// runDispoNode starts a node working c and returns it with the campaign's
+// loop; when the test ends the node stops and goleak checks it left nothing.
+func runDispoNode(t *testing.T, db *pgxpool.Pool, c campaigns.Campaign) (*dispoNode, *dialer.Loop) {
+	t.Helper()
+	ignore := goleak.IgnoreCurrent()
+	n := startDispoNode(t, db, "node-d")
+	t.Cleanup(func() {
+		n.stop()
+		goleak.VerifyNone(t, ignore)
+	})
+	return n, n.loop(t, c)
+}
+
 func (n *dispoNode) loop(t *testing.T, c campaigns.Campaign) *dialer.Loop {
 	t.Helper()
 	var l *dialer.Loop
@@ -149,10 +162,7 @@ func powerCampaign(t *testing.T, db *pgxpool.Pool, n int, settings map[string]st
 func TestDispositionFlow(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := powerCampaign(t, db, 20, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	n := startDispoNode(t, db, "node-d")
-	defer n.stop()
-	l := n.loop(t, c)
+	n, l := runDispoNode(t, db, c)
 	ctx := context.Background()
 
 	call := talkAndHangUp(t, l, 1)
@@ -230,10 +240,7 @@ FROM calls WHERE campaign_id = $1 AND seq = $2`, c.ID, int64(call)).Scan(&code, 
 func TestDNCDispositionBlocksDiallingAtOnce(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := powerCampaign(t, db, 5, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	n := startDispoNode(t, db, "node-d")
-	defer n.stop()
-	l := n.loop(t, c)
+	_, l := runDispoNode(t, db, c)
 	ctx := context.Background()
 
 	call := talkAndHangUp(t, l, 1)
@@ -263,10 +270,7 @@ func TestDNCDispositionBlocksDiallingAtOnce(t *testing.T) {
 func TestWrapupLimitAutoDispositions(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := powerCampaign(t, db, 5, map[string]string{"wrapup_limit_s": "1", "wrapup_then": "paused"})
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	n := startDispoNode(t, db, "node-d")
-	defer n.stop()
-	l := n.loop(t, c)
+	n, l := runDispoNode(t, db, c)
 	ctx := context.Background()
 
 	call := talkAndHangUp(t, l, 1)
@@ -401,10 +405,7 @@ func TestMeCallbackReachesItsAgentAcrossARestart(t *testing.T) {
 func TestAnyoneCallbackIsDialledFirst(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := powerCampaign(t, db, 50, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	n := startDispoNode(t, db, "node-d")
-	defer n.stop()
-	l := n.loop(t, c)
+	_, l := runDispoNode(t, db, c)
 	ctx := context.Background()
 
 	call := talkAndHangUp(t, l, 1)
@@ -429,10 +430,7 @@ func TestAnyoneCallbackIsDialledFirst(t *testing.T) {
 func TestAgentDialsACallbackFromTheirList(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 3, map[string]string{"mode": "manual"})
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	n := startDispoNode(t, db, "node-d")
-	defer n.stop()
-	l := n.loop(t, c)
+	n, l := runDispoNode(t, db, c)
 	ctx := context.Background()
 	var lead campaigns.LeadID
 	require.NoError(t, db.QueryRow(ctx, `SELECT min(id) FROM leads WHERE campaign_id = $1`, c.ID).Scan(&lead))

@@ -94,14 +94,7 @@ func TestWebCallbacks(t *testing.T) {
 	}
 	// One lead: once it waits for its callback nothing else is dialled, so
 	// the agent's READY is free for the callback.
-	camp, err := campaigns.Create(ctx, db, "Callbacks", map[string]string{"mode": "predictive", "window_start": "00:00",
-		"window_end": "24:00"})
-	require.NoError(t, err)
-	_, err = campaigns.Import(ctx, db, strings.NewReader("phone,first_name,last_name\n+12025550150,Cora,<i>Back</i>\n"),
-		campaigns.ImportOptions{Campaign: camp.ID, Name: "cb.csv", Format: campaigns.FormatCSV})
-	require.NoError(t, err)
-	_, err = campaigns.SetStatus(ctx, db, camp.ID, campaigns.StatusActive)
-	require.NoError(t, err)
+	camp := activeCampaign(t, db, "Callbacks", "predictive", "phone,first_name,last_name\n+12025550150,Cora,<i>Back</i>\n")
 	req, err := campaigns.CreateRequest(ctx, db, campaigns.NewRequest{Campaign: camp.ID, Phone: "+12025550177", Name: "Caller",
 		Now: time.Now()})
 	require.NoError(t, err)
@@ -378,13 +371,7 @@ func TestCallbackSurvivesKill(t *testing.T) {
 	ctx := context.Background()
 	_, err = web.CreateUser(ctx, db, web.NewUser{Username: "ann", Role: web.RoleAgent, Password: "password-ann", Cost: bcrypt.MinCost})
 	require.NoError(t, err)
-	camp, err := campaigns.Create(ctx, db, "Kill", map[string]string{"mode": "predictive", "window_start": "00:00", "window_end": "24:00"})
-	require.NoError(t, err)
-	_, err = campaigns.Import(ctx, db, strings.NewReader("phone,first_name\n+12025550160,Kit\n"),
-		campaigns.ImportOptions{Campaign: camp.ID, Name: "kill.csv", Format: campaigns.FormatCSV})
-	require.NoError(t, err)
-	_, err = campaigns.SetStatus(ctx, db, camp.ID, campaigns.StatusActive)
-	require.NoError(t, err)
+	camp := activeCampaign(t, db, "Kill", "predictive", "phone,first_name\n+12025550160,Kit\n")
 	dir := workDir(t)
 	simConfig := filepath.Join(dir, "sim.json")
 	require.NoError(t, os.WriteFile(simConfig, []byte(`{

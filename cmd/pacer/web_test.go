@@ -410,14 +410,7 @@ func TestWebSecurity(t *testing.T) {
 	})
 
 	t.Run("preview", func(t *testing.T) {
-		pv, err := campaigns.Create(ctx, db, "Preview", map[string]string{"mode": "preview", "window_start": "00:00",
-			"window_end": "24:00"})
-		require.NoError(t, err)
-		_, err = campaigns.Import(ctx, db, strings.NewReader("phone,first_name\n+12025557001,Pia\n+12025557002,Quinn\n"),
-			campaigns.ImportOptions{Campaign: pv.ID, Name: "pv.csv", Format: campaigns.FormatCSV})
-		require.NoError(t, err)
-		_, err = campaigns.SetStatus(ctx, db, pv.ID, campaigns.StatusActive)
-		require.NoError(t, err)
+		pv := activeCampaign(t, db, "Preview", "preview", "phone,first_name\n+12025557001,Pia\n+12025557002,Quinn\n")
 		pat := newClient(t, base)
 		require.Equal(t, http.StatusOK, pat.login("pat", "password-pat"))
 		var call struct {
@@ -496,15 +489,8 @@ func TestWebSecurity(t *testing.T) {
 	})
 
 	t.Run("manual dial", func(t *testing.T) {
-		mc, err := campaigns.Create(ctx, db, "Manual", map[string]string{"mode": "manual", "window_start": "00:00",
-			"window_end": "24:00"})
-		require.NoError(t, err)
-		_, err = campaigns.Import(ctx, db, strings.NewReader("phone,first_name\n+12025558001,Una\n+12025558002,Val\n"),
-			campaigns.ImportOptions{Campaign: mc.ID, Name: "m.csv", Format: campaigns.FormatCSV})
-		require.NoError(t, err)
-		_, err = campaigns.SetStatus(ctx, db, mc.ID, campaigns.StatusActive)
-		require.NoError(t, err)
-		_, err = campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: mc.ID}, []string{"+12025558002"}, campaigns.DNCManual)
+		mc := activeCampaign(t, db, "Manual", "manual", "phone,first_name\n+12025558001,Una\n+12025558002,Val\n")
+		_, err := campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: mc.ID}, []string{"+12025558002"}, campaigns.DNCManual)
 		require.NoError(t, err)
 		pat := newClient(t, base)
 		require.Equal(t, http.StatusOK, pat.login("pat", "password-pat"))
