@@ -16,6 +16,17 @@
 //     number), and Window decides when it may be called (DESIGN.md §6):
 //     Allowed for the hopper, NextAllowed for callbacks and retries.
 //
+// Import loads a file into a list of its own: leads is partitioned by id
+// range (migration 0006) and a list's leads, with ids list<<28 + n, live in
+// partitions the import builds whole (COPY on two connections at once, one
+// sorted build per index, then ATTACH), which is several times faster than
+// inserting into one big indexed table. Each list partition carries CHECK
+// (campaign_id = c), so a campaign's queries plan only its own lists. One
+// lead per number per campaign is kept by the import (a per-campaign lock
+// and an anti-join when it attaches), not by a unique index, which a
+// partitioned table cannot have across partitions. FailAbandonedImports
+// cleans up after an importing process that died.
+//
 // Nothing here reads the clock: callers pass the instant, so the simulator's
 // virtual time and tests work unchanged. Time zones are loaded from the
 // system tzdata unless the binary embeds it (import _ "time/tzdata" in cmd);
@@ -36,7 +47,8 @@
 // inbound callers' requests to be called back. maintenance.go holds the
 // sweeps and purges the job runner schedules.
 //
-// No goroutines are started by this package.
+// Only Import starts goroutines (its copy streams and progress reporter),
+// and it waits for them before returning.
 //
 // Imports: the standard library, pgx, shopspring/decimal, nyaruka/phonenumbers
 // and golang.org/x/text only. Never dialer, inbound, web, jobs or agents: they

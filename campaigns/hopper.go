@@ -154,14 +154,16 @@ WITH picked AS (
 	FOR UPDATE OF l SKIP LOCKED
 )
 UPDATE leads l SET status = 'dialing', claimed_at = $2, claimed_by = $8
-FROM picked WHERE l.id = picked.id
+FROM picked WHERE l.id = picked.id AND l.campaign_id = $1
 RETURNING l.id, l.phone, l.attempts, l.priority, l.next_attempt_at`
 
 // Claim returns up to n leads of an active campaign that may be dialled at
 // now, and marks them dialing. Order: priority, then the lead whose next
 // attempt fell due first, then id. A campaign with random lead order gets
-// its leads' ids in shuffled file order at import, so its new leads come out
-// at random while retries still go oldest-due first. Concurrent
+// random next-attempt instants in the epoch's first second at import, so its
+// new leads come out at random while retries still go oldest-due first.
+// Only the campaign's own lists are read (each list partition's CHECK on
+// campaign_id rules out the others when the statement is planned). Concurrent
 // claimers (other loops, other nodes) never receive the same lead.
 func (h *Hopper) Claim(ctx context.Context, db DB, c *Campaign, n int, now time.Time) ([]ClaimedLead, error) {
 	if n <= 0 {

@@ -1,14 +1,21 @@
 package campaigns
 
 import (
+	"bufio"
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,6 +39,9 @@ type ImportOptions struct {
 	ProgressEvery time.Duration
 	// MaxRecordBytes caps one record; 0 means DefaultMaxRecordBytes.
 	MaxRecordBytes int
+	// Streams is how many connections copy the list in parallel (at most
+	// 4); 0 picks 2, or 1 for a file known to be under 8 MB.
+	Streams int
 }
 
 // ImportProgress is how far an import has come.
@@ -55,17 +65,23 @@ type ImportResult struct {
 	Seconds    float64 `json:"seconds"`
 }
 
-// Import loads a lead file into a new list of a campaign. Records are
-// streamed from r (memory stays flat for any size), normalised (E.164, time
-// zones, state codes) and copied into a per-import staging table with COPY;
-// set-based statements then drop duplicates (within the file and against the
-// campaign), mark DNC numbers and insert the leads. Everything after the list
-// row is one transaction: a failed import leaves the list marked failed with
-// its error and no leads. Every rejected record is kept with its line number
-// and reason (ImportErrors).
+// Import loads a lead file into a new list of a campaign.
 //
-// Progress (rows and bytes read) is written to the list row while the import
-// runs, so another process can watch it.
+// Records are streamed from r (memory stays flat for any size), normalised
+// (E.164, time zones, state codes) and copied with COPY into the list's own
+// partition tables, one per stream, each on its own connection so that
+// PostgreSQL works on both halves at once. A number always goes to the same
+// stream, so each stream drops its own in-file duplicates; then it builds its
+// indexes in one sorted pass each and marks DNC numbers. Finally, under the
+// campaign's import lock, numbers the campaign already has are dropped, the
+// partitions are attached to leads and the list becomes ready, in one
+// transaction. Every rejected record is kept with its line number and reason
+// (ImportErrors).
+//
+// A failed import leaves the list marked failed with its error and no leads;
+// an import whose process died is cleaned up by PurgeScratch. Progress (rows
+// and bytes read) is written to the list row while the import runs, so
+// another process can watch it.
 func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOptions) (ImportResult, error) {
 	start := time.Now()
 	c, err := Get(ctx, pool, opts.Campaign)
@@ -83,57 +99,736 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOpt
 			format = FormatTSV
 		}
 	}
-	var list ListID
-	if err := pool.QueryRow(ctx, `INSERT INTO lead_lists (campaign_id, name, format, bytes_total) VALUES ($1, $2, $3, $4) RETURNING id`,
-		c.ID, opts.Name, string(format), opts.Size).Scan(&list); err != nil {
-		return ImportResult{}, fmt.Errorf("create list: %w", err)
+	// The coordinating connection holds the list's import lock for the
+	// whole import: PurgeScratch treats an importing list whose lock is free
+	// as abandoned. The lock is taken before the list row is visible.
+	// Every connection an import holds for long is its own, not the pool's:
+	// imports holding pooled connections while waiting for more could
+	// starve each other and everything else.
+	coord, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
+	if err != nil {
+		return ImportResult{}, fmt.Errorf("connect for import: %w", err)
 	}
-	res, err := importList(ctx, pool, lr, &c, list, opts)
+	var list ListID
+	err = pgx.BeginFunc(ctx, coord, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `INSERT INTO lead_lists (campaign_id, name, format, bytes_total) VALUES ($1, $2, $3, $4) RETURNING id`,
+			c.ID, opts.Name, string(format), opts.Size).Scan(&list); err != nil {
+			return fmt.Errorf("create list: %w", err)
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, importListLockKey, int64(list))
+		return err
+	})
+	// Closing the connection releases the list's lock.
+	defer coord.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return ImportResult{}, err
+	}
+
+	imp := &importer{pool: pool, coord: coord, lr: lr, c: &c, list: list, opts: opts}
+	res, err := imp.run(ctx)
 	res.List = list
 	res.Seconds = time.Since(start).Seconds()
 	if err != nil {
 		// The import's own context may be what failed; the failure must
 		// still be recorded.
-		_, ferr := pool.Exec(context.WithoutCancel(ctx), `UPDATE lead_lists SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`,
-			list, err.Error())
+		ferr := failImport(context.WithoutCancel(ctx), pool, list, imp.parts, err.Error())
 		return res, errors.Join(err, ferr)
 	}
 	return res, nil
 }
 
-func importList(ctx context.Context, pool *pgxpool.Pool, lr *LeadReader, c *Campaign, list ListID, opts ImportOptions) (ImportResult, error) {
-	var res ImportResult
-	src := &stagingSource{ctx: ctx, db: pool, lr: lr, list: list, region: c.DefaultRegion, groups: map[string]int32{}}
+// importListLockKey is the advisory lock class of running imports (the
+// second key is the list id).
+const importListLockKey = 1885430630
 
-	stopProgress := watchProgress(ctx, pool, list, src, lr, opts)
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		// Sorting and hashing a million rows wants memory, not temp files;
-		// the scan of the staging table must return rows in file order so
-		// the first occurrence of a number is the one kept.
-		if _, err := tx.Exec(ctx, `SET LOCAL work_mem = '256MB'; SET LOCAL synchronize_seqscans = off;
-			CREATE TEMP TABLE import_staging (LIKE lead_import_staging INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
+// failImport drops what an unfinished import built and marks its list failed.
+func failImport(ctx context.Context, db DB, list ListID, parts []*leadPart, reason string) error {
+	for _, p := range parts {
+		if _, err := db.Exec(ctx, `DROP TABLE IF EXISTS `+p.name); err != nil {
+			return fmt.Errorf("drop %s: %w", p.name, err)
+		}
+	}
+	if _, err := db.Exec(ctx, `DELETE FROM lead_import_rejects WHERE list_id = $1`, list); err != nil {
+		return err
+	}
+	_, err := db.Exec(ctx, `UPDATE lead_lists SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'importing'`,
+		list, reason)
+	return err
+}
+
+// Lead ids of list L are L<<listIDShift + n: a list holds fewer than 2^28
+// leads, and ids below 2^28 belong to leads inserted one by one.
+const listIDShift = 28
+
+// leadPart is one stream of an import and the partition table it fills.
+type leadPart struct {
+	name   string
+	lo, hi int64 // id range [lo, hi)
+	nextID int64
+	buf    *bytes.Buffer
+	ch     chan *bytes.Buffer
+	// suspects spools numbers the reader may have seen before in this
+	// stream (seenFilter); nil while there are none.
+	suspects  *os.File
+	suspectsW *bufio.Writer
+
+	copied, duplicates, dnc int64
+}
+
+type importer struct {
+	pool  *pgxpool.Pool
+	coord *pgx.Conn
+	lr    *LeadReader
+	c     *Campaign
+	list  ListID
+	opts  ImportOptions
+	parts []*leadPart
+
+	rows    atomic.Int64
+	free    chan *bytes.Buffer
+	rejects *os.File
+	nReject int64
+	groups  map[string]int32
+	places  map[placeKey]place
+	seen    seenFilter
+	json    []byte
+	random  *rand.Rand
+	scratch []byte
+}
+
+const copyChunk = 256 << 10
+
+func (imp *importer) streams() int {
+	switch {
+	case imp.opts.Streams > 0:
+		return min(imp.opts.Streams, 4)
+	case imp.opts.Size > 0 && imp.opts.Size < 8<<20:
+		// Small lists are one partition: two would double the tables for
+		// no gain.
+		return 1
+	default:
+		return 2
+	}
+}
+
+func (imp *importer) run(ctx context.Context) (ImportResult, error) {
+	var res ImportResult
+	n := imp.streams()
+	base := int64(imp.list) << listIDShift
+	width := int64(1<<listIDShift) / int64(n)
+	imp.free = make(chan *bytes.Buffer, 4*n)
+	for k := range n {
+		lo := base + int64(k)*width
+		imp.parts = append(imp.parts, &leadPart{
+			name: fmt.Sprintf("leads_list_%d_%d", imp.list, k), lo: lo, hi: lo + width, nextID: lo,
+			ch: make(chan *bytes.Buffer, 2),
+		})
+	}
+	imp.groups = map[string]int32{}
+	imp.places = map[placeKey]place{}
+	if imp.c.LeadOrder == "random" {
+		imp.random = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(imp.list)))
+	}
+	var err error
+	if imp.rejects, err = os.CreateTemp("", "pacer-import-rejects-*"); err != nil {
+		return res, fmt.Errorf("rejected-rows spool: %w", err)
+	}
+	defer func() {
+		imp.rejects.Close()
+		os.Remove(imp.rejects.Name())
+		for _, p := range imp.parts {
+			if p.suspects != nil {
+				p.suspects.Close()
+				os.Remove(p.suspects.Name())
+			}
+		}
+	}()
+	imp.seen = newSeenFilter()
+
+	stopProgress := watchProgress(ctx, imp.pool, imp.list, &imp.rows, imp.lr, imp.opts)
+	defer stopProgress()
+
+	// Streams first, so the reader never waits for a table to exist.
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	streamErr := make([]error, n)
+	for k, p := range imp.parts {
+		wg.Go(func() {
+			if err := imp.stream(sctx, p); err != nil {
+				streamErr[k] = err
+				cancel(err)
+			}
+		})
+	}
+	readErr := imp.feed(sctx)
+	if readErr != nil {
+		cancel(readErr) // the streams abandon their COPY rather than commit half a list
+	}
+	for _, p := range imp.parts {
+		close(p.ch)
+	}
+	wg.Wait()
+	stopProgress()
+	if err := errors.Join(append([]error{readErr}, streamErr...)...); err != nil {
+		if readErr != nil {
+			return res, readErr // a stream's error is then only the cancellation
+		}
+		return res, err
+	}
+	res.Rows = imp.rows.Load()
+	res.Invalid = imp.nReject
+	if err := imp.finish(ctx, &res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// feed reads and normalises every record, sending leads to their streams
+// and rejected records to the spool.
+func (imp *importer) feed(ctx context.Context) error {
+	rw := bufio.NewWriterSize(imp.rejects, 64<<10)
+	for {
+		row, err := imp.lr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read lead file: %w", err)
+		}
+		imp.rows.Add(1)
+		lead, reason, err := imp.normalize(ctx, row)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"import_staging"}, stagingColumns, src); err != nil {
-			if src.err != nil {
-				return src.err
+		if reason != "" {
+			imp.nReject++
+			raw := row.Raw
+			if row.Err == nil {
+				raw = rawOf(row)
 			}
+			b := imp.scratch[:0]
+			b = strconv.AppendInt(b, int64(imp.list), 10)
+			b = append(b, '\t')
+			b = strconv.AppendInt(b, int64(row.Line), 10)
+			b = append(b, '\t')
+			b = appendCopyText(b, reason)
+			b = append(b, '\t')
+			b = appendCopyText(b, clip(raw, 2000))
+			b = append(b, '\n')
+			imp.scratch = b
+			if _, err := rw.Write(b); err != nil {
+				return fmt.Errorf("rejected-rows spool: %w", err)
+			}
+			continue
+		}
+		h := phoneHash(lead.phone)
+		p := imp.parts[uint32(h)%uint32(len(imp.parts))]
+		if imp.seen.testAndSet(h) {
+			if err := p.suspect(lead.phone); err != nil {
+				return err
+			}
+		}
+		if p.nextID == p.hi {
+			return fmt.Errorf("a list holds at most %d leads: split the file", int64(len(imp.parts))*(p.hi-p.lo))
+		}
+		if p.buf == nil {
+			select {
+			case p.buf = <-imp.free:
+				p.buf.Reset()
+			default:
+				p.buf = bytes.NewBuffer(make([]byte, 0, copyChunk+8<<10))
+			}
+		}
+		p.buf.Write(imp.encode(p, &lead, row))
+		if p.buf.Len() >= copyChunk {
+			if err := imp.send(ctx, p); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range imp.parts {
+		if p.buf != nil && p.buf.Len() > 0 {
+			if err := imp.send(ctx, p); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rw.Flush(); err != nil {
+		return fmt.Errorf("rejected-rows spool: %w", err)
+	}
+	for _, p := range imp.parts {
+		if p.suspectsW != nil {
+			if err := p.suspectsW.Flush(); err != nil {
+				return fmt.Errorf("duplicate-suspects spool: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *leadPart) suspect(phone string) error {
+	if p.suspects == nil {
+		f, err := os.CreateTemp("", "pacer-import-suspects-*")
+		if err != nil {
+			return fmt.Errorf("duplicate-suspects spool: %w", err)
+		}
+		p.suspects, p.suspectsW = f, bufio.NewWriterSize(f, 64<<10)
+	}
+	p.suspectsW.WriteString(phone)
+	return p.suspectsW.WriteByte('\n')
+}
+
+// seenFilter is a fixed-size Bloom filter of the numbers read so far (4 MB,
+// whatever the file's size). A number it has not seen is certainly not a
+// duplicate within the file; the few it may have seen are checked in the
+// database, so in-file deduplication costs a lookup per suspect instead of
+// grouping every lead.
+type seenFilter []uint64
+
+const seenFilterBits = 1 << 25
+
+func newSeenFilter() seenFilter { return make(seenFilter, seenFilterBits/64) }
+
+// testAndSet reports whether h's bits were all set already, and sets them.
+func (f seenFilter) testAndSet(h uint64) bool {
+	a, b := h&(seenFilterBits-1), (h>>32)&(seenFilterBits-1)
+	wa, ma := a/64, uint64(1)<<(a%64)
+	wb, mb := b/64, uint64(1)<<(b%64)
+	seen := f[wa]&ma != 0 && f[wb]&mb != 0
+	f[wa] |= ma
+	f[wb] |= mb
+	return seen
+}
+
+func (imp *importer) send(ctx context.Context, p *leadPart) error {
+	select {
+	case p.ch <- p.buf:
+		p.buf = nil
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// phoneHash is 64-bit FNV-1a, finished with a multiply-xorshift so every
+// bit depends on every digit.
+func phoneHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	h ^= h >> 29
+	h *= 0xbf58476d1ce4e5b9
+	return h ^ h>>32
+}
+
+// normLead is a record ready to be copied.
+type normLead struct {
+	phone, state string
+	group        int32
+}
+
+// normalize returns the lead a record makes, or why it is rejected; err is
+// for failures that stop the import.
+func (imp *importer) normalize(ctx context.Context, row LeadRow) (normLead, string, error) {
+	if row.Err != nil {
+		return normLead{}, row.Err.Error(), nil
+	}
+	raw := row.Phone
+	if row.PhoneCode != "" && !strings.HasPrefix(strings.TrimSpace(raw), "+") {
+		raw = "+" + strings.Trim(row.PhoneCode, "+ ") + " " + raw
+	}
+	phone, err := NormalizePhone(raw, imp.c.DefaultRegion)
+	if err != nil {
+		var pe *PhoneError
+		if errors.As(err, &pe) {
+			return normLead{}, "invalid phone number " + quote(row.Phone) + ": " + pe.Reason, nil
+		}
+		return normLead{}, err.Error(), nil
+	}
+	nanp := strings.HasPrefix(phone, "+1")
+	key := placeKey{state: row.State, postal: row.PostalCode, country: row.Country, nanp: nanp}
+	pl, ok := imp.places[key]
+	if !ok {
+		pl.state = NormalizeState(row.State)
+		if pl.state == "" {
+			pl.state = strings.TrimSpace(row.State)
+		}
+		if zones := addressZones(nanp, pl.state, row.PostalCode, row.Country); zones != nil {
+			slices.Sort(zones)
+			if pl.group, err = imp.group(ctx, slices.Compact(zones), pl.state); err != nil {
+				return normLead{}, "", err
+			}
+			pl.placed = true
+		}
+		if len(imp.places) < maxPlaces {
+			imp.places[key] = pl
+		}
+	}
+	group := pl.group
+	if !pl.placed {
+		// The address does not place the lead: the number does.
+		if group, err = imp.group(ctx, LeadZones(phone, pl.state, row.PostalCode, row.Country), pl.state); err != nil {
+			return normLead{}, "", err
+		}
+	}
+	return normLead{phone: phone, state: pl.state, group: group}, "", nil
+}
+
+// placeKey is what a lead's calling-window group depends on when its
+// address places it; place is the answer, remembered per import (up to
+// maxPlaces of them, so memory stays bounded).
+type placeKey struct {
+	state, postal, country string
+	nanp                   bool
+}
+
+type place struct {
+	state  string
+	group  int32
+	placed bool // false: the address says nothing; the number decides
+}
+
+const maxPlaces = 200_000
+
+// encode appends a lead's COPY text line to the scratch buffer and returns it.
+func (imp *importer) encode(p *leadPart, l *normLead, row LeadRow) []byte {
+	b := imp.scratch[:0]
+	b = strconv.AppendInt(b, p.nextID, 10)
+	p.nextID++
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(imp.c.ID), 10)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(imp.list), 10)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(row.Line), 10)
+	for _, s := range [...]string{l.phone, row.AltPhone, row.FirstName, row.LastName, row.Address1, row.Address2,
+		row.Address3, row.City, l.state, row.PostalCode, row.Country, row.Email, row.VendorLeadCode} {
+		b = append(b, '\t')
+		b = appendCopyText(b, s)
+	}
+	b = append(b, '\t')
+	imp.json = appendJSONObject(imp.json[:0], row.Custom)
+	b = appendCopyBytes(b, imp.json)
+	b = append(b, '\t')
+	b = strconv.AppendInt(b, int64(l.group), 10)
+	if imp.random != nil {
+		// Random lead order: new leads are due from the epoch anyway, and
+		// the hopper takes them by next attempt time, so a random instant
+		// in the epoch's first second shuffles them.
+		b = append(b, "\t1970-01-01 00:00:00."...)
+		b = fmt.Appendf(b, "%06d", imp.random.IntN(1_000_000))
+		b = append(b, "+00"...)
+	}
+	b = append(b, '\n')
+	imp.scratch = b
+	return b
+}
+
+// copyColumns are the columns encode writes (then next_attempt_at for a
+// random-order campaign); the rest take their defaults.
+const copyColumns = "id, campaign_id, list_id, line, phone, alt_phone, first_name, last_name, address1, address2, " +
+	"address3, city, state, postal_code, country, email, vendor_code, custom, tz_group"
+
+// appendCopyText appends s escaped for COPY's text format. Invalid UTF-8 is
+// replaced and NUL bytes (which text cannot hold) dropped, so one odd cell
+// never fails a whole import.
+func appendCopyText(b []byte, s string) []byte {
+	if plainASCII(s, &copyEscapes) {
+		return append(b, s...)
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '\\':
+			b = append(b, '\\', '\\')
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		case 0:
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// appendCopyBytes is appendCopyText for bytes already valid UTF-8.
+func appendCopyBytes(b, s []byte) []byte {
+	for _, c := range s {
+		if copyEscapes[c] {
+			return appendCopyText(b, string(s))
+		}
+	}
+	return append(b, s...)
+}
+
+// Bytes that need escaping: for COPY text, backslash, the separators and
+// NUL; for JSON, quote, backslash and control characters. Both tables also
+// send non-ASCII to the careful path, which checks the UTF-8.
+var copyEscapes, jsonEscapes = func() (c, j [256]bool) {
+	for i := range 256 {
+		c[i] = i >= 0x80 || i == '\\' || i == '\n' || i == '\r' || i == '\t' || i == 0
+		j[i] = i >= 0x80 || i == '"' || i == '\\' || i < 0x20
+	}
+	return c, j
+}()
+
+func plainASCII(s string, escapes *[256]bool) bool {
+	for i := 0; i < len(s); i++ {
+		if escapes[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
+// appendJSONObject appends m as a JSON object (keys in any order: jsonb
+// orders them itself).
+func appendJSONObject(b []byte, m map[string]string) []byte {
+	b = append(b, '{')
+	first := true
+	for k, v := range m {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, v)
+	}
+	return append(b, '}')
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	if plainASCII(s, &jsonEscapes) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == 0:
+			// jsonb cannot hold U+0000; the cell loses it.
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}
+
+// stream creates one partition table, COPYs its leads into it, drops in-file
+// duplicates, builds the indexes leads has and marks DNC numbers, all in one
+// transaction of its own connection; the table is attached in finish.
+func (imp *importer) stream(ctx context.Context, p *leadPart) (err error) {
+	drain := func() {
+		for b := range p.ch {
+			imp.recycle(b)
+		}
+	}
+	defer drain()
+	conn, err := pgx.ConnectConfig(ctx, imp.pool.Config().ConnConfig)
+	if err != nil {
+		return fmt.Errorf("connect for import: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		campaign, list := int64(imp.c.ID), int64(imp.list)
+		// Sorting a million index keys wants memory, not temp files. The
+		// CHECKs let ATTACH skip its scan and the planner leave this list
+		// out of other campaigns' queries.
+		if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL work_mem = '64MB';
+CREATE TABLE %[1]s (LIKE leads INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+	CONSTRAINT %[1]s_range CHECK (id >= %[2]d AND id < %[3]d),
+	CONSTRAINT %[1]s_campaign CHECK (campaign_id = %[4]d AND list_id = %[5]d))`, p.name, p.lo, p.hi, campaign, list)); err != nil {
+			return fmt.Errorf("create %s: %w", p.name, err)
+		}
+		columns := copyColumns
+		if imp.random != nil {
+			columns += ", next_attempt_at"
+		}
+		tag, err := tx.Conn().PgConn().CopyFrom(ctx, &chunkReader{ctx: ctx, ch: p.ch, imp: imp},
+			fmt.Sprintf(`COPY %s (%s) FROM STDIN`, p.name, columns))
+		if err != nil {
 			return fmt.Errorf("copy leads: %w", err)
 		}
-		stopProgress()
-		res.Rows = src.rows.Load()
-		if _, err := tx.Exec(ctx, "ANALYZE import_staging"); err != nil {
+		p.copied = tag.RowsAffected()
+		for _, q := range []string{`ALTER TABLE %[1]s ADD CONSTRAINT %[1]s_pkey PRIMARY KEY (id)`,
+			`CREATE INDEX %[1]s_phone ON %[1]s USING hash (phone)`,
+			`CREATE INDEX %[1]s_hopper ON %[1]s (campaign_id, priority DESC, next_attempt_at, id) WHERE status IN ('new', 'retry') AND NOT dnc`,
+			`CREATE INDEX %[1]s_dialing ON %[1]s (claimed_at) WHERE status = 'dialing'`} {
+			if _, err := tx.Exec(ctx, fmt.Sprintf(q, p.name)); err != nil {
+				return fmt.Errorf("index %s: %w", p.name, err)
+			}
+		}
+		if p.duplicates, err = dropInFileDuplicates(ctx, tx, p, list); err != nil {
+			return fmt.Errorf("drop duplicates: %w", err)
+		}
+		// After the phone index: a short DNC list is then a few index
+		// probes rather than a scan of the list.
+		if tag, err = tx.Exec(ctx, fmt.Sprintf(`
+UPDATE %[1]s p SET dnc = true
+FROM (SELECT DISTINCT phone FROM dnc WHERE campaign_id IS NULL OR campaign_id = $1) d
+WHERE p.phone = d.phone AND p.campaign_id = $1`, p.name), campaign); err != nil {
+			return fmt.Errorf("mark DNC numbers: %w", err)
+		}
+		p.dnc = tag.RowsAffected()
+		return nil
+	})
+}
+
+// dropInFileDuplicates deletes every line of a number but its first and
+// reports them, looking only at the numbers the reader suspected.
+func dropInFileDuplicates(ctx context.Context, tx pgx.Tx, p *leadPart, list int64) (int64, error) {
+	if p.suspects == nil {
+		return 0, nil
+	}
+	if _, err := p.suspects.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `CREATE TEMP TABLE import_suspects (phone text NOT NULL) ON COMMIT DROP`); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, p.suspects, `COPY import_suspects FROM STDIN`); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, `ANALYZE import_suspects`); err != nil {
+		return 0, err
+	}
+	tag, err := tx.Exec(ctx, fmt.Sprintf(`
+WITH firsts AS (
+	SELECT p.phone, min(p.line) AS line FROM %[1]s p
+	WHERE p.phone IN (SELECT phone FROM import_suspects)
+	GROUP BY p.phone HAVING count(*) > 1
+), dups AS (
+	DELETE FROM %[1]s p USING firsts f WHERE p.phone = f.phone AND p.line <> f.line RETURNING p.line, f.line AS first, p.phone
+)
+INSERT INTO lead_import_rejects (list_id, line, reason, raw)
+SELECT $1, line, 'duplicate of line ' || first, phone FROM dups`, p.name), list)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}
+
+func (imp *importer) recycle(b *bytes.Buffer) {
+	select {
+	case imp.free <- b:
+	default:
+	}
+}
+
+// chunkReader hands COPY the buffers the reader fills for one stream.
+type chunkReader struct {
+	ctx context.Context
+	ch  chan *bytes.Buffer
+	imp *importer
+	cur *bytes.Buffer
+}
+
+func (r *chunkReader) Read(p []byte) (int, error) {
+	for r.cur == nil || r.cur.Len() == 0 {
+		if r.cur != nil {
+			r.imp.recycle(r.cur)
+		}
+		r.cur = nil
+		select {
+		case b, ok := <-r.ch:
+			if !ok {
+				return 0, io.EOF
+			}
+			r.cur = b
+		case <-r.ctx.Done():
+			return 0, context.Cause(r.ctx)
+		}
+	}
+	return r.cur.Read(p)
+}
+
+// finish drops numbers the campaign already has, attaches the partitions and
+// marks the list ready, in one transaction under the campaign's import lock.
+func (imp *importer) finish(ctx context.Context, res *ImportResult) error {
+	campaign := int64(imp.c.ID)
+	return pgx.BeginFunc(ctx, imp.coord, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, importLockSQL, campaign); err != nil {
+			return fmt.Errorf("wait for other imports into the campaign: %w", err)
+		}
+		// Only a ready list of the campaign can hold its leads (an importing
+		// one is not attached yet and checks against this one when it ends).
+		var others bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM lead_lists WHERE campaign_id = $1 AND status = 'ready')`,
+			campaign).Scan(&others); err != nil {
 			return err
 		}
-		return moveStaged(ctx, tx, c, list, &res)
+		for _, p := range imp.parts {
+			if others {
+				if err := dropCampaignDuplicates(ctx, tx, p, int64(imp.list), campaign); err != nil {
+					return fmt.Errorf("drop numbers the campaign has: %w", err)
+				}
+			}
+			if _, err := tx.Exec(ctx, fmt.Sprintf(`ALTER TABLE leads ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)`,
+				p.name, p.lo, p.hi)); err != nil {
+				return fmt.Errorf("attach %s: %w", p.name, err)
+			}
+			res.Imported += p.copied - p.duplicates
+			res.Duplicates += p.duplicates
+			res.DNC += p.dnc
+		}
+		if _, err := imp.rejects.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		if _, err := tx.Conn().PgConn().CopyFrom(ctx, imp.rejects,
+			`COPY lead_import_rejects (list_id, line, reason, raw) FROM STDIN`); err != nil {
+			return fmt.Errorf("record rejected rows: %w", err)
+		}
+		if res.Rows != res.Imported+res.Duplicates+res.Invalid {
+			return fmt.Errorf("import accounting is off: %d rows read, %d imported + %d duplicates + %d invalid",
+				res.Rows, res.Imported, res.Duplicates, res.Invalid)
+		}
+		_, err := tx.Exec(ctx, importFinishSQL, imp.list, res.Rows, res.Imported, res.Duplicates, res.Invalid, res.DNC)
+		return err
 	})
-	stopProgress()
-	return res, err
+}
+
+// dropCampaignDuplicates deletes from a partition not yet attached the
+// numbers its campaign already has, and reports them.
+func dropCampaignDuplicates(ctx context.Context, tx pgx.Tx, p *leadPart, list, campaign int64) error {
+	var n, dnc int64
+	if err := tx.QueryRow(ctx, fmt.Sprintf(`
+WITH dups AS (
+	DELETE FROM %[1]s p USING leads l WHERE l.campaign_id = $2 AND l.phone = p.phone
+	RETURNING p.line, p.phone, p.dnc, l.list_id, l.line AS first
+), rep AS (
+	INSERT INTO lead_import_rejects (list_id, line, reason, raw)
+	SELECT $1, line, 'number already in this campaign (list ' || list_id || ', line ' || first || ')', phone FROM dups
+)
+SELECT count(*), count(*) FILTER (WHERE dnc) FROM dups`, p.name), list, campaign).Scan(&n, &dnc); err != nil {
+		return err
+	}
+	p.duplicates += n
+	p.dnc -= dnc
+	return nil
 }
 
 // watchProgress writes rows/bytes read to the list row and calls the progress
 // callback until the returned stop function is called (idempotent).
-func watchProgress(ctx context.Context, pool *pgxpool.Pool, list ListID, src *stagingSource, lr *LeadReader, opts ImportOptions) func() {
+func watchProgress(ctx context.Context, pool *pgxpool.Pool, list ListID, rows *atomic.Int64, lr *LeadReader, opts ImportOptions) func() {
 	every := opts.ProgressEvery
 	if every <= 0 {
 		every = 250 * time.Millisecond
@@ -141,7 +836,7 @@ func watchProgress(ctx context.Context, pool *pgxpool.Pool, list ListID, src *st
 	done := make(chan struct{})
 	exited := make(chan struct{})
 	report := func() {
-		p := ImportProgress{List: list, RowsRead: src.rows.Load(), BytesRead: lr.BytesRead(), Size: opts.Size}
+		p := ImportProgress{List: list, RowsRead: rows.Load(), BytesRead: lr.BytesRead(), Size: opts.Size}
 		_, _ = pool.Exec(ctx, `UPDATE lead_lists SET rows_read = $2, bytes_read = $3 WHERE id = $1 AND status = 'importing'`,
 			list, p.RowsRead, p.BytesRead)
 		if opts.Progress != nil {
@@ -173,89 +868,16 @@ func watchProgress(ctx context.Context, pool *pgxpool.Pool, list ListID, src *st
 	}
 }
 
-var stagingColumns = []string{"list_id", "line", "reject", "raw", "phone", "alt_phone", "first_name", "last_name",
-	"address1", "address2", "address3", "city", "state", "postal_code", "country", "email", "vendor_code",
-	"custom", "tz_group"}
-
-// stagingSource feeds COPY from the lead reader, normalising as it goes.
-type stagingSource struct {
-	ctx    context.Context
-	db     DB // not the COPY's connection, which is busy
-	groups map[string]int32
-	lr     *LeadReader
-	list   ListID
-	region string
-	rows   atomic.Int64
-	values []any
-	err    error
-}
-
-func (s *stagingSource) Next() bool {
-	row, err := s.lr.Next()
-	if errors.Is(err, io.EOF) {
-		return false
-	}
-	if err != nil {
-		s.err = fmt.Errorf("read lead file: %w", err)
-		return false
-	}
-	s.rows.Add(1)
-	s.values = s.stage(row)
-	return s.err == nil
-}
-
-func (s *stagingSource) Values() ([]any, error) { return s.values, nil }
-func (s *stagingSource) Err() error             { return s.err }
-
-func (s *stagingSource) stage(row LeadRow) []any {
-	reject := func(reason, raw string) []any {
-		return []any{s.list, row.Line, reason, clip(raw, 2000), "", "", "", "", "", "", "", "", "", "", "", "", "", []byte("{}"), nil}
-	}
-	if row.Err != nil {
-		return reject(row.Err.Error(), row.Raw)
-	}
-	raw := row.Phone
-	if row.PhoneCode != "" && !strings.HasPrefix(strings.TrimSpace(raw), "+") {
-		raw = "+" + strings.Trim(row.PhoneCode, "+ ") + " " + raw
-	}
-	phone, err := NormalizePhone(raw, s.region)
-	if err != nil {
-		reason := err.Error()
-		var pe *PhoneError
-		if errors.As(err, &pe) {
-			reason = "invalid phone number " + quote(row.Phone) + ": " + pe.Reason
-		}
-		return reject(reason, rawOf(row))
-	}
-	state := NormalizeState(row.State)
-	if state == "" {
-		state = strings.TrimSpace(row.State)
-	}
-	country := row.Country
-	group, err := s.group(LeadZones(phone, state, row.PostalCode, country), state)
-	if err != nil {
-		s.err = err
-		return reject(err.Error(), "")
-	}
-	custom := []byte("{}")
-	if len(row.Custom) > 0 {
-		custom, _ = json.Marshal(row.Custom)
-	}
-	return []any{s.list, row.Line, nil, "", phone, row.AltPhone, row.FirstName, row.LastName,
-		row.Address1, row.Address2, row.Address3, row.City, state, row.PostalCode, country, row.Email,
-		row.VendorLeadCode, custom, group}
-}
-
 // group returns the calling-window group of a zone set and state, creating
 // it on first sight. Groups are shared, append-only metadata: one created by
 // an import that later fails is harmless.
-func (s *stagingSource) group(zones []string, state string) (int32, error) {
+func (imp *importer) group(ctx context.Context, zones []string, state string) (int32, error) {
 	key := strings.Join(zones, ",") + "|" + state
-	if id, ok := s.groups[key]; ok {
+	if id, ok := imp.groups[key]; ok {
 		return id, nil
 	}
 	var id int32
-	err := s.db.QueryRow(s.ctx, `
+	err := imp.pool.QueryRow(ctx, `
 WITH ins AS (
 	INSERT INTO tz_groups (zones, state) VALUES ($1, $2) ON CONFLICT (zones, state) DO NOTHING RETURNING id
 )
@@ -264,7 +886,7 @@ LIMIT 1`, zones, state).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("calling-window group %s: %w", key, err)
 	}
-	s.groups[key] = id
+	imp.groups[key] = id
 	return id, nil
 }
 
@@ -283,77 +905,17 @@ func rawOf(row LeadRow) string {
 	return clip(strings.Join(parts, ","), 2000)
 }
 
-// The set-based half of an import, in the import's transaction.
 const (
-	// Imports into one campaign take turns from here on: the leads insert
-	// below finds duplicates itself instead of relying on ON CONFLICT, whose
-	// speculative insertion costs a bulk insert about 40%.
+	// Imports into one campaign take turns here: each drops the numbers the
+	// campaign already has before attaching its own, which is what keeps
+	// one lead per number per campaign.
 	importLockSQL = `SELECT pg_advisory_xact_lock(1885430629, ($1 % 2147483647)::int)`
-
-	// One lead per number: the first line of each number in the file, unless
-	// the campaign already has it. A DNC number is imported but marked, so it
-	// is never dialled and the manager sees it.
-	importLeadsSQL = `
-WITH firsts AS (
-	SELECT min(line) AS line FROM import_staging WHERE reject IS NULL GROUP BY phone
-), ins AS (
-	INSERT INTO leads (campaign_id, list_id, line, phone, alt_phone, first_name, last_name, address1, address2,
-		address3, city, state, postal_code, country, email, vendor_code, custom, tz_group, dnc)
-	SELECT $2, $1, s.line, s.phone, s.alt_phone, s.first_name, s.last_name, s.address1, s.address2, s.address3,
-		s.city, s.state, s.postal_code, s.country, s.email, s.vendor_code, s.custom, s.tz_group,
-		s.phone IN (SELECT d.phone FROM dnc d WHERE d.campaign_id IS NULL OR d.campaign_id = $2)
-	FROM import_staging s JOIN firsts f ON f.line = s.line
-	WHERE NOT EXISTS (SELECT 1 FROM leads l WHERE l.campaign_id = $2 AND l.phone = s.phone)
-	ORDER BY CASE WHEN $3 THEN random() ELSE 0 END
-	RETURNING dnc
-)
-SELECT count(*), count(*) FILTER (WHERE dnc) FROM ins`
-
-	importRejectsSQL = `
-INSERT INTO lead_import_rejects (list_id, line, reason, raw)
-SELECT $1, line, reject, raw FROM import_staging WHERE reject IS NOT NULL`
-
-	// Valid rows that did not become leads are duplicates: name what they
-	// duplicate, so the report is actionable.
-	importDuplicatesSQL = `
-INSERT INTO lead_import_rejects (list_id, line, reason, raw)
-SELECT $1, s.line,
-	CASE WHEN l.list_id = $1 THEN 'duplicate of line ' || l.line
-	     ELSE 'number already in this campaign (list ' || l.list_id || ', line ' || l.line || ')' END,
-	s.phone
-FROM import_staging s JOIN leads l ON l.campaign_id = $2 AND l.phone = s.phone
-WHERE s.reject IS NULL AND NOT (l.list_id = $1 AND l.line = s.line)`
 
 	importFinishSQL = `
 UPDATE lead_lists SET status = 'ready', rows_read = $2, imported = $3, duplicates = $4, invalid = $5, dnc = $6,
 	finished_at = now()
 WHERE id = $1`
 )
-
-func moveStaged(ctx context.Context, tx pgx.Tx, c *Campaign, list ListID, res *ImportResult) error {
-	campaign := c.ID
-	if _, err := tx.Exec(ctx, importLockSQL, int64(campaign)); err != nil {
-		return fmt.Errorf("wait for other imports into the campaign: %w", err)
-	}
-	if err := tx.QueryRow(ctx, importLeadsSQL, list, campaign, c.LeadOrder == "random").Scan(&res.Imported, &res.DNC); err != nil {
-		return fmt.Errorf("insert leads: %w", err)
-	}
-	tag, err := tx.Exec(ctx, importRejectsSQL, list)
-	if err != nil {
-		return fmt.Errorf("record rejected rows: %w", err)
-	}
-	res.Invalid = tag.RowsAffected()
-	if tag, err = tx.Exec(ctx, importDuplicatesSQL, list, campaign); err != nil {
-		return fmt.Errorf("record duplicates: %w", err)
-	}
-	res.Duplicates = tag.RowsAffected()
-	if res.Rows != res.Imported+res.Duplicates+res.Invalid {
-		return fmt.Errorf("import accounting is off: %d rows read, %d imported + %d duplicates + %d invalid",
-			res.Rows, res.Imported, res.Duplicates, res.Invalid)
-	}
-	_, err = tx.Exec(ctx, importFinishSQL, list, res.Rows, res.Imported, res.Duplicates, res.Invalid, res.DNC)
-	return err
-}
 
 // LeadList is a lead list's status and counts.
 type LeadList struct {

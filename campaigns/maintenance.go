@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Maintenance the job runner calls on a schedule (package jobs): each is one
@@ -54,16 +56,17 @@ WHERE l.campaign_id = $1 AND l.status = 'done' AND NOT l.dnc AND l.last_disposit
 
 // PurgeResult counts what PurgeScratch removed.
 type PurgeResult struct {
-	Rejects  int64 `json:"rejects"`
-	Staging  int64 `json:"staging"`
-	Requests int64 `json:"callback_requests"`
+	Rejects int64 `json:"rejects"`
+	// Abandoned counts imports whose process died: their lists are marked
+	// failed and their partial tables dropped.
+	Abandoned int64 `json:"abandoned_imports"`
+	Requests  int64 `json:"callback_requests"`
 }
 
 // PurgeScratch deletes what is kept only for a while: rejected-row reports of
-// imports finished before before, staging rows no running import owns
-// (left by a crash; an import keeps its rows in its own transaction), and
-// callback requests closed before before.
-func PurgeScratch(ctx context.Context, db DB, before time.Time) (PurgeResult, error) {
+// imports finished before before and callback requests closed before before.
+// It also cleans up after imports whose process died (FailAbandonedImports).
+func PurgeScratch(ctx context.Context, db TxDB, before time.Time) (PurgeResult, error) {
 	var r PurgeResult
 	tag, err := db.Exec(ctx, `DELETE FROM lead_import_rejects r USING lead_lists l
 WHERE r.list_id = l.id AND l.finished_at < $1`, before)
@@ -71,16 +74,55 @@ WHERE r.list_id = l.id AND l.finished_at < $1`, before)
 		return r, fmt.Errorf("purge import reports: %w", err)
 	}
 	r.Rejects = tag.RowsAffected()
-	tag, err = db.Exec(ctx, `DELETE FROM lead_import_staging s
-WHERE NOT EXISTS (SELECT 1 FROM lead_lists l WHERE l.id = s.list_id AND l.status = 'importing')`)
-	if err != nil {
-		return r, fmt.Errorf("purge import staging: %w", err)
+	if r.Abandoned, err = FailAbandonedImports(ctx, db); err != nil {
+		return r, err
 	}
-	r.Staging = tag.RowsAffected()
 	tag, err = db.Exec(ctx, `DELETE FROM callback_requests WHERE status <> 'pending' AND closed_at < $1`, before)
 	if err != nil {
 		return r, fmt.Errorf("purge callback requests: %w", err)
 	}
 	r.Requests = tag.RowsAffected()
 	return r, nil
+}
+
+// FailAbandonedImports marks failed every importing list whose import is no
+// longer running (its process died: the list's import lock is free) and
+// drops the partition tables it had built. It returns how many it found.
+func FailAbandonedImports(ctx context.Context, db TxDB) (int64, error) {
+	rows, err := db.Query(ctx, `SELECT id FROM lead_lists WHERE status = 'importing' ORDER BY id`)
+	if err != nil {
+		return 0, fmt.Errorf("importing lists: %w", err)
+	}
+	lists, err := pgx.CollectRows(rows, pgx.RowTo[ListID])
+	if err != nil {
+		return 0, fmt.Errorf("importing lists: %w", err)
+	}
+	var n int64
+	for _, list := range lists {
+		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+			var free bool
+			if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1, $2)`, importListLockKey, int64(list)).Scan(&free); err != nil || !free {
+				return err
+			}
+			rows, err := tx.Query(ctx, `SELECT relname::text FROM pg_class
+WHERE relkind = 'r' AND relname ~ ('^leads_list_' || $1::bigint || '_[0-9]+$') AND NOT relispartition`, int64(list))
+			if err != nil {
+				return err
+			}
+			tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if err != nil {
+				return err
+			}
+			var parts []*leadPart
+			for _, t := range tables {
+				parts = append(parts, &leadPart{name: pgx.Identifier{t}.Sanitize()})
+			}
+			n++
+			return failImport(ctx, tx, list, parts, "import interrupted: the importing process stopped")
+		})
+		if err != nil {
+			return n, fmt.Errorf("clean up abandoned import of list %d: %w", list, err)
+		}
+	}
+	return n, nil
 }

@@ -86,7 +86,7 @@ func fastNANP(raw, region string) (string, bool) {
 	default:
 		return "", false
 	}
-	if !nanpValid(string(national)) {
+	if !nanpValidMemo(string(national)) {
 		return "", false
 	}
 	return "+1" + string(national), true

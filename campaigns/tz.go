@@ -358,41 +358,48 @@ func normalizeCountry(c string) string {
 // valid phone); callers must treat such a lead as never callable, which is
 // what Allowed does with no zones.
 func LeadZones(phoneE164, state, postal, country string) []string {
-	cc := normalizeCountry(country)
-	northAmerican := isNANPRegion(cc) ||
-		(cc == "" && (phoneE164 == "" || strings.HasPrefix(phoneE164, "+1")))
-
-	var zones []string
-	if northAmerican {
-		st := NormalizeState(state)
-		if cc == "" || (cc != "CA" && isNANPRegion(cc)) { // US and its territories
-			if zipSt, z := zipZones(postal); z != nil {
-				zones = append(zones, z...)
-				if st != "" && st != zipSt {
-					zones = append(zones, stateZones[st]...)
-				}
-			}
-		}
-		if zones == nil && (cc == "" || cc == "CA") {
-			if prov, z := canadaPostalZones(postal); z != nil {
-				zones = append(zones, z...)
-				if st != "" && st != prov {
-					zones = append(zones, stateZones[st]...)
-				}
-			}
-		}
-		if zones == nil && st != "" {
-			zones = append(zones, stateZones[st]...)
-		}
-		if zones == nil && cc != "CA" && stateZones[cc] != nil {
-			zones = append(zones, stateZones[cc]...) // country given as PR, GU, ...
-		}
-	}
+	zones := addressZones(phoneE164 == "" || strings.HasPrefix(phoneE164, "+1"), state, postal, country)
 	if zones == nil {
 		zones = phoneZones(phoneE164)
 	}
 	slices.Sort(zones)
 	return slices.Compact(zones)
+}
+
+// addressZones is LeadZones' answer from the address alone (unsorted), nil
+// when the address does not place the lead; nanpPhone says the number is
+// North American (or absent).
+func addressZones(nanpPhone bool, state, postal, country string) []string {
+	cc := normalizeCountry(country)
+	northAmerican := isNANPRegion(cc) || (cc == "" && nanpPhone)
+	if !northAmerican {
+		return nil
+	}
+	var zones []string
+	st := NormalizeState(state)
+	if cc == "" || (cc != "CA" && isNANPRegion(cc)) { // US and its territories
+		if zipSt, z := zipZones(postal); z != nil {
+			zones = append(zones, z...)
+			if st != "" && st != zipSt {
+				zones = append(zones, stateZones[st]...)
+			}
+		}
+	}
+	if zones == nil && (cc == "" || cc == "CA") {
+		if prov, z := canadaPostalZones(postal); z != nil {
+			zones = append(zones, z...)
+			if st != "" && st != prov {
+				zones = append(zones, stateZones[st]...)
+			}
+		}
+	}
+	if zones == nil && st != "" {
+		zones = append(zones, stateZones[st]...)
+	}
+	if zones == nil && cc != "CA" && stateZones[cc] != nil {
+		zones = append(zones, stateZones[cc]...) // country given as PR, GU, ...
+	}
+	return zones
 }
 
 func phoneZones(e164 string) []string {

@@ -230,6 +230,13 @@ func (p *private) ensureRunning(ctx context.Context, forTests bool) (sockDir str
 		// turn that into write-back churn.
 		"-c shared_buffers=512MB",
 		"-c max_wal_size=4GB",
+		// The private cluster has no replicas and no archive, so it keeps
+		// only the WAL crash recovery needs: a table created and filled in
+		// one transaction (each stream of a lead import) is then written
+		// once, not also to the WAL. Point DATABASE_URL at a server of
+		// your own for replication.
+		"-c wal_level=minimal",
+		"-c max_wal_senders=0",
 	}
 	if forTests {
 		opts = append(opts, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
