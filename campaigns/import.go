@@ -191,7 +191,6 @@ type importer struct {
 	groups  map[string]int32
 	places  map[placeKey]place
 	seen    seenFilter
-	json    []byte
 	random  *rand.Rand
 	scratch []byte
 }
@@ -284,12 +283,60 @@ func (imp *importer) run(ctx context.Context) (ImportResult, error) {
 	return res, nil
 }
 
-// feed reads and normalises every record, sending leads to their streams
-// and rejected records to the spool.
+// feed reads and normalises the records on this goroutine while route
+// encodes them for their streams on another, so that Go uses both cores
+// when PostgreSQL is waiting for input. Rejected records go to the spool.
 func (imp *importer) feed(ctx context.Context) error {
+	fctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	batches := make(chan *leadBatch, 4)
+	free := make(chan *leadBatch, 6)
+	routed := make(chan error, 1)
+	go func() {
+		err := imp.route(fctx, batches, free)
+		if err != nil {
+			cancel(err)
+			for range batches { // until read sees the cancellation
+			}
+		}
+		routed <- err
+	}()
+	err := imp.read(fctx, batches, free)
+	close(batches)
+	if rerr := <-routed; rerr != nil {
+		return rerr // read's error is then only the cancellation
+	}
+	return err
+}
+
+// leadBatch carries normalised leads from read to route; custom fields are
+// JSON in arena.
+type leadBatch struct {
+	leads []normLead
+	arena []byte
+}
+
+const leadBatchSize = 512
+
+func (imp *importer) read(ctx context.Context, batches, free chan *leadBatch) error {
 	rw := bufio.NewWriterSize(imp.rejects, 64<<10)
+	var batch *leadBatch
+	flush := func() error {
+		if batch == nil || len(batch.leads) == 0 {
+			return nil
+		}
+		select {
+		case batches <- batch:
+			batch = nil
+			return nil
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+	}
+	var row LeadRow
+	var rejectLine []byte // route's encode has imp.scratch
 	for {
-		row, err := imp.lr.Next()
+		err := imp.lr.next(&row, true)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -307,7 +354,7 @@ func (imp *importer) feed(ctx context.Context) error {
 			if row.Err == nil {
 				raw = rawOf(row)
 			}
-			b := imp.scratch[:0]
+			b := rejectLine[:0]
 			b = strconv.AppendInt(b, int64(imp.list), 10)
 			b = append(b, '\t')
 			b = strconv.AppendInt(b, int64(row.Line), 10)
@@ -316,35 +363,75 @@ func (imp *importer) feed(ctx context.Context) error {
 			b = append(b, '\t')
 			b = appendCopyText(b, clip(raw, 2000))
 			b = append(b, '\n')
-			imp.scratch = b
+			rejectLine = b
 			if _, err := rw.Write(b); err != nil {
 				return fmt.Errorf("rejected-rows spool: %w", err)
 			}
 			continue
 		}
-		h := phoneHash(lead.phone)
-		p := imp.parts[uint32(h)%uint32(len(imp.parts))]
-		if imp.seen.testAndSet(h) {
-			if err := p.suspect(lead.phone); err != nil {
-				return err
-			}
-		}
-		if p.nextID == p.hi {
-			return fmt.Errorf("a list holds at most %d leads: split the file", int64(len(imp.parts))*(p.hi-p.lo))
-		}
-		if p.buf == nil {
+		if batch == nil {
 			select {
-			case p.buf = <-imp.free:
-				p.buf.Reset()
+			case batch = <-free:
+				batch.leads, batch.arena = batch.leads[:0], batch.arena[:0]
 			default:
-				p.buf = bytes.NewBuffer(make([]byte, 0, copyChunk+8<<10))
+				batch = &leadBatch{leads: make([]normLead, 0, leadBatchSize)}
 			}
 		}
-		p.buf.Write(imp.encode(p, &lead, row))
-		if p.buf.Len() >= copyChunk {
-			if err := imp.send(ctx, p); err != nil {
+		lead.row = row
+		lead.row.Custom = nil
+		lo := len(batch.arena)
+		batch.arena = appendJSONObject(batch.arena, row.Custom)
+		lead.custom = [2]int{lo, len(batch.arena)}
+		batch.leads = append(batch.leads, lead)
+		if len(batch.leads) == leadBatchSize {
+			if err := flush(); err != nil {
 				return err
 			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if err := rw.Flush(); err != nil {
+		return fmt.Errorf("rejected-rows spool: %w", err)
+	}
+	return nil
+}
+
+// route sends each lead to its stream (by number, so a number's every line
+// is in one stream), encoded for COPY, and notes possible duplicates.
+func (imp *importer) route(ctx context.Context, batches, free chan *leadBatch) error {
+	for batch := range batches {
+		for i := range batch.leads {
+			lead := &batch.leads[i]
+			h := phoneHash(lead.phone)
+			p := imp.parts[uint32(h)%uint32(len(imp.parts))]
+			if imp.seen.testAndSet(h) {
+				if err := p.suspect(lead.phone); err != nil {
+					return err
+				}
+			}
+			if p.nextID == p.hi {
+				return fmt.Errorf("a list holds at most %d leads: split the file", int64(len(imp.parts))*(p.hi-p.lo))
+			}
+			if p.buf == nil {
+				select {
+				case p.buf = <-imp.free:
+					p.buf.Reset()
+				default:
+					p.buf = bytes.NewBuffer(make([]byte, 0, copyChunk+8<<10))
+				}
+			}
+			p.buf.Write(imp.encode(p, lead, batch.arena[lead.custom[0]:lead.custom[1]]))
+			if p.buf.Len() >= copyChunk {
+				if err := imp.send(ctx, p); err != nil {
+					return err
+				}
+			}
+		}
+		select {
+		case free <- batch:
+		default:
 		}
 	}
 	for _, p := range imp.parts {
@@ -353,11 +440,6 @@ func (imp *importer) feed(ctx context.Context) error {
 				return err
 			}
 		}
-	}
-	if err := rw.Flush(); err != nil {
-		return fmt.Errorf("rejected-rows spool: %w", err)
-	}
-	for _, p := range imp.parts {
 		if p.suspectsW != nil {
 			if err := p.suspectsW.Flush(); err != nil {
 				return fmt.Errorf("duplicate-suspects spool: %w", err)
@@ -425,8 +507,10 @@ func phoneHash(s string) uint64 {
 
 // normLead is a record ready to be copied.
 type normLead struct {
+	row          LeadRow // without Custom: see custom
 	phone, state string
 	group        int32
+	custom       [2]int // the custom fields' JSON in its batch's arena
 }
 
 // normalize returns the lead a record makes, or why it is rejected; err is
@@ -493,7 +577,8 @@ type place struct {
 const maxPlaces = 200_000
 
 // encode appends a lead's COPY text line to the scratch buffer and returns it.
-func (imp *importer) encode(p *leadPart, l *normLead, row LeadRow) []byte {
+func (imp *importer) encode(p *leadPart, l *normLead, custom []byte) []byte {
+	row := &l.row
 	b := imp.scratch[:0]
 	b = strconv.AppendInt(b, p.nextID, 10)
 	p.nextID++
@@ -509,8 +594,7 @@ func (imp *importer) encode(p *leadPart, l *normLead, row LeadRow) []byte {
 		b = appendCopyText(b, s)
 	}
 	b = append(b, '\t')
-	imp.json = appendJSONObject(imp.json[:0], row.Custom)
-	b = appendCopyBytes(b, imp.json)
+	b = appendCopyBytes(b, custom)
 	b = append(b, '\t')
 	b = strconv.AppendInt(b, int64(l.group), 10)
 	if imp.random != nil {

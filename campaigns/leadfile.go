@@ -322,6 +322,7 @@ type LeadReader struct {
 	lineBuf []byte
 	p       recordParser
 	strs    []string
+	custom  map[string]string // reused by next(…, true)
 }
 
 type physLine struct {
@@ -611,18 +612,41 @@ func (lr *LeadReader) BytesRead() int64 { return lr.src.n.Load() }
 // cannot be used comes back with Err set; the error return is only for
 // failures to read the source, after which the reader is unusable.
 func (lr *LeadReader) Next() (LeadRow, error) {
+	var row LeadRow
+	err := lr.next(&row, false)
+	return row, err
+}
+
+// next reads the next record into row; with reuse, row's Custom map is
+// cleared and refilled rather than replaced (for callers that keep no row).
+func (lr *LeadReader) next(row *LeadRow, reuse bool) error {
+	var custom map[string]string
+	if reuse {
+		custom = lr.custom
+	}
 	for {
 		rec, err := lr.nextRecord()
 		if err != nil {
-			return LeadRow{}, err
+			*row = LeadRow{}
+			return err
 		}
 		if rec.err != nil {
-			return LeadRow{Line: rec.line, Err: rec.err, Raw: rec.raw}, nil
+			*row = LeadRow{Line: rec.line, Err: rec.err, Raw: rec.raw}
+			return nil
 		}
 		if lr.blank() {
 			continue
 		}
-		return lr.buildRow(rec.line), nil
+		clear(custom)
+		*row = LeadRow{Line: rec.line, Custom: custom}
+		lr.buildRow(row)
+		if reuse && row.Custom != nil {
+			lr.custom = row.Custom
+		}
+		if len(row.Custom) == 0 {
+			row.Custom = nil // as documented
+		}
+		return nil
 	}
 }
 
@@ -803,24 +827,28 @@ func (lr *LeadReader) blank() bool {
 	return true
 }
 
-func (lr *LeadReader) buildRow(line int) LeadRow {
+// buildRow fills row (Line set, Custom an empty or nil map) from lr.strs.
+func (lr *LeadReader) buildRow(row *LeadRow) {
+	line := row.Line
 	n, want := len(lr.strs), len(lr.columns)
 	switch {
 	case lr.vicidial && n < vicidialMinColumns:
-		return LeadRow{Line: line, Raw: lr.joinRaw(), Err: fmt.Errorf(
+		*row = LeadRow{Line: line, Raw: lr.joinRaw(), Err: fmt.Errorf(
 			"%w: got %d, a VICIdial row needs at least %d (through phone_number)", ErrTooFewColumns, n, vicidialMinColumns)}
+		return
 	case n < want && !lr.pad && !lr.vicidial:
-		return LeadRow{Line: line, Raw: lr.joinRaw(), Err: fmt.Errorf(
+		*row = LeadRow{Line: line, Raw: lr.joinRaw(), Err: fmt.Errorf(
 			"%w: got %d, header has %d", ErrTooFewColumns, n, want)}
+		return
 	case n > want && !lr.vicidial:
 		for _, s := range lr.strs[want:] {
 			if strings.TrimSpace(s) != "" {
-				return LeadRow{Line: line, Raw: lr.joinRaw(), Err: fmt.Errorf(
+				*row = LeadRow{Line: line, Raw: lr.joinRaw(), Err: fmt.Errorf(
 					"%w: got %d, header has %d", ErrTooManyColumns, n, want)}
+				return
 			}
 		}
 	}
-	row := LeadRow{Line: line}
 	for i, s := range lr.strs {
 		s = strings.TrimSpace(s)
 		if s == "" {
@@ -844,7 +872,6 @@ func (lr *LeadReader) buildRow(line int) LeadRow {
 			*row.ptr(f) = s
 		}
 	}
-	return row
 }
 
 func (lr *LeadReader) joinRaw() string {
