@@ -56,17 +56,13 @@ WHERE l.campaign_id = $1 AND l.status = 'done' AND NOT l.dnc AND l.last_disposit
 
 // PurgeResult counts what PurgeScratch removed.
 type PurgeResult struct {
-	Rejects int64 `json:"rejects"`
-	// Abandoned counts imports whose process died: their lists are marked
-	// failed and their partial tables dropped.
-	Abandoned int64 `json:"abandoned_imports"`
-	Requests  int64 `json:"callback_requests"`
+	Rejects  int64 `json:"rejects"`
+	Requests int64 `json:"callback_requests"`
 }
 
 // PurgeScratch deletes what is kept only for a while: rejected-row reports of
 // imports finished before before and callback requests closed before before.
-// It also cleans up after imports whose process died (FailAbandonedImports).
-func PurgeScratch(ctx context.Context, db TxDB, before time.Time) (PurgeResult, error) {
+func PurgeScratch(ctx context.Context, db DB, before time.Time) (PurgeResult, error) {
 	var r PurgeResult
 	tag, err := db.Exec(ctx, `DELETE FROM lead_import_rejects r USING lead_lists l
 WHERE r.list_id = l.id AND l.finished_at < $1`, before)
@@ -74,9 +70,6 @@ WHERE r.list_id = l.id AND l.finished_at < $1`, before)
 		return r, fmt.Errorf("purge import reports: %w", err)
 	}
 	r.Rejects = tag.RowsAffected()
-	if r.Abandoned, err = FailAbandonedImports(ctx, db); err != nil {
-		return r, err
-	}
 	tag, err = db.Exec(ctx, `DELETE FROM callback_requests WHERE status <> 'pending' AND closed_at < $1`, before)
 	if err != nil {
 		return r, fmt.Errorf("purge callback requests: %w", err)

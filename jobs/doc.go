@@ -13,11 +13,12 @@
 //     delivery, a job run twice or a reschedule safe (see callbacks.go).
 //   - callback_sweep: runs a callback step whose job vanished.
 //   - recover_stuck_leads, recycle_sweep, recycle_leads: leads stranded in
-//     dialing, leads held for callbacks that are gone, recycle by disposition.
+//     dialing (and lead imports whose process died), leads held for
+//     callbacks that are gone, recycle by disposition.
 //   - daily_rollup: agent and campaign day roll-ups (agents.RollupDay,
 //     dialer.RollupDay) nightly at RollupAt UTC.
 //   - purge_scratch: import reports and closed callback requests past
-//     Retention, orphaned staging rows.
+//     Retention.
 //   - callback_request_assign: pending callback requests to available agents
 //     for their first two hours.
 //

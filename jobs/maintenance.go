@@ -159,7 +159,7 @@ func (w *purgeWorker) Work(ctx context.Context, _ *river.Job[PurgeArgs]) error {
 		return err
 	}
 	if res != (campaigns.PurgeResult{}) {
-		w.r.log.Info("purged scratch data", "import_rejects", res.Rejects, "abandoned_imports", res.Abandoned,
+		w.r.log.Info("purged scratch data", "import_rejects", res.Rejects,
 			"callback_requests", res.Requests, "older_than", w.r.cfg.Retention)
 	}
 	return nil

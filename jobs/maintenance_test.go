@@ -55,3 +55,23 @@ WHERE campaign_id = $1`, c.ID)
 	require.EqualValues(t, 3, n, "every NI but the DNC'd number")
 	require.Equal(t, "done", leadStatus(t, db, lead))
 }
+
+// The stuck-lead sweep also fails a lead import whose process died, so its
+// list does not say "importing" forever.
+func TestRecoverySweepFailsAbandonedImports(t *testing.T) {
+	db := testdb.NewPool(t)
+	ctx := context.Background()
+	c := newCampaign(t, db, 1, nil)
+	var list int64
+	require.NoError(t, db.QueryRow(ctx, `INSERT INTO lead_lists (campaign_id, name, format) VALUES ($1, 'dead.csv', 'csv') RETURNING id`,
+		c.ID).Scan(&list))
+	r, err := New(db, Config{FetchPoll: 50 * time.Millisecond, StopTimeout: 2 * time.Second, RecoveryEvery: 100 * time.Millisecond},
+		wallClock{}, quietLog())
+	require.NoError(t, err)
+	require.NoError(t, r.Start(ctx))
+	t.Cleanup(r.Stop)
+	require.Eventually(t, func() bool {
+		l, err := campaigns.GetList(ctx, db, campaigns.ListID(list))
+		return err == nil && l.Status == "failed"
+	}, 10*time.Second, 50*time.Millisecond)
+}

@@ -12,7 +12,8 @@ import (
 )
 
 // RecoverLeadsArgs is the periodic sweep that returns leads stranded in
-// `dialing` by a dialer that died mid-call.
+// `dialing` by a dialer that died mid-call, and fails lead imports whose
+// process died (campaigns.FailAbandonedImports).
 type RecoverLeadsArgs struct{}
 
 // Kind is River's name for the job.
@@ -29,7 +30,7 @@ func (RecoverLeadsArgs) InsertOpts() river.InsertOpts {
 
 type recoverLeadsWorker struct {
 	river.WorkerDefaults[RecoverLeadsArgs]
-	db    campaigns.DB
+	db    campaigns.TxDB
 	clock Clock
 	after time.Duration
 	log   *slog.Logger
@@ -42,6 +43,13 @@ func (w *recoverLeadsWorker) Work(ctx context.Context, _ *river.Job[RecoverLeads
 	}
 	if n > 0 {
 		w.log.Warn("returned stuck leads to the pool", "leads", n, "claimed_longer_than", w.after)
+	}
+	lists, err := campaigns.FailAbandonedImports(ctx, w.db)
+	if err != nil {
+		return err
+	}
+	if lists > 0 {
+		w.log.Warn("failed lead imports whose process stopped", "lists", lists)
 	}
 	return nil
 }
