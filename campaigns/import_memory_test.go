@@ -1,0 +1,56 @@
+package campaigns
+
+import (
+	"context"
+	"io"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/internal/leadgen"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+)
+
+// An import holds a fixed amount in memory however long its file: rows go
+// to PostgreSQL in chunks, rejects and duplicate suspects to disk.
+func TestImportMemoryStaysFlat(t *testing.T) {
+	t.Parallel()
+	const rows = 400_000 // about 35 MB; kept in memory they would take several times the limit
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c, err := Create(ctx, db, "memory", nil)
+	require.NoError(t, err)
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(leadgen.Write(pw, leadgen.Options{Rows: rows, Seed: 3, DuplicateEvery: 100, InvalidEvery: 200}))
+	}()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				runtime.ReadMemStats(&ms)
+				if ms.HeapAlloc > peak.Load() {
+					peak.Store(ms.HeapAlloc)
+				}
+			}
+		}
+	}()
+	res, err := Import(ctx, db, pr, ImportOptions{Campaign: c.ID, Name: "big.csv"})
+	close(stop)
+	<-sampled
+	require.NoError(t, err)
+	require.EqualValues(t, rows, res.Rows)
+	require.Greater(t, res.Imported, int64(rows*98/100))
+	require.Less(t, peak.Load(), uint64(64<<20), "heap grew to %d MB importing %d rows", peak.Load()>>20, rows)
+	t.Logf("%d rows imported with a peak heap of %.1f MB", res.Imported, float64(peak.Load())/(1<<20))
+}
