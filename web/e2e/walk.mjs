@@ -57,9 +57,12 @@ async function agentAndSupervisor() {
     await login(ag.page, 'agent1', 'agent', '/agent');
     await ag.page.locator('body[data-live="yes"]').waitFor();
 
-    const boardState = (state) => sup.page.waitForFunction((state) =>
-      [...document.querySelectorAll('#agents-rows tr')].some((tr) => tr.children[0].textContent === 'agent1' && tr.dataset.state === state),
-    state, { polling: 'raf', timeout: 5000 });
+    // A locator, not waitForFunction: the page's CSP forbids the eval that
+    // waitForFunction's polling uses, which fails whenever the first check
+    // comes too early.
+    const boardState = (state) => sup.page.locator(`#agents-rows tr[data-state="${state}"]`, {
+      has: sup.page.locator('td:first-child', { hasText: /^agent1$/ }),
+    }).waitFor({ timeout: 5000 });
 
     // Log in and pause, so the agent is on the board; then time READY.
     let t0 = Date.now();
