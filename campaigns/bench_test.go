@@ -153,23 +153,17 @@ func syntheticList(b *testing.B, db *pgxpool.Pool, campaign campaigns.ID, first,
 	var list int64
 	require.NoError(b, db.QueryRow(ctx, `INSERT INTO lead_lists (campaign_id, name, format, status, finished_at)
 		VALUES ($1, 'synthetic', 'csv', 'ready', now()) RETURNING id`, campaign).Scan(&list))
-	lo, hi := list<<28, (list+1)<<28
+	lo, hi := list<<campaigns.ListIDShift, (list+1)<<campaigns.ListIDShift
 	part := fmt.Sprintf("leads_list_%d_0", list)
-	_, err := db.Exec(ctx, fmt.Sprintf(`
-CREATE TABLE %[1]s (LIKE leads INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-	CHECK (id >= %[2]d AND id < %[3]d), CHECK (campaign_id = %[4]d AND list_id = %[5]d));
+	_, err := db.Exec(ctx, campaigns.CreatePartitionSQL(part, lo, hi, int64(campaign), list)+fmt.Sprintf(`;
 INSERT INTO %[1]s (id, campaign_id, list_id, line, phone, tz_group, priority, next_attempt_at, attempts, status)
-SELECT %[2]d + i, %[4]d, %[5]d, i + 2, '+1' || (200 + i %% 700)::text || lpad((2000000 + %[6]d + i)::text, 7, '0'),
+SELECT %[2]d + i, %[3]d, %[4]d, i + 2, '+1' || (200 + i %% 700)::text || lpad((2000000 + %[5]d + i)::text, 7, '0'),
 	(SELECT id FROM tz_groups ORDER BY id OFFSET (i %% 6) LIMIT 1),
 	CASE WHEN i %% 10 = 0 THEN 1 ELSE 0 END,
 	'2026-07-01 00:00:00+00'::timestamptz - (i %% 1000) * interval '1 minute',
 	i %% 3, CASE WHEN i %% 3 = 0 THEN 'new' ELSE 'retry' END
-FROM generate_series(0, %[7]d - 1) AS i;
-ALTER TABLE %[1]s ADD PRIMARY KEY (id);
-CREATE INDEX ON %[1]s USING hash (phone);
-CREATE INDEX ON %[1]s (campaign_id, priority DESC, next_attempt_at, id) WHERE status IN ('new', 'retry') AND NOT dnc;
-CREATE INDEX ON %[1]s (claimed_at) WHERE status = 'dialing';
-ALTER TABLE leads ATTACH PARTITION %[1]s FOR VALUES FROM (%[2]d) TO (%[3]d)`, part, lo, hi, campaign, list, first, n))
+FROM generate_series(0, %[6]d - 1) AS i;
+`, part, lo, campaign, list, first, n)+campaigns.IndexPartitionSQL(part)+";\n"+campaigns.AttachPartitionSQL(part, lo, hi))
 	require.NoError(b, err)
 }
 

@@ -21,6 +21,8 @@ type ClaimedLead struct {
 	Attempts int    `json:"attempts"`
 	Priority int    `json:"priority"`
 	next     time.Time
+	list     ListID
+	line     int
 }
 
 // Outcome is how a dial attempt ended, as the engine saw it.
@@ -149,19 +151,20 @@ WITH picked AS (
 	  AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.campaign_id IS NULL AND d.phone = l.phone)
 	  AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.campaign_id = $1 AND d.phone = l.phone)
 	  AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'active')
-	ORDER BY l.priority DESC, l.next_attempt_at, l.id
+	ORDER BY l.priority DESC, l.next_attempt_at, l.list_id, l.line, l.id
 	LIMIT $7
 	FOR UPDATE OF l SKIP LOCKED
 )
 UPDATE leads l SET status = 'dialing', claimed_at = $2, claimed_by = $8
 FROM picked WHERE l.id = picked.id AND l.campaign_id = $1
-RETURNING l.id, l.phone, l.attempts, l.priority, l.next_attempt_at`
+RETURNING l.id, l.phone, l.attempts, l.priority, l.next_attempt_at, l.list_id, l.line`
 
 // Claim returns up to n leads of an active campaign that may be dialled at
 // now, and marks them dialing. Order: priority, then the lead whose next
-// attempt fell due first, then id. A campaign with random lead order gets
-// random next-attempt instants in the epoch's first second at import, so its
-// new leads come out at random while retries still go oldest-due first.
+// attempt fell due first, then the oldest list, in file order. A campaign
+// with random lead order gets random next-attempt instants in the epoch's
+// first second at import, so its new leads come out at random while retries
+// still go oldest-due first.
 // Only the campaign's own lists are read (each list partition's CHECK on
 // campaign_id rules out the others when the statement is planned). Concurrent
 // claimers (other loops, other nodes) never receive the same lead.
@@ -183,7 +186,7 @@ func (h *Hopper) Claim(ctx context.Context, db DB, c *Campaign, n int, now time.
 	}
 	leads, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ClaimedLead, error) {
 		var l ClaimedLead
-		err := row.Scan(&l.ID, &l.Phone, &l.Attempts, &l.Priority, &l.next)
+		err := row.Scan(&l.ID, &l.Phone, &l.Attempts, &l.Priority, &l.next, &l.list, &l.line)
 		return l, err
 	})
 	if err != nil {
@@ -197,6 +200,12 @@ func (h *Hopper) Claim(ctx context.Context, db DB, c *Campaign, n int, now time.
 		}
 		if !a.next.Equal(b.next) {
 			return a.next.Before(b.next)
+		}
+		if a.list != b.list {
+			return a.list < b.list
+		}
+		if a.line != b.line {
+			return a.line < b.line
 		}
 		return a.ID < b.ID
 	})

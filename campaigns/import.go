@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,7 +78,7 @@ type ImportResult struct {
 // (ImportErrors).
 //
 // A failed import leaves the list marked failed with its error and no leads;
-// an import whose process died is cleaned up by PurgeScratch. Progress (rows
+// an import whose process died is cleaned up by FailAbandonedImports. Progress (rows
 // and bytes read) is written to the list row while the import runs, so
 // another process can watch it.
 func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOptions) (ImportResult, error) {
@@ -100,8 +99,8 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOpt
 		}
 	}
 	// The coordinating connection holds the list's import lock for the
-	// whole import: PurgeScratch treats an importing list whose lock is free
-	// as abandoned. The lock is taken before the list row is visible.
+	// whole import: FailAbandonedImports treats an importing list whose
+	// lock is free as abandoned. The lock is taken before the list row is visible.
 	// Every connection an import holds for long is its own, not the pool's:
 	// imports holding pooled connections while waiting for more could
 	// starve each other and everything else.
@@ -540,8 +539,7 @@ func (imp *importer) normalize(ctx context.Context, row LeadRow) (normLead, stri
 			pl.state = strings.TrimSpace(row.State)
 		}
 		if zones := addressZones(nanp, pl.state, row.PostalCode, row.Country); zones != nil {
-			slices.Sort(zones)
-			if pl.group, err = imp.group(ctx, slices.Compact(zones), pl.state); err != nil {
+			if pl.group, err = imp.group(ctx, canonicalZones(zones), pl.state); err != nil {
 				return normLead{}, "", err
 			}
 			pl.placed = true
@@ -552,8 +550,9 @@ func (imp *importer) normalize(ctx context.Context, row LeadRow) (normLead, stri
 	}
 	group := pl.group
 	if !pl.placed {
-		// The address does not place the lead: the number does.
-		if group, err = imp.group(ctx, LeadZones(phone, pl.state, row.PostalCode, row.Country), pl.state); err != nil {
+		// The address does not place the lead: the number does (LeadZones'
+		// fallback).
+		if group, err = imp.group(ctx, canonicalZones(phoneZones(phone)), pl.state); err != nil {
 			return normLead{}, "", err
 		}
 	}
@@ -717,10 +716,34 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// createPartitionSQL creates a list partition of leads, not yet attached.
+// Its CHECKs let ATTACH skip its scan and the planner leave the list out of
+// other campaigns' queries.
+func createPartitionSQL(name string, lo, hi, campaign, list int64) string {
+	return fmt.Sprintf(`CREATE TABLE %[1]s (LIKE leads INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
+	CONSTRAINT %[1]s_range CHECK (id >= %[2]d AND id < %[3]d),
+	CONSTRAINT %[1]s_campaign CHECK (campaign_id = %[4]d AND list_id = %[5]d))`, name, lo, hi, campaign, list)
+}
+
+// indexPartitionSQL builds, once the rows are in, the indexes leads has
+// (migration 0006), so that ATTACH adopts them instead of building its own.
+func indexPartitionSQL(name string) string {
+	return fmt.Sprintf(`ALTER TABLE %[1]s ADD CONSTRAINT %[1]s_pkey PRIMARY KEY (id);
+CREATE INDEX %[1]s_phone ON %[1]s USING hash (phone);
+CREATE INDEX %[1]s_hopper ON %[1]s (campaign_id, priority DESC, next_attempt_at, list_id, line, id)
+	WHERE status IN ('new', 'retry') AND NOT dnc;
+CREATE INDEX %[1]s_dialing ON %[1]s (claimed_at) WHERE status = 'dialing'`, name)
+}
+
+// attachPartitionSQL makes a built partition part of leads.
+func attachPartitionSQL(name string, lo, hi int64) string {
+	return fmt.Sprintf(`ALTER TABLE leads ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)`, name, lo, hi)
+}
+
 // stream creates one partition table, COPYs its leads into it, drops in-file
 // duplicates, builds the indexes leads has and marks DNC numbers, all in one
 // transaction of its own connection; the table is attached in finish.
-func (imp *importer) stream(ctx context.Context, p *leadPart) (err error) {
+func (imp *importer) stream(ctx context.Context, p *leadPart) error {
 	drain := func() {
 		for b := range p.ch {
 			imp.recycle(b)
@@ -734,13 +757,9 @@ func (imp *importer) stream(ctx context.Context, p *leadPart) (err error) {
 	defer conn.Close(context.WithoutCancel(ctx))
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		campaign, list := int64(imp.c.ID), int64(imp.list)
-		// Sorting a million index keys wants memory, not temp files. The
-		// CHECKs let ATTACH skip its scan and the planner leave this list
-		// out of other campaigns' queries.
-		if _, err := tx.Exec(ctx, fmt.Sprintf(`SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL work_mem = '64MB';
-CREATE TABLE %[1]s (LIKE leads INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
-	CONSTRAINT %[1]s_range CHECK (id >= %[2]d AND id < %[3]d),
-	CONSTRAINT %[1]s_campaign CHECK (campaign_id = %[4]d AND list_id = %[5]d))`, p.name, p.lo, p.hi, campaign, list)); err != nil {
+		// Sorting a million index keys wants memory, not temp files.
+		if _, err := tx.Exec(ctx, `SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL work_mem = '64MB'; `+
+			createPartitionSQL(p.name, p.lo, p.hi, campaign, list)); err != nil {
 			return fmt.Errorf("create %s: %w", p.name, err)
 		}
 		columns := copyColumns
@@ -753,13 +772,8 @@ CREATE TABLE %[1]s (LIKE leads INCLUDING DEFAULTS INCLUDING CONSTRAINTS,
 			return fmt.Errorf("copy leads: %w", err)
 		}
 		p.copied = tag.RowsAffected()
-		for _, q := range []string{`ALTER TABLE %[1]s ADD CONSTRAINT %[1]s_pkey PRIMARY KEY (id)`,
-			`CREATE INDEX %[1]s_phone ON %[1]s USING hash (phone)`,
-			`CREATE INDEX %[1]s_hopper ON %[1]s (campaign_id, priority DESC, next_attempt_at, id) WHERE status IN ('new', 'retry') AND NOT dnc`,
-			`CREATE INDEX %[1]s_dialing ON %[1]s (claimed_at) WHERE status = 'dialing'`} {
-			if _, err := tx.Exec(ctx, fmt.Sprintf(q, p.name)); err != nil {
-				return fmt.Errorf("index %s: %w", p.name, err)
-			}
+		if _, err := tx.Exec(ctx, indexPartitionSQL(p.name)); err != nil {
+			return fmt.Errorf("index %s: %w", p.name, err)
 		}
 		if p.duplicates, err = dropInFileDuplicates(ctx, tx, p, list); err != nil {
 			return fmt.Errorf("drop duplicates: %w", err)
@@ -866,8 +880,7 @@ func (imp *importer) finish(ctx context.Context, res *ImportResult) error {
 					return fmt.Errorf("drop numbers the campaign has: %w", err)
 				}
 			}
-			if _, err := tx.Exec(ctx, fmt.Sprintf(`ALTER TABLE leads ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)`,
-				p.name, p.lo, p.hi)); err != nil {
+			if _, err := tx.Exec(ctx, attachPartitionSQL(p.name, p.lo, p.hi)); err != nil {
 				return fmt.Errorf("attach %s: %w", p.name, err)
 			}
 			res.Imported += p.copied - p.duplicates
@@ -961,12 +974,18 @@ func (imp *importer) group(ctx context.Context, zones []string, state string) (i
 		return id, nil
 	}
 	var id int32
-	err := imp.pool.QueryRow(ctx, `
+	err := pgx.ErrNoRows
+	// No row at all means another import inserted the group after this
+	// statement's snapshot was taken (ON CONFLICT waited for it, the SELECT
+	// cannot see it): the next try sees it.
+	for try := 0; try < 3 && errors.Is(err, pgx.ErrNoRows); try++ {
+		err = imp.pool.QueryRow(ctx, `
 WITH ins AS (
 	INSERT INTO tz_groups (zones, state) VALUES ($1, $2) ON CONFLICT (zones, state) DO NOTHING RETURNING id
 )
 SELECT id FROM ins UNION ALL SELECT id FROM tz_groups WHERE zones = $1 AND state = $2
 LIMIT 1`, zones, state).Scan(&id)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("calling-window group %s: %w", key, err)
 	}

@@ -233,7 +233,15 @@ func TestClaimsSpanListsAndKeepCampaignsApart(t *testing.T) {
 		}
 	}
 	require.Len(t, got, 200)
-	require.True(t, slices.IsSorted(got), "oldest lists first, in file order")
+	// Oldest list first, each in file order, two-stream lists included
+	// (their streams split the lines by number, so ids alone would not do).
+	var order []string
+	for _, id := range got {
+		var list, line int64
+		require.NoError(t, db.QueryRow(ctx, `SELECT list_id, line FROM leads WHERE id = $1`, id).Scan(&list, &line))
+		order = append(order, fmt.Sprintf("%08d/%08d", list, line))
+	}
+	require.True(t, slices.IsSorted(order), "claim order %v", order)
 	var foreign int
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM leads WHERE id = ANY($1) AND campaign_id <> $2`, got, a.ID).Scan(&foreign))
 	require.Zero(t, foreign)
@@ -256,4 +264,25 @@ func TestClaimsSpanListsAndKeepCampaignsApart(t *testing.T) {
 		ids[i] = l.ID
 	}
 	require.False(t, slices.IsSorted(ids), "a random-order campaign does not dial in file order")
+}
+
+// What COPY's text format and JSON must escape arrives intact: backslashes,
+// tabs, line breaks and quotes, in lead fields and custom fields alike.
+func TestImportKeepsCharactersCopyMustEscape(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, nil)
+	file := "phone,first_name,last_name,address1,notes\n" +
+		"2124365000,\"Back\\slash\",\"Tab\there\",\"Line one\nline two\",\"say \"\"hi\"\" \\n \\\\ \x01 done\"\n"
+	res, err := campaigns.Import(ctx, db, strings.NewReader(file), campaigns.ImportOptions{Campaign: c.ID, Streams: 2})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, res.Imported)
+	var first, last, addr, notes string
+	require.NoError(t, db.QueryRow(ctx, `SELECT first_name, last_name, address1, custom->>'notes' FROM leads WHERE campaign_id = $1`,
+		c.ID).Scan(&first, &last, &addr, &notes))
+	require.Equal(t, `Back\slash`, first)
+	require.Equal(t, "Tab\there", last)
+	require.Equal(t, "Line one\nline two", addr)
+	require.Equal(t, "say \"hi\" \\n \\\\ \x01 done", notes)
 }

@@ -362,6 +362,11 @@ func LeadZones(phoneE164, state, postal, country string) []string {
 	if zones == nil {
 		zones = phoneZones(phoneE164)
 	}
+	return canonicalZones(zones)
+}
+
+// canonicalZones sorts zones and drops repeats, in place.
+func canonicalZones(zones []string) []string {
 	slices.Sort(zones)
 	return slices.Compact(zones)
 }

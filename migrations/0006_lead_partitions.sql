@@ -90,8 +90,12 @@ ALTER TABLE leads ATTACH PARTITION leads_single FOR VALUES FROM (MINVALUE) TO (2
 
 ALTER TABLE leads ADD CONSTRAINT leads_pkey PRIMARY KEY (id);
 CREATE INDEX leads_phone ON leads USING hash (phone);
-CREATE INDEX leads_hopper_priority ON leads (campaign_id, priority DESC, next_attempt_at, id)
+-- The hopper's order: priority, next attempt, then oldest list first and
+-- each list in file order (a list's two partitions split its lines by
+-- number, so the id alone no longer follows the file).
+CREATE INDEX leads_hopper_priority ON leads (campaign_id, priority DESC, next_attempt_at, list_id, line, id)
 	WHERE status IN ('new', 'retry') AND NOT dnc;
+DROP INDEX leads_single_hopper_priority;
 CREATE INDEX leads_dialing ON leads (claimed_at) WHERE status = 'dialing';
 
 CREATE TRIGGER leads_check_list AFTER INSERT ON leads
