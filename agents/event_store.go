@@ -34,7 +34,7 @@ WHERE id = $1 AND logout_at IS NULL`
 	recoverSessionsSQL = `
 UPDATE agent_sessions s SET logout_at = greatest(s.login_at, coalesce(
 		(SELECT max(e.at) FROM agent_events e WHERE e.session_id = s.id), s.login_at)),
-	end_cause = 'node_restart'
+	end_cause = 'node_lost'
 WHERE s.node = $1 AND s.logout_at IS NULL`
 )
 
@@ -79,9 +79,9 @@ func (s *EventStore) Stop() { s.w.Stop() }
 // Flush waits until everything appended so far is written.
 func (s *EventStore) Flush(ctx context.Context) error { return s.w.Flush(ctx) }
 
-// RecoverSessions closes the sessions node left open when it died, at each
-// session's last recorded transition. Call it before the node's campaigns
-// start.
+// RecoverSessions closes the sessions a dead node left open (end cause
+// node_lost), at each session's last recorded transition. Node recovery
+// (dialer.RecoverNode) calls it inside its transaction.
 func RecoverSessions(ctx context.Context, db DB, node string) (int64, error) {
 	tag, err := db.Exec(ctx, recoverSessionsSQL, node)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -63,7 +64,8 @@ func (o Outcome) systemDisposition() string {
 // immutable id → zones+state table that imports only ever append to), so a
 // claim decides which groups are open in Go without a scan.
 type Hopper struct {
-	node string
+	node  string
+	epoch atomic.Int64
 
 	mu     sync.Mutex
 	groups map[int32]tzGroup
@@ -79,6 +81,13 @@ type tzGroup struct {
 func NewHopper(node string) *Hopper {
 	return &Hopper{node: node, groups: map[int32]tzGroup{}}
 }
+
+// SetEpoch fences the hopper's claims with the campaign lease node holds
+// at epoch (dialer's campaign_leases, DESIGN.md §7): a claim is refused,
+// returning no leads, unless that lease is the campaign's current one and
+// has not expired by the database's clock. Epoch 0 (the default) claims
+// without a lease: tests and tools that run no cluster.
+func (h *Hopper) SetEpoch(epoch int64) { h.epoch.Store(epoch) }
 
 // refreshGroupsLocked loads groups added since the last call.
 func (h *Hopper) refreshGroupsLocked(ctx context.Context, db DB) error {
@@ -151,6 +160,8 @@ WITH picked AS (
 	  AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.campaign_id IS NULL AND d.phone = l.phone)
 	  AND NOT EXISTS (SELECT 1 FROM dnc d WHERE d.campaign_id = $1 AND d.phone = l.phone)
 	  AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'active')
+	  AND ($9::bigint = 0 OR EXISTS (SELECT 1 FROM campaign_leases cl
+	       WHERE cl.campaign_id = $1 AND cl.node_id = $8 AND cl.epoch = $9 AND cl.expires_at > now()))
 	ORDER BY l.priority DESC, l.next_attempt_at, l.list_id, l.line, l.id
 	LIMIT $7
 	FOR UPDATE OF l SKIP LOCKED
@@ -180,7 +191,8 @@ func (h *Hopper) Claim(ctx context.Context, db DB, c *Campaign, n int, now time.
 	if err != nil || len(open) == 0 {
 		return nil, err
 	}
-	rows, err := db.Query(ctx, claimSQL, c.ID, now, open, c.MaxAttempts, c.MaxAttemptsPerDay, minDay, n, h.node)
+	rows, err := db.Query(ctx, claimSQL, c.ID, now, open, c.MaxAttempts, c.MaxAttemptsPerDay, minDay, n, h.node,
+		h.epoch.Load())
 	if err != nil {
 		return nil, fmt.Errorf("claim leads for campaign %d: %w", c.ID, err)
 	}
@@ -245,6 +257,12 @@ var ErrNotClaimed = errors.New("lead is not claimed")
 // locks the number out for the campaign's lock-out period (72 h under UK rules).
 func Complete(ctx context.Context, db TxDB, c *Campaign, a Attempt) error {
 	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error { return complete(ctx, tx, c, a) })
+}
+
+// CompleteTx is Complete inside the caller's transaction (recovery closes a
+// dead node's calls and counts their attempts in one).
+func CompleteTx(ctx context.Context, tx pgx.Tx, c *Campaign, a Attempt) error {
+	return complete(ctx, tx, c, a)
 }
 
 func complete(ctx context.Context, tx pgx.Tx, c *Campaign, a Attempt) error {

@@ -23,8 +23,8 @@ import (
 // carries every timestamp, so it is complete even if an earlier write was lost.
 const (
 	insertCallSQL = `
-INSERT INTO calls (run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, queued_at, dialed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'dialing', $8, $8)
+INSERT INTO calls (run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, queued_at, dialed_at, epoch)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'dialing', $8, $8, $9)
 ON CONFLICT (run_id, seq) DO NOTHING`
 
 	ringingCallSQL = `
@@ -41,13 +41,14 @@ WHERE run_id = $1 AND seq = $2 AND state = 'answered'`
 	endedCallSQL = `
 INSERT INTO calls (run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, outcome, abandoned,
 	answered_by, end_cause, disposition, queued_at, dialed_at, ringing_at, answered_at, connected_at, ended_at,
-	dispositioned_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+	dispositioned_at, epoch)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 ON CONFLICT (run_id, seq) DO UPDATE SET agent_id = EXCLUDED.agent_id, state = 'ended',
 	outcome = EXCLUDED.outcome, abandoned = EXCLUDED.abandoned, answered_by = EXCLUDED.answered_by,
 	end_cause = EXCLUDED.end_cause, disposition = EXCLUDED.disposition, queued_at = EXCLUDED.queued_at,
 	dialed_at = EXCLUDED.dialed_at, ringing_at = EXCLUDED.ringing_at, answered_at = EXCLUDED.answered_at,
-	connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, dispositioned_at = EXCLUDED.dispositioned_at`
+	connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, dispositioned_at = EXCLUDED.dispositioned_at
+WHERE calls.end_cause <> 'node_lost'`
 
 	dispositionedCallSQL = `
 UPDATE calls SET disposition = $3, dispositioned_at = CASE WHEN $3::text IS NULL THEN NULL ELSE $4::timestamptz END,
@@ -62,28 +63,11 @@ SELECT date_trunc('hour', ended_at, 'UTC'), count(*) FILTER (WHERE outcome IN ('
 FROM calls
 WHERE campaign_id = $1 AND ended_at >= $2 AND outcome IN ('completed', 'abandoned', 'machine')
 GROUP BY 1 ORDER BY 1`
-
-	// A call this node left open when it died ends at its last known
-	// instant with what is known of it: bridged to an agent, it was a
-	// completed call; answered by a person and never bridged, an abandon
-	// (the conservative reading for the abandon rate); otherwise failed.
-	recoverCallsSQL = `
-UPDATE calls SET state = 'ended',
-	ended_at = greatest(dialed_at, ringing_at, answered_at, connected_at),
-	outcome = CASE WHEN connected_at IS NOT NULL THEN 'completed'
-	               WHEN answered_by = 'human' THEN 'abandoned'
-	               WHEN answered_by = 'machine' THEN 'machine'
-	               ELSE 'failed' END,
-	abandoned = (connected_at IS NULL AND answered_by IS NOT DISTINCT FROM 'human'),
-	end_cause = 'node_restart'
-WHERE node = $1 AND state <> 'ended'`
 )
 
-// Causes recorded in calls.end_cause.
-const (
-	EndCauseShutdown    = "shutdown"
-	EndCauseNodeRestart = "node_restart"
-)
+// EndCauseShutdown is recorded in calls.end_cause for a call the loop hung
+// up because it stopped (EndCauseNodeLost in recovery.go for a dead node's).
+const EndCauseShutdown = "shutdown"
 
 // CallProgress is one step of a call, as written through to its record.
 type CallProgress struct {
@@ -182,6 +166,10 @@ func (s *CallStore) Journal(campaign CampaignID) *StoreJournal {
 	return &StoreJournal{s: s, run: uuid.New(), campaign: campaign}
 }
 
+// SetEpoch records the campaign lease epoch the run's calls are placed
+// under; call before the run's first call.
+func (j *StoreJournal) SetEpoch(epoch int64) { j.epoch = epoch }
+
 // BudgetHistory implements BudgetHistory over the calls table.
 func (s *CallStore) BudgetHistory(ctx context.Context, campaign CampaignID, since time.Time) ([]BudgetBucket, error) {
 	rows, err := s.q.Query(ctx, budgetHistorySQL, int64(campaign), since)
@@ -199,23 +187,12 @@ func (s *CallStore) BudgetHistory(ctx context.Context, campaign CampaignID, sinc
 	return out, nil
 }
 
-// RecoverCalls closes the calls node left open when it died (see
-// recoverCallsSQL). Call it before the node's campaigns start.
-func RecoverCalls(ctx context.Context, db interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}, node string) (int64, error) {
-	tag, err := db.Exec(ctx, recoverCallsSQL, node)
-	if err != nil {
-		return 0, fmt.Errorf("close calls left open by node %s: %w", node, err)
-	}
-	return tag.RowsAffected(), nil
-}
-
 // StoreJournal is a CallJournal writing one campaign run's calls.
 type StoreJournal struct {
 	s        *CallStore
 	run      uuid.UUID
 	campaign CampaignID
+	epoch    int64
 }
 
 // Run identifies this run in calls.run_id.
@@ -226,7 +203,7 @@ func (j *StoreJournal) CallProgress(p *CallProgress) {
 	switch p.State {
 	case CallDialing:
 		w.Enqueue(insertCallSQL, j.run, int64(p.Call), int64(j.campaign), leadArg(p.Lead), p.Number, j.s.node,
-			agentArg(p.Agent), p.At)
+			agentArg(p.Agent), p.At, j.epoch)
 	case CallRinging:
 		w.Enqueue(ringingCallSQL, j.run, int64(p.Call), p.At)
 	case CallAnsweredHuman:
@@ -258,7 +235,8 @@ func (j *StoreJournal) CallEnded(e *CallEnd) {
 	}
 	j.s.w.Enqueue(endedCallSQL, j.run, int64(r.ID), int64(j.campaign), leadArg(r.Lead), r.Number, j.s.node, agent,
 		r.Outcome.String(), r.Abandoned, answeredBy, e.Cause, dispo, r.Stamps[CallQueued], r.DialedAt(),
-		stamp(r.Stamps[CallRinging]), stamp(r.AnsweredAt()), stamp(r.Stamps[CallConnected]), r.EndedAt(), dispoAt)
+		stamp(r.Stamps[CallRinging]), stamp(r.AnsweredAt()), stamp(r.Stamps[CallConnected]), r.EndedAt(), dispoAt,
+		j.epoch)
 }
 
 func (j *StoreJournal) CallDisposed(d *CallDisposition) {

@@ -202,8 +202,13 @@ func (e *Engine) learn(ctx context.Context, l Learner) {
 	e.log.Info("pacing learned from history", "calls", len(calls), "wrapups", len(wraps))
 }
 
-// Stop ends pacing: no new calls are placed and the tick stops. Calls in
-// flight still finish normally as their events arrive. Idempotent.
+// ErrStopped refuses a dial or offer once the engine has stopped pacing
+// (its node is draining).
+var ErrStopped = errors.New("the campaign is not placing calls on this node (shutting down)")
+
+// Stop ends pacing: no new calls are placed, no lead is offered and the tick
+// stops. Calls in flight still finish normally as their events arrive, and
+// live answers are still connected to READY agents. Idempotent.
 func (e *Engine) Stop() { e.stopped = true }
 
 func (e *Engine) now() time.Time { return e.deps.Scheduler.Now() }
@@ -324,6 +329,9 @@ func (e *Engine) ManualDial(ctx context.Context, id agents.ID, lead Lead) (CallI
 	}
 	if s.a.State() != agents.Ready {
 		return 0, fmt.Errorf("manual dial by agent %d: agent is %s, not READY", id, s.a.State())
+	}
+	if e.stopped {
+		return 0, fmt.Errorf("manual dial by agent %d: %w", id, ErrStopped)
 	}
 	if other, busy := e.inFlight[lead.ID]; busy {
 		return 0, fmt.Errorf("manual dial of lead %d: already in call %d", lead.ID, other)

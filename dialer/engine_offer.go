@@ -45,7 +45,23 @@ func (e *Engine) OfferLead(ctx context.Context, id agents.ID, lead Lead) error {
 	if s.a.State() != agents.Ready {
 		return fmt.Errorf("offer to agent %d: agent is %s, not READY", id, s.a.State())
 	}
+	if e.stopped {
+		return fmt.Errorf("offer to agent %d: %w", id, ErrStopped)
+	}
 	return e.offer(ctx, s, lead)
+}
+
+// WithdrawOffers takes back every preview offer still ringing (the node is
+// draining): the agents go back to READY and the leads to the hopper or
+// their callbacks, undialled.
+func (e *Engine) WithdrawOffers(ctx context.Context) {
+	for _, s := range e.agentList {
+		if s.offered && s.a.State() == agents.Ringing {
+			if err := e.HandleAgent(ctx, s.a.ID(), agents.Event{Kind: agents.EvReject}); err != nil {
+				e.log.Error("withdraw preview offer", "agent", int64(s.a.ID()), "err", err)
+			}
+		}
+	}
 }
 
 func (e *Engine) offer(ctx context.Context, s *agentSlot, lead Lead) error {

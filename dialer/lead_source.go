@@ -59,6 +59,8 @@ type HopperLeadsConfig struct {
 	// Node is recorded on each claim (campaigns.RecoverStuck returns a dead
 	// node's claims).
 	Node string
+	// Epoch is the campaign lease the claims are fenced by (0: none).
+	Epoch int64
 	// Queue bounds the completions waiting to be written (default 1024).
 	Queue  int
 	Logger *slog.Logger
@@ -76,6 +78,7 @@ func NewHopperLeads(db campaigns.TxDB, c campaigns.Campaign, clock Clock, cfg Ho
 	h := &HopperLeads{db: db, hopper: campaigns.NewHopper(cfg.Node), clock: clock,
 		log: log.With("campaign", int64(c.ID)), q: make(chan leadOp, cfg.Queue),
 		stopping: make(chan struct{}), exited: make(chan struct{})}
+	h.hopper.SetEpoch(cfg.Epoch)
 	h.campaign.Store(&c)
 	return h
 }

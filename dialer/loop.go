@@ -126,6 +126,7 @@ type Loop struct {
 	dropped    int64
 	claimErrAt time.Time
 	cb         callbackState // loop_dispo.go
+	draining   bool
 
 	campaign atomic.Pointer[campaigns.Campaign]
 }
@@ -331,6 +332,9 @@ func (l *Loop) run(startCtx context.Context) {
 				l.eng.HandleTimer(ctx, d.timer)
 			}
 		}
+		if l.draining {
+			l.drainStep(ctx)
+		}
 		if at, ok := l.nextDue(); ok {
 			timer.Reset(max(at.Sub(l.Now()), 0))
 		} else {
@@ -340,7 +344,11 @@ func (l *Loop) run(startCtx context.Context) {
 		case <-timer.C:
 		case <-l.wake:
 		case c := <-l.cmds:
-			c.reply <- c.fn(ctx)
+			err := c.fn(ctx)
+			if l.draining {
+				l.drainStep(ctx)
+			}
+			c.reply <- err
 		case <-summary:
 			l.logSummary()
 		case <-l.stopCh:
@@ -441,6 +449,9 @@ func (l *Loop) progress(id CallID, oc *openCall, s CallState) {
 // agent first if this loop has not seen them.
 func (l *Loop) Login(ctx context.Context, id agents.ID, cfg agents.Config) error {
 	return l.do(ctx, func(ctx context.Context) error {
+		if l.draining {
+			return fmt.Errorf("log agent %d in: %w", id, ErrStopped)
+		}
 		if l.eng.Agent(id) == nil {
 			if err := l.eng.AddAgent(id, cfg); err != nil {
 				return err
@@ -698,8 +709,9 @@ func (s loopLeads) Complete(ctx context.Context, id LeadID, o Outcome) error {
 		l.held[id] = true
 		return nil
 	case o == OutcomeFailed && l.cancelled[id]:
+		// Hung up at stop after ringing: the customer's phone rang, so the
+		// attempt counts and the lead waits the failed retry delay.
 		delete(l.cancelled, id)
-		return l.deps.Leads.Release(ctx, id)
 	}
 	return l.deps.Leads.Complete(ctx, id, o)
 }
@@ -765,7 +777,9 @@ func (s loopAgents) AppendTransition(t agents.Transition) {
 
 // closeAgentCall records the agent's side of the call their transition just
 // closed and settles its lead: with the agent's code, or, when the agent
-// left without one, released for another try.
+// left a connected call without one (logout, session lost, shutdown), with
+// the automatic disposition: the customer was talking to an agent, so the
+// attempt counts and the lead waits AUTO's delay like any other.
 func (l *Loop) closeAgentCall(t agents.Transition) {
 	ac, ok := l.lastCall[t.Agent]
 	if !ok {
@@ -778,23 +792,21 @@ func (l *Loop) closeAgentCall(t agents.Transition) {
 		return
 	}
 	code := l.pending[t.Agent]
+	held := l.held[ac.lead]
+	if code == "" && held {
+		code = campaigns.DispoAuto
+		l.log.Warn("agent left a connected call without a disposition; it gets the automatic one", "agent",
+			int64(t.Agent), "call", uint64(ac.call), "lead", int64(ac.lead), "event", t.Event.String(), "code", code)
+	}
 	if l.deps.Journal != nil {
 		l.deps.Journal.CallDisposed(&CallDisposition{Call: ac.call, Code: code, At: t.At,
 			Talk: t.Call.Talk, Hold: t.Call.Hold, Dispo: t.Call.Dispo})
 	}
-	if !l.held[ac.lead] {
+	if !held {
 		return
 	}
 	delete(l.held, ac.lead)
 	ctx := context.Background()
-	if code == "" {
-		l.log.Warn("agent left a connected call without a disposition; lead released", "agent", int64(t.Agent),
-			"call", uint64(ac.call), "lead", int64(ac.lead), "event", t.Event.String())
-		if err := l.deps.Leads.Release(ctx, ac.lead); err != nil {
-			l.log.Error("release lead", "lead", int64(ac.lead), "err", err)
-		}
-		return
-	}
 	l.log.Debug("call dispositioned", "agent", int64(t.Agent), "call", uint64(ac.call), "lead", int64(ac.lead),
 		"disposition", code, "talk_s", t.Call.Talk.Seconds(), "dispo_s", t.Call.Dispo.Seconds())
 	var err error
@@ -806,6 +818,60 @@ func (l *Loop) closeAgentCall(t agents.Transition) {
 	if err != nil {
 		l.log.Error("record attempt", "lead", int64(ac.lead), "err", err)
 	}
+}
+
+// Drain stops the campaign placing calls on this node (it is shutting
+// down): no new dial, preview or callback offer; offers still ringing are
+// withdrawn. Calls in flight run to their natural end, live answers are
+// still connected to READY agents, and agents disposition their calls as
+// usual. Once no unanswered call is in flight, agents who are not on a call
+// or in wrap-up are logged out, and the others as soon as they leave
+// wrap-up; Idle then reports true.
+func (l *Loop) Drain(ctx context.Context) error {
+	return l.do(ctx, func(ctx context.Context) error {
+		if l.draining {
+			return nil
+		}
+		l.draining = true
+		l.eng.Stop()
+		l.eng.WithdrawOffers(ctx)
+		l.log.Info("campaign draining: no new calls; calls in progress run to their end")
+		return nil
+	})
+}
+
+// drainStep logs out the agents a draining loop no longer needs.
+func (l *Loop) drainStep(ctx context.Context) {
+	for _, oc := range l.open {
+		if oc.state < CallConnected {
+			return // an answer may still need an agent
+		}
+	}
+	for _, id := range l.agentIDs {
+		a := l.eng.Agent(id)
+		switch a.State() {
+		case agents.Ready, agents.Paused:
+			if err := l.eng.HandleAgent(ctx, id, agents.Event{Kind: agents.EvLogout}); err != nil {
+				l.log.Error("log agent out while draining", "agent", int64(id), "err", err)
+			}
+		}
+	}
+}
+
+// Idle reports whether a draining loop has nothing left: no call open and
+// every agent logged out.
+func (l *Loop) Idle(ctx context.Context) (bool, error) {
+	var idle bool
+	err := l.do(ctx, func(context.Context) error {
+		idle = len(l.open) == 0
+		for _, id := range l.agentIDs {
+			if l.eng.Agent(id).State() != agents.LoggedOut {
+				idle = false
+			}
+		}
+		return nil
+	})
+	return idle, err
 }
 
 // due is one entry of the loop's time-ordered queue.

@@ -61,6 +61,7 @@ func newCampaign(t *testing.T, db *pgxpool.Pool, n int, settings map[string]stri
 
 // node is one node's engine: stores, manager and simulated agents.
 type node struct {
+	node   *dialer.Node
 	calls  *dialer.CallStore
 	events *agents.EventStore
 	mgr    *dialer.Manager
@@ -74,9 +75,12 @@ func startNode(t *testing.T, db *pgxpool.Pool, rt sim.Realtime, name string, c c
 		calls:  dialer.NewCallStore(db, dialer.CallStoreConfig{Node: name}),
 		events: agents.NewEventStore(db, agents.EventStoreConfig{Node: name}),
 	}
+	var err error
+	n.node, err = dialer.RegisterNode(ctx, db, wallClock{}, dialer.NodeConfig{ID: name})
+	require.NoError(t, err)
+	require.NoError(t, n.node.Start(ctx))
 	require.NoError(t, n.calls.Start(ctx))
 	require.NoError(t, n.events.Start(ctx))
-	var err error
 	n.mgr, err = dialer.NewManager(dialer.ManagerConfig{Node: name, Poll: 100 * time.Millisecond}, dialer.ManagerDeps{
 		DB: db, Clock: wallClock{}, Calls: n.calls, Agents: n.events,
 		Trunk: func(c *campaigns.Campaign, del dialer.TrunkDeliverer) (dialer.Trunk, error) {
@@ -101,6 +105,10 @@ func (n *node) stop() {
 	n.mgr.Stop()
 	n.events.Stop()
 	n.calls.Stop()
+	n.node.Stop()
+	if err := n.node.MarkStopped(context.Background()); err != nil {
+		panic(err)
+	}
 }
 
 func count(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int {
@@ -231,85 +239,9 @@ func TestRestartKeepsTheAbandonBudget(t *testing.T) {
 	require.Zero(t, after.Counters.Abandons, "the new engine's own counters start at zero")
 }
 
-// A node that died mid-call leaves open records; on its next start they
-// are closed with what is known and the cause, and only that node's.
-func TestRecoveryClosesWhatADeadNodeLeftOpen(t *testing.T) {
-	ctx := context.Background()
-	db := testdb.NewPool(t)
-	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	t0 := time.Now().Add(-time.Minute).Truncate(time.Microsecond)
-
-	// Each call's progress up to where the node died.
-	write := func(node string, calls ...[]dialer.CallState) {
-		s := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: node})
-		require.NoError(t, s.Start(ctx))
-		j := s.Journal(dialer.CampaignID(c.ID))
-		for i, steps := range calls {
-			for k, st := range steps {
-				j.CallProgress(&dialer.CallProgress{Call: dialer.CallID(i + 1), Number: "+12125550100", State: st, Agent: 7,
-					At: t0.Add(time.Duration(k) * time.Second)})
-			}
-		}
-		s.Stop()
-	}
-	const (
-		dialing = dialer.CallDialing
-		ringing = dialer.CallRinging
-		human   = dialer.CallAnsweredHuman
-		machine = dialer.CallAnsweredMachine
-	)
-	write("dead", []dialer.CallState{dialing}, []dialer.CallState{dialing, ringing},
-		[]dialer.CallState{dialing, ringing, human}, []dialer.CallState{dialing, ringing, machine},
-		[]dialer.CallState{dialing, ringing, human, dialer.CallConnected})
-	write("alive", []dialer.CallState{dialing, ringing})
-	require.Equal(t, 6, count(t, db, `SELECT count(*) FROM calls WHERE state <> 'ended'`))
-
-	events := agents.NewEventStore(db, agents.EventStoreConfig{Node: "dead"})
-	require.NoError(t, events.Start(ctx))
-	sink := events.Sink(int64(c.ID))
-	sink.AppendTransition(agents.Transition{Agent: 7, At: t0, Event: agents.EvLogin, From: agents.LoggedOut, To: agents.Paused, PauseCode: "LOGIN"})
-	sink.AppendTransition(agents.Transition{Agent: 7, At: t0.Add(time.Second), Event: agents.EvReady, From: agents.Paused, To: agents.Ready})
-	events.Stop()
-
-	n, err := dialer.RecoverCalls(ctx, db, "dead")
-	require.NoError(t, err)
-	require.EqualValues(t, 5, n)
-	n, err = agents.RecoverSessions(ctx, db, "dead")
-	require.NoError(t, err)
-	require.EqualValues(t, 1, n)
-
-	rows, err := db.Query(ctx, `SELECT seq, outcome, abandoned, end_cause FROM calls WHERE node = 'dead' ORDER BY seq`)
-	require.NoError(t, err)
-	var got []string
-	for rows.Next() {
-		var seq int
-		var outcome, cause string
-		var abandoned bool
-		require.NoError(t, rows.Scan(&seq, &outcome, &abandoned, &cause))
-		got = append(got, fmt.Sprintf("%d %s %v %s", seq, outcome, abandoned, cause))
-	}
-	require.NoError(t, rows.Err())
-	require.Equal(t, []string{
-		"1 failed false node_restart", "2 failed false node_restart", "3 abandoned true node_restart",
-		"4 machine false node_restart", "5 completed false node_restart",
-	}, got)
-	require.Equal(t, 1, count(t, db, `SELECT count(*) FROM calls WHERE node = 'alive' AND state = 'ringing'`), "another node's calls are its own")
-	require.Equal(t, 1, count(t, db, `SELECT count(*) FROM agent_sessions WHERE end_cause = 'node_restart' AND logout_at = $1`, t0.Add(time.Second)))
-
-	// The recovered abandon counts in the campaign's budget.
-	h, err := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "dead"}).BudgetHistory(ctx, dialer.CampaignID(c.ID), t0.Add(-time.Hour))
-	require.NoError(t, err)
-	var live, ab int64
-	for _, b := range h {
-		live, ab = live+b.Live, ab+b.Abandons
-	}
-	require.EqualValues(t, 2, live)
-	require.EqualValues(t, 1, ab)
-}
-
-// Two nodes running the same campaign claim through the same hopper: a
-// lead is never in two calls at once, though both nodes dial.
+// Two nodes on one database: the campaign's lease gives it to exactly one
+// of them at a time; when its owner stops, the other takes it over and the
+// leads carry on where they were. A lead is never in two calls at once.
 func TestTwoNodesNeverDialOneLeadAtOnce(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 40, nil)
@@ -317,14 +249,30 @@ func TestTwoNodesNeverDialOneLeadAtOnce(t *testing.T) {
 	// Dispositions that keep leads coming back, so each is dialled often.
 	rt := fastSim()
 	rt.Codes = []sim.Code{{Code: "CALLBK", P: 0.5}, {Code: "AM", P: 0.5}}
-	a := startNode(t, db, rt, "node-a", c, 1, 3)
-	b := startNode(t, db, rt, "node-b", c, 101, 3)
+	nodes := map[string]*node{
+		"node-a": startNode(t, db, rt, "node-a", c, 1, 3),
+		"node-b": startNode(t, db, rt, "node-b", c, 101, 3),
+	}
 	require.Eventually(t, func() bool {
-		return count(t, db, `SELECT count(DISTINCT node) FROM calls WHERE state = 'ended'`) == 2 &&
-			count(t, db, `SELECT count(*) FROM calls`) >= 120
-	}, 20*time.Second, 50*time.Millisecond, "both nodes dial, leads are dialled again and again")
-	a.stop()
-	b.stop()
+		return count(t, db, `SELECT count(*) FROM calls WHERE state = 'ended'`) >= 60
+	}, 20*time.Second, 50*time.Millisecond, "the owner dials, leads are dialled again and again")
+	require.Equal(t, 1, count(t, db, `SELECT count(DISTINCT node) FROM calls`), "one node paces the campaign")
+	var owner string
+	require.NoError(t, db.QueryRow(context.Background(), `SELECT node FROM calls LIMIT 1`).Scan(&owner))
+	first := count(t, db, `SELECT epoch FROM calls LIMIT 1`)
+	require.Positive(t, first, "calls carry their lease epoch")
+
+	// The owner stops cleanly and releases the campaign: the other takes it.
+	nodes[owner].stop()
+	delete(nodes, owner)
+	require.Eventually(t, func() bool {
+		return count(t, db, `SELECT count(*) FROM calls WHERE state = 'ended' AND node <> $1`, owner) >= 60
+	}, 20*time.Second, 50*time.Millisecond, "the other node takes the campaign over")
+	for _, n := range nodes {
+		n.stop()
+	}
+	require.Greater(t, count(t, db, `SELECT max(epoch) FROM calls WHERE node <> $1`, owner), first,
+		"the takeover has a newer epoch")
 
 	require.Zero(t, count(t, db, `
 		SELECT count(*) FROM calls x JOIN calls y ON x.lead_id = y.lead_id AND x.id < y.id

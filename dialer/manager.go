@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
@@ -27,7 +28,11 @@ type ManagerConfig struct {
 	// CallbackPoll is how often each loop looks for its agents' due
 	// callbacks (default 2 s).
 	CallbackPoll time.Duration
-	Logger       *slog.Logger
+	// LeaseTTL is how long a campaign lease lasts without renewal
+	// (default 15 s); leases are renewed every third of it, and at every
+	// poll.
+	LeaseTTL time.Duration
+	Logger   *slog.Logger
 }
 
 // ManagerDeps are what the manager builds loops from.
@@ -47,12 +52,17 @@ type ManagerDeps struct {
 	Callbacks campaigns.CallbackJobs
 }
 
-// Manager runs a Loop for every active campaign: one goroutine polls the
-// campaigns table, starts a loop (with its HopperLeads) when a campaign turns
-// active, stops it when the campaign is paused, archived or deleted, and
-// restarts it when a setting the engine was built from changes (mode, ratio,
-// abandon target, rules, ring timeout, connect deadline, caller ID, message);
-// other settings (window, retries, attempt limits) reach the running hopper.
+// Manager runs a Loop for every active campaign this node owns: one goroutine
+// polls the campaigns table; for an active campaign it does not run, it takes
+// the campaign's lease (lease.go) while it holds fewer than its fair share
+// (active campaigns over live nodes, rounded up) and starts a loop (with its
+// HopperLeads) fenced by the lease's epoch; it renews the leases of its loops
+// at every poll, stops a loop whose lease was lost, and stops a loop and
+// releases its lease when the campaign is paused, archived or deleted. It
+// restarts a loop when a setting the engine was built from changes (mode,
+// ratio, abandon target, rules, ring timeout, connect deadline, caller ID,
+// message); other settings (window, retries, attempt limits) reach the
+// running hopper.
 // Other goroutines find a campaign's loop with Loop, a message to the manager
 // goroutine. Start does the first poll and launches the goroutine; Stop stops
 // every loop and returns when all goroutines have exited.
@@ -62,6 +72,7 @@ type Manager struct {
 	log  *slog.Logger
 
 	reqs     chan loopReq
+	drains   chan chan []*Loop
 	mu       sync.Mutex
 	started  bool
 	stopOnce sync.Once
@@ -73,11 +84,14 @@ type Manager struct {
 	// loops mirrors running for lock-free lookups from other goroutines
 	// (CallbackDue).
 	loops sync.Map // CampaignID → *Loop
+	drain atomic.Bool
 }
 
 type managed struct {
-	loop   *Loop
-	leads  *HopperLeads
+	loop     *Loop
+	leads    *HopperLeads
+	lease    Lease
+	draining bool // the loop drains; its lease was handed over
 	engine string // the settings the engine was built from
 }
 
@@ -97,11 +111,15 @@ func NewManager(cfg ManagerConfig, deps ManagerDeps) (*Manager, error) {
 	if cfg.Poll == 0 {
 		cfg.Poll = 3 * time.Second
 	}
+	if cfg.LeaseTTL == 0 {
+		cfg.LeaseTTL = 15 * time.Second
+	}
+
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Manager{cfg: cfg, deps: deps, log: log, reqs: make(chan loopReq),
+	return &Manager{cfg: cfg, deps: deps, log: log, reqs: make(chan loopReq), drains: make(chan chan []*Loop),
 		stopCh: make(chan struct{}), exited: make(chan struct{}), running: map[CampaignID]*managed{}}, nil
 }
 
@@ -161,12 +179,18 @@ func (m *Manager) run(startCtx context.Context) {
 	defer cancel()
 	t := time.NewTicker(m.cfg.Poll)
 	defer t.Stop()
+	renew := time.NewTicker(m.cfg.LeaseTTL / 3)
+	defer renew.Stop()
 	for {
 		select {
 		case <-t.C:
 			if err := m.sync(ctx); err != nil {
 				m.log.Error("read campaigns", "err", err)
 			}
+		case <-renew.C:
+			m.renew(ctx)
+		case reply := <-m.drains:
+			reply <- m.drainAll(ctx)
 		case r := <-m.reqs:
 			var l *Loop
 			if mc := m.running[r.id]; mc != nil {
@@ -183,45 +207,180 @@ func (m *Manager) run(startCtx context.Context) {
 	}
 }
 
-// sync makes the running loops match the active campaigns.
+// sync renews this node's leases, then makes the running loops match the
+// active campaigns this node may own.
 func (m *Manager) sync(ctx context.Context) error {
+	m.renew(ctx)
 	list, err := campaigns.List(ctx, m.deps.DB)
 	if err != nil {
 		return err
 	}
-	active := map[CampaignID]bool{}
+	active := map[CampaignID]*campaigns.Campaign{}
+	var ids []CampaignID
 	for i := range list {
 		c := &list[i]
 		if c.Status != campaigns.StatusActive {
 			continue
 		}
 		id := CampaignID(c.ID)
-		active[id] = true
-		mc := m.running[id]
-		if mc != nil && mc.engine != engineSettings(c) {
-			m.log.Info("campaign settings changed; restarting its loop", "campaign", int64(id))
-			m.stop(id)
-			mc = nil
+		active[id] = c
+		ids = append(ids, id)
+	}
+	for id := range m.running {
+		if active[id] == nil {
+			m.log.Info("campaign no longer active; stopping its loop", "campaign", int64(id))
+			m.stop(ctx, id, true)
 		}
+	}
+	for _, id := range ids {
+		c, mc := active[id], m.running[id]
 		if mc == nil {
-			if err := m.start(ctx, c); err != nil {
-				m.log.Error("start campaign", "campaign", int64(id), "name", c.Name, "err", err)
-			}
+			continue
+		}
+		if mc.engine != engineSettings(c) {
+			m.log.Info("campaign settings changed; restarting its loop", "campaign", int64(id))
+			m.stop(ctx, id, true)
 			continue
 		}
 		mc.leads.SetCampaign(*c)
 		mc.loop.SetCampaign(*c)
 	}
-	for id := range m.running {
-		if !active[id] {
-			m.log.Info("campaign no longer active; stopping its loop", "campaign", int64(id))
-			m.stop(id)
+	if m.draining() {
+		return nil
+	}
+	share, err := m.fairShare(ctx, len(ids))
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if len(m.running) >= share {
+			break
+		}
+		if m.running[id] != nil {
+			continue
+		}
+		c := active[id]
+		lease, err := AcquireLease(ctx, m.deps.DB, id, m.cfg.Node, m.cfg.LeaseTTL)
+		if errors.Is(err, ErrLeaseHeld) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := m.start(ctx, c, lease); err != nil {
+			m.log.Error("start campaign", "campaign", int64(id), "name", c.Name, "err", err)
+			if rerr := ReleaseLease(ctx, m.deps.DB, lease); rerr != nil {
+				m.log.Error("release lease of a campaign that did not start", "campaign", int64(id), "err", rerr)
+			}
 		}
 	}
 	return nil
 }
 
-func (m *Manager) start(ctx context.Context, c *campaigns.Campaign) error {
+// fairShare is how many campaigns this node may own: the active campaigns
+// over the live nodes, rounded up (at least one node: this one).
+func (m *Manager) fairShare(ctx context.Context, active int) (int, error) {
+	nodes, err := LiveNodes(ctx, m.deps.DB)
+	if err != nil {
+		return 0, err
+	}
+	nodes = max(nodes, 1)
+	return (active + nodes - 1) / nodes, nil
+}
+
+// renew extends the lease of every running loop; a loop whose lease was
+// lost stops at once (another node owns the campaign now). A renewal that
+// fails for another reason (the database is unreachable) is tried at the
+// next poll: the lease's epoch stays ours until someone takes it, and the
+// fenced claims place no call meanwhile.
+func (m *Manager) renew(ctx context.Context) {
+	for id, mc := range m.running {
+		if mc.draining {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, m.cfg.LeaseTTL/3)
+		l, err := RenewLease(rctx, m.deps.DB, mc.lease, m.cfg.LeaseTTL)
+		cancel()
+		switch {
+		case err == nil:
+			mc.lease = l
+		case errors.Is(err, ErrLeaseLost):
+			m.log.Error("campaign lease lost to another node; stopping its loop here", "campaign", int64(id),
+				"epoch", mc.lease.Epoch)
+			m.stop(ctx, id, false)
+		default:
+			m.log.Warn("renew campaign lease", "campaign", int64(id), "err", err)
+		}
+	}
+}
+
+// Drain is a graceful shutdown's first half: the manager takes no more
+// campaigns, every loop stops placing calls (Loop.Drain) and its lease is
+// released so another node takes the campaign's new dialling at once, while
+// the calls in progress here run to their end. It returns when every loop is
+// idle (no call open, every agent logged out) or ctx ends; Stop then stops
+// what is left (ending the calls still up).
+func (m *Manager) Drain(ctx context.Context) error {
+	reply := make(chan []*Loop, 1)
+	select {
+	case m.drains <- reply:
+	case <-m.exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var loops []*Loop
+	select {
+	case loops = <-reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for len(loops) > 0 {
+		idle, err := loops[0].Idle(ctx)
+		switch {
+		case errors.Is(err, ErrLoopStopped) || idle:
+			loops = loops[1:]
+			continue
+		case err != nil:
+			return err
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (m *Manager) drainAll(ctx context.Context) []*Loop {
+	m.drain.Store(true)
+	var loops []*Loop
+	for id, mc := range m.running {
+		if mc.draining {
+			loops = append(loops, mc.loop)
+			continue
+		}
+		if err := mc.loop.Drain(ctx); err != nil {
+			m.log.Error("drain campaign loop", "campaign", int64(id), "err", err)
+			continue
+		}
+		mc.draining = true
+		rctx, cancel := context.WithTimeout(ctx, m.cfg.LeaseTTL/3)
+		if err := ReleaseLease(rctx, m.deps.DB, mc.lease); err != nil {
+			m.log.Warn("hand over campaign lease; it expires by itself", "campaign", int64(id), "err", err)
+		}
+		cancel()
+		loops = append(loops, mc.loop)
+	}
+	return loops
+}
+
+func (m *Manager) draining() bool { return m.drain.Load() }
+
+func (m *Manager) start(ctx context.Context, c *campaigns.Campaign, lease Lease) error {
 	cfg, pol, err := EngineConfig(c)
 	if err != nil {
 		return err
@@ -237,7 +396,8 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign) error {
 		}
 	}
 	log := m.log.With("campaign_name", c.Name)
-	leads := NewHopperLeads(m.deps.DB, *c, m.deps.Clock, HopperLeadsConfig{Node: m.cfg.Node, Logger: log})
+	leads := NewHopperLeads(m.deps.DB, *c, m.deps.Clock, HopperLeadsConfig{Node: m.cfg.Node, Epoch: lease.Epoch,
+		Logger: log})
 	deps := LoopDeps{
 		Clock:     m.deps.Clock,
 		Trunk:     func(del TrunkDeliverer) (Trunk, error) { return m.deps.Trunk(c, del) },
@@ -250,7 +410,9 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign) error {
 	if m.deps.Calls != nil {
 		deps.History = m.deps.Calls
 		deps.Learning = m.deps.Calls
-		deps.Journal = m.deps.Calls.Journal(cfg.Campaign)
+		j := m.deps.Calls.Journal(cfg.Campaign)
+		j.SetEpoch(lease.Epoch)
+		deps.Journal = j
 	}
 	if m.deps.Agents != nil {
 		deps.Agents = m.deps.Agents.Sink(int64(c.ID))
@@ -267,12 +429,15 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign) error {
 		leads.Stop()
 		return err
 	}
-	m.running[cfg.Campaign] = &managed{loop: loop, leads: leads, engine: engineSettings(c)}
+	m.running[cfg.Campaign] = &managed{loop: loop, leads: leads, lease: lease, engine: engineSettings(c)}
+	log.Info("campaign owned by this node", "campaign", int64(c.ID), "epoch", lease.Epoch)
 	m.loops.Store(cfg.Campaign, loop)
 	return nil
 }
 
-func (m *Manager) stop(id CampaignID) {
+// stop stops a campaign's loop and, when release is set, frees its lease
+// for any node once the loop's records are written.
+func (m *Manager) stop(ctx context.Context, id CampaignID, release bool) {
 	mc := m.running[id]
 	if mc == nil {
 		return
@@ -281,6 +446,11 @@ func (m *Manager) stop(id CampaignID) {
 	m.loops.Delete(id)
 	mc.loop.Stop()
 	mc.leads.Stop()
+	if release {
+		if err := ReleaseLease(ctx, m.deps.DB, mc.lease); err != nil {
+			m.log.Warn("release campaign lease; it expires by itself", "campaign", int64(id), "err", err)
+		}
+	}
 }
 
 func (m *Manager) stopAll() {
@@ -294,6 +464,11 @@ func (m *Manager) stopAll() {
 			defer wg.Done()
 			mc.loop.Stop()
 			mc.leads.Stop()
+			ctx, cancel := context.WithTimeout(context.Background(), m.cfg.Poll)
+			defer cancel()
+			if err := ReleaseLease(ctx, m.deps.DB, mc.lease); err != nil {
+				m.log.Warn("release campaign lease; it expires by itself", "campaign", int64(id), "err", err)
+			}
 		}()
 	}
 	wg.Wait()

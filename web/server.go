@@ -20,6 +20,10 @@ import (
 type Config struct {
 	// Addr is the listen address, e.g. ":8080" or "127.0.0.1:0".
 	Addr string
+	// Listener, when set, is used instead of listening on Addr (serve
+	// binds its port before it registers its node, so a port in use fails
+	// before anything changes).
+	Listener net.Listener
 	// ShutdownTimeout bounds how long Stop waits for in-flight requests.
 	// Default 8 s, so the whole process stops within 10 s of a signal.
 	ShutdownTimeout time.Duration
@@ -219,9 +223,12 @@ func (s *Server) Hub() *Hub { return s.hub }
 // live-event goroutines: the LISTEN/NOTIFY bridge and the publisher that
 // follows this node's campaign loops. All of them exit in Stop.
 func (s *Server) Start(ctx context.Context) error {
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, errors.Unwrap(err))
+	ln := s.cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = Listen(ctx, s.cfg.Addr); err != nil {
+			return err
+		}
 	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	if s.bridge != nil {
@@ -252,6 +259,15 @@ func (s *Server) Start(ctx context.Context) error {
 	}()
 	s.log.Info("http server listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// Listen binds addr for Config.Listener.
+func Listen(ctx context.Context, addr string) (net.Listener, error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, errors.Unwrap(err))
+	}
+	return ln, nil
 }
 
 // Addr is the bound address (useful when Config.Addr asked for port 0).

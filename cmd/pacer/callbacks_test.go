@@ -383,7 +383,7 @@ func TestCallbackSurvivesKill(t *testing.T) {
 	start := func() (addr string, cmd *exec.Cmd, done chan error, logs *syncBuffer) {
 		addr = freeAddr(t)
 		cmd = exec.Command(pacerBin, "serve", "--http-addr", addr, "--no-demo", "--sim-config", simConfig,
-			"--campaign-poll", "200ms", "--bcrypt-cost", "4", "--node-id", "kill-test")
+			"--campaign-poll", "200ms", "--bcrypt-cost", "4", "--node-id", "kill-test", "--lease-ttl", "2s")
 		cmd.Dir = dir
 		cmd.Env = cleanEnv("DATABASE_URL=" + dbURL)
 		logs = &syncBuffer{}
@@ -426,6 +426,11 @@ func TestCallbackSurvivesKill(t *testing.T) {
 	require.NoError(t, first.Process.Signal(syscall.SIGKILL))
 	<-firstDone
 	t.Logf("first server's logs:\n%s", firstLogs)
+	// The name is held until the dead node's heartbeat expires; the next
+	// life of the name then recovers it as it registers.
+	require.Eventually(t, func() bool {
+		return countRows(t, db, `SELECT count(*) FROM nodes WHERE id = 'kill-test' AND expires_at < now()`) == 1
+	}, time.Minute, 50*time.Millisecond)
 
 	addr, _, _, logs := start()
 	ann = newClient(t, "http://"+addr)

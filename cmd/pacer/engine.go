@@ -26,6 +26,7 @@ type engineOptions struct {
 	simAnswerRate float64
 	poll          time.Duration
 	summary       time.Duration
+	leaseTTL      time.Duration
 	// sim, when set, replaces the simulated carrier and agents' settings
 	// (tests use short delays).
 	sim *sim.Realtime
@@ -64,24 +65,14 @@ func (o engineOptions) realtime() (sim.Realtime, error) {
 	return rt, nil
 }
 
-// startEngine closes what this node left open, creates the demo campaign on
-// an empty database, and starts the call and agent stores, the campaign
+// startEngine creates the demo campaign on an empty database (what a dead
+// node left open is recovered by node registration and the heartbeat), and starts the call and agent stores, the campaign
 // manager (a loop per active campaign, on the simulated carrier) and the
 // simulated agents. stop stops them in reverse order.
 func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpool.Pool, clock dialer.Clock, logger *slog.Logger) (stop func(), err error) {
 	rt, err := o.realtime()
 	if err != nil {
 		return nil, usageError{err.Error()}
-	}
-	if n, err := dialer.RecoverCalls(ctx, pool, node); err != nil {
-		return nil, err
-	} else if n > 0 {
-		logger.Warn("closed calls this node left open when it stopped", "calls", n)
-	}
-	if n, err := agents.RecoverSessions(ctx, pool, node); err != nil {
-		return nil, err
-	} else if n > 0 {
-		logger.Warn("closed agent sessions this node left open when it stopped", "sessions", n)
 	}
 	if !o.noDemo {
 		c, created, err := campaigns.EnsureDemo(ctx, pool)
@@ -116,7 +107,8 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 	}
 	stops = append(stops, events.Stop)
 
-	mgr, err := dialer.NewManager(dialer.ManagerConfig{Node: node, Poll: o.poll, Summary: o.summary, Logger: logger},
+	mgr, err := dialer.NewManager(dialer.ManagerConfig{Node: node, Poll: o.poll, Summary: o.summary,
+		LeaseTTL: o.leaseTTL, Logger: logger},
 		dialer.ManagerDeps{
 			DB:    pool,
 			Clock: clock,

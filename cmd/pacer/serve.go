@@ -2,14 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
-	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/jobs"
 	"github.com/pacer-dialer/pacer/migrations"
@@ -17,12 +19,15 @@ import (
 )
 
 type serveOptions struct {
-	db       dbOptions
-	logs     logOptions
-	httpAddr string
-	nodeID   string
-	engine   engineOptions
-	web      webOptions
+	db        dbOptions
+	logs      logOptions
+	httpAddr  string
+	advertise string
+	nodeID    string
+	leaseTTL  time.Duration
+	drain     time.Duration
+	engine    engineOptions
+	web       webOptions
 }
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -30,9 +35,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var o serveOptions
 	o.db.register(fs)
 	o.logs.register(fs)
-	host, _ := os.Hostname()
 	fs.StringVar(&o.httpAddr, "http-addr", ":8080", "HTTP listen address for the web workspace, API, /healthz and /readyz")
-	fs.StringVar(&o.nodeID, "node-id", host, "this node's name in lead claims and logs; unique per node")
+	fs.StringVar(&o.advertise, "advertise-addr", "", "host:port other nodes use to reach this node's HTTP API (default: the listen address, with 127.0.0.1 for an unspecified host)")
+	fs.StringVar(&o.nodeID, "node-id", "", "this node's name, unique among live nodes (default: host name plus a random suffix); a name held by a live node is refused")
+	fs.DurationVar(&o.drain, "drain-timeout", 5*time.Minute, "on SIGTERM, how long calls in progress may run to their end (no new calls are placed) before they are ended; a second signal exits at once")
+	fs.DurationVar(&o.leaseTTL, "lease-ttl", 15*time.Second, "how long a silent node keeps its campaigns before another node recovers it and takes them over")
 	o.engine.register(fs)
 	o.web.register(fs)
 	if err := fs.parse(args); err != nil {
@@ -42,7 +49,58 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
+	if o.nodeID == "" {
+		o.nodeID = defaultNodeID()
+	}
 	return serve(ctx, o, logger, nil)
+}
+
+// defaultNodeID is the host name plus a random suffix: unique to this
+// process's lifetime.
+func defaultNodeID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "pacer"
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%x", host, b)
+}
+
+// drain is a graceful shutdown's first half (DESIGN.md §7): /readyz turns
+// 503, other nodes stop counting this one, every campaign stops placing
+// calls and is handed over, and calls in progress run to their end and are
+// dispositioned, for at most timeout.
+func drain(timeout time.Duration, node *dialer.Node, mgr *dialer.Manager, draining *atomic.Bool, logger *slog.Logger) {
+	start := time.Now()
+	draining.Store(true)
+	logger.Info("draining: no new calls; calls in progress run to their end (a second signal exits at once)",
+		"drain_timeout", timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := node.MarkDraining(ctx); err != nil {
+		logger.Warn("could not tell other nodes this one drains", "err", err)
+	}
+	if err := mgr.Drain(ctx); err != nil {
+		logger.Warn("drain timeout: ending the calls still in progress", "err", err)
+		return
+	}
+	logger.Info("drained: every call ended and dispositioned", "took", time.Since(start).Round(time.Millisecond))
+}
+
+// advertised is the address other nodes reach this one at.
+func advertised(flag string, ln net.Addr) string {
+	if flag != "" {
+		return flag
+	}
+	host, port, err := net.SplitHostPort(ln.String())
+	if err != nil {
+		return ln.String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }
 
 // serve runs until ctx is done, then stops every component in reverse order.
@@ -65,11 +123,49 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		return err
 	}
 	clock := wallClock{}
-	if n, err := campaigns.RecoverStuck(ctx, db.pool, time.Time{}, o.nodeID); err != nil {
+	// Bind the port, then claim the node name: a second process fails on
+	// either before it has changed anything.
+	ln, err := web.Listen(ctx, o.httpAddr)
+	if err != nil {
 		return err
-	} else if n > 0 {
-		logger.Warn("returned leads this node had claimed before it restarted", "leads", n)
 	}
+	listening := true
+	defer func() {
+		if listening {
+			ln.Close()
+		}
+	}()
+	node, err := dialer.RegisterNode(ctx, db.pool, clock, dialer.NodeConfig{ID: o.nodeID,
+		HTTPAddr: advertised(o.advertise, ln.Addr()), TTL: o.leaseTTL, Logger: logger})
+	if err != nil {
+		return err
+	}
+	if err := node.Start(ctx); err != nil {
+		return err
+	}
+	defer node.Stop()
+	nodeCtx, cancelNode := context.WithCancelCause(ctx)
+	defer cancelNode(nil)
+	go func() {
+		select {
+		case <-node.Lost():
+			cancelNode(dialer.ErrNodeLost)
+		case <-nodeCtx.Done():
+		}
+	}()
+	ctx = nodeCtx
+	clean := false
+	defer func() {
+		if !clean {
+			return
+		}
+		// Everything is stopped and written: nobody needs to recover us.
+		mctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := node.MarkStopped(mctx); err != nil {
+			logger.Warn("could not mark the node stopped; another node will recover it", "err", err)
+		}
+	}()
 
 	runner, err := jobs.New(db.pool, jobs.Config{StopTimeout: 3 * time.Second}, clock, logger)
 	if err != nil {
@@ -86,9 +182,12 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		return err
 	}
 	var mgr *dialer.Manager
+	var draining atomic.Bool
 	o.engine.onManager = func(m *dialer.Manager) { mgr = m }
 	o.engine.jobs = runner
-	stopEngine, err := startEngine(ctx, o.engine, o.nodeID, db.pool, clock, logger)
+	o.engine.leaseTTL = o.leaseTTL
+	// The engine outlives the signal: it drains first, then its Stop ends it.
+	stopEngine, err := startEngine(context.WithoutCancel(ctx), o.engine, o.nodeID, db.pool, clock, logger)
 	if err != nil {
 		return err
 	}
@@ -101,15 +200,24 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	deps.Checks = []web.Check{
 		{Name: "database", Func: func(ctx context.Context) error { return db.pool.Ping(ctx) }},
 		{Name: "migrations", Func: func(ctx context.Context) error { return migrations.Check(ctx, db.pool) }},
+		{Name: "draining", Func: func(context.Context) error {
+			if draining.Load() {
+				return errors.New("this node is shutting down and takes no new work")
+			}
+			return nil
+		}},
 		{Name: "jobs", Func: runner.Running},
 	}
-	srv, err := web.New(o.web.config(o.httpAddr, o.nodeID), deps, logger)
+	cfg := o.web.config(o.httpAddr, o.nodeID)
+	cfg.Listener = ln
+	srv, err := web.New(cfg, deps, logger)
 	if err != nil {
 		return err
 	}
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
+	listening = false
 	defer srv.Stop()
 
 	logger.Info("pacer is ready", "http", srv.Addr(), "private_database", db.cluster.Private())
@@ -117,9 +225,14 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		onReady(srv.Addr())
 	}
 	<-ctx.Done()
-	logger.Info("shutting down")
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		logger.Info("shutting down")
 		return fmt.Errorf("stopped: %w", cause)
 	}
+	if mgr != nil && o.drain > 0 {
+		drain(o.drain, node, mgr, &draining, logger)
+	}
+	logger.Info("shutting down")
+	clean = true
 	return nil
 }

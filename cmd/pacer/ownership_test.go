@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/internal/dialcheck"
+	"github.com/pacer-dialer/pacer/internal/simtest"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+)
+
+// cluster is a database shared by several real `pacer serve` processes,
+// with a campaign worked by simulated agents at test speed.
+type cluster struct {
+	t        *testing.T
+	dbURL    string
+	db       *pgxpool.Pool
+	dir      string
+	simPath  string
+	campaign string
+}
+
+func newCluster(t *testing.T, leads int) *cluster {
+	t.Helper()
+	return newClusterWith(t, leads, "predictive", nil)
+}
+
+// newClusterWith makes the campaign in mode, with the simulated carrier
+// and agents changed by tweak.
+func newClusterWith(t *testing.T, leads int, mode string, tweak func(*sim.Realtime)) *cluster {
+	t.Helper()
+	c := &cluster{t: t, dbURL: testdb.New(t), dir: workDir(t), campaign: "Owned"}
+	var err error
+	c.db, err = pgxpool.New(context.Background(), c.dbURL)
+	require.NoError(t, err)
+	t.Cleanup(c.db.Close)
+	var csv strings.Builder
+	csv.WriteString("phone,first_name\n")
+	for i := range leads {
+		fmt.Fprintf(&csv, "+1212%03d%04d,Lead%d\n", 200+i/10000, i%10000, i)
+	}
+	activeCampaign(t, c.db, c.campaign, mode, csv.String())
+	rt := simtest.FastRealtime()
+	if tweak != nil {
+		tweak(&rt)
+	}
+	b, err := json.Marshal(rt)
+	require.NoError(t, err)
+	c.simPath = filepath.Join(c.dir, "sim.json")
+	require.NoError(t, os.WriteFile(c.simPath, b, 0o644))
+	return c
+}
+
+// args are a node's serve flags.
+func (c *cluster) args(addr, node string, extra ...string) []string {
+	a := []string{"serve", "--http-addr", addr, "--no-demo", "--sim-config", c.simPath, "--sim-agents", "3",
+		"--sim-campaign", c.campaign, "--campaign-poll", "200ms", "--lease-ttl", "2s", "--bcrypt-cost", "4"}
+	if node != "" {
+		a = append(a, "--node-id", node)
+	}
+	return append(a, extra...)
+}
+
+func (c *cluster) count(sql string, args ...any) int {
+	c.t.Helper()
+	return countRows(c.t, c.db, sql, args...)
+}
+
+// waitCalls waits until at least n calls matching where have ended.
+func (c *cluster) waitCalls(n int, where string, args ...any) {
+	c.t.Helper()
+	require.Eventually(c.t, func() bool {
+		return c.count(`SELECT count(*) FROM calls WHERE state = 'ended' AND `+where, args...) >= n
+	}, 2*time.Minute, 50*time.Millisecond, "%d calls where %s", n, where)
+}
+
+// promisesKept runs the dialer's promises over everything the run did.
+func (c *cluster) promisesKept(settled bool) {
+	c.t.Helper()
+	v, err := dialcheck.Violations(context.Background(), c.db, settled)
+	require.NoError(c.t, err)
+	require.Empty(c.t, v, dialcheck.Report(v))
+}
+
+// runToExit runs pacer and returns its exit code and last line of stderr.
+func runToExit(t *testing.T, dir string, env []string, args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pacerBin, args...)
+	cmd.Dir, cmd.Env = dir, env
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "pacer should fail: %v\n%s", err, stderr.String())
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	return exit.ExitCode(), lines[len(lines)-1]
+}
+
+// A second `pacer serve` — the same command in the same directory, or the
+// name of a live node on another port — exits non-zero with one line and
+// changes nothing: the first keeps dialling, nobody recovers it, and no lead
+// is dialled twice or sooner than its retry delay.
+func TestASecondServeChangesNothing(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 400)
+	env := cleanEnv("DATABASE_URL=" + c.dbURL)
+	addr := freeAddr(t)
+	stop, logs := startPacer(t, c.dir, env, c.args(addr, "")...)
+	waitReady(t, addr, time.Minute)
+	c.waitCalls(15, "true")
+	var node string
+	require.NoError(t, c.db.QueryRow(context.Background(), `SELECT id FROM nodes`).Scan(&node))
+
+	code, line := runToExit(t, c.dir, env, c.args(addr, "")...)
+	require.Equal(t, 1, code)
+	require.Contains(t, line, "address already in use")
+	code, line = runToExit(t, c.dir, env, c.args(freeAddr(t), node)...)
+	require.Equal(t, 1, code)
+	require.Contains(t, line, "held by a live node")
+	require.Contains(t, line, node)
+	require.True(t, strings.HasPrefix(line, "pacer serve:"), line)
+
+	require.Equal(t, 1, c.count(`SELECT count(*) FROM nodes`), "the failed starts registered nothing")
+	require.Zero(t, c.count(`SELECT count(*) FROM calls WHERE end_cause <> ''`), "no call of the first was closed")
+	require.Zero(t, c.count(`SELECT count(*) FROM agent_sessions WHERE logout_at IS NOT NULL`), "no agent was logged out")
+	before := c.count(`SELECT count(*) FROM calls WHERE state = 'ended'`)
+	c.waitCalls(before+15, "true")
+	require.Equal(t, 1, c.count(`SELECT count(DISTINCT epoch) FROM calls`), "the first kept its lease throughout")
+	stop()
+	require.NotContains(t, logs.String(), "level=ERROR")
+	c.promisesKept(true)
+	require.Equal(t, 1, c.count(`SELECT count(*) FROM nodes WHERE stopped_at IS NOT NULL`), "a clean exit is recorded")
+}
+
+// logTime is the time= of the first log line containing msg.
+func logTime(t *testing.T, logs string, msg string) time.Time {
+	t.Helper()
+	for _, line := range strings.Split(logs, "\n") {
+		if !strings.Contains(line, msg) {
+			continue
+		}
+		f := strings.Fields(line)
+		require.NotEmpty(t, f)
+		at, err := time.Parse(time.RFC3339Nano, strings.TrimPrefix(f[0], "time="))
+		require.NoError(t, err, line)
+		return at
+	}
+	t.Fatalf("no log line %q in:\n%s", msg, logs)
+	return time.Time{}
+}
+
+// SIGTERM with calls connected: /readyz turns 503, no call is dialled after
+// the drain starts, the connected calls run to their end and their agents
+// disposition them, no abandon is counted, and the process exits 0 when they
+// are done.
+func TestSIGTERMDrainsCallsInProgress(t *testing.T) {
+	t.Parallel()
+	c := newClusterWith(t, 400, "power", func(rt *sim.Realtime) {
+		rt.AgentTalk = sim.Dist{Dist: "uniform", Min: 1.5, Max: 2.5}
+		rt.CustomerTalk = sim.Dist{Dist: "uniform", Min: 5, Max: 6}
+	})
+	_, err := c.db.Exec(context.Background(), `UPDATE campaigns SET power_ratio = 1`)
+	require.NoError(t, err)
+	addr := freeAddr(t)
+	cmd := exec.Command(pacerBin, c.args(addr, "drainer", "--drain-timeout", "1m")...)
+	cmd.Dir, cmd.Env = c.dir, cleanEnv("DATABASE_URL="+c.dbURL)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	waitReady(t, addr, time.Minute)
+	c.waitCalls(3, "true")
+	require.Eventually(t, func() bool {
+		return c.count(`SELECT count(*) FROM calls WHERE state = 'connected'`) >= 2
+	}, time.Minute, 10*time.Millisecond, "calls are connected when the signal comes")
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.Eventually(t, func() bool {
+		code, _ := get(t, "http://"+addr+"/readyz")
+		return code == http.StatusServiceUnavailable
+	}, time.Minute, 10*time.Millisecond, "/readyz turns 503 while draining")
+	var exitErr error
+	select {
+	case exitErr = <-done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("pacer did not exit after draining; logs:\n%s", logs)
+	}
+	require.NoError(t, exitErr, "exit 0 after a drain; logs:\n%s", logs)
+	out := logs.String()
+	drainAt := logTime(t, out, "draining: no new calls")
+	logTime(t, out, "drained: every call ended and dispositioned")
+	t.Logf("drain: %s", out[strings.Index(out, "drained: "):][:120])
+
+	require.Zero(t, c.count(`SELECT count(*) FROM calls WHERE dialed_at > $1`, drainAt), "no dial after the drain starts")
+	require.Positive(t, c.count(`SELECT count(*) FROM calls WHERE connected_at < $1 AND ended_at > $1`, drainAt),
+		"calls connected at the signal ran on")
+	require.Zero(t, c.count(`SELECT count(*) FROM calls WHERE end_cause <> ''`), "every call ended by itself")
+	require.Zero(t, c.count(`SELECT count(*) FROM calls WHERE outcome = 'completed' AND (disposition IS NULL OR auto_disposition)`),
+		"every connected call was dispositioned by its agent")
+	require.Zero(t, c.count(`SELECT count(*) FROM calls WHERE abandoned AND ended_at > $1`, drainAt), "no abandon from the shutdown")
+	require.Equal(t, 1, c.count(`SELECT count(*) FROM nodes WHERE stopped_at IS NOT NULL`))
+	c.promisesKept(true)
+}
+
+// A drain that outlasts --drain-timeout ends the calls still up: each
+// connected call gets the automatic disposition and its attempt counts, so
+// the customer is not called again sooner than its retry delay.
+func TestDrainTimeoutEndsTheCallsLeft(t *testing.T) {
+	t.Parallel()
+	c := newClusterWith(t, 100, "power", func(rt *sim.Realtime) {
+		rt.AgentTalk = sim.Dist{Dist: "uniform", Min: 300, Max: 400}
+		rt.CustomerTalk = sim.Dist{Dist: "uniform", Min: 300, Max: 400}
+	})
+	addr := freeAddr(t)
+	stop, logs := startPacer(t, c.dir, cleanEnv("DATABASE_URL="+c.dbURL), c.args(addr, "", "--drain-timeout", "1s")...)
+	waitReady(t, addr, time.Minute)
+	require.Eventually(t, func() bool {
+		return c.count(`SELECT count(*) FROM calls WHERE state = 'connected'`) >= 2
+	}, time.Minute, 10*time.Millisecond)
+	stop()
+	require.Contains(t, logs.String(), "drain timeout: ending the calls still in progress")
+	require.Positive(t, c.count(`SELECT count(*) FROM calls WHERE outcome = 'completed' AND disposition = 'AUTO'`))
+	require.Zero(t, c.count(`SELECT count(*) FROM leads l WHERE l.attempts = 0 AND EXISTS (
+		SELECT 1 FROM calls c WHERE c.lead_id = l.id)`), "every dialled lead counts its attempt")
+	c.promisesKept(true)
+}
