@@ -463,7 +463,7 @@ func (e *Engine) HandleTimer(ctx context.Context, t Timer) {
 			return
 		}
 		e.removeWaiting(c)
-		if err := e.deps.Trunk.Play(ctx, c.ID, e.cfg.InfoPrompt); err != nil {
+		if err := e.deps.Trunk.Play(ctx, c.ID, c.Settings.InfoPrompt); err != nil {
 			e.log.Error("play abandon message", "call", uint64(c.ID), "err", err)
 		} else {
 			e.counters.PromptsPlayed++
@@ -500,7 +500,7 @@ func (e *Engine) answered(ctx context.Context, c *Call) {
 		return
 	}
 	e.waiting = append(e.waiting, c)
-	e.deps.Scheduler.Schedule(e.now().Add(e.cfg.ConnectDeadline), Timer{Kind: TimerConnectDeadline, Call: c.ID})
+	e.deps.Scheduler.Schedule(e.now().Add(c.Settings.ConnectDeadline), Timer{Kind: TimerConnectDeadline, Call: c.ID})
 }
 
 // connect gives a waiting live answer to a READY agent.
@@ -612,7 +612,7 @@ func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
 	}
 	now := e.now()
 	e.nextID++
-	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Lead: lead, idx: len(e.active)}
+	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Lead: lead, Settings: e.cfg.callSettings(), idx: len(e.active)}
 	c.Stamps[CallQueued] = now
 	if s != nil {
 		c.Agent, c.HasAgent = s.a.ID(), true
@@ -623,13 +623,14 @@ func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
 	e.inFlight[lead.ID] = c.ID
 	e.step(c, ceDial)
 	e.counters.Dials++
-	err := e.deps.Trunk.Dial(ctx, DialRequest{Call: c.ID, Lead: lead.ID, Number: lead.Number, CallerID: e.cfg.CallerID, RingTimeout: e.cfg.RingTimeout})
+	err := e.deps.Trunk.Dial(ctx, DialRequest{Call: c.ID, Lead: lead.ID, Number: lead.Number, CallerID: c.Settings.CallerID,
+		RingTimeout: c.Settings.RingTimeout})
 	if err != nil {
 		e.log.Error("dial", "call", uint64(c.ID), "lead", int64(lead.ID), "err", err)
 		e.end(ctx, c, ceFailed)
 		return nil
 	}
-	e.deps.Scheduler.Schedule(now.Add(e.cfg.RingTimeout), Timer{Kind: TimerRingTimeout, Call: c.ID})
+	e.deps.Scheduler.Schedule(now.Add(c.Settings.RingTimeout), Timer{Kind: TimerRingTimeout, Call: c.ID})
 	return c
 }
 

@@ -49,10 +49,12 @@ type ManagerDeps struct {
 
 // Manager runs a Loop for every active campaign: one goroutine polls the
 // campaigns table, starts a loop (with its HopperLeads) when a campaign turns
-// active, stops it when the campaign is paused, archived or deleted, and
-// restarts it when a setting the engine was built from changes (mode, ratio,
-// abandon target, rules, ring timeout, connect deadline, caller ID, message);
-// other settings (window, retries, attempt limits) reach the running hopper.
+// active and stops it when the campaign is paused, archived or deleted.
+// Changed settings never restart a loop: those the engine was built from
+// (mode, ratio, abandon target, rules, AMD false positive, ring timeout,
+// connect deadline, caller ID, message) reach it through Loop.Reconfigure,
+// the rest (window, retries, attempt limits, wrap-up) through the hopper's
+// and the loop's SetCampaign. Calls in flight and agents are untouched.
 // Other goroutines find a campaign's loop with Loop, a message to the manager
 // goroutine. Start does the first poll and launches the goroutine; Stop stops
 // every loop and returns when all goroutines have exited.
@@ -199,9 +201,14 @@ func (m *Manager) sync(ctx context.Context) error {
 		active[id] = true
 		mc := m.running[id]
 		if mc != nil && mc.engine != engineSettings(c) {
-			m.log.Info("campaign settings changed; restarting its loop", "campaign", int64(id))
-			m.stop(id)
-			mc = nil
+			// Applied live: a restart would hang up every call and log
+			// every agent out (DESIGN.md §7).
+			if err := mc.loop.Reconfigure(ctx, *c); err != nil {
+				m.log.Error("apply campaign settings; the next poll tries again", "campaign", int64(id), "err", err)
+			} else {
+				m.log.Info("campaign settings applied to its running loop", "campaign", int64(id), "mode", c.Mode)
+				mc.engine = engineSettings(c)
+			}
 		}
 		if mc == nil {
 			if err := m.start(ctx, c); err != nil {
@@ -299,7 +306,8 @@ func (m *Manager) stopAll() {
 	wg.Wait()
 }
 
-// engineSettings is the part of a campaign an engine is built from.
+// engineSettings is the part of a campaign an engine is built from: its
+// change is what sends the loop a Reconfigure.
 func engineSettings(c *campaigns.Campaign) string {
 	return fmt.Sprintf("%s|%g|%g|%s|%g|%d|%d|%s|%s", c.Mode, c.PowerRatio, c.AbandonTarget, c.Rules, c.AMDFalsePositive,
 		c.RingTimeoutS, c.ConnectDeadlineMS, c.CallerID, c.InfoMessage)
