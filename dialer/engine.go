@@ -663,8 +663,12 @@ func (e *Engine) pace(ctx context.Context) {
 	}
 }
 
+// offerPreviews reserves a lead for each READY agent, but leaves as many of
+// the longest-waiting ones free as there are calls placed without an agent
+// still to be answered (dialled before the campaign switched to preview):
+// those answers need an agent or are abandoned.
 func (e *Engine) offerPreviews(ctx context.Context) {
-	for i := 0; i < len(e.ready); {
+	for i := e.unownedCalls(); i < len(e.ready); {
 		s := e.ready[i]
 		var err error
 		e.claimBuf, err = e.deps.Leads.Claim(ctx, e.claimBuf[:0], 1)
@@ -682,6 +686,18 @@ func (e *Engine) offerPreviews(ctx context.Context) {
 			i++
 		}
 	}
+}
+
+// unownedCalls counts calls dialling, ringing or answered that no agent
+// asked for: each will want a READY agent if a person answers.
+func (e *Engine) unownedCalls() int {
+	n := 0
+	for _, c := range e.active {
+		if !c.HasAgent && c.State <= CallAnsweredHuman && c.State != CallQueued {
+			n++
+		}
+	}
+	return n
 }
 
 // snapshot fills the reused Snapshot for the policy.

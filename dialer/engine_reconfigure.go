@@ -22,8 +22,10 @@ import (
 //     history as Start does.
 //   - Mode switches: leaving preview, an agent RINGING on an offer keeps it
 //     until they dial or skip it; entering preview, READY agents get offers
-//     at once; manual never dials by itself. Live answers of calls placed
-//     under the old mode still go to READY agents.
+//     at once, except as many as there are calls placed under the old mode
+//     still to be answered, which wait for those answers rather than let
+//     them be abandoned; manual never dials by itself, and live answers of
+//     calls placed before it still go to READY agents.
 //
 // It paces once with the new settings before returning. An invalid cfg, or
 // history that cannot be read, leaves the engine as it was.

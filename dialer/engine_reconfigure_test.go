@@ -17,8 +17,9 @@ import (
 // original timeout; an answered call waiting for an agent is abandoned at
 // the connect deadline and with the message it was dialled with; the abandon
 // budget keeps its window through a new target; and the mode goes
-// predictive → power → preview → manual → predictive, with an agent's
-// preview offer surviving the switch to manual and manual never dialling by
+// predictive → power → preview → manual → predictive, with a READY agent
+// kept for a call power placed rather than offered a preview, an agent's
+// preview offer surviving the switch to manual, and manual never dialling by
 // itself.
 func TestSettingsApplyLiveWhileAnAgentTalks(t *testing.T) {
 	t.Parallel()
@@ -151,15 +152,23 @@ func TestSettingsApplyLiveWhileAnAgentTalks(t *testing.T) {
 	g := last().Call
 	stillTalking("power")
 
-	// Preview: READY agent 2 is offered a lead at once, and nothing is
-	// dialled by itself.
+	// Preview: READY agent 2 is kept for g, still ringing from power mode,
+	// rather than offered a lead that would leave g's answer to be
+	// abandoned; after g, agent 2 is offered a lead, and nothing is dialled
+	// by itself.
 	cfg.Mode = dialer.ModePreview
 	reconf(nil)
+	n := len(h.trunk.dials)
+	require.Equal(t, agents.Ready, h.eng.Agent(2).State())
+	h.far(g, dialer.TrunkAnsweredHuman, 100*time.Millisecond)
+	h.advance(time.Second)
+	require.Equal(t, agents.ID(2), h.trunk.bridged[g])
+	h.far(g, dialer.TrunkHungUp, 0)
+	h.advance(time.Millisecond)
+	h.agent(2, agents.EvDispoSaved)
 	require.Equal(t, agents.Ringing, h.eng.Agent(2).State())
 	offer, ok := h.eng.PreviewLead(2)
 	require.True(t, ok)
-	h.far(g, dialer.TrunkBusy, 100*time.Millisecond)
-	n := len(h.trunk.dials)
 	h.advance(5 * time.Second)
 	require.Len(t, h.trunk.dials, n)
 	stillTalking("preview")
