@@ -56,6 +56,14 @@ func (b *Budget) WithAMDFalsePositive(fp float64) *Budget {
 	return b
 }
 
+// Retune takes new settings and keeps the answers and abandons recorded so
+// far: a shorter window forgets its oldest buckets at the next State; a
+// longer one holds only what the old window kept, so the caller restores the
+// older history (Engine.Reconfigure does).
+func (b *Budget) Retune(target float64, window time.Duration, amdFP float64) {
+	b.target, b.window, b.amdFP = target, window, amdFP
+}
+
 // Restore adds history buckets (any order, may repeat bucket starts).
 func (b *Budget) Restore(hist []BudgetBucket) {
 	for _, h := range hist {

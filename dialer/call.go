@@ -145,8 +145,24 @@ type Call struct {
 	HasAgent bool
 	// Stamps holds when the call entered each state; zero if it never did.
 	Stamps [numCallStates]time.Time
+	// Settings are the campaign's settings when the call was dialled; the
+	// call keeps them to its end, whatever the campaign changes meanwhile.
+	Settings CallSettings
 
 	idx int // position in Engine.active
+}
+
+// CallSettings are what a call takes from its campaign at dial time: the
+// caller ID and ring timeout sent with the dial, and how a live answer is
+// treated if no agent takes it (the connect deadline and the information
+// message). Dial time is the one instant a call "starts with" its settings,
+// so a change of the campaign during the call never changes the call's
+// treatment, even one already answered and waiting for an agent.
+type CallSettings struct {
+	CallerID        string
+	RingTimeout     time.Duration
+	ConnectDeadline time.Duration
+	InfoPrompt      string
 }
 
 func (c *Call) apply(ev callEvent, now time.Time) error {

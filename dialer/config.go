@@ -89,6 +89,11 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// callSettings is what a call dialled now takes from the configuration.
+func (c Config) callSettings() CallSettings {
+	return CallSettings{CallerID: c.CallerID, RingTimeout: c.RingTimeout, ConnectDeadline: c.ConnectDeadline, InfoPrompt: c.InfoPrompt}
+}
+
 // Validate rejects settings that are illegal or meaningless.
 func (c Config) Validate() error {
 	var errs []error

@@ -18,8 +18,11 @@
 //     time-ordered queue of timers and trunk events, commands from other
 //     goroutines (agents, later the web workspace), a summary ticker and
 //     stop. Other goroutines talk to it only through its command methods.
-//   - Manager: polls the campaigns table and starts, restarts and stops
-//     Loops to match the active campaigns.
+//   - Manager: polls the campaigns table and starts and stops Loops to
+//     match the active campaigns; changed settings reach a running Loop
+//     live (Loop.Reconfigure), never by a restart: calls in flight keep the
+//     settings they were dialled with (Call.Settings) and agents stay where
+//     they are (engine_reconfigure.go).
 //   - HopperLeads: a worker that records attempts (campaigns.Complete) off
 //     the loop's goroutine.
 //   - CallStore: the write-behind writer of the calls table.

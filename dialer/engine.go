@@ -471,7 +471,7 @@ func (e *Engine) HandleTimer(ctx context.Context, t Timer) {
 			return
 		}
 		e.removeWaiting(c)
-		if err := e.deps.Trunk.Play(ctx, c.ID, e.cfg.InfoPrompt); err != nil {
+		if err := e.deps.Trunk.Play(ctx, c.ID, c.Settings.InfoPrompt); err != nil {
 			e.log.Error("play abandon message", "call", uint64(c.ID), "err", err)
 		} else {
 			e.counters.PromptsPlayed++
@@ -508,7 +508,7 @@ func (e *Engine) answered(ctx context.Context, c *Call) {
 		return
 	}
 	e.waiting = append(e.waiting, c)
-	e.deps.Scheduler.Schedule(e.now().Add(e.cfg.ConnectDeadline), Timer{Kind: TimerConnectDeadline, Call: c.ID})
+	e.deps.Scheduler.Schedule(e.now().Add(c.Settings.ConnectDeadline), Timer{Kind: TimerConnectDeadline, Call: c.ID})
 }
 
 // connect gives a waiting live answer to a READY agent.
@@ -620,7 +620,7 @@ func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
 	}
 	now := e.now()
 	e.nextID++
-	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Lead: lead, idx: len(e.active)}
+	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Lead: lead, Settings: e.cfg.callSettings(), idx: len(e.active)}
 	c.Stamps[CallQueued] = now
 	if s != nil {
 		c.Agent, c.HasAgent = s.a.ID(), true
@@ -631,13 +631,14 @@ func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
 	e.inFlight[lead.ID] = c.ID
 	e.step(c, ceDial)
 	e.counters.Dials++
-	err := e.deps.Trunk.Dial(ctx, DialRequest{Call: c.ID, Lead: lead.ID, Number: lead.Number, CallerID: e.cfg.CallerID, RingTimeout: e.cfg.RingTimeout})
+	err := e.deps.Trunk.Dial(ctx, DialRequest{Call: c.ID, Lead: lead.ID, Number: lead.Number, CallerID: c.Settings.CallerID,
+		RingTimeout: c.Settings.RingTimeout})
 	if err != nil {
 		e.log.Error("dial", "call", uint64(c.ID), "lead", int64(lead.ID), "err", err)
 		e.end(ctx, c, ceFailed)
 		return nil
 	}
-	e.deps.Scheduler.Schedule(now.Add(e.cfg.RingTimeout), Timer{Kind: TimerRingTimeout, Call: c.ID})
+	e.deps.Scheduler.Schedule(now.Add(c.Settings.RingTimeout), Timer{Kind: TimerRingTimeout, Call: c.ID})
 	return c
 }
 
@@ -670,8 +671,12 @@ func (e *Engine) pace(ctx context.Context) {
 	}
 }
 
+// offerPreviews reserves a lead for each READY agent, but leaves as many of
+// the longest-waiting ones free as there are calls placed without an agent
+// still to be answered (dialled before the campaign switched to preview):
+// those answers need an agent or are abandoned.
 func (e *Engine) offerPreviews(ctx context.Context) {
-	for i := 0; i < len(e.ready); {
+	for i := e.unownedCalls(); i < len(e.ready); {
 		s := e.ready[i]
 		var err error
 		e.claimBuf, err = e.deps.Leads.Claim(ctx, e.claimBuf[:0], 1)
@@ -689,6 +694,18 @@ func (e *Engine) offerPreviews(ctx context.Context) {
 			i++
 		}
 	}
+}
+
+// unownedCalls counts calls dialling, ringing or answered that no agent
+// asked for: each will want a READY agent if a person answers.
+func (e *Engine) unownedCalls() int {
+	n := 0
+	for _, c := range e.active {
+		if !c.HasAgent && c.State <= CallAnsweredHuman && c.State != CallQueued {
+			n++
+		}
+	}
+	return n
 }
 
 // snapshot fills the reused Snapshot for the policy.

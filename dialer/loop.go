@@ -230,7 +230,7 @@ func (l *Loop) Start(ctx context.Context) error {
 		l.Schedule(l.Now().Add(l.cfg.CallbackPoll), Timer{Kind: timerCallbackPoll})
 	}
 	b := l.eng.Budget()
-	l.log.Info("campaign loop started", "mode", l.cfg.Engine.Mode.String(), "policy", l.policyName(),
+	l.log.Info("campaign loop started", "mode", l.eng.Config().Mode.String(), "policy", l.policyName(),
 		"window_live_answers", b.Live, "window_abandons", b.Abandons)
 	go l.run(ctx)
 	return nil
@@ -599,12 +599,7 @@ func (l *Loop) Subscribe(ctx context.Context, buf int) (<-chan agents.Transition
 	return ch, cancel, nil
 }
 
-func (l *Loop) policyName() string {
-	if l.deps.Policy == nil {
-		return ""
-	}
-	return l.deps.Policy.Name()
-}
+func (l *Loop) policyName() string { return l.eng.policyName() }
 
 // logSummary is the periodic info line: what happened since the last one,
 // the abandon rate over the legal window, agents by state and the dial level
@@ -634,7 +629,7 @@ func (l *Loop) logSummary() {
 		"paused", byState[agents.Paused], "lines", s.Lines, "waiting", s.Waiting,
 		"dial_level", fmt.Sprintf("%.2f", level), "policy", l.policyName(),
 	}
-	if pr, ok := l.deps.Policy.(*Predictive); ok {
+	if pr, ok := l.eng.Policy().(*Predictive); ok {
 		attrs = append(attrs, "predictive_fallback", pr.InFallback())
 	}
 	l.log.Info("campaign summary", attrs...)

@@ -57,12 +57,13 @@ type ManagerDeps struct {
 // the campaign's lease (lease.go) while it holds fewer than its fair share
 // (active campaigns over live nodes, rounded up) and starts a loop (with its
 // HopperLeads) fenced by the lease's epoch; it renews the leases of its loops
-// at every poll, stops a loop whose lease was lost, and stops a loop and
-// releases its lease when the campaign is paused, archived or deleted. It
-// restarts a loop when a setting the engine was built from changes (mode,
-// ratio, abandon target, rules, ring timeout, connect deadline, caller ID,
-// message); other settings (window, retries, attempt limits) reach the
-// running hopper.
+// every third of the lease TTL, stops a loop whose lease was lost, and stops a
+// loop and releases its lease when the campaign is paused, archived or
+// deleted. Changed settings never restart a loop: those the engine was built
+// from (mode, ratio, abandon target, rules, AMD false positive, ring timeout,
+// connect deadline, caller ID, message) reach it through Loop.Reconfigure,
+// the rest (window, retries, attempt limits, wrap-up) through the hopper's
+// and the loop's SetCampaign. Calls in flight and agents are untouched.
 // Other goroutines find a campaign's loop with Loop, a message to the manager
 // goroutine. Start does the first poll and launches the goroutine; Stop stops
 // every loop and returns when all goroutines have exited.
@@ -238,9 +239,14 @@ func (m *Manager) sync(ctx context.Context) error {
 			continue
 		}
 		if mc.engine != engineSettings(c) {
-			m.log.Info("campaign settings changed; restarting its loop", "campaign", int64(id))
-			m.stop(ctx, id, true)
-			continue
+			// Applied live: a restart would hang up every call and log
+			// every agent out (DESIGN.md §7).
+			if err := mc.loop.Reconfigure(ctx, *c); err != nil {
+				m.log.Error("apply campaign settings; the next poll tries again", "campaign", int64(id), "err", err)
+			} else {
+				m.log.Info("campaign settings applied to its running loop", "campaign", int64(id), "mode", c.Mode)
+				mc.engine = engineSettings(c)
+			}
 		}
 		mc.leads.SetCampaign(*c)
 		mc.loop.SetCampaign(*c)
@@ -474,7 +480,8 @@ func (m *Manager) stopAll() {
 	wg.Wait()
 }
 
-// engineSettings is the part of a campaign an engine is built from.
+// engineSettings is the part of a campaign an engine is built from: its
+// change is what sends the loop a Reconfigure.
 func engineSettings(c *campaigns.Campaign) string {
 	return fmt.Sprintf("%s|%g|%g|%s|%g|%d|%d|%s|%s", c.Mode, c.PowerRatio, c.AbandonTarget, c.Rules, c.AMDFalsePositive,
 		c.RingTimeoutS, c.ConnectDeadlineMS, c.CallerID, c.InfoMessage)

@@ -145,6 +145,36 @@ func NewPredictive(cfg PredictiveConfig) (*Predictive, error) {
 
 func (p *Predictive) Name() string { return "predictive" }
 
+// Retune takes a running campaign's new abandon target and ring timeout and
+// keeps everything learned: the answer, talk and wrap-up estimates, and the
+// threshold θ, moved by the ratio of the new target to the old (θ starts at
+// the target and its feedback only corrects the model's bias, which a new
+// target does not change). It reports false, changing nothing, when cfg is
+// invalid or differs in any other setting: those take a new policy.
+func (p *Predictive) Retune(cfg PredictiveConfig) bool {
+	cfg = cfg.WithDefaults()
+	if cfg.Validate() != nil {
+		return false
+	}
+	same := cfg
+	same.Target, same.RingTimeout = p.cfg.Target, p.cfg.RingTimeout
+	if same != p.cfg {
+		return false
+	}
+	if cfg.Target != p.cfg.Target {
+		p.logTheta += math.Log(cfg.Target / p.cfg.Target)
+		p.logTheta = min(max(p.logTheta, math.Log(1e-4)), math.Log(0.5))
+	}
+	ring := cfg.RingTimeout != p.cfg.RingTimeout
+	p.cfg = cfg
+	p.m.cfg = cfg
+	if ring {
+		p.m.sizeDial()
+		p.m.rebuild()
+	}
+	return true
+}
+
 // Threshold is the current per-call abandon-risk threshold θ.
 func (p *Predictive) Threshold() float64 { return math.Exp(p.logTheta) }
 

@@ -165,29 +165,49 @@ const (
 
 func (m *model) init(cfg PredictiveConfig) {
 	m.cfg = cfg
-	rt := int(math.Ceil(cfg.RingTimeout.Seconds())) + 1
-	m.dial = newWindow(cfg.DialWindow, rt, true)
+	m.sizeDial()
 	m.talk = newWindow(cfg.TalkWindow, maxTalkSeconds, false)
 	m.wrap = newWindow(cfg.WrapWindow, maxWrapSeconds, false)
 
-	// Priors: a quarter of dials answered live after ~10 s (exponential),
-	// the rest resolving uniformly within the ring timeout; talk ~2 min and
-	// wrap ~15 s, exponential. Weights are a few observations only.
-	m.priorLive = expPrior(rt, 10, 5*0.25)
-	m.priorOther = make([]float64, rt)
-	for k := range m.priorOther {
-		m.priorOther[k] = 5 * 0.75 / float64(rt)
-	}
+	// Priors: talk ~2 min and wrap ~15 s, exponential (the dial priors are
+	// sizeDial's). Weights are a few observations only.
 	m.priorTalk = expPrior(maxTalkSeconds, 120, 2)
 	m.priorWrap = expPrior(maxWrapSeconds, 15, 2)
 	m.scratch1 = make([]float64, maxTalkSeconds)
 	m.scratch2 = make([]float64, maxWrapSeconds)
-	m.scratchOther = make([]float64, rt)
 	m.qTalk.m, m.qWrap.m = cfg.Points, cfg.Points
 	m.tau = make([]float64, cfg.Points)
 	m.tauFree = make([]float64, cfg.Points)
 	m.pNew = make([]float64, cfg.Points)
 	m.rebuild()
+}
+
+// sizeDial fits the dial window and its priors to the ring timeout in
+// m.cfg: one bin per second a call can ring. The observations already held
+// are carried over oldest first, so a ring timeout changed on a running
+// campaign keeps what was learned (answers later than a shorter timeout
+// fall in its last bin). Priors: a quarter of dials answered live after
+// ~10 s (exponential), the rest resolving uniformly within the ring timeout.
+func (m *model) sizeDial() {
+	rt := int(math.Ceil(m.cfg.RingTimeout.Seconds())) + 1
+	old := m.dial
+	m.dial = newWindow(m.cfg.DialWindow, rt, true)
+	if n := old.count(); n > 0 {
+		start := 0
+		if old.full {
+			start = old.pos
+		}
+		for i := range n {
+			j := (start + i) % len(old.obs)
+			m.dial.add(int(old.obs[j]), old.live[j])
+		}
+	}
+	m.priorLive = expPrior(rt, 10, 5*0.25)
+	m.priorOther = make([]float64, rt)
+	for k := range m.priorOther {
+		m.priorOther[k] = 5 * 0.75 / float64(rt)
+	}
+	m.scratchOther = make([]float64, rt)
 }
 
 func expPrior(bins int, mean, weight float64) []float64 {

@@ -70,7 +70,8 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64) (int64
 		if _, err := s.engine.Agent(ctx, cur, agent); err == nil {
 			return cur, nil
 		}
-		// The loop restarted (settings changed) or stopped: join again.
+		// The loop stopped (the campaign was paused) and may run again:
+		// join again. Settings changes never stop it.
 	}
 	if ok && campaign != 0 && campaign != cur {
 		s.logoutAgent(ctx, agent)

@@ -9,7 +9,9 @@
 // (Realtime.Trunk), delivering its events through a dialer.Loop in real
 // time, and Agents are simulated agents working a campaign through the
 // loop's command API, as a browser would. Agents runs one goroutine
-// (Start/Stop); the carrier runs on the loop's goroutine.
+// (Start/Stop); the carrier runs on the loop's goroutine. Realtime.OnDial
+// shows a test each dial as the carrier received it (caller ID, ring
+// timeout).
 //
 // sim imports dialer and agents; nothing in the engine imports sim.
 package sim

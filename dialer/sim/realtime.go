@@ -36,6 +36,11 @@ type Realtime struct {
 	Codes []Code `json:"codes"`
 	// Pause is the chance of a break after a call, and its length.
 	Pause *Pause `json:"agent_pause,omitempty"`
+	// OnDial, if set, sees every dial the carrier is sent, with the caller
+	// ID and ring timeout the engine sent it with, as a real carrier would.
+	// It runs on the campaign loop's goroutine and must not block. Not read
+	// from the settings file: it is for tests and tools built on serve.
+	OnDial func(campaign dialer.CampaignID, req dialer.DialRequest) `json:"-"`
 }
 
 // Code is a disposition and how often simulated agents choose it.
@@ -149,10 +154,12 @@ func (r Realtime) Validate() error {
 func (r Realtime) Trunk(campaign dialer.CampaignID, del dialer.TrunkDeliverer) dialer.Trunk {
 	seed := r.seed() ^ uint64(campaign)*0x9e3779b97f4a7c15
 	return &ringingCarrier{
-		Carrier: NewCarrier(del, seed, r.Outcomes, r.CustomerTalk),
-		del:     del,
-		ring:    r.RingAfter.sampler(),
-		rng:     rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d)),
+		Carrier:  NewCarrier(del, seed, r.Outcomes, r.CustomerTalk),
+		del:      del,
+		ring:     r.RingAfter.sampler(),
+		rng:      rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d)),
+		campaign: campaign,
+		onDial:   r.OnDial,
 	}
 }
 
@@ -170,9 +177,15 @@ type ringingCarrier struct {
 	del  dialer.TrunkDeliverer
 	ring sampler
 	rng  *rand.Rand
+
+	campaign dialer.CampaignID
+	onDial   func(dialer.CampaignID, dialer.DialRequest)
 }
 
 func (c *ringingCarrier) Dial(ctx context.Context, req dialer.DialRequest) error {
+	if c.onDial != nil {
+		c.onDial(c.campaign, req)
+	}
 	c.del.DeliverTrunk(c.del.Now().Add(c.ring.draw(c.rng)), dialer.TrunkEvent{Call: req.Call, Kind: dialer.TrunkRinging})
 	return c.Carrier.Dial(ctx, req)
 }
