@@ -1,6 +1,7 @@
 package pgproxy
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -10,8 +11,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Proxy forwards TCP connections to one PostgreSQL server until Cut.
@@ -162,3 +165,21 @@ func (p *Proxy) untrack(c net.Conn) {
 	_ = c.Close()
 }
 
+// NewPool starts a proxy to the server dbURL names and returns it with a pool
+// that reaches the database through it (connect timeout 1 s, so a cut is
+// noticed at once). Both are closed when the test ends.
+func NewPool(t testing.TB, dbURL string) (*Proxy, *pgxpool.Pool) {
+	t.Helper()
+	p, proxied := New(t, dbURL)
+	cfg, err := pgxpool.ParseConfig(proxied)
+	if err != nil {
+		t.Fatalf("pgproxy: %v", err)
+	}
+	cfg.ConnConfig.ConnectTimeout = time.Second
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("pgproxy: pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return p, pool
+}

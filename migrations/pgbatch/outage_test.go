@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/internal/pgproxy"
@@ -16,33 +15,14 @@ import (
 	"github.com/pacer-dialer/pacer/migrations/pgbatch"
 )
 
-// outageDB is a test database reached directly and through a proxy that can
-// cut it off.
-func outageDB(t *testing.T) (direct, proxied *pgxpool.Pool, proxy *pgproxy.Proxy) {
-	t.Helper()
-	ctx := context.Background()
-	url := testdb.New(t)
-	proxy, proxiedURL := pgproxy.New(t, url)
-	var err error
-	direct, err = pgxpool.New(ctx, url)
-	require.NoError(t, err)
-	t.Cleanup(direct.Close)
-	cfg, err := pgxpool.ParseConfig(proxiedURL)
-	require.NoError(t, err)
-	cfg.ConnConfig.ConnectTimeout = time.Second
-	proxied, err = pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(proxied.Close)
-	return direct, proxied, proxy
-}
-
 // Records enqueued before and during an outage are all written once the
 // database is back, in order, none refused; the writer says it is unhealthy
 // while it holds them.
 func TestRecordsQueuedDuringAnOutageAreWrittenAfterIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, proxied, proxy := outageDB(t)
+	direct := testdb.NewPool(t)
+	proxy, proxied := pgproxy.NewPool(t, direct.Config().ConnString())
 	_, err := direct.Exec(ctx, `CREATE TABLE t (n int PRIMARY KEY, prev int)`)
 	require.NoError(t, err)
 
@@ -106,7 +86,8 @@ func TestRefusedStatementIsCountedNotRetried(t *testing.T) {
 func TestStopDuringAnOutageSpoolsAndStartReplays(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	direct, proxied, proxy := outageDB(t)
+	direct := testdb.NewPool(t)
+	proxy, proxied := pgproxy.NewPool(t, direct.Config().ConnString())
 	_, err := direct.Exec(ctx, `CREATE TABLE t (seq int PRIMARY KEY, id uuid, n bigint, pn bigint, at timestamptz,
 		pat timestamptz, s text, ps text, b bool, pf float8, f float8, i int, codes text[], ids bigint[],
 		ord bigint GENERATED ALWAYS AS IDENTITY)`)
@@ -155,19 +136,19 @@ func TestStopDuringAnOutageSpoolsAndStartReplays(t *testing.T) {
 	require.True(t, os.IsNotExist(err), "a replayed spool is removed")
 
 	type row struct {
-		ID     uuid.UUID
-		N      int64
-		PN     *int64
-		At     time.Time
-		PAt    *time.Time
-		S      string
-		PS     *string
-		B      bool
-		PF     *float64
-		F      float64
-		I      int
-		Codes  []string
-		IDs    []int64
+		ID    uuid.UUID
+		N     int64
+		PN    *int64
+		At    time.Time
+		PAt   *time.Time
+		S     string
+		PS    *string
+		B     bool
+		PF    *float64
+		F     float64
+		I     int
+		Codes []string
+		IDs   []int64
 	}
 	var got []row
 	r, err = direct.Query(ctx, `SELECT id, n, pn, at, pat, s, ps, b, pf, f, i, codes, ids FROM t ORDER BY seq`)
