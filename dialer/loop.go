@@ -71,6 +71,9 @@ type LoopDeps struct {
 	DB        campaigns.TxDB
 	Campaign  *campaigns.Campaign
 	Callbacks campaigns.CallbackJobs
+	// Writers are the campaign's write-behind paths (outage.go): while any
+	// is unhealthy the loop claims no new leads.
+	Writers []WriteHealth
 }
 
 // disposer is a LeadSource that also records an agent's disposition.
@@ -126,6 +129,7 @@ type Loop struct {
 	dropped    int64
 	claimErrAt time.Time
 	cb         callbackState // loop_dispo.go
+	writesDown bool          // outage.go
 
 	campaign atomic.Pointer[campaigns.Campaign]
 }
@@ -674,6 +678,9 @@ const claimTimeout = 2 * time.Second
 // tick, and never holds the loop longer than claimTimeout.
 func (s loopLeads) Claim(ctx context.Context, dst []Lead, n int) ([]Lead, error) {
 	l := s.l
+	if !l.writesHealthy() {
+		return dst, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
 	defer cancel()
 	out, err := l.deps.Leads.Claim(ctx, dst, n)

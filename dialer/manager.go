@@ -246,14 +246,17 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign) error {
 		DB:        m.deps.DB,
 		Campaign:  c,
 		Callbacks: m.deps.Callbacks,
+		Writers:   []WriteHealth{leads},
 	}
 	if m.deps.Calls != nil {
 		deps.History = m.deps.Calls
 		deps.Learning = m.deps.Calls
 		deps.Journal = m.deps.Calls.Journal(cfg.Campaign)
+		deps.Writers = append(deps.Writers, m.deps.Calls)
 	}
 	if m.deps.Agents != nil {
 		deps.Agents = m.deps.Agents.Sink(int64(c.ID))
+		deps.Writers = append(deps.Writers, m.deps.Agents)
 	}
 	loop, err := NewLoop(LoopConfig{Engine: cfg, Summary: m.cfg.Summary, Dispositions: codes, Node: m.cfg.Node,
 		CallbackPoll: m.cfg.CallbackPoll, Logger: log}, deps)

@@ -34,6 +34,10 @@ type engineOptions struct {
 	onManager func(*dialer.Manager)
 	// jobs queues callbacks' jobs and tells the manager when one falls due.
 	jobs *jobs.Runner
+	// spoolDir keeps the records the stores could not write at stop
+	// because the database was down; they are written first at the next
+	// start. Set by serve under --data-dir.
+	spoolDir string
 }
 
 func (o *engineOptions) register(fs *flagSet) {
@@ -73,6 +77,29 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	// The stores start first: they write what a stop during an outage
+	// spooled before recovery closes what is still open.
+	calls := dialer.NewCallStore(pool, dialer.CallStoreConfig{Node: node, SpoolDir: o.spoolDir, Logger: logger})
+	if err := calls.Start(ctx); err != nil {
+		return nil, err
+	}
+	stops = append(stops, calls.Stop)
+	events := agents.NewEventStore(pool, agents.EventStoreConfig{Node: node, SpoolDir: o.spoolDir, Logger: logger})
+	if err := events.Start(ctx); err != nil {
+		return nil, err
+	}
+	stops = append(stops, events.Stop)
 	if n, err := dialer.RecoverCalls(ctx, pool, node); err != nil {
 		return nil, err
 	} else if n > 0 {
@@ -93,28 +120,6 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 				"window", c.WindowStart+"-"+c.WindowEnd, "note", c.WindowNote)
 		}
 	}
-
-	var stops []func()
-	stop = func() {
-		for i := len(stops) - 1; i >= 0; i-- {
-			stops[i]()
-		}
-	}
-	defer func() {
-		if err != nil {
-			stop()
-		}
-	}()
-	calls := dialer.NewCallStore(pool, dialer.CallStoreConfig{Node: node, Logger: logger})
-	if err := calls.Start(ctx); err != nil {
-		return nil, err
-	}
-	stops = append(stops, calls.Stop)
-	events := agents.NewEventStore(pool, agents.EventStoreConfig{Node: node, Logger: logger})
-	if err := events.Start(ctx); err != nil {
-		return nil, err
-	}
-	stops = append(stops, events.Stop)
 
 	mgr, err := dialer.NewManager(dialer.ManagerConfig{Node: node, Poll: o.poll, Summary: o.summary, Logger: logger},
 		dialer.ManagerDeps{

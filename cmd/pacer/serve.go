@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pacer-dialer/pacer/campaigns"
@@ -88,6 +89,9 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	var mgr *dialer.Manager
 	o.engine.onManager = func(m *dialer.Manager) { mgr = m }
 	o.engine.jobs = runner
+	if o.db.dataDir != "" {
+		o.engine.spoolDir = filepath.Join(o.db.dataDir, "spool", o.nodeID)
+	}
 	stopEngine, err := startEngine(ctx, o.engine, o.nodeID, db.pool, clock, logger)
 	if err != nil {
 		return err

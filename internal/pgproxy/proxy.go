@@ -1,6 +1,7 @@
 package pgproxy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -26,6 +27,9 @@ type Proxy struct {
 
 	mu    sync.Mutex
 	cut   bool
+	// cutOn, when set, cuts the proxy as soon as the server sends it
+	// (CutOnReply), before the client sees it.
+	cutOn []byte
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
 }
@@ -90,6 +94,16 @@ func (p *Proxy) Cut() {
 	}
 }
 
+// CutOnReply arms a one-shot cut: the first server message containing
+// marker (e.g. "COMMIT\x00", the tag of a committed transaction's reply) is
+// not forwarded, and the proxy is cut at once. The server has done the work;
+// the client never hears so. Restore forwards again.
+func (p *Proxy) CutOnReply(marker string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cutOn = []byte(marker)
+}
+
 // Restore forwards new connections again.
 func (p *Proxy) Restore() {
 	p.mu.Lock()
@@ -139,12 +153,42 @@ func (p *Proxy) serve(client net.Conn) {
 		done <- struct{}{}
 	}
 	go pipe(server, client)
-	go pipe(client, server)
+	go func() {
+		p.replies(client, server)
+		done <- struct{}{}
+	}()
 	<-done
 	// One side hung up: close both so the other copy ends too.
 	_ = client.Close()
 	_ = server.Close()
 	<-done
+}
+
+// replies copies the server's messages to the client, watching for the
+// CutOnReply marker.
+func (p *Proxy) replies(client, server net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := server.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			hit := p.cutOn != nil && bytes.Contains(buf[:n], p.cutOn)
+			if hit {
+				p.cutOn = nil
+			}
+			p.mu.Unlock()
+			if hit {
+				p.Cut()
+				return
+			}
+			if _, werr := client.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // track registers c unless the proxy is cut.
