@@ -65,6 +65,7 @@ func runOutage(t testing.TB, outage time.Duration, during func(addr string)) out
 	time.Sleep(time.Until(r.cutAt.Add(outage)))
 	proxy.Restore()
 	r.restoredAt = time.Now()
+	waitReady(t, addr, 30*time.Second) // /readyz answers 200 again
 	require.Eventually(t, func() bool { return count(`SELECT count(*) FROM calls WHERE dialed_at > $1`, r.restoredAt) > 0 },
 		60*time.Second, 50*time.Millisecond, "dialling resumes after the outage; logs:\n%s", logs)
 	require.Eventually(t, func() bool {
