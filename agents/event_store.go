@@ -58,20 +58,28 @@ type EventStoreConfig struct {
 	// Node names this node in agent_sessions (recovery closes its sessions).
 	Node string
 	// Queue is the write-behind queue length (default 4096).
-	Queue  int
-	Logger *slog.Logger
+	Queue int
+	// SpoolDir keeps what Stop could not write during an outage, for the
+	// next Start (pgbatch.Config.SpoolDir; empty: none).
+	SpoolDir string
+	Logger   *slog.Logger
 }
 
 // NewEventStore returns a stopped store writing through db.
 func NewEventStore(db pgbatch.DB, cfg EventStoreConfig) *EventStore {
 	return &EventStore{
-		w:    pgbatch.New(db, pgbatch.Config{Name: "agent_events", Queue: cfg.Queue, Logger: cfg.Logger}),
+		w: pgbatch.New(db, pgbatch.Config{Name: "agent_events", Queue: cfg.Queue, SpoolDir: cfg.SpoolDir,
+			Logger: cfg.Logger}),
 		node: cfg.Node,
 	}
 }
 
-// Start launches the writer goroutine.
+// Start writes what an earlier Stop spooled, then launches the writer
+// goroutine.
 func (s *EventStore) Start(ctx context.Context) error { return s.w.Start(ctx) }
+
+// Healthy is false while transitions wait for an unreachable database.
+func (s *EventStore) Healthy() bool { return s.w.Healthy() }
 
 // Stop writes what is queued and stops the writer. Idempotent.
 func (s *EventStore) Stop() { s.w.Stop() }
@@ -163,6 +171,11 @@ func (k *EventSink) AppendTx(ctx context.Context, tx Execer, t Transition) error
 
 // Forget drops a transition AppendTx wrote in a transaction that rolled back.
 func (k *EventSink) Forget(agent ID) { delete(k.written, agent) }
+
+// Written says t is already in the log (an earlier transaction wrote it and
+// committed though its caller never heard back), so AppendTransition skips
+// it once.
+func (k *EventSink) Written(t Transition) { k.written[t.Agent] = t }
 
 // Execer runs a statement; a pgx.Tx is one.
 type Execer interface {

@@ -95,6 +95,8 @@ type CallEnd struct {
 // saves a disposition or leaves without one.
 type CallDisposition struct {
 	Call CallID
+	// Agent is whose disposition it is (DisposeTx only).
+	Agent agents.ID
 	// Code is the agent's disposition; empty when the agent left without.
 	Code              string
 	At                time.Time
@@ -141,18 +143,25 @@ type CallStoreConfig struct {
 	// Node names this node on its calls; recovery closes its open calls.
 	Node string
 	// Queue is the write-behind queue length (default 4096).
-	Queue  int
-	Logger *slog.Logger
+	Queue int
+	// SpoolDir keeps what Stop could not write during an outage, for the
+	// next Start (pgbatch.Config.SpoolDir; empty: none).
+	SpoolDir string
+	Logger   *slog.Logger
 }
 
 // NewCallStore returns a stopped store.
 func NewCallStore(db CallStoreDB, cfg CallStoreConfig) *CallStore {
-	return &CallStore{q: db, node: cfg.Node,
-		w: pgbatch.New(db, pgbatch.Config{Name: "calls", Queue: cfg.Queue, Logger: cfg.Logger})}
+	return &CallStore{q: db, node: cfg.Node, w: pgbatch.New(db, pgbatch.Config{Name: "calls", Queue: cfg.Queue,
+		SpoolDir: cfg.SpoolDir, Logger: cfg.Logger})}
 }
 
-// Start launches the writer goroutine.
+// Start writes what an earlier Stop spooled, then launches the writer
+// goroutine.
 func (s *CallStore) Start(ctx context.Context) error { return s.w.Start(ctx) }
+
+// Healthy implements WriteHealth.
+func (s *CallStore) Healthy() bool { return s.w.Healthy() }
 
 // Stop writes what is queued and stops the writer. Idempotent.
 func (s *CallStore) Stop() { s.w.Stop() }
@@ -257,6 +266,13 @@ UPDATE calls SET disposition = $3, dispositioned_at = $4, talk_s = $5, hold_s = 
 WHERE run_id = $1 AND seq = $2 AND state = 'ended' AND (dispositioned_at IS NULL OR outcome <> 'completed')
 RETURNING id`
 
+// savedDispositionSQL finds the agent's own disposition of a call already
+// committed, when disposeCallTxSQL matched nothing.
+const savedDispositionSQL = `
+SELECT disposition, dispositioned_at FROM calls
+WHERE run_id = $1 AND seq = $2 AND state = 'ended' AND outcome = 'completed' AND dispositioned_at IS NOT NULL
+	AND agent_id = $3`
+
 // Flush waits until this run's records so far are written (the store is
 // shared, so others' are written too).
 func (j *StoreJournal) Flush(ctx context.Context) error { return j.s.Flush(ctx) }
@@ -264,12 +280,22 @@ func (j *StoreJournal) Flush(ctx context.Context) error { return j.s.Flush(ctx) 
 // DisposeTx writes the agent's disposition of a call in the caller's
 // transaction and returns the call's row id. The call's end must have been
 // written (Flush first). A call that already has the agent's disposition is
-// refused with campaigns.ErrAlreadyDispositioned.
+// refused with campaigns.ErrAlreadyDispositioned; when it is d.Agent's own,
+// saved by an earlier try whose reply was lost, the error is a
+// *dispositionSaved saying what and when.
 func (j *StoreJournal) DisposeTx(ctx context.Context, tx pgx.Tx, d *CallDisposition) (int64, error) {
 	var id int64
 	err := tx.QueryRow(ctx, disposeCallTxSQL, j.run, int64(d.Call), d.Code, d.At, d.Talk.Seconds(), d.Hold.Seconds(),
 		d.Dispo.Seconds(), d.Notes, d.Auto).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
+		saved := &dispositionSaved{}
+		err := tx.QueryRow(ctx, savedDispositionSQL, j.run, int64(d.Call), int64(d.Agent)).Scan(&saved.Code, &saved.At)
+		switch {
+		case err == nil:
+			return 0, fmt.Errorf("call %d of run %s: %w", d.Call, j.run, saved)
+		case !errors.Is(err, pgx.ErrNoRows):
+			return 0, fmt.Errorf("dispose call %d: %w", d.Call, err)
+		}
 		return 0, fmt.Errorf("call %d of run %s: %w", d.Call, j.run, campaigns.ErrAlreadyDispositioned)
 	}
 	if err != nil {

@@ -33,8 +33,12 @@
 // automatic disposition (AUTO), and offers each agent their due callbacks as
 // preview calls ahead of new calls (loop_dispo.go, engine_offer.go).
 //
+// A database outage loses nothing and places nothing unrecorded
+// (outage.go): the write-behind paths wait it out and block rather than drop,
+// and while any of them holds records the loop claims no new leads.
+//
 // Tables: calls (migrations/0002_engine.sql), written through as each call
-// moves and closed by RecoverCalls for a node that died; BudgetHistory over
+// moves and closed by RecoverNode (recovery.go) for a node that died; BudgetHistory over
 // it restores a campaign's abandon window on start. campaign_daily_stats
 // (migrations/0004_callbacks.sql), rebuilt per UTC day by RollupDay. The in-memory stores here
 // serve the simulator and tests.

@@ -9,9 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/migrations/pgbatch"
 )
 
 // Clock is the time source of the real-time parts of the engine.
@@ -29,14 +28,23 @@ type Clock interface {
 // Completions and releases are queued to one worker goroutine, because a
 // completion is a small transaction the engine need not wait for; the lead
 // stays `dialing` (unclaimable) until it is written, so nothing can dial it
-// meanwhile. Start launches the worker; Stop finishes what is queued and
-// returns when it has exited.
+// meanwhile. While the database cannot be reached a completion is retried
+// (200 ms doubling to 5 s) for as long as the worker runs, the queue fills
+// and callers wait, and Healthy is false. Start launches the worker; Stop
+// finishes what is queued (trying for StopTimeout while the database is
+// unreachable) and returns when it has exited.
 type HopperLeads struct {
 	db       campaigns.TxDB
 	hopper   *campaigns.Hopper
 	campaign atomic.Pointer[campaigns.Campaign]
 	clock    Clock
 	log      *slog.Logger
+	cfg      HopperLeadsConfig
+	healthy  atomic.Bool
+
+	// ctx is the worker's own; cancel ends it StopTimeout after Stop.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	q        chan leadOp
 	mu       sync.Mutex
@@ -62,24 +70,43 @@ type HopperLeadsConfig struct {
 	// Epoch is the campaign lease the claims are fenced by (0: none).
 	Epoch int64
 	// Queue bounds the completions waiting to be written (default 1024).
-	Queue  int
-	Logger *slog.Logger
+	Queue int
+	// StopTimeout is how long Stop keeps trying to write completions while
+	// the database is unreachable (default 10 s).
+	StopTimeout time.Duration
+	Logger      *slog.Logger
 }
+
+// WithDefaults fills unset fields.
+func (c HopperLeadsConfig) WithDefaults() HopperLeadsConfig {
+	if c.Queue == 0 {
+		c.Queue = 1024
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c
+}
+
+// Backoff of a completion retried while the database is unreachable.
+const (
+	leadRetryMin = 200 * time.Millisecond
+	leadRetryMax = 5 * time.Second
+)
 
 // NewHopperLeads returns a stopped lead source for campaign c.
 func NewHopperLeads(db campaigns.TxDB, c campaigns.Campaign, clock Clock, cfg HopperLeadsConfig) *HopperLeads {
-	if cfg.Queue == 0 {
-		cfg.Queue = 1024
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
-	h := &HopperLeads{db: db, hopper: campaigns.NewHopper(cfg.Node), clock: clock,
-		log: log.With("campaign", int64(c.ID)), q: make(chan leadOp, cfg.Queue),
+	cfg = cfg.WithDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	h := &HopperLeads{db: db, hopper: campaigns.NewHopper(cfg.Node), clock: clock, cfg: cfg,
+		log: cfg.Logger.With("campaign", int64(c.ID)), q: make(chan leadOp, cfg.Queue), ctx: ctx, cancel: cancel,
 		stopping: make(chan struct{}), exited: make(chan struct{})}
 	h.hopper.SetEpoch(cfg.Epoch)
 	h.campaign.Store(&c)
+	h.healthy.Store(true)
 	return h
 }
 
@@ -105,16 +132,24 @@ func (h *HopperLeads) Stop() {
 	h.mu.Lock()
 	if !h.started {
 		h.mu.Unlock()
+		h.cancel()
 		return
 	}
 	select {
 	case <-h.stopping:
 	default:
 		close(h.stopping)
+		t := time.AfterFunc(h.cfg.StopTimeout, h.cancel)
+		defer t.Stop()
 	}
 	h.mu.Unlock()
 	<-h.exited
+	h.cancel()
 }
+
+// Healthy is false from the first failure to reach the database until a
+// completion is written again. Cheap; safe from any goroutine.
+func (h *HopperLeads) Healthy() bool { return h.healthy.Load() }
 
 // Flush waits until every completion queued so far is written.
 func (h *HopperLeads) Flush(ctx context.Context) error {
@@ -185,7 +220,7 @@ func (h *HopperLeads) run() {
 	defer close(h.exited)
 	// Completions queued before Stop are written even though the loop that
 	// queued them is gone: they are the attempt records.
-	ctx := context.Background()
+	ctx := h.ctx
 	for {
 		select {
 		case op := <-h.q:
@@ -205,35 +240,43 @@ func (h *HopperLeads) run() {
 
 // apply writes one completion or release, retrying while the database is
 // unreachable (a lead left `dialing` would wait hours for the stuck-lead
-// sweep); a refusal by the database itself is logged, not retried.
+// sweep, and its attempt would go uncounted) until ctx ends, StopTimeout
+// after Stop. A refusal by the database itself is logged, not retried.
 func (h *HopperLeads) apply(ctx context.Context, op leadOp) {
 	if op.flush != nil {
 		close(op.flush)
 		return
 	}
-	wait := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
+	wait := leadRetryMin
+	for {
 		err := h.write(ctx, op)
 		if err == nil {
+			if !h.healthy.Swap(true) {
+				h.log.Info("database reachable again; held lead attempts written")
+			}
 			return
 		}
-		var pgErr *pgconn.PgError
-		if attempt == 5 || h.stoppingNow() || errors.As(err, &pgErr) || errors.Is(err, campaigns.ErrNotFound) || errors.Is(err, campaigns.ErrNotClaimed) {
+		if ctx.Err() != nil {
+			h.log.Error("database unreachable at stop: lead attempt not recorded; the lead stays claimed until recovered",
+				"lead", int64(op.lead), "release", op.release, "outcome", op.outcome.String(), "disposition", op.code)
+			return
+		}
+		if !pgbatch.IsConnectionError(err) {
+			h.healthy.Store(true)
 			h.log.Error("record attempt", "lead", int64(op.lead), "release", op.release, "outcome", op.outcome.String(),
 				"disposition", op.code, "err", err)
 			return
 		}
-		time.Sleep(wait)
-		wait *= 2
-	}
-}
-
-func (h *HopperLeads) stoppingNow() bool {
-	select {
-	case <-h.stopping:
-		return true
-	default:
-		return false
+		if h.healthy.Swap(false) {
+			h.log.Error("database unreachable; lead attempts are held and retried until it is back", "err", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		wait = min(2*wait, leadRetryMax)
 	}
 }
 

@@ -71,6 +71,9 @@ type LoopDeps struct {
 	DB        campaigns.TxDB
 	Campaign  *campaigns.Campaign
 	Callbacks campaigns.CallbackJobs
+	// Writers are the campaign's write-behind paths (outage.go): while any
+	// is unhealthy the loop claims no new leads.
+	Writers []WriteHealth
 }
 
 // disposer is a LeadSource that also records an agent's disposition.
@@ -87,9 +90,12 @@ type disposer interface {
 //
 // Start launches the goroutine; it exits when Stop is called or the start
 // context ends. On the way out it stops pacing, logs every agent out
-// (finishing their calls), hangs up the calls still up (an unanswered one
-// ends failed with cause "shutdown" and its lead is released, not counted as
-// an attempt) and closes subscriptions. Stop returns when it has exited.
+// (finishing their calls: a connected call left without a disposition gets
+// AUTO), hangs up the calls still up (an unanswered one ends failed with
+// cause "shutdown"; it rang, so its attempt counts and its lead waits the
+// failed retry delay) and closes subscriptions. Stop returns when it has
+// exited. A graceful shutdown drains first (Drain), so at Stop nothing is
+// normally left.
 type Loop struct {
 	cfg     LoopConfig
 	deps    LoopDeps
@@ -127,6 +133,7 @@ type Loop struct {
 	claimErrAt time.Time
 	cb         callbackState // loop_dispo.go
 	draining   bool
+	writesDown bool // outage.go
 
 	campaign atomic.Pointer[campaigns.Campaign]
 }
@@ -680,6 +687,9 @@ const claimTimeout = 2 * time.Second
 // tick, and never holds the loop longer than claimTimeout.
 func (s loopLeads) Claim(ctx context.Context, dst []Lead, n int) ([]Lead, error) {
 	l := s.l
+	if !l.writesHealthy() {
+		return dst, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, claimTimeout)
 	defer cancel()
 	out, err := l.deps.Leads.Claim(ctx, dst, n)
@@ -729,10 +739,8 @@ func (s loopCalls) RecordCall(_ context.Context, rec *CallRecord) error {
 	if oc != nil {
 		cause = oc.cause
 	}
+	// A call hung up at stop still rang: it is an attempt like any other.
 	dispo := SystemDisposition(rec.Outcome)
-	if cause != "" && rec.Outcome == OutcomeFailed {
-		dispo = "" // hung up by us, not an attempt
-	}
 	l.log.Debug("call ended", "call", uint64(rec.ID), "lead", int64(rec.Lead), "outcome", rec.Outcome.String(),
 		"agent", int64(rec.Agent), "cause", cause)
 	if l.deps.Journal != nil {

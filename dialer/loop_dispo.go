@@ -60,6 +60,7 @@ type txAgentSink interface {
 	Flush(ctx context.Context) error
 	AppendTx(ctx context.Context, tx agents.Execer, t agents.Transition) error
 	Forget(agent agents.ID)
+	Written(t agents.Transition)
 }
 
 type callbackState struct {
@@ -133,6 +134,9 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 		}
 		return res, fmt.Errorf("agent %d is %s: %w", id, a.State(), campaigns.ErrNoCallToDisposition)
 	}
+	if !l.writesHealthy() {
+		return res, errWritesDown
+	}
 	in.Code = strings.TrimSpace(in.Code)
 	if sim {
 		in.Callback = nil
@@ -177,8 +181,8 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 		res.Disposition = d
 		var row int64
 		if open && j != nil {
-			row, err = j.DisposeTx(ctx, tx, &CallDisposition{Call: ac.call, Code: d.Code, At: now, Talk: times.Talk,
-				Hold: times.Hold, Dispo: times.Dispo, Notes: in.Notes, Auto: auto})
+			row, err = j.DisposeTx(ctx, tx, &CallDisposition{Call: ac.call, Agent: id, Code: d.Code, At: now,
+				Talk: times.Talk, Hold: times.Hold, Dispo: times.Dispo, Notes: in.Notes, Auto: auto})
 			if err != nil {
 				return err
 			}
@@ -196,10 +200,26 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 		}
 		return nil
 	})
-	if err != nil {
-		if sink != nil {
-			sink.Forget(id)
+	if sink != nil && err != nil {
+		sink.Forget(id)
+	}
+	var saved *dispositionSaved
+	if errors.As(err, &saved) {
+		// Saved by an earlier try whose reply was lost: the agent moves on
+		// as of then, and their event, written then, is not written again.
+		l.log.Warn("disposition found already saved; agent moves on", "agent", int64(id), "call", uint64(ac.call),
+			"disposition", saved.Code, "saved_at", saved.At)
+		ev.At = saved.At
+		if tr, err = a.Peek(ev); err != nil {
+			return res, err
 		}
+		if sink != nil {
+			sink.Written(tr)
+		}
+		res.Disposition.Code = saved.Code
+		err = nil
+	}
+	if err != nil {
 		return res, err
 	}
 	if open {
@@ -343,6 +363,9 @@ func (l *Loop) pollCallbacks(ctx context.Context) {
 type loopOffers struct{ l *Loop }
 
 func (o loopOffers) OfferFor(ctx context.Context, agent agents.ID) (Lead, bool) {
+	if !o.l.writesHealthy() {
+		return Lead{}, false
+	}
 	return o.l.nextCallback(ctx, agent)
 }
 

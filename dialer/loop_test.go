@@ -152,9 +152,9 @@ func TestCallsFlowAndEveryStepIsRecorded(t *testing.T) {
 		WHERE k.disposition IS NOT NULL AND k.outcome = 'completed' AND l.attempts = 0`))
 	require.Positive(t, count(t, db, `SELECT count(*) FROM leads WHERE last_disposition IN ('SALE','NI','CALLBK','AM','WN','DNC')`))
 	require.Positive(t, count(t, db, `SELECT count(*) FROM leads WHERE status = 'done'`), "final dispositions finish leads")
-	// Attempts on leads are exactly the calls that counted as attempts:
-	// every ended call except those hung up unanswered at shutdown and
-	// connected calls left without a disposition.
+	// Attempts on leads are exactly the calls: every ended call is an
+	// attempt (one hung up at shutdown rang; a connected one left without a
+	// disposition gets AUTO) and carries its disposition.
 	require.Equal(t,
 		count(t, db, `SELECT coalesce(sum(attempts), 0) FROM leads WHERE campaign_id = $1`, c.ID),
 		count(t, db, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND disposition IS NOT NULL`, c.ID))
@@ -166,9 +166,14 @@ func TestCallsFlowAndEveryStepIsRecorded(t *testing.T) {
 	}
 	require.Equal(t, 3, count(t, db, `SELECT count(*) FROM agent_sessions WHERE logout_at IS NOT NULL AND talk_s > 0 AND calls > 0`))
 	require.Zero(t, count(t, db, `SELECT count(*) FROM agent_sessions WHERE logout_at IS NULL`))
+	// Each agent's disposition has its event; a call its agent left by
+	// logging out at the stop got AUTO, closed by the logout event.
 	require.Equal(t,
 		count(t, db, `SELECT count(*) FROM agent_events WHERE event = 'dispo_saved'`),
-		count(t, db, `SELECT count(*) FROM calls WHERE dispositioned_at IS NOT NULL AND outcome = 'completed'`))
+		count(t, db, `SELECT count(*) FROM calls WHERE dispositioned_at IS NOT NULL AND outcome = 'completed' AND disposition <> 'AUTO'`))
+	require.Equal(t,
+		count(t, db, `SELECT count(*) FROM agent_events WHERE event = 'logout' AND call_talk_s IS NOT NULL`),
+		count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed' AND disposition = 'AUTO'`))
 	require.Positive(t, count(t, db, `SELECT count(*) FROM agent_events WHERE to_state = 'PAUSED' AND pause_code = 'BREAK'`))
 
 	_, err := db.Exec(context.Background(), `UPDATE agent_events SET event = 'ready'`)

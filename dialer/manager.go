@@ -92,8 +92,8 @@ type managed struct {
 	loop     *Loop
 	leads    *HopperLeads
 	lease    Lease
-	draining bool // the loop drains; its lease was handed over
-	engine string // the settings the engine was built from
+	draining bool   // the loop drains; its lease was handed over
+	engine   string // the settings the engine was built from
 }
 
 type loopReq struct {
@@ -412,6 +412,7 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign, lease Lease)
 		DB:        m.deps.DB,
 		Campaign:  c,
 		Callbacks: m.deps.Callbacks,
+		Writers:   []WriteHealth{leads},
 	}
 	if m.deps.Calls != nil {
 		deps.History = m.deps.Calls
@@ -419,9 +420,11 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign, lease Lease)
 		j := m.deps.Calls.Journal(cfg.Campaign)
 		j.SetEpoch(lease.Epoch)
 		deps.Journal = j
+		deps.Writers = append(deps.Writers, m.deps.Calls)
 	}
 	if m.deps.Agents != nil {
 		deps.Agents = m.deps.Agents.Sink(int64(c.ID))
+		deps.Writers = append(deps.Writers, m.deps.Agents)
 	}
 	loop, err := NewLoop(LoopConfig{Engine: cfg, Summary: m.cfg.Summary, Dispositions: codes, Node: m.cfg.Node,
 		CallbackPoll: m.cfg.CallbackPoll, Logger: log}, deps)

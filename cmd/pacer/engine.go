@@ -35,6 +35,10 @@ type engineOptions struct {
 	onManager func(*dialer.Manager)
 	// jobs queues callbacks' jobs and tells the manager when one falls due.
 	jobs *jobs.Runner
+	// spoolDir keeps the records the stores could not write at stop
+	// because the database was down; they are written first at the next
+	// start. Set by serve under --data-dir.
+	spoolDir string
 }
 
 func (o *engineOptions) register(fs *flagSet) {
@@ -74,17 +78,6 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	if !o.noDemo {
-		c, created, err := campaigns.EnsureDemo(ctx, pool)
-		if err != nil {
-			return nil, err
-		}
-		if created {
-			logger.Info("created the demo campaign", "campaign", int64(c.ID), "name", c.Name, "leads", campaigns.DemoLeads,
-				"window", c.WindowStart+"-"+c.WindowEnd, "note", c.WindowNote)
-		}
-	}
-
 	var stops []func()
 	stop = func() {
 		for i := len(stops) - 1; i >= 0; i-- {
@@ -96,16 +89,30 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 			stop()
 		}
 	}()
-	calls := dialer.NewCallStore(pool, dialer.CallStoreConfig{Node: node, Logger: logger})
+	// The stores start first: they write what an earlier life on this
+	// machine spooled when it stopped during a database outage, before any
+	// campaign starts.
+	calls := dialer.NewCallStore(pool, dialer.CallStoreConfig{Node: node, SpoolDir: o.spoolDir, Logger: logger})
 	if err := calls.Start(ctx); err != nil {
 		return nil, err
 	}
 	stops = append(stops, calls.Stop)
-	events := agents.NewEventStore(pool, agents.EventStoreConfig{Node: node, Logger: logger})
+	events := agents.NewEventStore(pool, agents.EventStoreConfig{Node: node, SpoolDir: o.spoolDir, Logger: logger})
 	if err := events.Start(ctx); err != nil {
 		return nil, err
 	}
 	stops = append(stops, events.Stop)
+
+	if !o.noDemo {
+		c, created, err := campaigns.EnsureDemo(ctx, pool)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			logger.Info("created the demo campaign", "campaign", int64(c.ID), "name", c.Name, "leads", campaigns.DemoLeads,
+				"window", c.WindowStart+"-"+c.WindowEnd, "note", c.WindowNote)
+		}
+	}
 
 	mgr, err := dialer.NewManager(dialer.ManagerConfig{Node: node, Poll: o.poll, Summary: o.summary,
 		LeaseTTL: o.leaseTTL, Logger: logger},

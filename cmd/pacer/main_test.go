@@ -54,14 +54,14 @@ func cleanEnv(extra ...string) []string {
 	return append(env, extra...)
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().String()
 }
 
-func get(t *testing.T, url string) (int, string) {
+func get(t testing.TB, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -72,7 +72,7 @@ func get(t *testing.T, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func waitReady(t *testing.T, addr string, within time.Duration) {
+func waitReady(t testing.TB, addr string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
@@ -86,7 +86,7 @@ func waitReady(t *testing.T, addr string, within time.Duration) {
 
 // startPacer runs the real binary; the returned func sends SIGTERM and waits
 // for a clean exit within 10 s.
-func startPacer(t *testing.T, dir string, env []string, args ...string) (stop func(), logs *syncBuffer) {
+func startPacer(t testing.TB, dir string, env []string, args ...string) (stop func(), logs *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(pacerBin, args...)
 	cmd.Dir = dir
@@ -139,7 +139,7 @@ func (b *syncBuffer) String() string {
 }
 
 // workDir is a directory the postgres user can traverse (t.TempDir is 0700).
-func workDir(t *testing.T) string {
+func workDir(t testing.TB) string {
 	dir, err := os.MkdirTemp("", "pacer-run-")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(dir, 0o755))

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -185,6 +186,11 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	var draining atomic.Bool
 	o.engine.onManager = func(m *dialer.Manager) { mgr = m }
 	o.engine.jobs = runner
+	if o.db.dataDir != "" {
+		// One spool per data directory: a restart replays what the last
+		// life on this machine could not write, whatever its node name.
+		o.engine.spoolDir = filepath.Join(o.db.dataDir, "spool")
+	}
 	o.engine.leaseTTL = o.leaseTTL
 	// The engine outlives the signal: it drains first, then its Stop ends it.
 	stopEngine, err := startEngine(context.WithoutCancel(ctx), o.engine, o.nodeID, db.pool, clock, logger)

@@ -51,7 +51,6 @@ FROM seq s JOIN campaigns k ON k.id = s.campaign_id
 LEFT JOIN dispositions d ON d.campaign_id = s.campaign_id AND d.code = s.disposition
 WHERE s.next_dial IS NOT NULL AND s.ended_at IS NOT NULL
   AND NOT coalesce(d.schedules_callback, false)
-  AND NOT (s.end_cause = 'shutdown' AND s.outcome = 'failed')
   AND (coalesce(d.final, false) OR d.category = 'dnc'
        OR s.next_dial < greatest(s.ended_at, s.dispositioned_at) - interval '1 second' + make_interval(secs =>
 	CASE WHEN coalesce(d.recycle_after_s, 0) > 0 THEN d.recycle_after_s

@@ -7,10 +7,17 @@
 // call detail and agent state logs that compliance depends on, so a database
 // that cannot keep up slows the caller rather than losing rows.
 //
-// A batch runs as one implicit transaction; when it fails, its statements are
-// retried one by one so a single bad row (a violated CHECK) loses only itself.
-// Statements that still fail are logged and dropped.
+// A database outage loses nothing: a batch that fails because the server
+// cannot be reached (IsConnectionError) is sent again, 200 ms apart doubling
+// to 5 s, for as long as the writer runs, and meanwhile Healthy is false so
+// the engine can stop placing calls it could not record. A batch the server
+// itself refuses is retried one statement at a time so a single bad row (a
+// violated CHECK) loses only itself; such a statement is logged and counted
+// (Failed), never retried forever.
 //
-// Start launches the writer goroutine; Stop writes everything queued, then
-// returns once the goroutine has exited. It imports pgx only.
+// Start first writes what an earlier Stop spooled (Config.SpoolDir), then
+// launches the writer goroutine. Stop writes everything queued and returns
+// once the goroutine has exited; if the database is still unreachable after
+// Config.StopTimeout, what is left goes to a spool file instead of being
+// dropped. It imports pgx only.
 package pgbatch

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,17 +22,25 @@ type DB interface {
 
 // Config tunes a Writer.
 type Config struct {
-	// Name says whose statements these are in logs ("calls", "agent_events").
+	// Name says whose statements these are in logs ("calls",
+	// "agent_events") and names their spool files.
 	Name string
 	// Queue is how many statements may wait (default 4096).
 	Queue int
 	// MaxBatch caps the statements per round trip (default 256).
 	MaxBatch int
-	// Retries is how often a batch that failed for a connection reason is
-	// sent again before falling back to one by one (default 3, 200 ms apart
-	// and doubling).
-	Retries int
-	Logger  *slog.Logger
+	// RetryMin and RetryMax bound the wait between tries while the database
+	// is unreachable: RetryMin first, doubling up to RetryMax (defaults
+	// 200 ms and 5 s). Such tries go on for as long as the writer runs.
+	RetryMin, RetryMax time.Duration
+	// StopTimeout is how long Stop keeps trying to write what is queued
+	// while the database is unreachable (default 10 s). What is left then
+	// goes to the spool.
+	StopTimeout time.Duration
+	// SpoolDir is where statements Stop could not write are kept, to be
+	// written by Start before anything else. Empty: they are logged as lost.
+	SpoolDir string
+	Logger   *slog.Logger
 }
 
 // WithDefaults fills unset fields.
@@ -42,13 +51,32 @@ func (c Config) WithDefaults() Config {
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 256
 	}
-	if c.Retries == 0 {
-		c.Retries = 3
+	if c.RetryMin == 0 {
+		c.RetryMin = 200 * time.Millisecond
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 5 * time.Second
+	}
+	if c.StopTimeout == 0 {
+		c.StopTimeout = 10 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	return c
+}
+
+// Validate reports settings that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Name == "":
+		return errors.New("pgbatch: a writer needs a name")
+	case c.Queue < 1 || c.MaxBatch < 1:
+		return errors.New("pgbatch: queue and batch sizes must be positive")
+	case c.RetryMin <= 0 || c.RetryMax < c.RetryMin || c.StopTimeout < 0:
+		return errors.New("pgbatch: retry waits must be positive and RetryMax at least RetryMin")
+	}
+	return nil
 }
 
 type op struct {
@@ -64,30 +92,51 @@ type Writer struct {
 	log *slog.Logger
 	q   chan op
 
+	healthy atomic.Bool
+	failed  atomic.Int64
+
+	// ctx is the writer's own: cancel ends it StopTimeout after Stop, which
+	// is when the writer gives up and spools.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	mu       sync.Mutex
 	started  bool
 	stopping chan struct{}
 	exited   chan struct{}
-	// Failed counts statements dropped after every retry.
-	failed int64
+	// late holds statements whose callers were waiting on a full queue
+	// when Stop came; closed is set once the writer no longer takes any.
+	late   []op
+	closed bool
 	fullAt time.Time // last "queue full" warning
 }
 
 // New returns a stopped writer.
 func New(db DB, cfg Config) *Writer {
 	cfg = cfg.WithDefaults()
-	return &Writer{db: db, cfg: cfg, log: cfg.Logger.With("writer", cfg.Name), q: make(chan op, cfg.Queue),
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &Writer{db: db, cfg: cfg, log: cfg.Logger.With("writer", cfg.Name), q: make(chan op, cfg.Queue),
+		ctx: ctx, cancel: cancel,
 		stopping: make(chan struct{}), exited: make(chan struct{})}
+	w.healthy.Store(true)
+	return w
 }
 
-// Start launches the writer goroutine. It runs until Stop; ctx only bounds
-// the start itself (the writer must outlive the request that started it to
-// write the last records of a shutdown).
-func (w *Writer) Start(context.Context) error {
+// Start writes what an earlier run spooled, then launches the writer
+// goroutine, which runs until Stop. ctx bounds the replay only (the writer
+// must outlive the request that started it to write the last records of a
+// shutdown); if it ends first, the rest stays spooled and Start fails.
+func (w *Writer) Start(ctx context.Context) error {
+	if err := w.cfg.Validate(); err != nil {
+		return err
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.started {
 		return errors.New("pgbatch: writer already started")
+	}
+	if err := w.replay(ctx); err != nil {
+		return err
 	}
 	w.started = true
 	go w.run()
@@ -95,32 +144,44 @@ func (w *Writer) Start(context.Context) error {
 }
 
 // Stop writes everything queued so far and returns when the writer goroutine
-// has exited. Idempotent; statements enqueued after Stop are dropped.
+// has exited. While the database is unreachable it keeps trying for
+// StopTimeout, then spools what is left. Idempotent; statements enqueued
+// after Stop returns are logged and dropped.
 func (w *Writer) Stop() {
 	w.mu.Lock()
 	if !w.started {
 		w.mu.Unlock()
+		w.cancel()
 		return
 	}
 	select {
 	case <-w.stopping:
 	default:
 		close(w.stopping)
+		t := time.AfterFunc(w.cfg.StopTimeout, w.cancel)
+		defer t.Stop()
 	}
 	w.mu.Unlock()
 	<-w.exited
+	w.cancel()
 }
+
+// Healthy is false from the first failure to reach the database until a
+// write succeeds again: records are waiting, not written. Cheap; safe from
+// any goroutine.
+func (w *Writer) Healthy() bool { return w.healthy.Load() }
 
 // Enqueue queues one statement. It blocks while the queue is full.
 func (w *Writer) Enqueue(sql string, args ...any) {
+	o := op{sql: sql, args: args}
 	select {
 	case <-w.stopping:
-		w.log.Error("statement after stop dropped", "sql", firstLine(sql))
+		w.enqueueLate(o)
 		return
 	default:
 	}
 	select {
-	case w.q <- op{sql: sql, args: args}:
+	case w.q <- o:
 	default:
 		w.mu.Lock()
 		if now := time.Now(); now.Sub(w.fullAt) > 10*time.Second {
@@ -129,10 +190,23 @@ func (w *Writer) Enqueue(sql string, args ...any) {
 		}
 		w.mu.Unlock()
 		select {
-		case w.q <- op{sql: sql, args: args}:
+		case w.q <- o:
 		case <-w.stopping:
+			w.enqueueLate(o)
 		}
 	}
+}
+
+// enqueueLate keeps a statement that arrived during Stop for the writer's
+// last pass.
+func (w *Writer) enqueueLate(o op) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		w.log.Error("statement after stop dropped", "sql", firstLine(o.sql))
+		return
+	}
+	w.late = append(w.late, o)
 }
 
 // Flush waits until everything enqueued before it is written (or ctx ends).
@@ -155,36 +229,69 @@ func (w *Writer) Flush(ctx context.Context) error {
 	}
 }
 
-// Failed is how many statements were dropped after every retry.
-func (w *Writer) Failed() int64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.failed
-}
+// Failed is how many statements the database refused (and were dropped).
+func (w *Writer) Failed() int64 { return w.failed.Load() }
 
 func (w *Writer) run() {
 	defer close(w.exited)
-	// The writer's own context: statements queued before Stop are written
-	// even though whoever started the store is gone.
-	ctx := context.Background()
 	batch := make([]op, 0, w.cfg.MaxBatch)
 	for {
 		select {
 		case o := <-w.q:
 			batch = w.collect(append(batch[:0], o))
-			w.write(ctx, batch)
-		case <-w.stopping:
-			for {
-				select {
-				case o := <-w.q:
-					batch = w.collect(append(batch[:0], o))
-					w.write(ctx, batch)
-				default:
-					return
-				}
+			if left := w.write(batch); left != nil {
+				// Only after Stop: the stop deadline passed mid-write.
+				w.drain(nil, left)
+				return
 			}
+		case <-w.stopping:
+			w.drain(batch, nil)
+			return
 		}
 	}
+}
+
+// drain writes what is queued at Stop, and spools what cannot be written
+// before StopTimeout (left: what a write already gave up on).
+func (w *Writer) drain(batch, left []op) {
+	for {
+		select {
+		case o := <-w.q:
+			if left != nil {
+				left = append(left, o)
+				continue
+			}
+			left = w.write(w.collect(append(batch[:0], o)))
+			continue
+		default:
+		}
+		w.mu.Lock()
+		late := w.late
+		w.late = nil
+		if len(late) == 0 {
+			w.closed = true
+		}
+		w.mu.Unlock()
+		if len(late) == 0 {
+			break
+		}
+		if left != nil {
+			left = append(left, late...)
+		} else {
+			left = w.write(late)
+		}
+	}
+	// An Enqueue that raced with the last check above.
+	for {
+		select {
+		case o := <-w.q:
+			left = append(left, o)
+			continue
+		default:
+		}
+		break
+	}
+	w.spool(left)
 }
 
 // collect adds whatever else is queued, up to MaxBatch, stopping at a flush
@@ -201,7 +308,9 @@ func (w *Writer) collect(batch []op) []op {
 	return batch
 }
 
-func (w *Writer) write(ctx context.Context, ops []op) {
+// write sends ops and releases their flush marker. It returns the
+// statements it gave up on at the stop deadline (nil when none).
+func (w *Writer) write(ops []op) []op {
 	var stmts []op
 	var marker chan struct{}
 	for _, o := range ops {
@@ -211,39 +320,78 @@ func (w *Writer) write(ctx context.Context, ops []op) {
 		}
 		stmts = append(stmts, o)
 	}
+	var left []op
 	if len(stmts) > 0 {
-		w.send(ctx, stmts)
+		left = w.send(w.ctx, stmts)
 	}
 	if marker != nil {
 		close(marker)
 	}
+	return left
 }
 
-func (w *Writer) send(ctx context.Context, stmts []op) {
-	wait := 200 * time.Millisecond
-	var err error
-	for attempt := 0; attempt <= w.cfg.Retries; attempt++ {
-		if err = w.sendBatch(ctx, stmts); err == nil {
-			return
-		}
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) {
-			break // the server refused a statement; resending the same batch will not help
-		}
-		if attempt < w.cfg.Retries {
-			time.Sleep(wait)
-			wait *= 2
-		}
-	}
-	if len(stmts) == 1 {
+// send writes stmts as one batch, waiting out an outage until ctx ends (then
+// it returns what it did not write). If the server refuses the batch, its
+// statements are written one by one so a single bad row (a violated CHECK)
+// loses only itself.
+func (w *Writer) send(ctx context.Context, stmts []op) []op {
+	err, gaveUp := w.try(ctx, func(ctx context.Context) error { return w.sendBatch(ctx, stmts) })
+	switch {
+	case gaveUp:
+		return stmts
+	case err == nil:
+		return nil
+	case len(stmts) == 1:
 		w.drop(stmts[0], err)
-		return
+		return nil
 	}
-	w.log.Warn("batch failed; writing its statements one by one", "statements", len(stmts), "err", err)
-	for _, s := range stmts {
-		if _, err := w.db.Exec(ctx, s.sql, s.args...); err != nil {
+	w.log.Warn("batch refused; writing its statements one by one", "statements", len(stmts), "err", err)
+	for i, s := range stmts {
+		err, gaveUp := w.try(ctx, func(ctx context.Context) error {
+			_, err := w.db.Exec(ctx, s.sql, s.args...)
+			return err
+		})
+		if gaveUp {
+			return stmts[i:]
+		}
+		if err != nil {
 			w.drop(s, err)
 		}
+	}
+	return nil
+}
+
+// try runs fn until it succeeds or fails for a reason other than reaching
+// the database, waiting RetryMin doubling to RetryMax between tries. gaveUp
+// is set when ctx ended first.
+func (w *Writer) try(ctx context.Context, fn func(ctx context.Context) error) (err error, gaveUp bool) {
+	wait := w.cfg.RetryMin
+	for {
+		if ctx.Err() != nil {
+			return nil, true
+		}
+		err = fn(ctx)
+		if err == nil {
+			if !w.healthy.Swap(true) {
+				w.log.Info("database reachable again; held records written")
+			}
+			return nil, false
+		}
+		if !IsConnectionError(err) && ctx.Err() == nil {
+			// The server answered: it can take writes, only not this one.
+			w.healthy.Store(true)
+			return err, false
+		}
+		if w.healthy.Swap(false) {
+			w.log.Error("database unreachable; records are held and retried until it is back", "err", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		wait = min(2*wait, w.cfg.RetryMax)
 	}
 }
 
@@ -260,10 +408,9 @@ func (w *Writer) sendBatch(ctx context.Context, stmts []op) error {
 }
 
 func (w *Writer) drop(s op, err error) {
-	w.mu.Lock()
-	w.failed++
-	w.mu.Unlock()
-	w.log.Error("record not written", "sql", firstLine(s.sql), "err", err)
+	w.failed.Add(1)
+	w.log.Error("record refused by the database; not written", "sql", firstLine(s.sql), "err", err,
+		"refused_total", w.failed.Load())
 }
 
 func firstLine(sql string) string {
