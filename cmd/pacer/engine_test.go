@@ -24,7 +24,7 @@ func fastSim() *sim.Realtime {
 	return &rt
 }
 
-func countRows(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int {
+func countRows(t testing.TB, db *pgxpool.Pool, sql string, args ...any) int {
 	t.Helper()
 	var n int
 	require.NoError(t, db.QueryRow(context.Background(), sql, args...).Scan(&n))

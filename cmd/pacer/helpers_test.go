@@ -16,7 +16,7 @@ func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // activeCampaign creates a campaign whose window is open all day (tests run
 // at any hour), loads the CSV into it and starts it.
-func activeCampaign(t *testing.T, db *pgxpool.Pool, name, mode, csv string) campaigns.Campaign {
+func activeCampaign(t testing.TB, db *pgxpool.Pool, name, mode, csv string) campaigns.Campaign {
 	t.Helper()
 	ctx := context.Background()
 	c, err := campaigns.Create(ctx, db, name, map[string]string{"mode": mode, "window_start": "00:00", "window_end": "24:00"})

@@ -27,22 +27,24 @@ import (
 // cluster is a database shared by several real `pacer serve` processes,
 // with a campaign worked by simulated agents at test speed.
 type cluster struct {
-	t        *testing.T
+	t        testing.TB
 	dbURL    string
 	db       *pgxpool.Pool
 	dir      string
 	simPath  string
 	campaign string
+	env      []string
+	agents   int // simulated agents per node (default 3)
 }
 
-func newCluster(t *testing.T, leads int) *cluster {
+func newCluster(t testing.TB, leads int) *cluster {
 	t.Helper()
 	return newClusterWith(t, leads, "predictive", nil)
 }
 
 // newClusterWith makes the campaign in mode, with the simulated carrier
 // and agents changed by tweak.
-func newClusterWith(t *testing.T, leads int, mode string, tweak func(*sim.Realtime)) *cluster {
+func newClusterWith(t testing.TB, leads int, mode string, tweak func(*sim.Realtime)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dbURL: testdb.New(t), dir: workDir(t), campaign: "Owned"}
 	var err error
@@ -55,6 +57,7 @@ func newClusterWith(t *testing.T, leads int, mode string, tweak func(*sim.Realti
 		fmt.Fprintf(&csv, "+1212%03d%04d,Lead%d\n", 200+i/10000, i%10000, i)
 	}
 	activeCampaign(t, c.db, c.campaign, mode, csv.String())
+	c.env = cleanEnv("DATABASE_URL=" + c.dbURL)
 	rt := simtest.FastRealtime()
 	if tweak != nil {
 		tweak(&rt)
@@ -68,7 +71,11 @@ func newClusterWith(t *testing.T, leads int, mode string, tweak func(*sim.Realti
 
 // args are a node's serve flags.
 func (c *cluster) args(addr, node string, extra ...string) []string {
-	a := []string{"serve", "--http-addr", addr, "--no-demo", "--sim-config", c.simPath, "--sim-agents", "3",
+	agents := c.agents
+	if agents == 0 {
+		agents = 3
+	}
+	a := []string{"serve", "--http-addr", addr, "--no-demo", "--sim-config", c.simPath, "--sim-agents", fmt.Sprint(agents),
 		"--sim-campaign", c.campaign, "--campaign-poll", "200ms", "--lease-ttl", "2s", "--bcrypt-cost", "4"}
 	if node != "" {
 		a = append(a, "--node-id", node)
@@ -242,4 +249,134 @@ func TestDrainTimeoutEndsTheCallsLeft(t *testing.T) {
 	require.Zero(t, c.count(`SELECT count(*) FROM leads l WHERE l.attempts = 0 AND EXISTS (
 		SELECT 1 FROM calls c WHERE c.lead_id = l.id)`), "every dialled lead counts its attempt")
 	c.promisesKept(true)
+}
+
+// proc is one `pacer serve` of a cluster.
+type proc struct {
+	addr string
+	cmd  *exec.Cmd
+	done chan error
+	logs *syncBuffer
+}
+
+// start runs a node (a random node id) and waits until it is ready.
+func (c *cluster) start(extra ...string) *proc {
+	c.t.Helper()
+	p := &proc{addr: freeAddr(c.t), done: make(chan error, 1), logs: &syncBuffer{}}
+	p.cmd = exec.Command(pacerBin, c.args(p.addr, "", extra...)...)
+	p.cmd.Dir, p.cmd.Env = c.dir, c.env
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	require.NoError(c.t, p.cmd.Start())
+	go func() { p.done <- p.cmd.Wait(); close(p.done) }()
+	c.t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	waitReady(c.t, p.addr, time.Minute)
+	return p
+}
+
+func (p *proc) kill(t testing.TB) {
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGKILL))
+	<-p.done
+}
+
+func (p *proc) term(t testing.TB) {
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-p.done:
+		require.NoError(t, err, "exit 0 after SIGTERM; logs:\n%s", p.logs)
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("no exit after SIGTERM; logs:\n%s", p.logs)
+	}
+}
+
+// owner is the node id owning the campaign now, and its process.
+func (c *cluster) owner(procs map[string]*proc) (string, *proc) {
+	c.t.Helper()
+	var id string
+	require.Eventually(c.t, func() bool {
+		err := c.db.QueryRow(context.Background(), `SELECT l.node_id FROM campaign_leases l JOIN campaigns k ON k.id = l.campaign_id
+			WHERE k.name = $1 AND l.node_id <> '' AND l.expires_at > now()`, c.campaign).Scan(&id)
+		return err == nil
+	}, time.Minute, 20*time.Millisecond, "someone owns the campaign")
+	p := procs[id]
+	require.NotNil(c.t, p, "owner %s is one of this test's processes", id)
+	return id, p
+}
+
+// startNode starts a node and returns its id.
+func (c *cluster) startNode(procs map[string]*proc) string {
+	c.t.Helper()
+	p := c.start()
+	var id string
+	require.NoError(c.t, c.db.QueryRow(context.Background(),
+		`SELECT id FROM nodes WHERE http_addr = $1 AND stopped_at IS NULL AND recovered_at IS NULL`, p.addr).Scan(&id))
+	procs[id] = p
+	return id
+}
+
+// killOwner kills the campaign's owner with SIGKILL and waits for another
+// node to dial it: the takeover is the dead node's heartbeat expiry to the
+// new owner's first dial.
+func (c *cluster) killOwner(procs map[string]*proc) (dead string, takeover time.Duration) {
+	c.t.Helper()
+	dead, p := c.owner(procs)
+	c.waitCalls(1, "node = $1", dead)
+	p.kill(c.t)
+	delete(procs, dead)
+	var first time.Time
+	require.Eventually(c.t, func() bool {
+		return c.db.QueryRow(context.Background(), `SELECT min(c.dialed_at) FROM calls c, nodes n
+			WHERE n.id = $1 AND c.node <> $1 AND c.dialed_at > n.expires_at`, dead).Scan(&first) == nil && !first.IsZero()
+	}, 2*time.Minute, 20*time.Millisecond, "another node takes the campaign over")
+	var expired time.Time
+	require.NoError(c.t, c.db.QueryRow(context.Background(), `SELECT expires_at FROM nodes WHERE id = $1`, dead).Scan(&expired))
+	return dead, first.Sub(expired)
+}
+
+// Three nodes on one database: the campaign is paced by exactly one node at
+// a time; SIGKILL of its owner hands it to another within the lease TTL and
+// a few seconds; over the whole run no lead is dialled twice at once or
+// sooner than its retry delay, no DNC number is dialled, no agent has two
+// calls, the abandon rate stays within target, and every call is closed
+// with its attempt counted.
+func TestThreeNodesSurviveKillingTheOwner(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, 3000)
+	// A connected call of a killed node awaits its agent's disposition for
+	// the wrap-up limit, then gets AUTO: keep that short here.
+	_, err := c.db.Exec(context.Background(), `UPDATE campaigns SET wrapup_limit_s = 1`)
+	require.NoError(t, err)
+	byID := map[string]*proc{}
+	for range 3 {
+		c.startNode(byID)
+	}
+	c.waitCalls(20, "true")
+	for range 2 {
+		dead, took := c.killOwner(byID)
+		t.Logf("owner %s killed; another node dialled %.2f s after its lease expired", dead, took.Seconds())
+		require.Less(t, took, time.Minute, "takeover within the lease TTL and a few seconds")
+		c.startNode(byID)
+	}
+	c.waitCalls(c.count(`SELECT count(*) FROM calls WHERE state = 'ended'`)+10, "true")
+	require.Zero(t, c.count(`
+		SELECT count(*) FROM calls x JOIN calls y ON x.campaign_id = y.campaign_id AND x.node <> y.node AND x.id < y.id
+		WHERE tstzrange(x.dialed_at, x.ended_at) && tstzrange(y.dialed_at, y.ended_at)
+		  AND x.end_cause = '' AND y.end_cause = ''`), "two live nodes never dial the campaign at once")
+	require.Eventually(t, func() bool {
+		return c.count(`SELECT count(*) FROM calls WHERE end_cause = 'node_lost' AND outcome = 'completed' AND disposition IS NULL`) == 0
+	}, time.Minute, 50*time.Millisecond, "the killed nodes' connected calls get AUTO once their agents' wrap-up limit passes")
+	for _, p := range byID {
+		p.term(t)
+	}
+	c.promisesKept(true)
+	require.Zero(t, c.count(`SELECT count(*) FROM leads l WHERE l.attempts < (SELECT count(*) FROM calls k WHERE k.lead_id = l.id)`),
+		"every call's attempt is counted on its lead")
+	var live, abandoned int
+	require.NoError(t, c.db.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE outcome IN ('completed', 'abandoned')),
+		count(*) FILTER (WHERE abandoned) FROM calls`).Scan(&live, &abandoned))
+	t.Logf("%d live answers, %d abandoned (%.1f%%)", live, abandoned, 100*float64(abandoned)/float64(max(live, 1)))
+	require.LessOrEqual(t, float64(abandoned), 0.03*float64(live)+1, "the abandon rate stays within the 3%% target")
+	require.Equal(t, 2, c.count(`SELECT count(*) FROM nodes WHERE recovered_at IS NOT NULL`), "each killed node was recovered once")
 }
