@@ -18,6 +18,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/simtest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -121,13 +122,13 @@ func TestCallsFlowAndEveryStepIsRecorded(t *testing.T) {
 
 	// Outcomes are random: wait until every kind this test checks has
 	// happened, not for a fixed number of calls.
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE disposition IN ('SALE','NI','CALLBK','AM','WN','DNC') AND talk_s IS NOT NULL`) >= 12 &&
 			count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'machine' AND disposition = 'AA'`) > 0 &&
 			count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'busy' AND disposition = 'B'`) > 0 &&
 			count(t, db, `SELECT count(*) FROM leads WHERE status = 'done'`) > 0 &&
 			count(t, db, `SELECT count(*) FROM agent_events WHERE to_state = 'PAUSED' AND pause_code = 'BREAK'`) > 0
-	}, 30*time.Second, 50*time.Millisecond, "agents disposition connected calls, and machines, busies, final dispositions and breaks all happen")
+	}, "agents disposition connected calls, and machines, busies, final dispositions and breaks all happen")
 	n.stop()
 
 	// Every call ended, with a consistent record.
@@ -201,12 +202,12 @@ func TestRestartKeepsTheAbandonBudget(t *testing.T) {
 	require.NoError(t, loop.Login(ctx, 1, agents.Config{}))
 	require.NoError(t, loop.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
 	var before dialer.LoopStatus
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		var err error
 		before, err = loop.Status(ctx)
 		require.NoError(t, err)
 		return before.Counters.Abandons >= 3 && before.Lines == 0 && before.Waiting == 0
-	}, 10*time.Second, 20*time.Millisecond)
+	})
 	loop.Stop()
 	leads.Stop()
 	require.NoError(t, calls.Flush(ctx))
@@ -319,10 +320,10 @@ func TestTwoNodesNeverDialOneLeadAtOnce(t *testing.T) {
 	rt.Codes = []sim.Code{{Code: "CALLBK", P: 0.5}, {Code: "AM", P: 0.5}}
 	a := startNode(t, db, rt, "node-a", c, 1, 3)
 	b := startNode(t, db, rt, "node-b", c, 101, 3)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(DISTINCT node) FROM calls WHERE state = 'ended'`) == 2 &&
 			count(t, db, `SELECT count(*) FROM calls`) >= 120
-	}, 20*time.Second, 50*time.Millisecond, "both nodes dial, leads are dialled again and again")
+	}, "both nodes dial, leads are dialled again and again")
 	a.stop()
 	b.stop()
 
@@ -347,18 +348,18 @@ func TestPausingACampaignStopsItsLoopAndResumingRestartsIt(t *testing.T) {
 	defer n.stop()
 	id := dialer.CampaignID(c.ID)
 
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed' AND disposition IS NOT NULL`) >= 2
-	}, 10*time.Second, 20*time.Millisecond)
+	})
 	first, err := n.mgr.Loop(ctx, id)
 	require.NoError(t, err)
 
 	_, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusPaused)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		_, err := n.mgr.Loop(ctx, id)
 		return errors.Is(err, dialer.ErrLoopStopped)
-	}, 5*time.Second, 20*time.Millisecond)
+	})
 	<-first.Done()
 	require.NoError(t, n.calls.Flush(ctx))
 	require.NoError(t, n.events.Flush(ctx))
@@ -369,10 +370,10 @@ func TestPausingACampaignStopsItsLoopAndResumingRestartsIt(t *testing.T) {
 
 	_, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusActive)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls`) > placed &&
 			count(t, db, `SELECT count(*) FROM agent_sessions WHERE logout_at IS NULL`) == 2
-	}, 10*time.Second, 20*time.Millisecond, "a new loop dials and the agents log in again")
+	}, "a new loop dials and the agents log in again")
 	second, err := n.mgr.Loop(ctx, id)
 	require.NoError(t, err)
 	require.NotSame(t, first, second)
@@ -387,10 +388,10 @@ func TestRestartedPacingLearnsFromHistory(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 400, nil)
 	n := startNode(t, db, fastSim(), "node-a", c, 1, 4)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE state = 'ended' AND end_cause = ''`) >= 260 &&
 			count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed'`) >= 60
-	}, 60*time.Second, 100*time.Millisecond, "enough calls to train on")
+	}, "enough calls to train on")
 	n.stop()
 
 	store := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "node-b"})

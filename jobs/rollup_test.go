@@ -14,6 +14,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/simtest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // fastSim is the simulated carrier and agents at test speed, with breaks.
@@ -48,9 +49,9 @@ func TestRollupMatchesTheRawEvents(t *testing.T) {
 	sa, err := sim.NewAgents(sim.AgentsConfig{Campaign: dialer.CampaignID(c.ID), N: 3, Sim: rt, Resync: 100 * time.Millisecond}, mgr, wallClock{})
 	require.NoError(t, err)
 	require.NoError(t, sa.Start(ctx))
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE disposition IS NOT NULL AND talk_s IS NOT NULL`) >= 10
-	}, 20*time.Second, 50*time.Millisecond)
+	})
 	sa.Stop()
 	mgr.Stop()
 	events.Stop()

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -82,7 +81,7 @@ func TestBrowser(t *testing.T) {
 	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL), "serve", "--http-addr", addr,
 		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
 	defer stop()
-	waitReady(t, addr, 60*time.Second)
+	waitReady(t, addr)
 	db, err := pgxpool.New(context.Background(), dbURL)
 	require.NoError(t, err)
 	defer db.Close()

@@ -12,10 +12,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/simtest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // fastSim is the simulated carrier and agents at test speed.
@@ -46,17 +48,17 @@ func runServe(t *testing.T, o serveOptions, logs *syncBuffer) (stop func()) {
 	case err := <-done:
 		cancel()
 		t.Fatalf("serve failed: %v\n%s", err, logs)
-	case <-time.After(30 * time.Second):
+	case <-testwait.Expired(t):
 		cancel()
-		t.Fatal("serve not ready within 30 s")
+		t.Fatalf("serve not ready; logs:\n%s", logs)
 	}
 	return func() {
 		cancel()
 		select {
 		case err := <-done:
 			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("serve did not stop within 10 s")
+		case <-testwait.Expired(t):
+			t.Fatalf("serve did not stop; logs:\n%s", logs)
 		}
 		http.DefaultClient.CloseIdleConnections()
 	}
@@ -77,7 +79,8 @@ func TestServeRunsTheDemoCampaignWithSimulatedAgents(t *testing.T) {
 
 	o := serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "test-node",
 		engine: engineOptions{simAgents: 3, simCampaign: "Demo", sim: fastSim(), poll: 200 * time.Millisecond,
-			summary: 300 * time.Millisecond}}
+			summary: 300 * time.Millisecond},
+		web: webOptions{bcryptCost: bcrypt.MinCost}}
 	logs := &syncBuffer{}
 	stop := runServe(t, o, logs)
 
@@ -86,14 +89,14 @@ func TestServeRunsTheDemoCampaignWithSimulatedAgents(t *testing.T) {
 		AND c.window_start = '00:00' AND c.window_end = '24:00' AND c.window_note LIKE '%simulated%'`))
 	require.GreaterOrEqual(t, countRows(t, db, `SELECT count(DISTINCT g.zones) FROM leads l JOIN tz_groups g ON g.id = l.tz_group`), 5,
 		"demo leads span several time zones")
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return countRows(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed' AND dispositioned_at IS NOT NULL
 			AND disposition IN ('SALE', 'NI', 'CALLBK', 'AM', 'WN', 'DNC')`) >= 5
-	}, 20*time.Second, 50*time.Millisecond, "calls are placed, answered, connected and dispositioned; logs:\n%s", logs)
-	require.Eventually(t, func() bool {
+	}, "calls are placed, answered, connected and dispositioned; logs:\n%s", logs)
+	testwait.Until(t, func() bool {
 		return countRows(t, db, `SELECT count(*) FROM calls WHERE outcome = 'abandoned'`) > 0 ||
 			countRows(t, db, `SELECT count(*) FROM calls WHERE outcome = 'machine'`) > 0
-	}, 5*time.Second, 50*time.Millisecond)
+	})
 	stop()
 
 	require.Zero(t, countRows(t, db, `SELECT count(*) FROM calls WHERE state <> 'ended'`))
@@ -142,7 +145,7 @@ func TestNoDemoFromTheEnvironment(t *testing.T) {
 	addr := freeAddr(t)
 	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL, "PACER_NO_DEMO=1", "PACER_SIM_AGENTS=2"),
 		"serve", "--http-addr", addr)
-	waitReady(t, addr, 30*time.Second)
+	waitReady(t, addr)
 	stop()
 	db, err := pgxpool.New(context.Background(), dbURL)
 	require.NoError(t, err)
