@@ -80,7 +80,7 @@ func runDispoNode(t *testing.T, db *pgxpool.Pool, c campaigns.Campaign) (*dispoN
 	n := startDispoNode(t, db, "node-d")
 	t.Cleanup(func() {
 		n.stop()
-		goleak.VerifyNone(t, ignore)
+		testwait.NoLeaks(t, ignore)
 	})
 	return n, n.loop(t, c)
 }
@@ -311,7 +311,7 @@ func TestWrapupLimitAutoDispositions(t *testing.T) {
 func TestMeCallbackReachesItsAgentAcrossARestart(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := powerCampaign(t, db, 20, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	ctx := context.Background()
 	n := startDispoNode(t, db, "node-d")
 	l := n.loop(t, c)
@@ -476,7 +476,7 @@ func TestAgentDialsACallbackFromTheirList(t *testing.T) {
 func TestMeCallbackOfferedToAWaitingAgent(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := powerCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	ctx := context.Background()
 	n := startDispoNode(t, db, "node-w")
 	defer n.stop()

@@ -117,7 +117,7 @@ func count(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int {
 func TestCallsFlowAndEveryStepIsRecorded(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 300, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	n := startNode(t, db, fastSim(), "node-a", c, 1, 3)
 
 	// Outcomes are random: wait until every kind this test checks has
@@ -174,7 +174,7 @@ func TestRestartKeepsTheAbandonBudget(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 50, map[string]string{"mode": "power", "ratio": "5", "connect_deadline_ms": "100"})
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	calls := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "n"})
 	require.NoError(t, calls.Start(ctx))
 	defer calls.Stop()
@@ -238,7 +238,7 @@ func TestRecoveryClosesWhatADeadNodeLeftOpen(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Microsecond)
 
 	// Each call's progress up to where the node died.
@@ -314,7 +314,7 @@ func TestRecoveryClosesWhatADeadNodeLeftOpen(t *testing.T) {
 func TestTwoNodesNeverDialOneLeadAtOnce(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 40, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	// Dispositions that keep leads coming back, so each is dialled often.
 	rt := fastSim()
 	rt.Codes = []sim.Code{{Code: "CALLBK", P: 0.5}, {Code: "AM", P: 0.5}}
@@ -343,7 +343,7 @@ func TestPausingACampaignStopsItsLoopAndResumingRestartsIt(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 100, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	n := startNode(t, db, fastSim(), "node-a", c, 1, 2)
 	defer n.stop()
 	id := dialer.CampaignID(c.ID)

@@ -105,7 +105,7 @@ func fellDueAt(t *testing.T, db *pgxpool.Pool, id campaigns.CallbackID) time.Tim
 func TestCallbackFiresAtItsTime(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 3, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	r := startRunner(t, db)
 	defer r.Stop()
 
@@ -162,7 +162,7 @@ func leadStatus(t *testing.T, db *pgxpool.Pool, id campaigns.LeadID) string {
 func TestCallbackSurvivesRestart(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	r1 := newRunner(t, db)
 	require.NoError(t, r1.Start(context.Background()))
 	cb := schedule(t, db, r1, c, firstLead(t, db, c), campaigns.ScopeAnyone, 2*time.Second)
@@ -184,7 +184,7 @@ func TestCallbackSurvivesRestart(t *testing.T) {
 func TestCallbackSurvivesKillBetweenInsertAndDelivery(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	dead := newRunner(t, db) // never started: inserts only, like a process killed right after its commit
 	cb := schedule(t, db, dead, c, firstLead(t, db, c), campaigns.ScopeAnyone, 1500*time.Millisecond)
 
@@ -199,7 +199,7 @@ func TestCallbackSurvivesKillBetweenInsertAndDelivery(t *testing.T) {
 func TestCallbackDeliveredOnceWhenItsJobRunsTwice(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	r := startRunner(t, db)
 	defer r.Stop()
 	cb := schedule(t, db, r, c, firstLead(t, db, c), campaigns.ScopeMe, 500*time.Millisecond)
@@ -230,7 +230,7 @@ func TestCallbackDeliveredOnceWhenItsJobRunsTwice(t *testing.T) {
 func TestCallbackRescheduleTwiceAndCancel(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 2, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	r := startRunner(t, db)
 	defer r.Stop()
 	ctx := context.Background()
@@ -282,7 +282,7 @@ func TestCallbackGracePeriod(t *testing.T) {
 		t.Run(then, func(t *testing.T) {
 			db := testdb.NewPool(t)
 			c := newCampaign(t, db, 1, map[string]string{"callback_grace_s": "1", "callback_grace_then": then})
-			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 			r := startRunner(t, db)
 			defer r.Stop()
 			defer r.Stop()
@@ -313,7 +313,7 @@ func TestCallbackGracePeriod(t *testing.T) {
 func TestCallbackSweepDeliversALostJob(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	dead := newRunner(t, db)
 	cb := schedule(t, db, dead, c, firstLead(t, db, c), campaigns.ScopeAnyone, 200*time.Millisecond)
 	_, err := db.Exec(context.Background(), `DELETE FROM river_job WHERE id = $1`, cb.JobID)

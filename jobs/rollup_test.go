@@ -32,7 +32,7 @@ func TestRollupMatchesTheRawEvents(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 400, map[string]string{"max_attempts_per_day": "100", "max_attempts": "100",
 		"retry_no_answer_s": "0", "retry_busy_s": "0", "retry_machine_s": "0", "connect_deadline_ms": "300"})
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	ctx := context.Background()
 	rt := fastSim()
 	calls := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "n"})

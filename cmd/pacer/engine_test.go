@@ -73,7 +73,7 @@ func TestServeRunsTheDemoCampaignWithSimulatedAgents(t *testing.T) {
 	db, err := pgxpool.New(context.Background(), dbURL)
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent(),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"))
 

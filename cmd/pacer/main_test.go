@@ -272,7 +272,7 @@ func TestBadInputGivesOneLineAndNonZeroExit(t *testing.T) {
 // In-process: readiness follows the database, and a full start/stop leaves
 // no goroutine behind.
 func TestReadyzFollowsDatabaseAndShutdownLeaksNothing(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent(),
 		// fasthttp's process-wide Date-header ticker, started once and never stopped.
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
 		// fasthttp's idle-worker reaper notices the pool has stopped on its next

@@ -4,5 +4,5 @@
 // machine: on a machine busy with other work the same wait just takes
 // longer. The one bound, HangGuard, only turns a hang into a failure with a
 // message. Test code only: nothing outside _test.go files imports it; it
-// imports only the standard library and testify.
+// imports only the standard library, testify and goleak.
 package testwait

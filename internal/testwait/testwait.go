@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 )
 
 // HangGuard is the longest one wait may take before the test fails. Nothing a
@@ -53,4 +54,23 @@ func Until(t testing.TB, cond func() bool, msgAndArgs ...any) {
 // deadline.
 func Expired(t testing.TB) <-chan time.Time {
 	return time.After(time.Until(deadline(t)))
+}
+
+// NoLeaks fails the test if goroutines other than those goleak's options
+// ignore are still running once they have had HangGuard to exit. Stopped
+// components end some goroutines asynchronously (pgx's background reader
+// exits when its socket read returns), which on a loaded machine takes
+// longer than goleak.VerifyNone's half second of retries.
+func NoLeaks(t testing.TB, opts ...goleak.Option) {
+	t.Helper()
+	end := deadline(t)
+	for {
+		err := goleak.Find(opts...) // itself retries for about half a second
+		if err == nil {
+			return
+		}
+		if time.Now().After(end) {
+			t.Fatalf("goroutines leaked: %v", err)
+		}
+	}
 }
