@@ -263,13 +263,12 @@ func TestCallbackRescheduleTwiceAndCancel(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, campaigns.CallbackCancelled, got.Status)
 	require.Contains(t, []string{"new", "retry"}, leadStatus(t, db, other), "the lead is dialable again")
-	j, err := r.client.JobGet(ctx, cb3.JobID)
-	require.NoError(t, err)
-	require.Equal(t, "cancelled", string(j.State), "its job never runs")
+	// Its job may already be running (it snoozes until the due time), so
+	// what is checked is what any run of it would do once the time comes.
 	time.Sleep(time.Until(cb3.DueAt))
 	res, err := r.fallDue(ctx, cb3.ID, cb3.Version)
 	require.NoError(t, err)
-	require.False(t, res.Acted, "and if it ran, a cancelled callback would not fall due")
+	require.False(t, res.Acted, "a cancelled callback does not fall due")
 	require.Zero(t, count(t, db, `SELECT count(*) FROM callback_events WHERE callback_id = $1 AND event = 'fall_due'`, cb3.ID))
 	_, err = campaigns.Reschedule(ctx, db, r, campaigns.RescheduleCallback{ID: cb3.ID, At: time.Now().Add(time.Hour), Now: time.Now()})
 	require.ErrorIs(t, err, campaigns.ErrCallbackTransition)
