@@ -3,6 +3,10 @@ GO       ?= go
 BIN      := bin/pacer
 # Flags for `make run`; e.g. make run RUN_FLAGS="--http-addr :9090".
 RUN_FLAGS ?=
+# staticcheck is pinned and fetched by `go run` from the module proxy, so it
+# stays out of go.mod's build graph and needs no install step; 0.8.2 (the
+# 2026.2 release) understands Go 1.26.
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build run test vet bench clean
 
@@ -14,8 +18,12 @@ build:
 run: build
 	./$(BIN) serve --sim-agents 5 $(RUN_FLAGS)
 
+# go.mod must already be tidy (every direct requirement listed as direct),
+# then go vet, then staticcheck.
 vet:
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 test: vet
 	$(GO) test -race -timeout 30m ./...

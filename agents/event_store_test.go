@@ -12,6 +12,7 @@ import (
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -28,7 +29,7 @@ func TestEventStoreWritesTheStateLogAndSessionTotals(t *testing.T) {
 	db := testdb.NewPool(t)
 	c, err := campaigns.Create(ctx, db, "Agents", nil)
 	require.NoError(t, err)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 
 	store := agents.NewEventStore(db, agents.EventStoreConfig{Node: "n1"})
 	require.NoError(t, store.Start(ctx))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // numbersFile is a one-column lead file of +1 212 436 NNNN numbers.
@@ -141,10 +142,10 @@ func TestAbandonedImportIsCleanedUp(t *testing.T) {
 	}
 	_, err := io.WriteString(pw, numbersFile(first)) // past the delimiter sniffing
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		var n int
 		return db.QueryRow(ctx, `SELECT count(*) FROM lead_lists WHERE status = 'importing'`).Scan(&n) == nil && n == 1
-	}, 5*time.Second, 10*time.Millisecond)
+	})
 
 	// A dead one: its list row and a table it had committed, no lock held.
 	var dead int64

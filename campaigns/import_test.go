@@ -15,6 +15,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 func rejects(t *testing.T, db *pgxpool.Pool, list campaigns.ListID) map[int]string {
@@ -188,12 +189,12 @@ func TestImportProgressIsObservableWhileItRuns(t *testing.T) {
 	}
 	// The first half is in; another connection sees the list importing with
 	// rows counted, before the file has ended.
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		var status string
 		var rows int64
 		err := db.QueryRow(ctx, "SELECT status, rows_read FROM lead_lists WHERE campaign_id = $1", c.ID).Scan(&status, &rows)
 		return err == nil && status == "importing" && rows > 10000
-	}, 10*time.Second, 20*time.Millisecond)
+	})
 	for i := 30000; i < 60000; i++ {
 		fmt.Fprintf(pw, "+1 212 6%02d %04d\n", i/10000, i%10000)
 	}

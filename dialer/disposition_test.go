@@ -16,6 +16,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/jobs"
 )
 
@@ -79,7 +80,7 @@ func runDispoNode(t *testing.T, db *pgxpool.Pool, c campaigns.Campaign) (*dispoN
 	n := startDispoNode(t, db, "node-d")
 	t.Cleanup(func() {
 		n.stop()
-		goleak.VerifyNone(t, ignore)
+		testwait.NoLeaks(t, ignore)
 	})
 	return n, n.loop(t, c)
 }
@@ -87,11 +88,11 @@ func runDispoNode(t *testing.T, db *pgxpool.Pool, c campaigns.Campaign) (*dispoN
 func (n *dispoNode) loop(t *testing.T, c campaigns.Campaign) *dialer.Loop {
 	t.Helper()
 	var l *dialer.Loop
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		var err error
 		l, err = n.mgr.Loop(context.Background(), dialer.CampaignID(c.ID))
 		return err == nil
-	}, 5*time.Second, 20*time.Millisecond)
+	})
 	return l
 }
 
@@ -111,10 +112,10 @@ func agentStatus(t *testing.T, l *dialer.Loop, id agents.ID) dialer.AgentStatus 
 func waitAgent(t *testing.T, l *dialer.Loop, id agents.ID, want agents.State) dialer.AgentStatus {
 	t.Helper()
 	var st dialer.AgentStatus
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		st = agentStatus(t, l, id)
 		return st.State == want
-	}, 10*time.Second, 10*time.Millisecond, "agent %d reaches %s", id, want)
+	}, "agent %d reaches %s", id, want)
 	return st
 }
 
@@ -310,7 +311,7 @@ func TestWrapupLimitAutoDispositions(t *testing.T) {
 func TestMeCallbackReachesItsAgentAcrossARestart(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := powerCampaign(t, db, 20, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	ctx := context.Background()
 	n := startDispoNode(t, db, "node-d")
 	l := n.loop(t, c)
@@ -334,11 +335,11 @@ func TestMeCallbackReachesItsAgentAcrossARestart(t *testing.T) {
 	n = startDispoNode(t, db, "node-d2")
 	defer n.stop()
 	l = n.loop(t, c)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		got, err := campaigns.GetCallback(ctx, db, cb.ID)
 		require.NoError(t, err)
 		return got.Status == campaigns.CallbackDue
-	}, 10*time.Second, 20*time.Millisecond, "it falls due with nobody logged in")
+	}, "it falls due with nobody logged in")
 	list, err := campaigns.ListCallbacks(ctx, db, campaigns.CallbackFilter{Agent: 1})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
@@ -368,16 +369,16 @@ func TestMeCallbackReachesItsAgentAcrossARestart(t *testing.T) {
 	require.Equal(t, agents.Paused, agentStatus(t, l, 1).State)
 	_, err = campaigns.Reschedule(ctx, db, n.runner, campaigns.RescheduleCallback{ID: cb.ID, At: time.Now().Add(300 * time.Millisecond), By: 1, Now: time.Now()})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		got, err := campaigns.GetCallback(ctx, db, cb.ID)
 		require.NoError(t, err)
 		return got.Status == campaigns.CallbackDue
-	}, 10*time.Second, 20*time.Millisecond)
+	})
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
 	waitAgent(t, l, 1, agents.Ringing)
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvAccept}))
 	waitAgent(t, l, 1, agents.InCall)
-	require.Eventually(t, func() bool { return agentStatus(t, l, 1).Call != 0 }, 5*time.Second, 10*time.Millisecond,
+	testwait.Until(t, func() bool { return agentStatus(t, l, 1).Call != 0 },
 		"the customer answers the agent's callback")
 	got, err = campaigns.GetCallback(ctx, db, cb.ID)
 	require.NoError(t, err)
@@ -415,13 +416,15 @@ func TestAnyoneCallbackIsDialledFirst(t *testing.T) {
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvPause}))
 	require.NoError(t, l.Login(ctx, 2, agents.Config{}))
 	waitAgent(t, l, 1, agents.Paused)
-	time.Sleep(1500 * time.Millisecond)
+	testwait.Until(t, func() bool {
+		return count(t, db, `SELECT count(*) FROM callback_events WHERE callback_id = $1 AND event = 'fall_due'`, res.Callback.ID) == 1
+	}, "the callback falls due")
 	require.NoError(t, l.AgentEvent(ctx, 2, agents.Event{Kind: agents.EvReady}))
 	st := waitAgent(t, l, 2, agents.InCall)
 	var lead int64
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return db.QueryRow(ctx, `SELECT lead_id FROM calls WHERE campaign_id = $1 AND seq = $2`, c.ID, int64(st.Call)).Scan(&lead) == nil
-	}, 5*time.Second, 20*time.Millisecond)
+	})
 	require.Equal(t, int64(res.Callback.Lead), lead, "agent 2's first call is the callback")
 }
 
@@ -458,7 +461,7 @@ func TestAgentDialsACallbackFromTheirList(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "cancelled", j.State)
 
-	require.Eventually(t, func() bool { return agentStatus(t, l, 1).Call != 0 }, 5*time.Second, 10*time.Millisecond)
+	testwait.Until(t, func() bool { return agentStatus(t, l, 1).Call != 0 })
 	require.NoError(t, l.Hangup(ctx, 1))
 	_, err = l.Disposition(ctx, 1, 0, campaigns.DispositionInput{Code: "SALE", Notes: "done"}, false)
 	require.NoError(t, err)
@@ -473,7 +476,7 @@ func TestAgentDialsACallbackFromTheirList(t *testing.T) {
 func TestMeCallbackOfferedToAWaitingAgent(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := powerCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	ctx := context.Background()
 	n := startDispoNode(t, db, "node-w")
 	defer n.stop()

@@ -18,6 +18,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/simtest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -124,18 +125,18 @@ func count(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int {
 func TestCallsFlowAndEveryStepIsRecorded(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 300, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	n := startNode(t, db, fastSim(), "node-a", c, 1, 3)
 
 	// Outcomes are random: wait until every kind this test checks has
 	// happened, not for a fixed number of calls.
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE disposition IN ('SALE','NI','CALLBK','AM','WN','DNC') AND talk_s IS NOT NULL`) >= 12 &&
 			count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'machine' AND disposition = 'AA'`) > 0 &&
 			count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'busy' AND disposition = 'B'`) > 0 &&
 			count(t, db, `SELECT count(*) FROM leads WHERE status = 'done'`) > 0 &&
 			count(t, db, `SELECT count(*) FROM agent_events WHERE to_state = 'PAUSED' AND pause_code = 'BREAK'`) > 0
-	}, 30*time.Second, 50*time.Millisecond, "agents disposition connected calls, and machines, busies, final dispositions and breaks all happen")
+	}, "agents disposition connected calls, and machines, busies, final dispositions and breaks all happen")
 	n.stop()
 
 	// Every call ended, with a consistent record.
@@ -186,7 +187,7 @@ func TestRestartKeepsTheAbandonBudget(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 50, map[string]string{"mode": "power", "ratio": "5", "connect_deadline_ms": "100"})
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	calls := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "n"})
 	require.NoError(t, calls.Start(ctx))
 	defer calls.Stop()
@@ -214,12 +215,12 @@ func TestRestartKeepsTheAbandonBudget(t *testing.T) {
 	require.NoError(t, loop.Login(ctx, 1, agents.Config{}))
 	require.NoError(t, loop.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
 	var before dialer.LoopStatus
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		var err error
 		before, err = loop.Status(ctx)
 		require.NoError(t, err)
 		return before.Counters.Abandons >= 3 && before.Lines == 0 && before.Waiting == 0
-	}, 10*time.Second, 20*time.Millisecond)
+	})
 	loop.Stop()
 	leads.Stop()
 	require.NoError(t, calls.Flush(ctx))
@@ -250,7 +251,7 @@ func TestRestartKeepsTheAbandonBudget(t *testing.T) {
 func TestTwoNodesNeverDialOneLeadAtOnce(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 40, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	// Dispositions that keep leads coming back, so each is dialled often.
 	rt := fastSim()
 	rt.Codes = []sim.Code{{Code: "CALLBK", P: 0.5}, {Code: "AM", P: 0.5}}
@@ -258,9 +259,9 @@ func TestTwoNodesNeverDialOneLeadAtOnce(t *testing.T) {
 		"node-a": startNode(t, db, rt, "node-a", c, 1, 3),
 		"node-b": startNode(t, db, rt, "node-b", c, 101, 3),
 	}
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE state = 'ended'`) >= 60
-	}, 20*time.Second, 50*time.Millisecond, "the owner dials, leads are dialled again and again")
+	}, "the owner dials, leads are dialled again and again")
 	require.Equal(t, 1, count(t, db, `SELECT count(DISTINCT node) FROM calls`), "one node paces the campaign")
 	var owner string
 	require.NoError(t, db.QueryRow(context.Background(), `SELECT node FROM calls LIMIT 1`).Scan(&owner))
@@ -270,9 +271,9 @@ func TestTwoNodesNeverDialOneLeadAtOnce(t *testing.T) {
 	// The owner stops cleanly and releases the campaign: the other takes it.
 	nodes[owner].stop()
 	delete(nodes, owner)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE state = 'ended' AND node <> $1`, owner) >= 60
-	}, 20*time.Second, 50*time.Millisecond, "the other node takes the campaign over")
+	}, "the other node takes the campaign over")
 	for _, n := range nodes {
 		n.stop()
 	}
@@ -295,23 +296,23 @@ func TestPausingACampaignStopsItsLoopAndResumingRestartsIt(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 100, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	n := startNode(t, db, fastSim(), "node-a", c, 1, 2)
 	defer n.stop()
 	id := dialer.CampaignID(c.ID)
 
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed' AND disposition IS NOT NULL`) >= 2
-	}, 10*time.Second, 20*time.Millisecond)
+	})
 	first, err := n.mgr.Loop(ctx, id)
 	require.NoError(t, err)
 
 	_, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusPaused)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		_, err := n.mgr.Loop(ctx, id)
 		return errors.Is(err, dialer.ErrLoopStopped)
-	}, 5*time.Second, 20*time.Millisecond)
+	})
 	<-first.Done()
 	require.NoError(t, n.calls.Flush(ctx))
 	require.NoError(t, n.events.Flush(ctx))
@@ -322,10 +323,10 @@ func TestPausingACampaignStopsItsLoopAndResumingRestartsIt(t *testing.T) {
 
 	_, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusActive)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls`) > placed &&
 			count(t, db, `SELECT count(*) FROM agent_sessions WHERE logout_at IS NULL`) == 2
-	}, 10*time.Second, 20*time.Millisecond, "a new loop dials and the agents log in again")
+	}, "a new loop dials and the agents log in again")
 	second, err := n.mgr.Loop(ctx, id)
 	require.NoError(t, err)
 	require.NotSame(t, first, second)
@@ -340,10 +341,10 @@ func TestRestartedPacingLearnsFromHistory(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 400, nil)
 	n := startNode(t, db, fastSim(), "node-a", c, 1, 4)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE state = 'ended' AND end_cause = ''`) >= 260 &&
 			count(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed'`) >= 60
-	}, 60*time.Second, 100*time.Millisecond, "enough calls to train on")
+	}, "enough calls to train on")
 	n.stop()
 
 	store := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "node-b"})

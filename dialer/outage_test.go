@@ -12,6 +12,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/internal/pgproxy"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // Attempts completed while the database is unreachable are all recorded
@@ -42,7 +43,7 @@ func TestLeadAttemptsDuringAnOutageLandAfterIt(t *testing.T) {
 			}
 		}
 	}()
-	require.Eventually(t, func() bool { return !leads.Healthy() }, 30*time.Second, 10*time.Millisecond)
+	testwait.Until(t, func() bool { return !leads.Healthy() })
 	_, err = leads.Claim(ctx, nil, 1)
 	require.Error(t, err, "claims fail while the database is unreachable")
 	proxy.Restore()
@@ -93,10 +94,10 @@ func TestDispositionCommittedButUnansweredMovesTheAgentOnWhenRetried(t *testing.
 	require.Equal(t, 1, count(t, direct, `SELECT count(*) FROM calls WHERE disposition = 'SALE'`), "but it was")
 	proxy.Restore()
 
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		_, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "SALE"}, false)
 		return err == nil
-	}, 10*time.Second, 50*time.Millisecond, "the agent's retry succeeds once the database answers")
+	}, "the agent's retry succeeds once the database answers")
 	require.Equal(t, agents.Ready, agentStatus(t, l, 1).State)
 	require.NoError(t, events.Flush(ctx))
 	require.Equal(t, 1, count(t, direct, `SELECT count(*) FROM agent_events WHERE agent_id = 1 AND event = 'dispo_saved'`),

@@ -149,7 +149,6 @@ type model struct {
 	// after an answer still takes the call in time.
 	tauFree      []float64
 	qTalk, qWrap ageTable
-	meanWrap     float64
 }
 
 const (

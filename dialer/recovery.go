@@ -203,14 +203,15 @@ func recoverNodeTx(ctx context.Context, tx pgx.Tx, clock Clock, node string) (Re
 	return rec, nil
 }
 
-// orphanDispoSQL finds connected calls closed by recovery whose agent has
-// not dispositioned them within the campaign's wrap-up limit (an hour when
-// the campaign has none) since the recovery.
+// orphanDispoSQL finds connected calls of recovered nodes (closed by the
+// recovery, or ended before the node died) whose agent has not
+// dispositioned them within the campaign's wrap-up limit (an hour when the
+// campaign has none) since the recovery.
 const orphanDispoSQL = `
 SELECT c.id, c.campaign_id, c.lead_id, coalesce(c.agent_id, 0) FROM calls c
 JOIN nodes n ON n.id = c.node
 JOIN campaigns k ON k.id = c.campaign_id
-WHERE c.end_cause = 'node_lost' AND c.outcome = 'completed' AND c.disposition IS NULL AND c.lead_id IS NOT NULL
+WHERE c.outcome = 'completed' AND c.disposition IS NULL AND c.lead_id IS NOT NULL
   AND n.recovered_at IS NOT NULL
   AND n.recovered_at < now() - make_interval(secs => CASE WHEN k.wrapup_limit_s > 0 THEN k.wrapup_limit_s ELSE 3600 END)
 ORDER BY c.id LIMIT 100`

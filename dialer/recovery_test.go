@@ -14,6 +14,7 @@ import (
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // addNode writes a node row as a node that last heartbeat at beat would
@@ -36,7 +37,7 @@ func TestRecoveryClosesWhatADeadNodeLeftOpen(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 6, map[string]string{"retry_failed_s": "600", "retry_abandoned_s": "3600",
 		"retry_machine_s": "7200", "wrapup_limit_s": "30"})
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	t0 := time.Now().Add(-time.Minute).Truncate(time.Microsecond)
 	addNode(t, db, "dead", -time.Minute, 15*time.Second)
 	addNode(t, db, "alive", 0, time.Hour)

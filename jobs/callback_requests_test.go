@@ -12,6 +12,7 @@ import (
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // Callback requests are assigned automatically to the campaign's available
@@ -21,7 +22,7 @@ import (
 func TestCallbackRequests(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, map[string]string{"mode": "manual"})
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	ctx := context.Background()
 	rt := fastSim()
 	mgr, err := dialer.NewManager(dialer.ManagerConfig{Node: "n", Poll: time.Hour}, dialer.ManagerDeps{DB: db, Clock: wallClock{},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -88,13 +89,13 @@ func schedule(t *testing.T, db *pgxpool.Pool, r *Runner, c campaigns.Campaign, l
 }
 
 // fellDueAt waits for the callback's fall_due event and returns its time.
-func fellDueAt(t *testing.T, db *pgxpool.Pool, id campaigns.CallbackID, within time.Duration) time.Time {
+func fellDueAt(t *testing.T, db *pgxpool.Pool, id campaigns.CallbackID) time.Time {
 	t.Helper()
 	var at time.Time
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		err := db.QueryRow(context.Background(), `SELECT at FROM callback_events WHERE callback_id = $1 AND event = 'fall_due'`, id).Scan(&at)
 		return err == nil
-	}, within, 20*time.Millisecond, "callback %d falls due", id)
+	}, "callback %d falls due", id)
 	return at
 }
 
@@ -104,7 +105,7 @@ func fellDueAt(t *testing.T, db *pgxpool.Pool, id campaigns.CallbackID, within t
 func TestCallbackFiresAtItsTime(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 3, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	r := startRunner(t, db)
 	defer r.Stop()
 
@@ -123,7 +124,7 @@ func TestCallbackFiresAtItsTime(t *testing.T) {
 	require.Equal(t, "callback", leadStatus(t, db, ids[0]), "the lead waits for its callback")
 
 	for _, cb := range []campaigns.Callback{near, far} {
-		at := fellDueAt(t, db, cb.ID, 15*time.Second)
+		at := fellDueAt(t, db, cb.ID)
 		require.WithinDuration(t, cb.DueAt, at, time.Second, "callback %d fires at its time", cb.ID)
 		require.False(t, at.Before(cb.DueAt), "never early")
 		got, err := campaigns.GetCallback(context.Background(), db, cb.ID)
@@ -161,15 +162,19 @@ func leadStatus(t *testing.T, db *pgxpool.Pool, id campaigns.LeadID) string {
 func TestCallbackSurvivesRestart(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	r1 := newRunner(t, db)
 	require.NoError(t, r1.Start(context.Background()))
 	cb := schedule(t, db, r1, c, firstLead(t, db, c), campaigns.ScopeAnyone, 2*time.Second)
-	time.Sleep(300 * time.Millisecond) // r1 picks the job up and snoozes it
+	testwait.Until(t, func() bool { // r1 picks the job up and snoozes it
+		j, err := r1.client.JobGet(context.Background(), cb.JobID)
+		require.NoError(t, err)
+		return j.AttemptedAt != nil
+	}, "the first runner works the callback's job")
 	r1.Stop()
 
 	defer startRunner(t, db).Stop()
-	at := fellDueAt(t, db, cb.ID, 10*time.Second)
+	at := fellDueAt(t, db, cb.ID)
 	require.WithinDuration(t, cb.DueAt, at, time.Second)
 }
 
@@ -179,12 +184,12 @@ func TestCallbackSurvivesRestart(t *testing.T) {
 func TestCallbackSurvivesKillBetweenInsertAndDelivery(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	dead := newRunner(t, db) // never started: inserts only, like a process killed right after its commit
 	cb := schedule(t, db, dead, c, firstLead(t, db, c), campaigns.ScopeAnyone, 1500*time.Millisecond)
 
 	defer startRunner(t, db).Stop()
-	at := fellDueAt(t, db, cb.ID, 10*time.Second)
+	at := fellDueAt(t, db, cb.ID)
 	require.WithinDuration(t, cb.DueAt, at, time.Second)
 }
 
@@ -194,23 +199,23 @@ func TestCallbackSurvivesKillBetweenInsertAndDelivery(t *testing.T) {
 func TestCallbackDeliveredOnceWhenItsJobRunsTwice(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	r := startRunner(t, db)
 	defer r.Stop()
 	cb := schedule(t, db, r, c, firstLead(t, db, c), campaigns.ScopeMe, 500*time.Millisecond)
-	fellDueAt(t, db, cb.ID, 5*time.Second)
-	require.Eventually(t, func() bool {
+	fellDueAt(t, db, cb.ID)
+	testwait.Until(t, func() bool {
 		j, err := r.client.JobGet(context.Background(), cb.JobID)
 		return err == nil && j.FinalizedAt != nil
-	}, 5*time.Second, 20*time.Millisecond)
+	})
 
 	res, err := r.client.Insert(context.Background(), CallbackDueArgs{Callback: int64(cb.ID), Version: cb.Version}, nil)
 	require.NoError(t, err)
 	require.False(t, res.UniqueSkippedAsDuplicate, "the first job finished, so a second one is queued")
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		j, err := r.client.JobGet(context.Background(), res.Job.ID)
 		return err == nil && j.FinalizedAt != nil
-	}, 5*time.Second, 20*time.Millisecond)
+	})
 	again, err := r.fallDue(context.Background(), cb.ID, cb.Version)
 	require.NoError(t, err)
 	require.False(t, again.Acted)
@@ -225,7 +230,7 @@ func TestCallbackDeliveredOnceWhenItsJobRunsTwice(t *testing.T) {
 func TestCallbackRescheduleTwiceAndCancel(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 2, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	r := startRunner(t, db)
 	defer r.Stop()
 	ctx := context.Background()
@@ -241,7 +246,7 @@ func TestCallbackRescheduleTwiceAndCancel(t *testing.T) {
 	require.Equal(t, 3, cb2.Version)
 	require.NotEqual(t, cb1.JobID, cb2.JobID)
 
-	at := fellDueAt(t, db, cb.ID, 10*time.Second)
+	at := fellDueAt(t, db, cb.ID)
 	require.WithinDuration(t, cb2.DueAt, at, time.Second)
 	for _, job := range []int64{cb.JobID, cb1.JobID} {
 		j, err := r.client.JobGet(ctx, job)
@@ -258,7 +263,12 @@ func TestCallbackRescheduleTwiceAndCancel(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, campaigns.CallbackCancelled, got.Status)
 	require.Contains(t, []string{"new", "retry"}, leadStatus(t, db, other), "the lead is dialable again")
-	time.Sleep(2 * time.Second)
+	// Its job may already be running (it snoozes until the due time), so
+	// what is checked is what any run of it would do once the time comes.
+	time.Sleep(time.Until(cb3.DueAt))
+	res, err := r.fallDue(ctx, cb3.ID, cb3.Version)
+	require.NoError(t, err)
+	require.False(t, res.Acted, "a cancelled callback does not fall due")
 	require.Zero(t, count(t, db, `SELECT count(*) FROM callback_events WHERE callback_id = $1 AND event = 'fall_due'`, cb3.ID))
 	_, err = campaigns.Reschedule(ctx, db, r, campaigns.RescheduleCallback{ID: cb3.ID, At: time.Now().Add(time.Hour), Now: time.Now()})
 	require.ErrorIs(t, err, campaigns.ErrCallbackTransition)
@@ -271,20 +281,20 @@ func TestCallbackGracePeriod(t *testing.T) {
 		t.Run(then, func(t *testing.T) {
 			db := testdb.NewPool(t)
 			c := newCampaign(t, db, 1, map[string]string{"callback_grace_s": "1", "callback_grace_then": then})
-			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 			r := startRunner(t, db)
 			defer r.Stop()
 			defer r.Stop()
 			cb := schedule(t, db, r, c, firstLead(t, db, c), campaigns.ScopeMe, 500*time.Millisecond)
-			fellDueAt(t, db, cb.ID, 5*time.Second)
-			require.Eventually(t, func() bool {
+			fellDueAt(t, db, cb.ID)
+			testwait.Until(t, func() bool {
 				got, err := campaigns.GetCallback(context.Background(), db, cb.ID)
 				require.NoError(t, err)
 				if then == "anyone" {
 					return got.Scope == campaigns.ScopeAnyone && got.Status == campaigns.CallbackDue
 				}
 				return got.Status == campaigns.CallbackMissed
-			}, 10*time.Second, 50*time.Millisecond)
+			})
 			if then == "anyone" {
 				require.Equal(t, "retry", leadStatus(t, db, cb.Lead), "the lead goes to the hopper")
 			} else {
@@ -302,12 +312,12 @@ func TestCallbackGracePeriod(t *testing.T) {
 func TestCallbackSweepDeliversALostJob(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 1, nil)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	dead := newRunner(t, db)
 	cb := schedule(t, db, dead, c, firstLead(t, db, c), campaigns.ScopeAnyone, 200*time.Millisecond)
 	_, err := db.Exec(context.Background(), `DELETE FROM river_job WHERE id = $1`, cb.JobID)
 	require.NoError(t, err)
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(time.Until(cb.DueAt))
 
 	n, err := dead.SweepCallbacks(context.Background(), 0)
 	require.NoError(t, err)
@@ -370,7 +380,7 @@ func TestCallbackOfferedByADeadNodeIsRecovered(t *testing.T) {
 	ctx := context.Background()
 	r := newRunner(t, db)
 	cb := schedule(t, db, r, c, firstLead(t, db, c), campaigns.ScopeMe, 50*time.Millisecond)
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(time.Until(cb.DueAt))
 	res, err := r.fallDue(ctx, cb.ID, cb.Version)
 	require.NoError(t, err)
 	require.True(t, res.Acted)

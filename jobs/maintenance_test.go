@@ -10,6 +10,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // Import reports are purged after the retention period, not before; leads
@@ -70,8 +71,8 @@ func TestRecoverySweepFailsAbandonedImports(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, r.Start(ctx))
 	t.Cleanup(r.Stop)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		l, err := campaigns.GetList(ctx, db, campaigns.ListID(list))
 		return err == nil && l.Status == "failed"
-	}, 10*time.Second, 50*time.Millisecond)
+	})
 }

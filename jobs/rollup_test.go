@@ -14,6 +14,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/simtest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // fastSim is the simulated carrier and agents at test speed, with breaks.
@@ -31,7 +32,7 @@ func TestRollupMatchesTheRawEvents(t *testing.T) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 400, map[string]string{"max_attempts_per_day": "100", "max_attempts": "100",
 		"retry_no_answer_s": "0", "retry_busy_s": "0", "retry_machine_s": "0", "connect_deadline_ms": "300"})
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	ctx := context.Background()
 	rt := fastSim()
 	calls := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "n"})
@@ -48,9 +49,9 @@ func TestRollupMatchesTheRawEvents(t *testing.T) {
 	sa, err := sim.NewAgents(sim.AgentsConfig{Campaign: dialer.CampaignID(c.ID), N: 3, Sim: rt, Resync: 100 * time.Millisecond}, mgr, wallClock{})
 	require.NoError(t, err)
 	require.NoError(t, sa.Start(ctx))
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE disposition IS NOT NULL AND talk_s IS NOT NULL`) >= 10
-	}, 20*time.Second, 50*time.Millisecond)
+	})
 	sa.Stop()
 	mgr.Stop()
 	events.Stop()

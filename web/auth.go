@@ -206,7 +206,7 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(wait.Seconds())+1))
 		return apiError(fiber.StatusTooManyRequests, "too many failed logins; try again in %s", wait.Round(time.Second))
 	}
-	u, err := checkPassword(c.UserContext(), s.db, req.Username, req.Password)
+	u, err := checkPassword(c.UserContext(), s.db, req.Username, req.Password, s.dummyHash)
 	if errors.Is(err, errBadLogin) {
 		s.limiter.fail(now, userKey)
 		s.ipLimit.fail(now, ipKey)

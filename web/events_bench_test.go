@@ -13,6 +13,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/internal/benchout"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // BenchmarkWSBroadcast1000 connects 1,000 WebSocket clients (a supervisor's
@@ -35,7 +36,7 @@ func BenchmarkWSBroadcast1000(b *testing.B) {
 		require.True(b, ok)
 		conns[i] = c
 	}
-	require.Eventually(b, func() bool { return s.Hub().Clients() == clients }, 10*time.Second, 10*time.Millisecond)
+	testwait.Until(b, func() bool { return s.Hub().Clients() == clients })
 
 	var mu sync.Mutex
 	lat := make([]float64, 0, clients*rounds)

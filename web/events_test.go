@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // startServer runs a Server without an engine on db.
@@ -66,7 +67,7 @@ func dialEvents(t testing.TB, s *Server, cookie, origin string) (*websocket.Conn
 	if origin != "" {
 		h.Set("Origin", origin)
 	}
-	d := websocket.Dialer{HandshakeTimeout: 5 * time.Second}
+	d := websocket.Dialer{HandshakeTimeout: testwait.HangGuard}
 	return d.Dial("ws://"+s.Addr()+"/api/v1/events", h)
 }
 
@@ -117,7 +118,7 @@ func TestEventsScopeAndCrossNode(t *testing.T) {
 		_, ok := next(t, c, "hello", 5*time.Second)
 		require.True(t, ok)
 	}
-	require.Eventually(t, func() bool { return b.Hub().Clients() == 3 }, 5*time.Second, 10*time.Millisecond)
+	testwait.Until(t, func() bool { return b.Hub().Clients() == 3 })
 
 	// Published on node A, delivered by node B.
 	a.publish(Event{Type: "agent", Campaign: 7, Agent: ann.ID, Data: Transition{Agent: ann.ID, To: "READY"}})

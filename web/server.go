@@ -42,8 +42,9 @@ type Config struct {
 	// and 15 min); a client address is locked out after ten times as many.
 	LoginAttempts int
 	LoginWindow   time.Duration
-	// BcryptCost is the cost of new password hashes (default 12; tests
-	// use bcrypt.MinCost).
+	// BcryptCost is the cost of new password hashes, MinBcryptCost to
+	// MaxBcryptCost (default DefaultBcryptCost). Below WeakBcryptCost is
+	// for tests: the server logs a warning.
 	BcryptCost int
 	// StatsEvery is how often each running campaign's stats are pushed to
 	// subscribers (default 1 s).
@@ -79,7 +80,7 @@ func (c Config) WithDefaults() Config {
 		c.LoginWindow = 15 * time.Minute
 	}
 	if c.BcryptCost == 0 {
-		c.BcryptCost = 12
+		c.BcryptCost = DefaultBcryptCost
 	}
 	if c.StatsEvery == 0 {
 		c.StatsEvery = time.Second
@@ -101,7 +102,7 @@ func (c Config) Validate() error {
 	if c.LoginAttempts < 1 {
 		return errors.New("login attempts must be at least 1")
 	}
-	return nil
+	return CheckBcryptCost(c.BcryptCost)
 }
 
 // Check is one readiness condition; Func returns nil when it holds.
@@ -148,6 +149,8 @@ type Server struct {
 	callbackJobs campaigns.CallbackJobs
 	jobs         Jobs
 
+	dummyHash func() []byte // see checkPassword
+
 	limiter *loginLimiter // per username
 	ipLimit *loginLimiter // per client address, 10× looser (offices share one)
 	hub     *Hub
@@ -192,6 +195,10 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}
+	if cfg.BcryptCost < WeakBcryptCost {
+		logger.Warn("weak password hashes: a bcrypt cost below 10 is for tests", "bcrypt_cost", cfg.BcryptCost)
+	}
+	s.dummyHash = dummyHash(cfg.BcryptCost)
 	s.limiter = newLoginLimiter(cfg.LoginAttempts, cfg.LoginWindow)
 	s.ipLimit = newLoginLimiter(10*cfg.LoginAttempts, cfg.LoginWindow)
 	s.hub = NewHub()

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,13 +67,32 @@ type UserDB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// Bcrypt costs of new password hashes. Each step doubles the time a hash
+// (and a login) takes: about 250 ms at the default on one core. Costs below
+// WeakBcryptCost are for tests, where hundreds of logins must be cheap.
+const (
+	DefaultBcryptCost = 12
+	WeakBcryptCost    = 10
+	MinBcryptCost     = bcrypt.MinCost
+	MaxBcryptCost     = 14
+)
+
+// CheckBcryptCost says whether cost is one Pacer hashes with. bcrypt itself
+// would quietly use its own default for a cost below its minimum.
+func CheckBcryptCost(cost int) error {
+	if cost < MinBcryptCost || cost > MaxBcryptCost {
+		return fmt.Errorf("bcrypt cost %d is outside %d..%d", cost, MinBcryptCost, MaxBcryptCost)
+	}
+	return nil
+}
+
 // NewUser is what CreateUser needs.
 type NewUser struct {
 	Username    string
 	DisplayName string
 	Role        Role
 	Password    string
-	// Cost is the bcrypt cost (default 12).
+	// Cost is the bcrypt cost (default DefaultBcryptCost).
 	Cost int
 	// AllowShort skips the minimum length (demo users only).
 	AllowShort bool
@@ -92,9 +112,9 @@ func CreateUser(ctx context.Context, db UserDB, u NewUser) (User, error) {
 	if len(u.Password) > 72 {
 		return User{}, errors.New("password must be at most 72 bytes")
 	}
-	cost := u.Cost
-	if cost == 0 {
-		cost = 12
+	cost := cmp.Or(u.Cost, DefaultBcryptCost)
+	if err := CheckBcryptCost(cost); err != nil {
+		return User{}, err
 	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(u.Password), cost)
 	if err != nil {
@@ -175,20 +195,23 @@ func CountUsers(ctx context.Context, db UserDB) (int64, error) {
 	return n, err
 }
 
-// dummyHash is compared against when the username is unknown, so a login
-// for a missing user takes as long as one with a wrong password.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("pacer-dummy-password"), 12)
-	return h
-})
+// dummyHash returns a hash at the given cost, made on first use, to compare
+// against when the username is unknown, so a login for a missing user takes
+// as long as one with a wrong password.
+func dummyHash(cost int) func() []byte {
+	return sync.OnceValue(func() []byte {
+		h, _ := bcrypt.GenerateFromPassword([]byte("pacer-dummy-password"), cost)
+		return h
+	})
+}
 
 // checkPassword returns the user when the password is right and the user
 // enabled; any failure is the same error, so it does not tell which part
-// was wrong.
-func checkPassword(ctx context.Context, db UserDB, username, password string) (User, error) {
+// was wrong. dummy is compared against for an unknown username.
+func checkPassword(ctx context.Context, db UserDB, username, password string, dummy func() []byte) (User, error) {
 	u, err := GetUserByName(ctx, db, username)
 	if errors.Is(err, ErrUserNotFound) {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(password))
+		_ = bcrypt.CompareHashAndPassword(dummy(), []byte(password))
 		return User{}, errBadLogin
 	}
 	if err != nil {
@@ -219,12 +242,15 @@ func DemoUsers() []DemoUser {
 }
 
 // EnsureDemoUsers creates the demo accounts on a database without users and
-// returns them; with users present it does nothing.
+// returns them; with users present it does nothing. Their passwords are
+// printed and documented, so they are hashed at no more than
+// WeakBcryptCost, which keeps a first start quick (0 means the default).
 func EnsureDemoUsers(ctx context.Context, db UserDB, cost int) ([]DemoUser, error) {
 	n, err := CountUsers(ctx, db)
 	if err != nil || n > 0 {
 		return nil, err
 	}
+	cost = min(cmp.Or(cost, DefaultBcryptCost), WeakBcryptCost)
 	for _, d := range DemoUsers() {
 		if _, err := CreateUser(ctx, db, NewUser{Username: d.Username, Role: d.Role, Password: d.Password, Cost: cost,
 			AllowShort: true}); err != nil && !errors.Is(err, ErrUserExists) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/web"
 )
 
@@ -48,10 +49,10 @@ type agentCallJSON struct {
 }
 
 // waitCall polls the agent's call until it is in state.
-func (c *client) waitCall(state string, within time.Duration, logs ...fmt.Stringer) agentCallJSON {
+func (c *client) waitCall(state string, logs ...fmt.Stringer) agentCallJSON {
 	c.t.Helper()
 	var call agentCallJSON
-	require.Eventually(c.t, func() bool {
+	testwait.Until(c.t, func() bool {
 		code, body := c.do("GET", "/api/v1/agent/call", nil, false)
 		if code != http.StatusOK {
 			return false
@@ -59,7 +60,7 @@ func (c *client) waitCall(state string, within time.Duration, logs ...fmt.String
 		call = agentCallJSON{}
 		mustJSON(c.t, body, &call)
 		return call.State == state
-	}, within, 50*time.Millisecond, "the agent's call reaches %s; logs: %v", state, logs)
+	}, "the agent's call reaches %s; logs: %v", state, logs)
 	return call
 }
 
@@ -112,7 +113,7 @@ func TestWebCallbacks(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	code, body = alice.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
 	require.Equal(t, http.StatusOK, code, body)
-	call := alice.waitCall("connected", 20*time.Second)
+	call := alice.waitCall("connected")
 	code, _ = alice.do("POST", "/api/v1/agent/call/hangup", nil, true)
 	require.Equal(t, http.StatusNoContent, code)
 
@@ -149,8 +150,9 @@ func TestWebCallbacks(t *testing.T) {
 
 	var cb callbackJSON
 	t.Run("callback disposition", func(t *testing.T) {
+		at := soon(time.Hour)
 		code, body := alice.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "CALLBK", "call_id": call.ID,
-			"notes": "Call after <b>lunch</b>", "callback_at": soon(time.Hour), "callback_scope": "me", "pause_after": true}, true)
+			"notes": "Call after <b>lunch</b>", "callback_at": at, "callback_scope": "me", "pause_after": true}, true)
 		require.Equal(t, http.StatusOK, code, body)
 		var r struct {
 			State       string       `json:"state"`
@@ -164,7 +166,9 @@ func TestWebCallbacks(t *testing.T) {
 		require.Equal(t, "scheduled", cb.Status)
 		require.Equal(t, "me", cb.Scope)
 		require.False(t, cb.Moved, "the window is always open")
-		require.WithinDuration(t, time.Now().Add(time.Hour), cb.DueAt, 5*time.Second)
+		due, err := time.Parse(time.RFC3339, at)
+		require.NoError(t, err)
+		require.True(t, due.Equal(cb.DueAt), "due when the agent said: %s, not %s", at, cb.DueAt)
 		require.Equal(t, "America/New_York", cb.LeadZone)
 		local, err := time.Parse(time.RFC3339, cb.DueAtLocal)
 		require.NoError(t, err)
@@ -288,9 +292,9 @@ func TestWebCallbacks(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, code, "CSRF: %s", body)
 		code, body = root.do("POST", fmt.Sprintf("/api/v1/jobs/%d/retry", oldJob), nil, true)
 		require.Equal(t, http.StatusOK, code, body)
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			return countRows(t, db, `SELECT count(*) FROM river_job WHERE id = $1 AND state = 'completed'`, oldJob) == 1
-		}, 10*time.Second, 50*time.Millisecond)
+		})
 		require.Equal(t, "scheduled", alice.callbacks("/api/v1/agent/callbacks")[0].Status)
 		code, body = root.do("POST", fmt.Sprintf("/api/v1/jobs/%d/cancel", oldJob), nil, true)
 		require.Equal(t, http.StatusOK, code, "cancelling a finished job changes nothing: %s", body)
@@ -309,7 +313,7 @@ func TestWebCallbacks(t *testing.T) {
 		require.Equal(t, http.StatusOK, code, body)
 		code, body = alice.do("POST", path, nil, true)
 		require.Equal(t, http.StatusOK, code, body)
-		got := alice.waitCall("connected", 10*time.Second)
+		got := alice.waitCall("connected")
 		require.Equal(t, cb.Lead, got.Lead.ID)
 		require.Equal(t, "dialled", alice.callbacks("/api/v1/agent/callbacks")[0].Status)
 		code, _ = alice.do("POST", "/api/v1/agent/call/hangup", nil, true)
@@ -398,7 +402,7 @@ func TestCallbackSurvivesKill(t *testing.T) {
 			_ = cmd.Process.Kill()
 			<-done
 		})
-		waitReady(t, addr, 30*time.Second)
+		waitReady(t, addr)
 		return addr, cmd, done, logs
 	}
 
@@ -407,7 +411,7 @@ func TestCallbackSurvivesKill(t *testing.T) {
 	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
 	code, body := ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
 	require.Equal(t, http.StatusOK, code, body)
-	call := ann.waitCall("connected", 20*time.Second)
+	call := ann.waitCall("connected")
 	code, _ = ann.do("POST", "/api/v1/agent/call/hangup", nil, true)
 	require.Equal(t, http.StatusNoContent, code)
 	notes := "Wants the <b>quote</b> by phone"
@@ -428,9 +432,9 @@ func TestCallbackSurvivesKill(t *testing.T) {
 	t.Logf("first server's logs:\n%s", firstLogs)
 	// The name is held until the dead node's heartbeat expires; the next
 	// life of the name then recovers it as it registers.
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return countRows(t, db, `SELECT count(*) FROM nodes WHERE id = 'kill-test' AND expires_at < now()`) == 1
-	}, time.Minute, 50*time.Millisecond)
+	})
 
 	addr, _, _, logs := start()
 	ann = newClient(t, "http://"+addr)
@@ -438,8 +442,7 @@ func TestCallbackSurvivesKill(t *testing.T) {
 	code, body = ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, "scheduled", ann.callbacks("/api/v1/agent/callbacks")[0].Status, "not due yet; kept across the kill")
-	wait := time.Until(cb.DueAt) + 20*time.Second
-	offer := ann.waitCall("preview", wait, logs)
+	offer := ann.waitCall("preview", logs)
 	arrived := time.Now()
 	require.NotNil(t, offer.Callback, "the preview is the callback; server logs:\n%s", logs)
 	require.Equal(t, cb.ID, offer.Callback.ID)
@@ -451,7 +454,7 @@ func TestCallbackSurvivesKill(t *testing.T) {
 
 	code, body = ann.do("POST", "/api/v1/agent/call/dial", nil, true)
 	require.Equal(t, http.StatusNoContent, code, body)
-	ann.waitCall("connected", 10*time.Second)
+	ann.waitCall("connected")
 	code, _ = ann.do("POST", "/api/v1/agent/call/hangup", nil, true)
 	require.Equal(t, http.StatusNoContent, code)
 	code, body = ann.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "SALE", "pause_after": true}, true)

@@ -12,10 +12,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/simtest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // fastSim is the simulated carrier and agents at test speed.
@@ -46,17 +48,17 @@ func runServe(t *testing.T, o serveOptions, logs *syncBuffer) (stop func()) {
 	case err := <-done:
 		cancel()
 		t.Fatalf("serve failed: %v\n%s", err, logs)
-	case <-time.After(30 * time.Second):
+	case <-testwait.Expired(t):
 		cancel()
-		t.Fatal("serve not ready within 30 s")
+		t.Fatalf("serve not ready; logs:\n%s", logs)
 	}
 	return func() {
 		cancel()
 		select {
 		case err := <-done:
 			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("serve did not stop within 10 s")
+		case <-testwait.Expired(t):
+			t.Fatalf("serve did not stop; logs:\n%s", logs)
 		}
 		http.DefaultClient.CloseIdleConnections()
 	}
@@ -71,13 +73,14 @@ func TestServeRunsTheDemoCampaignWithSimulatedAgents(t *testing.T) {
 	db, err := pgxpool.New(context.Background(), dbURL)
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent(),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"))
 
 	o := serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "test-node",
 		engine: engineOptions{simAgents: 3, simCampaign: "Demo", sim: fastSim(), poll: 200 * time.Millisecond,
-			summary: 300 * time.Millisecond}}
+			summary: 300 * time.Millisecond},
+		web: webOptions{bcryptCost: bcrypt.MinCost}}
 	logs := &syncBuffer{}
 	stop := runServe(t, o, logs)
 
@@ -86,14 +89,14 @@ func TestServeRunsTheDemoCampaignWithSimulatedAgents(t *testing.T) {
 		AND c.window_start = '00:00' AND c.window_end = '24:00' AND c.window_note LIKE '%simulated%'`))
 	require.GreaterOrEqual(t, countRows(t, db, `SELECT count(DISTINCT g.zones) FROM leads l JOIN tz_groups g ON g.id = l.tz_group`), 5,
 		"demo leads span several time zones")
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		return countRows(t, db, `SELECT count(*) FROM calls WHERE outcome = 'completed' AND dispositioned_at IS NOT NULL
 			AND disposition IN ('SALE', 'NI', 'CALLBK', 'AM', 'WN', 'DNC')`) >= 5
-	}, 20*time.Second, 50*time.Millisecond, "calls are placed, answered, connected and dispositioned; logs:\n%s", logs)
-	require.Eventually(t, func() bool {
+	}, "calls are placed, answered, connected and dispositioned; logs:\n%s", logs)
+	testwait.Until(t, func() bool {
 		return countRows(t, db, `SELECT count(*) FROM calls WHERE outcome = 'abandoned'`) > 0 ||
 			countRows(t, db, `SELECT count(*) FROM calls WHERE outcome = 'machine'`) > 0
-	}, 5*time.Second, 50*time.Millisecond)
+	})
 	stop()
 
 	require.Zero(t, countRows(t, db, `SELECT count(*) FROM calls WHERE state <> 'ended'`))
@@ -113,12 +116,17 @@ func TestServeRunsTheDemoCampaignWithSimulatedAgents(t *testing.T) {
 		require.Contains(t, logs.String(), msg)
 	}
 
-	// A call this node had open when it "crashed", then a restart.
+	// A call this node had open when it "crashed" (its heartbeat stopped
+	// without a clean exit), then a restart under the same name, which
+	// recovers its previous life before taking the name.
 	var campaign int64
 	require.NoError(t, db.QueryRow(context.Background(), `SELECT id FROM campaigns WHERE name = 'Demo'`).Scan(&campaign))
 	_, err = db.Exec(context.Background(), `INSERT INTO calls (run_id, seq, campaign_id, phone, node, state, queued_at, dialed_at,
 		answered_at, answered_by) VALUES ($1, 1, $2, '+12125550100', 'test-node', 'answered', now(), now(), now(), 'human')`,
 		uuid.New(), campaign)
+	require.NoError(t, err)
+	_, err = db.Exec(context.Background(), `UPDATE nodes SET stopped_at = NULL, started_at = now() - interval '2 minutes',
+		heartbeat_at = now() - interval '1 minute', expires_at = now() - interval '1 second' WHERE id = 'test-node'`)
 	require.NoError(t, err)
 	abandons := countRows(t, db, `SELECT count(*) FROM calls WHERE abandoned`)
 	live := countRows(t, db, `SELECT count(*) FROM calls WHERE outcome IN ('completed', 'abandoned')`)
@@ -128,8 +136,8 @@ func TestServeRunsTheDemoCampaignWithSimulatedAgents(t *testing.T) {
 	stop = runServe(t, o, logs2)
 	stop()
 	require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM campaigns`), "the demo is created once")
-	require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM calls WHERE end_cause = 'node_restart' AND outcome = 'abandoned'`))
-	require.Contains(t, logs2.String(), "closed calls this node left open")
+	require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM calls WHERE end_cause = 'node_lost' AND outcome = 'abandoned'`))
+	require.Contains(t, logs2.String(), "recovered what this node's previous life left open")
 	require.Contains(t, logs2.String(), "window_abandons="+strconv.Itoa(abandons+1))
 	require.Contains(t, logs2.String(), "window_live_answers="+strconv.Itoa(live+1))
 }
@@ -142,7 +150,7 @@ func TestNoDemoFromTheEnvironment(t *testing.T) {
 	addr := freeAddr(t)
 	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL, "PACER_NO_DEMO=1", "PACER_SIM_AGENTS=2"),
 		"serve", "--http-addr", addr)
-	waitReady(t, addr, 30*time.Second)
+	waitReady(t, addr)
 	stop()
 	db, err := pgxpool.New(context.Background(), dbURL)
 	require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/web"
 )
 
@@ -77,14 +78,14 @@ func TestCampaignSettingsChangeWithoutTouchingALiveCall(t *testing.T) {
 		State string `json:"state"`
 	}
 	var call agentCall
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		code, body := alice.do("GET", "/api/v1/agent/call", nil, false)
 		if code != http.StatusOK {
 			return false
 		}
 		mustJSON(t, body, &call)
 		return call.State == "connected"
-	}, 20*time.Second, 20*time.Millisecond, "a power call reaches alice")
+	}, "a power call reaches alice")
 	stillOnCall := func(when string) {
 		t.Helper()
 		var now agentCall
@@ -111,9 +112,9 @@ func TestCampaignSettingsChangeWithoutTouchingALiveCall(t *testing.T) {
 		code, body := max.do("PATCH", fmt.Sprintf("/api/v1/campaigns/%d", camp.ID), settings, true)
 		require.Equal(t, http.StatusOK, code, body)
 		applied++
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			return strings.Count(logs.String(), "campaign settings applied to its running loop") >= applied
-		}, 10*time.Second, 10*time.Millisecond, "settings %v reach the loop\n%s", settings, logs)
+		}, "settings %v reach the loop\n%s", settings, logs)
 	}
 
 	change(map[string]any{"power_ratio": 2, "caller_id": "+12025550102", "ring_timeout_s": 30})
@@ -123,7 +124,7 @@ func TestCampaignSettingsChangeWithoutTouchingALiveCall(t *testing.T) {
 	before := len(dialled())
 	code, body = bob.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY"}, true)
 	require.Equal(t, http.StatusOK, code, body)
-	require.Eventually(t, func() bool { return len(dialled()) >= before+2 }, 10*time.Second, 10*time.Millisecond)
+	testwait.Until(t, func() bool { return len(dialled()) >= before+2 })
 	for _, d := range dialled()[before:] {
 		require.Equal(t, "+12025550102", d.CallerID)
 		require.Equal(t, 30*time.Second, d.RingTimeout)

@@ -15,13 +15,14 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 var pacerBin string
@@ -51,6 +52,9 @@ func cleanEnv(extra ...string) []string {
 		}
 		env = append(env, kv)
 	}
+	// Every password hash a test's pacer makes (demo users, users add) is
+	// cheap; a flag on the command line still wins.
+	env = append(env, fmt.Sprintf("PACER_BCRYPT_COST=%d", bcrypt.MinCost))
 	return append(env, extra...)
 }
 
@@ -72,20 +76,16 @@ func get(t testing.TB, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func waitReady(t testing.TB, addr string, within time.Duration) {
+func waitReady(t testing.TB, addr string) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if code, _ := get(t, "http://"+addr+"/readyz"); code == http.StatusOK {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("/readyz on %s not 200 within %s", addr, within)
+	testwait.Until(t, func() bool {
+		code, _ := get(t, "http://"+addr+"/readyz")
+		return code == http.StatusOK
+	}, "/readyz on %s turns 200", addr)
 }
 
 // startPacer runs the real binary; the returned func sends SIGTERM and waits
-// for a clean exit within 10 s.
+// for a clean exit.
 func startPacer(t testing.TB, dir string, env []string, args ...string) (stop func(), logs *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(pacerBin, args...)
@@ -106,9 +106,9 @@ func startPacer(t testing.TB, dir string, env []string, args ...string) (stop fu
 		select {
 		case err := <-done:
 			require.NoError(t, err, "pacer exits 0 after SIGTERM; logs:\n%s", logs)
-		case <-time.After(10 * time.Second):
+		case <-testwait.Expired(t):
 			_ = cmd.Process.Kill()
-			t.Fatalf("pacer did not stop within 10 s of SIGTERM; logs:\n%s", logs)
+			t.Fatalf("pacer did not stop after SIGTERM; logs:\n%s", logs)
 		}
 	}
 	t.Cleanup(func() {
@@ -186,12 +186,12 @@ func TestPrivateClusterLifecycle(t *testing.T) {
 
 	addrA := freeAddr(t)
 	stopA, logsA := startPacer(t, dir, cleanEnv(), "serve", "--http-addr", addrA)
-	waitReady(t, addrA, 30*time.Second)
+	waitReady(t, addrA)
 	require.True(t, postgresRunningIn(dataDir))
 
 	addrB := freeAddr(t)
 	stopB, logsB := startPacer(t, dir, cleanEnv("PACER_HTTP_ADDR="+addrB), "serve")
-	waitReady(t, addrB, 30*time.Second)
+	waitReady(t, addrB)
 	require.Contains(t, logsB.String(), "using running private PostgreSQL")
 
 	stopA()
@@ -207,7 +207,7 @@ func TestPrivateClusterLifecycle(t *testing.T) {
 	// Kept between runs: a restart reuses the initialised cluster.
 	addrC := freeAddr(t)
 	stopC, logsC := startPacer(t, dir, cleanEnv(), "serve", "--http-addr", addrC)
-	waitReady(t, addrC, 30*time.Second)
+	waitReady(t, addrC)
 	stopC()
 	require.NotContains(t, logsC.String(), "initialising private PostgreSQL cluster")
 	require.False(t, postgresRunningIn(dataDir))
@@ -217,7 +217,7 @@ func TestServeAgainstNamedServer(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
 	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+testdb.New(t)), "serve", "--http-addr", addr, "--log-format", "json")
-	waitReady(t, addr, 30*time.Second)
+	waitReady(t, addr)
 	code, body := get(t, "http://"+addr+"/healthz")
 	require.Equal(t, http.StatusOK, code)
 	require.JSONEq(t, `{"status":"ok"}`, body)
@@ -272,7 +272,7 @@ func TestBadInputGivesOneLineAndNonZeroExit(t *testing.T) {
 // In-process: readiness follows the database, and a full start/stop leaves
 // no goroutine behind.
 func TestReadyzFollowsDatabaseAndShutdownLeaksNothing(t *testing.T) {
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent(),
 		// fasthttp's process-wide Date-header ticker, started once and never stopped.
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
 		// fasthttp's idle-worker reaper notices the pool has stopped on its next
@@ -283,7 +283,8 @@ func TestReadyzFollowsDatabaseAndShutdownLeaksNothing(t *testing.T) {
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- serve(ctx, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "test"},
+		done <- serve(ctx, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "test",
+			web: webOptions{bcryptCost: bcrypt.MinCost}},
 			discardLogger(), func(addr string) { ready <- addr })
 	}()
 	var addr string
@@ -291,6 +292,8 @@ func TestReadyzFollowsDatabaseAndShutdownLeaksNothing(t *testing.T) {
 	case addr = <-ready:
 	case err := <-done:
 		t.Fatalf("serve failed: %v", err)
+	case <-testwait.Expired(t):
+		t.Fatal("serve not ready")
 	}
 	code, _ := get(t, "http://"+addr+"/readyz")
 	require.Equal(t, http.StatusOK, code)
@@ -306,26 +309,26 @@ func TestReadyzFollowsDatabaseAndShutdownLeaksNothing(t *testing.T) {
 	_, err = admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
 	require.NoError(t, err)
 
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		code, body := get(t, "http://"+addr+"/readyz")
 		return code == http.StatusServiceUnavailable && strings.Contains(body, `"check":"database"`)
-	}, 10*time.Second, 100*time.Millisecond, "/readyz turns 503 when the database goes away")
+	}, "/readyz turns 503 when the database goes away")
 	code, _ = get(t, "http://"+addr+"/healthz")
 	require.Equal(t, http.StatusOK, code, "liveness does not depend on the database")
 
 	_, err = admin.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" ALLOW_CONNECTIONS true")
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
+	testwait.Until(t, func() bool {
 		code, _ := get(t, "http://"+addr+"/readyz")
 		return code == http.StatusOK
-	}, 10*time.Second, 100*time.Millisecond, "/readyz returns to 200 when the database is back")
+	}, "/readyz returns to 200 when the database is back")
 
 	cancel()
 	select {
 	case err := <-done:
 		require.NoError(t, err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop within 10 s")
+	case <-testwait.Expired(t):
+		t.Fatal("serve did not stop")
 	}
 	http.DefaultClient.CloseIdleConnections()
 }

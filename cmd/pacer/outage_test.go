@@ -20,6 +20,7 @@ import (
 	"github.com/pacer-dialer/pacer/internal/pgproxy"
 	"github.com/pacer-dialer/pacer/internal/simtest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // outageRun is one `pacer serve` that lived through a database outage.
@@ -48,14 +49,13 @@ func runOutage(t testing.TB, outage time.Duration, during func(addr string)) out
 	addr := freeAddr(t)
 	stop, logs := startPacer(t, dir, cleanEnv("DATABASE_URL="+proxied), "serve", "--http-addr", addr,
 		"--sim-agents", "5", "--sim-config", simConfig, "--campaign-poll", "200ms", "--summary-every", "1s")
-	waitReady(t, addr, 60*time.Second)
+	waitReady(t, addr)
 	count := func(sql string, args ...any) int {
 		var n int
 		require.NoError(t, db.QueryRow(context.Background(), sql, args...).Scan(&n))
 		return n
 	}
-	require.Eventually(t, func() bool { return count(`SELECT count(*) FROM calls WHERE disposition IS NOT NULL`) >= 20 },
-		60*time.Second, 50*time.Millisecond, "calls flow before the outage; logs:\n%s", logs)
+	testwait.Until(t, func() bool { return count(`SELECT count(*) FROM calls WHERE disposition IS NOT NULL`) >= 20 }, "calls flow before the outage; logs:\n%s", logs)
 
 	r := outageRun{db: db, logs: logs, cutAt: time.Now()}
 	proxy.Cut()
@@ -65,13 +65,12 @@ func runOutage(t testing.TB, outage time.Duration, during func(addr string)) out
 	time.Sleep(time.Until(r.cutAt.Add(outage)))
 	proxy.Restore()
 	r.restoredAt = time.Now()
-	waitReady(t, addr, 30*time.Second) // /readyz answers 200 again
-	require.Eventually(t, func() bool { return count(`SELECT count(*) FROM calls WHERE dialed_at > $1`, r.restoredAt) > 0 },
-		60*time.Second, 50*time.Millisecond, "dialling resumes after the outage; logs:\n%s", logs)
-	require.Eventually(t, func() bool {
+	waitReady(t, addr) // /readyz answers 200 again
+	testwait.Until(t, func() bool { return count(`SELECT count(*) FROM calls WHERE dialed_at > $1`, r.restoredAt) > 0 }, "dialling resumes after the outage; logs:\n%s", logs)
+	testwait.Until(t, func() bool {
 		return count(`SELECT count(DISTINCT agent_id) FROM agent_events WHERE event IN ('dispo_saved', 'wrapup_timeout')
 			AND at > $1`, r.restoredAt) == 5
-	}, 60*time.Second, 50*time.Millisecond, "every agent saves a disposition after the outage: none is stuck in DISPO; logs:\n%s", logs)
+	}, "every agent saves a disposition after the outage: none is stuck in DISPO; logs:\n%s", logs)
 	require.NoError(t, db.QueryRow(context.Background(), `SELECT max(dialed_at) FROM calls WHERE dialed_at <= $1`, r.restoredAt).
 		Scan(&r.lastDial))
 	require.NoError(t, db.QueryRow(context.Background(), `SELECT min(dialed_at) FROM calls WHERE dialed_at > $1`, r.restoredAt).
@@ -104,10 +103,10 @@ func summed(logs, figure string) int {
 // every attempt on its lead, and nothing is left open.
 func TestServeLosesNothingWhenTheDatabaseGoesAway(t *testing.T) {
 	r := runOutage(t, 10*time.Second, func(addr string) {
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			code, _ := get(t, "http://"+addr+"/readyz")
 			return code == http.StatusServiceUnavailable
-		}, 8*time.Second, 100*time.Millisecond, "/readyz answers 503 while the database is gone")
+		}, "/readyz answers 503 while the database is gone")
 		code, _ := get(t, "http://"+addr+"/healthz")
 		require.Equal(t, http.StatusOK, code, "the process is alive")
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/benchout"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // How long a campaign goes undialled when its owner is killed: three nodes
@@ -69,9 +70,9 @@ func BenchmarkDrain(b *testing.B) {
 		})
 		c.agents = 10
 		p := c.start("--drain-timeout", "1m")
-		require.Eventually(b, func() bool {
+		testwait.Until(b, func() bool {
 			return c.count(`SELECT count(*) FROM calls WHERE state = 'connected'`) >= connected
-		}, time.Minute, 5*time.Millisecond)
+		})
 		atSignal = c.count(`SELECT count(*) FROM calls WHERE state = 'connected'`)
 		start := time.Now()
 		require.NoError(b, p.cmd.Process.Signal(syscall.SIGTERM))

@@ -27,7 +27,7 @@ func usersAdd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	username := c.fs.String("username", "", "login name (required)")
 	role := c.fs.String("role", "", "agent, supervisor, manager or admin (required)")
 	display := c.fs.String("display-name", "", "name shown to others")
-	cost := c.fs.Int("bcrypt-cost", 12, "bcrypt cost of the password hash")
+	cost := c.fs.Int("bcrypt-cost", web.DefaultBcryptCost, "bcrypt cost of the password hash (4-14; below 10 only for tests)")
 	for _, n := range []string{"username", "role", "display-name"} {
 		c.fs.noEnv[n] = true
 	}
@@ -40,6 +40,12 @@ func usersAdd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	r, err := web.ParseRole(*role)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	if err := web.CheckBcryptCost(*cost); err != nil {
+		return usageError{err.Error()}
+	}
+	if *cost < web.WeakBcryptCost {
+		fmt.Fprintf(stderr, "warning: bcrypt cost %d is for tests; this password hash is weak\n", *cost)
 	}
 	// One line from stdin, so `echo secret | pacer users add ...` works and
 	// the password never appears in the process list or shell history.

@@ -34,6 +34,10 @@ func TestUsersCommand(t *testing.T) {
 	out, errOut, code := run("s3cret-pass\n", "users", "add", "--username", "ann", "--role", "supervisor", "--bcrypt-cost", "4")
 	require.Zero(t, code, errOut)
 	require.Contains(t, out, "added supervisor user ann")
+	require.Contains(t, errOut, "bcrypt cost 4 is for tests", "a weak hash is allowed, and said so")
+	_, errOut, code = run("s3cret-pass\n", "users", "add", "--username", "cy", "--role", "agent", "--bcrypt-cost", "3")
+	require.Equal(t, 2, code)
+	require.Contains(t, errOut, "bcrypt cost 3 is outside 4..14", "bcrypt would quietly hash at its own default")
 
 	_, errOut, code = run("s3cret-pass\n", "users", "add", "--username", "ANN", "--role", "agent", "--bcrypt-cost", "4")
 	require.Equal(t, 1, code)

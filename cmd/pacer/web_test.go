@@ -23,6 +23,7 @@ import (
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/web"
 )
 
@@ -52,9 +53,9 @@ func serveWeb(t *testing.T, o serveOptions) (base string, stop func()) {
 	case err := <-done:
 		cancel()
 		t.Fatalf("serve failed: %v\n%s", err, logs)
-	case <-time.After(30 * time.Second):
+	case <-testwait.Expired(t):
 		cancel()
-		t.Fatal("serve not ready within 30 s")
+		t.Fatalf("serve not ready; logs:\n%s", logs)
 	}
 	var once bool
 	stop = func() {
@@ -66,8 +67,8 @@ func serveWeb(t *testing.T, o serveOptions) (base string, stop func()) {
 		select {
 		case err := <-done:
 			require.NoError(t, err)
-		case <-time.After(10 * time.Second):
-			t.Fatalf("serve did not stop within 10 s; logs:\n%s", logs)
+		case <-testwait.Expired(t):
+			t.Fatalf("serve did not stop; logs:\n%s", logs)
 		}
 	}
 	t.Cleanup(stop)
@@ -84,7 +85,9 @@ type client struct {
 
 func newClient(t *testing.T, base string) *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{t: t, base: base, http: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	// The timeout only guards against a hang: a login on a busy machine
+	// under -race may take seconds.
+	return &client{t: t, base: base, http: &http.Client{Jar: jar, Timeout: testwait.HangGuard,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
@@ -238,14 +241,14 @@ func TestWebSecurity(t *testing.T) {
 			} `json:"lead"`
 			State string `json:"state"`
 		}
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			code, body := alice.do("GET", "/api/v1/agent/call", nil, false)
 			if code != http.StatusOK {
 				return false
 			}
 			mustJSON(t, body, &call)
 			return call.State == "connected"
-		}, 20*time.Second, 50*time.Millisecond, "a predictive call reaches alice")
+		}, "a predictive call reaches alice")
 
 		// The page shows the lead, its notes and the script as text.
 		code, page := alice.do("GET", "/agent", nil, false)
@@ -380,10 +383,10 @@ func TestWebSecurity(t *testing.T) {
 			List int64 `json:"list_id"`
 		}
 		mustJSON(t, string(b), &up)
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			_, body := max.do("GET", fmt.Sprintf("/api/v1/lists/%d", up.List), nil, false)
 			return strings.Contains(body, `"status":"ready"`)
-		}, 10*time.Second, 50*time.Millisecond)
+		})
 		_, body = max.do("GET", fmt.Sprintf("/api/v1/lists/%d", up.List), nil, false)
 		require.Contains(t, body, `"imported":1`)
 		code, body = max.do("GET", fmt.Sprintf("/api/v1/lists/%d/errors", up.List), nil, false)
@@ -422,7 +425,7 @@ func TestWebSecurity(t *testing.T) {
 			} `json:"lead"`
 		}
 		preview := func() {
-			require.Eventually(t, func() bool {
+			testwait.Until(t, func() bool {
 				code, body := pat.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": pv.ID}, true)
 				if code != http.StatusOK && code != http.StatusConflict {
 					t.Fatalf("ready: %d %s", code, body)
@@ -433,7 +436,7 @@ func TestWebSecurity(t *testing.T) {
 				}
 				mustJSON(t, body, &call)
 				return call.State == "preview"
-			}, 10*time.Second, 50*time.Millisecond, "a preview is offered")
+			}, "a preview is offered")
 		}
 		preview()
 		code, _ := pat.do("POST", "/api/v1/agent/call/hangup", nil, true)
@@ -444,11 +447,11 @@ func TestWebSecurity(t *testing.T) {
 		preview()
 		code, body = pat.do("POST", "/api/v1/agent/call/dial", nil, true)
 		require.Equal(t, http.StatusNoContent, code, body)
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			_, body := pat.do("GET", "/api/v1/agent/call", nil, false)
 			mustJSON(t, body, &call)
 			return call.State == "connected"
-		}, 10*time.Second, 50*time.Millisecond)
+		})
 		code, _ = pat.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "+12025550123"}, true)
 		require.Equal(t, http.StatusNoContent, code)
 		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'transfer' AND detail = '+12025550123'`))
@@ -460,11 +463,11 @@ func TestWebSecurity(t *testing.T) {
 		preview()
 		code, body = pat.do("POST", "/api/v1/agent/call/dial", nil, true)
 		require.Equal(t, http.StatusNoContent, code, body)
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			_, body := pat.do("GET", "/api/v1/agent/call", nil, false)
 			mustJSON(t, body, &call)
 			return call.State == "connected"
-		}, 10*time.Second, 50*time.Millisecond)
+		})
 		code, _ = pat.do("POST", "/api/v1/agent/call/leave", nil, true)
 		require.Equal(t, http.StatusConflict, code, "nothing to leave before a conference")
 		code, _ = pat.do("POST", "/api/v1/agent/call/conference", map[string]string{}, true)
@@ -477,10 +480,10 @@ func TestWebSecurity(t *testing.T) {
 		require.Equal(t, http.StatusConflict, code, "no blind transfer in the middle of a conference")
 		code, body = pat.do("POST", "/api/v1/agent/call/leave", nil, true)
 		require.Equal(t, http.StatusNoContent, code, body)
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			code, body := pat.do("GET", "/api/v1/agent/state", nil, false)
 			return code == http.StatusOK && strings.Contains(body, `"state":"DISPO"`)
-		}, 5*time.Second, 50*time.Millisecond, "leaving the conference ends the agent's leg")
+		}, "leaving the conference ends the agent's leg")
 		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'conference' AND detail = '+12025550199'`))
 		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'leave' AND detail = '+12025550199'`))
 		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
@@ -494,10 +497,10 @@ func TestWebSecurity(t *testing.T) {
 		require.NoError(t, err)
 		pat := newClient(t, base)
 		require.Equal(t, http.StatusOK, pat.login("pat", "password-pat"))
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			code, _ := pat.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": mc.ID}, true)
 			return code == http.StatusOK
-		}, 10*time.Second, 100*time.Millisecond)
+		})
 		code, _ := pat.do("POST", "/api/v1/agent/call/dial", map[string]string{"number": "202 555 9999"}, true)
 		require.Equal(t, http.StatusNotFound, code, "not a lead of the campaign")
 		code, body := pat.do("POST", "/api/v1/agent/call/dial", map[string]string{"number": "202-555-8002"}, true)
@@ -508,10 +511,10 @@ func TestWebSecurity(t *testing.T) {
 			Lead int64 `json:"lead_id"`
 		}
 		mustJSON(t, body, &dialled)
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			_, body := pat.do("GET", "/api/v1/agent/call", nil, false)
 			return strings.Contains(body, `"state":"connected"`) && strings.Contains(body, "Una")
-		}, 10*time.Second, 50*time.Millisecond)
+		})
 		code, _ = pat.do("POST", "/api/v1/agent/call/hangup", nil, true)
 		require.Equal(t, http.StatusNoContent, code)
 		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
@@ -522,16 +525,16 @@ func TestWebSecurity(t *testing.T) {
 		// first call's lead of alice's campaign is not.
 		code, _ = pat.do("POST", "/api/v1/agent/call/dial", map[string]any{"lead_id": 1}, true)
 		require.Equal(t, http.StatusNotFound, code)
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			_, body := pat.do("GET", "/api/v1/agent/history", nil, false)
 			return strings.Contains(body, fmt.Sprintf(`"lead_id":%d`, dialled.Lead))
-		}, 5*time.Second, 50*time.Millisecond)
+		})
 		code, body = pat.do("POST", "/api/v1/agent/call/dial", map[string]any{"lead_id": dialled.Lead}, true)
 		require.Equal(t, http.StatusOK, code, body)
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			_, body := pat.do("GET", "/api/v1/agent/call", nil, false)
 			return strings.Contains(body, `"state":"connected"`)
-		}, 10*time.Second, 50*time.Millisecond)
+		})
 		code, _ = pat.do("POST", "/api/v1/agent/call/dial", map[string]string{"number": "2025558001"}, true)
 		require.Equal(t, http.StatusConflict, code, "not while in a call")
 		pat.do("POST", "/api/v1/agent/call/hangup", nil, true)
@@ -540,10 +543,10 @@ func TestWebSecurity(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			code, body := anon.do("GET", "/metrics", nil, false)
 			return code == http.StatusOK && strings.Contains(body, fmt.Sprintf(`pacer_calls_total{campaign="%d",outcome="completed"} `, camp.ID))
-		}, 5*time.Second, 100*time.Millisecond)
+		})
 		_, body := anon.do("GET", "/metrics", nil, false)
 		for _, m := range []string{"pacer_live_answers_total{", "pacer_abandons_total{", "pacer_dial_level{", "pacer_agents{",
 			`state="PAUSED"`, "pacer_pacing_loop_latency_seconds_bucket", "pacer_websocket_clients ", "pacer_lines_in_use{"} {
@@ -564,14 +567,14 @@ func TestWebSecurity(t *testing.T) {
 		_, _, err = ws.ReadMessage()
 		require.NoError(t, err)
 		ws.Close()
-		require.Eventually(t, func() bool {
+		testwait.Until(t, func() bool {
 			_, body := alice.do("GET", "/api/v1/agent/state", nil, false)
 			return strings.Contains(body, `"state":"LOGGED_OUT"`)
-		}, 5*time.Second, 50*time.Millisecond)
-		require.Eventually(t, func() bool {
+		})
+		testwait.Until(t, func() bool {
 			return countRows(t, db, `SELECT count(*) FROM agent_sessions s JOIN users u ON u.id = s.agent_id
 				WHERE u.username = 'alice' AND s.end_cause = 'session_lost'`) == 1
-		}, 5*time.Second, 50*time.Millisecond)
+		})
 	})
 
 	t.Run("login throttling", func(t *testing.T) {

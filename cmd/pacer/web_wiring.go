@@ -30,7 +30,7 @@ type webOptions struct {
 func (o *webOptions) register(fs *flagSet) {
 	fs.BoolVar(&o.secureCookies, "secure-cookies", false, "mark session cookies Secure (set when users reach Pacer over HTTPS through a proxy)")
 	fs.DurationVar(&o.sessionTTL, "session-ttl", 12*time.Hour, "how long an idle login session lasts")
-	fs.IntVar(&o.bcryptCost, "bcrypt-cost", 12, "bcrypt cost of new password hashes (10-14)")
+	fs.IntVar(&o.bcryptCost, "bcrypt-cost", web.DefaultBcryptCost, "bcrypt cost of new password hashes (4-14; below 10 only for tests)")
 	fs.DurationVar(&o.agentGone, "agent-gone-after", 30*time.Second, "log an agent out of their campaign (session lost) when no workspace of theirs has been connected for this long; negative: never")
 }
 
@@ -45,7 +45,7 @@ func ensureDemoUsers(ctx context.Context, o serveOptions, pool *pgxpool.Pool, lo
 	if o.engine.noDemo || o.web.noDemoUsers {
 		return nil
 	}
-	created, err := web.EnsureDemoUsers(ctx, pool, min(o.web.bcryptCost, 10))
+	created, err := web.EnsureDemoUsers(ctx, pool, o.web.bcryptCost)
 	if err != nil {
 		return fmt.Errorf("demo users: %w", err)
 	}

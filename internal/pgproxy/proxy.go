@@ -25,8 +25,8 @@ type Proxy struct {
 	target  string
 	base    string
 
-	mu    sync.Mutex
-	cut   bool
+	mu  sync.Mutex
+	cut bool
 	// cutOn, when set, cuts the proxy as soon as the server sends it
 	// (CutOnReply), before the client sees it.
 	cutOn []byte

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/internal/pgproxy"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/migrations/pgbatch"
 )
 
@@ -44,7 +45,7 @@ func TestRecordsQueuedDuringAnOutageAreWrittenAfterIt(t *testing.T) {
 			w.Enqueue(insert, i) // blocks once the queue of 16 is full
 		}
 	}()
-	require.Eventually(t, func() bool { return !w.Healthy() }, 30*time.Second, 10*time.Millisecond,
+	testwait.Until(t, func() bool { return !w.Healthy() },
 		"the first failed write makes the writer unhealthy")
 	proxy.Restore()
 	<-enqueued

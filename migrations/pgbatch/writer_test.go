@@ -8,6 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/migrations/pgbatch"
 )
 
@@ -20,7 +21,7 @@ func TestWriterKeepsOrderAndLosesOnlyTheBadRow(t *testing.T) {
 	db := testdb.NewPool(t)
 	_, err := db.Exec(ctx, `CREATE TABLE t (n int PRIMARY KEY CHECK (n <> 13), prev int)`)
 	require.NoError(t, err)
-	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 
 	w := pgbatch.New(db, pgbatch.Config{Name: "t", Queue: 8, MaxBatch: 50})
 	require.NoError(t, w.Start(ctx))

@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 const base = process.env.BASE_URL;
 const shots = process.env.SHOTS || path.join(import.meta.dirname, 'screenshots');
 const leadsCSV = process.env.LEADS_CSV;
+const HANG_GUARD_MS = 5 * 60 * 1000; // as internal/testwait.HangGuard
 fs.mkdirSync(shots, { recursive: true });
 
 const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -29,7 +30,11 @@ async function browser() {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
     viewport: { width: 1280, height: 900 }, acceptDownloads: true,
   });
-  ctx.setDefaultTimeout(15000);
+  // Every wait below is for an event (a state on the page, a row, a
+  // download); the timeout only turns a hang into a failure, so it is as
+  // generous as the Go tests' hang guard: a server under -race on a busy
+  // machine may take seconds for what takes milliseconds alone.
+  ctx.setDefaultTimeout(HANG_GUARD_MS);
   const page = ctx.pages()[0] || await ctx.newPage();
   page.on('pageerror', (e) => { console.error('page error:', e.message); process.exitCode = 1; });
   return { ctx, page };
@@ -62,7 +67,7 @@ async function agentAndSupervisor() {
     // comes too early.
     const boardState = (state) => sup.page.locator(`#agents-rows tr[data-state="${state}"]`, {
       has: sup.page.locator('td:first-child', { hasText: /^agent1$/ }),
-    }).waitFor({ timeout: 5000 });
+    }).waitFor();
 
     // Log in and pause, so the agent is on the board; then time READY.
     let t0 = Date.now();
@@ -81,7 +86,7 @@ async function agentAndSupervisor() {
 
     // A predictive call arrives connected: lead panel, script, timer.
     t0 = Date.now();
-    await ag.page.locator('#agent-state[data-state="INCALL"]').waitFor({ timeout: 30000 });
+    await ag.page.locator('#agent-state[data-state="INCALL"]').waitFor();
     await ag.page.getByRole('region', { name: 'Lead' }).waitFor({ state: 'visible' });
     out.call_after_ready_ms = Date.now() - t0;
     assert.match(await ag.page.locator('#lead-phone').textContent(), /^\+1\d{10}$/);
@@ -128,7 +133,9 @@ async function agentAndSupervisor() {
     await form.waitFor({ state: 'hidden' });
     assert.equal(await ag.page.locator('#s-calls').textContent(), '1');
     // (Polled from here: the page's CSP forbids the eval waitForFunction uses.)
-    for (let i = 0; i < 300 && !(await ag.page.title()).startsWith('●'); i++) await ag.page.waitForTimeout(100);
+    for (const end = Date.now() + HANG_GUARD_MS; Date.now() < end && !(await ag.page.title()).startsWith('●');) {
+      await ag.page.waitForTimeout(100);
+    }
     assert.match(await ag.page.title(), /^● Call/);
     assert.match(await ag.page.locator('#favicon').getAttribute('href'), /alert/);
     await ag.page.evaluate(() => {
@@ -148,7 +155,7 @@ async function agentAndSupervisor() {
 
     // The next call: the customer wants a callback tomorrow.
     await ag.page.getByRole('tab', { name: 'Call', exact: true }).click();
-    await ag.page.locator('#agent-state[data-state="INCALL"]').waitFor({ timeout: 30000 });
+    await ag.page.locator('#agent-state[data-state="INCALL"]').waitFor();
     await btn(ag.page, 'Hang up').click();
     await form.waitFor({ state: 'visible' });
     await form.getByRole('radio', { name: 'Callback', exact: true }).check();
@@ -201,7 +208,7 @@ async function manager() {
         .observe(document.getElementById('upload-text'), { childList: true, characterData: true, subtree: true });
     });
     await btn(m.page, 'Upload').click();
-    await m.page.locator('#upload-text', { hasText: 'Done:' }).waitFor({ timeout: 60000 });
+    await m.page.locator('#upload-text', { hasText: 'Done:' }).waitFor();
     assert.equal(await m.page.locator('#upload-progress').getAttribute('value'), '100');
     out.progress_texts = await m.page.evaluate(() => window.seenProgress.filter((t) => t.startsWith('Importing')).length);
     const done = await m.page.locator('#upload-text').textContent();
