@@ -17,6 +17,10 @@
 // at its disposition) is written by EventSink.AppendTx in the caller's
 // transaction, predicted with Agent.Peek, and then skipped by the queue.
 //
+// seat.go owns agent_seats (migrations/0009_seats.sql): the one campaign and
+// workspace (browser tab) an agent works in the whole cluster, and the node
+// running that campaign's loop for them.
+//
 // rollup.go rebuilds agent_daily_stats (migrations/0004_callbacks.sql) from
 // the state log for one UTC day at a time; package jobs runs it nightly.
 //

@@ -18,8 +18,14 @@
 //     time-ordered queue of timers and trunk events, commands from other
 //     goroutines (agents, later the web workspace), a summary ticker and
 //     stop. Other goroutines talk to it only through its command methods.
-//   - Manager: polls the campaigns table and starts and stops Loops to
-//     match the active campaigns; changed settings reach a running Loop
+//   - Node (node.go): this process's registration in the nodes table; its
+//     goroutine heartbeats, recovers nodes whose heartbeat expired
+//     (recovery.go) and gives their agents' unsettled calls AUTO, and
+//     reports through Lost when this node was declared dead.
+//   - Manager: polls the campaigns table and runs a Loop for each active
+//     campaign whose lease (lease.go) this node holds, taking campaigns up to
+//     its fair share and renewing its leases; Drain hands them over for a
+//     graceful shutdown while calls in progress end; changed settings reach a running Loop
 //     live (Loop.Reconfigure), never by a restart: calls in flight keep the
 //     settings they were dialled with (Call.Settings) and agents stay where
 //     they are (engine_reconfigure.go).
@@ -36,6 +42,12 @@
 // A database outage loses nothing and places nothing unrecorded
 // (outage.go): the write-behind paths wait it out and block rather than drop,
 // and while any of them holds records the loop claims no new leads.
+//
+// Ownership (DESIGN.md §7): the nodes and campaign_leases tables
+// (migrations/0007_ownership.sql). A campaign's lead claims carry its lease
+// epoch and the database refuses them for any lease but the current one, so
+// only the owner dials; a dead node's work is recovered once, by another
+// node, with honest outcomes and counted attempts.
 //
 // Tables: calls (migrations/0002_engine.sql), written through as each call
 // moves and closed by RecoverNode (recovery.go) for a node that died; BudgetHistory over

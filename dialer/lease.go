@@ -113,3 +113,45 @@ func LeaseOwner(ctx context.Context, db campaigns.DB, campaign CampaignID) (Leas
 	}
 	return l, nil
 }
+
+const (
+	ownerNodeSQL = `
+SELECT n.id, n.http_addr FROM campaign_leases l JOIN nodes n ON n.id = l.node_id
+WHERE l.campaign_id = $1 AND l.expires_at > now()
+  AND n.stopped_at IS NULL AND n.recovered_at IS NULL AND n.expires_at > now()`
+
+	ownedCampaignsSQL = `
+SELECT l.campaign_id FROM campaign_leases l JOIN nodes n ON n.id = l.node_id
+WHERE l.expires_at > now() AND n.stopped_at IS NULL AND n.recovered_at IS NULL AND n.expires_at > now()
+ORDER BY l.campaign_id`
+)
+
+// OwnerNode is the live node owning the campaign now and its HTTP address,
+// or campaigns.ErrNotFound.
+func OwnerNode(ctx context.Context, db campaigns.DB, campaign CampaignID) (node, addr string, err error) {
+	err = db.QueryRow(ctx, ownerNodeSQL, int64(campaign)).Scan(&node, &addr)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", fmt.Errorf("no live node owns campaign %d: %w", campaign, campaigns.ErrNotFound)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("owner of campaign %d: %w", campaign, err)
+	}
+	return node, addr, nil
+}
+
+// OwnedCampaigns lists the campaigns some live node owns.
+func OwnedCampaigns(ctx context.Context, db campaigns.DB) ([]CampaignID, error) {
+	rows, err := db.Query(ctx, ownedCampaignsSQL)
+	if err != nil {
+		return nil, fmt.Errorf("owned campaigns: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("owned campaigns: %w", err)
+	}
+	out := make([]CampaignID, len(ids))
+	for i, id := range ids {
+		out[i] = CampaignID(id)
+	}
+	return out, nil
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 )
 
@@ -34,23 +35,52 @@ func (s *Server) needEngine() error {
 	return nil
 }
 
-// agentCampaignOf is the campaign the agent works on this node.
+// tabHeader names the workspace (browser tab) a request comes from; the
+// agent's seat belongs to one (agents.Seat).
+const tabHeader = "X-Pacer-Tab"
+
+// agentCampaignOf is the campaign the agent works: their seat, wherever in
+// the cluster they took it (the node-local map without a database).
 func (s *Server) agentCampaignOf(agent int64) (int64, bool) {
+	if s.db != nil {
+		ctx, cancel := context.WithTimeout(s.bgContext(), 5*time.Second)
+		defer cancel()
+		seat, err := agents.GetSeat(ctx, s.db, agents.ID(agent))
+		if err == nil {
+			return seat.Campaign, true
+		}
+		if errors.Is(err, agents.ErrNoSeat) {
+			return 0, false
+		}
+		s.log.Warn("read agent's seat", "agent", agent, "err", err)
+	}
 	s.agentMu.Lock()
 	defer s.agentMu.Unlock()
 	c, ok := s.agentCampaign[agent]
 	return c, ok
 }
 
+// setAgentCampaign notes where the agent works on this node; campaign 0
+// frees their seat there.
 func (s *Server) setAgentCampaign(agent, campaign int64) {
 	s.agentMu.Lock()
-	defer s.agentMu.Unlock()
+	old, had := s.agentCampaign[agent]
 	if campaign == 0 {
 		delete(s.agentCampaign, agent)
 		delete(s.calls, agent)
-		return
+	} else {
+		s.agentCampaign[agent] = campaign
 	}
-	s.agentCampaign[agent] = campaign
+	s.agentMu.Unlock()
+	if campaign == 0 && s.db != nil {
+		ctx, cancel := context.WithTimeout(s.bgContext(), 5*time.Second)
+		defer cancel()
+		if seat, err := agents.GetSeat(ctx, s.db, agents.ID(agent)); err == nil && (!had || seat.Campaign == old) {
+			if err := agents.LeaveSeat(ctx, s.db, agents.ID(agent), seat.Campaign); err != nil {
+				s.log.Warn("free agent's seat", "agent", agent, "err", err)
+			}
+		}
+	}
 }
 
 func (s *Server) logoutAgent(ctx context.Context, agent int64) {
@@ -62,16 +92,116 @@ func (s *Server) logoutAgent(ctx context.Context, agent int64) {
 	s.setAgentCampaign(agent, 0)
 }
 
+// staleTab refuses a call action or disposition from a workspace that no
+// longer holds the agent's seat (another tab took it over).
+func (s *Server) staleTab(c *fiber.Ctx, agent int64) error {
+	tab := c.Get(tabHeader)
+	if tab == "" || s.db == nil {
+		return nil
+	}
+	seat, err := agents.GetSeat(c.UserContext(), s.db, agents.ID(agent))
+	if err != nil || seat.Tab == "" || seat.Tab == tab {
+		return nil
+	}
+	return apiError(fiber.StatusConflict, "this workspace was taken over by another tab or window; use that one, or reload this page to take it back")
+}
+
 // joinCampaign logs the agent in to campaign (0: the first running one)
-// unless they already work it.
-func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64) (int64, error) {
+// from workspace tab and gives them the seat (agents.Seat): one campaign,
+// one workspace in the whole cluster. A seat in another campaign is left
+// first (refused while the agent is on a call there); a seat in the same
+// campaign moves to this tab, and the old tab is told.
+func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab string) (int64, error) {
+	if s.db == nil {
+		return s.joinCampaignLocal(ctx, agent, campaign)
+	}
+	if len(tab) > 64 {
+		return 0, apiError(fiber.StatusBadRequest, "workspace id too long")
+	}
+	if campaign == 0 {
+		if cur, ok := s.agentCampaignOf(agent); ok {
+			campaign = cur
+		} else {
+			running, err := s.engine.Running(ctx)
+			if err != nil {
+				return 0, err
+			}
+			if len(running) == 0 {
+				return 0, apiError(fiber.StatusConflict, "no campaign is running; ask a manager to start one")
+			}
+			campaign = running[0]
+		}
+	}
+	tx, err := s.db.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if err := agents.LockSeat(ctx, tx, agents.ID(agent)); err != nil {
+		return 0, err
+	}
+	prev, err := agents.GetSeat(ctx, tx, agents.ID(agent))
+	had := err == nil
+	if err != nil && !errors.Is(err, agents.ErrNoSeat) {
+		return 0, err
+	}
+	if had && prev.Campaign != campaign {
+		v, err := s.engine.Agent(ctx, prev.Campaign, agent)
+		switch {
+		case err == nil && (v.State == "INCALL" || v.State == "DISPO" || v.State == "RINGING"):
+			return 0, apiError(fiber.StatusConflict, "you are on a call in another campaign (%s in another tab or window); finish it there first", v.State)
+		case err == nil && v.State != "LOGGED_OUT":
+			if err := s.engine.Act(ctx, prev.Campaign, agent, "logout", ""); err != nil &&
+				!errors.Is(err, ErrNotRunning) && !errors.Is(err, ErrNotLoggedIn) {
+				return 0, engineError(fmt.Errorf("leave campaign %d: %w", prev.Campaign, err))
+			}
+		}
+	}
+	if v, err := s.engine.Agent(ctx, campaign, agent); err != nil || v.State == "LOGGED_OUT" {
+		if err := s.engine.Login(ctx, campaign, agent); err != nil {
+			if v, verr := s.engine.Agent(ctx, campaign, agent); verr != nil || v.State == "LOGGED_OUT" {
+				return 0, engineError(err)
+			}
+		}
+	}
+	seat := agents.Seat{Agent: agents.ID(agent), Campaign: campaign, Tab: tab, TakenAt: s.clock.Now()}
+	if had && prev.Campaign == campaign {
+		seat.Node = prev.Node
+	}
+	if s.router != nil {
+		if v, err := s.engine.Agent(ctx, campaign, agent); err != nil || v.State == "LOGGED_OUT" || seat.Node == "" {
+			// Logged in just now, by the campaign's owner.
+			owner, err := s.router.Owner(ctx, campaign)
+			if err != nil {
+				return 0, engineError(err)
+			}
+			seat.Node = owner.ID
+		}
+	}
+	if err := agents.TakeSeat(ctx, tx, seat); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	s.agentMu.Lock()
+	s.agentCampaign[agent] = campaign
+	s.agentMu.Unlock()
+	if had && prev.Tab != tab {
+		// The workspace that held the seat learns it has lost it.
+		s.publish(Event{Type: "seat", Campaign: campaign, Agent: agent, At: s.clock.Now(), Data: fiber.Map{"tab": tab}})
+	}
+	return campaign, nil
+}
+
+// joinCampaignLocal is joinCampaign for a server without a database (tests
+// of the web layer alone): the node-local map is the seat.
+func (s *Server) joinCampaignLocal(ctx context.Context, agent, campaign int64) (int64, error) {
 	cur, ok := s.agentCampaignOf(agent)
 	if ok && (campaign == 0 || campaign == cur) {
 		if _, err := s.engine.Agent(ctx, cur, agent); err == nil {
 			return cur, nil
 		}
-		// The loop stopped (the campaign was paused) and may run again:
-		// join again. Settings changes never stop it.
 	}
 	if ok && campaign != 0 && campaign != cur {
 		s.logoutAgent(ctx, agent)
@@ -144,7 +274,7 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 	default:
 		return apiError(fiber.StatusBadRequest, "state must be READY, PAUSED or LOGGED_OUT")
 	}
-	campaign, err := s.joinCampaign(ctx, agent, req.Campaign)
+	campaign, err := s.joinCampaign(ctx, agent, req.Campaign, c.Get(tabHeader))
 	if err != nil {
 		return err
 	}
@@ -156,6 +286,24 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 		if err := s.engine.Act(ctx, campaign, agent, action, req.PauseCode); err != nil {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
 		}
+	}
+	return s.apiAgentState(c)
+}
+
+// apiAgentTakeSeat moves the agent's seat to this workspace (a page opened
+// in a new tab, or "use this tab instead") without changing their state; the
+// workspace that held it is told. 409 when the agent works no campaign.
+func (s *Server) apiAgentTakeSeat(c *fiber.Ctx) error {
+	if err := s.needEngine(); err != nil {
+		return err
+	}
+	agent := sessionOf(c).User.ID
+	campaign, ok := s.agentCampaignOf(agent)
+	if !ok {
+		return apiError(fiber.StatusConflict, "you are not logged in to a campaign: choose one and go READY")
+	}
+	if _, err := s.joinCampaign(c.UserContext(), agent, campaign, c.Get(tabHeader)); err != nil {
+		return err
 	}
 	return s.apiAgentState(c)
 }
@@ -325,6 +473,9 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 		}
 	}
 	agent := sessionOf(c).User.ID
+	if err := s.staleTab(c, agent); err != nil {
+		return err
+	}
 	ctx := c.UserContext()
 	campaign, ok := s.agentCampaignOf(agent)
 	if !ok {
@@ -502,6 +653,9 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 		return err
 	}
 	agent := sessionOf(c).User.ID
+	if err := s.staleTab(c, agent); err != nil {
+		return err
+	}
 	ctx := c.UserContext()
 	campaign, ok := s.agentCampaignOf(agent)
 	if !ok {

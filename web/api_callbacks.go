@@ -227,6 +227,9 @@ func (s *Server) apiAgentCallbackDial(c *fiber.Ctx) error {
 		return err
 	}
 	agent := sessionOf(c).User.ID
+	if err := s.staleTab(c, agent); err != nil {
+		return err
+	}
 	ctx := c.UserContext()
 	campaign, ok := s.agentCampaignOf(agent)
 	if !ok {

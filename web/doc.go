@@ -6,6 +6,10 @@
 // /api/v1/openapi.json); live events on a WebSocket (/api/v1/events);
 // Prometheus metrics (/metrics); health and readiness probes.
 //
+// In a cluster (cluster.go) each engine call about a campaign goes to the
+// node that runs it for the agent, over an internal endpoint authenticated by
+// the cluster_secret table, which web owns too.
+//
 // It owns the users, user_sessions and call_actions tables
 // (migrations/0003_users.sql): users with bcrypt password hashes and roles
 // (agent, supervisor, manager, admin); server-side sessions named by a

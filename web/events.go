@@ -12,8 +12,9 @@ import (
 )
 
 // Event is one live update. Type is "agent" (a state change), "call" (a
-// call reached or left an agent's screen), "stats" (a campaign's figures)
-// or "list" (lead import progress). Agent and call events go to that agent
+// call reached or left an agent's screen), "seat" (another workspace took
+// the agent's seat; Data names it), "stats" (a campaign's figures) or "list"
+// (lead import progress). Agent and call events go to that agent
 // and to supervisors, managers and admins; stats and list events to
 // supervisors, managers and admins.
 type Event struct {
@@ -29,7 +30,7 @@ func (ev *Event) visibleTo(role Role, id int64) bool {
 	if role != RoleAgent {
 		return true
 	}
-	return ev.Agent == id && (ev.Type == "agent" || ev.Type == "call")
+	return ev.Agent == id && (ev.Type == "agent" || ev.Type == "call" || ev.Type == "seat")
 }
 
 // Hub fans events out to the WebSocket clients of this process. Broadcast

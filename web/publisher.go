@@ -50,7 +50,7 @@ func (p *publisher) run(ctx context.Context) {
 }
 
 func (p *publisher) tick(ctx context.Context) {
-	ids, err := p.s.engine.Running(ctx)
+	ids, err := p.s.local.Running(ctx)
 	if err != nil {
 		return
 	}
@@ -115,7 +115,7 @@ func (p *publisher) follow(ctx context.Context, id int64) {
 	if ok {
 		return
 	}
-	ch, cancel, err := p.s.engine.Subscribe(ctx, id)
+	ch, cancel, err := p.s.local.Subscribe(ctx, id)
 	if err != nil {
 		return
 	}

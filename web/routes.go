@@ -31,6 +31,10 @@ func (s *Server) routes() {
 	s.app.Get("/manage", s.authPage(manage...), s.pageManage)
 	s.app.Get("/admin/jobs", s.authPage(admin...), s.pageJobs)
 
+	// Node to node: another node's engine call for a campaign this node owns
+	// (cluster.go); the cluster secret instead of a session.
+	s.app.Post("/internal/v1/engine/:method", s.apiInternalEngine)
+
 	api := s.app.Group("/api/v1")
 	api.Get("/openapi.json", s.openAPI)
 	api.Post("/login", s.apiLogin)
@@ -42,6 +46,7 @@ func (s *Server) routes() {
 	api.Get("/agent/campaigns", s.authAPI(agent...), s.apiAgentCampaigns)
 	api.Get("/agent/state", s.authAPI(agent...), s.apiAgentState)
 	api.Post("/agent/state", s.authAPI(agent...), s.apiAgentSetState)
+	api.Post("/agent/seat", s.authAPI(agent...), s.apiAgentTakeSeat)
 	api.Get("/agent/call", s.authAPI(agent...), s.apiAgentCall)
 	api.Post("/agent/call/:action", s.authAPI(agent...), s.apiAgentCallAction)
 	api.Get("/agent/leads/:id", s.authAPI(agent...), s.apiAgentLead)

@@ -117,9 +117,12 @@ type Deps struct {
 	Checks []Check
 	// DB holds users, sessions and the read models pages render from.
 	DB *pgxpool.Pool
-	// Engine drives agents and calls; nil serves everything but the
-	// agent's call controls and live campaign figures.
+	// Engine drives agents and calls on this node; nil serves everything
+	// but the agent's call controls and live campaign figures.
 	Engine Engine
+	// Router, with DB and Engine, sends each engine call about a campaign
+	// to the node that owns it (cluster.go); nil: every campaign is local.
+	Router Router
 	// Clock is the time source (default: the wall clock).
 	Clock Clock
 	// Callbacks queues and cancels callbacks' jobs (reschedule, cancel);
@@ -143,7 +146,10 @@ type Server struct {
 	app    *fiber.App
 	checks []Check
 	db     *pgxpool.Pool
-	engine Engine
+	engine Engine // routed to each campaign's node (cluster.go)
+	local  Engine // this node's loops only
+	secret string // the cluster secret internal engine calls carry
+	router Router // nil: every campaign is local
 	clock  Clock
 
 	callbackJobs campaigns.CallbackJobs
@@ -188,12 +194,24 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, clock: deps.Clock,
+	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, local: deps.Engine,
+		clock:        deps.Clock,
 		callbackJobs: deps.Callbacks, jobs: deps.Jobs,
 		agentCampaign: map[int64]int64{}, calls: map[int64]callFlags{}, agentSockets: map[int64]int{},
 		goneTimers: map[int64]*time.Timer{}, figures: map[int64]storedFigures{}}
 	if s.clock == nil {
 		s.clock = wallClock{}
+	}
+	if deps.Router != nil && deps.Engine != nil && s.db != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		secret, err := loadClusterSecret(ctx, s.db)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		s.secret = secret
+		s.engine = newRoutedEngine(deps.Engine, deps.Router, s.db, secret)
+		s.router = deps.Router
 	}
 	if cfg.BcryptCost < WeakBcryptCost {
 		logger.Warn("weak password hashes: a bcrypt cost below 10 is for tests", "bcrypt_cost", cfg.BcryptCost)

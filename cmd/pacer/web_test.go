@@ -81,6 +81,7 @@ type client struct {
 	base string
 	http *http.Client
 	csrf string
+	tab  string // the workspace the requests come from (X-Pacer-Tab), if any
 }
 
 func newClient(t *testing.T, base string) *client {
@@ -106,6 +107,9 @@ func (c *client) do(method, path string, body any, csrf bool) (int, string) {
 	}
 	if csrf {
 		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	if c.tab != "" {
+		req.Header.Set("X-Pacer-Tab", c.tab)
 	}
 	resp, err := c.http.Do(req)
 	require.NoError(c.t, err)

@@ -324,6 +324,37 @@ func (e *webEngine) DayStats(ctx context.Context, campaign int64, since time.Tim
 	return web.DayStats(s), err
 }
 
+// webRouter is web.Router over the nodes and campaign_leases tables.
+type webRouter struct {
+	db   *pgxpool.Pool
+	node string
+}
+
+func (r webRouter) Owner(ctx context.Context, campaign int64) (web.Node, error) {
+	id, addr, err := dialer.OwnerNode(ctx, r.db, dialer.CampaignID(campaign))
+	if errors.Is(err, campaigns.ErrNotFound) {
+		return web.Node{}, fmt.Errorf("%w: %v", web.ErrNotRunning, err)
+	}
+	return web.Node{ID: id, Addr: addr, Local: id == r.node}, err
+}
+
+func (r webRouter) Node(ctx context.Context, id string) (web.Node, error) {
+	addr, err := dialer.NodeAddr(ctx, r.db, id)
+	if errors.Is(err, campaigns.ErrNotFound) {
+		return web.Node{}, fmt.Errorf("%w: %v", web.ErrNotRunning, err)
+	}
+	return web.Node{ID: id, Addr: addr, Local: id == r.node}, err
+}
+
+func (r webRouter) Running(ctx context.Context) ([]int64, error) {
+	ids, err := dialer.OwnedCampaigns(ctx, r.db)
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		out[i] = int64(id)
+	}
+	return out, err
+}
+
 // webJobs is web.Jobs over the River runner.
 type webJobs struct{ r *jobs.Runner }
 

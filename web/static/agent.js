@@ -1,7 +1,7 @@
 // The agent workspace: status bar, the call on screen, call controls, the
 // disposition form (with a callback's time and scope), callbacks and history. State comes from the API on load and after
 // every live event for this agent; timers tick locally.
-import { api, connectEvents, el, clock, showError, wireLogout } from './common.js';
+import { api, connectEvents, el, clock, showError, wireLogout, tabId } from './common.js';
 
 wireLogout();
 const $ = (id) => document.getElementById(id);
@@ -16,12 +16,14 @@ let lastCallKey = '';
 const secondsSince = (t) => t ? (Date.now() + skew - Date.parse(t)) / 1000 : 0;
 
 async function run(fn) {
+  if (replaced) return;
   showError(errBox, null);
   try { await fn(); } catch (e) { showError(errBox, e); }
   await refresh();
 }
 
 async function refresh() {
+  if (replaced) return;
   try {
     const [st, c] = await Promise.all([api('GET', '/agent/state'), api('GET', '/agent/call')]);
     agent = st;
@@ -292,9 +294,28 @@ async function loadCampaigns() {
   } catch (e) { showError(errBox, e); }
 }
 
+// Another tab or window took this agent's seat: this workspace goes quiet
+// (no more actions, no more polling) and says so; Reload takes it back.
+let replaced = false;
+function seatLost() {
+  if (replaced) return;
+  replaced = true;
+  document.body.dataset.seat = 'lost';
+  for (const b of document.querySelectorAll('main.agent button, main.agent input, main.agent select')) b.disabled = true;
+  const box = $('seat-lost');
+  box.hidden = false;
+  $('btn-take-back').disabled = false;
+}
+// Take the seat for this workspace: on load (the newest workspace is the
+// one the agent works in) and when asked to take it back.
+async function takeSeat() {
+  try { await api('POST', '/agent/seat'); } catch (e) { if (e.status !== 409) showError(errBox, e); }
+}
+$('btn-take-back').addEventListener('click', async () => { await takeSeat(); location.reload(); });
+
 connectEvents((ev) => {
+  if (replaced) return;
+  if (ev.type === 'seat' && ev.data && ev.data.tab !== tabId) { seatLost(); return; }
   if (ev.type === 'agent' || ev.type === 'call') refresh();
 }, () => { document.body.dataset.live = 'yes'; refresh(); }, () => { document.body.dataset.live = 'no'; });
-loadCampaigns();
-loadCallbacks();
-refresh();
+takeSeat().then(() => { loadCampaigns(); loadCallbacks(); refresh(); });

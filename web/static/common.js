@@ -4,12 +4,16 @@
 
 const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || '';
 
+// tabId names this page load: an agent's seat belongs to one workspace, and
+// another tab that takes it tells this one through a "seat" event.
+export const tabId = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + String(Date.now()));
+
 export class APIError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
 export async function api(method, path, body) {
-  const opts = { method, headers: { 'X-CSRF-Token': csrf() }, credentials: 'same-origin' };
+  const opts = { method, headers: { 'X-CSRF-Token': csrf(), 'X-Pacer-Tab': tabId }, credentials: 'same-origin' };
   if (body instanceof FormData) {
     opts.body = body;
   } else if (body !== undefined) {

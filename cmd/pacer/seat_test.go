@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/fasthttp/websocket"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/internal/testwait"
+	"github.com/pacer-dialer/pacer/web"
+)
+
+// events collects a workspace's live events.
+type events struct {
+	mu  sync.Mutex
+	got []web.Event
+}
+
+func (e *events) has(match func(web.Event) bool) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.got {
+		if match(ev) {
+			return true
+		}
+	}
+	return false
+}
+
+// listen opens the client's live-event socket and collects what it gets.
+func (c *client) listen() *events {
+	c.t.Helper()
+	h := http.Header{}
+	u, _ := url.Parse(c.base)
+	for _, ck := range c.http.Jar.Cookies(u) {
+		h.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(c.base, "http")+"/api/v1/events", h)
+	require.NoError(c.t, err)
+	c.t.Cleanup(func() { ws.Close() })
+	e := &events{}
+	go func() {
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			var ev web.Event
+			if json.Unmarshal(msg, &ev) == nil {
+				e.mu.Lock()
+				e.got = append(e.got, ev)
+				e.mu.Unlock()
+			}
+		}
+	}()
+	return e
+}
+
+// twoNodes is a cluster of two nodes without simulated agents; the
+// campaign's customers talk until the agent hangs up.
+func twoNodes(t *testing.T) (c *cluster, owner, other *proc, camp int64) {
+	c = newClusterWith(t, 300, "predictive", func(rt *sim.Realtime) {
+		rt.CustomerTalk = sim.Dist{Dist: "uniform", Min: 300, Max: 400}
+	})
+	c.agents = -1
+	procs := map[string]*proc{}
+	c.startNode(procs)
+	c.startNode(procs)
+	ownerID, owner := c.owner(procs)
+	for id, p := range procs {
+		if id != ownerID {
+			other = p
+		}
+	}
+	require.NoError(t, c.db.QueryRow(context.Background(), `SELECT id FROM campaigns WHERE name = $1`, c.campaign).Scan(&camp))
+	_, err := web.CreateUser(context.Background(), c.db, web.NewUser{Username: "ann", Role: web.RoleAgent,
+		Password: "password-ann", Cost: bcrypt.MinCost})
+	require.NoError(t, err)
+	return c, owner, other, camp
+}
+
+// An agent whose browser talks to a node that does not own the campaign
+// works fully: READY, a call, its controls, the disposition and live
+// events; the call itself is placed and recorded by the owner.
+func TestAnAgentWorksThroughANodeThatDoesNotOwnTheCampaign(t *testing.T) {
+	t.Parallel()
+	c, owner, other, camp := twoNodes(t)
+	ann := newClient(t, "http://"+other.addr)
+	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
+	live := ann.listen()
+	code, body := ann.do("GET", "/api/v1/agent/campaigns", nil, false)
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, c.campaign, "the campaign owned elsewhere is offered")
+
+	code, body = ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	call := ann.waitCall("connected")
+	for _, a := range []string{"hold", "resume"} {
+		code, body = ann.do("POST", "/api/v1/agent/call/"+a, map[string]any{"call_id": call.ID}, true)
+		require.Equal(t, http.StatusNoContent, code, "%s: %s", a, body)
+	}
+	code, body = ann.do("POST", "/api/v1/agent/call/hangup", map[string]any{"call_id": call.ID}, true)
+	require.Equal(t, http.StatusNoContent, code, body)
+	code, body = ann.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "SALE", "call_id": call.ID,
+		"pause_after": true}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"state":"PAUSED"`)
+	code, body = ann.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "SALE", "call_id": call.ID}, true)
+	require.Equal(t, http.StatusConflict, code, "the owner's refusal crosses the wire with its status: %s", body)
+
+	var ownerID string
+	require.NoError(t, c.db.QueryRow(context.Background(), `SELECT id FROM nodes WHERE http_addr = $1`, owner.addr).Scan(&ownerID))
+	require.Equal(t, 1, c.count(`SELECT count(*) FROM calls WHERE agent_id IS NOT NULL AND disposition = 'SALE' AND node = $1`, ownerID),
+		"the owner placed and recorded the call")
+	testwait.Until(t, func() bool {
+		return live.has(func(ev web.Event) bool { return ev.Type == "agent" && ev.Agent != 0 })
+	}, "the other node's workspace gets the owner's live agent events")
+	require.Equal(t, http.StatusOK, func() int {
+		code, _ := ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "LOGGED_OUT"}, true)
+		if code == http.StatusNoContent {
+			return http.StatusOK
+		}
+		return code
+	}())
+	c.promisesKept(false)
+}
+
+// One agent, one seat: a second tab (here on another node) takes the seat
+// over and the first is told and refused; going READY in another campaign
+// logs the agent out of the first, and is refused while on a call there.
+func TestAnAgentHasOneSeatInTheCluster(t *testing.T) {
+	t.Parallel()
+	c, owner, other, camp := twoNodes(t)
+	second := activeCampaign(t, c.db, "Second", "predictive", "phone,first_name\n+12125550101,Sam\n+12125550102,Sue\n")
+	tab1 := newClient(t, "http://"+owner.addr)
+	tab1.tab = "tab-one"
+	require.Equal(t, http.StatusOK, tab1.login("ann", "password-ann"))
+	live1 := tab1.listen()
+	code, body := tab1.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	call := tab1.waitCall("connected")
+
+	tab2 := newClient(t, "http://"+other.addr)
+	tab2.tab = "tab-two"
+	require.Equal(t, http.StatusOK, tab2.login("ann", "password-ann"))
+	code, body = tab2.do("POST", "/api/v1/agent/seat", nil, true)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"state":"INCALL"`, "the call carries on in the new workspace")
+	testwait.Until(t, func() bool {
+		return live1.has(func(ev web.Event) bool {
+			d, _ := ev.Data.(map[string]any)
+			return ev.Type == "seat" && d["tab"] == "tab-two"
+		})
+	}, "the old workspace is told")
+	code, body = tab1.do("POST", "/api/v1/agent/call/hold", map[string]any{"call_id": call.ID}, true)
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body, "taken over by another tab")
+
+	// On a call in the first campaign: the second is refused.
+	code, body = tab2.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": second.ID}, true)
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body, "on a call in another campaign")
+
+	code, body = tab2.do("POST", "/api/v1/agent/call/hangup", map[string]any{"call_id": call.ID}, true)
+	require.Equal(t, http.StatusNoContent, code, body)
+	code, body = tab2.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "NI", "call_id": call.ID,
+		"pause_after": true}, true)
+	require.Equal(t, http.StatusOK, code, body)
+
+	// Free of calls: the second campaign takes the agent, the first lets go.
+	code, body = tab2.do("POST", "/api/v1/agent/state", map[string]any{"state": "PAUSED", "pause_code": "BREAK",
+		"campaign_id": second.ID}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, `"campaign_id":`+jsonInt(int64(second.ID)))
+	// Sessions are written behind: wait for the new one.
+	testwait.Until(t, func() bool {
+		return c.count(`SELECT count(*) FROM agent_sessions s JOIN users u ON u.id = s.agent_id
+			WHERE u.username = 'ann' AND s.campaign_id = $1`, second.ID) == 1
+	})
+	require.Equal(t, 1, c.count(`SELECT count(*) FROM agent_sessions s JOIN users u ON u.id = s.agent_id
+		WHERE u.username = 'ann' AND s.campaign_id = $1 AND s.end_cause = 'logout'`, camp), "logged out of the first campaign")
+	require.Equal(t, 1, c.count(`SELECT count(*) FROM agent_sessions s JOIN users u ON u.id = s.agent_id
+		WHERE u.username = 'ann' AND s.logout_at IS NULL`), "one open session in the whole cluster")
+	c.promisesKept(false)
+}
+
+func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }

@@ -1,0 +1,348 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
+)
+
+// Cluster routing (DESIGN.md §7). A campaign's loop runs on the one node that
+// owns its lease; an agent's browser may talk to any node. The web layer keeps
+// the user's session, pages, presence and live events (which reach every node
+// through LISTEN/NOTIFY) on the node the browser talks to, and sends each
+// engine call for a campaign to the node that owns it: locally when that is
+// this node, otherwise as an internal HTTP call to the owner's address from
+// the nodes table (POST /internal/v1/engine/{method}, authenticated with the
+// cluster's shared secret, which every node reads from the database). The
+// owner runs it on its own engine and answers with the result or the error's
+// kind, so the caller's handlers answer exactly as the owner's would.
+
+// Router says where campaigns' loops run.
+type Router interface {
+	// Owner is the node owning campaign now. An error wrapping
+	// ErrNotRunning: no live node owns it.
+	Owner(ctx context.Context, campaign int64) (Node, error)
+	// Node is a live node by id; an error wrapping ErrNotRunning when it is
+	// not alive.
+	Node(ctx context.Context, id string) (Node, error)
+	// Running lists the campaigns some live node runs.
+	Running(ctx context.Context) ([]int64, error)
+}
+
+// Node is where a Router sends a call.
+type Node struct {
+	ID   string
+	Addr string // host:port of its HTTP API
+	// Local is this node.
+	Local bool
+}
+
+// clusterSecretHeader carries the cluster secret on internal calls.
+const clusterSecretHeader = "X-Pacer-Cluster"
+
+// loadClusterSecret reads the cluster's shared secret, creating it on the
+// first start of the first node.
+func loadClusterSecret(ctx context.Context, db *pgxpool.Pool) (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO cluster_secret (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING`,
+		hex.EncodeToString(b[:])); err != nil {
+		return "", fmt.Errorf("cluster secret: %w", err)
+	}
+	var secret string
+	if err := db.QueryRow(ctx, `SELECT secret FROM cluster_secret WHERE id = 1`).Scan(&secret); err != nil {
+		return "", fmt.Errorf("cluster secret: %w", err)
+	}
+	return secret, nil
+}
+
+// errorKinds name the errors that cross the wire, so the caller wraps the
+// same sentinel the owner returned.
+var errorKinds = []struct {
+	kind string
+	err  error
+}{
+	{"not_running", ErrNotRunning}, {"not_logged_in", ErrNotLoggedIn}, {"no_call", ErrNoCall},
+	{"conflict", ErrConflict}, {"invalid", ErrInvalid},
+	{"unknown_disposition", campaigns.ErrUnknownDisposition}, {"system_disposition", campaigns.ErrSystemDisposition},
+	{"not_agents_call", campaigns.ErrNotAgentsCall}, {"already_dispositioned", campaigns.ErrAlreadyDispositioned},
+	{"no_call_to_disposition", campaigns.ErrNoCallToDisposition}, {"callback_required", campaigns.ErrCallbackRequired},
+	{"callback_not_allowed", campaigns.ErrCallbackNotAllowed}, {"callback_in_past", campaigns.ErrCallbackInPast},
+	{"callback_outside_window", campaigns.ErrCallbackOutsideWindow}, {"callback_scope", campaigns.ErrCallbackScope},
+	{"notes_too_long", campaigns.ErrNotesTooLong}, {"callback_transition", campaigns.ErrCallbackTransition},
+	{"window_closed", campaigns.ErrWindowClosed}, {"on_dnc", campaigns.ErrOnDNC}, {"not_found", campaigns.ErrNotFound},
+}
+
+type remoteError struct {
+	Kind    string `json:"kind,omitempty"`
+	Message string `json:"message"`
+}
+
+func encodeError(err error) *remoteError {
+	if err == nil {
+		return nil
+	}
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return &remoteError{Kind: k.kind, Message: err.Error()}
+		}
+	}
+	return &remoteError{Message: err.Error()}
+}
+
+// decode turns a remote error back into one that wraps its sentinel.
+func (e *remoteError) decode(addr string) error {
+	for _, k := range errorKinds {
+		if k.kind == e.Kind {
+			return fmt.Errorf("%w (on %s): %s", k.err, addr, e.Message)
+		}
+	}
+	return fmt.Errorf("engine on %s: %s", addr, e.Message)
+}
+
+// engineCall is one internal call's body and answer.
+type engineCall struct {
+	Campaign int64                      `json:"campaign_id"`
+	Agent    int64                      `json:"agent_id"`
+	Action   string                     `json:"action,omitempty"`
+	Pause    string                     `json:"pause_code,omitempty"`
+	Lead     int64                      `json:"lead_id,omitempty"`
+	Call     uint64                     `json:"call_id,omitempty"`
+	Callback campaigns.CallbackID       `json:"callback_id,omitempty"`
+	Input    campaigns.DispositionInput `json:"input"`
+}
+
+type engineAnswer struct {
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *remoteError    `json:"error,omitempty"`
+}
+
+// engineMethods run an internal call on this node's own engine.
+var engineMethods = map[string]func(ctx context.Context, e Engine, c engineCall) (any, error){
+	"login": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return nil, e.Login(ctx, c.Campaign, c.Agent)
+	},
+	"act": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return nil, e.Act(ctx, c.Campaign, c.Agent, c.Action, c.Pause)
+	},
+	"manual_dial": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return e.ManualDial(ctx, c.Campaign, c.Agent, c.Lead)
+	},
+	"disposition": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return e.Disposition(ctx, c.Campaign, c.Agent, c.Call, c.Input)
+	},
+	"dial_callback": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return e.DialCallback(ctx, c.Campaign, c.Agent, c.Callback)
+	},
+	"agent": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return e.Agent(ctx, c.Campaign, c.Agent)
+	},
+	"connected_call": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		call, lead, err := e.ConnectedCall(ctx, c.Campaign, c.Agent)
+		return [2]int64{int64(call), lead}, err
+	},
+	"status": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return e.Status(ctx, c.Campaign)
+	},
+}
+
+// apiInternalEngine serves another node's engine call on this node's own
+// engine. Only nodes that know the cluster secret may call it.
+func (s *Server) apiInternalEngine(c *fiber.Ctx) error {
+	got := []byte(c.Get(clusterSecretHeader))
+	if s.secret == "" || subtle.ConstantTimeCompare(got, []byte(s.secret)) != 1 {
+		return apiError(fiber.StatusForbidden, "internal engine calls need the cluster secret")
+	}
+	method := engineMethods[c.Params("method")]
+	if method == nil {
+		return apiError(fiber.StatusNotFound, "unknown engine method %q", c.Params("method"))
+	}
+	if s.local == nil {
+		return apiError(fiber.StatusServiceUnavailable, "the dialer engine is not running on this node")
+	}
+	var call engineCall
+	if err := json.Unmarshal(c.Body(), &call); err != nil {
+		return apiError(fiber.StatusBadRequest, "engine call: %v", err)
+	}
+	res, err := method(c.UserContext(), s.local, call)
+	var ans engineAnswer
+	if err != nil {
+		ans.Error = encodeError(err)
+	} else if ans.Result, err = json.Marshal(res); err != nil {
+		return err
+	}
+	return c.JSON(ans)
+}
+
+// routedEngine is the Engine the handlers use in a cluster: each call about
+// a campaign goes to the engine of the node that runs it for the agent. A
+// login goes to the campaign's owner, which the agent's seat then names; the
+// agent's later calls go to the seat's node while it lives, so calls in
+// progress on a node that drains after handing the campaign on still reach
+// it; without a seat there, to the owner.
+type routedEngine struct {
+	local  Engine
+	router Router
+	db     agents.SeatDB
+	secret string
+	client *http.Client
+}
+
+func newRoutedEngine(local Engine, router Router, db agents.SeatDB, secret string) *routedEngine {
+	return &routedEngine{local: local, router: router, db: db, secret: secret,
+		client: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// target is the node a call goes to.
+func (r *routedEngine) target(ctx context.Context, method string, call engineCall) (Node, error) {
+	if method != "login" && call.Agent != 0 {
+		seat, err := agents.GetSeat(ctx, r.db, agents.ID(call.Agent))
+		if err == nil && seat.Campaign == call.Campaign && seat.Node != "" {
+			if n, err := r.router.Node(ctx, seat.Node); err == nil {
+				return n, nil
+			}
+		}
+	}
+	return r.router.Owner(ctx, call.Campaign)
+}
+
+// route runs local on this node's engine when the call is this node's,
+// else sends it to the node that runs it and decodes its answer into out.
+func (r *routedEngine) route(ctx context.Context, method string, call engineCall, out any, local func() error) error {
+	node, err := r.target(ctx, method, call)
+	if err != nil {
+		return err
+	}
+	if node.Local {
+		return local()
+	}
+	addr := node.Addr
+	body, err := json.Marshal(call)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/internal/v1/engine/"+method, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(clusterSecretHeader, r.secret)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("reach campaign %d's node %s: %w", call.Campaign, addr, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return fmt.Errorf("read from campaign %d's node %s: %w", call.Campaign, addr, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("campaign %d's node %s answered %d: %s", call.Campaign, addr, resp.StatusCode, raw)
+	}
+	var ans engineAnswer
+	if err := json.Unmarshal(raw, &ans); err != nil {
+		return fmt.Errorf("answer of campaign %d's node %s: %w", call.Campaign, addr, err)
+	}
+	if ans.Error != nil {
+		return ans.Error.decode(addr)
+	}
+	if out != nil && len(ans.Result) > 0 {
+		return json.Unmarshal(ans.Result, out)
+	}
+	return nil
+}
+
+// Running lists the campaigns running anywhere in the cluster: an agent
+// may join any of them from any node.
+func (r *routedEngine) Running(ctx context.Context) ([]int64, error) { return r.router.Running(ctx) }
+
+func (r *routedEngine) Login(ctx context.Context, campaign, agent int64) error {
+	return r.route(ctx, "login", engineCall{Campaign: campaign, Agent: agent}, nil,
+		func() error { return r.local.Login(ctx, campaign, agent) })
+}
+
+func (r *routedEngine) Act(ctx context.Context, campaign, agent int64, action, pauseCode string) error {
+	return r.route(ctx, "act", engineCall{Campaign: campaign, Agent: agent, Action: action, Pause: pauseCode}, nil,
+		func() error { return r.local.Act(ctx, campaign, agent, action, pauseCode) })
+}
+
+func (r *routedEngine) ManualDial(ctx context.Context, campaign, agent, lead int64) (uint64, error) {
+	var call uint64
+	err := r.route(ctx, "manual_dial", engineCall{Campaign: campaign, Agent: agent, Lead: lead}, &call,
+		func() (err error) { call, err = r.local.ManualDial(ctx, campaign, agent, lead); return err })
+	return call, err
+}
+
+func (r *routedEngine) Disposition(ctx context.Context, campaign, agent int64, call uint64, in campaigns.DispositionInput) (campaigns.DispositionResult, error) {
+	var res campaigns.DispositionResult
+	err := r.route(ctx, "disposition", engineCall{Campaign: campaign, Agent: agent, Call: call, Input: in}, &res,
+		func() (err error) { res, err = r.local.Disposition(ctx, campaign, agent, call, in); return err })
+	return res, err
+}
+
+func (r *routedEngine) DialCallback(ctx context.Context, campaign, agent int64, id campaigns.CallbackID) (uint64, error) {
+	var call uint64
+	err := r.route(ctx, "dial_callback", engineCall{Campaign: campaign, Agent: agent, Callback: id}, &call,
+		func() (err error) { call, err = r.local.DialCallback(ctx, campaign, agent, id); return err })
+	return call, err
+}
+
+func (r *routedEngine) Agent(ctx context.Context, campaign, agent int64) (AgentView, error) {
+	var v AgentView
+	err := r.route(ctx, "agent", engineCall{Campaign: campaign, Agent: agent}, &v,
+		func() (err error) { v, err = r.local.Agent(ctx, campaign, agent); return err })
+	return v, err
+}
+
+func (r *routedEngine) ConnectedCall(ctx context.Context, campaign, agent int64) (uint64, int64, error) {
+	var got [2]int64
+	err := r.route(ctx, "connected_call", engineCall{Campaign: campaign, Agent: agent}, &got, func() error {
+		call, lead, err := r.local.ConnectedCall(ctx, campaign, agent)
+		got = [2]int64{int64(call), lead}
+		return err
+	})
+	return uint64(got[0]), got[1], err
+}
+
+func (r *routedEngine) Status(ctx context.Context, campaign int64) (CampaignStatus, error) {
+	var st CampaignStatus
+	err := r.route(ctx, "status", engineCall{Campaign: campaign}, &st,
+		func() (err error) { st, err = r.local.Status(ctx, campaign); return err })
+	return st, err
+}
+
+// Subscribe follows a loop of this node (the publisher follows only its own;
+// other nodes' events arrive through LISTEN/NOTIFY).
+func (r *routedEngine) Subscribe(ctx context.Context, campaign int64) (<-chan Transition, func(), error) {
+	return r.local.Subscribe(ctx, campaign)
+}
+
+func (r *routedEngine) History(ctx context.Context, agent int64, limit int) ([]HistoryCall, error) {
+	return r.local.History(ctx, agent, limit)
+}
+
+func (r *routedEngine) LeadHistory(ctx context.Context, lead int64, limit int) ([]HistoryCall, error) {
+	return r.local.LeadHistory(ctx, lead, limit)
+}
+
+func (r *routedEngine) DayStats(ctx context.Context, campaign int64, since time.Time) (DayStats, error) {
+	return r.local.DayStats(ctx, campaign, since)
+}
+
+var _ Engine = (*routedEngine)(nil)
