@@ -233,6 +233,7 @@ $('tab-history').addEventListener('click', () => showTab('history'));
 $('tab-callbacks').addEventListener('click', () => showTab('callbacks'));
 
 async function loadCallbacks() {
+  if (replaced) return;
   try {
     const r = await api('GET', '/agent/callbacks');
     const due = r.callbacks.filter((c) => c.status === 'due' || c.status === 'offered' || c.status === 'missed').length;
