@@ -193,3 +193,51 @@ func TestAnAgentHasOneSeatInTheCluster(t *testing.T) {
 }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// Two tabs racing to put the agent READY in two campaigns owned by two
+// nodes: the seat takes them in turn, and the agent ends up in exactly one
+// campaign, logged out of the other.
+func TestTwoTabsRacingIntoTwoCampaignsLeaveOneSeat(t *testing.T) {
+	t.Parallel()
+	c, owner, other, _ := twoNodes(t)
+	x := activeCampaign(t, c.db, "X", "manual", "phone,first_name\n+12125550111,Xa\n")
+	y := activeCampaign(t, c.db, "Y", "manual", "phone,first_name\n+12125550112,Ya\n")
+	testwait.Until(t, func() bool {
+		return c.count(`SELECT count(*) FROM campaign_leases WHERE campaign_id IN ($1, $2) AND node_id <> ''`, x.ID, y.ID) == 2
+	}, "both campaigns are owned")
+	for round := range 5 {
+		tabs := []*client{newClient(t, "http://"+owner.addr), newClient(t, "http://"+other.addr)}
+		camps := []int64{int64(x.ID), int64(y.ID)}
+		if round%2 == 1 {
+			camps[0], camps[1] = camps[1], camps[0]
+		}
+		for i, tab := range tabs {
+			tab.tab = "race-" + string(rune('a'+i))
+			require.Equal(t, http.StatusOK, tab.login("ann", "password-ann"))
+		}
+		var wg sync.WaitGroup
+		codes := make([]int, 2)
+		for i, tab := range tabs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i], _ = tab.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camps[i]}, true)
+			}()
+		}
+		wg.Wait()
+		require.Contains(t, codes, http.StatusOK, "round %d: one of them wins", round)
+		_, body := tabs[0].do("GET", "/api/v1/agent/state", nil, false)
+		var st struct {
+			Campaign int64  `json:"campaign_id"`
+			State    string `json:"state"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &st))
+		require.Equal(t, "READY", st.State, body)
+		testwait.Until(t, func() bool {
+			return c.count(`SELECT count(*) FROM agent_sessions s JOIN users u ON u.id = s.agent_id
+				WHERE u.username = 'ann' AND s.logout_at IS NULL`) == 1 &&
+				c.count(`SELECT count(*) FROM agent_sessions s JOIN users u ON u.id = s.agent_id
+				WHERE u.username = 'ann' AND s.logout_at IS NULL AND s.campaign_id = $1`, st.Campaign) == 1
+		}, "round %d: one open session, in the seat's campaign", round)
+	}
+}
