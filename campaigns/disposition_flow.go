@@ -125,6 +125,8 @@ type LeadDisposition struct {
 	// NoCallback records a callback code without scheduling one (the
 	// simulated agents, which have no one to call back).
 	NoCallback bool
+	// Node, when set, must be the node holding the lead's claim (Attempt).
+	Node string
 }
 
 // DispositionResult is what saving a disposition did to the lead.
@@ -153,7 +155,8 @@ func DisposeLead(ctx context.Context, tx pgx.Tx, jobs CallbackJobs, p LeadDispos
 		return res, err
 	}
 	res.Disposition = d
-	if err := complete(ctx, tx, p.Campaign, Attempt{Lead: p.Lead, Outcome: OutcomeCompleted, Disposition: d.Code, At: p.At}); err != nil {
+	if err := complete(ctx, tx, p.Campaign, Attempt{Lead: p.Lead, Outcome: OutcomeCompleted, Disposition: d.Code, At: p.At,
+		Node: p.Node}); err != nil {
 		return res, err
 	}
 	if in.Callback == nil {

@@ -246,6 +246,10 @@ type Attempt struct {
 	// disposition (NA, B, AA, DROP, FAIL).
 	Disposition string
 	At          time.Time
+	// Node, when set, is the node that claimed the lead: an attempt from a
+	// node whose claim is gone (it was declared dead, its work recovered and
+	// the lead claimed again) is refused with ErrNotClaimed.
+	Node string
 }
 
 // ErrNotClaimed is returned when completing a lead that is not being dialled.
@@ -267,17 +271,17 @@ func CompleteTx(ctx context.Context, tx pgx.Tx, c *Campaign, a Attempt) error {
 
 func complete(ctx context.Context, tx pgx.Tx, c *Campaign, a Attempt) error {
 	var (
-		phone, state, status string
+		phone, state, status, by string
 		zones                []string
 		attempts, today      int
 		day                  *time.Time
 		lockedUntil          *time.Time
 	)
 	err := tx.QueryRow(ctx, `
-SELECT l.phone, l.state, l.status, g.zones, l.attempts, l.attempts_today, l.attempts_day, l.locked_until
+SELECT l.phone, l.state, l.status, l.claimed_by, g.zones, l.attempts, l.attempts_today, l.attempts_day, l.locked_until
 FROM leads l JOIN tz_groups g ON g.id = l.tz_group
 WHERE l.id = $1 AND l.campaign_id = $2 FOR UPDATE OF l`, a.Lead, c.ID).Scan(
-		&phone, &state, &status, &zones, &attempts, &today, &day, &lockedUntil)
+		&phone, &state, &status, &by, &zones, &attempts, &today, &day, &lockedUntil)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("complete lead %d: %w", a.Lead, ErrNotFound)
 	}
@@ -286,6 +290,9 @@ WHERE l.id = $1 AND l.campaign_id = $2 FOR UPDATE OF l`, a.Lead, c.ID).Scan(
 	}
 	if status != "dialing" {
 		return fmt.Errorf("complete lead %d (status %s): %w", a.Lead, status, ErrNotClaimed)
+	}
+	if a.Node != "" && by != a.Node {
+		return fmt.Errorf("complete lead %d for node %s (claimed by %q): %w", a.Lead, a.Node, by, ErrNotClaimed)
 	}
 	if err := settleCallbacks(ctx, tx, a.Lead, a.At); err != nil {
 		return fmt.Errorf("complete lead %d: %w", a.Lead, err)

@@ -285,7 +285,7 @@ func (h *HopperLeads) write(ctx context.Context, op leadOp) error {
 		return campaigns.Release(ctx, h.db, campaigns.LeadID(op.lead))
 	}
 	c := h.campaign.Load()
-	return campaigns.Complete(ctx, h.db, c, campaigns.Attempt{Lead: campaigns.LeadID(op.lead),
+	return campaigns.Complete(ctx, h.db, c, campaigns.Attempt{Lead: campaigns.LeadID(op.lead), Node: h.cfg.Node,
 		Outcome: CampaignOutcome(op.outcome), Disposition: op.code, At: op.at})
 }
 

@@ -190,7 +190,7 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 		if held {
 			res, err = campaigns.DisposeLead(ctx, tx, l.deps.Callbacks, campaigns.LeadDisposition{
 				Campaign: c, Lead: campaigns.LeadID(ac.lead), Agent: int64(id), Call: row, Input: in, At: now,
-				Auto: auto, NoCallback: sim})
+				Auto: auto, NoCallback: sim, Node: l.cfg.Node})
 			if err != nil {
 				return err
 			}

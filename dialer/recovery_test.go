@@ -261,3 +261,30 @@ func TestLeaseFencesClaims(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "b", owner.Node)
 }
+
+// A node that wakes up after it was declared dead cannot settle a lead its
+// recovery already settled and another node has claimed since.
+func TestAStaleNodeCannotCompleteALeadClaimedAgain(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 1, nil) // retries at once
+	addNode(t, db, "a", -time.Minute, 15*time.Second)
+	addNode(t, db, "b", 0, time.Hour)
+	leads, err := campaigns.NewHopper("a").Claim(ctx, db, &c, 1, time.Now())
+	require.NoError(t, err)
+	require.Len(t, leads, 1)
+	_, err = dialer.RecoverNode(ctx, db, wallClock{}, "a")
+	require.NoError(t, err)
+	again, err := campaigns.NewHopper("b").Claim(ctx, db, &c, 1, time.Now().Add(time.Second))
+	require.NoError(t, err)
+	require.Len(t, again, 1)
+	require.Equal(t, leads[0].ID, again[0].ID)
+
+	err = campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: leads[0].ID, Outcome: campaigns.OutcomeNoAnswer,
+		At: time.Now(), Node: "a"})
+	require.ErrorIs(t, err, campaigns.ErrNotClaimed)
+	require.Equal(t, 1, count(t, db, `SELECT count(*) FROM leads WHERE status = 'dialing' AND claimed_by = 'b' AND attempts = 1`),
+		"b's claim stands, with only the recovery's attempt counted")
+	require.NoError(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: leads[0].ID, Outcome: campaigns.OutcomeNoAnswer,
+		At: time.Now(), Node: "b"}))
+}
