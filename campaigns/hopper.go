@@ -272,10 +272,10 @@ func CompleteTx(ctx context.Context, tx pgx.Tx, c *Campaign, a Attempt) error {
 func complete(ctx context.Context, tx pgx.Tx, c *Campaign, a Attempt) error {
 	var (
 		phone, state, status, by string
-		zones                []string
-		attempts, today      int
-		day                  *time.Time
-		lockedUntil          *time.Time
+		zones                    []string
+		attempts, today          int
+		day                      *time.Time
+		lockedUntil              *time.Time
 	)
 	err := tx.QueryRow(ctx, `
 SELECT l.phone, l.state, l.status, l.claimed_by, g.zones, l.attempts, l.attempts_today, l.attempts_day, l.locked_until
