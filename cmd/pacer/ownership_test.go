@@ -217,7 +217,9 @@ func TestSIGTERMDrainsCallsInProgress(t *testing.T) {
 	}
 	require.NoError(t, exitErr, "exit 0 after a drain; logs:\n%s", logs)
 	out := logs.String()
-	drainAt := logTime(t, out, "draining: no new calls")
+	// The campaign's loop logs this once its engine has stopped placing
+	// calls (the node's own "draining" line comes just before).
+	drainAt := logTime(t, out, "campaign draining: no new calls")
 	logTime(t, out, "drained: every call ended and dispositioned")
 	t.Logf("drain: %s", out[strings.Index(out, "drained: "):][:120])
 
