@@ -17,6 +17,12 @@
 // at its disposition) is written by EventSink.AppendTx in the caller's
 // transaction, predicted with Agent.Peek, and then skipped by the queue.
 //
+// Presence (presence.go) counts each agent's open workspace connections and
+// reports an agent gone when the last has stayed closed for a grace period;
+// it keeps timers (from an injected Timers clock), no goroutine of its own.
+// web feeds it connects and disconnects; cmd/pacer wires the report to the
+// engine's session-lost logout.
+//
 // rollup.go rebuilds agent_daily_stats (migrations/0004_callbacks.sql) from
 // the state log for one UTC day at a time; package jobs runs it nightly.
 //
