@@ -202,6 +202,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	deps := web.Deps{DB: db.pool, Callbacks: runner, Jobs: webJobs{runner}}
 	if mgr != nil {
 		deps.Engine = &webEngine{mgr: mgr, db: db.pool, node: o.nodeID, clock: clock}
+		deps.Presence = o.web.presence(context.WithoutCancel(ctx), mgr, logger)
 	}
 	deps.Checks = []web.Check{
 		{Name: "database", Func: func(ctx context.Context) error { return db.pool.Ping(ctx) }},
