@@ -21,6 +21,12 @@
 // workspace (browser tab) an agent works in the whole cluster, and the node
 // running that campaign's loop for them.
 //
+// Presence (presence.go) counts each agent's open workspace connections and
+// reports an agent gone when the last has stayed closed for a grace period;
+// it keeps timers (from an injected Timers clock), no goroutine of its own.
+// web feeds it connects and disconnects; cmd/pacer wires the report to the
+// engine's session-lost logout.
+//
 // rollup.go rebuilds agent_daily_stats (migrations/0004_callbacks.sql) from
 // the state log for one UTC day at a time; package jobs runs it nightly.
 //

@@ -16,7 +16,18 @@ import (
 // The agent tables (migrations/0002_engine.sql): a session per login to a
 // campaign and the append-only state log.
 const (
+	// A login closes the agent's open session of the campaign on another
+	// node first (seat_moved, at its last recorded transition): the seat
+	// moved there while that node's logout is still on its way (a campaign
+	// handed over by a draining node), and an agent has one session per
+	// campaign.
 	insertSessionSQL = `
+WITH moved AS (
+	UPDATE agent_sessions s SET end_cause = 'seat_moved', logout_at = greatest(s.login_at, coalesce(
+		(SELECT max(e.at) FROM agent_events e WHERE e.session_id = s.id), s.login_at))
+	WHERE s.agent_id = $2 AND s.campaign_id = $3 AND s.logout_at IS NULL AND s.node <> $4
+	RETURNING s.id
+)
 INSERT INTO agent_sessions (id, agent_id, campaign_id, node, login_at) VALUES ($1, $2, $3, $4, $5)`
 
 	insertEventSQL = `
@@ -27,7 +38,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 	closeSessionSQL = `
 UPDATE agent_sessions SET logout_at = $2, end_cause = $3, calls = $4, wait_s = $5, ring_s = $6, talk_s = $7,
 	hold_s = $8, dispo_s = $9, pause_s = $10, pause_by_code = $11
-WHERE id = $1 AND logout_at IS NULL`
+WHERE id = $1 AND (logout_at IS NULL OR end_cause = 'seat_moved')`
 
 	// A node that died left its agents logged in; they are logged out at
 	// their last recorded transition.

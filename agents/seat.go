@@ -27,7 +27,10 @@ type Seat struct {
 	// does not name one).
 	Tab string
 	// Node runs the campaign loop the agent is logged in to ("" unknown).
-	Node    string
+	Node string
+	// WebNode serves the workspace holding the seat: its presence says
+	// when that workspace is gone.
+	WebNode string
 	TakenAt time.Time
 }
 
@@ -51,8 +54,8 @@ func LockSeat(ctx context.Context, tx pgx.Tx, agent ID) error {
 // GetSeat is the agent's seat, or ErrNoSeat.
 func GetSeat(ctx context.Context, db SeatDB, agent ID) (Seat, error) {
 	s := Seat{Agent: agent}
-	err := db.QueryRow(ctx, `SELECT campaign_id, tab, node_id, taken_at FROM agent_seats WHERE agent_id = $1`, int64(agent)).
-		Scan(&s.Campaign, &s.Tab, &s.Node, &s.TakenAt)
+	err := db.QueryRow(ctx, `SELECT campaign_id, tab, node_id, web_node, taken_at FROM agent_seats WHERE agent_id = $1`,
+		int64(agent)).Scan(&s.Campaign, &s.Tab, &s.Node, &s.WebNode, &s.TakenAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Seat{}, fmt.Errorf("agent %d: %w", agent, ErrNoSeat)
 	}
@@ -70,10 +73,11 @@ func TakeSeat(ctx context.Context, db SeatDB, s Seat) error {
 	if len(s.Tab) > 64 {
 		return fmt.Errorf("agent %d's workspace id is longer than 64 characters", s.Agent)
 	}
-	_, err := db.Exec(ctx, `INSERT INTO agent_seats (agent_id, campaign_id, tab, node_id, taken_at) VALUES ($1, $2, $3, $4, $5)
+	_, err := db.Exec(ctx, `INSERT INTO agent_seats (agent_id, campaign_id, tab, node_id, web_node, taken_at)
+		VALUES ($1, $2, $3, $4, $5, $6)
 		ON CONFLICT (agent_id) DO UPDATE SET campaign_id = EXCLUDED.campaign_id, tab = EXCLUDED.tab,
-			node_id = EXCLUDED.node_id, taken_at = EXCLUDED.taken_at`,
-		int64(s.Agent), s.Campaign, s.Tab, s.Node, s.TakenAt)
+			node_id = EXCLUDED.node_id, web_node = EXCLUDED.web_node, taken_at = EXCLUDED.taken_at`,
+		int64(s.Agent), s.Campaign, s.Tab, s.Node, s.WebNode, s.TakenAt)
 	if err != nil {
 		return fmt.Errorf("take agent %d's seat: %w", s.Agent, err)
 	}

@@ -29,11 +29,15 @@ const (
 	CallAnsweredMachine
 	CallConnected
 	CallHeld
+	// CallConference: a third party joined the customer and the agent
+	// (AddParty); the agent's Leave hands the customer over to them.
+	CallConference
 	CallEnded
 	numCallStates
 )
 
-var callStateNames = [numCallStates]string{"queued", "dialing", "ringing", "answered_human", "answered_machine", "connected", "held", "ended"}
+var callStateNames = [numCallStates]string{"queued", "dialing", "ringing", "answered_human", "answered_machine",
+	"connected", "held", "conference", "ended"}
 
 func (s CallState) String() string {
 	if s < numCallStates {
@@ -53,10 +57,13 @@ const (
 	OutcomeMachine
 	OutcomeAbandoned
 	OutcomeCompleted
+	// OutcomeInvalid: the network says the number does not exist; the lead
+	// is done (campaigns.OutcomeInvalid).
+	OutcomeInvalid
 	numOutcomes
 )
 
-var outcomeNames = [numOutcomes]string{"", "no_answer", "busy", "failed", "machine", "abandoned", "completed"}
+var outcomeNames = [numOutcomes]string{"", "no_answer", "busy", "failed", "machine", "abandoned", "completed", "invalid"}
 
 func (o Outcome) String() string {
 	if o < numOutcomes {
@@ -85,11 +92,21 @@ const (
 	ceNoAnswer // carrier gave up or our ring timeout fired
 	ceDeadline // connect deadline passed with no agent
 	ceDropMachine
-	ceHangup // remote or local hangup
+	ceHangup  // remote or local hangup
+	ceInvalid // the number does not exist
+	// The agent's controls of a bridged call (Engine.Control).
+	ceMute
+	ceUnmute
+	ceDTMF
+	ceTransfer // blind: the customer goes to the target, the agent's part ends
+	ceAddParty // a third party joins: conference
+	ceLeave    // the agent leaves the conference; the customer stays with the third party
 	numCallEvents
 )
 
-var callEventNames = [numCallEvents]string{"dial", "ringing", "answer_human", "answer_machine", "connect", "hold", "resume", "busy", "failed", "no_answer", "deadline", "drop_machine", "hangup"}
+var callEventNames = [numCallEvents]string{"dial", "ringing", "answer_human", "answer_machine", "connect", "hold",
+	"resume", "busy", "failed", "no_answer", "deadline", "drop_machine", "hangup", "invalid_number", "mute", "unmute",
+	"dtmf", "transfer", "add_party", "leave"}
 
 func (e callEvent) String() string {
 	if e < numCallEvents {
@@ -118,6 +135,7 @@ var callTable = func() (t [numCallStates][numCallEvents]callRule) {
 		set(s, ceFailed, CallEnded, OutcomeFailed)
 		set(s, ceNoAnswer, CallEnded, OutcomeNoAnswer)
 		set(s, ceHangup, CallEnded, OutcomeFailed)
+		set(s, ceInvalid, CallEnded, OutcomeInvalid)
 	}
 	set(CallDialing, ceRinging, CallRinging, OutcomeNone)
 	set(CallAnsweredHuman, ceConnect, CallConnected, OutcomeNone)
@@ -129,6 +147,21 @@ var callTable = func() (t [numCallStates][numCallEvents]callRule) {
 	set(CallHeld, ceResume, CallConnected, OutcomeNone)
 	set(CallConnected, ceHangup, CallEnded, OutcomeCompleted)
 	set(CallHeld, ceHangup, CallEnded, OutcomeCompleted)
+	// The agent's leg towards the customer can be muted whenever it is
+	// bridged; keys are sent only to a customer who can hear them.
+	for _, s := range []CallState{CallConnected, CallHeld, CallConference} {
+		set(s, ceMute, s, OutcomeNone)
+		set(s, ceUnmute, s, OutcomeNone)
+	}
+	set(CallConnected, ceDTMF, CallConnected, OutcomeNone)
+	set(CallConference, ceDTMF, CallConference, OutcomeNone)
+	// A blind transfer hands the customer on (often from hold); the agent
+	// spoke to them, so the call is completed and theirs to disposition.
+	set(CallConnected, ceTransfer, CallEnded, OutcomeCompleted)
+	set(CallHeld, ceTransfer, CallEnded, OutcomeCompleted)
+	set(CallConnected, ceAddParty, CallConference, OutcomeNone)
+	set(CallConference, ceLeave, CallEnded, OutcomeCompleted)
+	set(CallConference, ceHangup, CallEnded, OutcomeCompleted)
 	return t
 }()
 
@@ -148,6 +181,12 @@ type Call struct {
 	// Settings are the campaign's settings when the call was dialled; the
 	// call keeps them to its end, whatever the campaign changes meanwhile.
 	Settings CallSettings
+	// Muted: the agent's audio is not relayed to the customer.
+	Muted bool
+	// Party is the third party while the call is a conference.
+	Party Target
+	// Cause is why the call ended (zero until it has).
+	Cause Cause
 
 	idx int // position in Engine.active
 }
@@ -165,10 +204,47 @@ type CallSettings struct {
 	InfoPrompt      string
 }
 
+// CallTransitionError is a call event the call table (or the call's mute
+// flag) refuses in the call's state; it names both.
+type CallTransitionError struct {
+	Call   CallID
+	State  CallState
+	Event  string
+	Reason string // set when the table allows the event but the call's flags do not
+}
+
+func (e *CallTransitionError) Error() string {
+	msg := fmt.Sprintf("call %d: event %s not allowed in state %s", e.Call, e.Event, e.State)
+	if e.Reason != "" {
+		msg += ": " + e.Reason
+	}
+	return msg
+}
+
+// can reports whether ev is legal now, without changing the call.
+func (c *Call) can(ev callEvent) error {
+	if ev >= numCallEvents || c.State >= numCallStates || !callTable[c.State][ev].ok {
+		return &CallTransitionError{Call: c.ID, State: c.State, Event: ev.String()}
+	}
+	switch {
+	case ev == ceMute && c.Muted:
+		return &CallTransitionError{Call: c.ID, State: c.State, Event: ev.String(), Reason: "already muted"}
+	case ev == ceUnmute && !c.Muted:
+		return &CallTransitionError{Call: c.ID, State: c.State, Event: ev.String(), Reason: "not muted"}
+	}
+	return nil
+}
+
 func (c *Call) apply(ev callEvent, now time.Time) error {
+	if err := c.can(ev); err != nil {
+		return err
+	}
 	r := callTable[c.State][ev]
-	if !r.ok {
-		return fmt.Errorf("call %d: event %s not allowed in state %s", c.ID, ev, c.State)
+	switch ev {
+	case ceMute:
+		c.Muted = true
+	case ceUnmute:
+		c.Muted = false
 	}
 	c.State = r.to
 	if r.outcome != OutcomeNone {
@@ -193,6 +269,8 @@ type CallRecord struct {
 	Outcome   Outcome
 	Abandoned bool
 	Stamps    [numCallStates]time.Time
+	// Cause is why the call ended (zero: not known).
+	Cause Cause
 }
 
 // DialedAt is when the dial was sent to the trunk.

@@ -41,11 +41,12 @@ WHERE run_id = $1 AND seq = $2 AND state = 'answered'`
 	endedCallSQL = `
 INSERT INTO calls (run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, outcome, abandoned,
 	answered_by, end_cause, disposition, queued_at, dialed_at, ringing_at, answered_at, connected_at, ended_at,
-	dispositioned_at, epoch)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+	dispositioned_at, epoch, sip_code, q850_cause, cause_text)
+VALUES ($1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 ON CONFLICT (run_id, seq) DO UPDATE SET agent_id = EXCLUDED.agent_id, state = 'ended',
 	outcome = EXCLUDED.outcome, abandoned = EXCLUDED.abandoned, answered_by = EXCLUDED.answered_by,
 	end_cause = EXCLUDED.end_cause, disposition = EXCLUDED.disposition, queued_at = EXCLUDED.queued_at,
+	sip_code = EXCLUDED.sip_code, q850_cause = EXCLUDED.q850_cause, cause_text = EXCLUDED.cause_text,
 	dialed_at = EXCLUDED.dialed_at, ringing_at = EXCLUDED.ringing_at, answered_at = EXCLUDED.answered_at,
 	connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, dispositioned_at = EXCLUDED.dispositioned_at
 WHERE calls.end_cause <> 'node_lost'`
@@ -245,7 +246,35 @@ func (j *StoreJournal) CallEnded(e *CallEnd) {
 	j.s.w.Enqueue(endedCallSQL, j.run, int64(r.ID), int64(j.campaign), leadArg(r.Lead), r.Number, j.s.node, agent,
 		r.Outcome.String(), r.Abandoned, answeredBy, e.Cause, dispo, r.Stamps[CallQueued], r.DialedAt(),
 		stamp(r.Stamps[CallRinging]), stamp(r.AnsweredAt()), stamp(r.Stamps[CallConnected]), r.EndedAt(), dispoAt,
-		j.epoch)
+		j.epoch, sipArg(r.Cause), q850Arg(r.Cause), reasonArg(r.Cause))
+}
+
+// The cause's columns are NULL where the cause has no such part. A cause
+// outside the table's ranges (a carrier's odd Reason header) loses the bad
+// part rather than the record.
+func sipArg(c Cause) *int16 {
+	if c.SIP < 100 || c.SIP > 699 {
+		return nil
+	}
+	return ptr(int16(c.SIP))
+}
+
+func q850Arg(c Cause) *int16 {
+	if c.Q850 < 1 || c.Q850 > 127 {
+		return nil
+	}
+	return ptr(int16(c.Q850))
+}
+
+func reasonArg(c Cause) *string {
+	if c.Reason == "" {
+		return nil
+	}
+	r := Cause{Reason: c.Reason}
+	if r.Validate() != nil {
+		return nil
+	}
+	return &c.Reason
 }
 
 func (j *StoreJournal) CallDisposed(d *CallDisposition) {

@@ -49,6 +49,14 @@
 // only the owner dials; a dead node's work is recovered once, by another
 // node, with honest outcomes and counted attempts.
 //
+// The Trunk (trunk.go) is shaped after a SIP B2BUA and carries the agent's
+// call controls (trunk_control.go: hold, mute, DTMF, blind transfer to a
+// typed Target, conference and leave). The engine checks each against the
+// call table, asks the trunk, and only then changes the call
+// (engine_control.go); the Loop offers them as commands (loop_control.go).
+// Trunk events that end a call carry a Cause (cause.go: SIP status, Q.850
+// cause, reason), kept on the call record.
+//
 // Tables: calls (migrations/0002_engine.sql), written through as each call
 // moves and closed by RecoverNode (recovery.go) for a node that died; BudgetHistory over
 // it restores a campaign's abandon window on start. campaign_daily_stats

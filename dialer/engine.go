@@ -69,6 +69,7 @@ type Counters struct {
 	Busy          int64
 	Failed        int64
 	NoAnswer      int64
+	Invalid       int64 // numbers the network says do not exist
 	PromptsPlayed int64
 	// DuplicateLeads counts claimed leads refused because another call to
 	// the same lead was still in flight.
@@ -247,8 +248,13 @@ func (e *Engine) HandleAgent(ctx context.Context, id agents.ID, ev agents.Event)
 		s.call = nil
 		e.hangup(ctx, c)
 		if c.State != CallEnded {
-			e.end(ctx, c, ceHangup)
+			e.end(ctx, c, ceHangup, CauseAgentLoggedOut)
 		}
+	}
+	if ev.Kind == agents.EvHold || ev.Kind == agents.EvResume {
+		// Hold is the customer leg's (a re-INVITE) and the agent's (hold
+		// time) at once: both must accept it before either changes.
+		return e.holdOrResume(ctx, id, 0, ev)
 	}
 	var offer Lead
 	hadOffer := s.offered && s.a.State() == agents.Ringing
@@ -272,15 +278,6 @@ func (e *Engine) HandleAgent(ctx context.Context, id agents.ID, ev agents.Event)
 			e.log.Error("release skipped preview lead", "lead", int64(offer.ID), "err", err)
 		}
 	}
-	if c := s.call; c != nil {
-		// Hold and resume are the agent's and the customer leg's at once.
-		switch ev.Kind {
-		case agents.EvHold:
-			e.step(c, ceHold)
-		case agents.EvResume:
-			e.step(c, ceResume)
-		}
-	}
 	e.pace(ctx)
 	return nil
 }
@@ -289,14 +286,14 @@ func (e *Engine) HandleAgent(ctx context.Context, id agents.ID, ev agents.Event)
 func (e *Engine) HangupCall(ctx context.Context, id agents.ID) error {
 	s, ok := e.agents[id]
 	if !ok {
-		return fmt.Errorf("agent %d not in campaign %d", id, e.cfg.Campaign)
+		return fmt.Errorf("agent %d, campaign %d: %w", id, e.cfg.Campaign, ErrAgentNotInCampaign)
 	}
 	if s.call == nil {
-		return fmt.Errorf("agent %d has no call to hang up", id)
+		return fmt.Errorf("agent %d has no call to hang up: %w", id, ErrNoCall)
 	}
 	c := s.call
 	e.hangup(ctx, c)
-	e.end(ctx, c, ceHangup)
+	e.end(ctx, c, ceHangup, CauseAgentHangup)
 	e.pace(ctx)
 	return nil
 }
@@ -431,19 +428,21 @@ func (e *Engine) HandleTrunk(ctx context.Context, ev TrunkEvent) {
 			// Answering-machine detection drops the call before any agent
 			// hears it; it is not a live answer.
 			e.hangup(ctx, c)
-			e.end(ctx, c, ceDropMachine)
+			e.end(ctx, c, ceDropMachine, CauseMachineDropped)
 		}
 	case TrunkBusy:
-		e.end(ctx, c, ceBusy)
+		e.end(ctx, c, ceBusy, ev.Cause)
 	case TrunkFailed:
-		e.end(ctx, c, ceFailed)
+		e.end(ctx, c, ceFailed, ev.Cause)
 	case TrunkNoAnswer:
-		e.end(ctx, c, ceNoAnswer)
+		e.end(ctx, c, ceNoAnswer, ev.Cause)
+	case TrunkInvalidNumber:
+		e.end(ctx, c, ceInvalid, ev.Cause)
 	case TrunkHungUp:
 		if c.State == CallAnsweredHuman {
 			e.removeWaiting(c)
 		}
-		e.end(ctx, c, ceHangup)
+		e.end(ctx, c, ceHangup, ev.Cause)
 	}
 	e.pace(ctx)
 }
@@ -463,7 +462,7 @@ func (e *Engine) HandleTimer(ctx context.Context, t Timer) {
 			return
 		}
 		e.hangup(ctx, c)
-		e.end(ctx, c, ceNoAnswer)
+		e.end(ctx, c, ceNoAnswer, CauseRingTimeout)
 		e.pace(ctx)
 	case TimerConnectDeadline:
 		c, ok := e.calls[t.Call]
@@ -477,7 +476,7 @@ func (e *Engine) HandleTimer(ctx context.Context, t Timer) {
 			e.counters.PromptsPlayed++
 		}
 		e.hangup(ctx, c)
-		e.end(ctx, c, ceDeadline)
+		e.end(ctx, c, ceDeadline, CauseAbandoned)
 		e.pace(ctx)
 	}
 }
@@ -530,7 +529,7 @@ func (e *Engine) bridge(ctx context.Context, c *Call, s *agentSlot) {
 	if err := e.deps.Trunk.Bridge(ctx, c.ID, s.a.ID()); err != nil {
 		e.log.Error("bridge call", "call", uint64(c.ID), "agent", int64(s.a.ID()), "err", err)
 		e.hangup(ctx, c)
-		e.end(ctx, c, ceHangup)
+		e.end(ctx, c, ceHangup, CauseBridgeFailed)
 	}
 }
 
@@ -540,12 +539,13 @@ func (e *Engine) hangup(ctx context.Context, c *Call) {
 	}
 }
 
-// end moves a call to its terminal state and settles everything that hangs
-// off it: lead, call record, budget, agent, learning.
-func (e *Engine) end(ctx context.Context, c *Call, ev callEvent) {
+// end moves a call to its terminal state for cause and settles everything
+// that hangs off it: lead, call record, budget, agent, learning.
+func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 	if !e.step(c, ev) || c.State != CallEnded {
 		return
 	}
+	c.Cause = cause
 	now := c.Stamps[CallEnded]
 	switch c.Outcome {
 	case OutcomeAbandoned:
@@ -561,6 +561,8 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent) {
 		e.counters.Failed++
 	case OutcomeNoAnswer:
 		e.counters.NoAnswer++
+	case OutcomeInvalid:
+		e.counters.Invalid++
 	}
 
 	last := len(e.active) - 1
@@ -576,7 +578,7 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent) {
 	e.rec = CallRecord{
 		ID: c.ID, Campaign: c.Campaign, Lead: c.Lead.ID, Number: c.Lead.Number,
 		Agent: c.Agent, HasAgent: c.HasAgent, Outcome: c.Outcome,
-		Abandoned: c.Outcome == OutcomeAbandoned, Stamps: c.Stamps,
+		Abandoned: c.Outcome == OutcomeAbandoned, Stamps: c.Stamps, Cause: c.Cause,
 	}
 	if e.deps.Calls != nil {
 		if err := e.deps.Calls.RecordCall(ctx, &e.rec); err != nil {
@@ -635,7 +637,7 @@ func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
 		RingTimeout: c.Settings.RingTimeout})
 	if err != nil {
 		e.log.Error("dial", "call", uint64(c.ID), "lead", int64(lead.ID), "err", err)
-		e.end(ctx, c, ceFailed)
+		e.end(ctx, c, ceFailed, CauseDialNotSent)
 		return nil
 	}
 	e.deps.Scheduler.Schedule(now.Add(c.Settings.RingTimeout), Timer{Kind: TimerRingTimeout, Call: c.ID})

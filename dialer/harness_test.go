@@ -2,6 +2,7 @@ package dialer_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,7 +22,33 @@ type scriptedTrunk struct {
 	bridged map[dialer.CallID]agents.ID
 	played  map[dialer.CallID]string
 	hungUp  map[dialer.CallID]bool
+	// controls are the call controls asked for, as "op call".
+	controls []string
 }
+
+func (s *scriptedTrunk) control(op string, c dialer.CallID) error {
+	s.controls = append(s.controls, fmt.Sprintf("%s %d", op, c))
+	return nil
+}
+
+func (s *scriptedTrunk) Hold(_ context.Context, c dialer.CallID) error { return s.control("hold", c) }
+func (s *scriptedTrunk) Resume(_ context.Context, c dialer.CallID) error {
+	return s.control("resume", c)
+}
+func (s *scriptedTrunk) Mute(_ context.Context, c dialer.CallID) error { return s.control("mute", c) }
+func (s *scriptedTrunk) Unmute(_ context.Context, c dialer.CallID) error {
+	return s.control("unmute", c)
+}
+func (s *scriptedTrunk) SendDTMF(_ context.Context, c dialer.CallID, _ dialer.Digits) error {
+	return s.control("dtmf", c)
+}
+func (s *scriptedTrunk) Transfer(_ context.Context, c dialer.CallID, _ dialer.Target) error {
+	return s.control("transfer", c)
+}
+func (s *scriptedTrunk) AddParty(_ context.Context, c dialer.CallID, _ dialer.Target) error {
+	return s.control("add_party", c)
+}
+func (s *scriptedTrunk) Leave(_ context.Context, c dialer.CallID) error { return s.control("leave", c) }
 
 func (s *scriptedTrunk) Dial(_ context.Context, r dialer.DialRequest) error {
 	s.dials = append(s.dials, r)

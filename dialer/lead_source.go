@@ -302,6 +302,8 @@ func CampaignOutcome(o Outcome) campaigns.Outcome {
 		return campaigns.OutcomeAbandoned
 	case OutcomeCompleted:
 		return campaigns.OutcomeCompleted
+	case OutcomeInvalid:
+		return campaigns.OutcomeInvalid
 	}
 	return campaigns.OutcomeFailed
 }
@@ -319,7 +321,7 @@ func SystemDisposition(o Outcome) string {
 		return campaigns.DispoMachine
 	case OutcomeAbandoned:
 		return campaigns.DispoDrop
-	case OutcomeFailed:
+	case OutcomeFailed, OutcomeInvalid:
 		return campaigns.DispoFail
 	}
 	return ""

@@ -10,14 +10,34 @@ import (
 // Trunk places and controls customer legs. It is shaped after a SIP B2BUA:
 // Dial sends an INVITE for the customer leg, Bridge joins the customer leg to
 // the agent's nailed-up leg, Play streams a prompt on the customer leg and
-// Hangup sends CANCEL or BYE. Methods return quickly; progress comes back as
-// TrunkEvents delivered to Engine.HandleTrunk on the engine's goroutine.
-// Implementations: the simulated carrier (dialer/sim) and, later, SIP.
+// Hangup sends CANCEL or BYE. The call controls an agent uses are the ones a
+// B2BUA offers (trunk_control.go): Hold and Resume re-INVITE the customer leg
+// (a=sendonly, then sendrecv), Mute and Unmute stop and restart relaying the
+// agent's audio towards the customer, SendDTMF plays RFC 4733 events on the
+// customer leg, Transfer hands the customer leg to a target (REFER, or a new
+// leg bridged to it) and releases the agent's, AddParty dials a third party
+// into a conference with both, and Leave takes the agent's leg out of it.
+//
+// Methods return quickly; progress comes back as TrunkEvents delivered to
+// Engine.HandleTrunk on the engine's goroutine. A control the trunk cannot
+// carry out on the call as it is (DTMF on a leg not connected, Leave without
+// a conference) returns an error wrapping ErrTrunkRefused and changes
+// nothing. Implementations: the simulated carrier (dialer/sim) and, later,
+// SIP.
 type Trunk interface {
 	Dial(ctx context.Context, req DialRequest) error
 	Bridge(ctx context.Context, call CallID, agent agents.ID) error
 	Play(ctx context.Context, call CallID, prompt string) error
 	Hangup(ctx context.Context, call CallID) error
+
+	Hold(ctx context.Context, call CallID) error
+	Resume(ctx context.Context, call CallID) error
+	Mute(ctx context.Context, call CallID) error
+	Unmute(ctx context.Context, call CallID) error
+	SendDTMF(ctx context.Context, call CallID, digits Digits) error
+	Transfer(ctx context.Context, call CallID, to Target) error
+	AddParty(ctx context.Context, call CallID, party Target) error
+	Leave(ctx context.Context, call CallID) error
 }
 
 // DialRequest asks the trunk for a new customer leg.
@@ -40,12 +60,17 @@ const (
 	TrunkFailed
 	TrunkNoAnswer
 	TrunkHungUp // the far end hung up (BYE)
+	// TrunkInvalidNumber: the network says the number does not exist or is
+	// incomplete (404, 484, 604); the lead is not dialled again.
+	TrunkInvalidNumber
+	numTrunkEvents
 )
 
-var trunkEventNames = [...]string{"", "ringing", "answered_human", "answered_machine", "busy", "failed", "no_answer", "hung_up"}
+var trunkEventNames = [numTrunkEvents]string{"", "ringing", "answered_human", "answered_machine", "busy", "failed",
+	"no_answer", "hung_up", "invalid_number"}
 
 func (k TrunkEventKind) String() string {
-	if int(k) < len(trunkEventNames) {
+	if k < numTrunkEvents {
 		return trunkEventNames[k]
 	}
 	return "unknown"
@@ -55,4 +80,7 @@ func (k TrunkEventKind) String() string {
 type TrunkEvent struct {
 	Call CallID
 	Kind TrunkEventKind
+	// Cause is why, as the network said it: set on the events that end a
+	// call (busy, failed, no answer, invalid number, hung up).
+	Cause Cause
 }

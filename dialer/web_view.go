@@ -36,10 +36,15 @@ type AgentCallView struct {
 	Lead LeadID
 	// Number is empty in DISPO (the call record has it).
 	Number string
-	// State is preview, dialing, ringing, connected, held or ended.
+	// State is preview, dialing, ringing, connected, held or ended (a
+	// conference is connected, with Party set).
 	State string
 	// Start is when the agent was connected (or the dial placed).
 	Start time.Time
+	// Muted: the agent's audio does not reach the customer.
+	Muted bool
+	// Party is the third party while the call is a conference.
+	Party Target
 }
 
 // AgentView reports one agent's live state.
@@ -56,7 +61,8 @@ func (l *Loop) AgentView(ctx context.Context, id agents.ID) (AgentView, error) {
 		switch {
 		case s.call != nil:
 			c := s.call
-			cv := &AgentCallView{ID: c.ID, Lead: c.Lead.ID, Number: c.Lead.Number, Start: c.Stamps[CallDialing]}
+			cv := &AgentCallView{ID: c.ID, Lead: c.Lead.ID, Number: c.Lead.Number, Start: c.Stamps[CallDialing],
+				Muted: c.Muted, Party: c.Party}
 			switch c.State {
 			case CallDialing, CallQueued:
 				cv.State = "dialing"
@@ -89,8 +95,8 @@ func (l *Loop) AgentView(ctx context.Context, id agents.ID) (AgentView, error) {
 	return v, err
 }
 
-// ConnectedCall returns the call the agent is talking on (connected or
-// held), or ErrNoCall. The workspace checks it before acting on the call.
+// ConnectedCall returns the call the agent is talking on (connected, held
+// or a conference), or ErrNoCall.
 func (l *Loop) ConnectedCall(ctx context.Context, id agents.ID) (CallID, LeadID, error) {
 	var call CallID
 	var lead LeadID
@@ -99,7 +105,7 @@ func (l *Loop) ConnectedCall(ctx context.Context, id agents.ID) (CallID, LeadID,
 		if !ok {
 			return fmt.Errorf("agent %d: %w", id, ErrAgentNotInCampaign)
 		}
-		if s.call == nil || (s.call.State != CallConnected && s.call.State != CallHeld) {
+		if s.call == nil || (s.call.State != CallConnected && s.call.State != CallHeld && s.call.State != CallConference) {
 			return fmt.Errorf("agent %d: %w", id, ErrNoCall)
 		}
 		call, lead = s.call.ID, s.call.Lead.ID

@@ -47,7 +47,9 @@ CREATE INDEX campaign_leases_node ON campaign_leases (node_id);
 -- write from that node.
 ALTER TABLE calls ADD COLUMN epoch bigint NOT NULL DEFAULT 0 CHECK (epoch >= 0);
 
--- An agent session closed because its node died and was recovered by another.
+-- An agent session closed because its node died and was recovered by another
+-- (node_lost), or because the agent logged in to the campaign on another node
+-- before this node's logout was written (seat_moved).
 ALTER TABLE agent_sessions DROP CONSTRAINT agent_sessions_end_cause_check;
 ALTER TABLE agent_sessions ADD CONSTRAINT agent_sessions_end_cause_check
-	CHECK (end_cause IN ('logout', 'session_lost', 'node_restart', 'node_lost'));
+	CHECK (end_cause IN ('logout', 'session_lost', 'node_restart', 'node_lost', 'seat_moved'));

@@ -11,6 +11,9 @@ CREATE TABLE agent_seats (
 	-- the node running the loop the agent is logged in to: their calls'
 	-- requests go there, even while it drains after handing the campaign on.
 	node_id     text NOT NULL DEFAULT '',
+	-- the node serving the workspace that holds the seat: its presence
+	-- decides when the agent's workspace is gone.
+	web_node    text NOT NULL DEFAULT '',
 	taken_at    timestamptz NOT NULL
 );
 

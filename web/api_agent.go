@@ -67,7 +67,6 @@ func (s *Server) setAgentCampaign(agent, campaign int64) {
 	old, had := s.agentCampaign[agent]
 	if campaign == 0 {
 		delete(s.agentCampaign, agent)
-		delete(s.calls, agent)
 	} else {
 		s.agentCampaign[agent] = campaign
 	}
@@ -90,6 +89,32 @@ func (s *Server) logoutAgent(ctx context.Context, agent int64) {
 		}
 	}
 	s.setAgentCampaign(agent, 0)
+}
+
+// AgentGone logs out, with "session lost", an agent whose workspace has
+// stayed disconnected from this node (agents.Presence reports it): wherever
+// their campaign runs, unless their seat is held by a workspace another node
+// serves. It reports whether the agent was logged out.
+func (s *Server) AgentGone(ctx context.Context, agent agents.ID) (bool, error) {
+	if s.engine == nil || s.db == nil {
+		return false, nil
+	}
+	seat, err := agents.GetSeat(ctx, s.db, agent)
+	if errors.Is(err, agents.ErrNoSeat) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if seat.WebNode != "" && seat.WebNode != s.cfg.Node {
+		return false, nil // their workspace is another node's
+	}
+	err = s.engine.Act(ctx, seat.Campaign, int64(agent), "session_lost", "")
+	if errors.Is(err, ErrNotRunning) || errors.Is(err, ErrNotLoggedIn) {
+		err = nil
+	}
+	s.setAgentCampaign(int64(agent), 0)
+	return true, err
 }
 
 // staleTab refuses a call action or disposition from a workspace that no
@@ -164,7 +189,7 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 			}
 		}
 	}
-	seat := agents.Seat{Agent: agents.ID(agent), Campaign: campaign, Tab: tab, TakenAt: s.clock.Now()}
+	seat := agents.Seat{Agent: agents.ID(agent), Campaign: campaign, Tab: tab, WebNode: s.cfg.Node, TakenAt: s.clock.Now()}
 	if had && prev.Campaign == campaign {
 		seat.Node = prev.Node
 	}
@@ -199,9 +224,12 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 func (s *Server) joinCampaignLocal(ctx context.Context, agent, campaign int64) (int64, error) {
 	cur, ok := s.agentCampaignOf(agent)
 	if ok && (campaign == 0 || campaign == cur) {
-		if _, err := s.engine.Agent(ctx, cur, agent); err == nil {
+		if v, err := s.engine.Agent(ctx, cur, agent); err == nil && v.State != "LOGGED_OUT" {
 			return cur, nil
 		}
+		// The loop stopped (the campaign was paused) and may run again, or
+		// the engine logged the agent out (session lost, drain): join
+		// again. Settings changes never stop it.
 	}
 	if ok && campaign != 0 && campaign != cur {
 		s.logoutAgent(ctx, agent)
@@ -330,36 +358,7 @@ func (s *Server) agentState(c *fiber.Ctx) (fiber.Map, error) {
 	}
 	return fiber.Map{"agent_id": agent, "campaign_id": campaign, "state": v.State, "since": v.Since,
 		"pause_code": v.PauseCode, "pause_pending": v.PausePending, "on_hold": v.OnHold, "session": v.Session,
-		"muted": s.flagsOf(agent, v.Call).muted, "now": s.clock.Now()}, nil
-}
-
-// callFlags is what the workspace shows about a call that the engine does
-// not model on the simulated carrier: mute, and a conference with a third
-// party (warm transfer). They belong to one call, so a new call starts clean.
-type callFlags struct {
-	call       uint64
-	muted      bool
-	conference string // the third party, while the agent is conferenced
-}
-
-func (s *Server) flagsOf(agent int64, call *CallView) callFlags {
-	s.agentMu.Lock()
-	defer s.agentMu.Unlock()
-	f := s.calls[agent]
-	if call == nil || f.call != call.ID {
-		return callFlags{}
-	}
-	return f
-}
-
-func (s *Server) setFlags(agent int64, f callFlags) {
-	s.agentMu.Lock()
-	defer s.agentMu.Unlock()
-	if f == (callFlags{call: f.call}) {
-		delete(s.calls, agent)
-		return
-	}
-	s.calls[agent] = f
+		"muted": v.Call != nil && v.Call.Muted, "now": s.clock.Now()}, nil
 }
 
 // currentCall is the agent's campaign and the call on their screen.
@@ -387,9 +386,12 @@ func (s *Server) apiAgentCall(c *fiber.Ctx) error {
 		return c.SendStatus(fiber.StatusNoContent)
 	}
 	ctx := c.UserContext()
+	conference := ""
+	if v.Call.Party != nil {
+		conference = s.targetLabel(ctx, *v.Call.Party)
+	}
 	out := fiber.Map{"id": v.Call.ID, "state": v.Call.State, "start": v.Call.Start, "campaign_id": campaign,
-		"on_hold": v.OnHold, "muted": s.flagsOf(v.Agent, v.Call).muted,
-		"conference": s.flagsOf(v.Agent, v.Call).conference, "agent_state": v.State}
+		"on_hold": v.OnHold, "muted": v.Call.Muted, "conference": conference, "agent_state": v.State}
 	lead, err := campaigns.GetLead(ctx, s.db, campaigns.LeadID(v.Call.Lead))
 	if err == nil {
 		out["lead"] = lead
@@ -495,7 +497,6 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 		// Another agent's call is indistinguishable from no call at all.
 		return apiError(fiber.StatusNotFound, "no such call on your screen")
 	}
-	detail := ""
 	switch action {
 	case "dial", "skip":
 		if v.Call.State != "preview" {
@@ -505,74 +506,35 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
 		}
 		return c.SendStatus(fiber.StatusNoContent)
-	case "hangup", "hold", "resume":
-		if err := s.engine.Act(ctx, campaign, agent, action, ""); err != nil {
-			if errors.Is(err, ErrNoCall) {
-				return engineError(err)
-			}
-			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+	}
+	kind, ok := controlOf(action)
+	if !ok {
+		return apiError(fiber.StatusNotFound, "unknown call action %q", action)
+	}
+	ctl := CallControl{Kind: kind}
+	detail := ""
+	switch kind {
+	case ControlTransfer, ControlConference:
+		if ctl.Target, err = s.parseTarget(ctx, campaign, req.Target); err != nil {
+			return apiError(fiber.StatusBadRequest, "%s needs a target: %v", action, err)
 		}
-		if action == "hangup" {
-			s.setFlags(agent, callFlags{call: v.Call.ID})
+		detail = s.targetLabel(ctx, ctl.Target)
+	case ControlLeave:
+		if v.Call.Party != nil {
+			detail = s.targetLabel(ctx, *v.Call.Party) // who the customer stays with
 		}
-	case "mute", "unmute":
-		if _, _, err := s.engine.ConnectedCall(ctx, campaign, agent); err != nil {
-			return engineError(err)
-		}
-		f := s.flagsOf(agent, v.Call)
-		if f.muted == (action == "mute") {
-			return apiError(fiber.StatusConflict, "already %sd", action)
-		}
-		f.call, f.muted = v.Call.ID, action == "mute"
-		s.setFlags(agent, f)
-	case "transfer", "conference":
-		target := strings.TrimSpace(req.Target)
-		if target == "" || len(target) > 100 {
-			return apiError(fiber.StatusBadRequest, "%s needs a target: an agent, a queue or a number", action)
-		}
-		if _, _, err := s.engine.ConnectedCall(ctx, campaign, agent); err != nil {
-			return engineError(err)
-		}
-		f := s.flagsOf(agent, v.Call)
-		if f.conference != "" {
-			return apiError(fiber.StatusConflict, "already in a conference with %s: Leave to hand the call over", f.conference)
-		}
-		if action == "conference" {
-			// Warm transfer, first half: the third party joins the call and
-			// the agent introduces the customer; Leave completes it.
-			f.call, f.conference = v.Call.ID, target
-			s.setFlags(agent, f)
-		} else {
-			// Blind transfer: the customer leg goes to the target and the
-			// agent's leg ends, so the agent moves on to the disposition.
-			if err := s.engine.Act(ctx, campaign, agent, "hangup", ""); err != nil {
-				return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
-			}
-			s.setFlags(agent, callFlags{call: v.Call.ID})
-		}
-		detail = target
-	case "leave":
-		f := s.flagsOf(agent, v.Call)
-		if f.conference == "" {
-			return apiError(fiber.StatusConflict, "leave applies to a conference, and this call has none")
-		}
-		// The customer stays with the third party; the agent's leg ends.
-		if err := s.engine.Act(ctx, campaign, agent, "hangup", ""); err != nil {
-			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
-		}
-		s.setFlags(agent, callFlags{call: v.Call.ID})
-		detail = f.conference
-	case "dtmf":
+	case ControlDTMF:
 		digits := strings.TrimSpace(req.Digits)
 		if digits == "" || len(digits) > 32 || strings.Trim(digits, "0123456789*#ABCD") != "" {
 			return apiError(fiber.StatusBadRequest, "digits must be 1-32 of 0-9 * # A-D")
 		}
-		if _, _, err := s.engine.ConnectedCall(ctx, campaign, agent); err != nil {
-			return engineError(err)
-		}
-		detail = digits
-	default:
-		return apiError(fiber.StatusNotFound, "unknown call action %q", action)
+		ctl.Digits, detail = digits, digits
+	}
+	if v.Call.ID == 0 {
+		return apiError(fiber.StatusNotFound, "%s needs a call, and a preview is not dialled yet", action)
+	}
+	if err := s.engine.Control(ctx, campaign, agent, v.Call.ID, ctl); err != nil {
+		return engineError(err)
 	}
 	if err := recordAction(ctx, s.db, campaign, agent, v.Call.Lead, v.Call.ID, action, detail, s.clock.Now()); err != nil {
 		return err

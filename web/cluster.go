@@ -126,6 +126,7 @@ type engineCall struct {
 	Call     uint64                     `json:"call_id,omitempty"`
 	Callback campaigns.CallbackID       `json:"callback_id,omitempty"`
 	Input    campaigns.DispositionInput `json:"input"`
+	Control  CallControl                `json:"control"`
 }
 
 type engineAnswer struct {
@@ -140,6 +141,9 @@ var engineMethods = map[string]func(ctx context.Context, e Engine, c engineCall)
 	},
 	"act": func(ctx context.Context, e Engine, c engineCall) (any, error) {
 		return nil, e.Act(ctx, c.Campaign, c.Agent, c.Action, c.Pause)
+	},
+	"control": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return nil, e.Control(ctx, c.Campaign, c.Agent, c.Call, c.Control)
 	},
 	"manual_dial": func(ctx context.Context, e Engine, c engineCall) (any, error) {
 		return e.ManualDial(ctx, c.Campaign, c.Agent, c.Lead)
@@ -280,6 +284,11 @@ func (r *routedEngine) Login(ctx context.Context, campaign, agent int64) error {
 func (r *routedEngine) Act(ctx context.Context, campaign, agent int64, action, pauseCode string) error {
 	return r.route(ctx, "act", engineCall{Campaign: campaign, Agent: agent, Action: action, Pause: pauseCode}, nil,
 		func() error { return r.local.Act(ctx, campaign, agent, action, pauseCode) })
+}
+
+func (r *routedEngine) Control(ctx context.Context, campaign, agent int64, call uint64, c CallControl) error {
+	return r.route(ctx, "control", engineCall{Campaign: campaign, Agent: agent, Call: call, Control: c}, nil,
+		func() error { return r.local.Control(ctx, campaign, agent, call, c) })
 }
 
 func (r *routedEngine) ManualDial(ctx context.Context, campaign, agent, lead int64) (uint64, error) {

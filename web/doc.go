@@ -29,9 +29,13 @@
 // run in the background and are waited for by Stop too.
 //
 // web talks to the engine only through the Engine interface it declares
-// (cmd/pacer implements it over the campaign manager), and to the job queue
-// through Jobs and campaigns.CallbackJobs; it never imports dialer, inbound
-// or jobs. Dispositions go through the engine (one transaction with the
+// (cmd/pacer implements it over the campaign manager); the agent's call
+// controls (hold, mute, keypad, transfer, conference, leave) are the
+// engine's and its trunk's (Engine.Control), and whether a call is held,
+// muted or a conference comes back in the AgentView, never kept here.
+// Workspace sockets are reported to an agents.Presence, which decides when
+// an agent has left. It reaches the job queue through Jobs and
+// campaigns.CallbackJobs; it never imports dialer, inbound or jobs. Dispositions go through the engine (one transaction with the
 // call, lead and callback); callbacks are read and rescheduled or cancelled
 // through package campaigns' store functions, which do not check who asks:
 // the handlers do (an agent only their own callbacks of scope me). It reads campaigns (settings, leads, lists, DNC)

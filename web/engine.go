@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/pacer-dialer/pacer/campaigns"
@@ -18,8 +20,14 @@ type Engine interface {
 	// Login puts the agent in the campaign (PAUSED, code LOGIN).
 	Login(ctx context.Context, campaign, agent int64) error
 	// Act feeds one of the agent's own actions: ready, pause (with code),
-	// logout, session_lost, dial and skip (a preview), hold, resume, hangup.
+	// logout, session_lost, dial and skip (a preview).
 	Act(ctx context.Context, campaign, agent int64, action, pauseCode string) error
+	// Control runs a control on the agent's call (call names it, so a call
+	// that ended meanwhile is not mistaken for the next one): the engine
+	// checks it against the call's state and has the trunk carry it out.
+	// A wrong state wraps ErrConflict, a bad argument ErrInvalid, no such
+	// call ErrNoCall.
+	Control(ctx context.Context, campaign, agent int64, call uint64, c CallControl) error
 	// ManualDial claims the campaign's lead (calling window, DNC, attempt
 	// limits) and dials it for the READY agent.
 	ManualDial(ctx context.Context, campaign, agent, lead int64) (call uint64, err error)
@@ -91,6 +99,10 @@ type CallView struct {
 	Number string    `json:"number"`
 	State  string    `json:"state"` // preview, dialing, ringing, connected, held, ended
 	Start  time.Time `json:"start"`
+	// Muted: the agent's audio does not reach the customer.
+	Muted bool `json:"muted"`
+	// Party is the third party while the call is a conference.
+	Party *TransferTarget `json:"party,omitempty"`
 	// Callback is set when a preview is one of the agent's callbacks.
 	Callback *campaigns.Callback `json:"callback,omitempty"`
 }
@@ -165,4 +177,81 @@ type DayStats struct {
 	Dispositions map[string]int64  `json:"dispositions"`
 	AvgDispoS    float64           `json:"avg_dispo_s"`
 	AgentDispoS  map[int64]float64 `json:"agent_dispo_s"`
+}
+
+// ControlKind is a control of the agent's call.
+type ControlKind uint8
+
+const (
+	ControlHangup ControlKind = iota + 1
+	ControlHold
+	ControlResume
+	ControlMute
+	ControlUnmute
+	ControlDTMF
+	ControlTransfer   // blind, to Target
+	ControlConference // a third party (Target) joins: warm transfer
+	ControlLeave      // the agent leaves the conference
+	numControls
+)
+
+// controlNames are the actions of POST /api/v1/agent/call/{action}.
+var controlNames = [numControls]string{"", "hangup", "hold", "resume", "mute", "unmute", "dtmf", "transfer",
+	"conference", "leave"}
+
+func (k ControlKind) String() string {
+	if k < numControls {
+		return controlNames[k]
+	}
+	return fmt.Sprintf("ControlKind(%d)", uint8(k))
+}
+
+// controlOf is the control an API action names.
+func controlOf(action string) (ControlKind, bool) {
+	for k := ControlHangup; k < numControls; k++ {
+		if controlNames[k] == action {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// CallControl is one control with its argument.
+type CallControl struct {
+	Kind   ControlKind
+	Digits string         // ControlDTMF: 1-32 of 0-9 * # A-D
+	Target TransferTarget // ControlTransfer, ControlConference
+}
+
+// TargetKind is what a transfer or conference reaches.
+type TargetKind uint8
+
+const (
+	TargetAgent TargetKind = iota + 1
+	TargetQueue
+	TargetNumber
+)
+
+// TransferTarget is where a transfer sends the customer, or who joins a
+// conference: another agent (a user id), an inbound queue, or a number in
+// E.164.
+type TransferTarget struct {
+	Kind   TargetKind
+	Agent  int64
+	Queue  string
+	Number string
+}
+
+// String is how the workspace shows the target and call_actions records it:
+// the number, "agent:<id>" or "queue:<name>".
+func (t TransferTarget) String() string {
+	switch t.Kind {
+	case TargetAgent:
+		return "agent:" + strconv.FormatInt(t.Agent, 10)
+	case TargetQueue:
+		return "queue:" + t.Queue
+	case TargetNumber:
+		return t.Number
+	}
+	return ""
 }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/pacer-dialer/pacer/agents"
 )
 
 // Event is one live update. Type is "agent" (a state change), "call" (a
@@ -158,9 +159,9 @@ func (s *Server) eventsSocket(conn *websocket.Conn) {
 		return
 	}
 	defer s.hub.remove(cl)
-	if role == RoleAgent {
-		s.agentConnected(user)
-		defer s.agentDisconnected(user)
+	if role == RoleAgent && s.presence != nil {
+		s.presence.Connect(agents.ID(user))
+		defer s.presence.Disconnect(agents.ID(user))
 	}
 	// Reader: notices the client going away (and answers pings).
 	gone := make(chan struct{})
@@ -202,71 +203,5 @@ func (s *Server) eventsSocket(conn *websocket.Conn) {
 		case <-gone:
 			return
 		}
-	}
-}
-
-// agentConnected notes an agent's workspace socket; a pending "session
-// lost" is called off.
-func (s *Server) agentConnected(agent int64) {
-	s.agentMu.Lock()
-	defer s.agentMu.Unlock()
-	s.agentSockets[agent]++
-	if t := s.goneTimers[agent]; t != nil {
-		t.Stop()
-		delete(s.goneTimers, agent)
-	}
-}
-
-// agentDisconnected: when an agent's last workspace socket closes, they are
-// logged out with "session lost" unless one reconnects within AgentGone.
-func (s *Server) agentDisconnected(agent int64) {
-	s.agentMu.Lock()
-	defer s.agentMu.Unlock()
-	s.agentSockets[agent]--
-	if s.agentSockets[agent] > 0 {
-		return
-	}
-	delete(s.agentSockets, agent)
-	if s.cfg.AgentGone < 0 || s.stopping || s.engine == nil {
-		return
-	}
-	if _, working := s.agentCampaign[agent]; !working {
-		return
-	}
-	if t := s.goneTimers[agent]; t != nil {
-		t.Stop()
-	}
-	s.goneTimers[agent] = time.AfterFunc(s.cfg.AgentGone, func() { s.agentGone(agent) })
-}
-
-func (s *Server) agentGone(agent int64) {
-	s.agentMu.Lock()
-	if s.stopping || s.agentSockets[agent] > 0 || s.goneTimers[agent] == nil {
-		s.agentMu.Unlock()
-		return
-	}
-	delete(s.goneTimers, agent)
-	campaign, ok := s.agentCampaign[agent]
-	s.agentMu.Unlock()
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(s.bgContext(), 5*time.Second)
-	defer cancel()
-	err := s.engine.Act(ctx, campaign, agent, "session_lost", "")
-	s.log.Warn("agent's workspace gone; logged out of the campaign", "agent", agent, "campaign", campaign,
-		"after", s.cfg.AgentGone, "err", err)
-	s.setAgentCampaign(agent, 0)
-}
-
-// stopGoneTimers cancels pending "session lost" timers (the engine logs
-// everyone out when it stops anyway).
-func (s *Server) stopGoneTimers() {
-	s.agentMu.Lock()
-	defer s.agentMu.Unlock()
-	s.stopping = true
-	for id, t := range s.goneTimers {
-		t.Stop()
-		delete(s.goneTimers, id)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 )
 
@@ -49,11 +50,6 @@ type Config struct {
 	// StatsEvery is how often each running campaign's stats are pushed to
 	// subscribers (default 1 s).
 	StatsEvery time.Duration
-	// AgentGone is how long an agent may have no workspace connected (tab
-	// closed, network lost) before they are logged out of their campaign
-	// with "session lost", so calls stop going to an empty chair (default
-	// 30 s; negative never).
-	AgentGone time.Duration
 }
 
 // WithDefaults returns the config with empty fields filled in.
@@ -84,9 +80,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.StatsEvery == 0 {
 		c.StatsEvery = time.Second
-	}
-	if c.AgentGone == 0 {
-		c.AgentGone = 30 * time.Second
 	}
 	return c
 }
@@ -130,6 +123,12 @@ type Deps struct {
 	Callbacks campaigns.CallbackJobs
 	// Jobs is the job queue for the admins' jobs page; nil refuses it.
 	Jobs Jobs
+	// Presence is told when each agent's workspace sockets connect and
+	// disconnect, and decides when an agent has left (cmd/pacer wires its
+	// report to the engine's session-lost logout). The server stops it
+	// first thing in Stop, so closing every socket at shutdown is not
+	// taken for agents leaving. Nil: nobody is logged out for leaving.
+	Presence *agents.Presence
 }
 
 // Clock is the server's time source.
@@ -168,10 +167,7 @@ type Server struct {
 	// this node (user id → campaign id).
 	agentMu       sync.Mutex
 	agentCampaign map[int64]int64
-	calls         map[int64]callFlags   // per agent: flags of the call on screen
-	agentSockets  map[int64]int         // open workspace sockets per agent
-	goneTimers    map[int64]*time.Timer // pending "session lost" per agent
-	stopping      bool
+	presence      *agents.Presence
 
 	figMu   sync.Mutex
 	figures map[int64]storedFigures // per campaign, see storedFigures
@@ -195,10 +191,8 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, local: deps.Engine,
-		clock:        deps.Clock,
-		callbackJobs: deps.Callbacks, jobs: deps.Jobs,
-		agentCampaign: map[int64]int64{}, calls: map[int64]callFlags{}, agentSockets: map[int64]int{},
-		goneTimers: map[int64]*time.Timer{}, figures: map[int64]storedFigures{}}
+		clock: deps.Clock, callbackJobs: deps.Callbacks, jobs: deps.Jobs, presence: deps.Presence,
+		agentCampaign: map[int64]int64{}, figures: map[int64]storedFigures{}}
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}
@@ -317,7 +311,9 @@ func (s *Server) Stop() {
 			return
 		}
 		cancel()
-		s.stopGoneTimers()
+		if s.presence != nil {
+			s.presence.Stop()
+		}
 		s.hub.Close()
 		s.hub.Wait()
 		if err := s.app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {

@@ -37,9 +37,7 @@ func BenchmarkTakeoverAfterKill(b *testing.B) {
 			took = append(took, d)
 			c.startNode(procs)
 		}
-		for _, p := range procs {
-			p.term(b)
-		}
+		c.termAll(procs)
 		c.promisesKept(true)
 	}
 	slices.Sort(took)

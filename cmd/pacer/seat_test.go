@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/fasthttp/websocket"
@@ -240,4 +241,48 @@ func TestTwoTabsRacingIntoTwoCampaignsLeaveOneSeat(t *testing.T) {
 				WHERE u.username = 'ann' AND s.logout_at IS NULL AND s.campaign_id = $1`, st.Campaign) == 1
 		}, "round %d: one open session, in the seat's campaign", round)
 	}
+}
+
+// SIGTERM of the campaign's owner while an agent is on a call: the other node
+// takes the campaign at once, the agent's call runs on at the draining node
+// (their requests still reach it), they disposition it, the draining node
+// exits, and their next READY logs them in where the campaign now runs.
+func TestADrainingNodeHandsTheCampaignOverWhileItsCallsEnd(t *testing.T) {
+	t.Parallel()
+	c, owner, other, camp := twoNodes(t)
+	var ownerID, otherID string
+	require.NoError(t, c.db.QueryRow(context.Background(), `SELECT id FROM nodes WHERE http_addr = $1`, owner.addr).Scan(&ownerID))
+	require.NoError(t, c.db.QueryRow(context.Background(), `SELECT id FROM nodes WHERE http_addr = $1`, other.addr).Scan(&otherID))
+	ann := newClient(t, "http://"+other.addr)
+	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
+	code, body := ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	call := ann.waitCall("connected")
+
+	require.NoError(t, owner.cmd.Process.Signal(syscall.SIGTERM))
+	testwait.Until(t, func() bool {
+		return c.count(`SELECT count(*) FROM campaign_leases WHERE campaign_id = $1 AND node_id = $2`, camp, otherID) == 1
+	}, "the other node takes the campaign while the call goes on")
+	code, body = ann.do("POST", "/api/v1/agent/call/hold", map[string]any{"call_id": call.ID}, true)
+	require.Equal(t, http.StatusNoContent, code, "the call's controls still reach the draining node: %s", body)
+	code, body = ann.do("POST", "/api/v1/agent/call/hangup", map[string]any{"call_id": call.ID}, true)
+	require.Equal(t, http.StatusNoContent, code, body)
+	code, body = ann.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "SALE", "call_id": call.ID}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	select {
+	case err := <-owner.done:
+		require.NoError(t, err, "the draining node exits 0; logs:\n%s", owner.logs)
+	case <-testwait.Expired(t):
+		t.Fatalf("the draining node did not exit; logs:\n%s", owner.logs)
+	}
+	require.Contains(t, owner.logs.String(), "drained: every call ended and dispositioned")
+
+	code, body = ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	next := ann.waitCall("connected")
+	_ = next
+	require.Equal(t, 1, c.count(`SELECT count(*) FROM calls WHERE node = $1 AND state = 'connected'`, otherID),
+		"the next call comes from the new owner")
+	require.Zero(t, c.count(`SELECT count(*) FROM calls WHERE node = $1 AND state <> 'ended'`, ownerID))
+	c.promisesKept(false)
 }

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/jobs"
 	"github.com/pacer-dialer/pacer/migrations"
@@ -184,6 +185,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	}
 	var mgr *dialer.Manager
 	var draining atomic.Bool
+	var server atomic.Pointer[web.Server]
 	o.engine.onManager = func(m *dialer.Manager) { mgr = m }
 	o.engine.jobs = runner
 	if o.db.dataDir != "" {
@@ -203,6 +205,14 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	if mgr != nil {
 		deps.Engine = &webEngine{mgr: mgr, db: db.pool, node: o.nodeID, clock: clock}
 		deps.Router = webRouter{db: db.pool, node: o.nodeID}
+		// The workspace's presence is this node's; the agent's campaign may
+		// run on another, so the server (which routes) logs them out.
+		deps.Presence = o.web.presence(context.WithoutCancel(ctx), func(ctx context.Context, id agents.ID) (bool, error) {
+			if s := server.Load(); s != nil {
+				return s.AgentGone(ctx, id)
+			}
+			return false, nil
+		}, logger)
 	}
 	deps.Checks = []web.Check{
 		{Name: "database", Func: func(ctx context.Context) error { return db.pool.Ping(ctx) }},
@@ -221,6 +231,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	if err != nil {
 		return err
 	}
+	server.Store(srv)
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}

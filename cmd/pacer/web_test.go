@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/internal/testwait"
@@ -36,6 +38,51 @@ func webSim() *sim.Realtime {
 	rt.RingAfter = u(0.005, 0.01)
 	rt.CustomerTalk = u(120, 180)
 	return &rt
+}
+
+// carrierLog keeps what the simulated carrier did with the agents' calls.
+type carrierLog struct {
+	mu    sync.Mutex
+	as    []sim.Action
+	camps []dialer.CampaignID
+}
+
+func (l *carrierLog) add(c dialer.CampaignID, a sim.Action) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.as = append(l.as, a)
+	l.camps = append(l.camps, c)
+}
+
+// of lists the carrier's actions on one call of a campaign, as "op digits
+// target".
+func (l *carrierLog) of(campaign campaigns.ID, call uint64) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for i, a := range l.as {
+		if l.camps[i] == dialer.CampaignID(campaign) && uint64(a.Call) == call {
+			out = append(out, strings.TrimSpace(fmt.Sprintf("%s %s %s", a.Op, a.Digits, a.Target)))
+		}
+	}
+	return out
+}
+
+// callFlags is what the workspace shows of a call.
+type callFlags struct {
+	State      string `json:"state"`
+	OnHold     bool   `json:"on_hold"`
+	Muted      bool   `json:"muted"`
+	Conference string `json:"conference"`
+}
+
+func (c *client) callFlags() callFlags {
+	c.t.Helper()
+	code, body := c.do("GET", "/api/v1/agent/call", nil, false)
+	require.Equal(c.t, http.StatusOK, code, body)
+	var f callFlags
+	mustJSON(c.t, body, &f)
+	return f
 }
 
 // serveWeb runs serve in-process and returns its base URL.
@@ -174,8 +221,11 @@ func TestWebSecurity(t *testing.T) {
 	_, err = campaigns.SetStatus(ctx, db, camp.ID, campaigns.StatusActive)
 	require.NoError(t, err)
 
+	carrier := &carrierLog{}
+	rt := webSim()
+	rt.OnAction = carrier.add
 	base, _ := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "web-test",
-		engine: engineOptions{noDemo: true, sim: webSim(), poll: 100 * time.Millisecond, summary: -1},
+		engine: engineOptions{noDemo: true, sim: rt, poll: 100 * time.Millisecond, summary: -1},
 		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour, agentGone: 300 * time.Millisecond}})
 
 	anon := newClient(t, base)
@@ -284,17 +334,56 @@ func TestWebSecurity(t *testing.T) {
 		code, _ = alice.do("GET", fmt.Sprintf("/api/v1/agent/leads/%d", call.Lead.ID), nil, false)
 		require.Equal(t, http.StatusOK, code)
 
-		// Alice's own controls act on her call and are recorded.
-		for _, a := range []string{"hold", "resume", "mute", "unmute"} {
-			code, body := alice.do("POST", "/api/v1/agent/call/"+a, map[string]any{"call_id": call.ID}, true)
-			require.Equal(t, http.StatusNoContent, code, "%s: %s", a, body)
+		// Alice's own controls go through the engine to the carrier, show
+		// on her screen, and are recorded.
+		control := func(a string, body map[string]any) (int, string) {
+			if body == nil {
+				body = map[string]any{}
+			}
+			body["call_id"] = call.ID
+			return alice.do("POST", "/api/v1/agent/call/"+a, body, true)
 		}
-		code, _ = alice.do("POST", "/api/v1/agent/call/resume", nil, true)
+		for _, step := range []struct {
+			action string
+			want   callFlags
+		}{
+			{"hold", callFlags{State: "held", OnHold: true}},
+			{"resume", callFlags{State: "connected"}},
+			{"mute", callFlags{State: "connected", Muted: true}},
+			{"unmute", callFlags{State: "connected"}},
+		} {
+			code, body := control(step.action, nil)
+			require.Equal(t, http.StatusNoContent, code, "%s: %s", step.action, body)
+			require.Equal(t, step.want, alice.callFlags(), "after %s", step.action)
+		}
+		code, body = control("resume", nil)
 		require.Equal(t, http.StatusConflict, code, "resume when not on hold")
+		require.Contains(t, body, "event resume not allowed in state connected")
+		code, _ = control("mute", nil)
+		require.Equal(t, http.StatusNoContent, code)
+		_, body = alice.do("GET", "/api/v1/agent/state", nil, false)
+		require.Contains(t, body, `"muted":true`, "the agent's state shows the mute too")
+		code, body = control("mute", nil)
+		require.Equal(t, http.StatusConflict, code)
+		require.Contains(t, body, "already muted")
+		code, _ = control("unmute", nil)
+		require.Equal(t, http.StatusNoContent, code)
+		code, _ = control("hold", nil)
+		require.Equal(t, http.StatusNoContent, code)
+		code, body = control("dtmf", map[string]any{"digits": "1"})
+		require.Equal(t, http.StatusConflict, code, "no keys to a customer on hold: %s", body)
+		code, _ = control("resume", nil)
+		require.Equal(t, http.StatusNoContent, code)
 		code, _ = alice.do("POST", "/api/v1/agent/call/dtmf", map[string]string{"digits": "<x>"}, true)
 		require.Equal(t, http.StatusBadRequest, code)
 		code, _ = alice.do("POST", "/api/v1/agent/call/dtmf", map[string]string{"digits": "42#"}, true)
 		require.Equal(t, http.StatusNoContent, code)
+		for _, bad := range []string{"agent:nobody", "agent:sue", "queue:no such queue", "12"} {
+			code, body = control("transfer", map[string]any{"target": bad})
+			require.Equal(t, http.StatusBadRequest, code, "%s: %s", bad, body)
+		}
+		require.Equal(t, []string{"hold", "resume", "mute", "unmute", "mute", "unmute", "hold", "resume", "dtmf 42#"},
+			carrier.of(camp.ID, call.ID), "the carrier did each control, and only those")
 		code, _ = alice.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
 		require.Equal(t, http.StatusConflict, code, "no disposition while the call is up")
 		code, _ = alice.do("POST", "/api/v1/agent/state", map[string]string{"state": "READY"}, true)
@@ -314,9 +403,9 @@ func TestWebSecurity(t *testing.T) {
 		require.Contains(t, body, `"pause_code":"LUNCH"`)
 		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM calls c JOIN users u ON u.id = c.agent_id
 			WHERE u.username = 'alice' AND c.notes = '<script>x()</script>' AND c.disposition = 'NI' AND c.lead_id = $1`, call.Lead.ID))
-		for _, a := range []string{"hold", "resume", "mute", "unmute", "dtmf", "disposition"} {
-			require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = $1 AND call_seq = $2 AND lead_id = $3`,
-				a, call.ID, call.Lead.ID), a)
+		for a, n := range map[string]int{"hold": 2, "resume": 2, "mute": 2, "unmute": 2, "dtmf": 1, "disposition": 1} {
+			require.Equal(t, n, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = $1 AND call_seq = $2 AND lead_id = $3`,
+				a, call.ID, call.Lead.ID), "%s: each control done is recorded, none refused", a)
 		}
 		code, body = alice.do("GET", "/api/v1/agent/history", nil, false)
 		require.Equal(t, http.StatusOK, code)
@@ -456,9 +545,12 @@ func TestWebSecurity(t *testing.T) {
 			mustJSON(t, body, &call)
 			return call.State == "connected"
 		})
-		code, _ = pat.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "+12025550123"}, true)
+		code, _ = pat.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "(202) 555-0123"}, true)
 		require.Equal(t, http.StatusNoContent, code)
 		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'transfer' AND detail = '+12025550123'`))
+		require.Equal(t, []string{"transfer  +12025550123"}, carrier.of(pv.ID, call.ID), "the customer leg went to the number")
+		_, body = pat.do("GET", "/api/v1/agent/state", nil, false)
+		require.Contains(t, body, `"state":"DISPO"`, "a blind transfer ends the agent's part")
 		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
 		require.Equal(t, http.StatusOK, code, body)
 
@@ -480,8 +572,13 @@ func TestWebSecurity(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, code, body)
 		_, body = pat.do("GET", "/api/v1/agent/call", nil, false)
 		require.Contains(t, body, `"conference":"+12025550199"`)
+		require.Equal(t, callFlags{State: "connected", Conference: "+12025550199"}, pat.callFlags())
 		code, _ = pat.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "+12025550100"}, true)
 		require.Equal(t, http.StatusConflict, code, "no blind transfer in the middle of a conference")
+		code, _ = pat.do("POST", "/api/v1/agent/call/hold", nil, true)
+		require.Equal(t, http.StatusConflict, code, "no hold in a conference")
+		code, _ = pat.do("POST", "/api/v1/agent/call/dtmf", map[string]string{"digits": "9"}, true)
+		require.Equal(t, http.StatusNoContent, code, "keys reach a conference")
 		code, body = pat.do("POST", "/api/v1/agent/call/leave", nil, true)
 		require.Equal(t, http.StatusNoContent, code, body)
 		testwait.Until(t, func() bool {
@@ -490,6 +587,7 @@ func TestWebSecurity(t *testing.T) {
 		}, "leaving the conference ends the agent's leg")
 		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'conference' AND detail = '+12025550199'`))
 		require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM call_actions WHERE action = 'leave' AND detail = '+12025550199'`))
+		require.Equal(t, []string{"add_party  +12025550199", "dtmf 9", "leave  +12025550199"}, carrier.of(pv.ID, call.ID))
 		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
 		require.Equal(t, http.StatusOK, code, body)
 		pat.do("POST", "/api/v1/agent/state", map[string]string{"state": "LOGGED_OUT"}, true)
@@ -579,6 +677,11 @@ func TestWebSecurity(t *testing.T) {
 			return countRows(t, db, `SELECT count(*) FROM agent_sessions s JOIN users u ON u.id = s.agent_id
 				WHERE u.username = 'alice' AND s.end_cause = 'session_lost'`) == 1
 		})
+		// She comes back: READY again in the same campaign.
+		code, body := alice.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"state":"READY"`)
+		alice.do("POST", "/api/v1/agent/state", map[string]string{"state": "LOGGED_OUT"}, true)
 	})
 
 	t.Run("login throttling", func(t *testing.T) {

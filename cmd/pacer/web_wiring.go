@@ -36,7 +36,21 @@ func (o *webOptions) register(fs *flagSet) {
 
 func (o webOptions) config(addr, node string) web.Config {
 	return web.Config{Addr: addr, ShutdownTimeout: 3 * time.Second, Node: node, SecureCookies: o.secureCookies,
-		SessionTTL: o.sessionTTL, BcryptCost: o.bcryptCost, AgentGone: o.agentGone}
+		SessionTTL: o.sessionTTL, BcryptCost: o.bcryptCost}
+}
+
+// presence logs an agent out of this node's campaigns (session lost) when
+// none of their workspaces has been connected for agentGone; the web server
+// reports the connections.
+func (o webOptions) presence(ctx context.Context, gone func(context.Context, agents.ID) (bool, error), logger *slog.Logger) *agents.Presence {
+	return agents.NewPresence(agents.PresenceConfig{After: o.agentGone}, func(id agents.ID) {
+		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if lost, err := gone(ctx, id); lost || err != nil {
+			logger.Warn("agent's workspace gone; logged out of the campaign", "agent", int64(id), "after", o.agentGone,
+				"err", err)
+		}
+	})
 }
 
 // ensureDemoUsers creates and prints the demo accounts on a database
@@ -76,6 +90,7 @@ func (e *webEngine) loop(ctx context.Context, campaign int64) (*dialer.Loop, err
 // mapErr turns engine refusals into the web's sentinels.
 func mapErr(err error) error {
 	var ite *agents.IllegalTransitionError
+	var cte *dialer.CallTransitionError
 	switch {
 	case err == nil:
 		return nil
@@ -85,7 +100,9 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %v", web.ErrNotLoggedIn, err)
 	case errors.Is(err, dialer.ErrNoCall):
 		return fmt.Errorf("%w: %v", web.ErrNoCall, err)
-	case errors.As(err, &ite):
+	case errors.Is(err, dialer.ErrBadControl):
+		return fmt.Errorf("%w: %v", web.ErrInvalid, err)
+	case errors.As(err, &ite), errors.As(err, &cte), errors.Is(err, dialer.ErrTrunkRefused):
 		return fmt.Errorf("%w: %v", web.ErrConflict, err)
 	}
 	return err
@@ -136,19 +153,79 @@ func (e *webEngine) Act(ctx context.Context, campaign, agent int64, action, paus
 		ev.Kind = agents.EvAccept
 	case "skip":
 		ev.Kind = agents.EvReject
-	case "hold":
-		ev.Kind = agents.EvHold
-	case "resume":
-		ev.Kind = agents.EvResume
-	case "hangup":
-		if _, _, err := l.ConnectedCall(ctx, id); err != nil {
-			return mapErr(err)
-		}
-		return mapErr(l.Hangup(ctx, id))
 	default:
 		return fmt.Errorf("%w: unknown action %q", web.ErrInvalid, action)
 	}
 	return mapErr(l.AgentEvent(ctx, id, ev))
+}
+
+func (e *webEngine) Control(ctx context.Context, campaign, agent int64, call uint64, c web.CallControl) error {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return err
+	}
+	id, cid := agents.ID(agent), dialer.CallID(call)
+	switch c.Kind {
+	case web.ControlHangup:
+		// Only a call the customer has answered: a dial still ringing is
+		// the engine's to give up on.
+		if got, _, err := l.ConnectedCall(ctx, id); err != nil || got != cid {
+			return mapErr(notConnected(err, agent, call))
+		}
+		err = l.Hangup(ctx, id)
+	case web.ControlHold:
+		err = l.Hold(ctx, id, cid)
+	case web.ControlResume:
+		err = l.Resume(ctx, id, cid)
+	case web.ControlMute:
+		err = l.Mute(ctx, id, cid)
+	case web.ControlUnmute:
+		err = l.Unmute(ctx, id, cid)
+	case web.ControlDTMF:
+		err = l.SendDTMF(ctx, id, cid, dialer.Digits(c.Digits))
+	case web.ControlTransfer:
+		err = l.Transfer(ctx, id, cid, dialerTarget(c.Target))
+	case web.ControlConference:
+		err = l.AddParty(ctx, id, cid, dialerTarget(c.Target))
+	case web.ControlLeave:
+		err = l.Leave(ctx, id, cid)
+	default:
+		return fmt.Errorf("%w: unknown call control %s", web.ErrInvalid, c.Kind)
+	}
+	return mapErr(err)
+}
+
+// notConnected is the error for a hangup of a call that is not the agent's
+// connected call.
+func notConnected(err error, agent int64, call uint64) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("agent %d, call %d: %w", agent, call, dialer.ErrNoCall)
+}
+
+func dialerTarget(t web.TransferTarget) dialer.Target {
+	switch t.Kind {
+	case web.TargetAgent:
+		return dialer.AgentTarget(agents.ID(t.Agent))
+	case web.TargetQueue:
+		return dialer.QueueTarget(t.Queue)
+	case web.TargetNumber:
+		return dialer.NumberTarget(t.Number)
+	}
+	return dialer.Target{}
+}
+
+func webTarget(t dialer.Target) *web.TransferTarget {
+	switch t.Kind {
+	case dialer.TargetAgent:
+		return &web.TransferTarget{Kind: web.TargetAgent, Agent: int64(t.Agent)}
+	case dialer.TargetQueue:
+		return &web.TransferTarget{Kind: web.TargetQueue, Queue: t.Queue}
+	case dialer.TargetNumber:
+		return &web.TransferTarget{Kind: web.TargetNumber, Number: t.Number}
+	}
+	return nil
 }
 
 func (e *webEngine) ManualDial(ctx context.Context, campaign, agent, lead int64) (uint64, error) {
@@ -229,7 +306,8 @@ func (e *webEngine) Agent(ctx context.Context, campaign, agent int64) (web.Agent
 		out.Session.AvgDispoS = s.Dispo.Seconds() / float64(s.Calls)
 	}
 	if c := v.Call; c != nil {
-		out.Call = &web.CallView{ID: uint64(c.ID), Lead: int64(c.Lead), Number: c.Number, State: c.State, Start: c.Start}
+		out.Call = &web.CallView{ID: uint64(c.ID), Lead: int64(c.Lead), Number: c.Number, State: c.State, Start: c.Start,
+			Muted: c.Muted, Party: webTarget(c.Party)}
 		if c.State == "preview" {
 			// A callback's preview shows its notes.
 			if o, ok, err := l.Offer(ctx, agents.ID(agent)); err == nil && ok && o.Lead.ID == c.Lead {

@@ -41,6 +41,10 @@ type Realtime struct {
 	// It runs on the campaign loop's goroutine and must not block. Not read
 	// from the settings file: it is for tests and tools built on serve.
 	OnDial func(campaign dialer.CampaignID, req dialer.DialRequest) `json:"-"`
+	// OnAction, if set, sees every call control the carrier carries out
+	// (hold, mute, DTMF, transfer...), on the loop's goroutine; it must not
+	// block. For tests, like OnDial.
+	OnAction func(campaign dialer.CampaignID, a Action) `json:"-"`
 }
 
 // Code is a disposition and how often simulated agents choose it.
@@ -60,7 +64,8 @@ func DemoRealtime() Realtime {
 			{Kind: "human", P: 0.40, After: u(3, 10)},
 			{Kind: "machine", P: 0.22, After: u(4, 10)},
 			{Kind: "busy", P: 0.12, After: u(2, 5)},
-			{Kind: "failed", P: 0.06, After: u(1, 3)},
+			{Kind: "failed", P: 0.04, After: u(1, 3)},
+			{Kind: "invalid", P: 0.02, After: u(1, 2)},
 			{Kind: "no_answer", P: 0.20},
 		},
 		RingAfter:    u(1, 3),
@@ -153,8 +158,12 @@ func (r Realtime) Validate() error {
 // streams. Like any trunk it is used from the loop's goroutine only.
 func (r Realtime) Trunk(campaign dialer.CampaignID, del dialer.TrunkDeliverer) dialer.Trunk {
 	seed := r.seed() ^ uint64(campaign)*0x9e3779b97f4a7c15
+	carrier := NewCarrier(del, seed, r.Outcomes, r.CustomerTalk)
+	if r.OnAction != nil {
+		carrier.OnAction = func(a Action) { r.OnAction(campaign, a) }
+	}
 	return &ringingCarrier{
-		Carrier:  NewCarrier(del, seed, r.Outcomes, r.CustomerTalk),
+		Carrier:  carrier,
 		del:      del,
 		ring:     r.RingAfter.sampler(),
 		rng:      rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d)),

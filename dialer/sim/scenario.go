@@ -133,7 +133,8 @@ func (s *Scenario) Validate() error {
 	return errors.Join(errs...)
 }
 
-var outcomeKinds = map[string]bool{"human": true, "machine": true, "busy": true, "failed": true, "no_answer": true}
+var outcomeKinds = map[string]bool{"human": true, "machine": true, "busy": true, "failed": true, "no_answer": true,
+	"invalid": true}
 
 func validateOutcomes(where string, os []Outcome) error {
 	if len(os) == 0 {
