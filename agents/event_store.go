@@ -28,12 +28,16 @@ WITH moved AS (
 	WHERE s.agent_id = $2 AND s.campaign_id = $3 AND s.logout_at IS NULL AND s.node <> $4
 	RETURNING s.id
 )
-INSERT INTO agent_sessions (id, agent_id, campaign_id, node, login_at) VALUES ($1, $2, $3, $4, $5)`
+INSERT INTO agent_sessions (id, agent_id, campaign_id, node, login_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (id) DO NOTHING`
 
+	// Each event carries a key made when it happens, so a batch written
+	// again after a commit whose answer the outage swallowed adds nothing.
 	insertEventSQL = `
 INSERT INTO agent_events (session_id, agent_id, campaign_id, at, event, from_state, to_state, pause_code,
-	call_talk_s, call_hold_s, call_dispo_s)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+	call_talk_s, call_hold_s, call_dispo_s, event_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (event_key) DO NOTHING`
 
 	closeSessionSQL = `
 UPDATE agent_sessions SET logout_at = $2, end_cause = $3, calls = $4, wait_s = $5, ring_s = $6, talk_s = $7,
@@ -156,7 +160,7 @@ func (k *EventSink) eventArgs(session uuid.UUID, t Transition) []any {
 		talk, hold, dispo = secs(c.Talk), secs(c.Hold), secs(c.Dispo)
 	}
 	return []any{session, int64(t.Agent), k.campaign, t.At, t.Event.String(), t.From.String(), t.To.String(), pause,
-		talk, hold, dispo}
+		talk, hold, dispo, uuid.New()}
 }
 
 // Flush waits until every transition appended so far is written.

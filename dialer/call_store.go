@@ -23,8 +23,8 @@ import (
 // carries every timestamp, so it is complete even if an earlier write was lost.
 const (
 	insertCallSQL = `
-INSERT INTO calls (run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, queued_at, dialed_at, epoch)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'dialing', $8, $8, $9)
+INSERT INTO calls (id, run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, queued_at, dialed_at, epoch)
+VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'dialing', $8, $8, $9)
 ON CONFLICT (run_id, seq) DO NOTHING`
 
 	ringingCallSQL = `
@@ -39,10 +39,10 @@ UPDATE calls SET state = 'connected', connected_at = $3, agent_id = $4
 WHERE run_id = $1 AND seq = $2 AND state = 'answered'`
 
 	endedCallSQL = `
-INSERT INTO calls (run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, outcome, abandoned,
+INSERT INTO calls (id, run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, outcome, abandoned,
 	answered_by, end_cause, disposition, queued_at, dialed_at, ringing_at, answered_at, connected_at, ended_at,
 	dispositioned_at, epoch, sip_code, q850_cause, cause_text)
-VALUES ($1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
 ON CONFLICT (run_id, seq) DO UPDATE SET agent_id = EXCLUDED.agent_id, state = 'ended',
 	outcome = EXCLUDED.outcome, abandoned = EXCLUDED.abandoned, answered_by = EXCLUDED.answered_by,
 	end_cause = EXCLUDED.end_cause, disposition = EXCLUDED.disposition, queued_at = EXCLUDED.queued_at,

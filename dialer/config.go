@@ -61,7 +61,21 @@ type Config struct {
 	// plus one, whatever the policy asks (default 4): a guard against a
 	// runaway policy, not a pacing control.
 	MaxLinesPerAgent float64
+	// CallIDBase numbers this engine's calls from CallIDBase+1. The Manager
+	// gives each run of a campaign's loop its lease epoch shifted left by
+	// CallIDBits (CallIDBase), so a call id is unique across nodes and
+	// restarts without asking the database; 0 (the simulator, tests) counts
+	// from 1.
+	CallIDBase CallID
 }
+
+// CallIDBits is how many low bits of a call id number the calls of one run;
+// the bits above are its lease epoch. A run places at most 2^26 (67M) calls;
+// ids stay below 2^53, exact in JSON, for 2^27 lease epochs.
+const CallIDBits = 26
+
+// CallIDBase is the first call id of the run holding lease epoch.
+func CallIDBase(epoch int64) CallID { return CallID(epoch) << CallIDBits }
 
 // WithDefaults fills unset fields.
 func (c Config) WithDefaults() Config {

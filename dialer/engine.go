@@ -95,6 +95,7 @@ type Engine struct {
 	obs    Observer
 	budget *Budget
 
+	idBase   CallID // the run's first call id minus one (Config.CallIDBase)
 	nextID   CallID
 	calls    map[CallID]*Call
 	active   []*Call // calls not ended, in a stable (deterministic) order
@@ -139,6 +140,8 @@ func NewEngine(cfg Config, deps Deps) (*Engine, error) {
 		calls:    make(map[CallID]*Call),
 		inFlight: make(map[LeadID]CallID),
 		agents:   make(map[agents.ID]*agentSlot),
+		idBase:   cfg.CallIDBase,
+		nextID:   cfg.CallIDBase,
 	}
 	if o, ok := deps.Policy.(Observer); ok {
 		e.obs = o
@@ -610,6 +613,16 @@ func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
 		e.counters.DuplicateLeads++
 		if err := e.deps.Leads.Release(ctx, lead.ID); err != nil {
 			e.log.Error("release duplicate lead", "lead", int64(lead.ID), "err", err)
+		}
+		return nil
+	}
+	if e.nextID-e.idBase >= 1<<CallIDBits-1 {
+		// Out of call ids for this run: never reuse one. The campaign's
+		// loop must be restarted (a new lease epoch) to dial again.
+		e.log.Error("this run of the campaign has used all its call ids; restart the campaign to dial again",
+			"calls", uint64(e.nextID-e.idBase))
+		if err := e.deps.Leads.Release(ctx, lead.ID); err != nil {
+			e.log.Error("release lead", "lead", int64(lead.ID), "err", err)
 		}
 		return nil
 	}

@@ -391,6 +391,7 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign, lease Lease)
 	if err != nil {
 		return err
 	}
+	cfg.CallIDBase = CallIDBase(lease.Epoch)
 	dispos, err := campaigns.Dispositions(ctx, m.deps.DB, c.ID)
 	if err != nil {
 		return err

@@ -119,8 +119,12 @@ func TestAnAgentWorksThroughANodeThatDoesNotOwnTheCampaign(t *testing.T) {
 
 	var ownerID string
 	require.NoError(t, c.db.QueryRow(context.Background(), `SELECT id FROM nodes WHERE http_addr = $1`, owner.addr).Scan(&ownerID))
-	require.Equal(t, 1, c.count(`SELECT count(*) FROM calls WHERE agent_id IS NOT NULL AND disposition = 'SALE' AND node = $1`, ownerID),
-		"the owner placed and recorded the call")
+	require.Equal(t, 1, c.count(`SELECT count(*) FROM calls WHERE id = $1 AND seq = $1 AND disposition = 'SALE' AND node = $2`,
+		int64(call.ID), ownerID), "the owner placed and recorded the call, under the id the agent saw")
+	require.Equal(t, 2, c.count(`SELECT count(*) FROM call_actions WHERE call_seq = $1 AND action IN ('hold', 'resume')`,
+		int64(call.ID)), "the actions carry the same call id")
+	_, body = ann.do("GET", "/api/v1/agent/history", nil, false)
+	require.Contains(t, body, `"id":`+jsonInt(int64(call.ID)), "history shows the same call id")
 	testwait.Until(t, func() bool {
 		return live.has(func(ev web.Event) bool { return ev.Type == "agent" && ev.Agent != 0 })
 	}, "the other node's workspace gets the owner's live agent events")
@@ -280,7 +284,7 @@ func TestADrainingNodeHandsTheCampaignOverWhileItsCallsEnd(t *testing.T) {
 	code, body = ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp}, true)
 	require.Equal(t, http.StatusOK, code, body)
 	next := ann.waitCall("connected")
-	_ = next
+	require.NotEqual(t, call.ID, next.ID, "a call id is never reused, across nodes and runs")
 	require.Equal(t, 1, c.count(`SELECT count(*) FROM calls WHERE node = $1 AND state = 'connected'`, otherID),
 		"the next call comes from the new owner")
 	require.Zero(t, c.count(`SELECT count(*) FROM calls WHERE node = $1 AND state <> 'ended'`, ownerID))
