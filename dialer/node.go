@@ -236,9 +236,31 @@ func (n *Node) Stop() {
 
 // MarkStopped records a clean exit: nothing of this node's is left open,
 // so nobody recovers it and its name is free at once. Call after every
-// campaign has stopped and released its lease.
+// campaign has stopped and released its lease. A lead still claimed by this
+// node then is one whose attempt could not be written (the database went
+// away during the stop): it counts a failed attempt here, as recovery would
+// count it, so a stopped node never leaves a lead to be dialled again early.
 func (n *Node) MarkStopped(ctx context.Context) error {
-	if _, err := n.db.Exec(ctx, stopNodeSQL, n.cfg.ID, n.incarnation); err != nil {
+	err := pgx.BeginFunc(ctx, n.db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, awaitingLeadsSQL, n.cfg.ID)
+		if err != nil {
+			return err
+		}
+		held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return err
+		}
+		left, err := campaigns.RecoverNodeLeads(ctx, tx, n.cfg.ID, held, n.clock.Now())
+		if err != nil {
+			return err
+		}
+		if left > 0 {
+			n.log.Warn("leads this node still had claimed at its stop count a failed attempt", "leads", left)
+		}
+		_, err = tx.Exec(ctx, stopNodeSQL, n.cfg.ID, n.incarnation)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("mark node %q stopped: %w", n.cfg.ID, err)
 	}
 	return nil

@@ -288,3 +288,28 @@ func TestAStaleNodeCannotCompleteALeadClaimedAgain(t *testing.T) {
 	require.NoError(t, campaigns.Complete(ctx, db, &c, campaigns.Attempt{Lead: leads[0].ID, Outcome: campaigns.OutcomeNoAnswer,
 		At: time.Now(), Node: "b"}))
 }
+
+// A clean stop leaves nothing claimed: a lead whose attempt could not be
+// written before the stop counts a failed attempt, so it is not dialled
+// again before its retry delay.
+func TestACleanStopCountsTheAttemptsItCouldNotWrite(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 2, map[string]string{"retry_failed_s": "600"})
+	n, err := dialer.RegisterNode(ctx, db, wallClock{}, dialer.NodeConfig{ID: "n1"})
+	require.NoError(t, err)
+	leads, err := campaigns.NewHopper("n1").Claim(ctx, db, &c, 1, time.Now())
+	require.NoError(t, err)
+	require.Len(t, leads, 1)
+	before := time.Now()
+	require.NoError(t, n.MarkStopped(ctx))
+	var status string
+	var attempts int
+	var next time.Time
+	require.NoError(t, db.QueryRow(ctx, `SELECT status, attempts, next_attempt_at FROM leads WHERE id = $1`, leads[0].ID).
+		Scan(&status, &attempts, &next))
+	require.Equal(t, "retry", status)
+	require.Equal(t, 1, attempts)
+	require.False(t, next.Before(before.Add(600*time.Second)))
+	require.Equal(t, 1, count(t, db, `SELECT count(*) FROM nodes WHERE id = 'n1' AND stopped_at IS NOT NULL`))
+}
