@@ -16,18 +16,18 @@ import (
 // The agent tables (migrations/0002_engine.sql): a session per login to a
 // campaign and the append-only state log.
 const (
-	// A login closes the agent's open session of the campaign on another
-	// node first (seat_moved, at its last recorded transition): the seat
-	// moved there while that node's logout is still on its way (a campaign
+	// A login first closes the agent's open session of the campaign on
+	// another node (seat_moved, at its last recorded transition): the seat
+	// moved here while that node's logout is still on its way (a campaign
 	// handed over by a draining node), and an agent has one session per
-	// campaign.
+	// campaign. Two statements, in this order: a data-modifying CTE would not
+	// make the unique index see the update before the insert.
+	moveSessionSQL = `
+UPDATE agent_sessions s SET end_cause = 'seat_moved', logout_at = greatest(s.login_at, coalesce(
+	(SELECT max(e.at) FROM agent_events e WHERE e.session_id = s.id), s.login_at))
+WHERE s.agent_id = $1 AND s.campaign_id = $2 AND s.logout_at IS NULL AND s.node <> $3`
+
 	insertSessionSQL = `
-WITH moved AS (
-	UPDATE agent_sessions s SET end_cause = 'seat_moved', logout_at = greatest(s.login_at, coalesce(
-		(SELECT max(e.at) FROM agent_events e WHERE e.session_id = s.id), s.login_at))
-	WHERE s.agent_id = $2 AND s.campaign_id = $3 AND s.logout_at IS NULL AND s.node <> $4
-	RETURNING s.id
-)
 INSERT INTO agent_sessions (id, agent_id, campaign_id, node, login_at) VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (id) DO NOTHING`
 
@@ -141,6 +141,7 @@ func (k *EventSink) AppendTransition(t Transition) {
 	if t.Event == EvLogin {
 		id := uuid.New()
 		k.sessions[t.Agent] = id
+		k.store.w.Enqueue(moveSessionSQL, int64(t.Agent), k.campaign, k.store.node)
 		k.store.w.Enqueue(insertSessionSQL, id, int64(t.Agent), k.campaign, k.store.node, t.At)
 	}
 	id, ok := k.sessions[t.Agent]

@@ -97,3 +97,39 @@ func TestEventStoreWritesTheStateLogAndSessionTotals(t *testing.T) {
 	require.NoError(t, json.Unmarshal(byCode, &codes))
 	require.Equal(t, map[string]float64{"LOGIN": 5, "LUNCH": 60}, codes)
 }
+
+// The agent logs in to a campaign on another node before the first node's
+// logout is written (the campaign was handed over): the new session is
+// written, the old one is closed as seat_moved, and the old node's logout,
+// when it lands, still records its totals.
+func TestALoginOnAnotherNodeMovesTheOpenSession(t *testing.T) {
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c, err := campaigns.Create(ctx, db, "Moved", nil)
+	require.NoError(t, err)
+	a := agents.NewEventStore(db, agents.EventStoreConfig{Node: "a"})
+	b := agents.NewEventStore(db, agents.EventStoreConfig{Node: "b"})
+	require.NoError(t, a.Start(ctx))
+	require.NoError(t, b.Start(ctx))
+	t0 := time.Now().Truncate(time.Microsecond)
+	sa, sb := a.Sink(int64(c.ID)), b.Sink(int64(c.ID))
+	login := agents.Transition{Agent: 7, At: t0, Event: agents.EvLogin, From: agents.LoggedOut, To: agents.Paused, PauseCode: "LOGIN"}
+	sa.AppendTransition(login)
+	require.NoError(t, a.Flush(ctx))
+	login.At = t0.Add(time.Second)
+	sb.AppendTransition(login)
+	require.NoError(t, b.Flush(ctx))
+	count := func(sql string) int {
+		var n int
+		require.NoError(t, db.QueryRow(ctx, sql).Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, count(`SELECT count(*) FROM agent_sessions WHERE node = 'b' AND logout_at IS NULL`), "the new node's session is written")
+	require.Equal(t, 1, count(`SELECT count(*) FROM agent_sessions WHERE node = 'a' AND end_cause = 'seat_moved'`))
+	sa.EndSession(7, t0.Add(2*time.Second), agents.EvLogout, agents.Session{Calls: 1})
+	a.Stop()
+	b.Stop()
+	require.Equal(t, 1, count(`SELECT count(*) FROM agent_sessions WHERE node = 'a' AND end_cause = 'logout' AND calls = 1`),
+		"the old node's logout, when it lands, records its totals")
+	require.Equal(t, 2, count(`SELECT count(*) FROM agent_events WHERE event = 'login'`))
+}
