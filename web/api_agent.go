@@ -320,7 +320,7 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 
 // apiAgentTakeSeat moves the agent's seat to this workspace (a page opened
 // in a new tab, or "use this tab instead") without changing their state; the
-// workspace that held it is told. 409 when the agent works no campaign.
+// workspace that held it is told. 204 when the agent works no campaign.
 func (s *Server) apiAgentTakeSeat(c *fiber.Ctx) error {
 	if err := s.needEngine(); err != nil {
 		return err
@@ -328,7 +328,7 @@ func (s *Server) apiAgentTakeSeat(c *fiber.Ctx) error {
 	agent := sessionOf(c).User.ID
 	campaign, ok := s.agentCampaignOf(agent)
 	if !ok {
-		return apiError(fiber.StatusConflict, "you are not logged in to a campaign: choose one and go READY")
+		return c.SendStatus(fiber.StatusNoContent) // no seat to take: the agent works no campaign
 	}
 	if _, err := s.joinCampaign(c.UserContext(), agent, campaign, c.Get(tabHeader)); err != nil {
 		return err
