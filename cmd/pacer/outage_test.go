@@ -96,13 +96,13 @@ func summed(logs, figure string) int {
 	return total
 }
 
-// With PostgreSQL gone for 10 s under load, `pacer serve` keeps running,
+// With PostgreSQL gone for 30 s under load, `pacer serve` keeps running,
 // answers 503 on /readyz meanwhile and 200 after, places no call it could
 // not record, loses no record, and dialling resumes; every call the engine
 // counted is in the calls table, every agent's work is in the state log,
 // every attempt on its lead, and nothing is left open.
 func TestServeLosesNothingWhenTheDatabaseGoesAway(t *testing.T) {
-	r := runOutage(t, 10*time.Second, func(addr string) {
+	r := runOutage(t, 30*time.Second, func(addr string) {
 		testwait.Until(t, func() bool {
 			code, _ := get(t, "http://"+addr+"/readyz")
 			return code == http.StatusServiceUnavailable
