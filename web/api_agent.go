@@ -144,18 +144,14 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 		return 0, apiError(fiber.StatusBadRequest, "workspace id too long")
 	}
 	if campaign == 0 {
-		if cur, ok := s.agentCampaignOf(agent); ok {
-			campaign = cur
-		} else {
-			running, err := s.engine.Running(ctx)
-			if err != nil {
+		cur, ok := s.agentCampaignOf(agent)
+		if !ok {
+			var err error
+			if cur, err = s.firstRunning(ctx); err != nil {
 				return 0, err
 			}
-			if len(running) == 0 {
-				return 0, apiError(fiber.StatusConflict, "no campaign is running; ask a manager to start one")
-			}
-			campaign = running[0]
 		}
+		campaign = cur
 	}
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
@@ -219,6 +215,18 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 	return campaign, nil
 }
 
+// firstRunning is the campaign an agent who names none joins.
+func (s *Server) firstRunning(ctx context.Context) (int64, error) {
+	running, err := s.engine.Running(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(running) == 0 {
+		return 0, apiError(fiber.StatusConflict, "no campaign is running; ask a manager to start one")
+	}
+	return running[0], nil
+}
+
 // joinCampaignLocal is joinCampaign for a server without a database (tests
 // of the web layer alone): the node-local map is the seat.
 func (s *Server) joinCampaignLocal(ctx context.Context, agent, campaign int64) (int64, error) {
@@ -235,14 +243,10 @@ func (s *Server) joinCampaignLocal(ctx context.Context, agent, campaign int64) (
 		s.logoutAgent(ctx, agent)
 	}
 	if campaign == 0 {
-		running, err := s.engine.Running(ctx)
-		if err != nil {
+		var err error
+		if campaign, err = s.firstRunning(ctx); err != nil {
 			return 0, err
 		}
-		if len(running) == 0 {
-			return 0, apiError(fiber.StatusConflict, "no campaign is running; ask a manager to start one")
-		}
-		campaign = running[0]
 	}
 	if err := s.engine.Login(ctx, campaign, agent); err != nil {
 		if v, verr := s.engine.Agent(ctx, campaign, agent); verr != nil || v.State == "LOGGED_OUT" {
