@@ -838,7 +838,8 @@ func (l *Loop) Drain(ctx context.Context) error {
 		l.draining = true
 		l.eng.Stop()
 		l.eng.WithdrawOffers(ctx)
-		l.log.Info("campaign draining: no new calls; calls in progress run to their end")
+		l.log.Info("campaign draining: no new calls; calls in progress run to their end",
+			"dials", l.eng.Counters().Dials)
 		return nil
 	})
 }
