@@ -49,35 +49,46 @@ type LoopDeps struct {
 	Clock Clock
 	// Trunk builds the campaign's trunk; it delivers its events through del.
 	Trunk   func(del TrunkDeliverer) (Trunk, error)
-	Leads   LeadSource
+	Leads   LoopLeads
 	Policy  Policy // required in ModeAuto
 	History BudgetHistory
 	// Learning replays recent calls into a learning policy (optional).
 	Learning LearningHistory
 	// Journal is written through as calls move (optional).
 	Journal CallJournal
-	// Agents receives every agent transition (optional); an
-	// agents.SessionSink also gets each session's totals at logout.
+	// Agents receives every agent transition (optional).
 	Agents agents.Sink
+	// Sessions gets each agent session's totals at logout (optional).
+	Sessions SessionTotals
 	// DB, Campaign and Callbacks make dispositions transactional
 	// (loop_dispo.go): with DB set, a disposition's call record, lead rules,
 	// DNC and callback (with its job, through Callbacks) commit together
 	// before the agent moves on, and due callbacks are offered to their
-	// agents. The call record joins the transaction when Journal is a
-	// *StoreJournal, the agent's event when Agents is an
-	// *agents.EventSink. Without DB, dispositions are written behind as
-	// before (tests, the simulator).
+	// agents. The call record joins the transaction through TxJournal, the
+	// agent's event through TxAgents (optional each). Without DB,
+	// dispositions are written behind (tests, the simulator).
 	DB        campaigns.TxDB
 	Campaign  *campaigns.Campaign
 	Callbacks campaigns.CallbackJobs
+	TxJournal TxCallJournal
+	TxAgents  TxAgentLog
 	// Writers are the campaign's write-behind paths (outage.go): while any
 	// is unhealthy the loop claims no new leads.
 	Writers []WriteHealth
 }
 
-// disposer is a LeadSource that also records an agent's disposition.
-type disposer interface {
+// LoopLeads is a loop's lead source (HopperLeads): the engine's, and the
+// attempt of a call an agent talked on, recorded with the agent's
+// disposition code when the disposition is written behind (no database).
+type LoopLeads interface {
+	LeadSource
 	CompleteDisposed(ctx context.Context, id LeadID, o Outcome, code string) error
+}
+
+// SessionTotals keeps per-session totals (agents.EventSink): the loop calls
+// EndSession right after an agent's transition to LOGGED_OUT.
+type SessionTotals interface {
+	EndSession(agent agents.ID, at time.Time, cause agents.EventKind, s agents.Session)
 }
 
 // Loop runs one campaign's Engine in real time. One goroutine owns the
@@ -439,14 +450,6 @@ func (l *Loop) Hangup(ctx context.Context, id agents.ID) error {
 	return l.do(ctx, func(ctx context.Context) error { return l.eng.HangupCall(ctx, id) })
 }
 
-// Dispose saves the agent's disposition of the call they just finished,
-// as the simulated agents do: a callback code is recorded without
-// scheduling a callback nobody will make. See Disposition.
-func (l *Loop) Dispose(ctx context.Context, id agents.ID, code string) error {
-	_, err := l.Disposition(ctx, id, 0, campaigns.DispositionInput{Code: code}, true)
-	return err
-}
-
 // AgentStatus is one agent as the loop sees it.
 type AgentStatus struct {
 	ID        agents.ID
@@ -537,6 +540,13 @@ func (l *Loop) Subscribe(ctx context.Context, buf int) (<-chan agents.Transition
 
 func (l *Loop) policyName() string { return l.eng.policyName() }
 
+// fallbackPolicy is a policy that can fall back to a safer one (Predictive,
+// when the abandon budget is spent); the summary line says when it has.
+type fallbackPolicy interface {
+	Policy
+	InFallback() bool
+}
+
 // logSummary is the periodic info line: what happened since the last one,
 // the abandon rate over the legal window, agents by state and the dial level
 // (lines dialling per agent not paused).
@@ -565,7 +575,7 @@ func (l *Loop) logSummary() {
 		"paused", byState[agents.Paused], "lines", s.Lines, "waiting", s.Waiting,
 		"dial_level", fmt.Sprintf("%.2f", level), "policy", l.policyName(),
 	}
-	if pr, ok := l.eng.Policy().(*Predictive); ok {
+	if pr, ok := l.eng.Policy().(fallbackPolicy); ok {
 		attrs = append(attrs, "predictive_fallback", pr.InFallback())
 	}
 	l.log.Info("campaign summary", attrs...)
@@ -705,13 +715,7 @@ func (s loopCalls) CallSettled(ctx context.Context, st *Settlement) {
 	}
 	l.log.Debug("call dispositioned", "agent", int64(st.Agent), "call", uint64(st.Call), "lead", int64(st.Lead),
 		"disposition", st.Code, "talk_s", times.Talk.Seconds(), "dispo_s", times.Dispo.Seconds())
-	var err error
-	if d, ok := l.deps.Leads.(disposer); ok {
-		err = d.CompleteDisposed(ctx, st.Lead, OutcomeCompleted, st.Code)
-	} else {
-		err = l.deps.Leads.Complete(ctx, st.Lead, OutcomeCompleted)
-	}
-	if err != nil {
+	if err := l.deps.Leads.CompleteDisposed(ctx, st.Lead, OutcomeCompleted, st.Code); err != nil {
 		l.log.Error("record attempt", "lead", int64(st.Lead), "err", err)
 	}
 }
@@ -726,11 +730,9 @@ func (s loopAgents) AppendTransition(t agents.Transition) {
 		l.deps.Agents.AppendTransition(t)
 	}
 	l.watchAgent(t)
-	if t.To == agents.LoggedOut {
-		if ss, ok := l.deps.Agents.(agents.SessionSink); ok {
-			if a := l.eng.Agent(t.Agent); a != nil {
-				ss.EndSession(t.Agent, t.At, t.Event, a.Session())
-			}
+	if t.To == agents.LoggedOut && l.deps.Sessions != nil {
+		if a := l.eng.Agent(t.Agent); a != nil {
+			l.deps.Sessions.EndSession(t.Agent, t.At, t.Event, a.Session())
 		}
 	}
 	for _, ch := range l.subs {

@@ -54,9 +54,18 @@ const (
 	wrapupRetry = 5 * time.Second
 )
 
-// txAgentSink is an agent state log that can write a transition inside a
-// transaction (agents.EventSink).
-type txAgentSink interface {
+// TxCallJournal writes a disposition's call record inside the
+// disposition's transaction (StoreJournal): Flush first writes the call's
+// end, queued behind, which the disposition then updates; DisposeTx returns
+// the calls row.
+type TxCallJournal interface {
+	Flush(ctx context.Context) error
+	DisposeTx(ctx context.Context, tx pgx.Tx, d *CallDisposition) (int64, error)
+}
+
+// TxAgentLog is an agent state log that can write a transition inside a
+// disposition's transaction (agents.EventSink).
+type TxAgentLog interface {
 	Flush(ctx context.Context) error
 	AppendTx(ctx context.Context, tx agents.Execer, t agents.Transition) error
 	Forget(agent agents.ID)
@@ -94,21 +103,20 @@ func (l *Loop) SetCampaign(c campaigns.Campaign) { l.campaign.Store(&c) }
 // Disposition saves an agent's disposition of the call awaiting it (call 0:
 // whichever that is; otherwise it must be that call). See loop_dispo.go. Bad
 // input returns an error for which campaigns.IsDispositionInputError is true.
-// sim records a callback code without scheduling a callback (simulated
-// agents). Without a database the code is checked against
+// Without a database the code is checked against
 // LoopConfig.Dispositions and written behind through the journal and the
 // lead source (tests, the simulator).
-func (l *Loop) Disposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput, sim bool) (campaigns.DispositionResult, error) {
+func (l *Loop) Disposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput) (campaigns.DispositionResult, error) {
 	var res campaigns.DispositionResult
 	err := l.do(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = l.saveDisposition(ctx, id, call, in, false, sim)
+		res, err = l.saveDisposition(ctx, id, call, in, false)
 		return err
 	})
 	return res, err
 }
 
-func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput, auto, sim bool) (campaigns.DispositionResult, error) {
+func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput, auto bool) (campaigns.DispositionResult, error) {
 	var res campaigns.DispositionResult
 	a := l.eng.Agent(id)
 	if a == nil {
@@ -141,9 +149,6 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 		return res, errWritesDown
 	}
 	in.Code = strings.TrimSpace(in.Code)
-	if sim {
-		in.Callback = nil
-	}
 	c := l.campaign.Load()
 	now := l.Now()
 	ev := agents.Event{Kind: agents.EvDispoSaved, At: now}
@@ -176,13 +181,13 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 	if err != nil {
 		return res, err
 	}
-	sink, _ := l.deps.Agents.(txAgentSink)
+	sink := l.deps.TxAgents
 	if sink != nil {
 		if err := sink.Flush(ctx); err != nil {
 			return res, fmt.Errorf("write agent %d's state log before the disposition: %w", id, err)
 		}
 	}
-	j, _ := l.deps.Journal.(*StoreJournal)
+	j := l.deps.TxJournal
 	if open && j != nil {
 		// The call's end is written behind; the disposition updates it.
 		if err := j.Flush(ctx); err != nil {
@@ -191,7 +196,7 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 	}
 	err = pgx.BeginFunc(ctx, l.deps.DB, func(tx pgx.Tx) error {
 		d, err := campaigns.CheckDisposition(ctx, tx, c.ID, in, now, auto)
-		if err != nil && !(sim && errors.Is(err, campaigns.ErrCallbackRequired)) {
+		if err != nil {
 			return err
 		}
 		res.Disposition = d
@@ -206,7 +211,7 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 		if held {
 			res, err = campaigns.DisposeLead(ctx, tx, l.deps.Callbacks, campaigns.LeadDisposition{
 				Campaign: c, Lead: campaigns.LeadID(ac.Lead.ID), Agent: int64(id), Call: row, Input: in, At: now,
-				Auto: auto, NoCallback: sim, Node: l.cfg.Node})
+				Auto: auto, Node: l.cfg.Node})
 			if err != nil {
 				return err
 			}
@@ -291,7 +296,7 @@ func (l *Loop) wrapupDue(ctx context.Context, d due) {
 	if a == nil || a.State() != agents.Dispo || !a.StateSince().Equal(d.since) {
 		return
 	}
-	if _, err := l.saveDisposition(ctx, d.agent, 0, campaigns.DispositionInput{Code: campaigns.DispoAuto}, true, false); err != nil {
+	if _, err := l.saveDisposition(ctx, d.agent, 0, campaigns.DispositionInput{Code: campaigns.DispoAuto}, true); err != nil {
 		l.log.Error("automatic disposition at the wrap-up limit; trying again", "agent", int64(d.agent), "err", err)
 		d.at = l.Now().Add(wrapupRetry)
 		l.push(d)
