@@ -65,6 +65,10 @@ type DispositionInput struct {
 	// Callback is required by a disposition that schedules a callback and
 	// refused by one that does not.
 	Callback *CallbackInput `json:"callback,omitempty"`
+	// NoCallback records a callback code without scheduling a callback
+	// (the simulated agents, who have no one to call back). Never read
+	// from a request.
+	NoCallback bool `json:"-"`
 }
 
 // CallbackInput is the callback part of a disposition.
@@ -77,7 +81,12 @@ type CallbackInput struct {
 // CheckDisposition validates an agent's input against the campaign's
 // dispositions without changing anything, so a caller can refuse bad input
 // before touching a call. auto allows the system code of the wrap-up limit.
+// With in.NoCallback a callback code needs no callback (any given is
+// ignored).
 func CheckDisposition(ctx context.Context, db DB, campaign ID, in DispositionInput, now time.Time, auto bool) (Disposition, error) {
+	if in.NoCallback {
+		in.Callback = nil
+	}
 	code := strings.TrimSpace(in.Code)
 	d, err := GetDisposition(ctx, db, campaign, code)
 	if errors.Is(err, ErrNotFound) {
@@ -93,7 +102,7 @@ func CheckDisposition(ctx context.Context, db DB, campaign ID, in DispositionInp
 		return d, fmt.Errorf("%w: %d characters, at most %d", ErrNotesTooLong, len(in.Notes), MaxNotes)
 	}
 	switch {
-	case d.SchedulesCallback && in.Callback == nil:
+	case d.SchedulesCallback && in.Callback == nil && !in.NoCallback:
 		return d, fmt.Errorf("%w: %s", ErrCallbackRequired, d.Code)
 	case !d.SchedulesCallback && in.Callback != nil:
 		return d, fmt.Errorf("%w: %s", ErrCallbackNotAllowed, d.Code)
@@ -122,9 +131,6 @@ type LeadDisposition struct {
 	At    time.Time
 	// Auto marks the wrap-up limit's automatic disposition.
 	Auto bool
-	// NoCallback records a callback code without scheduling one (the
-	// simulated agents, which have no one to call back).
-	NoCallback bool
 	// Node, when set, must be the node holding the lead's claim (Attempt).
 	Node string
 }
@@ -147,11 +153,11 @@ type DispositionResult struct {
 func DisposeLead(ctx context.Context, tx pgx.Tx, jobs CallbackJobs, p LeadDisposition) (DispositionResult, error) {
 	var res DispositionResult
 	in := p.Input
-	if p.NoCallback {
+	if in.NoCallback {
 		in.Callback = nil
 	}
 	d, err := CheckDisposition(ctx, tx, p.Campaign.ID, in, p.At, p.Auto)
-	if err != nil && !(p.NoCallback && errors.Is(err, ErrCallbackRequired)) {
+	if err != nil {
 		return res, err
 	}
 	res.Disposition = d

@@ -32,12 +32,18 @@ const (
 	// CallConference: a third party joined the customer and the agent
 	// (AddParty); the agent's Leave hands the customer over to them.
 	CallConference
+	// CallWrapUp: the customer's leg of a call the agent talked on has
+	// ended (outcome completed) and the call awaits the agent's disposition.
+	// The call still holds its lead: the disposition (the agent's code, the
+	// wrap-up limit's AUTO, or AUTO when the agent leaves without one)
+	// settles both, and only then does the call end.
+	CallWrapUp
 	CallEnded
 	numCallStates
 )
 
 var callStateNames = [numCallStates]string{"queued", "dialing", "ringing", "answered_human", "answered_machine",
-	"connected", "held", "conference", "ended"}
+	"connected", "held", "conference", "wrap_up", "ended"}
 
 func (s CallState) String() string {
 	if s < numCallStates {
@@ -101,12 +107,13 @@ const (
 	ceTransfer // blind: the customer goes to the target, the agent's part ends
 	ceAddParty // a third party joins: conference
 	ceLeave    // the agent leaves the conference; the customer stays with the third party
+	ceSettle   // the agent's disposition (or AUTO) settles a call in wrap-up
 	numCallEvents
 )
 
 var callEventNames = [numCallEvents]string{"dial", "ringing", "answer_human", "answer_machine", "connect", "hold",
 	"resume", "busy", "failed", "no_answer", "deadline", "drop_machine", "hangup", "invalid_number", "mute", "unmute",
-	"dtmf", "transfer", "add_party", "leave"}
+	"dtmf", "transfer", "add_party", "leave", "settle"}
 
 func (e callEvent) String() string {
 	if e < numCallEvents {
@@ -123,7 +130,9 @@ type callRule struct {
 
 // callTable is the call state machine. Terminal outcomes are decided here,
 // in one place, so a hangup means "abandoned" before a connect and
-// "completed" after it no matter who observed it.
+// "completed" after it no matter who observed it. A call an agent talked on
+// goes through wrap-up (its disposition) to its end; every other call ends
+// at once.
 var callTable = func() (t [numCallStates][numCallEvents]callRule) {
 	set := func(from CallState, ev callEvent, to CallState, o Outcome) { t[from][ev] = callRule{to, o, true} }
 	set(CallQueued, ceDial, CallDialing, OutcomeNone)
@@ -145,8 +154,8 @@ var callTable = func() (t [numCallStates][numCallEvents]callRule) {
 	set(CallAnsweredMachine, ceHangup, CallEnded, OutcomeMachine)
 	set(CallConnected, ceHold, CallHeld, OutcomeNone)
 	set(CallHeld, ceResume, CallConnected, OutcomeNone)
-	set(CallConnected, ceHangup, CallEnded, OutcomeCompleted)
-	set(CallHeld, ceHangup, CallEnded, OutcomeCompleted)
+	set(CallConnected, ceHangup, CallWrapUp, OutcomeCompleted)
+	set(CallHeld, ceHangup, CallWrapUp, OutcomeCompleted)
 	// The agent's leg towards the customer can be muted whenever it is
 	// bridged; keys are sent only to a customer who can hear them.
 	for _, s := range []CallState{CallConnected, CallHeld, CallConference} {
@@ -157,11 +166,12 @@ var callTable = func() (t [numCallStates][numCallEvents]callRule) {
 	set(CallConference, ceDTMF, CallConference, OutcomeNone)
 	// A blind transfer hands the customer on (often from hold); the agent
 	// spoke to them, so the call is completed and theirs to disposition.
-	set(CallConnected, ceTransfer, CallEnded, OutcomeCompleted)
-	set(CallHeld, ceTransfer, CallEnded, OutcomeCompleted)
+	set(CallConnected, ceTransfer, CallWrapUp, OutcomeCompleted)
+	set(CallHeld, ceTransfer, CallWrapUp, OutcomeCompleted)
 	set(CallConnected, ceAddParty, CallConference, OutcomeNone)
-	set(CallConference, ceLeave, CallEnded, OutcomeCompleted)
-	set(CallConference, ceHangup, CallEnded, OutcomeCompleted)
+	set(CallConference, ceLeave, CallWrapUp, OutcomeCompleted)
+	set(CallConference, ceHangup, CallWrapUp, OutcomeCompleted)
+	set(CallWrapUp, ceSettle, CallEnded, OutcomeCompleted)
 	return t
 }()
 
@@ -268,7 +278,10 @@ type CallRecord struct {
 	HasAgent  bool
 	Outcome   Outcome
 	Abandoned bool
-	Stamps    [numCallStates]time.Time
+	// Stamps: when the call entered each state. The record is written when
+	// the customer's leg ends; Stamps[CallEnded] is that instant, also for a
+	// call still in wrap-up (its Stamps[CallWrapUp]).
+	Stamps [numCallStates]time.Time
 	// Cause is why the call ended (zero: not known).
 	Cause Cause
 }

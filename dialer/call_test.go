@@ -30,18 +30,20 @@ func TestCallTableExhaustive(t *testing.T) {
 		{CallAnsweredMachine, ceHangup}:      {CallEnded, OutcomeMachine},
 		{CallConnected, ceHold}:              {CallHeld, OutcomeNone},
 		{CallHeld, ceResume}:                 {CallConnected, OutcomeNone},
-		{CallConnected, ceHangup}:            {CallEnded, OutcomeCompleted},
-		{CallHeld, ceHangup}:                 {CallEnded, OutcomeCompleted},
+		// A call an agent talked on waits in wrap-up for its disposition.
+		{CallConnected, ceHangup}: {CallWrapUp, OutcomeCompleted},
+		{CallHeld, ceHangup}:      {CallWrapUp, OutcomeCompleted},
+		{CallWrapUp, ceSettle}:    {CallEnded, OutcomeCompleted},
 		// The agent's controls: DTMF only where the customer hears it, a
 		// blind transfer from talk or hold, a conference only from talk,
 		// and Leave only out of a conference.
 		{CallConnected, ceDTMF}:     {CallConnected, OutcomeNone},
 		{CallConference, ceDTMF}:    {CallConference, OutcomeNone},
-		{CallConnected, ceTransfer}: {CallEnded, OutcomeCompleted},
-		{CallHeld, ceTransfer}:      {CallEnded, OutcomeCompleted},
+		{CallConnected, ceTransfer}: {CallWrapUp, OutcomeCompleted},
+		{CallHeld, ceTransfer}:      {CallWrapUp, OutcomeCompleted},
 		{CallConnected, ceAddParty}: {CallConference, OutcomeNone},
-		{CallConference, ceLeave}:   {CallEnded, OutcomeCompleted},
-		{CallConference, ceHangup}:  {CallEnded, OutcomeCompleted},
+		{CallConference, ceLeave}:   {CallWrapUp, OutcomeCompleted},
+		{CallConference, ceHangup}:  {CallWrapUp, OutcomeCompleted},
 	}
 	for _, s := range []CallState{CallConnected, CallHeld, CallConference} {
 		legal[key{s, ceMute}] = want{s, OutcomeNone}

@@ -47,6 +47,9 @@ var (
 	CauseAgentLoggedOut = Cause{Q850: 16, Reason: "agent logged out"}
 	CauseBridgeFailed   = Cause{Q850: 41, Reason: "could not bridge the agent"}
 	CauseDialNotSent    = Cause{Q850: 41, Reason: "dial not sent"}
+	// CauseShutdown: the campaign's loop stopped with the call still up
+	// (calls.end_cause "shutdown").
+	CauseShutdown = Cause{Q850: 16, Reason: "hung up at shutdown"}
 )
 
 // IsZero reports whether no cause is known.

@@ -182,24 +182,24 @@ func TestDispositionFlow(t *testing.T) {
 		{campaigns.DispositionInput{Code: "CALLBK", Callback: &campaigns.CallbackInput{At: time.Now().Add(time.Hour), Scope: "us"}}, 0, campaigns.ErrCallbackScope},
 		{campaigns.DispositionInput{Code: "SALE", Callback: &campaigns.CallbackInput{At: time.Now().Add(time.Hour), Scope: campaigns.ScopeMe}}, 0, campaigns.ErrCallbackNotAllowed},
 	} {
-		_, err := l.Disposition(ctx, 1, tc.call, tc.in, false)
+		_, err := l.Disposition(ctx, 1, tc.call, tc.in)
 		require.ErrorIs(t, err, tc.want, "%+v", tc.in)
 		require.True(t, campaigns.IsDispositionInputError(err))
 		require.Equal(t, agents.Dispo, agentStatus(t, l, 1).State, "a refused disposition leaves the agent in DISPO")
 	}
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvPause, PauseCode: "LUNCH"}))
-	res, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "SALE", Notes: "two seats, annual plan"}, false)
+	res, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "SALE", Notes: "two seats, annual plan"})
 	require.NoError(t, err)
 	require.Equal(t, "SALE", res.Disposition.Code)
 	st := agentStatus(t, l, 1)
 	require.Equal(t, agents.Paused, st.State, "the pause asked for during DISPO applies")
 	require.Equal(t, "LUNCH", st.PauseCode)
 
-	_, err = l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "NI"}, false)
+	_, err = l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "NI"})
 	require.ErrorIs(t, err, campaigns.ErrAlreadyDispositioned)
-	_, err = l.Disposition(ctx, 1, 0, campaigns.DispositionInput{Code: "NI"}, false)
+	_, err = l.Disposition(ctx, 1, 0, campaigns.DispositionInput{Code: "NI"})
 	require.ErrorIs(t, err, campaigns.ErrAlreadyDispositioned)
-	_, err = l.Disposition(ctx, 2, 0, campaigns.DispositionInput{Code: "NI"}, false)
+	_, err = l.Disposition(ctx, 2, 0, campaigns.DispositionInput{Code: "NI"})
 	require.ErrorIs(t, err, campaigns.ErrNoCallToDisposition)
 
 	// Written at once, not behind: no flush needed.
@@ -248,7 +248,7 @@ func TestDNCDispositionBlocksDiallingAtOnce(t *testing.T) {
 	var lead int64
 	var phone string
 	require.NoError(t, db.QueryRow(ctx, `SELECT k.lead_id, k.phone FROM calls k WHERE campaign_id = $1 AND seq = $2`, c.ID, int64(call)).Scan(&lead, &phone))
-	_, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "DNC"}, false)
+	_, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "DNC"})
 	require.NoError(t, err)
 
 	on, err := campaigns.OnDNC(ctx, db, c.ID, phone)
@@ -296,7 +296,7 @@ func TestWrapupLimitAutoDispositions(t *testing.T) {
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
 	st = waitAgent(t, l, 1, agents.InCall)
 	require.NoError(t, l.Hangup(ctx, 1))
-	_, err := l.Disposition(ctx, 1, st.Call, campaigns.DispositionInput{Code: "NI"}, false)
+	_, err := l.Disposition(ctx, 1, st.Call, campaigns.DispositionInput{Code: "NI"})
 	require.NoError(t, err)
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvPause}))
 	time.Sleep(1500 * time.Millisecond)
@@ -320,7 +320,7 @@ func TestMeCallbackReachesItsAgentAcrossARestart(t *testing.T) {
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvPause}))
 	due := time.Now().Add(1500 * time.Millisecond)
 	res, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "CALLBK", Notes: "wife decides; call after lunch",
-		Callback: &campaigns.CallbackInput{At: due, Scope: campaigns.ScopeMe}}, false)
+		Callback: &campaigns.CallbackInput{At: due, Scope: campaigns.ScopeMe}})
 	require.NoError(t, err)
 	require.NotNil(t, res.Callback)
 	cb := res.Callback
@@ -384,7 +384,7 @@ func TestMeCallbackReachesItsAgentAcrossARestart(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, campaigns.CallbackDialled, got.Status)
 	require.NoError(t, l.Hangup(ctx, 1))
-	_, err = l.Disposition(ctx, 1, 0, campaigns.DispositionInput{Code: "SALE"}, false)
+	_, err = l.Disposition(ctx, 1, 0, campaigns.DispositionInput{Code: "SALE"})
 	require.NoError(t, err)
 	got, err = campaigns.GetCallback(ctx, db, cb.ID)
 	require.NoError(t, err)
@@ -411,7 +411,7 @@ func TestAnyoneCallbackIsDialledFirst(t *testing.T) {
 
 	call := talkAndHangUp(t, l, 1)
 	res, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "CALLBK",
-		Callback: &campaigns.CallbackInput{At: time.Now().Add(time.Second), Scope: campaigns.ScopeAnyone}}, false)
+		Callback: &campaigns.CallbackInput{At: time.Now().Add(time.Second), Scope: campaigns.ScopeAnyone}})
 	require.NoError(t, err)
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvPause}))
 	require.NoError(t, l.Login(ctx, 2, agents.Config{}))
@@ -463,7 +463,7 @@ func TestAgentDialsACallbackFromTheirList(t *testing.T) {
 
 	testwait.Until(t, func() bool { return agentStatus(t, l, 1).Call != 0 })
 	require.NoError(t, l.Hangup(ctx, 1))
-	_, err = l.Disposition(ctx, 1, 0, campaigns.DispositionInput{Code: "SALE", Notes: "done"}, false)
+	_, err = l.Disposition(ctx, 1, 0, campaigns.DispositionInput{Code: "SALE", Notes: "done"})
 	require.NoError(t, err)
 	got, err = campaigns.GetCallback(ctx, db, cb.ID)
 	require.NoError(t, err)
@@ -485,7 +485,7 @@ func TestMeCallbackOfferedToAWaitingAgent(t *testing.T) {
 	call := talkAndHangUp(t, l, 1)
 	due := time.Now().Add(time.Second)
 	res, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "CALLBK", Notes: "after the meeting",
-		Callback: &campaigns.CallbackInput{At: due, Scope: campaigns.ScopeMe}}, false)
+		Callback: &campaigns.CallbackInput{At: due, Scope: campaigns.ScopeMe}})
 	require.NoError(t, err)
 	require.Equal(t, agents.Ready, agentStatus(t, l, 1).State, "the agent waits; the campaign's only lead is held")
 	waitAgent(t, l, 1, agents.Ringing)
@@ -497,4 +497,32 @@ func TestMeCallbackOfferedToAWaitingAgent(t *testing.T) {
 	require.Equal(t, res.Callback.ID, info.Callback.ID)
 	require.Equal(t, "after the meeting", info.Callback.Notes)
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReject}))
+}
+
+// A simulated agent's callback code (NoCallback) is saved on the call and
+// the lead like any other code, but schedules no callback nobody would
+// make; a person's callback code without a time is refused.
+func TestSimulatedAgentsCallbackCodeSchedulesNoCallback(t *testing.T) {
+	db := testdb.NewPool(t)
+	c := powerCampaign(t, db, 20, nil)
+	_, l := runDispoNode(t, db, c)
+	ctx := context.Background()
+
+	call := talkAndHangUp(t, l, 1)
+	_, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "CALLBK"})
+	require.ErrorIs(t, err, campaigns.ErrCallbackRequired)
+	res, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "CALLBK", NoCallback: true,
+		Callback: &campaigns.CallbackInput{At: time.Now().Add(time.Hour), Scope: campaigns.ScopeMe}})
+	require.NoError(t, err)
+	require.Equal(t, "CALLBK", res.Disposition.Code)
+	require.Nil(t, res.Callback)
+	require.Zero(t, count(t, db, `SELECT count(*) FROM callbacks WHERE campaign_id = $1`, c.ID))
+	var last string
+	require.NoError(t, db.QueryRow(ctx, `SELECT l.last_disposition FROM leads l JOIN calls k ON k.lead_id = l.id
+		WHERE k.campaign_id = $1 AND k.seq = $2`, c.ID, int64(call)).Scan(&last))
+	require.Equal(t, "CALLBK", last)
+	testwait.Until(t, func() bool {
+		return count(t, db, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND seq = $2 AND disposition = 'CALLBK'`,
+			c.ID, int64(call)) == 1
+	}, "the call record has the code")
 }

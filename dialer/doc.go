@@ -5,6 +5,12 @@
 // power, predictive, and the simulator baselines) that decide how many calls
 // to place.
 //
+// The Engine is the one owner of call state: a call an agent talked on stays
+// with it in wrap-up (CallWrapUp), holding its lead, until the agent's
+// disposition, the wrap-up limit's AUTO or the agent leaving settles it; the
+// Loop writes progress, records and dispositions through as the engine moves
+// calls (its CallSink and CallWatcher) and keeps no call state of its own.
+//
 // The Engine is a deterministic core with no goroutines and no locks: one
 // driver goroutine feeds it trunk events, agent events, timer firings and
 // pacing ticks, and it talks back through the Trunk, Scheduler and store

@@ -1,6 +1,7 @@
 package dialer
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 )
 
 // Scheduler is the engine's view of its driver: the clock, and a way to be
@@ -56,7 +58,48 @@ type Deps struct {
 	// Offers gives an agent who becomes READY a lead of their own to offer
 	// before any new call (optional; see engine_offer.go).
 	Offers PriorityOffers
-	Logger *slog.Logger
+	// Watcher is told of each call's progress and of each disposition
+	// that settles a call (optional). With a Watcher, the lead of a call an
+	// agent talked on is completed by the Watcher when the call is settled
+	// (it knows the disposition code); without one, the engine completes it
+	// when the customer's leg ends.
+	Watcher CallWatcher
+	Logger  *slog.Logger
+}
+
+// CallWatcher follows calls as the engine moves them, on the engine's
+// goroutine; it must not call back into the engine.
+type CallWatcher interface {
+	// CallProgressed: the call reached c.State (dialing, ringing, answered
+	// by a person or a machine, or first connected to an agent).
+	CallProgressed(c *Call)
+	// CallSettled: a call in wrap-up was settled by its agent's
+	// disposition, or by AUTO when the agent left it; the watcher completes
+	// its lead with the code unless s.Saved.
+	CallSettled(ctx context.Context, s *Settlement)
+}
+
+// Disposal is an agent's disposition as it settles their call in wrap-up.
+type Disposal struct {
+	Code string
+	// Saved: the caller has already written the disposition (call record,
+	// lead, agent event) in one transaction; nothing is left to write.
+	Saved bool
+}
+
+// Settlement is how a call in wrap-up was settled.
+type Settlement struct {
+	Call  CallID
+	Lead  LeadID
+	Agent agents.ID
+	Code  string
+	Saved bool
+	// Left: the agent left the call without a disposition (logout, session
+	// lost, shutdown): the code is campaigns.DispoAuto.
+	Left bool
+	// Transition is the agent's move that settled it; its Call holds the
+	// call's talk, hold and dispo time (nil if the agent had none open).
+	Transition agents.Transition
 }
 
 // Counters are running totals since the engine started.
@@ -78,8 +121,10 @@ type Counters struct {
 
 type agentSlot struct {
 	a        *agents.Agent
-	call     *Call // open call (bridged, or preview/manual dial in progress)
-	wrapping bool  // call ended, agent not READY again yet
+	call     *Call  // open call (bridged, or preview/manual dial in progress)
+	wrap     *Call  // the call in wrap-up, awaiting the agent's disposition
+	settled  CallID // the last call the agent's disposition settled, until logout
+	wrapping bool   // call ended, agent not READY again yet
 	callEnd  time.Time
 	offer    Lead // preview reservation while RINGING
 	offered  bool
@@ -349,12 +394,22 @@ func (e *Engine) ManualDial(ctx context.Context, id agents.ID, lead Lead) (CallI
 // applyAgent runs one agent transition and keeps the engine's view (ready
 // queue, wrap-up tracking, waiting calls) in step with it.
 func (e *Engine) applyAgent(ctx context.Context, s *agentSlot, ev agents.Event) error {
+	return e.applyAgentDisposal(ctx, s, ev, nil)
+}
+
+// applyAgentDisposal is applyAgent; a transition that takes the agent off
+// their call in wrap-up settles it with d (nil: the agent left it without a
+// disposition).
+func (e *Engine) applyAgentDisposal(ctx context.Context, s *agentSlot, ev agents.Event, d *Disposal) error {
 	from := s.a.State()
 	tr, err := s.a.Apply(ev)
 	if err != nil {
 		return err
 	}
 	to := tr.To
+	if s.wrap != nil && to != agents.Dispo && (tr.Call != nil || from == agents.Dispo) {
+		e.settle(ctx, s.wrap, s, tr, d)
+	}
 	if from == agents.Ready && to != agents.Ready {
 		e.unready(s)
 	}
@@ -366,6 +421,7 @@ func (e *Engine) applyAgent(ctx context.Context, s *agentSlot, ev agents.Event) 
 		}
 	case agents.LoggedOut:
 		s.wrapping = false
+		s.settled = 0
 		if s.offered {
 			s.offered = false
 			if err := e.deps.Leads.Release(ctx, s.offer.ID); err != nil {
@@ -493,11 +549,29 @@ func (e *Engine) removeWaiting(c *Call) {
 // step applies a call event, logging (not failing) if the table refuses:
 // trunks can report progress out of order and that must not kill a campaign.
 func (e *Engine) step(c *Call, ev callEvent) bool {
+	from := c.State
 	if err := c.apply(ev, e.now()); err != nil {
 		e.log.Warn("ignored call event", "err", err)
 		return false
 	}
+	if e.deps.Watcher != nil && progressed(from, c.State) {
+		e.deps.Watcher.CallProgressed(c)
+	}
 	return true
+}
+
+// progressed reports whether from → to is a step of a call's progress a
+// watcher is told of: a resume from hold is not a new connect.
+func progressed(from, to CallState) bool {
+	switch to {
+	case CallDialing, CallAnsweredHuman, CallAnsweredMachine:
+		return true
+	case CallRinging:
+		return from == CallDialing
+	case CallConnected:
+		return from == CallAnsweredHuman
+	}
+	return false
 }
 
 func (e *Engine) answered(ctx context.Context, c *Call) {
@@ -545,11 +619,12 @@ func (e *Engine) hangup(ctx context.Context, c *Call) {
 // end moves a call to its terminal state for cause and settles everything
 // that hangs off it: lead, call record, budget, agent, learning.
 func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
-	if !e.step(c, ev) || c.State != CallEnded {
+	if !e.step(c, ev) || (c.State != CallEnded && c.State != CallWrapUp) {
 		return
 	}
 	c.Cause = cause
-	now := c.Stamps[CallEnded]
+	wrap := c.State == CallWrapUp
+	now := c.Stamps[c.State]
 	switch c.Outcome {
 	case OutcomeAbandoned:
 		e.budget.Record(now, true)
@@ -575,14 +650,17 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 	delete(e.calls, c.ID)
 	delete(e.inFlight, c.Lead.ID)
 
-	if err := e.deps.Leads.Complete(ctx, c.Lead.ID, c.Outcome); err != nil {
-		e.log.Error("complete lead", "lead", int64(c.Lead.ID), "err", err)
+	if !wrap || e.deps.Watcher == nil {
+		if err := e.deps.Leads.Complete(ctx, c.Lead.ID, c.Outcome); err != nil {
+			e.log.Error("complete lead", "lead", int64(c.Lead.ID), "err", err)
+		}
 	}
 	e.rec = CallRecord{
 		ID: c.ID, Campaign: c.Campaign, Lead: c.Lead.ID, Number: c.Lead.Number,
 		Agent: c.Agent, HasAgent: c.HasAgent, Outcome: c.Outcome,
 		Abandoned: c.Outcome == OutcomeAbandoned, Stamps: c.Stamps, Cause: c.Cause,
 	}
+	e.rec.Stamps[CallEnded] = now
 	if e.deps.Calls != nil {
 		if err := e.deps.Calls.RecordCall(ctx, &e.rec); err != nil {
 			e.log.Error("record call", "call", uint64(c.ID), "err", err)
@@ -591,18 +669,107 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 	if e.obs != nil {
 		e.obs.ObserveCall(&e.rec)
 	}
+	var s *agentSlot
 	if c.HasAgent {
-		if s := e.agents[c.Agent]; s != nil && s.call == c {
-			s.call = nil
-			if s.a.State() == agents.InCall {
-				if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvCallEnd}); err != nil {
-					e.log.Error("end agent call", "agent", int64(c.Agent), "err", err)
-				}
+		s = e.agents[c.Agent]
+	}
+	switch {
+	case s != nil && s.call == c:
+		s.call = nil
+		if wrap {
+			s.wrap = c
+		}
+		if s.a.State() == agents.InCall {
+			if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvCallEnd}); err != nil {
+				e.log.Error("end agent call", "agent", int64(c.Agent), "err", err)
 			}
 		}
+	case s != nil && wrap && s.call == nil && s.wrap == nil:
+		// The agent is leaving the call (logout): their logout settles it.
+		s.wrap = c
 	}
+	if wrap && (s == nil || s.wrap != c) {
+		// Nobody left to disposition it.
+		e.settle(ctx, c, s, agents.Transition{Agent: c.Agent, At: now}, nil)
+		return
+	}
+	if !wrap {
+		e.release(c)
+	}
+}
+
+func (e *Engine) release(c *Call) {
 	*c = Call{}
 	e.free = append(e.free, c)
+}
+
+// settle ends a call in wrap-up with its agent's disposal d, or AUTO when
+// d is nil (the agent left it without one).
+func (e *Engine) settle(ctx context.Context, c *Call, s *agentSlot, tr agents.Transition, d *Disposal) {
+	st := Settlement{Call: c.ID, Lead: c.Lead.ID, Agent: c.Agent, Transition: tr}
+	if d != nil {
+		st.Code, st.Saved = d.Code, d.Saved
+	} else {
+		st.Code, st.Left = campaigns.DispoAuto, true
+	}
+	if s != nil && s.wrap == c {
+		s.wrap = nil
+		s.settled = c.ID
+	}
+	e.step(c, ceSettle)
+	if e.deps.Watcher != nil {
+		e.deps.Watcher.CallSettled(ctx, &st)
+	}
+	e.release(c)
+}
+
+// Dispose saves the agent's disposition: ev (EvDispoSaved, or
+// EvWrapupTimeout at the wrap-up limit) moves them out of DISPO, and the
+// call in wrap-up, if any, is settled with d.
+func (e *Engine) Dispose(ctx context.Context, id agents.ID, ev agents.Event, d Disposal) error {
+	s, ok := e.agents[id]
+	if !ok {
+		return fmt.Errorf("agent %d, campaign %d: %w", id, e.cfg.Campaign, ErrAgentNotInCampaign)
+	}
+	if ev.Kind != agents.EvDispoSaved && ev.Kind != agents.EvWrapupTimeout {
+		return fmt.Errorf("agent %d: %s is not a disposition", id, ev.Kind)
+	}
+	if err := e.applyAgentDisposal(ctx, s, ev, &d); err != nil {
+		return err
+	}
+	e.pace(ctx)
+	return nil
+}
+
+// dispositionCall is the call the agent's disposition is for: the one they
+// are talking on (connected, held, conference) or the one in wrap-up.
+func (e *Engine) dispositionCall(id agents.ID) *Call {
+	s, ok := e.agents[id]
+	switch {
+	case !ok:
+		return nil
+	case s.wrap != nil:
+		return s.wrap
+	case s.call != nil && s.call.State >= CallConnected:
+		return s.call
+	}
+	return nil
+}
+
+// settledCall is the last call the agent's disposition settled (0: none
+// since login).
+func (e *Engine) settledCall(id agents.ID) CallID {
+	if s, ok := e.agents[id]; ok {
+		return s.settled
+	}
+	return 0
+}
+
+// openCalls lists the calls not ended nor in wrap-up, by id.
+func (e *Engine) openCalls() []*Call {
+	out := slices.Clone(e.active)
+	slices.SortFunc(out, func(a, b *Call) int { return cmp.Compare(a.ID, b.ID) })
+	return out
 }
 
 // dial places one call; s is the agent who owns it (preview/manual) or nil.

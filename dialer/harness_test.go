@@ -81,6 +81,13 @@ type harness struct {
 
 func newHarness(t *testing.T, cfg dialer.Config, pol dialer.Policy, leads dialer.LeadSource, hist dialer.BudgetHistory) *harness {
 	t.Helper()
+	return newHarnessWith(t, cfg, dialer.Deps{Leads: leads, History: hist, Policy: pol})
+}
+
+// newHarnessWith is newHarness with more of the engine's deps; the
+// harness supplies the scheduler, trunk and call log.
+func newHarnessWith(t *testing.T, cfg dialer.Config, deps dialer.Deps) *harness {
+	t.Helper()
 	h := &harness{
 		t:     t,
 		ctx:   context.Background(),
@@ -88,7 +95,8 @@ func newHarness(t *testing.T, cfg dialer.Config, pol dialer.Policy, leads dialer
 		trunk: &scriptedTrunk{bridged: map[dialer.CallID]agents.ID{}, played: map[dialer.CallID]string{}, hungUp: map[dialer.CallID]bool{}},
 		log:   &dialer.MemoryCallLog{},
 	}
-	eng, err := dialer.NewEngine(cfg, dialer.Deps{Scheduler: h.drv, Trunk: h.trunk, Leads: leads, Calls: h.log, History: hist, Policy: pol})
+	deps.Scheduler, deps.Trunk, deps.Calls = h.drv, h.trunk, h.log
+	eng, err := dialer.NewEngine(cfg, deps)
 	require.NoError(t, err)
 	h.eng = eng
 	h.drv.Attach(eng)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,35 +49,46 @@ type LoopDeps struct {
 	Clock Clock
 	// Trunk builds the campaign's trunk; it delivers its events through del.
 	Trunk   func(del TrunkDeliverer) (Trunk, error)
-	Leads   LeadSource
+	Leads   LoopLeads
 	Policy  Policy // required in ModeAuto
 	History BudgetHistory
 	// Learning replays recent calls into a learning policy (optional).
 	Learning LearningHistory
 	// Journal is written through as calls move (optional).
 	Journal CallJournal
-	// Agents receives every agent transition (optional); an
-	// agents.SessionSink also gets each session's totals at logout.
+	// Agents receives every agent transition (optional).
 	Agents agents.Sink
+	// Sessions gets each agent session's totals at logout (optional).
+	Sessions SessionTotals
 	// DB, Campaign and Callbacks make dispositions transactional
 	// (loop_dispo.go): with DB set, a disposition's call record, lead rules,
 	// DNC and callback (with its job, through Callbacks) commit together
 	// before the agent moves on, and due callbacks are offered to their
-	// agents. The call record joins the transaction when Journal is a
-	// *StoreJournal, the agent's event when Agents is an
-	// *agents.EventSink. Without DB, dispositions are written behind as
-	// before (tests, the simulator).
+	// agents. The call record joins the transaction through TxJournal, the
+	// agent's event through TxAgents (optional each). Without DB,
+	// dispositions are written behind (tests, the simulator).
 	DB        campaigns.TxDB
 	Campaign  *campaigns.Campaign
 	Callbacks campaigns.CallbackJobs
+	TxJournal TxCallJournal
+	TxAgents  TxAgentLog
 	// Writers are the campaign's write-behind paths (outage.go): while any
 	// is unhealthy the loop claims no new leads.
 	Writers []WriteHealth
 }
 
-// disposer is a LeadSource that also records an agent's disposition.
-type disposer interface {
+// LoopLeads is a loop's lead source (HopperLeads): the engine's, and the
+// attempt of a call an agent talked on, recorded with the agent's
+// disposition code when the disposition is written behind (no database).
+type LoopLeads interface {
+	LeadSource
 	CompleteDisposed(ctx context.Context, id LeadID, o Outcome, code string) error
+}
+
+// SessionTotals keeps per-session totals (agents.EventSink): the loop calls
+// EndSession right after an agent's transition to LOGGED_OUT.
+type SessionTotals interface {
+	EndSession(agent agents.ID, at time.Time, cause agents.EventKind, s agents.Session)
 }
 
 // Loop runs one campaign's Engine in real time. One goroutine owns the
@@ -119,12 +129,8 @@ type Loop struct {
 	stopCh   chan struct{}
 	exited   chan struct{}
 
-	// Owned by the loop goroutine.
-	open       map[CallID]*openCall
-	lastCall   map[agents.ID]agentCall // the call an agent's dispo closes
-	held       map[LeadID]bool         // connected calls' leads awaiting the agent's disposition
-	cancelled  map[LeadID]bool         // leads of calls the loop hung up at shutdown
-	pending    map[agents.ID]string    // disposition code being saved
+	// Owned by the loop goroutine. The calls themselves, their agents and
+	// their leads' holds are the engine's (Call, CallWrapUp).
 	agentIDs   []agents.ID
 	subs       map[int]chan agents.Transition
 	nextSub    int
@@ -136,19 +142,6 @@ type Loop struct {
 	writesDown bool // outage.go
 
 	campaign atomic.Pointer[campaigns.Campaign]
-}
-
-type openCall struct {
-	lead   LeadID
-	number string
-	state  CallState
-	agent  agents.ID
-	cause  string
-}
-
-type agentCall struct {
-	call CallID
-	lead LeadID
 }
 
 type command struct {
@@ -181,9 +174,7 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		cfg: cfg, deps: deps, log: log.With("campaign", int64(cfg.Engine.Campaign)),
 		wake: make(chan struct{}, 1), cmds: make(chan command, cfg.Commands),
 		stopCh: make(chan struct{}), exited: make(chan struct{}),
-		open: map[CallID]*openCall{}, lastCall: map[agents.ID]agentCall{}, held: map[LeadID]bool{},
-		cancelled: map[LeadID]bool{}, pending: map[agents.ID]string{}, subs: map[int]chan agents.Transition{},
-		cb: newCallbackState(),
+		subs: map[int]chan agents.Transition{}, cb: newCallbackState(),
 	}
 	if deps.Campaign != nil {
 		l.campaign.Store(deps.Campaign)
@@ -209,6 +200,7 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		Policy:    deps.Policy,
 		AgentSink: loopAgents{l},
 		Offers:    l.offers(),
+		Watcher:   loopCalls{l},
 		Logger:    log,
 	})
 	if err != nil {
@@ -402,55 +394,25 @@ func (l *Loop) shutdown(ctx context.Context) {
 			}
 		}
 	}
-	ids := make([]CallID, 0, len(l.open))
-	for id := range l.open {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		oc := l.open[id]
-		oc.cause = EndCauseShutdown
-		if oc.state < CallAnsweredHuman {
-			l.cancelled[oc.lead] = true
-		}
+	calls := l.eng.openCalls()
+	for _, c := range calls {
+		id := c.ID
 		if err := l.trunk.Hangup(ctx, id); err != nil {
 			l.log.Error("hang up call at stop", "call", uint64(id), "err", err)
 		}
-		l.eng.HandleTrunk(ctx, TrunkEvent{Call: id, Kind: TrunkHungUp})
+		l.eng.HandleTrunk(ctx, TrunkEvent{Call: id, Kind: TrunkHungUp, Cause: CauseShutdown})
 	}
 	l.logSummary()
 	for id, ch := range l.subs {
 		close(ch)
 		delete(l.subs, id)
 	}
-	l.log.Info("campaign loop stopped", "calls_hung_up", len(ids))
+	l.log.Info("campaign loop stopped", "calls_hung_up", len(calls))
 }
 
-// trunkEvent writes call progress through, then lets the engine act on it.
-func (l *Loop) trunkEvent(ctx context.Context, ev TrunkEvent) {
-	if oc := l.open[ev.Call]; oc != nil && oc.state <= CallRinging {
-		switch ev.Kind {
-		case TrunkRinging:
-			if oc.state == CallDialing {
-				l.progress(ev.Call, oc, CallRinging)
-			}
-		case TrunkAnsweredHuman:
-			l.progress(ev.Call, oc, CallAnsweredHuman)
-			l.log.Debug("call answered", "call", uint64(ev.Call), "lead", int64(oc.lead), "by", "human")
-		case TrunkAnsweredMachine:
-			l.progress(ev.Call, oc, CallAnsweredMachine)
-			l.log.Debug("call answered", "call", uint64(ev.Call), "lead", int64(oc.lead), "by", "machine")
-		}
-	}
-	l.eng.HandleTrunk(ctx, ev)
-}
-
-func (l *Loop) progress(id CallID, oc *openCall, s CallState) {
-	oc.state = s
-	if l.deps.Journal != nil {
-		l.deps.Journal.CallProgress(&CallProgress{Call: id, Lead: oc.lead, Number: oc.number, State: s, Agent: oc.agent, At: l.Now()})
-	}
-}
+// trunkEvent lets the engine act on call progress; the engine's watcher
+// (loopCalls) writes it through.
+func (l *Loop) trunkEvent(ctx context.Context, ev TrunkEvent) { l.eng.HandleTrunk(ctx, ev) }
 
 // Login logs an agent in to this campaign (PAUSED, code LOGIN), adding the
 // agent first if this loop has not seen them.
@@ -486,36 +448,6 @@ func (l *Loop) AgentEvent(ctx context.Context, id agents.ID, ev agents.Event) er
 // Hangup ends the agent's current call from the agent's side.
 func (l *Loop) Hangup(ctx context.Context, id agents.ID) error {
 	return l.do(ctx, func(ctx context.Context) error { return l.eng.HangupCall(ctx, id) })
-}
-
-// Dispose saves the agent's disposition of the call they just finished:
-// the call record and the lead's attempt get the code, and the agent goes
-// READY (or PAUSED if they asked for a pause during the call).
-func (l *Loop) Dispose(ctx context.Context, id agents.ID, code string) error {
-	if l.deps.DB != nil {
-		// The simulated agents' shortcut: a callback code records the
-		// disposition without scheduling a callback nobody will make.
-		_, err := l.Disposition(ctx, id, 0, campaigns.DispositionInput{Code: code}, true)
-		return err
-	}
-	return l.do(ctx, func(ctx context.Context) error {
-		if code == "" {
-			return errors.New("a disposition code is required")
-		}
-		if l.allowed != nil && !l.allowed[code] {
-			return fmt.Errorf("disposition %q is not one of campaign %d's agent dispositions", code, l.cfg.Engine.Campaign)
-		}
-		a := l.eng.Agent(id)
-		if a == nil {
-			return fmt.Errorf("agent %d not in campaign %d", id, l.cfg.Engine.Campaign)
-		}
-		if a.State() != agents.Dispo {
-			return fmt.Errorf("agent %d is %s, not in DISPO", id, a.State())
-		}
-		l.pending[id] = code
-		defer delete(l.pending, id)
-		return l.eng.HandleAgent(ctx, id, agents.Event{Kind: agents.EvDispoSaved})
-	})
 }
 
 // AgentStatus is one agent as the loop sees it.
@@ -554,21 +486,21 @@ func (l *Loop) Status(ctx context.Context) (LoopStatus, error) {
 
 func (l *Loop) status() LoopStatus {
 	s := LoopStatus{Campaign: l.cfg.Engine.Campaign, Counters: l.eng.Counters(), Budget: l.eng.Budget(), Dropped: l.dropped}
-	for _, oc := range l.open {
+	for _, c := range l.eng.active {
 		switch {
-		case oc.state <= CallRinging:
+		case c.State <= CallRinging:
 			s.Lines++
-		case oc.state == CallAnsweredHuman:
+		case c.State == CallAnsweredHuman:
 			s.Waiting++
-		case oc.state == CallConnected:
+		case c.State == CallConnected:
 			s.Connected++
 		}
 	}
 	for _, id := range l.agentIDs {
 		a := l.eng.Agent(id)
 		st := AgentStatus{ID: id, State: a.State(), Since: a.StateSince(), PauseCode: a.PauseCode()}
-		if ac, ok := l.lastCall[id]; ok {
-			st.Call = ac.call
+		if c := l.eng.dispositionCall(id); c != nil {
+			st.Call = c.ID
 		}
 		s.Agents = append(s.Agents, st)
 	}
@@ -608,6 +540,13 @@ func (l *Loop) Subscribe(ctx context.Context, buf int) (<-chan agents.Transition
 
 func (l *Loop) policyName() string { return l.eng.policyName() }
 
+// fallbackPolicy is a policy that can fall back to a safer one (Predictive,
+// when the abandon budget is spent); the summary line says when it has.
+type fallbackPolicy interface {
+	Policy
+	InFallback() bool
+}
+
 // logSummary is the periodic info line: what happened since the last one,
 // the abandon rate over the legal window, agents by state and the dial level
 // (lines dialling per agent not paused).
@@ -636,7 +575,7 @@ func (l *Loop) logSummary() {
 		"paused", byState[agents.Paused], "lines", s.Lines, "waiting", s.Waiting,
 		"dial_level", fmt.Sprintf("%.2f", level), "policy", l.policyName(),
 	}
-	if pr, ok := l.eng.Policy().(*Predictive); ok {
+	if pr, ok := l.eng.Policy().(fallbackPolicy); ok {
 		attrs = append(attrs, "predictive_fallback", pr.InFallback())
 	}
 	l.log.Info("campaign summary", attrs...)
@@ -647,12 +586,6 @@ type loopTrunk struct{ l *Loop }
 
 func (t loopTrunk) Dial(ctx context.Context, req DialRequest) error {
 	l := t.l
-	oc := &openCall{lead: req.Lead, number: req.Number, state: CallDialing}
-	l.open[req.Call] = oc
-	if l.deps.Journal != nil {
-		now := l.Now()
-		l.deps.Journal.CallProgress(&CallProgress{Call: req.Call, Lead: req.Lead, Number: req.Number, State: CallDialing, At: now})
-	}
 	l.log.Debug("dialing", "call", uint64(req.Call), "lead", int64(req.Lead), "number", req.Number)
 	l.callbackDialled(ctx, req.Lead)
 	return l.trunk.Dial(ctx, req)
@@ -660,12 +593,7 @@ func (t loopTrunk) Dial(ctx context.Context, req DialRequest) error {
 
 func (t loopTrunk) Bridge(ctx context.Context, call CallID, agent agents.ID) error {
 	l := t.l
-	if oc := l.open[call]; oc != nil {
-		oc.agent = agent
-		l.progress(call, oc, CallConnected)
-		l.lastCall[agent] = agentCall{call: call, lead: oc.lead}
-		l.log.Debug("call connected to agent", "call", uint64(call), "lead", int64(oc.lead), "agent", int64(agent))
-	}
+	l.log.Debug("call connected to agent", "call", uint64(call), "agent", int64(agent))
 	return l.trunk.Bridge(ctx, call, agent)
 }
 
@@ -675,8 +603,8 @@ func (t loopTrunk) Play(ctx context.Context, call CallID, prompt string) error {
 
 func (t loopTrunk) Hangup(ctx context.Context, call CallID) error { return t.l.trunk.Hangup(ctx, call) }
 
-// loopLeads holds a connected call's lead until its agent dispositions it,
-// and releases the leads of calls the loop itself hung up at shutdown.
+// loopLeads guards claims against a failing database and takes back
+// callback offers.
 type loopLeads struct{ l *Loop }
 
 // claimTimeout bounds how long a claim may hold up the loop when the
@@ -706,19 +634,11 @@ func (s loopLeads) Claim(ctx context.Context, dst []Lead, n int) ([]Lead, error)
 
 const claimErrEvery = 10 * time.Second
 
+// Complete is the engine's for calls no agent talked on (a call hung up at
+// stop after ringing counts as an attempt: the phone rang); the watcher
+// completes the others when their disposition settles them.
 func (s loopLeads) Complete(ctx context.Context, id LeadID, o Outcome) error {
-	l := s.l
-	delete(l.cb.offers, id) // a callback's attempt completes it (campaigns.Complete)
-	switch {
-	case o == OutcomeCompleted:
-		l.held[id] = true
-		return nil
-	case o == OutcomeFailed && l.cancelled[id]:
-		// Hung up at stop after ringing: the customer's phone rang, so the
-		// attempt counts and the lead waits the failed retry delay.
-		delete(l.cancelled, id)
-	}
-	return l.deps.Leads.Complete(ctx, id, o)
+	return s.l.deps.Leads.Complete(ctx, id, o)
 }
 
 func (s loopLeads) Release(ctx context.Context, id LeadID) error {
@@ -728,29 +648,80 @@ func (s loopLeads) Release(ctx context.Context, id LeadID) error {
 	return s.l.deps.Leads.Release(ctx, id)
 }
 
-// loopCalls writes the final record through.
+// loopCalls writes each call's progress, final record and disposition
+// through as the engine moves it (the engine's CallSink and CallWatcher).
 type loopCalls struct{ l *Loop }
+
+func (s loopCalls) CallProgressed(c *Call) {
+	l := s.l
+	switch c.State {
+	case CallDialing:
+		// Logged by loopTrunk.Dial.
+	case CallAnsweredHuman, CallAnsweredMachine:
+		l.log.Debug("call answered", "call", uint64(c.ID), "lead", int64(c.Lead.ID), "state", c.State.String())
+	case CallConnected:
+		l.log.Debug("call connected", "call", uint64(c.ID), "lead", int64(c.Lead.ID), "agent", int64(c.Agent))
+	}
+	if l.deps.Journal == nil {
+		return
+	}
+	p := &CallProgress{Call: c.ID, Lead: c.Lead.ID, Number: c.Lead.Number, State: c.State, At: c.Stamps[c.State]}
+	if c.State == CallConnected {
+		p.Agent = c.Agent
+	}
+	l.deps.Journal.CallProgress(p)
+}
 
 func (s loopCalls) RecordCall(_ context.Context, rec *CallRecord) error {
 	l := s.l
-	oc := l.open[rec.ID]
-	delete(l.open, rec.ID)
+	delete(l.cb.offers, rec.Lead) // a callback's attempt completes it (campaigns.Complete)
 	var cause string
-	if oc != nil {
-		cause = oc.cause
+	if rec.Cause == CauseShutdown {
+		cause = EndCauseShutdown
 	}
 	// A call hung up at stop still rang: it is an attempt like any other.
 	dispo := SystemDisposition(rec.Outcome)
 	l.log.Debug("call ended", "call", uint64(rec.ID), "lead", int64(rec.Lead), "outcome", rec.Outcome.String(),
-		"agent", int64(rec.Agent), "cause", cause)
+		"agent", int64(rec.Agent), "cause", rec.Cause.String())
 	if l.deps.Journal != nil {
 		l.deps.Journal.CallEnded(&CallEnd{Record: rec, Cause: cause, Disposition: dispo})
 	}
 	return nil
 }
 
-// loopAgents settles dispositions, keeps session totals and fans agent
-// transitions out to subscribers.
+// CallSettled records the agent's side of a call and completes its lead
+// with the disposition, unless the disposition's transaction already did
+// (loop_dispo.go). An agent who left a connected call without a
+// disposition (logout, session lost, shutdown) gets the automatic one: the
+// customer was talking to an agent, so the attempt counts and the lead waits
+// AUTO's delay like any other.
+func (s loopCalls) CallSettled(ctx context.Context, st *Settlement) {
+	l := s.l
+	if st.Saved {
+		return
+	}
+	t := st.Transition
+	if st.Left {
+		l.log.Warn("agent left a connected call without a disposition; it gets the automatic one", "agent",
+			int64(st.Agent), "call", uint64(st.Call), "lead", int64(st.Lead), "event", t.Event.String(), "code", st.Code)
+	}
+	var times agents.CallTimes
+	if t.Call != nil {
+		times = *t.Call
+	}
+	if l.deps.Journal != nil {
+		l.deps.Journal.CallDisposed(&CallDisposition{Call: st.Call, Code: st.Code, At: t.At,
+			Talk: times.Talk, Hold: times.Hold, Dispo: times.Dispo})
+	}
+	l.log.Debug("call dispositioned", "agent", int64(st.Agent), "call", uint64(st.Call), "lead", int64(st.Lead),
+		"disposition", st.Code, "talk_s", times.Talk.Seconds(), "dispo_s", times.Dispo.Seconds())
+	if err := l.deps.Leads.CompleteDisposed(ctx, st.Lead, OutcomeCompleted, st.Code); err != nil {
+		l.log.Error("record attempt", "lead", int64(st.Lead), "err", err)
+	}
+}
+
+// loopAgents keeps session totals, watches for wrap-up and logins, and fans
+// agent transitions out to subscribers.
 type loopAgents struct{ l *Loop }
 
 func (s loopAgents) AppendTransition(t agents.Transition) {
@@ -758,15 +729,10 @@ func (s loopAgents) AppendTransition(t agents.Transition) {
 	if l.deps.Agents != nil {
 		l.deps.Agents.AppendTransition(t)
 	}
-	if t.Call != nil {
-		l.closeAgentCall(t)
-	}
 	l.watchAgent(t)
-	if t.To == agents.LoggedOut {
-		if ss, ok := l.deps.Agents.(agents.SessionSink); ok {
-			if a := l.eng.Agent(t.Agent); a != nil {
-				ss.EndSession(t.Agent, t.At, t.Event, a.Session())
-			}
+	if t.To == agents.LoggedOut && l.deps.Sessions != nil {
+		if a := l.eng.Agent(t.Agent); a != nil {
+			l.deps.Sessions.EndSession(t.Agent, t.At, t.Event, a.Session())
 		}
 	}
 	for _, ch := range l.subs {
@@ -775,51 +741,6 @@ func (s loopAgents) AppendTransition(t agents.Transition) {
 		default:
 			l.dropped++
 		}
-	}
-}
-
-// closeAgentCall records the agent's side of the call their transition just
-// closed and settles its lead: with the agent's code, or, when the agent
-// left a connected call without one (logout, session lost, shutdown), with
-// the automatic disposition: the customer was talking to an agent, so the
-// attempt counts and the lead waits AUTO's delay like any other.
-func (l *Loop) closeAgentCall(t agents.Transition) {
-	ac, ok := l.lastCall[t.Agent]
-	if !ok {
-		return
-	}
-	delete(l.lastCall, t.Agent)
-	if l.cb.saved[t.Agent] {
-		// Written in the disposition's transaction (loop_dispo.go).
-		delete(l.cb.saved, t.Agent)
-		return
-	}
-	code := l.pending[t.Agent]
-	held := l.held[ac.lead]
-	if code == "" && held {
-		code = campaigns.DispoAuto
-		l.log.Warn("agent left a connected call without a disposition; it gets the automatic one", "agent",
-			int64(t.Agent), "call", uint64(ac.call), "lead", int64(ac.lead), "event", t.Event.String(), "code", code)
-	}
-	if l.deps.Journal != nil {
-		l.deps.Journal.CallDisposed(&CallDisposition{Call: ac.call, Code: code, At: t.At,
-			Talk: t.Call.Talk, Hold: t.Call.Hold, Dispo: t.Call.Dispo})
-	}
-	if !held {
-		return
-	}
-	delete(l.held, ac.lead)
-	ctx := context.Background()
-	l.log.Debug("call dispositioned", "agent", int64(t.Agent), "call", uint64(ac.call), "lead", int64(ac.lead),
-		"disposition", code, "talk_s", t.Call.Talk.Seconds(), "dispo_s", t.Call.Dispo.Seconds())
-	var err error
-	if d, ok := l.deps.Leads.(disposer); ok {
-		err = d.CompleteDisposed(ctx, ac.lead, OutcomeCompleted, code)
-	} else {
-		err = l.deps.Leads.Complete(ctx, ac.lead, OutcomeCompleted)
-	}
-	if err != nil {
-		l.log.Error("record attempt", "lead", int64(ac.lead), "err", err)
 	}
 }
 
@@ -846,8 +767,8 @@ func (l *Loop) Drain(ctx context.Context) error {
 
 // drainStep logs out the agents a draining loop no longer needs.
 func (l *Loop) drainStep(ctx context.Context) {
-	for _, oc := range l.open {
-		if oc.state < CallConnected {
+	for _, c := range l.eng.active {
+		if c.State < CallConnected {
 			return // an answer may still need an agent
 		}
 	}
@@ -867,7 +788,7 @@ func (l *Loop) drainStep(ctx context.Context) {
 func (l *Loop) Idle(ctx context.Context) (bool, error) {
 	var idle bool
 	err := l.do(ctx, func(context.Context) error {
-		idle = len(l.open) == 0
+		idle = len(l.eng.active) == 0
 		for _, id := range l.agentIDs {
 			if l.eng.Agent(id).State() != agents.LoggedOut {
 				idle = false

@@ -54,9 +54,18 @@ const (
 	wrapupRetry = 5 * time.Second
 )
 
-// txAgentSink is an agent state log that can write a transition inside a
-// transaction (agents.EventSink).
-type txAgentSink interface {
+// TxCallJournal writes a disposition's call record inside the
+// disposition's transaction (StoreJournal): Flush first writes the call's
+// end, queued behind, which the disposition then updates; DisposeTx returns
+// the calls row.
+type TxCallJournal interface {
+	Flush(ctx context.Context) error
+	DisposeTx(ctx context.Context, tx pgx.Tx, d *CallDisposition) (int64, error)
+}
+
+// TxAgentLog is an agent state log that can write a transition inside a
+// disposition's transaction (agents.EventSink).
+type TxAgentLog interface {
 	Flush(ctx context.Context) error
 	AppendTx(ctx context.Context, tx agents.Execer, t agents.Transition) error
 	Forget(agent agents.ID)
@@ -64,11 +73,9 @@ type txAgentSink interface {
 }
 
 type callbackState struct {
-	saved    map[agents.ID]bool   // the agent's call was written by the disposition's transaction
-	disposed map[agents.ID]CallID // the last call each agent dispositioned
-	due      map[agents.ID][]campaigns.Callback
-	offers   map[LeadID]*offeredCallback
-	skip     map[skipKey]time.Time
+	due    map[agents.ID][]campaigns.Callback
+	offers map[LeadID]*offeredCallback
+	skip   map[skipKey]time.Time
 }
 
 // skipKey is one version of a callback: a rescheduled callback is offered
@@ -85,8 +92,7 @@ type offeredCallback struct {
 }
 
 func newCallbackState() callbackState {
-	return callbackState{saved: map[agents.ID]bool{}, disposed: map[agents.ID]CallID{},
-		due: map[agents.ID][]campaigns.Callback{}, offers: map[LeadID]*offeredCallback{},
+	return callbackState{due: map[agents.ID][]campaigns.Callback{}, offers: map[LeadID]*offeredCallback{},
 		skip: map[skipKey]time.Time{}}
 }
 
@@ -97,30 +103,35 @@ func (l *Loop) SetCampaign(c campaigns.Campaign) { l.campaign.Store(&c) }
 // Disposition saves an agent's disposition of the call awaiting it (call 0:
 // whichever that is; otherwise it must be that call). See loop_dispo.go. Bad
 // input returns an error for which campaigns.IsDispositionInputError is true.
-// sim records a callback code without scheduling a callback (simulated
-// agents).
-func (l *Loop) Disposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput, sim bool) (campaigns.DispositionResult, error) {
+// Without a database the code is checked against
+// LoopConfig.Dispositions and written behind through the journal and the
+// lead source (tests, the simulator).
+func (l *Loop) Disposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput) (campaigns.DispositionResult, error) {
 	var res campaigns.DispositionResult
-	if l.deps.DB == nil {
-		return res, errors.New("campaign loop has no database for dispositions")
-	}
 	err := l.do(ctx, func(ctx context.Context) error {
 		var err error
-		res, err = l.saveDisposition(ctx, id, call, in, false, sim)
+		res, err = l.saveDisposition(ctx, id, call, in, false)
 		return err
 	})
 	return res, err
 }
 
-func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput, auto, sim bool) (campaigns.DispositionResult, error) {
+func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, in campaigns.DispositionInput, auto bool) (campaigns.DispositionResult, error) {
 	var res campaigns.DispositionResult
 	a := l.eng.Agent(id)
 	if a == nil {
 		return res, fmt.Errorf("agent %d is not in campaign %d: %w", id, l.cfg.Engine.Campaign, campaigns.ErrNoCallToDisposition)
 	}
-	ac, open := l.lastCall[id]
-	if call != 0 && (!open || ac.call != call) {
-		if l.cb.disposed[id] == call {
+	// The call the disposition is for, as the engine has it: talked on, or
+	// in wrap-up (then it holds its lead until this settles it).
+	var ac Call
+	if dc := l.eng.dispositionCall(id); dc != nil {
+		ac = *dc
+	}
+	open, held := ac.ID != 0, ac.State == CallWrapUp
+	settled := l.eng.settledCall(id)
+	if call != 0 && (!open || ac.ID != call) {
+		if settled == call {
 			return res, fmt.Errorf("call %d: %w", call, campaigns.ErrAlreadyDispositioned)
 		}
 		return res, fmt.Errorf("call %d, agent %d: %w", call, id, campaigns.ErrNotAgentsCall)
@@ -129,8 +140,8 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 		switch {
 		case open && a.State() == agents.InCall:
 			return res, fmt.Errorf("%w: agent %d's call is still connected", campaigns.ErrNoCallToDisposition, id)
-		case l.cb.disposed[id] != 0:
-			return res, fmt.Errorf("call %d: %w", l.cb.disposed[id], campaigns.ErrAlreadyDispositioned)
+		case settled != 0:
+			return res, fmt.Errorf("call %d: %w", settled, campaigns.ErrAlreadyDispositioned)
 		}
 		return res, fmt.Errorf("agent %d is %s: %w", id, a.State(), campaigns.ErrNoCallToDisposition)
 	}
@@ -138,50 +149,60 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 		return res, errWritesDown
 	}
 	in.Code = strings.TrimSpace(in.Code)
-	if sim {
-		in.Callback = nil
-	}
 	c := l.campaign.Load()
 	now := l.Now()
-	times, _ := a.OpenCall(now)
-	ctx, cancel := context.WithTimeout(ctx, dispoTimeout)
-	defer cancel()
 	ev := agents.Event{Kind: agents.EvDispoSaved, At: now}
 	if auto {
 		ev.Kind = agents.EvWrapupTimeout
-		if c.WrapupThen == "paused" {
+		if c != nil && c.WrapupThen == "paused" {
 			ev.PauseCode = agents.PauseCodeWrapup
 		}
 	}
+	if l.deps.DB == nil {
+		// Written behind when the engine settles the call (loopCalls).
+		if in.Code == "" {
+			return res, fmt.Errorf("%w: a disposition code is required", campaigns.ErrNoCallToDisposition)
+		}
+		if l.allowed != nil && !l.allowed[in.Code] && !auto {
+			return res, fmt.Errorf("disposition %q is not one of campaign %d's agent dispositions", in.Code, l.cfg.Engine.Campaign)
+		}
+		res.Disposition.Code = in.Code
+		if err := l.eng.Dispose(ctx, id, ev, Disposal{Code: in.Code}); err != nil {
+			return res, err
+		}
+		return res, nil
+	}
+	times, _ := a.OpenCall(now)
+	ctx, cancel := context.WithTimeout(ctx, dispoTimeout)
+	defer cancel()
 	// The agent's event is written in the transaction too: it is the
 	// transition Apply will make once the transaction commits.
 	tr, err := a.Peek(ev)
 	if err != nil {
 		return res, err
 	}
-	sink, _ := l.deps.Agents.(txAgentSink)
+	sink := l.deps.TxAgents
 	if sink != nil {
 		if err := sink.Flush(ctx); err != nil {
 			return res, fmt.Errorf("write agent %d's state log before the disposition: %w", id, err)
 		}
 	}
-	j, _ := l.deps.Journal.(*StoreJournal)
+	j := l.deps.TxJournal
 	if open && j != nil {
 		// The call's end is written behind; the disposition updates it.
 		if err := j.Flush(ctx); err != nil {
-			return res, fmt.Errorf("write call %d before its disposition: %w", ac.call, err)
+			return res, fmt.Errorf("write call %d before its disposition: %w", ac.ID, err)
 		}
 	}
-	held := open && l.held[ac.lead]
 	err = pgx.BeginFunc(ctx, l.deps.DB, func(tx pgx.Tx) error {
 		d, err := campaigns.CheckDisposition(ctx, tx, c.ID, in, now, auto)
-		if err != nil && !(sim && errors.Is(err, campaigns.ErrCallbackRequired)) {
+		if err != nil {
 			return err
 		}
 		res.Disposition = d
 		var row int64
 		if open && j != nil {
-			row, err = j.DisposeTx(ctx, tx, &CallDisposition{Call: ac.call, Agent: id, Code: d.Code, At: now,
+			row, err = j.DisposeTx(ctx, tx, &CallDisposition{Call: ac.ID, Agent: id, Code: d.Code, At: now,
 				Talk: times.Talk, Hold: times.Hold, Dispo: times.Dispo, Notes: in.Notes, Auto: auto})
 			if err != nil {
 				return err
@@ -189,8 +210,8 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 		}
 		if held {
 			res, err = campaigns.DisposeLead(ctx, tx, l.deps.Callbacks, campaigns.LeadDisposition{
-				Campaign: c, Lead: campaigns.LeadID(ac.lead), Agent: int64(id), Call: row, Input: in, At: now,
-				Auto: auto, NoCallback: sim, Node: l.cfg.Node})
+				Campaign: c, Lead: campaigns.LeadID(ac.Lead.ID), Agent: int64(id), Call: row, Input: in, At: now,
+				Auto: auto, Node: l.cfg.Node})
 			if err != nil {
 				return err
 			}
@@ -207,7 +228,7 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 	if errors.As(err, &saved) {
 		// Saved by an earlier try whose reply was lost: the agent moves on
 		// as of then, and their event, written then, is not written again.
-		l.log.Warn("disposition found already saved; agent moves on", "agent", int64(id), "call", uint64(ac.call),
+		l.log.Warn("disposition found already saved; agent moves on", "agent", int64(id), "call", uint64(ac.ID),
 			"disposition", saved.Code, "saved_at", saved.At)
 		ev.At = saved.At
 		if tr, err = a.Peek(ev); err != nil {
@@ -222,16 +243,10 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 	if err != nil {
 		return res, err
 	}
-	if open {
-		delete(l.held, ac.lead)
-		l.cb.saved[id] = true
-		l.cb.disposed[id] = ac.call
+	if err := l.eng.Dispose(ctx, id, ev, Disposal{Code: res.Disposition.Code, Saved: true}); err != nil {
+		return res, fmt.Errorf("disposition of call %d saved, agent %d not moved on: %w", ac.ID, id, err)
 	}
-	if err := l.eng.HandleAgent(ctx, id, ev); err != nil {
-		delete(l.cb.saved, id)
-		return res, fmt.Errorf("disposition of call %d saved, agent %d not moved on: %w", ac.call, id, err)
-	}
-	attrs := []any{"agent", int64(id), "call", uint64(ac.call), "lead", int64(ac.lead), "disposition", res.Disposition.Code,
+	attrs := []any{"agent", int64(id), "call", uint64(ac.ID), "lead", int64(ac.Lead.ID), "disposition", res.Disposition.Code,
 		"auto", auto, "talk_s", times.Talk.Seconds(), "dispo_s", times.Dispo.Seconds()}
 	if cb := res.Callback; cb != nil {
 		attrs = append(attrs, "callback", int64(cb.ID), "callback_due", cb.DueAt, "callback_scope", cb.Scope.String(),
@@ -258,7 +273,6 @@ func (l *Loop) watchAgent(t agents.Transition) {
 		l.push(due{at: t.At, timer: Timer{Kind: timerCallbackKick}})
 	case t.To == agents.LoggedOut:
 		delete(l.cb.due, t.Agent)
-		delete(l.cb.disposed, t.Agent)
 	}
 }
 
@@ -282,19 +296,7 @@ func (l *Loop) wrapupDue(ctx context.Context, d due) {
 	if a == nil || a.State() != agents.Dispo || !a.StateSince().Equal(d.since) {
 		return
 	}
-	if l.deps.DB == nil {
-		l.pending[d.agent] = campaigns.DispoAuto
-		defer delete(l.pending, d.agent)
-		ev := agents.Event{Kind: agents.EvWrapupTimeout}
-		if c := l.campaign.Load(); c != nil && c.WrapupThen == "paused" {
-			ev.PauseCode = agents.PauseCodeWrapup
-		}
-		if err := l.eng.HandleAgent(ctx, d.agent, ev); err != nil {
-			l.log.Error("wrap-up limit", "agent", int64(d.agent), "err", err)
-		}
-		return
-	}
-	if _, err := l.saveDisposition(ctx, d.agent, 0, campaigns.DispositionInput{Code: campaigns.DispoAuto}, true, false); err != nil {
+	if _, err := l.saveDisposition(ctx, d.agent, 0, campaigns.DispositionInput{Code: campaigns.DispoAuto}, true); err != nil {
 		l.log.Error("automatic disposition at the wrap-up limit; trying again", "agent", int64(d.agent), "err", err)
 		d.at = l.Now().Add(wrapupRetry)
 		l.push(d)

@@ -420,11 +420,12 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign, lease Lease)
 		deps.Learning = m.deps.Calls
 		j := m.deps.Calls.Journal(cfg.Campaign)
 		j.SetEpoch(lease.Epoch)
-		deps.Journal = j
+		deps.Journal, deps.TxJournal = j, j
 		deps.Writers = append(deps.Writers, m.deps.Calls)
 	}
 	if m.deps.Agents != nil {
-		deps.Agents = m.deps.Agents.Sink(int64(c.ID))
+		sink := m.deps.Agents.Sink(int64(c.ID))
+		deps.Agents, deps.Sessions, deps.TxAgents = sink, sink, sink
 		deps.Writers = append(deps.Writers, m.deps.Agents)
 	}
 	loop, err := NewLoop(LoopConfig{Engine: cfg, Summary: m.cfg.Summary, Dispositions: codes, Node: m.cfg.Node,

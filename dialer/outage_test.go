@@ -88,14 +88,14 @@ func TestDispositionCommittedButUnansweredMovesTheAgentOnWhenRetried(t *testing.
 	require.NoError(t, calls.Flush(ctx))
 
 	proxy.CutOnReply("COMMIT\x00")
-	_, err = l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "SALE"}, false)
+	_, err = l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "SALE"})
 	require.Error(t, err, "the reply to COMMIT never arrives")
 	require.Equal(t, agents.Dispo, agentStatus(t, l, 1).State, "the agent does not know it was saved")
 	require.Equal(t, 1, count(t, direct, `SELECT count(*) FROM calls WHERE disposition = 'SALE'`), "but it was")
 	proxy.Restore()
 
 	testwait.Until(t, func() bool {
-		_, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "SALE"}, false)
+		_, err := l.Disposition(ctx, 1, call, campaigns.DispositionInput{Code: "SALE"})
 		return err == nil
 	}, "the agent's retry succeeds once the database answers")
 	require.Equal(t, agents.Ready, agentStatus(t, l, 1).State)

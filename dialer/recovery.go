@@ -251,7 +251,7 @@ func DisposeOrphans(ctx context.Context, db NodeDB, clock Clock, callbacks campa
 			}
 			_, err = campaigns.DisposeLead(ctx, tx, callbacks, campaigns.LeadDisposition{Campaign: &c,
 				Lead: campaigns.LeadID(o.lead), Agent: o.agent, Call: o.call,
-				Input: campaigns.DispositionInput{Code: campaigns.DispoAuto}, At: now, Auto: true, NoCallback: true})
+				Input: campaigns.DispositionInput{Code: campaigns.DispoAuto, NoCallback: true}, At: now, Auto: true})
 			if errors.Is(err, campaigns.ErrNotClaimed) || errors.Is(err, campaigns.ErrNotFound) {
 				return nil // the lead was settled otherwise; the call still gets its code
 			}

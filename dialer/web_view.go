@@ -86,8 +86,8 @@ func (l *Loop) AgentView(ctx context.Context, id agents.ID) (AgentView, error) {
 		case s.offered && a.State() == agents.Ringing:
 			v.Call = &AgentCallView{Lead: s.offer.ID, Number: s.offer.Number, State: "preview", Start: a.StateSince()}
 		case a.State() == agents.Dispo:
-			if ac, ok := l.lastCall[id]; ok {
-				v.Call = &AgentCallView{ID: ac.call, Lead: ac.lead, State: "ended", Start: a.CallStart()}
+			if c := l.eng.dispositionCall(id); c != nil {
+				v.Call = &AgentCallView{ID: c.ID, Lead: c.Lead.ID, State: "ended", Start: a.CallStart()}
 			}
 		}
 		return nil

@@ -267,7 +267,7 @@ func (e *webEngine) Disposition(ctx context.Context, campaign, agent int64, call
 	if err != nil {
 		return campaigns.DispositionResult{}, err
 	}
-	res, err := l.Disposition(ctx, agents.ID(agent), dialer.CallID(call), in, false)
+	res, err := l.Disposition(ctx, agents.ID(agent), dialer.CallID(call), in)
 	return res, mapErr(err)
 }
 

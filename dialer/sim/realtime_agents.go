@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 )
 
@@ -296,7 +297,10 @@ func (w *simWorker) fire(ctx context.Context) {
 				err = w.loop.AgentEvent(ctx, id, agents.Event{Kind: agents.EvPause, PauseCode: "BREAK"})
 			}
 			if err == nil {
-				err = w.loop.Dispose(ctx, id, w.a.cfg.Sim.pickCode(w.rng))
+				// A callback code is recorded without scheduling a
+				// callback nobody will make.
+				_, err = w.loop.Disposition(ctx, id, 0, campaigns.DispositionInput{
+					Code: w.a.cfg.Sim.pickCode(w.rng), NoCallback: true})
 			}
 		}
 		if err != nil {
