@@ -73,10 +73,8 @@ func ensureDemoUsers(ctx context.Context, o serveOptions, pool *pgxpool.Pool, lo
 // webEngine is web.Engine over the campaign manager: each call finds the
 // campaign's loop on this node and sends it a command.
 type webEngine struct {
-	mgr   *dialer.Manager
-	db    *pgxpool.Pool
-	node  string
-	clock dialer.Clock
+	mgr *dialer.Manager
+	db  *pgxpool.Pool
 }
 
 func (e *webEngine) loop(ctx context.Context, campaign campaigns.ID) (*dialer.Loop, error) {
@@ -229,33 +227,18 @@ func (e *webEngine) ManualDial(ctx context.Context, campaign campaigns.ID, agent
 	if err != nil {
 		return 0, err
 	}
-	c, err := campaigns.Get(ctx, e.db, campaign)
-	if err != nil {
-		return 0, err
-	}
-	claimed, err := campaigns.ClaimLead(ctx, e.db, &c, lead, e.clock.Now(), e.node)
+	call, err := l.ManualDial(ctx, agent, lead)
 	switch {
-	case errors.Is(err, campaigns.ErrNotDialable):
+	case err == nil:
+		return web.CallID(call), nil
+	case errors.Is(err, dialer.ErrLoopStopped), errors.Is(err, dialer.ErrAgentNotInCampaign):
+		return 0, mapErr(err)
+	case errors.Is(err, campaigns.ErrNotDialable), errors.Is(err, dialer.ErrDialRefused):
 		return 0, fmt.Errorf("%w: %v", web.ErrConflict, err)
 	case errors.Is(err, campaigns.ErrNotFound):
 		return 0, fmt.Errorf("%w: %v", web.ErrNoCall, err)
-	case err != nil:
-		return 0, err
 	}
-	call, err := l.DialForAgent(ctx, agent, dialer.Lead{ID: dialer.LeadID(claimed.ID), Number: claimed.Phone})
-	if err != nil {
-		// Not dialled (the agent was not READY): the lead goes back.
-		if rerr := campaigns.Release(context.WithoutCancel(ctx), e.db, claimed.ID); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		if errors.Is(err, dialer.ErrLoopStopped) || errors.Is(err, dialer.ErrAgentNotInCampaign) {
-			return 0, mapErr(err)
-		}
-		// The engine refuses a dial for an agent who is not READY, or a
-		// lead already in a call.
-		return 0, fmt.Errorf("%w: %v", web.ErrConflict, err)
-	}
-	return web.CallID(call), nil
+	return 0, err
 }
 
 func (e *webEngine) Disposition(ctx context.Context, campaign campaigns.ID, agent agents.ID, call web.CallID, in campaigns.DispositionInput) (campaigns.DispositionResult, error) {
