@@ -30,6 +30,26 @@ func (s State) String() string {
 	return fmt.Sprintf("State(%d)", uint8(s))
 }
 
+// MarshalText writes the state's name ("READY"), as the API and the live
+// events show it.
+func (s State) MarshalText() ([]byte, error) {
+	if s >= numStates {
+		return nil, fmt.Errorf("agent state %d is not a state", uint8(s))
+	}
+	return []byte(stateNames[s]), nil
+}
+
+// UnmarshalText reads a state's name.
+func (s *State) UnmarshalText(b []byte) error {
+	for i, n := range stateNames {
+		if n == string(b) {
+			*s = State(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown agent state %q", b)
+}
+
 // States lists every state, in table order.
 func States() []State {
 	out := make([]State, numStates)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -525,4 +526,44 @@ func TestSimulatedAgentsCallbackCodeSchedulesNoCallback(t *testing.T) {
 		return count(t, db, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND seq = $2 AND disposition = 'CALLBK'`,
 			c.ID, int64(call)) == 1
 	}, "the call record has the code")
+}
+
+// A manual dial claims the lead the way the hopper would and dials it for
+// the READY agent; a dial the engine refuses (the agent is not READY) leaves
+// the lead as it was, back in the pool, and a lead not in the campaign is
+// not found.
+func TestManualDialClaimsDialsAndReleasesARefusedLead(t *testing.T) {
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 5, map[string]string{"mode": "manual"})
+	_, l := runDispoNode(t, db, c)
+	ctx := context.Background()
+	rows, err := db.Query(ctx, `SELECT id FROM leads WHERE campaign_id = $1 ORDER BY id`, c.ID)
+	require.NoError(t, err)
+	leads, err := pgx.CollectRows(rows, pgx.RowTo[campaigns.LeadID])
+	require.NoError(t, err)
+	status := func(id campaigns.LeadID) string {
+		var s string
+		require.NoError(t, db.QueryRow(ctx, `SELECT status FROM leads WHERE id = $1`, id).Scan(&s))
+		return s
+	}
+	before := status(leads[1])
+
+	require.NoError(t, l.Login(ctx, 1, agents.Config{}))
+	_, err = l.ManualDial(ctx, 1, leads[1])
+	require.ErrorIs(t, err, dialer.ErrDialRefused, "agent 1 is PAUSED")
+	require.Equal(t, before, status(leads[1]), "the refused lead is back as it was")
+
+	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
+	call, err := l.ManualDial(ctx, 1, leads[1])
+	require.NoError(t, err)
+	st := agentStatus(t, l, 1)
+	require.Equal(t, agents.InCall, st.State, "the agent is in the call at once")
+	require.Equal(t, "dialing", status(leads[1]))
+	testwait.Until(t, func() bool {
+		return count(t, db, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND seq = $2 AND lead_id = $3`,
+			c.ID, int64(call), leads[1]) == 1
+	}, "the call is recorded against the lead")
+
+	_, err = l.ManualDial(ctx, 1, campaigns.LeadID(1<<40))
+	require.ErrorIs(t, err, campaigns.ErrNotFound)
 }

@@ -42,8 +42,10 @@
 // With a database (LoopDeps.DB, as the Manager builds loops) a Loop saves an
 // agent's disposition in one transaction with the call record, the lead's
 // rules, DNC and any callback and its job, applies the wrap-up limit's
-// automatic disposition (AUTO), and offers each agent their due callbacks as
-// preview calls ahead of new calls (loop_dispo.go, engine_offer.go).
+// automatic disposition (AUTO), offers each agent their due callbacks as
+// preview calls ahead of new calls (loop_dispo.go, engine_offer.go), and
+// runs an agent's manual dial: claim the lead, dial it, give it back if the
+// engine refuses (Loop.ManualDial).
 //
 // A database outage loses nothing and places nothing unrecorded
 // (outage.go): the write-behind paths wait it out and block rather than drop,

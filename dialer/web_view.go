@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 )
 
 // ErrAgentNotInCampaign is returned for an agent this loop has never seen.
@@ -114,18 +115,44 @@ func (l *Loop) ConnectedCall(ctx context.Context, id agents.ID) (CallID, LeadID,
 	return call, lead, err
 }
 
-// DialForAgent dials a lead the caller has claimed for a READY agent (a
-// manual dial from the workspace): the agent is put in the call at once and
-// hears it ring. On error the lead is still the caller's to release.
-func (l *Loop) DialForAgent(ctx context.Context, id agents.ID, lead Lead) (CallID, error) {
+// ErrDialRefused: the engine would not dial (the agent is not READY, the
+// campaign is draining, the lead is already in a call).
+var ErrDialRefused = errors.New("manual dial refused")
+
+// ManualDial dials one of the campaign's leads for a READY agent (a manual
+// dial from the workspace): the lead is claimed as the hopper would (calling
+// window, DNC, attempt limits: campaigns.ClaimLead's errors), the agent is
+// put in the call at once and hears it ring, and a lead the engine does not
+// dial goes back to the pool.
+func (l *Loop) ManualDial(ctx context.Context, id agents.ID, lead campaigns.LeadID) (CallID, error) {
+	if l.deps.DB == nil {
+		return 0, errors.New("campaign loop has no database for manual dials")
+	}
+	c, err := campaigns.Get(ctx, l.deps.DB, campaigns.ID(l.cfg.Engine.Campaign))
+	if err != nil {
+		return 0, fmt.Errorf("manual dial of lead %d: %w", lead, err)
+	}
+	claimed, err := campaigns.ClaimLead(ctx, l.deps.DB, &c, lead, l.Now(), l.cfg.Node)
+	if err != nil {
+		return 0, fmt.Errorf("manual dial of lead %d: %w", lead, err)
+	}
 	var call CallID
-	err := l.do(ctx, func(ctx context.Context) error {
+	err = l.do(ctx, func(ctx context.Context) error {
 		if _, ok := l.eng.agents[id]; !ok {
 			return fmt.Errorf("agent %d: %w", id, ErrAgentNotInCampaign)
 		}
 		var err error
-		call, err = l.eng.ManualDial(ctx, id, lead)
-		return err
+		if call, err = l.eng.ManualDial(ctx, id, Lead{ID: LeadID(claimed.ID), Number: claimed.Phone}); err != nil {
+			return fmt.Errorf("%w: %w", ErrDialRefused, err)
+		}
+		return nil
 	})
-	return call, err
+	if err != nil {
+		// Not dialled: the lead goes back, even if the caller has gone.
+		if rerr := campaigns.Release(context.WithoutCancel(ctx), l.deps.DB, claimed.ID); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("release lead %d: %w", claimed.ID, rerr))
+		}
+		return 0, err
+	}
+	return call, nil
 }

@@ -84,7 +84,7 @@ func (s *Server) setAgentCampaign(agent, campaign int64) {
 
 func (s *Server) logoutAgent(ctx context.Context, agent int64) {
 	if c, ok := s.agentCampaignOf(agent); ok && s.engine != nil {
-		if err := s.engine.Act(ctx, c, agent, "logout", ""); err != nil && !errors.Is(err, ErrNotRunning) {
+		if err := s.engine.Act(ctx, campaigns.ID(c), agents.ID(agent), ActLogout, ""); err != nil && !errors.Is(err, ErrNotRunning) {
 			s.log.Debug("agent logout", "agent", agent, "err", err)
 		}
 	}
@@ -109,7 +109,7 @@ func (s *Server) AgentGone(ctx context.Context, agent agents.ID) (bool, error) {
 	if seat.WebNode != "" && seat.WebNode != s.cfg.Node {
 		return false, nil // their workspace is another node's
 	}
-	err = s.engine.Act(ctx, seat.Campaign, int64(agent), "session_lost", "")
+	err = s.engine.Act(ctx, campaigns.ID(seat.Campaign), agents.ID(agent), ActSessionLost, "")
 	if errors.Is(err, ErrNotRunning) || errors.Is(err, ErrNotLoggedIn) {
 		err = nil
 	}
@@ -167,20 +167,20 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 		return 0, err
 	}
 	if had && prev.Campaign != campaign {
-		v, err := s.engine.Agent(ctx, prev.Campaign, agent)
+		v, err := s.engine.Agent(ctx, campaigns.ID(prev.Campaign), agents.ID(agent))
 		switch {
-		case err == nil && (v.State == "INCALL" || v.State == "DISPO" || v.State == "RINGING"):
+		case err == nil && (v.State == agents.InCall || v.State == agents.Dispo || v.State == agents.Ringing):
 			return 0, apiError(fiber.StatusConflict, "you are on a call in another campaign (%s in another tab or window); finish it there first", v.State)
-		case err == nil && v.State != "LOGGED_OUT":
-			if err := s.engine.Act(ctx, prev.Campaign, agent, "logout", ""); err != nil &&
+		case err == nil && v.State != agents.LoggedOut:
+			if err := s.engine.Act(ctx, campaigns.ID(prev.Campaign), agents.ID(agent), ActLogout, ""); err != nil &&
 				!errors.Is(err, ErrNotRunning) && !errors.Is(err, ErrNotLoggedIn) {
 				return 0, engineError(fmt.Errorf("leave campaign %d: %w", prev.Campaign, err))
 			}
 		}
 	}
-	if v, err := s.engine.Agent(ctx, campaign, agent); err != nil || v.State == "LOGGED_OUT" {
-		if err := s.engine.Login(ctx, campaign, agent); err != nil {
-			if v, verr := s.engine.Agent(ctx, campaign, agent); verr != nil || v.State == "LOGGED_OUT" {
+	if v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent)); err != nil || v.State == agents.LoggedOut {
+		if err := s.engine.Login(ctx, campaigns.ID(campaign), agents.ID(agent)); err != nil {
+			if v, verr := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent)); verr != nil || v.State == agents.LoggedOut {
 				return 0, engineError(err)
 			}
 		}
@@ -190,9 +190,9 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 		seat.Node = prev.Node
 	}
 	if s.router != nil {
-		if v, err := s.engine.Agent(ctx, campaign, agent); err != nil || v.State == "LOGGED_OUT" || seat.Node == "" {
+		if v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent)); err != nil || v.State == agents.LoggedOut || seat.Node == "" {
 			// Logged in just now, by the campaign's owner.
-			owner, err := s.router.Owner(ctx, campaign)
+			owner, err := s.router.Owner(ctx, campaigns.ID(campaign))
 			if err != nil {
 				return 0, engineError(err)
 			}
@@ -224,7 +224,7 @@ func (s *Server) firstRunning(ctx context.Context) (int64, error) {
 	if len(running) == 0 {
 		return 0, apiError(fiber.StatusConflict, "no campaign is running; ask a manager to start one")
 	}
-	return running[0], nil
+	return int64(running[0]), nil
 }
 
 // joinCampaignLocal is joinCampaign for a server without a database (tests
@@ -232,7 +232,7 @@ func (s *Server) firstRunning(ctx context.Context) (int64, error) {
 func (s *Server) joinCampaignLocal(ctx context.Context, agent, campaign int64) (int64, error) {
 	cur, ok := s.agentCampaignOf(agent)
 	if ok && (campaign == 0 || campaign == cur) {
-		if v, err := s.engine.Agent(ctx, cur, agent); err == nil && v.State != "LOGGED_OUT" {
+		if v, err := s.engine.Agent(ctx, campaigns.ID(cur), agents.ID(agent)); err == nil && v.State != agents.LoggedOut {
 			return cur, nil
 		}
 		// The loop stopped (the campaign was paused) and may run again, or
@@ -248,8 +248,8 @@ func (s *Server) joinCampaignLocal(ctx context.Context, agent, campaign int64) (
 			return 0, err
 		}
 	}
-	if err := s.engine.Login(ctx, campaign, agent); err != nil {
-		if v, verr := s.engine.Agent(ctx, campaign, agent); verr != nil || v.State == "LOGGED_OUT" {
+	if err := s.engine.Login(ctx, campaigns.ID(campaign), agents.ID(agent)); err != nil {
+		if v, verr := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent)); verr != nil || v.State == agents.LoggedOut {
 			return 0, engineError(err)
 		}
 	}
@@ -287,12 +287,12 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 	}
 	agent := sessionOf(c).User.ID
 	ctx := c.UserContext()
-	var action string
+	var action AgentAction
 	switch strings.ToUpper(req.State) {
 	case "READY":
-		action = "ready"
+		action = ActReady
 	case "PAUSED":
-		action = "pause"
+		action = ActPause
 		req.PauseCode = strings.ToUpper(strings.TrimSpace(req.PauseCode))
 		if req.PauseCode == "" {
 			req.PauseCode = "BREAK"
@@ -310,12 +310,12 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	v, err := s.engine.Agent(ctx, campaign, agent)
+	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
 	if err != nil {
 		return engineError(err)
 	}
-	if !(action == "pause" && v.State == "PAUSED" && v.PauseCode == req.PauseCode) && !(action == "ready" && v.State == "READY") {
-		if err := s.engine.Act(ctx, campaign, agent, action, req.PauseCode); err != nil {
+	if !(action == ActPause && v.State == agents.Paused && v.PauseCode == req.PauseCode) && !(action == ActReady && v.State == agents.Ready) {
+		if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), action, req.PauseCode); err != nil {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
 		}
 	}
@@ -355,7 +355,7 @@ func (s *Server) agentState(c *fiber.Ctx) (fiber.Map, error) {
 	if !ok || s.engine == nil {
 		return fiber.Map{"agent_id": agent, "state": "LOGGED_OUT"}, nil
 	}
-	v, err := s.engine.Agent(c.UserContext(), campaign, agent)
+	v, err := s.engine.Agent(c.UserContext(), campaigns.ID(campaign), agents.ID(agent))
 	if err != nil {
 		s.setAgentCampaign(agent, 0)
 		return fiber.Map{"agent_id": agent, "state": "LOGGED_OUT"}, nil
@@ -372,7 +372,7 @@ func (s *Server) currentCall(c *fiber.Ctx) (int64, AgentView, error) {
 	if !ok || s.engine == nil {
 		return 0, AgentView{}, nil
 	}
-	v, err := s.engine.Agent(c.UserContext(), campaign, agent)
+	v, err := s.engine.Agent(c.UserContext(), campaigns.ID(campaign), agents.ID(agent))
 	if err != nil {
 		return campaign, AgentView{}, nil
 	}
@@ -443,7 +443,7 @@ func (s *Server) apiAgentLead(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if v.Call == nil || v.Call.Lead != int64(id) {
+	if v.Call == nil || v.Call.Lead != campaigns.LeadID(id) {
 		return apiError(fiber.StatusNotFound, "lead %d is not on your screen", id)
 	}
 	lead, err := campaigns.GetLead(c.UserContext(), s.db, campaigns.LeadID(id))
@@ -458,12 +458,12 @@ func (s *Server) apiAgentLead(c *fiber.Ctx) error {
 
 type callActionRequest struct {
 	// CallID, when given, must be the agent's own call.
-	CallID uint64 `json:"call_id"`
+	CallID CallID `json:"call_id"`
 	Target string `json:"target"`
 	Digits string `json:"digits"`
 	// Number or LeadID: what a manual dial (dial without a preview) calls.
-	Number string `json:"number"`
-	LeadID int64  `json:"lead_id"`
+	Number string           `json:"number"`
+	LeadID campaigns.LeadID `json:"lead_id"`
 }
 
 // apiAgentCallAction runs one call control on the agent's own call.
@@ -487,12 +487,12 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 	if !ok {
 		return apiError(fiber.StatusNotFound, "you have no call")
 	}
-	v, err := s.engine.Agent(ctx, campaign, agent)
+	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
 	if err != nil {
 		return apiError(fiber.StatusNotFound, "you have no call")
 	}
 	if action == "dial" && v.Call == nil {
-		if v.State != "READY" {
+		if v.State != agents.Ready {
 			return apiError(fiber.StatusConflict, "go READY to dial (you are %s)", v.State)
 		}
 		return s.manualDial(c, campaign, agent, req)
@@ -506,7 +506,11 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 		if v.Call.State != "preview" {
 			return apiError(fiber.StatusConflict, "%s applies to a preview, and this call is %s", action, v.Call.State)
 		}
-		if err := s.engine.Act(ctx, campaign, agent, action, ""); err != nil {
+		act := ActDial
+		if action == "skip" {
+			act = ActSkip
+		}
+		if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), act, ""); err != nil {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
 		}
 		return c.SendStatus(fiber.StatusNoContent)
@@ -537,7 +541,7 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 	if v.Call.ID == 0 {
 		return apiError(fiber.StatusNotFound, "%s needs a call, and a preview is not dialled yet", action)
 	}
-	if err := s.engine.Control(ctx, campaign, agent, v.Call.ID, ctl); err != nil {
+	if err := s.engine.Control(ctx, campaigns.ID(campaign), agents.ID(agent), v.Call.ID, ctl); err != nil {
 		return engineError(err)
 	}
 	if err := recordAction(ctx, s.db, campaign, agent, v.Call.Lead, v.Call.ID, action, detail, s.clock.Now()); err != nil {
@@ -550,7 +554,7 @@ type dispositionRequest struct {
 	Code  string `json:"code"`
 	Notes string `json:"notes"`
 	// CallID, when given, must be the agent's call awaiting a disposition.
-	CallID uint64 `json:"call_id"`
+	CallID CallID `json:"call_id"`
 	// CallbackAt (RFC 3339, any offset: the agent's) and CallbackScope
 	// ("me" or "anyone") schedule the callback a callback disposition asks for.
 	CallbackAt    string `json:"callback_at"`
@@ -627,7 +631,7 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 	if !ok {
 		return apiError(fiber.StatusConflict, "you are not logged in to a campaign")
 	}
-	v, err := s.engine.Agent(ctx, campaign, agent)
+	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
 	if err != nil {
 		return engineError(err)
 	}
@@ -635,7 +639,7 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 	if _, err := campaigns.CheckDisposition(ctx, s.db, campaigns.ID(campaign), in, s.clock.Now(), false); err != nil {
 		return dispositionError(err)
 	}
-	if req.PauseAfter && v.PausePending == "" && v.State == "DISPO" {
+	if req.PauseAfter && v.PausePending == "" && v.State == agents.Dispo {
 		code := strings.ToUpper(req.PauseCode)
 		if code == "" {
 			code = "BREAK"
@@ -643,11 +647,11 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 		if !pauseCodePattern(code) {
 			return apiError(fiber.StatusBadRequest, "pause code must be 1-16 of A-Z, 0-9 and _")
 		}
-		if err := s.engine.Act(ctx, campaign, agent, "pause", code); err != nil {
+		if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), ActPause, code); err != nil {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
 		}
 	}
-	res, err := s.engine.Disposition(ctx, campaign, agent, req.CallID, in)
+	res, err := s.engine.Disposition(ctx, campaigns.ID(campaign), agents.ID(agent), req.CallID, in)
 	if err != nil {
 		return dispositionError(err)
 	}
@@ -676,7 +680,7 @@ func (s *Server) apiAgentHistory(c *fiber.Ctx) error {
 	if limit < 1 || limit > 500 {
 		limit = 50
 	}
-	h, err := s.engine.History(c.UserContext(), sessionOf(c).User.ID, limit)
+	h, err := s.engine.History(c.UserContext(), agents.ID(sessionOf(c).User.ID), limit)
 	if err != nil {
 		return err
 	}
@@ -733,7 +737,7 @@ func leadNotes(calls []HistoryCall) []Note {
 	return out
 }
 
-func recordAction(ctx context.Context, db UserDB, campaign, agent, lead int64, call uint64, action, detail string, at time.Time) error {
+func recordAction(ctx context.Context, db UserDB, campaign, agent int64, lead campaigns.LeadID, call CallID, action, detail string, at time.Time) error {
 	var leadArg any
 	if lead > 0 {
 		leadArg = lead
@@ -753,7 +757,7 @@ func recordAction(ctx context.Context, db UserDB, campaign, agent, lead int64, c
 // campaign) or a lead from their own history (click to dial).
 func (s *Server) manualDial(c *fiber.Ctx, campaign, agent int64, req callActionRequest) error {
 	ctx := c.UserContext()
-	var lead int64
+	var lead campaigns.LeadID
 	switch {
 	case req.LeadID != 0:
 		calls, err := s.engine.LeadHistory(ctx, req.LeadID, 100)
@@ -784,11 +788,11 @@ func (s *Server) manualDial(c *fiber.Ctx, campaign, agent int64, req callActionR
 		if err != nil {
 			return err
 		}
-		lead = int64(id)
+		lead = id
 	default:
 		return apiError(fiber.StatusBadRequest, "dial needs a preview on screen, a number or a lead_id")
 	}
-	call, err := s.engine.ManualDial(ctx, campaign, agent, lead)
+	call, err := s.engine.ManualDial(ctx, campaigns.ID(campaign), agents.ID(agent), lead)
 	if err != nil {
 		return engineError(err)
 	}

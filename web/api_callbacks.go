@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 )
 
@@ -238,7 +239,7 @@ func (s *Server) apiAgentCallbackDial(c *fiber.Ctx) error {
 	if campaign != int64(cb.Campaign) {
 		return apiError(fiber.StatusConflict, "this callback is campaign %d's; you are working campaign %d", cb.Campaign, campaign)
 	}
-	call, err := s.engine.DialCallback(ctx, campaign, agent, cb.ID)
+	call, err := s.engine.DialCallback(ctx, campaigns.ID(campaign), agents.ID(agent), cb.ID)
 	if err != nil {
 		return callbackError(engineError(err))
 	}

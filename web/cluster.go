@@ -35,12 +35,12 @@ import (
 type Router interface {
 	// Owner is the node owning campaign now. An error wrapping
 	// ErrNotRunning: no live node owns it.
-	Owner(ctx context.Context, campaign int64) (Node, error)
+	Owner(ctx context.Context, campaign campaigns.ID) (Node, error)
 	// Node is a live node by id; an error wrapping ErrNotRunning when it is
 	// not alive.
 	Node(ctx context.Context, id string) (Node, error)
 	// Running lists the campaigns some live node runs.
-	Running(ctx context.Context) ([]int64, error)
+	Running(ctx context.Context) ([]campaigns.ID, error)
 }
 
 // Node is where a Router sends a call.
@@ -118,12 +118,12 @@ func (e *remoteError) decode(addr string) error {
 
 // engineCall is one internal call's body and answer.
 type engineCall struct {
-	Campaign int64                      `json:"campaign_id"`
-	Agent    int64                      `json:"agent_id"`
-	Action   string                     `json:"action,omitempty"`
+	Campaign campaigns.ID               `json:"campaign_id"`
+	Agent    agents.ID                  `json:"agent_id"`
+	Action   AgentAction                `json:"action,omitzero"`
 	Pause    string                     `json:"pause_code,omitempty"`
-	Lead     int64                      `json:"lead_id,omitempty"`
-	Call     uint64                     `json:"call_id,omitempty"`
+	Lead     campaigns.LeadID           `json:"lead_id,omitempty"`
+	Call     CallID                     `json:"call_id,omitempty"`
 	Callback campaigns.CallbackID       `json:"callback_id,omitempty"`
 	Input    campaigns.DispositionInput `json:"input"`
 	Control  CallControl                `json:"control"`
@@ -132,6 +132,25 @@ type engineCall struct {
 type engineAnswer struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *remoteError    `json:"error,omitempty"`
+}
+
+// connectedCall is ConnectedCall's answer on the wire: [call, lead].
+type connectedCall struct {
+	Call CallID
+	Lead campaigns.LeadID
+}
+
+func (c connectedCall) MarshalJSON() ([]byte, error) {
+	return json.Marshal([2]int64{int64(c.Call), int64(c.Lead)})
+}
+
+func (c *connectedCall) UnmarshalJSON(b []byte) error {
+	var v [2]int64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	c.Call, c.Lead = CallID(v[0]), campaigns.LeadID(v[1])
+	return nil
 }
 
 // engineMethods run an internal call on this node's own engine.
@@ -159,7 +178,7 @@ var engineMethods = map[string]func(ctx context.Context, e Engine, c engineCall)
 	},
 	"connected_call": func(ctx context.Context, e Engine, c engineCall) (any, error) {
 		call, lead, err := e.ConnectedCall(ctx, c.Campaign, c.Agent)
-		return [2]int64{int64(call), lead}, err
+		return connectedCall{call, lead}, err
 	},
 	"status": func(ctx context.Context, e Engine, c engineCall) (any, error) {
 		return e.Status(ctx, c.Campaign)
@@ -216,8 +235,8 @@ func newRoutedEngine(local Engine, router Router, db agents.SeatDB, secret strin
 // target is the node a call goes to.
 func (r *routedEngine) target(ctx context.Context, method string, call engineCall) (Node, error) {
 	if method != "login" && call.Agent != 0 {
-		seat, err := agents.GetSeat(ctx, r.db, agents.ID(call.Agent))
-		if err == nil && seat.Campaign == call.Campaign && seat.Node != "" {
+		seat, err := agents.GetSeat(ctx, r.db, call.Agent)
+		if err == nil && seat.Campaign == int64(call.Campaign) && seat.Node != "" {
 			if n, err := r.router.Node(ctx, seat.Node); err == nil {
 				return n, nil
 			}
@@ -274,62 +293,63 @@ func (r *routedEngine) route(ctx context.Context, method string, call engineCall
 
 // Running lists the campaigns running anywhere in the cluster: an agent
 // may join any of them from any node.
-func (r *routedEngine) Running(ctx context.Context) ([]int64, error) { return r.router.Running(ctx) }
+func (r *routedEngine) Running(ctx context.Context) ([]campaigns.ID, error) {
+	return r.router.Running(ctx)
+}
 
-func (r *routedEngine) Login(ctx context.Context, campaign, agent int64) error {
+func (r *routedEngine) Login(ctx context.Context, campaign campaigns.ID, agent agents.ID) error {
 	return r.route(ctx, "login", engineCall{Campaign: campaign, Agent: agent}, nil,
 		func() error { return r.local.Login(ctx, campaign, agent) })
 }
 
-func (r *routedEngine) Act(ctx context.Context, campaign, agent int64, action, pauseCode string) error {
+func (r *routedEngine) Act(ctx context.Context, campaign campaigns.ID, agent agents.ID, action AgentAction, pauseCode string) error {
 	return r.route(ctx, "act", engineCall{Campaign: campaign, Agent: agent, Action: action, Pause: pauseCode}, nil,
 		func() error { return r.local.Act(ctx, campaign, agent, action, pauseCode) })
 }
 
-func (r *routedEngine) Control(ctx context.Context, campaign, agent int64, call uint64, c CallControl) error {
+func (r *routedEngine) Control(ctx context.Context, campaign campaigns.ID, agent agents.ID, call CallID, c CallControl) error {
 	return r.route(ctx, "control", engineCall{Campaign: campaign, Agent: agent, Call: call, Control: c}, nil,
 		func() error { return r.local.Control(ctx, campaign, agent, call, c) })
 }
 
-func (r *routedEngine) ManualDial(ctx context.Context, campaign, agent, lead int64) (uint64, error) {
-	var call uint64
+func (r *routedEngine) ManualDial(ctx context.Context, campaign campaigns.ID, agent agents.ID, lead campaigns.LeadID) (CallID, error) {
+	var call CallID
 	err := r.route(ctx, "manual_dial", engineCall{Campaign: campaign, Agent: agent, Lead: lead}, &call,
 		func() (err error) { call, err = r.local.ManualDial(ctx, campaign, agent, lead); return err })
 	return call, err
 }
 
-func (r *routedEngine) Disposition(ctx context.Context, campaign, agent int64, call uint64, in campaigns.DispositionInput) (campaigns.DispositionResult, error) {
+func (r *routedEngine) Disposition(ctx context.Context, campaign campaigns.ID, agent agents.ID, call CallID, in campaigns.DispositionInput) (campaigns.DispositionResult, error) {
 	var res campaigns.DispositionResult
 	err := r.route(ctx, "disposition", engineCall{Campaign: campaign, Agent: agent, Call: call, Input: in}, &res,
 		func() (err error) { res, err = r.local.Disposition(ctx, campaign, agent, call, in); return err })
 	return res, err
 }
 
-func (r *routedEngine) DialCallback(ctx context.Context, campaign, agent int64, id campaigns.CallbackID) (uint64, error) {
-	var call uint64
+func (r *routedEngine) DialCallback(ctx context.Context, campaign campaigns.ID, agent agents.ID, id campaigns.CallbackID) (CallID, error) {
+	var call CallID
 	err := r.route(ctx, "dial_callback", engineCall{Campaign: campaign, Agent: agent, Callback: id}, &call,
 		func() (err error) { call, err = r.local.DialCallback(ctx, campaign, agent, id); return err })
 	return call, err
 }
 
-func (r *routedEngine) Agent(ctx context.Context, campaign, agent int64) (AgentView, error) {
+func (r *routedEngine) Agent(ctx context.Context, campaign campaigns.ID, agent agents.ID) (AgentView, error) {
 	var v AgentView
 	err := r.route(ctx, "agent", engineCall{Campaign: campaign, Agent: agent}, &v,
 		func() (err error) { v, err = r.local.Agent(ctx, campaign, agent); return err })
 	return v, err
 }
 
-func (r *routedEngine) ConnectedCall(ctx context.Context, campaign, agent int64) (uint64, int64, error) {
-	var got [2]int64
-	err := r.route(ctx, "connected_call", engineCall{Campaign: campaign, Agent: agent}, &got, func() error {
-		call, lead, err := r.local.ConnectedCall(ctx, campaign, agent)
-		got = [2]int64{int64(call), lead}
+func (r *routedEngine) ConnectedCall(ctx context.Context, campaign campaigns.ID, agent agents.ID) (CallID, campaigns.LeadID, error) {
+	var got connectedCall
+	err := r.route(ctx, "connected_call", engineCall{Campaign: campaign, Agent: agent}, &got, func() (err error) {
+		got.Call, got.Lead, err = r.local.ConnectedCall(ctx, campaign, agent)
 		return err
 	})
-	return uint64(got[0]), got[1], err
+	return got.Call, got.Lead, err
 }
 
-func (r *routedEngine) Status(ctx context.Context, campaign int64) (CampaignStatus, error) {
+func (r *routedEngine) Status(ctx context.Context, campaign campaigns.ID) (CampaignStatus, error) {
 	var st CampaignStatus
 	err := r.route(ctx, "status", engineCall{Campaign: campaign}, &st,
 		func() (err error) { st, err = r.local.Status(ctx, campaign); return err })
@@ -338,19 +358,19 @@ func (r *routedEngine) Status(ctx context.Context, campaign int64) (CampaignStat
 
 // Subscribe follows a loop of this node (the publisher follows only its own;
 // other nodes' events arrive through LISTEN/NOTIFY).
-func (r *routedEngine) Subscribe(ctx context.Context, campaign int64) (<-chan Transition, func(), error) {
+func (r *routedEngine) Subscribe(ctx context.Context, campaign campaigns.ID) (<-chan Transition, func(), error) {
 	return r.local.Subscribe(ctx, campaign)
 }
 
-func (r *routedEngine) History(ctx context.Context, agent int64, limit int) ([]HistoryCall, error) {
+func (r *routedEngine) History(ctx context.Context, agent agents.ID, limit int) ([]HistoryCall, error) {
 	return r.local.History(ctx, agent, limit)
 }
 
-func (r *routedEngine) LeadHistory(ctx context.Context, lead int64, limit int) ([]HistoryCall, error) {
+func (r *routedEngine) LeadHistory(ctx context.Context, lead campaigns.LeadID, limit int) ([]HistoryCall, error) {
 	return r.local.LeadHistory(ctx, lead, limit)
 }
 
-func (r *routedEngine) DayStats(ctx context.Context, campaign int64, since time.Time) (DayStats, error) {
+func (r *routedEngine) DayStats(ctx context.Context, campaign campaigns.ID, since time.Time) (DayStats, error) {
 	return r.local.DayStats(ctx, campaign, since)
 }
 

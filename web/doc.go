@@ -29,7 +29,10 @@
 // run in the background and are waited for by Stop too.
 //
 // web talks to the engine only through the Engine interface it declares
-// (cmd/pacer implements it over the campaign manager); the agent's call
+// (cmd/pacer implements it over the campaign manager), in typed terms:
+// campaigns.ID, agents.ID, campaigns.LeadID, its own CallID (the dialer's
+// call id), agents.State and its AgentAction enum, whose JSON (numbers,
+// "READY", "pause") is what the browser and other nodes read; the agent's call
 // controls (hold, mute, keypad, transfer, conference, leave) are the
 // engine's and its trunk's (Engine.Control), and whether a call is held,
 // muted or a conference comes back in the AgentView, never kept here.

@@ -7,8 +7,55 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 )
+
+// CallID is a call as the dialer numbers it (dialer.CallID, calls.id); the
+// web does not import the dialer, so it has its own.
+type CallID uint64
+
+// AgentAction is one of the agent's own actions the engine takes (Act).
+// Its JSON, on the cluster's wire, is its name.
+type AgentAction uint8
+
+const (
+	ActReady AgentAction = iota + 1
+	ActPause
+	ActLogout
+	ActSessionLost
+	ActDial // dial the lead offered as a preview
+	ActSkip // skip it
+	numAgentActions
+)
+
+var agentActionNames = [numAgentActions]string{"", "ready", "pause", "logout", "session_lost", "dial", "skip"}
+
+func (a AgentAction) String() string {
+	if a < numAgentActions {
+		return agentActionNames[a]
+	}
+	return fmt.Sprintf("AgentAction(%d)", uint8(a))
+}
+
+// MarshalText writes the action's name.
+func (a AgentAction) MarshalText() ([]byte, error) {
+	if a == 0 || a >= numAgentActions {
+		return nil, fmt.Errorf("agent action %d is not an action", uint8(a))
+	}
+	return []byte(agentActionNames[a]), nil
+}
+
+// UnmarshalText reads an action's name.
+func (a *AgentAction) UnmarshalText(b []byte) error {
+	for k := ActReady; k < numAgentActions; k++ {
+		if agentActionNames[k] == string(b) {
+			*a = k
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown agent action %q", b)
+}
 
 // Engine is the dialer as the web sees it: the campaign loops running on
 // this node, addressed by campaign and agent (a user's id). cmd/pacer
@@ -16,42 +63,42 @@ import (
 // so handlers can answer with the right status.
 type Engine interface {
 	// Running lists the campaigns whose loops run on this node.
-	Running(ctx context.Context) ([]int64, error)
+	Running(ctx context.Context) ([]campaigns.ID, error)
 	// Login puts the agent in the campaign (PAUSED, code LOGIN).
-	Login(ctx context.Context, campaign, agent int64) error
-	// Act feeds one of the agent's own actions: ready, pause (with code),
-	// logout, session_lost, dial and skip (a preview).
-	Act(ctx context.Context, campaign, agent int64, action, pauseCode string) error
+	Login(ctx context.Context, campaign campaigns.ID, agent agents.ID) error
+	// Act feeds one of the agent's own actions: ready, pause (with a pause
+	// code), logout, session lost, dial and skip (a preview).
+	Act(ctx context.Context, campaign campaigns.ID, agent agents.ID, action AgentAction, pauseCode string) error
 	// Control runs a control on the agent's call (call names it, so a call
 	// that ended meanwhile is not mistaken for the next one): the engine
 	// checks it against the call's state and has the trunk carry it out.
 	// A wrong state wraps ErrConflict, a bad argument ErrInvalid, no such
 	// call ErrNoCall.
-	Control(ctx context.Context, campaign, agent int64, call uint64, c CallControl) error
+	Control(ctx context.Context, campaign campaigns.ID, agent agents.ID, call CallID, c CallControl) error
 	// ManualDial claims the campaign's lead (calling window, DNC, attempt
 	// limits) and dials it for the READY agent.
-	ManualDial(ctx context.Context, campaign, agent, lead int64) (call uint64, err error)
+	ManualDial(ctx context.Context, campaign campaigns.ID, agent agents.ID, lead campaigns.LeadID) (CallID, error)
 	// Disposition saves the agent's disposition of the call awaiting it
 	// (call 0: whichever that is; otherwise it must be that call), with its
 	// notes and callback, in one transaction. Bad input wraps the campaigns
 	// errors for which campaigns.IsDispositionInputError is true.
-	Disposition(ctx context.Context, campaign, agent int64, call uint64, in campaigns.DispositionInput) (campaigns.DispositionResult, error)
+	Disposition(ctx context.Context, campaign campaigns.ID, agent agents.ID, call CallID, in campaigns.DispositionInput) (campaigns.DispositionResult, error)
 	// DialCallback dials one of the READY agent's callbacks (or an anyone
 	// callback of the campaign) at once: click to dial.
-	DialCallback(ctx context.Context, campaign, agent int64, id campaigns.CallbackID) (call uint64, err error)
+	DialCallback(ctx context.Context, campaign campaigns.ID, agent agents.ID, id campaigns.CallbackID) (CallID, error)
 	// Agent reports the agent's state and the call on their screen.
-	Agent(ctx context.Context, campaign, agent int64) (AgentView, error)
+	Agent(ctx context.Context, campaign campaigns.ID, agent agents.ID) (AgentView, error)
 	// ConnectedCall is the call the agent is talking on, or ErrNoCall.
-	ConnectedCall(ctx context.Context, campaign, agent int64) (call uint64, lead int64, err error)
+	ConnectedCall(ctx context.Context, campaign campaigns.ID, agent agents.ID) (CallID, campaigns.LeadID, error)
 	// Status is the campaign's live figures.
-	Status(ctx context.Context, campaign int64) (CampaignStatus, error)
+	Status(ctx context.Context, campaign campaigns.ID) (CampaignStatus, error)
 	// Subscribe streams the campaign's agent transitions until cancel.
-	Subscribe(ctx context.Context, campaign int64) (<-chan Transition, func(), error)
+	Subscribe(ctx context.Context, campaign campaigns.ID) (<-chan Transition, func(), error)
 	// History lists the calls an agent handled; LeadHistory the calls to
 	// a lead; DayStats a campaign's figures since a moment.
-	History(ctx context.Context, agent int64, limit int) ([]HistoryCall, error)
-	LeadHistory(ctx context.Context, lead int64, limit int) ([]HistoryCall, error)
-	DayStats(ctx context.Context, campaign int64, since time.Time) (DayStats, error)
+	History(ctx context.Context, agent agents.ID, limit int) ([]HistoryCall, error)
+	LeadHistory(ctx context.Context, lead campaigns.LeadID, limit int) ([]HistoryCall, error)
+	DayStats(ctx context.Context, campaign campaigns.ID, since time.Time) (DayStats, error)
 }
 
 // Errors an Engine wraps.
@@ -70,14 +117,14 @@ var (
 
 // AgentView is an agent's live state.
 type AgentView struct {
-	Agent        int64     `json:"agent_id"`
-	State        string    `json:"state"`
-	Since        time.Time `json:"since"`
-	PauseCode    string    `json:"pause_code,omitempty"`
-	PausePending string    `json:"pause_pending,omitempty"`
-	OnHold       bool      `json:"on_hold"`
-	Session      Session   `json:"session"`
-	Call         *CallView `json:"call,omitempty"`
+	Agent        agents.ID    `json:"agent_id"`
+	State        agents.State `json:"state"`
+	Since        time.Time    `json:"since"`
+	PauseCode    string       `json:"pause_code,omitempty"`
+	PausePending string       `json:"pause_pending,omitempty"`
+	OnHold       bool         `json:"on_hold"`
+	Session      Session      `json:"session"`
+	Call         *CallView    `json:"call,omitempty"`
 }
 
 // Session is an agent's accounting since login, in seconds.
@@ -94,11 +141,11 @@ type Session struct {
 
 // CallView is the call on an agent's screen.
 type CallView struct {
-	ID     uint64    `json:"id"`
-	Lead   int64     `json:"lead_id"`
-	Number string    `json:"number"`
-	State  string    `json:"state"` // preview, dialing, ringing, connected, held, ended
-	Start  time.Time `json:"start"`
+	ID     CallID           `json:"id"`
+	Lead   campaigns.LeadID `json:"lead_id"`
+	Number string           `json:"number"`
+	State  string           `json:"state"` // preview, dialing, ringing, connected, held, ended
+	Start  time.Time        `json:"start"`
 	// Muted: the agent's audio does not reach the customer.
 	Muted bool `json:"muted"`
 	// Party is the third party while the call is a conference.
@@ -109,28 +156,28 @@ type CallView struct {
 
 // Transition is one agent state change.
 type Transition struct {
-	Campaign  int64     `json:"campaign_id"`
-	Agent     int64     `json:"agent_id"`
-	At        time.Time `json:"at"`
-	Event     string    `json:"event"`
-	From      string    `json:"from"`
-	To        string    `json:"state"`
-	PauseCode string    `json:"pause_code,omitempty"`
-	Name      string    `json:"name,omitempty"`
+	Campaign  campaigns.ID `json:"campaign_id"`
+	Agent     agents.ID    `json:"agent_id"`
+	At        time.Time    `json:"at"`
+	Event     string       `json:"event"`
+	From      agents.State `json:"from"`
+	To        agents.State `json:"state"`
+	PauseCode string       `json:"pause_code,omitempty"`
+	Name      string       `json:"name,omitempty"`
 }
 
 // AgentStatus is one agent on the wallboard.
 type AgentStatus struct {
-	Agent     int64     `json:"agent_id"`
-	Name      string    `json:"name"`
-	State     string    `json:"state"`
-	Since     time.Time `json:"since"`
-	PauseCode string    `json:"pause_code,omitempty"`
+	Agent     agents.ID    `json:"agent_id"`
+	Name      string       `json:"name"`
+	State     agents.State `json:"state"`
+	Since     time.Time    `json:"since"`
+	PauseCode string       `json:"pause_code,omitempty"`
 }
 
 // CampaignStatus is a campaign loop's live figures.
 type CampaignStatus struct {
-	Campaign int64 `json:"campaign_id"`
+	Campaign campaigns.ID `json:"campaign_id"`
 	// Totals since the loop started.
 	Dials       int64 `json:"dials"`
 	LiveAnswers int64 `json:"live_answers"`

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 )
@@ -121,7 +122,7 @@ func TestEventsScopeAndCrossNode(t *testing.T) {
 	testwait.Until(t, func() bool { return b.Hub().Clients() == 3 })
 
 	// Published on node A, delivered by node B.
-	a.publish(Event{Type: "agent", Campaign: 7, Agent: ann.ID, Data: Transition{Agent: ann.ID, To: "READY"}})
+	a.publish(Event{Type: "agent", Campaign: 7, Agent: ann.ID, Data: Transition{Agent: agents.ID(ann.ID), To: agents.Ready}})
 	a.publish(Event{Type: "stats", Campaign: 7, Data: map[string]int{"lines": 3}})
 	ev, ok := next(t, annWS, "agent", 5*time.Second)
 	require.True(t, ok, "ann gets her own state change from the other node")

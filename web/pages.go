@@ -13,6 +13,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 )
 
@@ -123,7 +124,7 @@ func (s *Server) agentCallPage(ctx context.Context, agent int64) (*agentCallPage
 	if !ok || s.engine == nil {
 		return nil, nil
 	}
-	v, err := s.engine.Agent(ctx, campaign, agent)
+	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
 	if err != nil || v.Call == nil {
 		return nil, nil
 	}
@@ -131,7 +132,7 @@ func (s *Server) agentCallPage(ctx context.Context, agent int64) (*agentCallPage
 	if err != nil {
 		return nil, nil
 	}
-	prev, err := s.engine.LeadHistory(ctx, int64(lead.ID), 20)
+	prev, err := s.engine.LeadHistory(ctx, lead.ID, 20)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 )
 
 // publisher follows the campaign loops running on this node: it forwards
@@ -55,7 +58,8 @@ func (p *publisher) tick(ctx context.Context) {
 		return
 	}
 	running := map[int64]bool{}
-	for _, id := range ids {
+	for _, cid := range ids {
+		id := int64(cid)
 		running[id] = true
 		p.follow(ctx, id)
 		st, err := p.s.buildStats(ctx, id)
@@ -115,7 +119,7 @@ func (p *publisher) follow(ctx context.Context, id int64) {
 	if ok {
 		return
 	}
-	ch, cancel, err := p.s.local.Subscribe(ctx, id)
+	ch, cancel, err := p.s.local.Subscribe(ctx, campaigns.ID(id))
 	if err != nil {
 		return
 	}
@@ -146,34 +150,35 @@ func (p *publisher) follow(ctx context.Context, id int64) {
 }
 
 func (p *publisher) transition(ctx context.Context, t Transition) {
-	p.s.metrics.transitions.WithLabelValues(t.To).Inc()
+	p.s.metrics.transitions.WithLabelValues(t.To.String()).Inc()
+	agent, campaign := int64(t.Agent), int64(t.Campaign)
 	p.mu.Lock()
-	name, ok := p.names[t.Agent]
+	name, ok := p.names[agent]
 	p.mu.Unlock()
 	if !ok {
-		if names, err := p.s.userNames(ctx, []int64{t.Agent}); err == nil {
-			name = names[t.Agent]
+		if names, err := p.s.userNames(ctx, []int64{agent}); err == nil {
+			name = names[agent]
 			p.mu.Lock()
-			p.names[t.Agent] = name
+			p.names[agent] = name
 			p.mu.Unlock()
 		}
 	}
 	t.Name = name
-	p.s.publish(Event{Type: "agent", Campaign: t.Campaign, Agent: t.Agent, At: t.At, Data: t})
+	p.s.publish(Event{Type: "agent", Campaign: campaign, Agent: agent, At: t.At, Data: t})
 	var call string
 	switch {
-	case t.To == "INCALL" && t.From != "INCALL":
+	case t.To == agents.InCall && t.From != agents.InCall:
 		call = "connected"
-	case t.To == "RINGING":
+	case t.To == agents.Ringing:
 		call = "offered"
-	case t.From == "INCALL" && t.To != "INCALL":
+	case t.From == agents.InCall && t.To != agents.InCall:
 		call = "ended"
-	case t.From == "DISPO" && t.To != "DISPO":
+	case t.From == agents.Dispo && t.To != agents.Dispo:
 		call = "closed"
 	}
 	if call != "" {
-		p.s.publish(Event{Type: "call", Campaign: t.Campaign, Agent: t.Agent, At: t.At,
-			Data: map[string]string{"change": call, "agent_state": t.To}})
+		p.s.publish(Event{Type: "call", Campaign: campaign, Agent: agent, At: t.At,
+			Data: map[string]string{"change": call, "agent_state": t.To.String()}})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 )
 
@@ -46,11 +47,11 @@ func (s *Server) buildStats(ctx context.Context, id int64) (CampaignStats, error
 	}
 	st := CampaignStats{Name: camp.Name, Status: string(camp.Status), Mode: string(camp.Mode), Rules: string(camp.Rules),
 		AgentsByState: map[string]int{}}
-	st.Campaign = id
+	st.Campaign = campaigns.ID(id)
 	st.Target = camp.AbandonTarget
 	if s.engine != nil {
 		start := time.Now()
-		live, err := s.engine.Status(ctx, id)
+		live, err := s.engine.Status(ctx, campaigns.ID(id))
 		s.metrics.loopLatency.Observe(time.Since(start).Seconds())
 		switch {
 		case err == nil:
@@ -67,9 +68,9 @@ func (s *Server) buildStats(ctx context.Context, id int64) (CampaignStats, error
 	}
 	ids := make([]int64, 0, len(st.Agents))
 	for _, a := range st.Agents {
-		ids = append(ids, a.Agent)
-		if a.State != "LOGGED_OUT" {
-			st.AgentsByState[a.State]++
+		ids = append(ids, int64(a.Agent))
+		if a.State != agents.LoggedOut {
+			st.AgentsByState[a.State.String()]++
 		}
 	}
 	names, err := s.userNames(ctx, ids)
@@ -77,7 +78,7 @@ func (s *Server) buildStats(ctx context.Context, id int64) (CampaignStats, error
 		return st, err
 	}
 	for i := range st.Agents {
-		st.Agents[i].Name = names[st.Agents[i].Agent]
+		st.Agents[i].Name = names[int64(st.Agents[i].Agent)]
 	}
 	if st.HopperDepth, st.Today, err = s.storedFigures(ctx, id); err != nil {
 		return st, err
@@ -169,7 +170,7 @@ func (s *Server) storedFigures(ctx context.Context, id int64) (int64, DayStats, 
 	var today DayStats
 	if s.engine != nil {
 		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
-		if today, err = s.engine.DayStats(ctx, id, midnight); err != nil {
+		if today, err = s.engine.DayStats(ctx, campaigns.ID(id), midnight); err != nil {
 			return 0, DayStats{}, err
 		}
 	}

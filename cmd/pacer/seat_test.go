@@ -145,6 +145,9 @@ func TestAnAgentHasOneSeatInTheCluster(t *testing.T) {
 	t.Parallel()
 	c, owner, other, camp := twoNodes(t)
 	second := activeCampaign(t, c.db, "Second", "predictive", "phone,first_name\n+12125550101,Sam\n+12125550102,Sue\n")
+	testwait.Until(t, func() bool {
+		return c.count(`SELECT count(*) FROM campaign_leases WHERE campaign_id = $1 AND node_id <> ''`, second.ID) == 1
+	}, "a node takes the second campaign")
 	tab1 := newClient(t, "http://"+owner.addr)
 	tab1.tab = "tab-one"
 	require.Equal(t, http.StatusOK, tab1.login("ann", "password-ann"))

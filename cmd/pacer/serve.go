@@ -203,7 +203,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 
 	deps := web.Deps{DB: db.pool, Callbacks: runner, Jobs: webJobs{runner}}
 	if mgr != nil {
-		deps.Engine = &webEngine{mgr: mgr, db: db.pool, node: o.nodeID, clock: clock}
+		deps.Engine = &webEngine{mgr: mgr, db: db.pool}
 		deps.Router = webRouter{db: db.pool, node: o.nodeID}
 		// The workspace's presence is this node's; the agent's campaign may
 		// run on another, so the server (which routes) logs them out.

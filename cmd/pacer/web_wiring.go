@@ -73,13 +73,11 @@ func ensureDemoUsers(ctx context.Context, o serveOptions, pool *pgxpool.Pool, lo
 // webEngine is web.Engine over the campaign manager: each call finds the
 // campaign's loop on this node and sends it a command.
 type webEngine struct {
-	mgr   *dialer.Manager
-	db    *pgxpool.Pool
-	node  string
-	clock dialer.Clock
+	mgr *dialer.Manager
+	db  *pgxpool.Pool
 }
 
-func (e *webEngine) loop(ctx context.Context, campaign int64) (*dialer.Loop, error) {
+func (e *webEngine) loop(ctx context.Context, campaign campaigns.ID) (*dialer.Loop, error) {
 	l, err := e.mgr.Loop(ctx, dialer.CampaignID(campaign))
 	if errors.Is(err, dialer.ErrLoopStopped) {
 		return nil, fmt.Errorf("campaign %d: %w", campaign, web.ErrNotRunning)
@@ -108,63 +106,59 @@ func mapErr(err error) error {
 	return err
 }
 
-func (e *webEngine) Running(ctx context.Context) ([]int64, error) {
+func (e *webEngine) Running(ctx context.Context) ([]campaigns.ID, error) {
 	list, err := campaigns.List(ctx, e.db)
 	if err != nil {
 		return nil, err
 	}
-	var out []int64
+	var out []campaigns.ID
 	for _, c := range list {
 		if c.Status != campaigns.StatusActive {
 			continue
 		}
 		if _, err := e.mgr.Loop(ctx, dialer.CampaignID(c.ID)); err == nil {
-			out = append(out, int64(c.ID))
+			out = append(out, c.ID)
 		}
 	}
 	return out, nil
 }
 
-func (e *webEngine) Login(ctx context.Context, campaign, agent int64) error {
+func (e *webEngine) Login(ctx context.Context, campaign campaigns.ID, agent agents.ID) error {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return err
 	}
-	return mapErr(l.Login(ctx, agents.ID(agent), agents.Config{}))
+	return mapErr(l.Login(ctx, agent, agents.Config{}))
 }
 
-func (e *webEngine) Act(ctx context.Context, campaign, agent int64, action, pauseCode string) error {
-	l, err := e.loop(ctx, campaign)
-	if err != nil {
-		return err
-	}
-	id := agents.ID(agent)
-	var ev agents.Event
-	switch action {
-	case "ready":
-		ev.Kind = agents.EvReady
-	case "pause":
-		ev = agents.Event{Kind: agents.EvPause, PauseCode: pauseCode}
-	case "logout":
-		ev.Kind = agents.EvLogout
-	case "session_lost":
-		ev.Kind = agents.EvSessionLost
-	case "dial":
-		ev.Kind = agents.EvAccept
-	case "skip":
-		ev.Kind = agents.EvReject
-	default:
-		return fmt.Errorf("%w: unknown action %q", web.ErrInvalid, action)
-	}
-	return mapErr(l.AgentEvent(ctx, id, ev))
+// agentEvents are the agent events the web's actions are.
+var agentEvents = map[web.AgentAction]agents.EventKind{
+	web.ActReady: agents.EvReady, web.ActPause: agents.EvPause, web.ActLogout: agents.EvLogout,
+	web.ActSessionLost: agents.EvSessionLost, web.ActDial: agents.EvAccept, web.ActSkip: agents.EvReject,
 }
 
-func (e *webEngine) Control(ctx context.Context, campaign, agent int64, call uint64, c web.CallControl) error {
+func (e *webEngine) Act(ctx context.Context, campaign campaigns.ID, agent agents.ID, action web.AgentAction, pauseCode string) error {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return err
 	}
-	id, cid := agents.ID(agent), dialer.CallID(call)
+	kind, ok := agentEvents[action]
+	if !ok {
+		return fmt.Errorf("%w: unknown action %s", web.ErrInvalid, action)
+	}
+	ev := agents.Event{Kind: kind}
+	if kind == agents.EvPause {
+		ev.PauseCode = pauseCode
+	}
+	return mapErr(l.AgentEvent(ctx, agent, ev))
+}
+
+func (e *webEngine) Control(ctx context.Context, campaign campaigns.ID, agent agents.ID, call web.CallID, c web.CallControl) error {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return err
+	}
+	id, cid := agent, dialer.CallID(call)
 	switch c.Kind {
 	case web.ControlHangup:
 		// Only a call the customer has answered: a dial still ringing is
@@ -197,7 +191,7 @@ func (e *webEngine) Control(ctx context.Context, campaign, agent int64, call uin
 
 // notConnected is the error for a hangup of a call that is not the agent's
 // connected call.
-func notConnected(err error, agent int64, call uint64) error {
+func notConnected(err error, agent agents.ID, call web.CallID) error {
 	if err != nil {
 		return err
 	}
@@ -228,58 +222,43 @@ func webTarget(t dialer.Target) *web.TransferTarget {
 	return nil
 }
 
-func (e *webEngine) ManualDial(ctx context.Context, campaign, agent, lead int64) (uint64, error) {
+func (e *webEngine) ManualDial(ctx context.Context, campaign campaigns.ID, agent agents.ID, lead campaigns.LeadID) (web.CallID, error) {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return 0, err
 	}
-	c, err := campaigns.Get(ctx, e.db, campaigns.ID(campaign))
-	if err != nil {
-		return 0, err
-	}
-	claimed, err := campaigns.ClaimLead(ctx, e.db, &c, campaigns.LeadID(lead), e.clock.Now(), e.node)
+	call, err := l.ManualDial(ctx, agent, lead)
 	switch {
-	case errors.Is(err, campaigns.ErrNotDialable):
+	case err == nil:
+		return web.CallID(call), nil
+	case errors.Is(err, dialer.ErrLoopStopped), errors.Is(err, dialer.ErrAgentNotInCampaign):
+		return 0, mapErr(err)
+	case errors.Is(err, campaigns.ErrNotDialable), errors.Is(err, dialer.ErrDialRefused):
 		return 0, fmt.Errorf("%w: %v", web.ErrConflict, err)
 	case errors.Is(err, campaigns.ErrNotFound):
 		return 0, fmt.Errorf("%w: %v", web.ErrNoCall, err)
-	case err != nil:
-		return 0, err
 	}
-	call, err := l.DialForAgent(ctx, agents.ID(agent), dialer.Lead{ID: dialer.LeadID(claimed.ID), Number: claimed.Phone})
-	if err != nil {
-		// Not dialled (the agent was not READY): the lead goes back.
-		if rerr := campaigns.Release(context.WithoutCancel(ctx), e.db, claimed.ID); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		if errors.Is(err, dialer.ErrLoopStopped) || errors.Is(err, dialer.ErrAgentNotInCampaign) {
-			return 0, mapErr(err)
-		}
-		// The engine refuses a dial for an agent who is not READY, or a
-		// lead already in a call.
-		return 0, fmt.Errorf("%w: %v", web.ErrConflict, err)
-	}
-	return uint64(call), nil
+	return 0, err
 }
 
-func (e *webEngine) Disposition(ctx context.Context, campaign, agent int64, call uint64, in campaigns.DispositionInput) (campaigns.DispositionResult, error) {
+func (e *webEngine) Disposition(ctx context.Context, campaign campaigns.ID, agent agents.ID, call web.CallID, in campaigns.DispositionInput) (campaigns.DispositionResult, error) {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return campaigns.DispositionResult{}, err
 	}
-	res, err := l.Disposition(ctx, agents.ID(agent), dialer.CallID(call), in)
+	res, err := l.Disposition(ctx, agent, dialer.CallID(call), in)
 	return res, mapErr(err)
 }
 
-func (e *webEngine) DialCallback(ctx context.Context, campaign, agent int64, id campaigns.CallbackID) (uint64, error) {
+func (e *webEngine) DialCallback(ctx context.Context, campaign campaigns.ID, agent agents.ID, id campaigns.CallbackID) (web.CallID, error) {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return 0, err
 	}
-	call, err := l.DialCallback(ctx, agents.ID(agent), id)
+	call, err := l.DialCallback(ctx, agent, id)
 	switch {
 	case err == nil:
-		return uint64(call), nil
+		return web.CallID(call), nil
 	case errors.Is(err, campaigns.ErrWindowClosed), errors.Is(err, campaigns.ErrOnDNC),
 		errors.Is(err, campaigns.ErrCallbackTransition):
 		return 0, fmt.Errorf("%w: %v", web.ErrConflict, err)
@@ -289,28 +268,28 @@ func (e *webEngine) DialCallback(ctx context.Context, campaign, agent int64, id 
 	return 0, mapErr(err)
 }
 
-func (e *webEngine) Agent(ctx context.Context, campaign, agent int64) (web.AgentView, error) {
+func (e *webEngine) Agent(ctx context.Context, campaign campaigns.ID, agent agents.ID) (web.AgentView, error) {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return web.AgentView{}, err
 	}
-	v, err := l.AgentView(ctx, agents.ID(agent))
+	v, err := l.AgentView(ctx, agent)
 	if err != nil {
 		return web.AgentView{}, mapErr(err)
 	}
 	s := v.Session
-	out := web.AgentView{Agent: agent, State: v.State.String(), Since: v.Since, PauseCode: v.PauseCode,
+	out := web.AgentView{Agent: agent, State: v.State, Since: v.Since, PauseCode: v.PauseCode,
 		PausePending: v.PausePending, OnHold: v.OnHold, Session: web.Session{Calls: s.Calls, WaitS: s.Wait.Seconds(),
 			TalkS: s.Talk.Seconds(), HoldS: s.Hold.Seconds(), DispoS: s.Dispo.Seconds(), PauseS: s.PauseTotal().Seconds()}}
 	if s.Calls > 0 {
 		out.Session.AvgDispoS = s.Dispo.Seconds() / float64(s.Calls)
 	}
 	if c := v.Call; c != nil {
-		out.Call = &web.CallView{ID: uint64(c.ID), Lead: int64(c.Lead), Number: c.Number, State: c.State, Start: c.Start,
+		out.Call = &web.CallView{ID: web.CallID(c.ID), Lead: campaigns.LeadID(c.Lead), Number: c.Number, State: c.State, Start: c.Start,
 			Muted: c.Muted, Party: webTarget(c.Party)}
 		if c.State == "preview" {
 			// A callback's preview shows its notes.
-			if o, ok, err := l.Offer(ctx, agents.ID(agent)); err == nil && ok && o.Lead.ID == c.Lead {
+			if o, ok, err := l.Offer(ctx, agent); err == nil && ok && o.Lead.ID == c.Lead {
 				out.Call.Callback = o.Callback
 			}
 		}
@@ -318,16 +297,16 @@ func (e *webEngine) Agent(ctx context.Context, campaign, agent int64) (web.Agent
 	return out, nil
 }
 
-func (e *webEngine) ConnectedCall(ctx context.Context, campaign, agent int64) (uint64, int64, error) {
+func (e *webEngine) ConnectedCall(ctx context.Context, campaign campaigns.ID, agent agents.ID) (web.CallID, campaigns.LeadID, error) {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return 0, 0, err
 	}
-	call, lead, err := l.ConnectedCall(ctx, agents.ID(agent))
-	return uint64(call), int64(lead), mapErr(err)
+	call, lead, err := l.ConnectedCall(ctx, agent)
+	return web.CallID(call), campaigns.LeadID(lead), mapErr(err)
 }
 
-func (e *webEngine) Status(ctx context.Context, campaign int64) (web.CampaignStatus, error) {
+func (e *webEngine) Status(ctx context.Context, campaign campaigns.ID) (web.CampaignStatus, error) {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return web.CampaignStatus{}, err
@@ -343,7 +322,7 @@ func (e *webEngine) Status(ctx context.Context, campaign int64) (web.CampaignSta
 		Lines: st.Lines, Waiting: st.Waiting, InCall: st.Connected}
 	active := 0
 	for _, a := range st.Agents {
-		out.Agents = append(out.Agents, web.AgentStatus{Agent: int64(a.ID), State: a.State.String(), Since: a.Since,
+		out.Agents = append(out.Agents, web.AgentStatus{Agent: a.ID, State: a.State, Since: a.Since,
 			PauseCode: a.PauseCode})
 		if a.State != agents.LoggedOut && a.State != agents.Paused {
 			active++
@@ -355,7 +334,7 @@ func (e *webEngine) Status(ctx context.Context, campaign int64) (web.CampaignSta
 	return out, nil
 }
 
-func (e *webEngine) Subscribe(ctx context.Context, campaign int64) (<-chan web.Transition, func(), error) {
+func (e *webEngine) Subscribe(ctx context.Context, campaign campaigns.ID) (<-chan web.Transition, func(), error) {
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return nil, nil, err
@@ -370,8 +349,8 @@ func (e *webEngine) Subscribe(ctx context.Context, campaign int64) (<-chan web.T
 		for t := range in {
 			// Like the loop, never wait for a slow reader.
 			select {
-			case out <- web.Transition{Campaign: campaign, Agent: int64(t.Agent), At: t.At, Event: t.Event.String(),
-				From: t.From.String(), To: t.To.String(), PauseCode: t.PauseCode}:
+			case out <- web.Transition{Campaign: campaign, Agent: t.Agent, At: t.At, Event: t.Event.String(),
+				From: t.From, To: t.To, PauseCode: t.PauseCode}:
 			default:
 			}
 		}
@@ -379,12 +358,12 @@ func (e *webEngine) Subscribe(ctx context.Context, campaign int64) (<-chan web.T
 	return out, cancel, nil
 }
 
-func (e *webEngine) History(ctx context.Context, agent int64, limit int) ([]web.HistoryCall, error) {
-	h, err := dialer.AgentHistory(ctx, e.db, agents.ID(agent), limit)
+func (e *webEngine) History(ctx context.Context, agent agents.ID, limit int) ([]web.HistoryCall, error) {
+	h, err := dialer.AgentHistory(ctx, e.db, agent, limit)
 	return convertHistory(h), err
 }
 
-func (e *webEngine) LeadHistory(ctx context.Context, lead int64, limit int) ([]web.HistoryCall, error) {
+func (e *webEngine) LeadHistory(ctx context.Context, lead campaigns.LeadID, limit int) ([]web.HistoryCall, error) {
 	h, err := dialer.LeadHistory(ctx, e.db, dialer.LeadID(lead), limit)
 	return convertHistory(h), err
 }
@@ -397,7 +376,7 @@ func convertHistory(h []dialer.HistoryCall) []web.HistoryCall {
 	return out
 }
 
-func (e *webEngine) DayStats(ctx context.Context, campaign int64, since time.Time) (web.DayStats, error) {
+func (e *webEngine) DayStats(ctx context.Context, campaign campaigns.ID, since time.Time) (web.DayStats, error) {
 	s, err := dialer.CampaignDayStats(ctx, e.db, dialer.CampaignID(campaign), since)
 	return web.DayStats(s), err
 }
@@ -408,7 +387,7 @@ type webRouter struct {
 	node string
 }
 
-func (r webRouter) Owner(ctx context.Context, campaign int64) (web.Node, error) {
+func (r webRouter) Owner(ctx context.Context, campaign campaigns.ID) (web.Node, error) {
 	id, addr, err := dialer.OwnerNode(ctx, r.db, dialer.CampaignID(campaign))
 	if errors.Is(err, campaigns.ErrNotFound) {
 		return web.Node{}, fmt.Errorf("%w: %v", web.ErrNotRunning, err)
@@ -424,11 +403,11 @@ func (r webRouter) Node(ctx context.Context, id string) (web.Node, error) {
 	return web.Node{ID: id, Addr: addr, Local: id == r.node}, err
 }
 
-func (r webRouter) Running(ctx context.Context) ([]int64, error) {
+func (r webRouter) Running(ctx context.Context) ([]campaigns.ID, error) {
 	ids, err := dialer.OwnedCampaigns(ctx, r.db)
-	out := make([]int64, len(ids))
+	out := make([]campaigns.ID, len(ids))
 	for i, id := range ids {
-		out[i] = int64(id)
+		out[i] = campaigns.ID(id)
 	}
 	return out, err
 }
