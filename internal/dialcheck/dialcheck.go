@@ -60,10 +60,15 @@ WHERE s.next_dial IS NOT NULL AND s.ended_at IS NOT NULL
 	     WHEN s.outcome = 'failed' THEN k.retry_failed_s
 	     ELSE k.retry_no_answer_s END))`},
 
+	// added_at is the adding transaction's start, and a claim that took its
+	// snapshot just before that transaction committed may still dial: the
+	// promise is that no claim made once the number is listed dials it, so
+	// a dial within a few seconds of added_at is that race, not a breach (a
+	// claim that ignored the list would dial it for as long as it runs).
 	{"DNC number dialled", `
 SELECT format('call %s to %s after it went on a DNC list at %s', c.id, c.phone, d.added_at)
 FROM calls c JOIN dnc d ON d.phone = c.phone AND (d.campaign_id IS NULL OR d.campaign_id = c.campaign_id)
-WHERE c.dialed_at > d.added_at`},
+WHERE c.dialed_at > d.added_at + interval '5 seconds'`},
 
 	{"call left open", `
 SELECT format('call %s of node %s is %s', id, node, state) FROM calls WHERE state <> 'ended'`},
