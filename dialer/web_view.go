@@ -71,7 +71,7 @@ func (l *Loop) AgentView(ctx context.Context, id agents.ID) (AgentView, error) {
 				cv.State = "ringing"
 			case CallHeld:
 				cv.State = "held"
-			case CallEnded:
+			case CallWrapUp, CallEnded:
 				cv.State = "ended"
 			default:
 				cv.State = "connected"
