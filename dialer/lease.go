@@ -61,9 +61,6 @@ RETURNING expires_at`
 	releaseLeaseSQL = `
 UPDATE campaign_leases SET node_id = '', renewed_at = greatest(now(), acquired_at), expires_at = greatest(now(), acquired_at)
 WHERE campaign_id = $1 AND node_id = $2 AND epoch = $3`
-
-	leaseOwnerSQL = `
-SELECT node_id, epoch, expires_at FROM campaign_leases WHERE campaign_id = $1 AND node_id <> '' AND expires_at > now()`
 )
 
 // AcquireLease takes the campaign for node with a new epoch, or fails with
@@ -98,20 +95,6 @@ func ReleaseLease(ctx context.Context, db campaigns.DB, l Lease) error {
 		return fmt.Errorf("release lease of campaign %d: %w", l.Campaign, err)
 	}
 	return nil
-}
-
-// LeaseOwner is the campaign's current owner, or campaigns.ErrNotFound when
-// no node owns it now.
-func LeaseOwner(ctx context.Context, db campaigns.DB, campaign CampaignID) (Lease, error) {
-	l := Lease{Campaign: campaign}
-	err := db.QueryRow(ctx, leaseOwnerSQL, int64(campaign)).Scan(&l.Node, &l.Epoch, &l.Expires)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Lease{}, fmt.Errorf("campaign %d has no owner: %w", campaign, campaigns.ErrNotFound)
-	}
-	if err != nil {
-		return Lease{}, fmt.Errorf("owner of campaign %d: %w", campaign, err)
-	}
-	return l, nil
 }
 
 const (

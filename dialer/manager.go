@@ -29,8 +29,8 @@ type ManagerConfig struct {
 	// callbacks (default 2 s).
 	CallbackPoll time.Duration
 	// LeaseTTL is how long a campaign lease lasts without renewal
-	// (default 15 s); leases are renewed every third of it, and at every
-	// poll.
+	// (default 15 s); leases are renewed every third of it, and one whose
+	// renewal failed again at every poll.
 	LeaseTTL time.Duration
 	Logger   *slog.Logger
 }
@@ -93,6 +93,7 @@ type managed struct {
 	leads    *HopperLeads
 	lease    Lease
 	draining bool   // the loop drains; its lease was handed over
+	lapsed   bool   // the last renewal did not reach the database
 	engine   string // the settings the engine was built from
 }
 
@@ -189,7 +190,7 @@ func (m *Manager) run(startCtx context.Context) {
 				m.log.Error("read campaigns", "err", err)
 			}
 		case <-renew.C:
-			m.renew(ctx)
+			m.renew(ctx, false)
 		case reply := <-m.drains:
 			reply <- m.drainAll(ctx)
 		case r := <-m.reqs:
@@ -211,7 +212,7 @@ func (m *Manager) run(startCtx context.Context) {
 // sync renews this node's leases, then makes the running loops match the
 // active campaigns this node may own.
 func (m *Manager) sync(ctx context.Context) error {
-	m.renew(ctx)
+	m.renew(ctx, true)
 	list, err := campaigns.List(ctx, m.deps.DB)
 	if err != nil {
 		return err
@@ -294,14 +295,16 @@ func (m *Manager) fairShare(ctx context.Context, active int) (int, error) {
 	return (active + nodes - 1) / nodes, nil
 }
 
-// renew extends the lease of every running loop; a loop whose lease was
-// lost stops at once (another node owns the campaign now). A renewal that
-// fails for another reason (the database is unreachable) is tried at the
-// next poll: the lease's epoch stays ours until someone takes it, and the
-// fenced claims place no call meanwhile.
-func (m *Manager) renew(ctx context.Context) {
+// renew extends the lease of every running loop (only those whose last
+// renewal failed when lapsed is set: every poll retries them, so dialling
+// resumes within a poll of a database outage); a loop whose lease was lost
+// stops at once (another node owns the campaign now). A renewal that fails
+// for another reason (the database is unreachable) is tried again: the
+// lease's epoch stays ours until someone takes it, and the fenced claims
+// place no call meanwhile.
+func (m *Manager) renew(ctx context.Context, lapsed bool) {
 	for id, mc := range m.running {
-		if mc.draining {
+		if mc.draining || (lapsed && !mc.lapsed) {
 			continue
 		}
 		rctx, cancel := context.WithTimeout(ctx, m.cfg.LeaseTTL/3)
@@ -309,12 +312,13 @@ func (m *Manager) renew(ctx context.Context) {
 		cancel()
 		switch {
 		case err == nil:
-			mc.lease = l
+			mc.lease, mc.lapsed = l, false
 		case errors.Is(err, ErrLeaseLost):
 			m.log.Error("campaign lease lost to another node; stopping its loop here", "campaign", int64(id),
 				"epoch", mc.lease.Epoch)
 			m.stop(ctx, id, false)
 		default:
+			mc.lapsed = true
 			m.log.Warn("renew campaign lease", "campaign", int64(id), "err", err)
 		}
 	}

@@ -139,11 +139,10 @@ type Node struct {
 	// up for a whole TTL judges others dead, so after a database outage
 	// every node has had the time to heartbeat again before anyone is
 	// declared dead.
-	hbMu      sync.Mutex
-	upSince   time.Time
-	lastBeat  time.Time
-	healthy   bool
-	recovered int
+	hbMu     sync.Mutex
+	upSince  time.Time
+	lastBeat time.Time
+	healthy  bool
 }
 
 // RegisterNode claims the node name for this process. It fails with
@@ -205,9 +204,6 @@ func RegisterNode(ctx context.Context, db NodeDB, clock Clock, cfg NodeConfig) (
 // ID is the node's name.
 func (n *Node) ID() string { return n.cfg.ID }
 
-// TTL is the node's heartbeat and lease lifetime.
-func (n *Node) TTL() time.Duration { return n.cfg.TTL }
-
 // Lost is closed when the node finds it was declared dead.
 func (n *Node) Lost() <-chan struct{} { return n.lost }
 
@@ -242,15 +238,7 @@ func (n *Node) Stop() {
 // count it, so a stopped node never leaves a lead to be dialled again early.
 func (n *Node) MarkStopped(ctx context.Context) error {
 	err := pgx.BeginFunc(ctx, n.db, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, awaitingLeadsSQL, n.cfg.ID)
-		if err != nil {
-			return err
-		}
-		held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return err
-		}
-		left, err := campaigns.RecoverNodeLeads(ctx, tx, n.cfg.ID, held, n.clock.Now())
+		left, err := settleLeftLeads(ctx, tx, n.cfg.ID, n.clock.Now())
 		if err != nil {
 			return err
 		}
@@ -273,13 +261,6 @@ func (n *Node) MarkDraining(ctx context.Context) error {
 		return fmt.Errorf("mark node %q draining: %w", n.cfg.ID, err)
 	}
 	return nil
-}
-
-// Healthy reports whether the last heartbeat reached the database.
-func (n *Node) Healthy() bool {
-	n.hbMu.Lock()
-	defer n.hbMu.Unlock()
-	return n.healthy
 }
 
 func (n *Node) run() {
@@ -373,12 +354,9 @@ func (n *Node) recoverDead(ctx context.Context) {
 			n.log.Error("recover dead node", "dead_node", id, "err", err)
 			continue
 		}
-		if rec.Empty() && rec.Node == "" {
+		if rec.Node == "" {
 			continue // another node got there first
 		}
-		n.hbMu.Lock()
-		n.recovered++
-		n.hbMu.Unlock()
 		n.log.Warn("recovered a dead node: its calls are closed and its campaigns free", rec.attrs()...)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -177,15 +178,7 @@ func recoverNodeTx(ctx context.Context, tx pgx.Tx, clock Clock, node string) (Re
 			return rec, fmt.Errorf("count the attempt of call %d: %w", c.call, err)
 		}
 	}
-	rows, err = tx.Query(ctx, awaitingLeadsSQL, node)
-	if err != nil {
-		return rec, fmt.Errorf("leads awaiting dispositions on node %q: %w", node, err)
-	}
-	held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return rec, fmt.Errorf("leads awaiting dispositions on node %q: %w", node, err)
-	}
-	n, err := campaigns.RecoverNodeLeads(ctx, tx, node, held, now)
+	n, err := settleLeftLeads(ctx, tx, node, now)
 	if err != nil {
 		return rec, err
 	}
@@ -201,6 +194,21 @@ func recoverNodeTx(ctx context.Context, tx pgx.Tx, clock Clock, node string) (Re
 	}
 	rec.Leases = int(tag.RowsAffected())
 	return rec, nil
+}
+
+// settleLeftLeads counts a failed attempt for each lead node still has
+// claimed, other than those held for a connected call's disposition
+// (campaigns.RecoverNodeLeads); a callback's claim goes back to its callback.
+func settleLeftLeads(ctx context.Context, tx pgx.Tx, node string, now time.Time) (int, error) {
+	rows, err := tx.Query(ctx, awaitingLeadsSQL, node)
+	if err != nil {
+		return 0, fmt.Errorf("leads awaiting dispositions on node %q: %w", node, err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return 0, fmt.Errorf("leads awaiting dispositions on node %q: %w", node, err)
+	}
+	return campaigns.RecoverNodeLeads(ctx, tx, node, held, now)
 }
 
 // orphanDispoSQL finds connected calls of recovered nodes (closed by the

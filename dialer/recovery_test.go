@@ -257,9 +257,9 @@ func TestLeaseFencesClaims(t *testing.T) {
 	require.Zero(t, claim("b", lb.Epoch))
 	_, err = dialer.RenewLease(ctx, db, lb, 15*time.Second)
 	require.ErrorIs(t, err, dialer.ErrLeaseLost)
-	owner, err := dialer.LeaseOwner(ctx, db, id)
+	owner, _, err := dialer.OwnerNode(ctx, db, id)
 	require.NoError(t, err)
-	require.Equal(t, "b", owner.Node)
+	require.Equal(t, "b", owner)
 }
 
 // A node that wakes up after it was declared dead cannot settle a lead its

@@ -178,26 +178,28 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 			}
 		}
 	}
+	loggedIn := false
 	if v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent)); err != nil || v.State == agents.LoggedOut {
 		if err := s.engine.Login(ctx, campaigns.ID(campaign), agents.ID(agent)); err != nil {
 			if v, verr := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent)); verr != nil || v.State == agents.LoggedOut {
 				return 0, engineError(err)
 			}
+		} else {
+			loggedIn = true
 		}
 	}
 	seat := agents.Seat{Agent: agents.ID(agent), Campaign: campaign, Tab: tab, WebNode: s.cfg.Node, TakenAt: s.clock.Now()}
-	if had && prev.Campaign == campaign {
+	if had && prev.Campaign == campaign && !loggedIn {
 		seat.Node = prev.Node
 	}
-	if s.router != nil {
-		if v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent)); err != nil || v.State == agents.LoggedOut || seat.Node == "" {
-			// Logged in just now, by the campaign's owner.
-			owner, err := s.router.Owner(ctx, campaigns.ID(campaign))
-			if err != nil {
-				return 0, engineError(err)
-			}
-			seat.Node = owner.ID
+	if s.router != nil && seat.Node == "" {
+		// Logged in just now, by the campaign's owner (a login always goes
+		// to the owner), or a seat that never named its node.
+		owner, err := s.router.Owner(ctx, campaigns.ID(campaign))
+		if err != nil {
+			return 0, engineError(err)
 		}
+		seat.Node = owner.ID
 	}
 	if err := agents.TakeSeat(ctx, tx, seat); err != nil {
 		return 0, err
