@@ -73,22 +73,10 @@ func TestCampaignSettingsChangeWithoutTouchingALiveCall(t *testing.T) {
 
 	code, body := alice.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
 	require.Equal(t, http.StatusOK, code, body)
-	type agentCall struct {
-		ID    uint64 `json:"id"`
-		State string `json:"state"`
-	}
-	var call agentCall
-	testwait.Until(t, func() bool {
-		code, body := alice.do("GET", "/api/v1/agent/call", nil, false)
-		if code != http.StatusOK {
-			return false
-		}
-		mustJSON(t, body, &call)
-		return call.State == "connected"
-	}, "a power call reaches alice")
+	call := alice.waitCall("connected") // a power call reaches alice
 	stillOnCall := func(when string) {
 		t.Helper()
-		var now agentCall
+		var now agentCallJSON
 		code, body := alice.do("GET", "/api/v1/agent/call", nil, false)
 		require.Equal(t, http.StatusOK, code, "%s: %s", when, body)
 		mustJSON(t, body, &now)

@@ -288,21 +288,7 @@ func TestWebSecurity(t *testing.T) {
 	t.Run("ownership", func(t *testing.T) {
 		code, body := alice.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
 		require.Equal(t, http.StatusOK, code, body)
-		var call struct {
-			ID   uint64 `json:"id"`
-			Lead struct {
-				ID int64 `json:"id"`
-			} `json:"lead"`
-			State string `json:"state"`
-		}
-		testwait.Until(t, func() bool {
-			code, body := alice.do("GET", "/api/v1/agent/call", nil, false)
-			if code != http.StatusOK {
-				return false
-			}
-			mustJSON(t, body, &call)
-			return call.State == "connected"
-		}, "a predictive call reaches alice")
+		call := alice.waitCall("connected") // a predictive call reaches alice
 
 		// The page shows the lead, its notes and the script as text.
 		code, page := alice.do("GET", "/agent", nil, false)
