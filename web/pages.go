@@ -86,13 +86,7 @@ func (s *Server) pageRoot(c *fiber.Ctx) error {
 }
 
 func (s *Server) pageLogin(c *fiber.Ctx) error {
-	next := c.Query("next")
-	// Only local paths: an open redirect would let a phishing link bounce
-	// a freshly logged-in user to another site.
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
-		next = ""
-	}
-	return s.render(c, "login.html", pageData{Title: "Log in", Page: "login", Next: next})
+	return s.render(c, "login.html", pageData{Title: "Log in", Page: "login", Next: safeNext(c.Query("next"))})
 }
 
 // agentPage is the workspace's first paint; the script keeps it current.

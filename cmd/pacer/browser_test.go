@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
@@ -82,27 +83,18 @@ func TestBrowser(t *testing.T) {
 		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
 	defer stop()
 	waitReady(t, addr)
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	defer db.Close()
-	_, err = web.CreateUser(context.Background(), db, web.NewUser{Username: "root", Role: web.RoleAdmin,
-		Password: "root-password", Cost: bcrypt.MinCost})
-	require.NoError(t, err)
+	addWebUser(t, dbURL, "root", web.RoleAdmin, "root-password")
 
 	shots := filepath.Join(e2eDir, "screenshots")
-	cmd := exec.Command(node, filepath.Join(e2eDir, "walk.mjs"))
-	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "BASE_URL=http://"+addr, "SHOTS="+shots, "CHROMIUM="+chromium, "LEADS_CSV="+leads)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
-	t.Logf("walk: %s", strings.TrimSpace(stdout.String()))
-	require.NoError(t, err, "browser walk failed:\n%s\nserver logs:\n%s", stderr.String(), logs)
+	stdout, stderr, err := runScript(node, e2eDir, "walk.mjs", "BASE_URL=http://"+addr, "SHOTS="+shots,
+		"CHROMIUM="+chromium, "LEADS_CSV="+leads)
+	t.Logf("walk: %s", strings.TrimSpace(stdout))
+	require.NoError(t, err, "browser walk failed:\n%s\nserver logs:\n%s", stderr, logs)
 	var out struct {
 		ReadyMS int `json:"supervisor_sees_ready_ms"`
 		Report  int `json:"report_lines"`
 	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
 	// How fast the board follows is a timing claim: BenchmarkWSBroadcast1000
 	// measures it; here it is only reported.
@@ -112,4 +104,43 @@ func TestBrowser(t *testing.T) {
 		"agent-callbacks", "jobs", "supervise", "manage"} {
 		require.FileExists(t, filepath.Join(shots, s+".png"))
 	}
+}
+
+// A login link whose ?next= tries to leave the site (a tab or backslash the
+// browser drops or turns into a slash, "//host", an absolute URL, encoded
+// and dot-segment forms) lands the user on their own page in Chromium,
+// which never even tries to reach another host: web/e2e/login_redirect.mjs.
+func TestBrowserLoginStaysOnSite(t *testing.T) {
+	node, chromium, e2eDir := browserTools(t)
+	dbURL := testdb.New(t)
+	addWebUser(t, dbURL, "ann", web.RoleAgent, "password-ann")
+	base, _ := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "redirect-test",
+		engine: engineOptions{noDemo: true, summary: -1}, web: webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour}})
+
+	stdout, stderr, err := runScript(node, e2eDir, "login_redirect.mjs", "BASE_URL="+base, "CHROMIUM="+chromium,
+		"USER_NAME=ann", "PASSWORD=password-ann", "HOME_PATH=/agent")
+	require.NoError(t, err, "browser login failed:\n%s\n%s", stdout, stderr)
+	require.Contains(t, stdout, `"cases":10`)
+}
+
+// runScript runs one of web/e2e's scripts with env added to this process's.
+func runScript(node, e2eDir, script string, env ...string) (stdout, stderr string, err error) {
+	cmd := exec.Command(node, filepath.Join(e2eDir, script))
+	cmd.Dir = e2eDir
+	cmd.Env = append(os.Environ(), env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// addWebUser creates a user in the database at dbURL.
+func addWebUser(t *testing.T, dbURL, name string, role web.Role, password string) {
+	t.Helper()
+	db, err := pgxpool.New(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = web.CreateUser(context.Background(), db, web.NewUser{Username: name, Role: role, Password: password,
+		Cost: bcrypt.MinCost})
+	require.NoError(t, err)
 }

@@ -1,6 +1,16 @@
 import { showError } from './common.js';
 
 const form = document.getElementById('login-form');
+
+// sameSite is next as a path on this site, or '' (the server checks it too):
+// resolved the way the browser would navigate, it must stay on this origin.
+function sameSite(next) {
+  if (!next || next === '/login') return '';
+  try {
+    const u = new URL(next, location.origin);
+    return u.origin === location.origin && next.startsWith('/') && !next.startsWith('//') ? u.pathname + u.search + u.hash : '';
+  } catch { return ''; }
+}
 const err = document.getElementById('login-error');
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
@@ -12,8 +22,7 @@ form.addEventListener('submit', async (e) => {
       body: JSON.stringify(body), credentials: 'same-origin' });
     const data = await res.json();
     if (!res.ok) throw new Error(data.error || res.statusText);
-    const next = form.dataset.next;
-    location.href = next && next !== '/login' ? next : data.home;
+    location.href = sameSite(form.dataset.next) || data.home;
   } catch (x) {
     showError(err, x);
     form.password.value = '';
