@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -200,23 +201,35 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 	if req.Username == "" || req.Password == "" {
 		return apiError(fiber.StatusBadRequest, "username and password are required")
 	}
-	now := s.clock.Now()
-	userKey, ipKey := "u:"+strings.ToLower(req.Username), "ip:"+c.IP()
-	if wait := max(s.limiter.blocked(now, userKey), s.ipLimit.blocked(now, ipKey)); wait > 0 {
-		c.Set(fiber.HeaderRetryAfter, fmt.Sprint(int(wait.Seconds())+1))
-		return apiError(fiber.StatusTooManyRequests, "too many failed logins; try again in %s", wait.Round(time.Second))
+	client := s.clientAddr(c)
+	if !usernamePattern.MatchString(req.Username) {
+		// No such user can exist; nothing to count.
+		return apiError(fiber.StatusUnauthorized, "%v", errBadLogin)
 	}
-	u, err := checkPassword(c.UserContext(), s.db, req.Username, req.Password, s.dummyHash)
-	if errors.Is(err, errBadLogin) {
-		s.limiter.fail(now, userKey)
-		s.ipLimit.fail(now, ipKey)
-		s.log.Warn("failed login", "username", req.Username, "ip", c.IP())
-		return apiError(fiber.StatusUnauthorized, "%v", err)
-	}
+	wait, err := s.throttle.admit(c.UserContext(), req.Username, client, s.clock.Now())
 	if err != nil {
 		return err
 	}
-	s.limiter.succeed(userKey)
+	if wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		return apiError(fiber.StatusTooManyRequests, "too many failed logins from your address; try again in %s",
+			time.Duration(secs)*time.Second)
+	}
+	u, err := checkPassword(c.UserContext(), s.db, req.Username, req.Password, s.dummyHash)
+	if errors.Is(err, errBadLogin) {
+		s.log.Warn("failed login", "username", req.Username, "client", client.String())
+		return apiError(fiber.StatusUnauthorized, "%v", err)
+	}
+	if err != nil {
+		if gerr := s.throttle.giveBack(context.WithoutCancel(c.UserContext()), req.Username, client); gerr != nil {
+			s.log.Warn("login throttle", "err", gerr)
+		}
+		return err
+	}
+	if err := s.throttle.succeeded(c.UserContext(), req.Username, client); err != nil {
+		return fmt.Errorf("login throttle: %w", err)
+	}
 	ss, err := s.newSession(c, u)
 	if err != nil {
 		return err

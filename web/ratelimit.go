@@ -1,70 +1,124 @@
 package web
 
 import (
-	"sync"
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// loginLimiter throttles password guessing: after max failures for one key
-// (a username, or a client address) within window, further attempts for
-// that key are refused until the oldest failure leaves the window. Per
-// process: several nodes each allow max, which still bounds guessing.
-type loginLimiter struct {
-	max    int
-	window time.Duration
-
-	mu       sync.Mutex
-	failures map[string][]time.Time
+// loginThrottle slows password guessing down without letting anyone lock a
+// user out: it counts failed logins per (username, client address), so a
+// flood of wrong passwords from one address delays only that address's
+// attempts at that username, and the user logging in from their own desk is
+// not held up. After free failures each further attempt waits delay, then
+// twice as long, and so on up to maxDelay. An address's failures across
+// every username are counted too, ten times looser, against spraying one
+// password over many usernames (an office behind one address shares it).
+//
+// The counts are in PostgreSQL (login_failures), so every node of a cluster
+// sees the same ones: a guesser gains nothing by spreading attempts over
+// nodes. Each attempt is counted as it starts, under a per-address lock,
+// and given back when the password was right, so a burst of parallel
+// attempts cannot slip past the count.
+type loginThrottle struct {
+	db       *pgxpool.Pool
+	free     int
+	delay    time.Duration
+	maxDelay time.Duration
+	// memory: a row quiet for this long is forgotten.
+	memory time.Duration
 }
 
-func newLoginLimiter(max int, window time.Duration) *loginLimiter {
-	return &loginLimiter{max: max, window: window, failures: map[string][]time.Time{}}
+// addressFactor: an address may fail this many times more often across all
+// usernames than for one.
+const addressFactor = 10
+
+// anyUser is the username of an address's row for all usernames.
+const anyUser = ""
+
+// throttleLockClass is the first key of the per-address advisory lock.
+const throttleLockClass = 1819240521
+
+// wait is how long an attempt must wait after failures failures, free of
+// them allowed without delay.
+func (t *loginThrottle) wait(failures, free int) time.Duration {
+	if failures < free {
+		return 0
+	}
+	d := t.delay
+	for i := free; i < failures && d < t.maxDelay; i++ {
+		d *= 2
+	}
+	return min(d, t.maxDelay)
 }
 
-// blocked reports how long keys must wait (0: not blocked).
-func (l *loginLimiter) blocked(now time.Time, keys ...string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// admit counts an attempt by client at username, or reports how long the
+// client must wait first (then nothing is counted).
+func (t *loginThrottle) admit(ctx context.Context, username string, client netip.Addr, now time.Time) (time.Duration, error) {
+	username = strings.ToLower(username)
 	var wait time.Duration
-	for _, k := range keys {
-		f := l.pruneLocked(k, now)
-		if len(f) >= l.max {
-			wait = max(wait, f[0].Add(l.window).Sub(now))
+	err := pgx.BeginFunc(ctx, t.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2::text))`, throttleLockClass, client.String()); err != nil {
+			return err
 		}
-	}
-	return wait
-}
-
-func (l *loginLimiter) fail(now time.Time, keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		l.failures[k] = append(l.pruneLocked(k, now), now)
-	}
-	if len(l.failures) > 100000 { // bound memory under a spray of names
-		for k := range l.failures {
-			l.pruneLocked(k, now)
+		if _, err := tx.Exec(ctx, `DELETE FROM login_failures WHERE last_attempt_at <= $1`, now.Add(-t.memory)); err != nil {
+			return err
 		}
+		rows, err := tx.Query(ctx, `SELECT username, failures, last_attempt_at FROM login_failures
+			WHERE client = $1 AND username IN ($2, '')`, client, username)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var (
+				user     string
+				failures int
+				last     time.Time
+			)
+			if err := rows.Scan(&user, &failures, &last); err != nil {
+				return err
+			}
+			free := t.free
+			if user == anyUser {
+				free *= addressFactor
+			}
+			wait = max(wait, last.Add(t.wait(failures, free)).Sub(now))
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if wait > 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO login_failures AS f (username, client, failures, last_attempt_at)
+			VALUES ($1, $2, 1, $3), ('', $2, 1, $3)
+			ON CONFLICT (client, username) DO UPDATE SET failures = f.failures + 1, last_attempt_at = $3`,
+			username, client, now)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("login throttle: %w", err)
 	}
+	return wait, nil
 }
 
-func (l *loginLimiter) succeed(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.failures, key)
+// succeeded clears the client's failures at username and gives back the
+// attempt counted for the address.
+func (t *loginThrottle) succeeded(ctx context.Context, username string, client netip.Addr) error {
+	_, err := t.db.Exec(ctx, `WITH pair AS (DELETE FROM login_failures WHERE client = $1 AND username = $2)
+		UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE client = $1 AND username = ''`,
+		client, strings.ToLower(username))
+	return err
 }
 
-func (l *loginLimiter) pruneLocked(k string, now time.Time) []time.Time {
-	f := l.failures[k]
-	i := 0
-	for i < len(f) && now.Sub(f[i]) >= l.window {
-		i++
-	}
-	f = f[i:]
-	if len(f) == 0 {
-		delete(l.failures, k)
-		return nil
-	}
-	l.failures[k] = f
-	return f
+// giveBack returns an attempt that reached no verdict (the check failed).
+func (t *loginThrottle) giveBack(ctx context.Context, username string, client netip.Addr) error {
+	_, err := t.db.Exec(ctx, `UPDATE login_failures SET failures = greatest(failures - 1, 0)
+		WHERE client = $1 AND username IN ($2, '')`, client, strings.ToLower(username))
+	return err
 }

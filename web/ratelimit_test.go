@@ -2,30 +2,9 @@ package web
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-// Five failures lock a key out until the oldest leaves the window; other
-// keys are unaffected; a success clears the key.
-func TestLoginLimiter(t *testing.T) {
-	t.Parallel()
-	l := newLoginLimiter(5, 15*time.Minute)
-	t0 := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	for i := range 5 {
-		require.Zero(t, l.blocked(t0.Add(time.Duration(i)*time.Minute), "u:ann"), "attempt %d", i+1)
-		l.fail(t0.Add(time.Duration(i)*time.Minute), "u:ann")
-	}
-	require.Equal(t, 11*time.Minute, l.blocked(t0.Add(4*time.Minute), "u:ann"))
-	require.Zero(t, l.blocked(t0.Add(4*time.Minute), "u:bob"))
-	require.Positive(t, l.blocked(t0.Add(14*time.Minute), "u:ann"))
-	require.Zero(t, l.blocked(t0.Add(15*time.Minute), "u:ann"), "the first failure has left the window")
-	l.fail(t0.Add(15*time.Minute), "u:ann")
-	require.Positive(t, l.blocked(t0.Add(15*time.Minute), "u:ann"))
-	l.succeed("u:ann")
-	require.Zero(t, l.blocked(t0.Add(15*time.Minute), "u:ann"))
-}
 
 // A client that cannot keep up is disconnected rather than slowing the
 // broadcast; agents see only their own agent and call events.

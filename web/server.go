@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -38,11 +39,19 @@ type Config struct {
 	SecureCookies bool
 	// SessionTTL is how long a session lives without use (default 12 h).
 	SessionTTL time.Duration
-	// LoginAttempts failed logins for a username within LoginWindow lock
-	// further attempts for it out until the window has passed (defaults 5
-	// and 15 min); a client address is locked out after ten times as many.
+	// LoginAttempts failed logins at one username from one client address
+	// go unthrottled (default 5); each further attempt from there waits
+	// LoginDelay (default 1 s), doubling up to LoginMaxDelay (default 15
+	// min). An address's failures across all usernames get ten times the
+	// room. A (username, address) without an attempt for LoginMemory
+	// (default 24 h) starts over; so does one that logs in.
 	LoginAttempts int
-	LoginWindow   time.Duration
+	LoginDelay    time.Duration
+	LoginMaxDelay time.Duration
+	LoginMemory   time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (for login throttling and logs); from anyone else it is ignored.
+	TrustedProxies []netip.Prefix
 	// BcryptCost is the cost of new password hashes, MinBcryptCost to
 	// MaxBcryptCost (default DefaultBcryptCost). Below WeakBcryptCost is
 	// for tests: the server logs a warning.
@@ -72,8 +81,14 @@ func (c Config) WithDefaults() Config {
 	if c.LoginAttempts == 0 {
 		c.LoginAttempts = 5
 	}
-	if c.LoginWindow == 0 {
-		c.LoginWindow = 15 * time.Minute
+	if c.LoginDelay == 0 {
+		c.LoginDelay = time.Second
+	}
+	if c.LoginMaxDelay == 0 {
+		c.LoginMaxDelay = 15 * time.Minute
+	}
+	if c.LoginMemory == 0 {
+		c.LoginMemory = 24 * time.Hour
 	}
 	if c.BcryptCost == 0 {
 		c.BcryptCost = DefaultBcryptCost
@@ -89,11 +104,15 @@ func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return fmt.Errorf("http address %q: %w", c.Addr, err)
 	}
-	if c.ShutdownTimeout < 0 || c.CheckTimeout < 0 || c.SessionTTL < 0 || c.LoginWindow < 0 || c.StatsEvery < 0 {
+	if c.ShutdownTimeout < 0 || c.CheckTimeout < 0 || c.SessionTTL < 0 || c.LoginDelay < 0 || c.LoginMaxDelay < 0 ||
+		c.LoginMemory < 0 || c.StatsEvery < 0 {
 		return errors.New("durations must not be negative")
 	}
 	if c.LoginAttempts < 1 {
 		return errors.New("login attempts must be at least 1")
+	}
+	if c.LoginMaxDelay < c.LoginDelay || c.LoginMemory < c.LoginMaxDelay {
+		return errors.New("login delays must grow from the first to the longest, and be remembered at least as long")
 	}
 	return CheckBcryptCost(c.BcryptCost)
 }
@@ -156,12 +175,11 @@ type Server struct {
 
 	dummyHash func() []byte // see checkPassword
 
-	limiter *loginLimiter // per username
-	ipLimit *loginLimiter // per client address, 10× looser (offices share one)
-	hub     *Hub
-	bridge  *notifyBridge
-	pub     *publisher
-	metrics *metrics
+	throttle *loginThrottle
+	hub      *Hub
+	bridge   *notifyBridge
+	pub      *publisher
+	metrics  *metrics
 
 	// agentCampaign is the campaign each agent user is logged in to on
 	// this node (user id → campaign id).
@@ -211,8 +229,8 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		logger.Warn("weak password hashes: a bcrypt cost below 10 is for tests", "bcrypt_cost", cfg.BcryptCost)
 	}
 	s.dummyHash = dummyHash(cfg.BcryptCost)
-	s.limiter = newLoginLimiter(cfg.LoginAttempts, cfg.LoginWindow)
-	s.ipLimit = newLoginLimiter(10*cfg.LoginAttempts, cfg.LoginWindow)
+	s.throttle = &loginThrottle{db: s.db, free: cfg.LoginAttempts, delay: cfg.LoginDelay, maxDelay: cfg.LoginMaxDelay,
+		memory: cfg.LoginMemory}
 	s.hub = NewHub()
 	s.metrics = newMetrics(s)
 	if s.db != nil {

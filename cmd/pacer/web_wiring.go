@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -25,18 +26,25 @@ type webOptions struct {
 	bcryptCost    int
 	agentGone     time.Duration
 	noDemoUsers   bool
+	// trustedProxies: see web.Config.TrustedProxies.
+	trustedProxies []netip.Prefix
 }
 
 func (o *webOptions) register(fs *flagSet) {
 	fs.BoolVar(&o.secureCookies, "secure-cookies", false, "mark session cookies Secure (set when users reach Pacer over HTTPS through a proxy)")
 	fs.DurationVar(&o.sessionTTL, "session-ttl", 12*time.Hour, "how long an idle login session lasts")
 	fs.IntVar(&o.bcryptCost, "bcrypt-cost", web.DefaultBcryptCost, "bcrypt cost of new password hashes (4-14; below 10 only for tests)")
+	fs.Func("trusted-proxies", "comma-separated CIDR prefixes or addresses of the reverse proxies whose X-Forwarded-For names the client (login throttling, logs); from any other peer the header is ignored",
+		func(v string) (err error) {
+			o.trustedProxies, err = web.ParseTrustedProxies(v)
+			return err
+		})
 	fs.DurationVar(&o.agentGone, "agent-gone-after", 30*time.Second, "log an agent out of their campaign (session lost) when no workspace of theirs has been connected for this long; negative: never")
 }
 
 func (o webOptions) config(addr, node string) web.Config {
 	return web.Config{Addr: addr, ShutdownTimeout: 3 * time.Second, Node: node, SecureCookies: o.secureCookies,
-		SessionTTL: o.sessionTTL, BcryptCost: o.bcryptCost}
+		SessionTTL: o.sessionTTL, BcryptCost: o.bcryptCost, TrustedProxies: o.trustedProxies}
 }
 
 // presence logs an agent out of this node's campaigns (session lost) when
