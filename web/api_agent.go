@@ -284,8 +284,8 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 		return err
 	}
 	var req stateRequest
-	if err := c.BodyParser(&req); err != nil {
-		return apiError(fiber.StatusBadRequest, "body must be {\"state\":\"READY\"|\"PAUSED\",\"pause_code\"}")
+	if err := decodeBody(c, &req); err != nil {
+		return err
 	}
 	agent := sessionOf(c).User.ID
 	ctx := c.UserContext()
@@ -476,8 +476,8 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 	action := c.Params("action")
 	var req callActionRequest
 	if len(c.Body()) > 0 {
-		if err := c.BodyParser(&req); err != nil {
-			return apiError(fiber.StatusBadRequest, "bad request body: %v", err)
+		if err := decodeBody(c, &req); err != nil {
+			return err
 		}
 	}
 	agent := sessionOf(c).User.ID
@@ -617,8 +617,8 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 		return err
 	}
 	var req dispositionRequest
-	if err := c.BodyParser(&req); err != nil {
-		return apiError(fiber.StatusBadRequest, "body must be {\"code\",\"notes\",\"callback_at\",\"callback_scope\"}")
+	if err := decodeBody(c, &req); err != nil {
+		return err
 	}
 	in, err := req.input()
 	if err != nil {

@@ -167,8 +167,8 @@ func (s *Server) apiCallbackReschedule(c *fiber.Ctx) error {
 		return err
 	}
 	var req rescheduleRequest
-	if err := c.BodyParser(&req); err != nil {
-		return apiError(fiber.StatusBadRequest, "body must be {\"callback_at\",\"callback_scope\",\"notes\"}")
+	if err := decodeBody(c, &req); err != nil {
+		return err
 	}
 	at, err := time.Parse(time.RFC3339, req.At)
 	if err != nil {
@@ -198,8 +198,8 @@ func (s *Server) apiCallbackCancel(c *fiber.Ctx) error {
 	}
 	var req cancelRequest
 	if len(c.Body()) > 0 {
-		if err := c.BodyParser(&req); err != nil {
-			return apiError(fiber.StatusBadRequest, "body must be {\"reason\"}")
+		if err := decodeBody(c, &req); err != nil {
+			return err
 		}
 	}
 	if len(req.Reason) > 500 {
@@ -291,8 +291,8 @@ func (s *Server) apiCallbackRequestStatus(c *fiber.Ctx) error {
 		return apiError(fiber.StatusBadRequest, "bad callback request id")
 	}
 	var body requestStatusBody
-	if err := c.BodyParser(&body); err != nil {
-		return apiError(fiber.StatusBadRequest, `body must be {"status": "answered"|"unanswered"|"closed"|"pending"}`)
+	if err := decodeBody(c, &body); err != nil {
+		return err
 	}
 	to := campaigns.RequestStatus(strings.ToLower(strings.TrimSpace(body.Status)))
 	known := false
@@ -321,7 +321,10 @@ func (s *Server) apiCallbackRequestAssign(c *fiber.Ctx) error {
 		return apiError(fiber.StatusBadRequest, "bad callback request id")
 	}
 	var body requestAssignBody
-	if err := c.BodyParser(&body); err != nil || body.AgentID <= 0 {
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	if body.AgentID <= 0 {
 		return apiError(fiber.StatusBadRequest, `body must be {"agent_id": N}`)
 	}
 	u, err := GetUser(c.UserContext(), s.db, body.AgentID)

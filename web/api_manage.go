@@ -69,11 +69,12 @@ func (s *Server) apiCampaign(c *fiber.Ctx) error {
 }
 
 // settingsBody turns a JSON object of settings into the text values the
-// campaigns store parses (numbers and strings alike).
+// campaigns store parses (numbers and strings alike; no setting is true or
+// false, and the name is text).
 func settingsBody(c *fiber.Ctx) (string, map[string]string, error) {
 	var body map[string]any
-	if err := c.BodyParser(&body); err != nil {
-		return "", nil, apiError(fiber.StatusBadRequest, "body must be a JSON object of settings")
+	if err := decodeBody(c, &body); err != nil {
+		return "", nil, err
 	}
 	out := map[string]string{}
 	var name string
@@ -83,9 +84,10 @@ func settingsBody(c *fiber.Ctx) (string, map[string]string, error) {
 		case string:
 			sv = x
 		case float64:
+			if k == "name" {
+				return "", nil, apiError(fiber.StatusBadRequest, "field \"name\" must be a string, not a number")
+			}
 			sv = strconv.FormatFloat(x, 'f', -1, 64)
-		case bool:
-			sv = strconv.FormatBool(x)
 		case nil:
 			continue
 		case map[string]any:
@@ -95,7 +97,11 @@ func settingsBody(c *fiber.Ctx) (string, map[string]string, error) {
 			}
 			sv = strings.Join(parts, ",")
 		default:
-			return "", nil, apiError(fiber.StatusBadRequest, "setting %q has an unsupported value", k)
+			want := "a string or a number"
+			if k == "name" {
+				want = "a string"
+			}
+			return "", nil, apiError(fiber.StatusBadRequest, "field %q must be %s", k, want)
 		}
 		if k == "name" {
 			name = sv
@@ -170,8 +176,8 @@ func (s *Server) apiDispositionSave(c *fiber.Ctx) error {
 		return err
 	}
 	var d campaigns.Disposition
-	if err := c.BodyParser(&d); err != nil {
-		return apiError(fiber.StatusBadRequest, "body must be a disposition")
+	if err := decodeBody(c, &d); err != nil {
+		return err
 	}
 	d.Code = strings.ToUpper(c.Params("code"))
 	d.System = false
@@ -323,7 +329,7 @@ func (s *Server) apiListErrors(c *fiber.Ctx) error {
 	w := csv.NewWriter(&b)
 	_ = w.Write([]string{"line", "reason", "raw"})
 	err = campaigns.ImportErrors(c.UserContext(), s.db, id, func(r campaigns.RejectedRow) error {
-		return w.Write([]string{strconv.Itoa(r.Line), r.Reason, csvSafe(r.Raw)})
+		return w.Write([]string{strconv.Itoa(r.Line), campaigns.CSVSafe(r.Reason), campaigns.CSVSafe(r.Raw)})
 	})
 	if err != nil {
 		return err
@@ -332,14 +338,6 @@ func (s *Server) apiListErrors(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="list-%d-rejected.csv"`, id))
 	c.Type("csv")
 	return c.SendString(b.String())
-}
-
-// csvSafe keeps a spreadsheet from running a rejected row as a formula.
-func csvSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 // dncScopeOf reads campaign_id (absent or 0: the global list).
@@ -381,7 +379,10 @@ type dncRequest struct {
 func (s *Server) apiDNCChange(add bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		var req dncRequest
-		if err := c.BodyParser(&req); err != nil || len(req.Phones) == 0 || len(req.Phones) > 10000 {
+		if err := decodeBody(c, &req); err != nil {
+			return err
+		}
+		if len(req.Phones) == 0 || len(req.Phones) > 10000 {
 			return apiError(fiber.StatusBadRequest, "body must be {\"phones\":[...],\"campaign_id\"} with 1-10000 numbers")
 		}
 		scope, region, err := s.dncScopeOf(c, req.Campaign)
@@ -450,8 +451,8 @@ type userRequest struct {
 
 func (s *Server) apiUserCreate(c *fiber.Ctx) error {
 	var req userRequest
-	if err := c.BodyParser(&req); err != nil {
-		return apiError(fiber.StatusBadRequest, "body must be {\"username\",\"role\",\"password\"}")
+	if err := decodeBody(c, &req); err != nil {
+		return err
 	}
 	role, err := ParseRole(req.Role)
 	if err != nil {

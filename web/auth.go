@@ -105,7 +105,8 @@ func stateChanging(method string) bool {
 }
 
 // authAPI requires a session (401 otherwise), one of roles (403), and for
-// state-changing methods the session's CSRF token in X-CSRF-Token (403).
+// state-changing methods the session's CSRF token in X-CSRF-Token or a form
+// body (403).
 func (s *Server) authAPI(roles ...Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ss, ok, err := s.lookupSession(c)
@@ -119,19 +120,36 @@ func (s *Server) authAPI(roles ...Role) fiber.Handler {
 			return apiError(fiber.StatusForbidden, "your role (%s) may not do this", ss.User.Role)
 		}
 		if stateChanging(c.Method()) && !s.csrfOK(c, ss) {
-			return apiError(fiber.StatusForbidden, "missing or wrong CSRF token (send it in X-CSRF-Token)")
+			return apiError(fiber.StatusForbidden, "missing or wrong CSRF token (send it in the X-CSRF-Token header or a form body's _csrf field, never in the URL)")
 		}
 		c.Locals(localSession, ss)
 		return c.Next()
 	}
 }
 
+// csrfOK checks the token in X-CSRF-Token or a form body's _csrf field;
+// never in the URL, where it would leak into logs, history and Referer.
 func (s *Server) csrfOK(c *fiber.Ctx, ss session) bool {
 	got := c.Get("X-CSRF-Token")
 	if got == "" {
-		got = c.FormValue("_csrf")
+		got = formField(c, "_csrf")
 	}
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(ss.CSRF)) == 1
+}
+
+// formField is a field of a form body (URL-encoded or multipart), ignoring
+// the query string that fasthttp's FormValue also reads.
+func formField(c *fiber.Ctx, name string) string {
+	ct := strings.ToLower(c.Get(fiber.HeaderContentType))
+	switch {
+	case strings.HasPrefix(ct, fiber.MIMEApplicationForm):
+		return string(c.Request().PostArgs().Peek(name))
+	case strings.HasPrefix(ct, fiber.MIMEMultipartForm):
+		if f, err := c.MultipartForm(); err == nil && len(f.Value[name]) > 0 {
+			return f.Value[name][0]
+		}
+	}
+	return ""
 }
 
 // authPage is authAPI for pages: a visitor without a session is sent to
@@ -195,8 +213,8 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 		return apiError(fiber.StatusUnsupportedMediaType, "send the credentials as application/json")
 	}
 	var req loginRequest
-	if err := c.BodyParser(&req); err != nil {
-		return apiError(fiber.StatusBadRequest, "body must be {\"username\",\"password\"}")
+	if err := decodeBody(c, &req); err != nil {
+		return err
 	}
 	if req.Username == "" || req.Password == "" {
 		return apiError(fiber.StatusBadRequest, "username and password are required")

@@ -38,8 +38,7 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 // written by the client itself and is ignored, as is the header from a peer
 // that is not a trusted proxy.
 func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
-	addr, _ := netip.AddrFromSlice(c.Context().RemoteIP())
-	addr = addr.Unmap()
+	addr := peerAddr(c)
 	if !s.trustedProxy(addr) {
 		return addr
 	}
@@ -58,6 +57,12 @@ func (s *Server) clientAddr(c *fiber.Ctx) netip.Addr {
 		}
 	}
 	return addr
+}
+
+// peerAddr is the address of the connection's other end.
+func peerAddr(c *fiber.Ctx) netip.Addr {
+	addr, _ := netip.AddrFromSlice(c.Context().RemoteIP())
+	return addr.Unmap()
 }
 
 func (s *Server) trustedProxy(a netip.Addr) bool {

@@ -4,7 +4,8 @@
 // (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
 // no build step); the JSON API under /api/v1 (OpenAPI at
 // /api/v1/openapi.json); live events on a WebSocket (/api/v1/events);
-// Prometheus metrics (/metrics); health and readiness probes.
+// Prometheus metrics (/metrics, or on their own address: metrics_serve.go);
+// health and readiness probes.
 //
 // In a cluster (cluster.go) each engine call about a campaign goes to the
 // node that runs it for the agent, over an internal endpoint authenticated by
@@ -17,14 +18,23 @@
 // SHA-256 is stored, each with its CSRF token; and the log of what agents did
 // to their calls (hold, mute, transfer, keypad, notes). A user's id is their
 // agent ID in the engine; ids start above 1,000,000 because simulated agents
-// use 1..N.
+// use 1..N. It owns login_failures too (migrations/0015_login_throttle.sql):
+// failed logins per (username, client address), shared by every node, which
+// throttle guessing with growing delays and never lock a user out
+// (ratelimit.go); the client address comes from X-Forwarded-For only when
+// the peer is a trusted proxy (client_addr.go).
+//
+// Errors answer as {"error", "request_id"}; a database error is put in
+// words and its SQLSTATE and constraint go only to the log, under the same
+// request id (errors.go). JSON bodies are decoded strictly (body.go).
 //
 // Goroutines: Start binds the listener and serves in one goroutine; it also
 // starts the LISTEN/NOTIFY bridge (one connection that carries live events
 // between nodes) and the publisher (follows this node's campaign loops,
 // forwarding agent transitions at once and campaign figures every second,
 // one goroutine per followed campaign); each WebSocket client has a handler
-// goroutine and a reader. Stop drains requests, closes every socket and
+// goroutine and a reader (at most Config.SocketsPerUser per user); with a
+// metrics address, one more goroutine serves it. Stop drains requests, closes every socket and
 // returns when all of them have exited. Lead imports started by an upload
 // run in the background and are waited for by Stop too.
 //

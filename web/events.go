@@ -2,6 +2,8 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +42,7 @@ func (ev *Event) visibleTo(role Role, id int64) bool {
 type Hub struct {
 	mu      sync.RWMutex
 	clients map[*hubClient]struct{}
+	perUser map[int64]int
 	closed  bool
 	count   atomic.Int64
 	dropped atomic.Int64
@@ -58,22 +61,34 @@ type hubClient struct {
 func (c *hubClient) close() { c.once.Do(func() { close(c.done) }) }
 
 // NewHub returns an empty hub.
-func NewHub() *Hub { return &Hub{clients: map[*hubClient]struct{}{}} }
+func NewHub() *Hub { return &Hub{clients: map[*hubClient]struct{}{}, perUser: map[int64]int{}} }
+
+// Why add refuses a client.
+var (
+	errHubClosed      = errors.New("the server is shutting down")
+	errTooManySockets = errors.New("too many live connections")
+)
 
 // Clients is the number of connected clients.
 func (h *Hub) Clients() int64 { return h.count.Load() }
 
-func (h *Hub) add(role Role, user int64, buf int) (*hubClient, bool) {
+// add registers a client of user, who may have at most limit (0: any
+// number) at once.
+func (h *Hub) add(role Role, user int64, buf, limit int) (*hubClient, error) {
 	c := &hubClient{role: role, user: user, q: make(chan []byte, buf), done: make(chan struct{})}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, false
+		return nil, errHubClosed
 	}
+	if limit > 0 && h.perUser[user] >= limit {
+		return nil, errTooManySockets
+	}
+	h.perUser[user]++
 	h.clients[c] = struct{}{}
 	h.count.Add(1)
 	h.live.Add(1)
-	return c, true
+	return c, nil
 }
 
 func (h *Hub) remove(c *hubClient) {
@@ -82,6 +97,9 @@ func (h *Hub) remove(c *hubClient) {
 	if ok {
 		delete(h.clients, c)
 		h.count.Add(-1)
+		if h.perUser[c.user]--; h.perUser[c.user] <= 0 {
+			delete(h.perUser, c.user)
+		}
 	}
 	h.mu.Unlock()
 	c.close()
@@ -153,8 +171,16 @@ func (s *Server) eventsUpgrade(c *fiber.Ctx) error {
 func (s *Server) eventsSocket(conn *websocket.Conn) {
 	role := Role(conn.Locals("ws_role").(string))
 	user := conn.Locals("ws_user").(int64)
-	cl, ok := s.hub.add(role, user, 256)
-	if !ok {
+	cl, err := s.hub.add(role, user, 256, s.cfg.SocketsPerUser)
+	if err != nil {
+		// A browser's WebSocket shows the close reason, not an HTTP status.
+		reason, code := "the server is shutting down", websocket.CloseGoingAway
+		if errors.Is(err, errTooManySockets) {
+			reason = fmt.Sprintf("too many live connections for this user (at most %d): close another Pacer tab",
+				s.cfg.SocketsPerUser)
+			code = websocket.ClosePolicyViolation
+		}
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
 		conn.Close()
 		return
 	}

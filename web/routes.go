@@ -12,7 +12,7 @@ import (
 func (s *Server) routes() {
 	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.readyz)
-	s.app.Get("/metrics", s.metricsHandler())
+	s.app.Get("/metrics", s.metricsGate, s.metricsHandler())
 	if s.db == nil {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
 	"time"
@@ -56,6 +57,19 @@ type Config struct {
 	// MaxBcryptCost (default DefaultBcryptCost). Below WeakBcryptCost is
 	// for tests: the server logs a warning.
 	BcryptCost int
+	// MetricsAddr, when set, serves /metrics on its own listen address
+	// (MetricsListener, when set, is that address already bound), and the
+	// main port answers /metrics with 404. Keep it on a private interface.
+	MetricsAddr     string
+	MetricsListener net.Listener
+	// MetricsToken, when set, must come with every scrape as
+	// "Authorization: Bearer <token>", on either address. With neither
+	// MetricsAddr nor MetricsToken, /metrics is for logged-in supervisors,
+	// managers and admins only.
+	MetricsToken string
+	// SocketsPerUser bounds one user's live-event WebSockets on this node
+	// (default 8: an agent's tabs, a supervisor's wallboards).
+	SocketsPerUser int
 	// StatsEvery is how often each running campaign's stats are pushed to
 	// subscribers (default 1 s).
 	StatsEvery time.Duration
@@ -93,6 +107,9 @@ func (c Config) WithDefaults() Config {
 	if c.BcryptCost == 0 {
 		c.BcryptCost = DefaultBcryptCost
 	}
+	if c.SocketsPerUser == 0 {
+		c.SocketsPerUser = 8
+	}
 	if c.StatsEvery == 0 {
 		c.StatsEvery = time.Second
 	}
@@ -107,6 +124,14 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout < 0 || c.CheckTimeout < 0 || c.SessionTTL < 0 || c.LoginDelay < 0 || c.LoginMaxDelay < 0 ||
 		c.LoginMemory < 0 || c.StatsEvery < 0 {
 		return errors.New("durations must not be negative")
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("metrics address %q: %w", c.MetricsAddr, err)
+		}
+	}
+	if c.SocketsPerUser < 1 {
+		return errors.New("WebSockets per user must be at least 1")
 	}
 	if c.LoginAttempts < 1 {
 		return errors.New("login attempts must be at least 1")
@@ -190,6 +215,9 @@ type Server struct {
 	figMu   sync.Mutex
 	figures map[int64]storedFigures // per campaign, see storedFigures
 
+	metricsSrv *http.Server // on Config.MetricsAddr, if set
+	metricsLn  net.Listener
+
 	mu       sync.Mutex
 	listener net.Listener
 	done     chan struct{}
@@ -243,9 +271,11 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		DisableStartupMessage: true,
 		AppName:               "pacer",
 		ErrorHandler:          s.errorHandler,
+		JSONDecoder:           strictJSON,
 		BodyLimit:             512 << 20, // lead files
 		ReadTimeout:           5 * time.Minute,
 	})
+	s.app.Use(s.requestID)
 	s.routes()
 	return s, nil
 }
@@ -267,13 +297,24 @@ func (s *Server) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	mln, err := s.metricsListener(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	if s.bridge != nil {
 		if err := s.bridge.Start(bgCtx); err != nil {
 			cancel()
 			ln.Close()
+			if mln != nil {
+				mln.Close()
+			}
 			return err
 		}
+	}
+	if mln != nil {
+		s.serveMetrics(mln)
 	}
 	s.mu.Lock()
 	s.listener = ln
@@ -337,29 +378,11 @@ func (s *Server) Stop() {
 		if err := s.app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
 			s.log.Warn("http shutdown", "err", err)
 		}
+		s.stopMetrics()
 		<-done
 		s.bg.Wait()
 		if s.bridge != nil {
 			s.bridge.Stop()
 		}
 	})
-}
-
-// apiError is an error with the HTTP status it answers with.
-func apiError(code int, format string, args ...any) error {
-	return fiber.NewError(code, fmt.Sprintf(format, args...))
-}
-
-func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
-	code := fiber.StatusInternalServerError
-	var fe *fiber.Error
-	if errors.As(err, &fe) {
-		code = fe.Code
-	}
-	msg := err.Error()
-	if code >= 500 {
-		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)
-		msg = "internal error"
-	}
-	return c.Status(code).JSON(fiber.Map{"error": msg})
 }

@@ -131,10 +131,20 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	if err != nil {
 		return err
 	}
+	var metricsLn net.Listener
+	if o.web.metricsAddr != "" {
+		if metricsLn, err = web.Listen(ctx, o.web.metricsAddr); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	listening := true
 	defer func() {
 		if listening {
 			ln.Close()
+			if metricsLn != nil {
+				metricsLn.Close()
+			}
 		}
 	}()
 	node, err := dialer.RegisterNode(ctx, db.pool, clock, dialer.NodeConfig{ID: o.nodeID,
@@ -226,7 +236,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		{Name: "jobs", Func: runner.Running},
 	}
 	cfg := o.web.config(o.httpAddr, o.nodeID)
-	cfg.Listener = ln
+	cfg.Listener, cfg.MetricsListener = ln, metricsLn
 	srv, err := web.New(cfg, deps, logger)
 	if err != nil {
 		return err

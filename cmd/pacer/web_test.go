@@ -226,7 +226,8 @@ func TestWebSecurity(t *testing.T) {
 	rt.OnAction = carrier.add
 	base, _ := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "web-test",
 		engine: engineOptions{noDemo: true, sim: rt, poll: 100 * time.Millisecond, summary: -1},
-		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour, agentGone: 300 * time.Millisecond}})
+		web: webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour, agentGone: 300 * time.Millisecond,
+			metricsToken: "scrape-token"}})
 
 	anon := newClient(t, base)
 	for _, r := range [][2]string{{"GET", "/api/v1/me"}, {"GET", "/api/v1/agent/call"}, {"POST", "/api/v1/agent/state"},
@@ -631,11 +632,23 @@ func TestWebSecurity(t *testing.T) {
 	})
 
 	t.Run("metrics", func(t *testing.T) {
+		code, _ := anon.do("GET", "/metrics", nil, false)
+		require.Equal(t, http.StatusUnauthorized, code, "scrapes bring the metrics token")
+		scrape := func() (int, string) {
+			req, err := http.NewRequest("GET", base+"/metrics", nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer scrape-token")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
 		testwait.Until(t, func() bool {
-			code, body := anon.do("GET", "/metrics", nil, false)
+			code, body := scrape()
 			return code == http.StatusOK && strings.Contains(body, fmt.Sprintf(`pacer_calls_total{campaign="%d",outcome="completed"} `, camp.ID))
 		})
-		_, body := anon.do("GET", "/metrics", nil, false)
+		_, body := scrape()
 		for _, m := range []string{"pacer_live_answers_total{", "pacer_abandons_total{", "pacer_dial_level{", "pacer_agents{",
 			`state="PAUSED"`, "pacer_pacing_loop_latency_seconds_bucket", "pacer_websocket_clients ", "pacer_lines_in_use{"} {
 			require.Contains(t, body, m)

@@ -318,5 +318,8 @@ connectEvents((ev) => {
   if (replaced) return;
   if (ev.type === 'seat' && ev.data && ev.data.tab !== tabId) { seatLost(); return; }
   if (ev.type === 'agent' || ev.type === 'call') refresh();
-}, () => { document.body.dataset.live = 'yes'; refresh(); }, () => { document.body.dataset.live = 'no'; });
+}, () => { document.body.dataset.live = 'yes'; refresh(); }, (e) => {
+  document.body.dataset.live = 'no';
+  if (e.code === 1008) showError(errBox, new Error(e.reason));
+});
 takeSeat().then(() => { loadCampaigns(); loadCallbacks(); refresh(); });

@@ -30,14 +30,21 @@ export async function api(method, path, body) {
 }
 
 // connectEvents opens the live-event WebSocket and reconnects with backoff;
-// onOpen runs on every (re)connect so the page can resync.
+// onOpen runs on every (re)connect so the page can resync, onClose gets the
+// CloseEvent (its reason says why the server closed).
 export function connectEvents(onEvent, onOpen, onClose) {
   let delay = 500;
   const open = () => {
     const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/api/v1/events');
     ws.onopen = () => { delay = 500; onOpen && onOpen(); };
     ws.onmessage = (m) => { try { onEvent(JSON.parse(m.data)); } catch (e) { console.error(e); } };
-    ws.onclose = () => { onClose && onClose(); setTimeout(open, delay); delay = Math.min(delay * 2, 10000); };
+    ws.onclose = (e) => {
+      onClose && onClose(e);
+      // 1008: this user has too many live connections; the reason says so.
+      // Try again now and then, in case another tab has closed.
+      if (e.code === 1008) { console.warn(e.reason); setTimeout(open, 30000); return; }
+      setTimeout(open, delay); delay = Math.min(delay * 2, 10000);
+    };
   };
   open();
 }

@@ -11,9 +11,9 @@ import (
 func TestHubDropsSlowClientsAndScopes(t *testing.T) {
 	t.Parallel()
 	h := NewHub()
-	slow, ok := h.add(RoleSupervisor, 1, 1)
-	require.True(t, ok)
-	agent, _ := h.add(RoleAgent, 42, 8)
+	slow, err := h.add(RoleSupervisor, 1, 1, 0)
+	require.NoError(t, err)
+	agent, _ := h.add(RoleAgent, 42, 8, 0)
 	for range 3 {
 		h.Broadcast(Event{Type: "stats", Campaign: 1})
 	}
@@ -31,7 +31,7 @@ func TestHubDropsSlowClientsAndScopes(t *testing.T) {
 	h.remove(agent)
 	h.Close()
 	h.Wait()
-	_, ok = h.add(RoleAgent, 1, 1)
-	require.False(t, ok, "a closed hub takes no clients")
+	_, err = h.add(RoleAgent, 1, 1, 0)
+	require.ErrorIs(t, err, errHubClosed, "a closed hub takes no clients")
 	require.Zero(t, h.Clients())
 }
