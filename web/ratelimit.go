@@ -62,10 +62,7 @@ func (t *loginThrottle) wait(failures, free int) time.Duration {
 func (t *loginThrottle) admit(ctx context.Context, username string, client netip.Addr, now time.Time) (time.Duration, error) {
 	username = strings.ToLower(username)
 	var wait time.Duration
-	err := pgx.BeginFunc(ctx, t.db, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2::text))`, throttleLockClass, client.String()); err != nil {
-			return err
-		}
+	err := t.locked(ctx, client, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM login_failures WHERE last_attempt_at <= $1`, now.Add(-t.memory)); err != nil {
 			return err
 		}
@@ -107,18 +104,33 @@ func (t *loginThrottle) admit(ctx context.Context, username string, client netip
 	return wait, nil
 }
 
+// locked runs fn in a transaction holding client's lock, so the counts of
+// one address change one request at a time.
+func (t *loginThrottle) locked(ctx context.Context, client netip.Addr, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, t.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2::text))`, throttleLockClass, client.String()); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+}
+
 // succeeded clears the client's failures at username and gives back the
 // attempt counted for the address.
 func (t *loginThrottle) succeeded(ctx context.Context, username string, client netip.Addr) error {
-	_, err := t.db.Exec(ctx, `WITH pair AS (DELETE FROM login_failures WHERE client = $1 AND username = $2)
-		UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE client = $1 AND username = ''`,
-		client, strings.ToLower(username))
-	return err
+	return t.locked(ctx, client, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `WITH pair AS (DELETE FROM login_failures WHERE client = $1 AND username = $2)
+			UPDATE login_failures SET failures = greatest(failures - 1, 0) WHERE client = $1 AND username = ''`,
+			client, strings.ToLower(username))
+		return err
+	})
 }
 
 // giveBack returns an attempt that reached no verdict (the check failed).
 func (t *loginThrottle) giveBack(ctx context.Context, username string, client netip.Addr) error {
-	_, err := t.db.Exec(ctx, `UPDATE login_failures SET failures = greatest(failures - 1, 0)
-		WHERE client = $1 AND username IN ($2, '')`, client, strings.ToLower(username))
-	return err
+	return t.locked(ctx, client, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE login_failures SET failures = greatest(failures - 1, 0)
+			WHERE client = $1 AND username IN ($2, '')`, client, strings.ToLower(username))
+		return err
+	})
 }
