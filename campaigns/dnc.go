@@ -97,11 +97,16 @@ type DNCChange struct {
 	At time.Time
 }
 
-// ErrDNCReasonRequired: a number comes off a list only with a reason.
-var ErrDNCReasonRequired = errors.New("removing a number from a DNC list needs a reason")
+// A DNC change's reason that the caller must fix.
+var (
+	// ErrDNCReasonRequired: a number comes off a list only with a reason.
+	ErrDNCReasonRequired = errors.New("removing a number from a DNC list needs a reason")
+	// ErrDNCReasonTooLong: a reason over MaxDNCReason characters.
+	ErrDNCReasonTooLong = errors.New("a DNC change's reason is too long")
+)
 
-// maxDNCReason bounds a change's reason (characters).
-const maxDNCReason = 500
+// MaxDNCReason bounds a change's reason (characters).
+const MaxDNCReason = 500
 
 func (ch DNCChange) check(remove bool) error {
 	switch {
@@ -111,8 +116,8 @@ func (ch DNCChange) check(remove bool) error {
 		return errors.New("a DNC change needs to say who makes it")
 	case remove && strings.TrimSpace(ch.Reason) == "":
 		return ErrDNCReasonRequired
-	case utf8.RuneCountInString(ch.Reason) > maxDNCReason:
-		return fmt.Errorf("a DNC change's reason is at most %d characters", maxDNCReason)
+	case utf8.RuneCountInString(ch.Reason) > MaxDNCReason:
+		return fmt.Errorf("%w: at most %d characters", ErrDNCReasonTooLong, MaxDNCReason)
 	}
 	return nil
 }

@@ -432,8 +432,11 @@ func (s *Server) apiDNCChange(add bool) fiber.Handler {
 		} else {
 			n, err = campaigns.RemoveDNC(c.UserContext(), s.db, scope, phones, by)
 		}
+		if errors.Is(err, campaigns.ErrDNCReasonRequired) || errors.Is(err, campaigns.ErrDNCReasonTooLong) {
+			return apiError(fiber.StatusBadRequest, "%v", err)
+		}
 		if err != nil {
-			return storeError(err)
+			return err
 		}
 		return c.JSON(fiber.Map{"changed": n, "phones": phones})
 	}

@@ -241,6 +241,9 @@ func TestDNCChangesAreAudited(t *testing.T) {
 		require.Equal(t, http.StatusBadRequest, status, body)
 		require.Contains(t, body, "removing a number from a DNC list needs a reason")
 	}
+	status, body = max.do("DELETE", "/api/v1/dnc", map[string]any{"phones": []string{"2025550100"}, "reason": strings.Repeat("é", 501)})
+	require.Equal(t, http.StatusBadRequest, status, body)
+	require.Contains(t, body, "reason is too long: at most 500 characters")
 	status, body = max.do("DELETE", "/api/v1/dnc", map[string]any{"phones": []string{"2025550100"}, "via": "console",
 		"reason": "added by mistake"})
 	require.Equal(t, http.StatusOK, status, body)
