@@ -132,7 +132,8 @@ type Editor struct {
 	User int64
 	// Name is required.
 	Name string
-	At   time.Time
+	// At is when; zero takes the transaction's start.
+	At time.Time
 }
 
 // apply returns d with p's changes and the rules that follow from them.
@@ -226,8 +227,12 @@ ON CONFLICT (campaign_id, code) DO UPDATE SET label = EXCLUDED.label, category =
 		if found {
 			was = &before
 		}
+		var at *time.Time
+		if !by.At.IsZero() {
+			at = &by.At
+		}
 		_, err = tx.Exec(ctx, `INSERT INTO disposition_changes (campaign_id, code, at, by_user, by_name, before, after)
-VALUES ($1, $2, $3, NULLIF($4, 0), $5, $6, $7)`, campaign, code, by.At, by.User, strings.TrimSpace(by.Name), was, after)
+VALUES ($1, $2, coalesce($3, now()), NULLIF($4, 0), $5, $6, $7)`, campaign, code, at, by.User, strings.TrimSpace(by.Name), was, after)
 		return err
 	})
 	if err != nil {
