@@ -32,7 +32,7 @@ func BenchmarkImport1M(b *testing.B) {
 	fi, _ := os.Stat(path)
 
 	db := testdb.NewPool(b)
-	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12122000000", "+13122000000"}, campaigns.DNCManual)
+	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12122000000", "+13122000000"}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(b, err)
 	_, err = db.Exec(ctx, `CREATE TABLE bare (phone_number text, first_name text, last_name text, address1 text,
 		city text, state text, postal_code text, email text, segment text)`)
@@ -108,7 +108,7 @@ ON CONFLICT DO NOTHING`)
 	}
 	_, err = db.Exec(ctx, "VACUUM ANALYZE leads")
 	require.NoError(b, err)
-	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12002000010"}, campaigns.DNCManual)
+	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12002000010"}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(b, err)
 
 	h := campaigns.NewHopper("bench")

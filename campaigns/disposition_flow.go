@@ -95,7 +95,7 @@ func CheckDisposition(ctx context.Context, db DB, campaign ID, in DispositionInp
 	if err != nil {
 		return d, err
 	}
-	if d.System && !(auto && d.Code == DispoAuto) {
+	if (d.System || IsEngineCode(d.Code)) && !(auto && d.Code == DispoAuto) {
 		return d, fmt.Errorf("%w: %s", ErrSystemDisposition, d.Code)
 	}
 	if len(in.Notes) > MaxNotes {
@@ -145,8 +145,8 @@ type DispositionResult struct {
 
 // DisposeLead applies a saved disposition to its lead inside the caller's
 // transaction: the attempt is counted and the disposition's rules applied
-// (final, recycle after N seconds, DNC onto the campaign's list at once; see
-// Complete), any callback the lead had is settled, and a callback the
+// (final, recycle after N seconds, DNC onto the campaign's list at once,
+// recorded as the agent's with the call; see Complete), any callback the lead had is settled, and a callback the
 // disposition asks for is scheduled with its job (jobs.InsertCallbackDue in
 // the same transaction). The lead must be claimed (status dialing), as it is
 // while its connected call awaits the agent's disposition.
@@ -161,6 +161,18 @@ func DisposeLead(ctx context.Context, tx pgx.Tx, jobs CallbackJobs, p LeadDispos
 		return res, err
 	}
 	res.Disposition = d
+	if d.Category == CategoryDNC {
+		// complete puts the number on the campaign's list; the list's record
+		// names the agent and the call.
+		by := DNCChange{How: DNCViaDisposition, ByUser: p.Agent, By: "engine", Call: p.Call, At: p.At,
+			Reason: "disposition " + d.Code}
+		if p.Agent != 0 {
+			by.By = fmt.Sprintf("agent %d", p.Agent)
+		}
+		if err := by.record(ctx, tx); err != nil {
+			return res, err
+		}
+	}
 	if err := complete(ctx, tx, p.Campaign, Attempt{Lead: p.Lead, Outcome: OutcomeCompleted, Disposition: d.Code, At: p.At,
 		Node: p.Node}); err != nil {
 		return res, err

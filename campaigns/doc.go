@@ -47,6 +47,12 @@
 // inbound callers' requests to be called back. maintenance.go holds the
 // sweeps and purges the job runner schedules.
 //
+// Two append-only logs keep what a manager may be asked about later:
+// EditDisposition logs each change to a disposition (disposition_changes),
+// and the dnc table records its own adds and removes in dnc_events by
+// trigger, with who, how and why taken from the writer's DNCChange (dnc.go),
+// so no writer can leave a change unrecorded; DNCHistory reads it.
+//
 // Only Import starts goroutines (its copy streams and progress reporter),
 // and it waits for them before returning.
 //

@@ -110,9 +110,9 @@ func TestDNCAddedAfterImportIsNeverClaimed(t *testing.T) {
 	at := utc("2026-07-01 16:00:00")
 	require.Len(t, claimPhones(t, db, h, c, at), 3)
 
-	_, err := campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12124365000"}, campaigns.DNCManual)
+	_, err := campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12124365000"}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(t, err)
-	_, err = campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: c.ID}, []string{"+12124365001"}, campaigns.DNCManual)
+	_, err = campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: c.ID}, []string{"+12124365001"}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"+12124365002"}, claimPhones(t, db, h, c, at))
 	require.Equal(t, []string{"+12124365001"}, claimPhones(t, db, h, other, at), "a campaign's list binds only that campaign")
@@ -123,7 +123,7 @@ func TestDNCAddedAfterImportIsNeverClaimed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"+12124365002"}, claimPhones(t, db, h, c, at))
 
-	_, err = campaigns.RemoveDNC(ctx, db, campaigns.Global, []string{"+12124365000"})
+	_, err = campaigns.RemoveDNC(ctx, db, campaigns.Global, []string{"+12124365000"}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test", Reason: "test"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"+12124365000", "+12124365002"}, claimPhones(t, db, h, c, at))
 }

@@ -33,7 +33,7 @@ func TestImportStreamsGiveTheSameResult(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
-	_, err := campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12124360007"}, campaigns.DNCManual)
+	_, err := campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+12124360007"}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(t, err)
 	var nums []int
 	for i := range 3000 {

@@ -33,7 +33,7 @@ func TestImportNastyFileGivesAnExactReportAndKeepsGoodRows(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, nil)
-	_, err := campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+13125550199"}, campaigns.DNCManual)
+	_, err := campaigns.AddDNC(ctx, db, campaigns.Global, []string{"+13125550199"}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(t, err)
 
 	file := "\ufeff" + strings.Join([]string{

@@ -49,7 +49,7 @@ WHERE campaign_id = $1`, c.ID)
 	require.NoError(t, err)
 	var dncPhone string
 	require.NoError(t, db.QueryRow(ctx, `SELECT phone FROM leads WHERE id = $1`, lead).Scan(&dncPhone))
-	_, err = campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: c.ID}, []string{dncPhone}, campaigns.DNCManual)
+	_, err = campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: c.ID}, []string{dncPhone}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(t, err)
 	n, err = campaigns.Recycle(ctx, db, campaigns.RecycleLeads{Campaign: c.ID, Codes: []string{"NI"}, Before: now.Add(-24 * time.Hour), Now: now})
 	require.NoError(t, err)

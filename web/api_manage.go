@@ -170,21 +170,29 @@ func (s *Server) setCampaignStatus(c *fiber.Ctx, st campaigns.Status) error {
 	return c.JSON(camp)
 }
 
+// apiDispositionSave adds a disposition or changes the fields the body
+// gives (dispositionPatch); engine codes are refused, and each change is
+// logged with who made it.
 func (s *Server) apiDispositionSave(c *fiber.Ctx) error {
 	id, err := campaignParam(c)
 	if err != nil {
 		return err
 	}
-	var d campaigns.Disposition
-	if err := decodeBody(c, &d); err != nil {
+	if _, err := campaigns.Get(c.UserContext(), s.db, id); err != nil {
+		return storeError(err)
+	}
+	code := strings.ToUpper(c.Params("code"))
+	p, err := dispositionPatch(c.Body(), code)
+	if err != nil {
 		return err
 	}
-	d.Code = strings.ToUpper(c.Params("code"))
-	d.System = false
-	if d.Category == "" {
-		d.Category = campaigns.CategoryContact
+	u := sessionOf(c).User
+	_, err = campaigns.EditDisposition(c.UserContext(), s.db, id, code, p,
+		campaigns.Editor{User: u.ID, Name: u.Username, At: s.clock.Now()})
+	if errors.Is(err, campaigns.ErrEngineDisposition) {
+		return apiError(fiber.StatusForbidden, "%v", err)
 	}
-	if err := campaigns.SaveDisposition(c.UserContext(), s.db, id, d); err != nil {
+	if err != nil {
 		return storeError(err)
 	}
 	return c.SendStatus(fiber.StatusNoContent)
@@ -374,6 +382,16 @@ func (s *Server) apiDNCList(c *fiber.Ctx) error {
 type dncRequest struct {
 	Campaign int64    `json:"campaign_id"`
 	Phones   []string `json:"phones"`
+	// Reason is required to remove numbers.
+	Reason string `json:"reason"`
+	// Via is "console" from the manager console; empty or "api" otherwise.
+	Via string `json:"via"`
+}
+
+// dncChangeBy is a change the session's user makes.
+func (s *Server) dncChangeBy(c *fiber.Ctx, how campaigns.DNCHow, reason string) campaigns.DNCChange {
+	u := sessionOf(c).User
+	return campaigns.DNCChange{How: how, ByUser: u.ID, By: u.Username, Reason: reason, At: s.clock.Now()}
 }
 
 func (s *Server) apiDNCChange(add bool) fiber.Handler {
@@ -383,7 +401,18 @@ func (s *Server) apiDNCChange(add bool) fiber.Handler {
 			return err
 		}
 		if len(req.Phones) == 0 || len(req.Phones) > 10000 {
-			return apiError(fiber.StatusBadRequest, "body must be {\"phones\":[...],\"campaign_id\"} with 1-10000 numbers")
+			return apiError(fiber.StatusBadRequest, "body must be {\"phones\":[...],\"campaign_id\",\"reason\"} with 1-10000 numbers")
+		}
+		how := campaigns.DNCViaAPI
+		switch req.Via {
+		case "", "api":
+		case "console":
+			how = campaigns.DNCViaConsole
+		default:
+			return apiError(fiber.StatusBadRequest, "via must be \"api\" or \"console\"")
+		}
+		if !add && strings.TrimSpace(req.Reason) == "" {
+			return apiError(fiber.StatusBadRequest, "%v: send it as \"reason\"", campaigns.ErrDNCReasonRequired)
 		}
 		scope, region, err := s.dncScopeOf(c, req.Campaign)
 		if err != nil {
@@ -397,11 +426,15 @@ func (s *Server) apiDNCChange(add bool) fiber.Handler {
 			}
 			phones = append(phones, e)
 		}
+		by := s.dncChangeBy(c, how, req.Reason)
 		var n int64
 		if add {
-			n, err = campaigns.AddDNC(c.UserContext(), s.db, scope, phones, campaigns.DNCManual)
+			n, err = campaigns.AddDNC(c.UserContext(), s.db, scope, phones, by)
 		} else {
-			n, err = campaigns.RemoveDNC(c.UserContext(), s.db, scope, phones)
+			n, err = campaigns.RemoveDNC(c.UserContext(), s.db, scope, phones, by)
+		}
+		if errors.Is(err, campaigns.ErrDNCReasonRequired) || errors.Is(err, campaigns.ErrDNCReasonTooLong) {
+			return apiError(fiber.StatusBadRequest, "%v", err)
 		}
 		if err != nil {
 			return err
@@ -410,6 +443,8 @@ func (s *Server) apiDNCChange(add bool) fiber.Handler {
 	}
 }
 
+// apiDNCImport adds the numbers of a file (multipart "file"; optional
+// "reason", else the file's name is recorded as the reason).
 func (s *Server) apiDNCImport(c *fiber.Ctx) error {
 	scope, region, err := s.dncScopeOf(c, int64(c.QueryInt("campaign_id", 0)))
 	if err != nil {
@@ -424,7 +459,12 @@ func (s *Server) apiDNCImport(c *fiber.Ctx) error {
 		return err
 	}
 	defer f.Close()
-	res, err := campaigns.ImportDNC(c.UserContext(), s.db, scope, f, region)
+	reason := strings.TrimSpace(c.FormValue("reason"))
+	if reason == "" {
+		name := []rune(fh.Filename)
+		reason = "import of " + string(name[:min(len(name), 200)])
+	}
+	res, err := campaigns.ImportDNC(c.UserContext(), s.db, scope, f, region, s.dncChangeBy(c, campaigns.DNCViaImport, reason))
 	if err != nil {
 		return storeError(err)
 	}

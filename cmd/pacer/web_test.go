@@ -441,7 +441,8 @@ func TestWebSecurity(t *testing.T) {
 		require.Contains(t, body, "+12025550199")
 		code, _ = max.do("POST", "/api/v1/dnc", map[string]any{"phones": []string{"12"}}, true)
 		require.Equal(t, http.StatusBadRequest, code)
-		code, _ = max.do("DELETE", "/api/v1/dnc", map[string]any{"campaign_id": c.ID, "phones": []string{"+12025550199"}}, true)
+		code, _ = max.do("DELETE", "/api/v1/dnc", map[string]any{"campaign_id": c.ID, "phones": []string{"+12025550199"},
+			"reason": "asked in error"}, true)
 		require.Equal(t, http.StatusOK, code)
 
 		// A lead list in a multipart upload: 202 at once, then the list's
@@ -582,7 +583,7 @@ func TestWebSecurity(t *testing.T) {
 
 	t.Run("manual dial", func(t *testing.T) {
 		mc := activeCampaign(t, db, "Manual", "manual", "phone,first_name\n+12025558001,Una\n+12025558002,Val\n")
-		_, err := campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: mc.ID}, []string{"+12025558002"}, campaigns.DNCManual)
+		_, err := campaigns.AddDNC(ctx, db, campaigns.DNCScope{Campaign: mc.ID}, []string{"+12025558002"}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 		require.NoError(t, err)
 		pat := newClient(t, base)
 		require.Equal(t, http.StatusOK, pat.login("pat", "password-pat"))

@@ -2,7 +2,8 @@
 // predictive call from READY to disposition, a supervisor watches the
 // agent's state change, the agent sets a callback on the next call and finds
 // it in the Callbacks tab, an admin sees its job on the jobs page, a manager
-// creates a campaign and uploads a lead file with bad rows. Run by cmd/pacer's TestBrowser (make test) with:
+// creates a campaign and uploads a lead file with bad rows, and changes a DNC
+// list and reads its history. Run by cmd/pacer's TestBrowser (make test) with:
 //   BASE_URL     the server, e.g. http://127.0.0.1:8080
 //   SHOTS        directory for one screenshot per page
 //   CHROMIUM     the browser binary (default /usr/bin/chromium)
@@ -239,6 +240,38 @@ async function manager() {
   }
 }
 
+// The manager's DNC changes from the console: a removal without a reason is
+// refused on the page, the history shows who, how and why, and exports as CSV.
+async function dncHistory() {
+  const m = await browser();
+  try {
+    await login(m.page, 'manager', 'manager', '/manage');
+    await m.page.getByLabel('Number', { exact: true }).fill('202 555 0188');
+    await m.page.getByLabel('Reason (needed to remove)').fill('asked on a call');
+    await btn(m.page, 'Add').click();
+    await m.page.locator('#manage-info', { hasText: 'Added +12025550188' }).waitFor();
+    await btn(m.page, 'Remove').click();
+    await m.page.locator('#manage-error', { hasText: 'needs a reason' }).waitFor();
+    await m.page.getByLabel('Reason (needed to remove)').fill('added in error');
+    await btn(m.page, 'Remove').click();
+    await m.page.locator('#manage-info', { hasText: 'Removed +12025550188' }).waitFor();
+    await m.page.getByLabel('Find number').fill('555-0188');
+    await btn(m.page, 'Show').click();
+    await m.page.locator('#dnc-history tr', { hasText: 'asked on a call' }).waitFor();
+    const rows = await m.page.locator('#dnc-history tr').allTextContents();
+    assert.equal(rows.length, 2, rows.join('\n'));
+    assert.match(rows[0], /remove.*Global.*\+12025550188.*console.*manager.*added in error/);
+    assert.match(rows[1], /add.*Global.*\+12025550188.*console.*manager.*asked on a call/);
+    const [dl] = await Promise.all([m.page.waitForEvent('download'), m.page.getByRole('link', { name: 'Export CSV' }).click()]);
+    const csv = fs.readFileSync(await dl.path(), 'utf8').trim().split('\n');
+    assert.equal(csv[0], 'at,action,list,phone,how,by,by_user,call_id,reason');
+    assert.equal(csv.length, 3, csv.join('\n'));
+    out.dnc_history_rows = rows.length;
+  } finally {
+    await m.ctx.close();
+  }
+}
+
 async function admin() {
   const a = await browser();
   try {
@@ -263,6 +296,7 @@ try {
   await agentAndSupervisor();
   await admin();
   await manager();
+  await dncHistory();
   console.log(JSON.stringify(out));
 } catch (e) {
   console.error(e);

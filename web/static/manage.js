@@ -1,5 +1,5 @@
-// The manager console: campaigns, lead list upload with live progress,
-// DNC lists and users.
+// The manager console: campaigns, dispositions and their changes, lead list
+// upload with live progress, DNC lists and their history, and users.
 import { api, connectEvents, el, showError, wireLogout } from './common.js';
 
 wireLogout();
@@ -135,10 +135,24 @@ async function loadDispos() {
   const r = await api('GET', '/campaigns/' + id);
   $('dispo-rows').replaceChildren(...r.dispositions.map((d) => el('tr', {
     onclick: () => { if (d.system) return; $('x-code').value = d.code; $('x-label').value = d.label; $('x-category').value = d.category;
-      $('x-final').checked = d.final; $('x-recycle').value = d.recycle_after_s; } },
+      $('x-final').checked = d.final; $('x-recycle').value = d.recycle_after_s; dncFinal(); } },
   el('td', { text: d.code }), el('td', { text: d.label }), el('td', { text: d.category }), el('td', { text: d.final ? 'yes' : '' }),
   el('td', { text: d.recycle_after_s || '' }), el('td', { text: d.schedules_callback ? 'yes' : '' }), el('td', { text: d.system ? 'engine' : 'agent' }))));
+  dncFinal();
+  const ch = await api('GET', '/campaigns/' + id + '/disposition-changes?limit=50');
+  const fields = ['label', 'category', 'final', 'recycle_after_s', 'schedules_callback'];
+  $('dispo-changes').replaceChildren(...ch.changes.map((c) => el('tr', {},
+    el('td', { text: new Date(c.at).toLocaleString() }), el('td', { text: c.by }), el('td', { text: c.code }),
+    el('td', { text: c.before ? fields.filter((f) => c.before[f] !== c.after[f]).map((f) => f + ': ' + c.before[f] + ' → ' + c.after[f]).join('; ')
+      : 'created: ' + fields.map((f) => f + ' ' + c.after[f]).join(', ') }))));
 }
+// A dnc disposition puts the number on the DNC list and is always final.
+function dncFinal() {
+  const dnc = $('x-category').value === 'dnc';
+  if (dnc) $('x-final').checked = true;
+  $('x-final').disabled = dnc;
+}
+$('x-category').addEventListener('change', dncFinal);
 $('x-campaign').addEventListener('change', () => run(loadDispos));
 $('dispo-form').addEventListener('submit', (e) => {
   e.preventDefault();
@@ -152,27 +166,42 @@ $('dispo-form').addEventListener('submit', (e) => {
   });
 });
 
-// DNC.
+// DNC: changes are recorded as made from the console, with the reason
+// given (a removal needs one).
 const scope = () => Number($('d-scope').value);
 async function loadDNC() {
   const r = await api('GET', '/dnc' + (scope() ? '?campaign_id=' + scope() : ''));
   $('dnc-rows').replaceChildren(...r.numbers.map((n) => el('li', { text: n.phone + ' (' + n.source + ')' })));
+  await loadDNCHistory();
 }
+async function loadDNCHistory() {
+  const q = $('d-find').value.trim() ? '?number=' + encodeURIComponent($('d-find').value.trim()) : '';
+  $('dnc-export').href = '/api/v1/dnc/history.csv' + q;
+  const r = await api('GET', '/dnc/history' + q);
+  const listName = (id) => id ? ((campaigns.find((c) => c.id === id) || {}).name || 'campaign ' + id) : 'Global';
+  $('dnc-history').replaceChildren(...r.events.map((e) => el('tr', {},
+    el('td', { text: new Date(e.at).toLocaleString() }), el('td', { text: e.action }), el('td', { text: listName(e.campaign_id) }),
+    el('td', { text: e.phone }), el('td', { text: e.how + (e.call_id ? ' (call ' + e.call_id + ')' : '') }), el('td', { text: e.by }),
+    el('td', { text: e.reason }))));
+}
+const dncChange = async (method, verb) => {
+  const r = await api(method, '/dnc', { campaign_id: scope(), phones: [$('d-number').value], reason: $('d-reason').value, via: 'console' });
+  say(verb + ' ' + r.phones.join(', ') + '.');
+  $('d-reason').value = '';
+  await loadDNC();
+};
 $('d-scope').addEventListener('change', () => run(loadDNC));
-$('dnc-form').addEventListener('submit', (e) => {
-  e.preventDefault();
-  run(async () => { const r = await api('POST', '/dnc', { campaign_id: scope(), phones: [$('d-number').value] }); say('Added ' + r.phones.join(', ') + '.'); await loadDNC(); });
-});
-$('btn-dnc-remove').addEventListener('click', () => run(async () => {
-  const r = await api('DELETE', '/dnc', { campaign_id: scope(), phones: [$('d-number').value] }); say('Removed ' + r.phones.join(', ') + '.'); await loadDNC();
-}));
+$('dnc-form').addEventListener('submit', (e) => { e.preventDefault(); run(() => dncChange('POST', 'Added')); });
+$('btn-dnc-remove').addEventListener('click', () => run(() => dncChange('DELETE', 'Removed')));
 $('btn-dnc-import').addEventListener('click', () => run(async () => {
   const f = $('d-file').files[0];
   if (!f) throw new Error('Choose a file of numbers.');
   const fd = new FormData(); fd.append('file', f);
+  if ($('d-reason').value) fd.append('reason', $('d-reason').value);
   const r = await api('POST', '/dnc/import' + (scope() ? '?campaign_id=' + scope() : ''), fd);
   say('Imported DNC numbers: ' + JSON.stringify(r)); await loadDNC();
 }));
+$('dnc-history-form').addEventListener('submit', (e) => { e.preventDefault(); run(loadDNCHistory); });
 
 // Users.
 async function loadUsers() {
