@@ -324,6 +324,21 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 	return s.apiAgentState(c)
 }
 
+// apiAgentSeat names the workspace that holds the agent's seat ("tab", empty
+// when the agent works no campaign): a page told by an event that another
+// workspace took the seat asks here before it goes quiet.
+func (s *Server) apiAgentSeat(c *fiber.Ctx) error {
+	tab := ""
+	if s.db != nil {
+		seat, err := agents.GetSeat(c.UserContext(), s.db, agents.ID(sessionOf(c).User.ID))
+		if err != nil && !errors.Is(err, agents.ErrNoSeat) {
+			return err
+		}
+		tab = seat.Tab
+	}
+	return c.JSON(fiber.Map{"tab": tab})
+}
+
 // apiAgentTakeSeat moves the agent's seat to this workspace (a page opened
 // in a new tab, or "use this tab instead") without changing their state; the
 // workspace that held it is told. 204 when the agent works no campaign.

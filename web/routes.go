@@ -46,6 +46,7 @@ func (s *Server) routes() {
 	api.Get("/agent/campaigns", s.authAPI(agent...), s.apiAgentCampaigns)
 	api.Get("/agent/state", s.authAPI(agent...), s.apiAgentState)
 	api.Post("/agent/state", s.authAPI(agent...), s.apiAgentSetState)
+	api.Get("/agent/seat", s.authAPI(agent...), s.apiAgentSeat)
 	api.Post("/agent/seat", s.authAPI(agent...), s.apiAgentTakeSeat)
 	api.Get("/agent/call", s.authAPI(agent...), s.apiAgentCall)
 	api.Post("/agent/call/:action", s.authAPI(agent...), s.apiAgentCallAction)

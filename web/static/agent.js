@@ -312,14 +312,26 @@ function seatLost() {
 async function takeSeat() {
   try { await api('POST', '/agent/seat'); } catch (e) { if (e.status !== 409) showError(errBox, e); }
 }
-$('btn-take-back').addEventListener('click', async () => { await takeSeat(); location.reload(); });
+// A reload is a new workspace, and a page load takes the seat.
+$('btn-take-back').addEventListener('click', () => location.reload());
+const seated = takeSeat();
+// A seat event is a hint that may arrive late (one sent for an earlier
+// workspace of this agent): once this page holds the seat, the server says
+// whether it still does.
+async function checkSeat() {
+  await seated;
+  try {
+    const r = await api('GET', '/agent/seat');
+    if (r.tab && r.tab !== tabId) seatLost();
+  } catch (e) { showError(errBox, e); }
+}
 
 connectEvents((ev) => {
   if (replaced) return;
-  if (ev.type === 'seat' && ev.data && ev.data.tab !== tabId) { seatLost(); return; }
+  if (ev.type === 'seat' && ev.data && ev.data.tab !== tabId) { checkSeat(); return; }
   if (ev.type === 'agent' || ev.type === 'call') refresh();
 }, () => { document.body.dataset.live = 'yes'; refresh(); }, (e) => {
   document.body.dataset.live = 'no';
   if (e.code === 1008) showError(errBox, new Error(e.reason));
 });
-takeSeat().then(() => { loadCampaigns(); loadCallbacks(); refresh(); });
+seated.then(() => { loadCampaigns(); loadCallbacks(); refresh(); });
