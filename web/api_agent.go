@@ -224,14 +224,21 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 // firstRunning is the campaign an agent who names none joins: the first
 // running one they are assigned to (any running one without a database).
 func (s *Server) firstRunning(ctx context.Context, agent int64) (int64, error) {
-	running, err := s.agentRunning(ctx, agent)
+	mine, err := s.agentRunning(ctx, agent)
 	if err != nil {
 		return 0, err
 	}
-	if len(running) == 0 {
-		return 0, apiError(fiber.StatusConflict, "no campaign you are assigned to is running; ask a manager to start one or assign you")
+	if len(mine) > 0 {
+		return int64(mine[0]), nil
 	}
-	return int64(running[0]), nil
+	running, err := s.engine.Running(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(running) > 0 {
+		return 0, apiError(fiber.StatusForbidden, "you are not assigned to any running campaign; ask a manager to assign you")
+	}
+	return 0, apiError(fiber.StatusConflict, "no campaign is running; ask a manager to start one")
 }
 
 // agentRunning lists the running campaigns the agent is assigned to.
