@@ -67,6 +67,9 @@ func SetAgents(ctx context.Context, db TxDB, campaign ID, agents []int64) (added
 	if err := validAgentIDs(agents); err != nil {
 		return nil, nil, err
 	}
+	if agents == nil {
+		agents = []int64{} // NULL would match nobody, and remove nobody
+	}
 	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `DELETE FROM campaign_agents WHERE campaign_id = $1 AND NOT agent_id = ANY($2)
 RETURNING agent_id`, campaign, agents)

@@ -141,6 +141,13 @@ func TestAgentsJoinOnlyTheirCampaigns(t *testing.T) {
 	require.NotZero(t, code)
 	require.Contains(t, errOut, `"max" is not an active agent`)
 	ann.ready(s.theirs.ID)
+
+	// An empty list takes everyone off.
+	code, body = max.do("PUT", path, map[string]any{"usernames": []string{}}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	require.JSONEq(t, `{"agents":[]}`, body)
+	_, body = ann.do("GET", "/api/v1/agent/state", nil, false)
+	require.Contains(t, body, `"state":"LOGGED_OUT"`)
 }
 
 // A manual dial obeys the campaign's rules and says which one refused it: a
