@@ -50,13 +50,20 @@ func ClaimLead(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time
 		return ClaimedLead{}, fmt.Errorf("campaign %d window: %w", c.ID, err)
 	}
 	if !w.Allowed(now, zones, state) {
+		// A rule that holds at any hour says more than the window.
+		if err := notDialableReason(ctx, db, c, id, now); err != nil {
+			return ClaimedLead{}, err
+		}
 		return ClaimedLead{}, fmt.Errorf("%w: lead %d is outside the calling window in its time zone (%v)", ErrNotDialable, id, zones)
 	}
 	var l ClaimedLead
 	err = db.QueryRow(ctx, claimOneSQL, id, c.ID, now, node, c.MaxAttempts, c.MaxAttemptsPerDay, localDate(now, zones)).
 		Scan(&l.ID, &l.Phone, &l.Attempts, &l.Priority, &l.next)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return l, notDialableReason(ctx, db, c, id, now)
+		if err := notDialableReason(ctx, db, c, id, now); err != nil {
+			return l, err
+		}
+		return l, fmt.Errorf("%w: lead %d was claimed by another dial just now", ErrNotDialable, id)
 	}
 	if err != nil {
 		return l, fmt.Errorf("claim lead %d: %w", id, err)

@@ -15,9 +15,9 @@ import (
 // calling window is refused, and the refusal says which rule (ErrNotDialable
 // wrapped with the reason), so the agent is not left guessing.
 
-// notDialableReason explains why lead id of campaign c could not be claimed
-// for a manual dial at now. It is asked after the claim failed, so it
-// always names a reason.
+// notDialableReason says which rule, other than the calling window, keeps
+// lead id of campaign c from a manual dial at now: an error wrapping
+// ErrNotDialable, or nil when none does.
 func notDialableReason(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time) error {
 	var (
 		status, code, phone string
@@ -64,7 +64,7 @@ WHERE l.id = $1 AND l.campaign_id = $2`, id, c.ID).Scan(&status, &code, &phone, 
 	case today >= c.MaxAttemptsPerDay && day != nil && !day.Before(localDate(now, zones)):
 		return why("has used today's %d attempts", c.MaxAttemptsPerDay)
 	}
-	return why("may not be dialled now")
+	return nil
 }
 
 // CheckNumber applies the rules that do not need a lead to a number that is

@@ -214,6 +214,9 @@ func TestManualDialRefusedWithItsReason(t *testing.T) {
 	code, body = ann.do("POST", "/api/v1/agent/call/dial", map[string]string{"number": "2025553997"}, true)
 	require.Equal(t, http.StatusConflict, code, body)
 	require.Contains(t, body, "outside the calling window in its time zone")
+	code, body = ann.do("POST", "/api/v1/agent/call/dial", map[string]string{"number": "2025553000"}, true)
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body, "is finished", "a rule that holds at any hour says more than the window")
 }
 
 // An agent taken off the campaign during a call finishes the call and its
