@@ -186,14 +186,33 @@ FROM leads l JOIN tz_groups g ON g.id = l.tz_group WHERE l.id = $1 FOR UPDATE OF
 	return l, err
 }
 
+// MaxCallbackAhead is how far ahead a callback may be set: a promise to call
+// in more than a year is a typing mistake or a way around the campaign's
+// rules, and is refused.
+const MaxCallbackAhead = 365 * 24 * time.Hour
+
+// checkCallbackAt refuses a callback time in the past or more than
+// MaxCallbackAhead after now; every way a callback is set (a disposition, a
+// schedule, a reschedule) checks it.
+func checkCallbackAt(at, now time.Time) error {
+	switch {
+	case !at.After(now):
+		return fmt.Errorf("%w: %s is before %s", ErrCallbackInPast, at.UTC().Format(time.RFC3339),
+			now.UTC().Format(time.RFC3339))
+	case at.Sub(now) > MaxCallbackAhead:
+		return fmt.Errorf("%w: %s is more than a year after %s", ErrCallbackTooFar, at.UTC().Format(time.RFC3339),
+			now.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // callbackTime checks a requested callback time and moves it into the lead's
 // calling window: a time outside it becomes the next instant inside it
 // (Callback.Moved tells the agent), because refusing would make the agent
 // guess the lead's local hours. Only a window that never opens is refused.
 func callbackTime(c *Campaign, l leadWindow, at, now time.Time) (time.Time, error) {
-	if !at.After(now) {
-		return at, fmt.Errorf("%w: %s is before %s", ErrCallbackInPast, at.UTC().Format(time.RFC3339),
-			now.UTC().Format(time.RFC3339))
+	if err := checkCallbackAt(at, now); err != nil {
+		return at, err
 	}
 	w, err := c.Window()
 	if err != nil {
@@ -474,34 +493,85 @@ func closeCallback(ctx context.Context, db TxDB, jobs CallbackJobs, p CloseCallb
 	return out, err
 }
 
-// settleCallbacks completes the open callback of a lead whose attempt is
-// being recorded: the promised call was made (whatever its outcome), and the
-// lead's own priority is restored. A callback still scheduled for later is
-// left alone.
-func settleCallbacks(ctx context.Context, tx pgx.Tx, lead LeadID, at time.Time) error {
+// settleCallbacks settles the open callback of a lead whose attempt is being
+// recorded (the lead's row already says whether it is done and when it may
+// be tried next). A call that reached the person keeps the promise: the
+// callback is completed. One that did not (busy, no answer, a machine, a
+// failure, a drop) does not: the callback is scheduled again for the lead's
+// next try (the campaign's retry delay for that outcome, its per-day limit
+// and lock-out, moved into the calling window) with a job of its own, and
+// the lead waits for it; when the lead may not be tried again (its attempts
+// are used up, the number is invalid or on DNC) the callback is missed. The
+// lead's own priority is restored either way; a callback still scheduled
+// for later is left alone.
+func settleCallbacks(ctx context.Context, tx pgx.Tx, c *Campaign, a Attempt, done bool, next time.Time) error {
 	rows, err := tx.Query(ctx, "SELECT "+callbackColumns+callbackFrom+
-		` WHERE cb.lead_id = $1 AND cb.status IN ('due', 'offered', 'dialled') FOR UPDATE OF cb`, lead)
+		` WHERE cb.lead_id = $1 AND cb.status IN ('due', 'offered', 'dialled') FOR UPDATE OF cb`, a.Lead)
 	if err != nil {
-		return fmt.Errorf("callbacks of lead %d: %w", lead, err)
+		return fmt.Errorf("callbacks of lead %d: %w", a.Lead, err)
 	}
 	cbs, err := pgx.CollectRows(rows, scanCallback)
 	if err != nil {
-		return fmt.Errorf("callbacks of lead %d: %w", lead, err)
+		return fmt.Errorf("callbacks of lead %d: %w", a.Lead, err)
 	}
 	for i := range cbs {
 		cb := &cbs[i]
-		if err := move(ctx, tx, cb, CbComplete, at, 0, "attempt recorded"); err != nil {
-			return err
-		}
 		if _, err := tx.Exec(ctx, `UPDATE leads SET priority = coalesce((SELECT lead_priority FROM callbacks WHERE id = $2), priority)
-WHERE id = $1`, lead, cb.ID); err != nil {
+WHERE id = $1`, a.Lead, cb.ID); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE callbacks SET lead_priority = NULL WHERE id = $1`, cb.ID); err != nil {
 			return err
 		}
+		switch {
+		case a.Outcome == OutcomeCompleted:
+			err = move(ctx, tx, cb, CbComplete, a.At, 0, "attempt recorded")
+		case done:
+			err = move(ctx, tx, cb, CbGiveUp, a.At, 0, fmt.Sprintf("%s; the lead may not be tried again", a.Outcome))
+		default:
+			err = retryCallback(ctx, tx, c, cb, a, next)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// retryCallback schedules a callback whose dial did not reach the person
+// again for the lead's next try, as a new version with its own job, and
+// holds the lead for it.
+func retryCallback(ctx context.Context, tx pgx.Tx, c *Campaign, cb *Callback, a Attempt, next time.Time) error {
+	var zones []string
+	var state string
+	if err := tx.QueryRow(ctx, `SELECT g.zones, l.state FROM leads l JOIN tz_groups g ON g.id = l.tz_group WHERE l.id = $1`,
+		a.Lead).Scan(&zones, &state); err != nil {
+		return fmt.Errorf("lead %d of callback %d: %w", a.Lead, cb.ID, err)
+	}
+	due := next.UTC()
+	if w, err := c.Window(); err == nil {
+		if t, ok := w.NextAllowed(next, zones, state); ok {
+			due = t.UTC()
+		}
+	}
+	version := cb.Version + 1
+	var job *int64
+	if a.Callbacks != nil {
+		id, err := a.Callbacks.InsertCallbackDue(ctx, tx, cb.ID, version, due)
+		if err != nil {
+			return fmt.Errorf("queue callback %d's next try: %w", cb.ID, err)
+		}
+		job = &id
+	}
+	if _, err := tx.Exec(ctx, `UPDATE callbacks SET due_at = $2, requested_at = $2, version = $3, job_id = $4 WHERE id = $1`,
+		cb.ID, due, version, job); err != nil {
+		return fmt.Errorf("callback %d's next try: %w", cb.ID, err)
+	}
+	detail := fmt.Sprintf("%s; next try %s", a.Outcome, due.Format(time.RFC3339))
+	if err := move(ctx, tx, cb, CbRetry, a.At, 0, detail); err != nil {
+		return err
+	}
+	return holdLead(ctx, tx, a.Lead)
 }
 
 // replaceOpen cancels the callback a lead still has when a new one is set for

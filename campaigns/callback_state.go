@@ -74,6 +74,8 @@ const (
 	CbWiden      CallbackEvent = "widen"      // grace period over, campaign says anyone
 	CbCancel     CallbackEvent = "cancel"
 	CbRecover    CallbackEvent = "recover" // the node offering or dialling it died; due again
+	CbRetry      CallbackEvent = "retry"   // dialled, not reached (busy, no answer…): scheduled for the next try
+	CbGiveUp     CallbackEvent = "give_up" // dialled, not reached, and the lead may not be tried again
 )
 
 func (e CallbackEvent) String() string { return string(e) }
@@ -81,7 +83,7 @@ func (e CallbackEvent) String() string { return string(e) }
 // CallbackEvents lists every event.
 func CallbackEvents() []CallbackEvent {
 	return []CallbackEvent{CbSchedule, CbReschedule, CbFallDue, CbOffer, CbDecline, CbDial, CbComplete,
-		CbExpire, CbWiden, CbCancel, CbRecover}
+		CbExpire, CbWiden, CbCancel, CbRecover, CbRetry, CbGiveUp}
 }
 
 // noStatus is the "from" of a callback that does not exist yet.
@@ -90,7 +92,9 @@ const noStatus CallbackStatus = ""
 // callbackTable is the callback state machine: (status, event) → status.
 // Anything not listed is illegal. It is the documentation: a missed
 // callback can still be rescheduled or cancelled by a supervisor; a
-// callback being offered or dialled cannot be moved under the agent's feet.
+// callback being offered or dialled cannot be moved under the agent's feet;
+// a dial that does not reach the person keeps the promise (retry) unless the
+// lead may not be tried again (give_up: missed, for a supervisor to see).
 var callbackTable = map[CallbackStatus]map[CallbackEvent]CallbackStatus{
 	noStatus: {CbSchedule: CallbackScheduled},
 	CallbackScheduled: {
@@ -100,11 +104,15 @@ var callbackTable = map[CallbackStatus]map[CallbackEvent]CallbackStatus{
 	CallbackDue: {
 		CbReschedule: CallbackScheduled, CbOffer: CallbackOffered, CbDial: CallbackDialled,
 		CbComplete: CallbackCompleted, CbExpire: CallbackMissed, CbWiden: CallbackDue, CbCancel: CallbackCancelled,
+		CbRetry: CallbackScheduled, CbGiveUp: CallbackMissed, // an anyone's, dialled from the hopper
 	},
 	CallbackOffered: {
 		CbDecline: CallbackDue, CbDial: CallbackDialled, CbComplete: CallbackCompleted, CbRecover: CallbackDue,
+		CbRetry: CallbackScheduled, CbGiveUp: CallbackMissed,
 	},
-	CallbackDialled: {CbComplete: CallbackCompleted, CbRecover: CallbackDue},
+	CallbackDialled: {
+		CbComplete: CallbackCompleted, CbRecover: CallbackDue, CbRetry: CallbackScheduled, CbGiveUp: CallbackMissed,
+	},
 	CallbackMissed: {
 		CbReschedule: CallbackScheduled, CbCancel: CallbackCancelled, CbComplete: CallbackCompleted,
 		CbOffer: CallbackOffered, // a supervisor or agent takes a missed one by hand

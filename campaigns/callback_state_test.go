@@ -31,14 +31,20 @@ func TestCallbackTableExhaustive(t *testing.T) {
 		{CallbackDue, CbExpire}:     CallbackMissed,
 		{CallbackDue, CbWiden}:      CallbackDue,
 		{CallbackDue, CbCancel}:     CallbackCancelled,
+		{CallbackDue, CbRetry}:      CallbackScheduled,
+		{CallbackDue, CbGiveUp}:     CallbackMissed,
 
 		{CallbackOffered, CbDecline}:  CallbackDue,
 		{CallbackOffered, CbDial}:     CallbackDialled,
 		{CallbackOffered, CbComplete}: CallbackCompleted,
 		{CallbackOffered, CbRecover}:  CallbackDue,
+		{CallbackOffered, CbRetry}:    CallbackScheduled,
+		{CallbackOffered, CbGiveUp}:   CallbackMissed,
 
 		{CallbackDialled, CbComplete}: CallbackCompleted,
 		{CallbackDialled, CbRecover}:  CallbackDue,
+		{CallbackDialled, CbRetry}:    CallbackScheduled,
+		{CallbackDialled, CbGiveUp}:   CallbackMissed,
 
 		{CallbackMissed, CbReschedule}: CallbackScheduled,
 		{CallbackMissed, CbCancel}:     CallbackCancelled,

@@ -32,6 +32,9 @@ var (
 	ErrCallbackNotAllowed = errors.New("this disposition does not schedule a callback")
 	// ErrCallbackInPast: the callback time has already passed.
 	ErrCallbackInPast = errors.New("callback time is in the past")
+	// ErrCallbackTooFar: the callback time is more than MaxCallbackAhead
+	// (a year) away.
+	ErrCallbackTooFar = errors.New("callback time is more than a year ahead")
 	// ErrCallbackOutsideWindow: no instant within a year after the
 	// requested time is inside the lead's calling window. (A time merely
 	// outside the window is moved to the next allowed instant, not refused.)
@@ -50,7 +53,7 @@ const MaxNotes = 4000
 func IsDispositionInputError(err error) bool {
 	for _, e := range []error{ErrUnknownDisposition, ErrSystemDisposition, ErrNotAgentsCall,
 		ErrAlreadyDispositioned, ErrNoCallToDisposition, ErrCallbackRequired, ErrCallbackNotAllowed,
-		ErrCallbackInPast, ErrCallbackOutsideWindow, ErrCallbackScope, ErrNotesTooLong, ErrCallbackTransition} {
+		ErrCallbackInPast, ErrCallbackTooFar, ErrCallbackOutsideWindow, ErrCallbackScope, ErrNotesTooLong, ErrCallbackTransition} {
 		if errors.Is(err, e) {
 			return true
 		}
@@ -110,9 +113,8 @@ func CheckDisposition(ctx context.Context, db DB, campaign ID, in DispositionInp
 		if !in.Callback.Scope.Valid() {
 			return d, fmt.Errorf("%w: %q", ErrCallbackScope, in.Callback.Scope)
 		}
-		if !in.Callback.At.After(now) {
-			return d, fmt.Errorf("%w: %s is before %s", ErrCallbackInPast, in.Callback.At.UTC().Format(time.RFC3339),
-				now.UTC().Format(time.RFC3339))
+		if err := checkCallbackAt(in.Callback.At, now); err != nil {
+			return d, err
 		}
 	}
 	return d, nil

@@ -45,7 +45,12 @@
 // side of a saved disposition, with the typed errors the web layer maps to
 // 4xx (IsDispositionInputError). Callback requests (callback_request.go) are
 // inbound callers' requests to be called back. maintenance.go holds the
-// sweeps and purges the job runner schedules.
+// sweeps and purges the job runner schedules. A callback dial that does not
+// reach the person keeps its callback for the lead's next try (retry event).
+//
+// Agents work only the campaigns they are assigned to (assign.go, table
+// campaign_agents); an agent's manual dial obeys the hopper's rules and a
+// refusal names the rule (manual_dial.go).
 //
 // Two append-only logs keep what a manager may be asked about later:
 // EditDisposition logs each change to a disposition (disposition_changes),

@@ -250,6 +250,9 @@ type Attempt struct {
 	// node whose claim is gone (it was declared dead, its work recovered and
 	// the lead claimed again) is refused with ErrNotClaimed.
 	Node string
+	// Callbacks queues the job of a callback the attempt keeps open (its
+	// dial did not reach the person); nil leaves it to the callback sweep.
+	Callbacks CallbackJobs
 }
 
 // ErrNotClaimed is returned when completing a lead that is not being dialled.
@@ -293,9 +296,6 @@ WHERE l.id = $1 AND l.campaign_id = $2 FOR UPDATE OF l`, a.Lead, c.ID).Scan(
 	}
 	if a.Node != "" && by != a.Node {
 		return fmt.Errorf("complete lead %d for node %s (claimed by %q): %w", a.Lead, a.Node, by, ErrNotClaimed)
-	}
-	if err := settleCallbacks(ctx, tx, a.Lead, a.At); err != nil {
-		return fmt.Errorf("complete lead %d: %w", a.Lead, err)
 	}
 
 	code := a.Disposition
@@ -350,6 +350,9 @@ UPDATE leads SET status = $2, attempts = $3, attempts_day = $4, attempts_today =
 WHERE id = $1`, a.Lead, newStatus, attempts, localDay, today, next, lockedUntil, string(a.Outcome), code, a.At,
 		d.Category == CategoryDNC)
 	if err != nil {
+		return fmt.Errorf("complete lead %d: %w", a.Lead, err)
+	}
+	if err := settleCallbacks(ctx, tx, c, a, done, next); err != nil {
 		return fmt.Errorf("complete lead %d: %w", a.Lead, err)
 	}
 	return nil

@@ -14,12 +14,13 @@ import (
 var ErrNotDialable = errors.New("lead may not be dialled now")
 
 // claimOneSQL claims one named lead for an agent's manual dial with the
-// hopper's rules (DNC lists, lock-out, attempt limits, active campaign), but
-// also a lead already finished: an agent may call a customer back by hand.
+// hopper's rules (DNC lists, lock-out, attempt limits, active campaign),
+// ahead of its retry time; never a finished lead (a final disposition is
+// final for an agent's own dial too).
 const claimOneSQL = `
 UPDATE leads l SET status = 'dialing', claimed_at = $3, claimed_by = $4
 WHERE l.id = $1 AND l.campaign_id = $2
-  AND l.status IN ('new', 'retry', 'done') AND NOT l.dnc
+  AND l.status IN ('new', 'retry') AND NOT l.dnc
   AND l.attempts < $5
   AND (l.attempts_today < $6 OR l.attempts_day IS NULL OR l.attempts_day < $7)
   AND (l.locked_until IS NULL OR l.locked_until <= $3)
@@ -29,8 +30,9 @@ WHERE l.id = $1 AND l.campaign_id = $2
 RETURNING l.id, l.phone, l.attempts, l.priority, l.next_attempt_at`
 
 // ClaimLead claims one lead of an active campaign for an agent's manual
-// dial at now: inside its calling window, on no DNC list, not locked out,
-// within its attempt limits and not being dialled. The engine completes or
+// dial at now: not finished, inside its calling window, on no DNC list, not
+// locked out, within its attempt limits and not being dialled; a refusal
+// wraps ErrNotDialable with the rule that refused it. The engine completes or
 // releases it like any claimed lead.
 func ClaimLead(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time, node string) (ClaimedLead, error) {
 	var zones []string
@@ -48,13 +50,20 @@ func ClaimLead(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time
 		return ClaimedLead{}, fmt.Errorf("campaign %d window: %w", c.ID, err)
 	}
 	if !w.Allowed(now, zones, state) {
-		return ClaimedLead{}, fmt.Errorf("%w: outside the calling window in the lead's time zone", ErrNotDialable)
+		// A rule that holds at any hour says more than the window.
+		if err := notDialableReason(ctx, db, c, id, now); err != nil {
+			return ClaimedLead{}, err
+		}
+		return ClaimedLead{}, fmt.Errorf("%w: lead %d is outside the calling window in its time zone (%v)", ErrNotDialable, id, zones)
 	}
 	var l ClaimedLead
 	err = db.QueryRow(ctx, claimOneSQL, id, c.ID, now, node, c.MaxAttempts, c.MaxAttemptsPerDay, localDate(now, zones)).
 		Scan(&l.ID, &l.Phone, &l.Attempts, &l.Priority, &l.next)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return l, fmt.Errorf("%w: it is being dialled, on a DNC list, locked out or out of attempts", ErrNotDialable)
+		if err := notDialableReason(ctx, db, c, id, now); err != nil {
+			return l, err
+		}
+		return l, fmt.Errorf("%w: lead %d was claimed by another dial just now", ErrNotDialable, id)
 	}
 	if err != nil {
 		return l, fmt.Errorf("claim lead %d: %w", id, err)

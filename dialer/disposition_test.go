@@ -41,6 +41,12 @@ type dispoNode struct {
 
 func startDispoNode(t *testing.T, db *pgxpool.Pool, name string) *dispoNode {
 	t.Helper()
+	return startDispoNodeOn(t, db, name, humanSim())
+}
+
+// startDispoNodeOn is startDispoNode with the carrier's outcomes rt.
+func startDispoNodeOn(t *testing.T, db *pgxpool.Pool, name string, rt sim.Realtime) *dispoNode {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	n := &dispoNode{
@@ -53,7 +59,6 @@ func startDispoNode(t *testing.T, db *pgxpool.Pool, name string) *dispoNode {
 	require.NoError(t, n.runner.Start(ctx))
 	require.NoError(t, n.calls.Start(ctx))
 	require.NoError(t, n.events.Start(ctx))
-	rt := humanSim()
 	n.mgr, err = dialer.NewManager(dialer.ManagerConfig{Node: name, Poll: 100 * time.Millisecond, CallbackPoll: 200 * time.Millisecond},
 		dialer.ManagerDeps{DB: db, Clock: wallClock{}, Calls: n.calls, Agents: n.events, Callbacks: n.runner,
 			Trunk: func(c *campaigns.Campaign, del dialer.TrunkDeliverer) (dialer.Trunk, error) {
@@ -77,8 +82,14 @@ func (n *dispoNode) stop() {
 // loop; when the test ends the node stops and goleak checks it left nothing.
 func runDispoNode(t *testing.T, db *pgxpool.Pool, c campaigns.Campaign) (*dispoNode, *dialer.Loop) {
 	t.Helper()
+	return runDispoNodeOn(t, db, c, humanSim())
+}
+
+// runDispoNodeOn is runDispoNode with the carrier's outcomes rt.
+func runDispoNodeOn(t *testing.T, db *pgxpool.Pool, c campaigns.Campaign, rt sim.Realtime) (*dispoNode, *dialer.Loop) {
+	t.Helper()
 	ignore := goleak.IgnoreCurrent()
-	n := startDispoNode(t, db, "node-d")
+	n := startDispoNodeOn(t, db, "node-d", rt)
 	t.Cleanup(func() {
 		n.stop()
 		testwait.NoLeaks(t, ignore)
@@ -436,15 +447,10 @@ func TestAgentDialsACallbackFromTheirList(t *testing.T) {
 	c := newCampaign(t, db, 3, map[string]string{"mode": "manual"})
 	n, l := runDispoNode(t, db, c)
 	ctx := context.Background()
-	var lead campaigns.LeadID
-	require.NoError(t, db.QueryRow(ctx, `SELECT min(id) FROM leads WHERE campaign_id = $1`, c.ID).Scan(&lead))
-	now := time.Now()
-	cb, err := campaigns.ScheduleCallback(ctx, db, n.runner, campaigns.NewCallback{Campaign: &c, Lead: lead, Agent: 1,
-		Scope: campaigns.ScopeMe, At: now.Add(time.Hour), Notes: "asked for Tuesday", Now: now})
-	require.NoError(t, err)
+	cb := meCallbackInAnHour(t, db, n, c, 1)
 
 	require.NoError(t, l.Login(ctx, 1, agents.Config{}))
-	_, err = l.DialCallback(ctx, 1, cb.ID)
+	_, err := l.DialCallback(ctx, 1, cb.ID)
 	require.ErrorIs(t, err, campaigns.ErrCallbackTransition, "not while PAUSED")
 	require.NoError(t, l.Login(ctx, 2, agents.Config{}))
 	require.NoError(t, l.AgentEvent(ctx, 2, agents.Event{Kind: agents.EvReady}))

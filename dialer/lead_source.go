@@ -75,6 +75,9 @@ type HopperLeadsConfig struct {
 	// the database is unreachable (default 10 s).
 	StopTimeout time.Duration
 	Logger      *slog.Logger
+	// Callbacks queues the next try of a callback whose dial did not reach
+	// the person (campaigns.Attempt.Callbacks); nil leaves it to the sweep.
+	Callbacks campaigns.CallbackJobs
 }
 
 // WithDefaults fills unset fields.
@@ -286,7 +289,7 @@ func (h *HopperLeads) write(ctx context.Context, op leadOp) error {
 	}
 	c := h.campaign.Load()
 	return campaigns.Complete(ctx, h.db, c, campaigns.Attempt{Lead: campaigns.LeadID(op.lead), Node: h.cfg.Node,
-		Outcome: CampaignOutcome(op.outcome), Disposition: op.code, At: op.at})
+		Outcome: CampaignOutcome(op.outcome), Disposition: op.code, At: op.at, Callbacks: h.cfg.Callbacks})
 }
 
 // CampaignOutcome maps an engine outcome to the campaigns package's.

@@ -408,7 +408,7 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign, lease Lease)
 	}
 	log := m.log.With("campaign_name", c.Name)
 	leads := NewHopperLeads(m.deps.DB, *c, m.deps.Clock, HopperLeadsConfig{Node: m.cfg.Node, Epoch: lease.Epoch,
-		Logger: log})
+		Logger: log, Callbacks: m.deps.Callbacks})
 	deps := LoopDeps{
 		Clock:     m.deps.Clock,
 		Trunk:     func(del TrunkDeliverer) (Trunk, error) { return m.deps.Trunk(c, del) },

@@ -143,10 +143,12 @@ func TestCallbackFiresAtItsTime(t *testing.T) {
 	require.Len(t, got, 1)
 	require.Contains(t, []campaigns.LeadID{ids[0], ids[1]}, got[0].ID)
 
-	// Its attempt completes the callback and gives the lead its priority back.
+	// An attempt nobody answered keeps the callback for the lead's next try
+	// and gives the lead its priority back until then.
 	require.NoError(t, campaigns.Complete(context.Background(), db, &c, campaigns.Attempt{Lead: got[0].ID,
-		Outcome: campaigns.OutcomeNoAnswer, At: time.Now()}))
-	require.Equal(t, 1, count(t, db, `SELECT count(*) FROM callbacks WHERE lead_id = $1 AND status = 'completed'`, got[0].ID))
+		Outcome: campaigns.OutcomeNoAnswer, At: time.Now(), Callbacks: r}))
+	require.Equal(t, 1, count(t, db, `SELECT count(*) FROM callbacks WHERE lead_id = $1 AND status = 'scheduled' AND version = 2`, got[0].ID))
+	require.Equal(t, "callback", leadStatus(t, db, got[0].ID))
 	require.Zero(t, count(t, db, `SELECT priority FROM leads WHERE id = $1`, got[0].ID))
 }
 
@@ -417,4 +419,34 @@ func TestNewCallbackReplacesTheOpenOne(t *testing.T) {
 	require.Equal(t, "cancelled", string(j.State))
 	require.Equal(t, 1, count(t, db, `SELECT count(*) FROM callbacks WHERE lead_id = $1 AND status = 'scheduled'`, lead))
 	require.Equal(t, campaigns.CallbackScheduled, cb.Status)
+}
+
+// A callback more than a year ahead is refused, however it is set: a
+// schedule, a reschedule or a disposition; a year exactly is fine.
+func TestCallbackMoreThanAYearAheadIsRefused(t *testing.T) {
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, 2, map[string]string{"window_start": "00:00", "window_end": "24:00"})
+	r := newRunner(t, db)
+	ctx := context.Background()
+	lead := firstLead(t, db, c)
+	now := time.Now()
+	tooFar := now.Add(campaigns.MaxCallbackAhead + time.Minute)
+
+	_, err := campaigns.ScheduleCallback(ctx, db, r, campaigns.NewCallback{Campaign: &c, Lead: lead, Agent: 7,
+		Scope: campaigns.ScopeMe, At: tooFar, Now: now})
+	require.ErrorIs(t, err, campaigns.ErrCallbackTooFar)
+	require.ErrorContains(t, err, "more than a year ahead")
+	require.True(t, campaigns.IsDispositionInputError(err), "the caller's mistake: a 400, not a 500")
+	require.Equal(t, 0, count(t, db, `SELECT count(*) FROM callbacks WHERE lead_id = $1`, lead))
+
+	cb := schedule(t, db, r, c, lead, campaigns.ScopeMe, campaigns.MaxCallbackAhead-time.Minute)
+	_, err = campaigns.Reschedule(ctx, db, r, campaigns.RescheduleCallback{ID: cb.ID, At: tooFar, By: 7, Now: now})
+	require.ErrorIs(t, err, campaigns.ErrCallbackTooFar)
+	got, err := campaigns.GetCallback(ctx, db, cb.ID)
+	require.NoError(t, err)
+	require.Equal(t, cb.DueAt, got.DueAt, "the refused reschedule changed nothing")
+
+	_, err = campaigns.CheckDisposition(ctx, db, c.ID, campaigns.DispositionInput{Code: "CALLBK",
+		Callback: &campaigns.CallbackInput{At: tooFar, Scope: campaigns.ScopeAnyone}}, now, false)
+	require.ErrorIs(t, err, campaigns.ErrCallbackTooFar)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -147,11 +148,14 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 		cur, ok := s.agentCampaignOf(agent)
 		if !ok {
 			var err error
-			if cur, err = s.firstRunning(ctx); err != nil {
+			if cur, err = s.firstRunning(ctx, agent); err != nil {
 				return 0, err
 			}
 		}
 		campaign = cur
+	}
+	if err := s.checkAssigned(ctx, campaign, agent); err != nil {
+		return 0, err
 	}
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
@@ -217,16 +221,43 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 	return campaign, nil
 }
 
-// firstRunning is the campaign an agent who names none joins.
-func (s *Server) firstRunning(ctx context.Context) (int64, error) {
+// firstRunning is the campaign an agent who names none joins: the first
+// running one they are assigned to (any running one without a database).
+func (s *Server) firstRunning(ctx context.Context, agent int64) (int64, error) {
+	mine, err := s.agentRunning(ctx, agent)
+	if err != nil {
+		return 0, err
+	}
+	if len(mine) > 0 {
+		return int64(mine[0]), nil
+	}
 	running, err := s.engine.Running(ctx)
 	if err != nil {
 		return 0, err
 	}
-	if len(running) == 0 {
-		return 0, apiError(fiber.StatusConflict, "no campaign is running; ask a manager to start one")
+	if len(running) > 0 {
+		return 0, apiError(fiber.StatusForbidden, "you are not assigned to any running campaign; ask a manager to assign you")
 	}
-	return int64(running[0]), nil
+	return 0, apiError(fiber.StatusConflict, "no campaign is running; ask a manager to start one")
+}
+
+// agentRunning lists the running campaigns the agent is assigned to.
+func (s *Server) agentRunning(ctx context.Context, agent int64) ([]campaigns.ID, error) {
+	running, err := s.engine.Running(ctx)
+	if err != nil || s.db == nil {
+		return running, err
+	}
+	mine, err := campaigns.AgentCampaigns(ctx, s.db, agent)
+	if err != nil {
+		return nil, err
+	}
+	out := running[:0:0]
+	for _, id := range running {
+		if slices.Contains(mine, id) {
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }
 
 // joinCampaignLocal is joinCampaign for a server without a database (tests
@@ -246,7 +277,7 @@ func (s *Server) joinCampaignLocal(ctx context.Context, agent, campaign int64) (
 	}
 	if campaign == 0 {
 		var err error
-		if campaign, err = s.firstRunning(ctx); err != nil {
+		if campaign, err = s.firstRunning(ctx, agent); err != nil {
 			return 0, err
 		}
 	}
@@ -678,9 +709,16 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 			return err
 		}
 	}
+	reason, err := s.logoutIfUnassigned(ctx, campaign, agent)
+	if err != nil {
+		return err
+	}
 	out, err := s.agentState(c)
 	if err != nil {
 		return err
+	}
+	if reason != "" {
+		out["logged_out_reason"] = reason
 	}
 	out["disposition"] = res.Disposition.Code
 	if res.Callback != nil {
@@ -707,12 +745,13 @@ func (s *Server) apiAgentHistory(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"calls": h})
 }
 
-// apiAgentCampaigns lists the campaigns an agent can work (running here).
+// apiAgentCampaigns lists the campaigns an agent can work: running, and
+// assigned to them.
 func (s *Server) apiAgentCampaigns(c *fiber.Ctx) error {
 	if err := s.needEngine(); err != nil {
 		return err
 	}
-	ids, err := s.engine.Running(c.UserContext())
+	ids, err := s.agentRunning(c.UserContext(), sessionOf(c).User.ID)
 	if err != nil {
 		return err
 	}
@@ -770,8 +809,18 @@ func recordAction(ctx context.Context, db UserDB, campaign, agent int64, lead ca
 	return nil
 }
 
+// notDialable answers a manual dial the rules refuse with the reason.
+func notDialable(err error) error {
+	if errors.Is(err, campaigns.ErrNotDialable) {
+		return apiError(fiber.StatusConflict, "%v", err)
+	}
+	return err
+}
+
 // manualDial dials a number the agent typed (it must be a lead of their
-// campaign) or a lead from their own history (click to dial).
+// campaign) or a lead from their own history (click to dial). The engine
+// claims the lead under the campaign's rules and refuses, with the reason,
+// one that is finished, on a DNC list, locked out or outside its window.
 func (s *Server) manualDial(c *fiber.Ctx, campaign, agent int64, req callActionRequest) error {
 	ctx := c.UserContext()
 	var lead campaigns.LeadID
@@ -800,7 +849,12 @@ func (s *Server) manualDial(c *fiber.Ctx, campaign, agent int64, req callActionR
 		}
 		id, err := campaigns.LeadByPhone(ctx, s.db, camp.ID, phone)
 		if errors.Is(err, campaigns.ErrNotFound) {
-			return apiError(fiber.StatusNotFound, "%s is not a lead of this campaign", phone)
+			// A number that is no lead passes the rules that need none
+			// first, so the agent learns of a DNC or closed window now.
+			if err := campaigns.CheckNumber(ctx, s.db, &camp, phone, s.clock.Now()); err != nil {
+				return notDialable(err)
+			}
+			return apiError(fiber.StatusNotFound, "%s is not a lead of this campaign; only its leads can be dialled", phone)
 		}
 		if err != nil {
 			return err

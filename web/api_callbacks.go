@@ -13,8 +13,9 @@ import (
 
 // Callbacks as the API shows them, and who may touch which. The campaigns
 // store does not check ownership: every handler here does. An agent sees
-// and changes only their own callbacks of scope me (another's answers 404,
-// as if it did not exist); supervisors and managers any callback.
+// and changes only the callbacks they set, of either scope, and may also
+// dial an anyone callback of a campaign they are assigned to (another's
+// answers 404, as if it did not exist); supervisors and managers any.
 
 // CallbackView is a callback with its due time in the lead's time zone too.
 type CallbackView struct {
@@ -111,8 +112,26 @@ func (s *Server) apiCallbacks(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"callbacks": callbackViews(list)})
 }
 
-// callbackFor loads the callback named by :id if the caller may act on it.
+// callbackFor loads the callback named by :id if the caller may change it:
+// an agent the callbacks they set (their list), others any.
 func (s *Server) callbackFor(c *fiber.Ctx) (campaigns.Callback, error) {
+	return s.loadCallback(c, func(cb campaigns.Callback, agent int64) bool { return cb.Agent == agent })
+}
+
+// callbackToDial loads the callback named by :id if the caller may dial it:
+// an agent one they set (either scope: both are in their list) or any
+// anyone callback of a campaign they are assigned to.
+func (s *Server) callbackToDial(c *fiber.Ctx) (campaigns.Callback, error) {
+	return s.loadCallback(c, func(cb campaigns.Callback, agent int64) bool {
+		if cb.Agent == agent {
+			return true
+		}
+		return cb.Scope == campaigns.ScopeAnyone &&
+			campaigns.CheckAssigned(c.UserContext(), s.db, cb.Campaign, agent) == nil
+	})
+}
+
+func (s *Server) loadCallback(c *fiber.Ctx, agentMay func(cb campaigns.Callback, agent int64) bool) (campaigns.Callback, error) {
 	id, err := c.ParamsInt("id")
 	if err != nil || id <= 0 {
 		return campaigns.Callback{}, apiError(fiber.StatusBadRequest, "bad callback id")
@@ -125,7 +144,7 @@ func (s *Server) callbackFor(c *fiber.Ctx) (campaigns.Callback, error) {
 		return cb, err
 	}
 	u := sessionOf(c).User
-	if u.Role == RoleAgent && (cb.Agent != u.ID || cb.Scope != campaigns.ScopeMe) {
+	if u.Role == RoleAgent && !agentMay(cb, u.ID) {
 		return cb, apiError(fiber.StatusNotFound, "callback %d is not one of yours", id)
 	}
 	return cb, nil
@@ -223,7 +242,7 @@ func (s *Server) apiAgentCallbackDial(c *fiber.Ctx) error {
 	if err := s.needEngine(); err != nil {
 		return err
 	}
-	cb, err := s.callbackFor(c)
+	cb, err := s.callbackToDial(c)
 	if err != nil {
 		return err
 	}

@@ -84,6 +84,7 @@ var errorKinds = []struct {
 	{"not_agents_call", campaigns.ErrNotAgentsCall}, {"already_dispositioned", campaigns.ErrAlreadyDispositioned},
 	{"no_call_to_disposition", campaigns.ErrNoCallToDisposition}, {"callback_required", campaigns.ErrCallbackRequired},
 	{"callback_not_allowed", campaigns.ErrCallbackNotAllowed}, {"callback_in_past", campaigns.ErrCallbackInPast},
+	{"callback_too_far", campaigns.ErrCallbackTooFar},
 	{"callback_outside_window", campaigns.ErrCallbackOutsideWindow}, {"callback_scope", campaigns.ErrCallbackScope},
 	{"notes_too_long", campaigns.ErrNotesTooLong}, {"callback_transition", campaigns.ErrCallbackTransition},
 	{"window_closed", campaigns.ErrWindowClosed}, {"on_dnc", campaigns.ErrOnDNC}, {"not_found", campaigns.ErrNotFound},

@@ -51,7 +51,9 @@
 // campaigns.CallbackJobs; it never imports dialer, inbound or jobs. Dispositions go through the engine (one transaction with the
 // call, lead and callback); callbacks are read and rescheduled or cancelled
 // through package campaigns' store functions, which do not check who asks:
-// the handlers do (an agent only their own callbacks of scope me). It reads campaigns (settings, leads, lists, DNC)
+// the handlers do (an agent the callbacks they set, and may dial an anyone
+// callback of a campaign they are assigned to). An agent joins only a
+// campaign they are assigned to (api_assign.go). It reads campaigns (settings, leads, lists, DNC)
 // through package campaigns' store functions. Fiber's context is not a
 // context.Context and its request strings die with the handler: copy what
 // outlives a request.

@@ -33,7 +33,7 @@ func (ev *Event) visibleTo(role Role, id int64) bool {
 	if role != RoleAgent {
 		return true
 	}
-	return ev.Agent == id && (ev.Type == "agent" || ev.Type == "call" || ev.Type == "seat")
+	return ev.Agent == id && (ev.Type == "agent" || ev.Type == "call" || ev.Type == "seat" || ev.Type == "unassigned")
 }
 
 // Hub fans events out to the WebSocket clients of this process. Broadcast

@@ -91,8 +91,9 @@ func TestBrowser(t *testing.T) {
 	t.Logf("walk: %s", strings.TrimSpace(stdout))
 	require.NoError(t, err, "browser walk failed:\n%s\nserver logs:\n%s", stderr, logs)
 	var out struct {
-		ReadyMS int `json:"supervisor_sees_ready_ms"`
-		Report  int `json:"report_lines"`
+		ReadyMS int    `json:"supervisor_sees_ready_ms"`
+		Report  int    `json:"report_lines"`
+		Why     string `json:"unassigned_reason"`
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
@@ -100,8 +101,9 @@ func TestBrowser(t *testing.T) {
 	// measures it; here it is only reported.
 	t.Logf("the supervisor's board showed READY %d ms after the agent's click", out.ReadyMS)
 	require.Equal(t, 3, out.Report, "three rejected rows: a bad number, a duplicate, an empty phone")
+	require.Contains(t, out.Why, "you are not assigned to any running campaign", "the agent page says why Ready was refused")
 	for _, s := range []string{"login", "agent-ready", "agent-incall", "agent-dispo", "agent-history", "agent-callback",
-		"agent-callbacks", "jobs", "supervise", "manage"} {
+		"agent-callbacks", "jobs", "supervise", "manage", "agent-unassigned", "manage-agents"} {
 		require.FileExists(t, filepath.Join(shots, s+".png"))
 	}
 }

@@ -48,6 +48,7 @@ func campaignsCommand() func(ctx context.Context, args []string, stdout, stderr 
 		"set":    {"change settings: set NAME --setting value ...", campaignsSet},
 		"start":  {"start dialling: start NAME", campaignStatus("start", campaigns.StatusActive)},
 		"pause":  {"stop dialling new calls: pause NAME", campaignStatus("pause", campaigns.StatusPaused)},
+		"assign": {"agents who may work it: assign NAME [--agents a1,a2] [--remove a3]; lists them", campaignsAssign},
 	})
 }
 

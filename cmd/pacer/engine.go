@@ -109,6 +109,9 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 			return nil, err
 		}
 		if created {
+			if err := assignDemoAgents(ctx, pool, c.ID); err != nil {
+				return nil, fmt.Errorf("assign the demo agents: %w", err)
+			}
 			logger.Info("created the demo campaign", "campaign", int64(c.ID), "name", c.Name, "leads", campaigns.DemoLeads,
 				"window", c.WindowStart+"-"+c.WindowEnd, "note", c.WindowNote)
 		}
@@ -153,6 +156,9 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 		}
 		if err != nil {
 			return nil, err
+		}
+		if _, err := campaigns.AssignAgents(ctx, pool, c.ID, simAgentIDs(o.simAgents)); err != nil {
+			return nil, fmt.Errorf("assign the simulated agents: %w", err)
 		}
 		sa, err := sim.NewAgents(sim.AgentsConfig{Campaign: dialer.CampaignID(c.ID), N: o.simAgents, Sim: rt,
 			Logger: logger}, mgr, clock)

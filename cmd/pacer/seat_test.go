@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/web"
@@ -85,6 +86,7 @@ func twoNodes(t *testing.T) (c *cluster, owner, other *proc, camp int64) {
 	_, err := web.CreateUser(context.Background(), c.db, web.NewUser{Username: "ann", Role: web.RoleAgent,
 		Password: "password-ann", Cost: bcrypt.MinCost})
 	require.NoError(t, err)
+	assignAgents(t, c.db, campaigns.ID(camp), "ann")
 	return c, owner, other, camp
 }
 

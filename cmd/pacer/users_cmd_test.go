@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -19,17 +17,7 @@ func TestUsersCommand(t *testing.T) {
 	t.Parallel()
 	dbURL := testdb.New(t)
 	run := func(input string, args ...string) (string, string, int) {
-		cmd := exec.Command(pacerBin, args...)
-		cmd.Env = cleanEnv("DATABASE_URL=" + dbURL)
-		cmd.Stdin = strings.NewReader(input)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		if exit, ok := err.(*exec.ExitError); ok {
-			return stdout.String(), stderr.String(), exit.ExitCode()
-		}
-		require.NoError(t, err)
-		return stdout.String(), stderr.String(), 0
+		return runPacer(t, dbURL, input, args...)
 	}
 	out, errOut, code := run("s3cret-pass\n", "users", "add", "--username", "ann", "--role", "supervisor", "--bcrypt-cost", "4")
 	require.Zero(t, code, errOut)

@@ -220,6 +220,7 @@ func TestWebSecurity(t *testing.T) {
 	require.NoError(t, err)
 	_, err = campaigns.SetStatus(ctx, db, camp.ID, campaigns.StatusActive)
 	require.NoError(t, err)
+	assignAgents(t, db, camp.ID, "alice", "bob", "eve", "pat")
 
 	carrier := &carrierLog{}
 	rt := webSim()
@@ -607,12 +608,12 @@ func TestWebSecurity(t *testing.T) {
 		})
 		code, _ = pat.do("POST", "/api/v1/agent/call/hangup", nil, true)
 		require.Equal(t, http.StatusNoContent, code)
-		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
+		code, body = pat.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "AM"}, true)
 		require.Equal(t, http.StatusOK, code, body)
 
-		// Click to dial from history (a finished lead may be called back
-		// by hand): the lead is in pat's history; the
-		// first call's lead of alice's campaign is not.
+		// Click to dial from history (a lead not finished may be called
+		// again by hand before its retry time): the lead is in pat's
+		// history; the first call's lead of alice's campaign is not.
 		code, _ = pat.do("POST", "/api/v1/agent/call/dial", map[string]any{"lead_id": 1}, true)
 		require.Equal(t, http.StatusNotFound, code)
 		testwait.Until(t, func() bool {

@@ -2,8 +2,10 @@
 // predictive call from READY to disposition, a supervisor watches the
 // agent's state change, the agent sets a callback on the next call and finds
 // it in the Callbacks tab, an admin sees its job on the jobs page, a manager
-// creates a campaign and uploads a lead file with bad rows, and changes a DNC
-// list and reads its history. Run by cmd/pacer's TestBrowser (make test) with:
+// creates a campaign and uploads a lead file with bad rows, changes a DNC
+// list and reads its history, then takes an agent off the demo campaign
+// (whose Ready is refused, with the reason) and assigns them again. Run by
+// cmd/pacer's TestBrowser (make test) with:
 //   BASE_URL     the server, e.g. http://127.0.0.1:8080
 //   SHOTS        directory for one screenshot per page
 //   CHROMIUM     the browser binary (default /usr/bin/chromium)
@@ -272,6 +274,42 @@ async function dncHistory() {
   }
 }
 
+// Agents work only their campaigns: the manager takes agent5 off the demo
+// campaign in the console, agent5's Ready is refused with the reason on the
+// page, and once assigned again agent5 goes READY.
+async function assignment() {
+  const m = await browser();
+  const ag = await browser();
+  try {
+    await login(m.page, 'manager', 'manager', '/manage');
+    await m.page.getByLabel('Agents of campaign').selectOption({ label: 'Demo' });
+    await m.page.locator('#assign-rows tr[data-agent="agent5"]').waitFor();
+    await btn(m.page, 'Unassign agent5').click();
+    await m.page.locator('#manage-info', { hasText: 'Unassigned agent5.' }).waitFor();
+    await m.page.locator('#assign-rows tr[data-agent="agent5"]').waitFor({ state: 'detached' });
+
+    await login(ag.page, 'agent5', 'agent', '/agent');
+    await btn(ag.page, 'Ready').click();
+    const why = ag.page.locator('#agent-error', { hasText: 'not assigned' });
+    await why.waitFor();
+    out.unassigned_reason = await why.textContent();
+    await ag.page.screenshot({ path: path.join(shots, 'agent-unassigned.png') });
+
+    await m.page.getByLabel('Agent', { exact: true }).selectOption('agent5');
+    await btn(m.page, 'Assign').click();
+    await m.page.locator('#assign-rows tr[data-agent="agent5"]').waitFor();
+    await m.page.screenshot({ path: path.join(shots, 'manage-agents.png'), fullPage: true });
+    await ag.page.reload();
+    await btn(ag.page, 'Ready').click();
+    await ag.page.locator('#agent-state[data-state="READY"]').waitFor();
+    await btn(ag.page, 'Pause').click();
+    await ag.page.locator('#agent-state[data-state="PAUSED"]').waitFor();
+  } finally {
+    await m.ctx.close();
+    await ag.ctx.close();
+  }
+}
+
 async function admin() {
   const a = await browser();
   try {
@@ -297,6 +335,7 @@ try {
   await admin();
   await manager();
   await dncHistory();
+  await assignment();
   console.log(JSON.stringify(out));
 } catch (e) {
   console.error(e);

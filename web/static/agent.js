@@ -207,6 +207,7 @@ $('dispo-form').addEventListener('submit', (e) => {
   }
   run(async () => {
     const r = await api('POST', '/agent/disposition', body);
+    if (r && r.logged_out_reason) { loadCampaigns(); throw new Error(r.logged_out_reason); }
     const info = $('callback-saved');
     if (r && r.callback) {
       const cb = r.callback;
@@ -330,6 +331,9 @@ connectEvents((ev) => {
   if (replaced) return;
   if (ev.type === 'seat' && ev.data && ev.data.tab !== tabId) { checkSeat(); return; }
   if (ev.type === 'agent' || ev.type === 'call') refresh();
+  // A manager took this agent off the campaign: say why, and show only the
+  // campaigns they may still join.
+  if (ev.type === 'unassigned') { showError(errBox, new Error(ev.data.reason)); loadCampaigns(); refresh(); }
 }, () => { document.body.dataset.live = 'yes'; refresh(); }, (e) => {
   document.body.dataset.live = 'no';
   if (e.code === 1008) showError(errBox, new Error(e.reason));

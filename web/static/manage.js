@@ -1,5 +1,6 @@
 // The manager console: campaigns, dispositions and their changes, lead list
-// upload with live progress, DNC lists and their history, and users.
+// upload with live progress, DNC lists and their history, the agents assigned
+// to each campaign, and users.
 import { api, connectEvents, el, showError, wireLogout } from './common.js';
 
 wireLogout();
@@ -23,7 +24,7 @@ async function loadCampaigns() {
     return el('tr', { 'data-id': c.id }, el('td', { text: c.name }), el('td', { text: c.mode }), el('td', { class: 'status', text: c.status }), acts);
   }));
   const opts = () => campaigns.filter((c) => c.status !== 'archived').map((c) => el('option', { value: c.id, text: c.name }));
-  for (const sel of ['u-campaign', 'x-campaign']) {
+  for (const sel of ['u-campaign', 'x-campaign', 'a-campaign']) {
     const keep = $(sel).value;
     $(sel).replaceChildren(...opts());
     if (keep) $(sel).value = keep;
@@ -203,9 +204,31 @@ $('btn-dnc-import').addEventListener('click', () => run(async () => {
 }));
 $('dnc-history-form').addEventListener('submit', (e) => { e.preventDefault(); run(loadDNCHistory); });
 
+// Agents of a campaign.
+const assignPath = () => '/campaigns/' + $('a-campaign').value + '/agents';
+async function loadAssigned() {
+  if (!$('a-campaign').value) return;
+  const r = await api('GET', assignPath());
+  $('assign-rows').replaceChildren(...r.agents.map((a) => el('tr', { 'data-agent': a.username }, el('td', { text: a.username }),
+    el('td', { text: new Date(a.assigned_at).toLocaleString() }),
+    el('td', {}, el('button', { type: 'button', text: 'Unassign', 'aria-label': 'Unassign ' + a.username,
+      onclick: () => run(async () => { await api('DELETE', assignPath() + '/' + a.agent_id); say('Unassigned ' + a.username + '.'); await loadAssigned(); }) })))));
+}
+$('a-campaign').addEventListener('change', () => run(loadAssigned));
+$('assign-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  run(async () => {
+    const name = $('a-agent').value;
+    await api('POST', assignPath(), { usernames: [name] });
+    say('Assigned ' + name + '.');
+    await loadAssigned();
+  });
+});
+
 // Users.
 async function loadUsers() {
   const r = await api('GET', '/users');
+  $('a-agent').replaceChildren(...r.users.filter((u) => u.role === 'agent' && !u.disabled).map((u) => el('option', { value: u.username, text: u.username })));
   $('user-rows').replaceChildren(...r.users.map((u) => el('tr', {}, el('td', { text: u.username }), el('td', { text: u.role }),
     el('td', { text: u.disabled ? 'disabled' : 'active' }),
     el('td', {}, el('button', { type: 'button', text: u.disabled ? 'Enable' : 'Disable', 'aria-label': (u.disabled ? 'Enable ' : 'Disable ') + u.username,
@@ -222,4 +245,4 @@ $('user-form').addEventListener('submit', (e) => {
 });
 
 connectEvents((ev) => { if (ev.type === 'list') showProgress(ev.data); }, null, null);
-run(async () => { await loadCampaigns(); await Promise.all([loadLists(), loadDispos(), loadDNC(), loadUsers()]); });
+run(async () => { await loadCampaigns(); await Promise.all([loadLists(), loadDispos(), loadDNC(), loadUsers(), loadAssigned()]); });

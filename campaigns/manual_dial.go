@@ -1,0 +1,91 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// An agent's manual dial obeys the rules the hopper does: a lead that is
+// finished (a final disposition, its attempts used up, an invalid number),
+// on a do-not-call list, locked out after an abandoned call or outside its
+// calling window is refused, and the refusal says which rule (ErrNotDialable
+// wrapped with the reason), so the agent is not left guessing.
+
+// notDialableReason says which rule, other than the calling window, keeps
+// lead id of campaign c from a manual dial at now: an error wrapping
+// ErrNotDialable, or nil when none does.
+func notDialableReason(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time) error {
+	var (
+		status, code, phone string
+		zones               []string
+		dnc                 bool
+		attempts, today     int
+		day, lockedUntil    *time.Time
+		campaignStatus      Status
+		onList              bool
+	)
+	err := db.QueryRow(ctx, `
+SELECT l.status, l.last_disposition, l.phone, g.zones, l.dnc, l.attempts, l.attempts_today, l.attempts_day,
+	l.locked_until, c.status,
+	EXISTS (SELECT 1 FROM dnc d WHERE d.phone = l.phone AND (d.campaign_id IS NULL OR d.campaign_id = l.campaign_id))
+FROM leads l JOIN tz_groups g ON g.id = l.tz_group JOIN campaigns c ON c.id = l.campaign_id
+WHERE l.id = $1 AND l.campaign_id = $2`, id, c.ID).Scan(&status, &code, &phone, &zones, &dnc, &attempts, &today, &day,
+		&lockedUntil, &campaignStatus, &onList)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("lead %d of campaign %d: %w", id, c.ID, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("lead %d: %w", id, err)
+	}
+	why := func(format string, args ...any) error {
+		return fmt.Errorf("%w: lead %d (%s) %s", ErrNotDialable, id, phone, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case campaignStatus != StatusActive:
+		return why("belongs to a campaign that is %s, not active", campaignStatus)
+	case dnc || onList:
+		return why("is on a do-not-call list")
+	case status == "dialing":
+		return why("is being dialled now")
+	case status == "callback":
+		return why("waits for its scheduled callback: dial it from the callbacks list")
+	case status == "done" && code != "":
+		return why("is finished: its last disposition %s is final or used its last attempt", code)
+	case status == "done":
+		return why("is finished")
+	case lockedUntil != nil && lockedUntil.After(now):
+		return why("is locked out after an abandoned call until %s", lockedUntil.UTC().Format(time.RFC3339))
+	case attempts >= c.MaxAttempts:
+		return why("has used all %d of its attempts", c.MaxAttempts)
+	case today >= c.MaxAttemptsPerDay && day != nil && !day.Before(localDate(now, zones)):
+		return why("has used today's %d attempts", c.MaxAttemptsPerDay)
+	}
+	return nil
+}
+
+// CheckNumber applies the rules that do not need a lead to a number that is
+// not one of campaign c's leads: it must be on no do-not-call list and
+// inside the calling window in every time zone its number may be in
+// (LeadZones). A refusal wraps ErrNotDialable with the reason.
+func CheckNumber(ctx context.Context, db DB, c *Campaign, phone string, now time.Time) error {
+	on, err := OnDNC(ctx, db, c.ID, phone)
+	if err != nil {
+		return fmt.Errorf("check %s against the do-not-call lists: %w", phone, err)
+	}
+	if on {
+		return fmt.Errorf("%w: %s is on a do-not-call list", ErrNotDialable, phone)
+	}
+	w, err := c.Window()
+	if err != nil {
+		return fmt.Errorf("campaign %d window: %w", c.ID, err)
+	}
+	zones := LeadZones(phone, "", "", "")
+	if !w.Allowed(now, zones, "") {
+		return fmt.Errorf("%w: %s is outside the calling window in its time zone (%v)", ErrNotDialable, phone, zones)
+	}
+	return nil
+}
