@@ -33,10 +33,10 @@ RETURNING l.id, l.phone, l.attempts, l.priority, l.next_attempt_at`
 // within its attempt limits and not being dialled. The engine completes or
 // releases it like any claimed lead.
 func ClaimLead(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time, node string) (ClaimedLead, error) {
-	var zones []string
-	var state string
-	err := db.QueryRow(ctx, `SELECT g.zones, g.state FROM leads l JOIN tz_groups g ON g.id = l.tz_group
-		WHERE l.id = $1 AND l.campaign_id = $2`, id, c.ID).Scan(&zones, &state)
+	var zones, states []string
+	var complete bool
+	err := db.QueryRow(ctx, `SELECT g.zones, g.states, g.complete FROM leads l JOIN tz_groups g ON g.id = l.tz_group
+		WHERE l.id = $1 AND l.campaign_id = $2`, id, c.ID).Scan(&zones, &states, &complete)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ClaimedLead{}, fmt.Errorf("lead %d of campaign %d: %w", id, c.ID, ErrNotFound)
 	}
@@ -47,7 +47,7 @@ func ClaimLead(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time
 	if err != nil {
 		return ClaimedLead{}, fmt.Errorf("campaign %d window: %w", c.ID, err)
 	}
-	if !w.Allowed(now, zones, state) {
+	if !complete || !w.AllowedIn(now, zones, states) {
 		return ClaimedLead{}, fmt.Errorf("%w: outside the calling window in the lead's time zone", ErrNotDialable)
 	}
 	var l ClaimedLead

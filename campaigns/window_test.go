@@ -3,11 +3,14 @@ package campaigns
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/stretchr/testify/require"
 )
 
@@ -344,4 +347,81 @@ func BenchmarkNextAllowed(b *testing.B) {
 	for b.Loop() {
 		_, _ = w.NextAllowed(now, zones, "TX")
 	}
+}
+
+// A lead is callable at t only if the local time is inside the window in
+// every zone its number and its address point to, under the hours of every
+// state either places it in: checked against the zones and states worked
+// out here straight from the number's time-zone map, a table of area codes
+// and the ZIP table, for random area code × ZIP pairs that mostly disagree.
+func TestLeadWindowHoldsWhereverAddressOrNumberPutsIt(t *testing.T) {
+	t.Parallel()
+	areaCodes := map[string]string{ // area code → its state
+		"212": "NY", "305": "FL", "206": "WA", "312": "IL", "303": "CO", "602": "AZ", "907": "AK",
+		"808": "HI", "208": "ID", "915": "TX", "850": "FL", "270": "KY", "415": "CA", "617": "MA",
+		"702": "NV", "605": "SD", "701": "ND", "906": "MI",
+	}
+	npas := slices.Sorted(maps.Keys(areaCodes))
+	zips := []string{"10001", "98101", "33131", "79901", "85004", "96813", "99501", "60601", "32501",
+		"83814", "83702", "46402", "57701", "02108", "94103", "80202"}
+	w, err := ParseWindow("", map[string]string{"FL": "08:00-20:00", "WA": "08:00-20:00", "TX": "09:00-21:00"})
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(11, 2026))
+	n := 5000
+	if testing.Short() {
+		n = 500
+	}
+	differ := 0
+	for range n {
+		npa := npas[rng.IntN(len(npas))]
+		phone := fmt.Sprintf("+1%s%d%04d", npa, 200+rng.IntN(800), rng.IntN(10000))
+		zip := zips[rng.IntN(len(zips))]
+		now, _, _ := randomCase(rng)
+
+		tzs, err := phonenumbers.GetTimezonesForPrefix(phone)
+		require.NoError(t, err)
+		zipState, zipTZs := zipZones(zip)
+		require.NotNil(t, zipTZs, zip)
+		var locs []*time.Location
+		for _, z := range append(slices.Clone(tzs), zipTZs...) {
+			locs = append(locs, mustLoc(t, z))
+		}
+		if !slices.Equal(canonicalZones(slices.Clone(tzs)), canonicalZones(slices.Clone(zipTZs))) {
+			differ++
+		}
+		want := true
+		for _, st := range []string{areaCodes[npa], zipState} {
+			want = want && independentAllowed(now, locs, w.HoursFor(st))
+		}
+		zones, states := LeadPlace(phone, "", zip, "")
+		require.Equal(t, want, w.AllowedIn(now, zones, states),
+			"now=%s phone=%s zip=%s zones=%v states=%v", now.Format(time.RFC3339), phone, zip, zones, states)
+	}
+	require.Greater(t, differ, n/2, "most pairs should put the lead in different zones")
+}
+
+// The example from the issue: a Miami number with a Seattle address may be
+// called until 20:00 Miami time (Florida's own window, held in Eastern
+// time), not until 21:00 Seattle time, which is midnight in Miami.
+func TestMiamiNumberWithSeattleAddress(t *testing.T) {
+	t.Parallel()
+	zones, states := LeadPlace("+13055550100", "WA", "98101", "US")
+	require.Equal(t, []string{"America/Los_Angeles", "America/New_York"}, zones)
+	require.Equal(t, []string{"FL", "WA"}, states)
+	w, err := ParseWindow("", map[string]string{"FL": "08:00-20:00", "WA": "08:00-20:00"})
+	require.NoError(t, err)
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		require.NoError(t, err)
+		return tm
+	}
+	// June: Miami EDT (UTC-4), Seattle PDT (UTC-7).
+	require.False(t, w.AllowedIn(at("2026-06-10T14:59:00Z"), zones, states), "Seattle 07:59")
+	require.True(t, w.AllowedIn(at("2026-06-10T15:00:00Z"), zones, states), "Seattle 08:00, Miami 11:00")
+	require.True(t, w.AllowedIn(at("2026-06-10T23:59:00Z"), zones, states), "Miami 19:59")
+	require.False(t, w.AllowedIn(at("2026-06-11T00:00:00Z"), zones, states), "Miami 20:00: Florida's window has closed")
+	require.False(t, w.AllowedIn(at("2026-06-11T03:59:00Z"), zones, states), "Seattle 20:59 is midnight in Miami")
+	next, ok := w.NextAllowedIn(at("2026-06-11T00:00:00Z"), zones, states)
+	require.True(t, ok)
+	require.Equal(t, at("2026-06-11T15:00:00Z"), next, "Seattle 08:00 the next morning")
 }
