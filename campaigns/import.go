@@ -190,6 +190,7 @@ type importer struct {
 	nReject int64
 	groups  map[string]int32
 	places  map[placeKey]place
+	located map[locatedKey]int32
 	seen    seenFilter
 	random  *rand.Rand
 	scratch []byte
@@ -225,6 +226,7 @@ func (imp *importer) run(ctx context.Context) (ImportResult, error) {
 	}
 	imp.groups = map[string]int32{}
 	imp.places = map[placeKey]place{}
+	imp.located = map[locatedKey]int32{}
 	if imp.c.LeadOrder == "random" {
 		imp.random = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(imp.list)))
 	}
@@ -545,7 +547,15 @@ func (imp *importer) normalize(ctx context.Context, row LeadRow) (normLead, stri
 		}
 	}
 	// The window must hold wherever the address and the number put the
-	// lead (LeadPlace); when the address places nothing, the number does.
+	// lead (LeadPlace): the number's part depends only on its time-zone
+	// table entry and, in North America, its area code.
+	lk := locatedKey{place: key, numberZones: zoneTableEntry(phone)}
+	if nanp {
+		lk.areaCode = phone[:min(len(phone), 5)]
+	}
+	if group, ok := imp.located[lk]; ok {
+		return normLead{phone: phone, state: pl.state, group: group}, "", nil
+	}
 	numZones, numState := numberPlace(phone)
 	zones, states := pl.zones, pl.states
 	if zones == nil {
@@ -560,7 +570,18 @@ func (imp *importer) normalize(ctx context.Context, row LeadRow) (normLead, stri
 	if err != nil {
 		return normLead{}, "", err
 	}
+	if lk.numberZones != nil && len(imp.located) < maxPlaces {
+		imp.located[lk] = group
+	}
 	return normLead{phone: phone, state: pl.state, group: group}, "", nil
+}
+
+// locatedKey is everything a lead's calling-window group depends on: its
+// address and what its number says (numberPlace).
+type locatedKey struct {
+	place       placeKey
+	numberZones *string // zoneTableEntry
+	areaCode    string  // "+1NPA" for a North American number
 }
 
 // placeKey is what the address part of a lead's calling-window group

@@ -379,7 +379,7 @@ func LeadPlace(phoneE164, state, postal, country string) (zones, states []string
 		states = append(states, numState)
 	}
 	if zones == nil {
-		zones = phoneZones(phoneE164)
+		zones = phoneZones(phoneE164) // with the fallbacks numberPlace leaves out
 	} else {
 		zones = append(zones, numZones...)
 	}
@@ -453,6 +453,20 @@ func numberPlace(e164 string) (zones []string, state string) {
 	return zones, state
 }
 
+// zoneTableEntry identifies the entry of phonenumbers' time-zone table a
+// number falls under, or nil for none: the library hands out the table's
+// own slice, so its address names the entry. Two numbers with the same
+// entry (and, in North America, the same area code) get the same
+// numberPlace, which lets an import remember it per entry without copying
+// or sorting anything per lead.
+func zoneTableEntry(e164 string) *string {
+	tzs := zoneTable(e164)
+	if len(tzs) == 0 || tzs[0] == phonenumbers.UNKNOWN_TIMEZONE {
+		return nil
+	}
+	return &tzs[0]
+}
+
 // countryZones returns the zones phonenumbers gives a number's whole
 // country code (country codes are prefix-free, so the first prefix found is
 // the country's).
@@ -491,7 +505,9 @@ func areaCodeState(e164 string) string {
 	return st
 }
 
-func phoneZones(e164 string) []string {
+// zoneTable returns phonenumbers' time-zone table entry for an E.164
+// number (the table's own slice: never modify it), nil for anything else.
+func zoneTable(e164 string) []string {
 	if len(e164) < 2 || e164[0] != '+' {
 		return nil
 	}
@@ -502,6 +518,14 @@ func phoneZones(e164 string) []string {
 	}
 	tzs, err := phonenumbers.GetTimezonesForPrefix(e164)
 	if err != nil {
+		return nil
+	}
+	return tzs
+}
+
+func phoneZones(e164 string) []string {
+	tzs := zoneTable(e164)
+	if tzs == nil {
 		return nil
 	}
 	var out []string
