@@ -425,3 +425,39 @@ func TestMiamiNumberWithSeattleAddress(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, at("2026-06-11T15:00:00Z"), next, "Seattle 08:00 the next morning")
 }
+
+// NextAllowedIn with several states' hours finds the first instant at which
+// every state's hours hold in every zone.
+func TestNextAllowedInProperty(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 5))
+	n := 800
+	if testing.Short() {
+		n = 100
+	}
+	for range n {
+		now, zones, h1 := randomCase(rng)
+		h2 := propertyHours[rng.IntN(len(propertyHours))]
+		w := Window{Default: DefaultHours, States: map[string]Hours{"FL": h1, "WA": h2}}
+		locs := make([]*time.Location, len(zones))
+		for i, z := range zones {
+			locs[i] = mustLoc(t, z)
+		}
+		allowed := func(at time.Time) bool {
+			return independentAllowed(at, locs, h1) && independentAllowed(at, locs, h2)
+		}
+		msg := fmt.Sprintf("now=%s zones=%v FL=%s WA=%s", now.Format(time.RFC3339Nano), zones, h1, h2)
+		states := []string{"FL", "WA"}
+		require.Equal(t, allowed(now), w.AllowedIn(now, zones, states), msg)
+		next, ok := w.NextAllowedIn(now, zones, states)
+		end := next
+		if !ok {
+			end = now.Add(2 * 24 * time.Hour)
+		} else {
+			require.True(t, allowed(next), "%s: next=%s not allowed", msg, next)
+		}
+		for m := now; m.Before(end); m = m.Truncate(time.Minute).Add(time.Minute) {
+			require.False(t, allowed(m), "%s: %s is allowed before next=%s", msg, m, next)
+		}
+	}
+}
