@@ -21,6 +21,15 @@ func mustLoc(t testing.TB, name string) *time.Location {
 	return loc
 }
 
+func mustLocs(t testing.TB, zones []string) []*time.Location {
+	t.Helper()
+	locs := make([]*time.Location, len(zones))
+	for i, z := range zones {
+		locs[i] = mustLoc(t, z)
+	}
+	return locs
+}
+
 func TestParseHours(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -264,10 +273,7 @@ func TestAllowedProperty(t *testing.T) {
 	for range n {
 		now, zones, h := randomCase(rng)
 		w := Window{Default: h}
-		locs := make([]*time.Location, len(zones))
-		for i, z := range zones {
-			locs[i] = mustLoc(t, z)
-		}
+		locs := mustLocs(t, zones)
 		require.Equal(t, independentAllowed(now, locs, h), w.Allowed(now, zones, ""),
 			"now=%s zones=%v hours=%s", now.Format(time.RFC3339Nano), zones, h)
 	}
@@ -284,10 +290,7 @@ func TestNextAllowedProperty(t *testing.T) {
 	for range n {
 		now, zones, h := randomCase(rng)
 		w := Window{Default: h}
-		locs := make([]*time.Location, len(zones))
-		for i, z := range zones {
-			locs[i] = mustLoc(t, z)
-		}
+		locs := mustLocs(t, zones)
 		msg := fmt.Sprintf("now=%s zones=%v hours=%s", now.Format(time.RFC3339Nano), zones, h)
 		next, ok := w.NextAllowed(now, zones, "")
 		// Allowed-ness only changes on whole minutes (offsets and windows are
@@ -382,10 +385,7 @@ func TestLeadWindowHoldsWhereverAddressOrNumberPutsIt(t *testing.T) {
 		require.NoError(t, err)
 		zipState, zipTZs := zipZones(zip)
 		require.NotNil(t, zipTZs, zip)
-		var locs []*time.Location
-		for _, z := range append(slices.Clone(tzs), zipTZs...) {
-			locs = append(locs, mustLoc(t, z))
-		}
+		locs := mustLocs(t, append(slices.Clone(tzs), zipTZs...))
 		if !slices.Equal(canonicalZones(slices.Clone(tzs)), canonicalZones(slices.Clone(zipTZs))) {
 			differ++
 		}
@@ -439,10 +439,7 @@ func TestNextAllowedInProperty(t *testing.T) {
 		now, zones, h1 := randomCase(rng)
 		h2 := propertyHours[rng.IntN(len(propertyHours))]
 		w := Window{Default: DefaultHours, States: map[string]Hours{"FL": h1, "WA": h2}}
-		locs := make([]*time.Location, len(zones))
-		for i, z := range zones {
-			locs[i] = mustLoc(t, z)
-		}
+		locs := mustLocs(t, zones)
 		allowed := func(at time.Time) bool {
 			return independentAllowed(at, locs, h1) && independentAllowed(at, locs, h2)
 		}
