@@ -170,16 +170,16 @@ type NewCallback struct {
 type leadWindow struct {
 	status   string
 	zones    []string
-	state    string
+	states   []string
 	phone    string
 	priority int
 }
 
 func lockLead(ctx context.Context, tx pgx.Tx, id LeadID) (leadWindow, error) {
 	var l leadWindow
-	err := tx.QueryRow(ctx, `SELECT l.status, g.zones, l.state, l.phone, l.priority
+	err := tx.QueryRow(ctx, `SELECT l.status, g.zones, g.states, l.phone, l.priority
 FROM leads l JOIN tz_groups g ON g.id = l.tz_group WHERE l.id = $1 FOR UPDATE OF l`, id).Scan(
-		&l.status, &l.zones, &l.state, &l.phone, &l.priority)
+		&l.status, &l.zones, &l.states, &l.phone, &l.priority)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("lead %d: %w", id, ErrNotFound)
 	}
@@ -218,7 +218,7 @@ func callbackTime(c *Campaign, l leadWindow, at, now time.Time) (time.Time, erro
 	if err != nil {
 		return at, fmt.Errorf("campaign %d window: %w", c.ID, err)
 	}
-	due, ok := w.NextAllowed(at, l.zones, l.state)
+	due, ok := w.NextAllowedIn(at, l.zones, l.states)
 	if !ok {
 		return at, fmt.Errorf("%w (zones %v)", ErrCallbackOutsideWindow, l.zones)
 	}
@@ -542,15 +542,14 @@ WHERE id = $1`, a.Lead, cb.ID); err != nil {
 // again for the lead's next try, as a new version with its own job, and
 // holds the lead for it.
 func retryCallback(ctx context.Context, tx pgx.Tx, c *Campaign, cb *Callback, a Attempt, next time.Time) error {
-	var zones []string
-	var state string
-	if err := tx.QueryRow(ctx, `SELECT g.zones, l.state FROM leads l JOIN tz_groups g ON g.id = l.tz_group WHERE l.id = $1`,
-		a.Lead).Scan(&zones, &state); err != nil {
+	var zones, states []string
+	if err := tx.QueryRow(ctx, `SELECT g.zones, g.states FROM leads l JOIN tz_groups g ON g.id = l.tz_group WHERE l.id = $1`,
+		a.Lead).Scan(&zones, &states); err != nil {
 		return fmt.Errorf("lead %d of callback %d: %w", a.Lead, cb.ID, err)
 	}
 	due := next.UTC()
 	if w, err := c.Window(); err == nil {
-		if t, ok := w.NextAllowed(next, zones, state); ok {
+		if t, ok := w.NextAllowedIn(next, zones, states); ok {
 			due = t.UTC()
 		}
 	}

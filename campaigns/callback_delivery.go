@@ -191,7 +191,7 @@ func offerCallback(ctx context.Context, db TxDB, jobs CallbackJobs, c *Campaign,
 		if err != nil {
 			return err
 		}
-		if !w.Allowed(now, l.zones, l.state) {
+		if !w.AllowedIn(now, l.zones, l.states) {
 			return ErrWindowClosed
 		}
 		if _, err := tx.Exec(ctx, `UPDATE leads SET status = 'dialing', claimed_at = $2, claimed_by = $3 WHERE id = $1`,

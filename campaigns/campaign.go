@@ -89,8 +89,11 @@ type Campaign struct {
 	WrapupThen        string            `json:"wrapup_then"`
 	CallbackGraceS    int               `json:"callback_grace_s"`
 	CallbackGraceThen string            `json:"callback_grace_then"`
-	CreatedAt         time.Time         `json:"created_at"`
-	UpdatedAt         time.Time         `json:"updated_at"`
+	// Simulated marks a campaign that dials only the simulated carrier: it
+	// is exempt from the law's floors and refused by CheckRealCarrier.
+	Simulated bool      `json:"simulated"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Window is the campaign's calling window.
@@ -120,7 +123,7 @@ const campaignColumns = `id, name, dial_mode, power_ratio::float8, abandon_targe
 	window_note, state_windows, caller_id, info_message, max_attempts, max_attempts_per_day,
 	retry_no_answer_s, retry_busy_s, retry_machine_s, retry_abandoned_s, retry_failed_s,
 	lead_order, status, script, rate_per_minute, default_region, wrapup_limit_s, wrapup_then,
-	callback_grace_s, callback_grace_then, created_at, updated_at`
+	callback_grace_s, callback_grace_then, simulated, created_at, updated_at`
 
 func scanCampaign(row pgx.Row) (Campaign, error) {
 	var c Campaign
@@ -130,7 +133,7 @@ func scanCampaign(row pgx.Row) (Campaign, error) {
 		&c.WindowStart, &c.WindowEnd, &c.WindowNote, &states, &c.CallerID, &c.InfoMessage,
 		&c.MaxAttempts, &c.MaxAttemptsPerDay, &c.RetryNoAnswerS, &c.RetryBusyS, &c.RetryMachineS,
 		&c.RetryAbandonedS, &c.RetryFailedS, &c.LeadOrder, &c.Status, &c.Script, &c.RatePerMinute,
-		&c.DefaultRegion, &c.WrapupLimitS, &c.WrapupThen, &c.CallbackGraceS, &c.CallbackGraceThen, &c.CreatedAt, &c.UpdatedAt)
+		&c.DefaultRegion, &c.WrapupLimitS, &c.WrapupThen, &c.CallbackGraceS, &c.CallbackGraceThen, &c.Simulated, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}
@@ -186,31 +189,23 @@ func Create(ctx context.Context, db TxDB, name string, settings map[string]strin
 	if err != nil {
 		return Campaign{}, err
 	}
-	if _, ok := changes["rules"]; ok && changes["rules"] == string(RulesUK) {
-		if _, set := changes["abandon_lockout_s"]; !set {
-			changes["abandon_lockout_s"] = int(UKLockout / time.Second)
-		}
-	}
 	var c Campaign
 	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		var id ID
 		if err := tx.QueryRow(ctx, "INSERT INTO campaigns (name) VALUES ($1) RETURNING id", name).Scan(&id); err != nil {
 			return constraintError(err)
 		}
-		if err := applySettings(ctx, tx, id, changes); err != nil {
+		if c, err = update(ctx, tx, id, changes); err != nil {
 			return err
 		}
-		if err := insertDefaultDispositions(ctx, tx, id); err != nil {
-			return err
-		}
-		c, err = Get(ctx, tx, id)
-		return err
+		return insertDefaultDispositions(ctx, tx, id)
 	})
 	return c, err
 }
 
 // Update changes settings of a campaign; keys as in Settings. The new
-// settings are checked together (a UK campaign keeps its 72 h lock-out).
+// settings are checked together (a UK campaign keeps its 72 h lock-out, a
+// campaign that is not simulated the law's floors).
 func Update(ctx context.Context, db TxDB, id ID, settings map[string]string) (Campaign, error) {
 	changes, err := parseSettings(settings)
 	if err != nil {
@@ -218,35 +213,61 @@ func Update(ctx context.Context, db TxDB, id ID, settings map[string]string) (Ca
 	}
 	var c Campaign
 	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
-		if changes["rules"] == string(RulesUK) {
-			if _, set := changes["abandon_lockout_s"]; !set {
-				changes["abandon_lockout_s"] = int(UKLockout / time.Second)
-			}
-		}
-		if err := applySettings(ctx, tx, id, changes); err != nil {
-			return err
-		}
-		c, err = Get(ctx, tx, id)
+		c, err = update(ctx, tx, id, changes)
 		return err
 	})
 	return c, err
 }
 
+// update applies parsed settings to campaign id once the result holds the
+// law's floors, and returns the campaign as stored.
+func update(ctx context.Context, tx pgx.Tx, id ID, changes map[string]any) (Campaign, error) {
+	if changes["rules"] == string(RulesUK) {
+		if _, set := changes["abandon_lockout_s"]; !set {
+			changes["abandon_lockout_s"] = int(UKLockout / time.Second)
+		}
+	}
+	c, err := getForUpdate(ctx, tx, id)
+	if err != nil {
+		return c, err
+	}
+	next, err := c.with(changes)
+	if err != nil {
+		return c, err
+	}
+	if err := next.CheckFloors(); err != nil {
+		return c, err
+	}
+	if err := applySettings(ctx, tx, id, changes); err != nil {
+		return c, err
+	}
+	return Get(ctx, tx, id)
+}
+
+func getForUpdate(ctx context.Context, db DB, id ID) (Campaign, error) {
+	c, err := scanCampaign(db.QueryRow(ctx, "SELECT "+campaignColumns+" FROM campaigns WHERE id = $1 FOR UPDATE", id))
+	if err != nil {
+		return c, fmt.Errorf("campaign %d: %w", id, err)
+	}
+	return c, nil
+}
+
 // SetStatus moves a campaign to a status (start = active, pause = paused).
-func SetStatus(ctx context.Context, db DB, id ID, status Status) (Campaign, error) {
+// A predictive or power campaign that is not simulated starts only with a
+// caller ID and an information message (CheckFloors).
+func SetStatus(ctx context.Context, db TxDB, id ID, status Status) (Campaign, error) {
 	switch status {
 	case StatusDraft, StatusActive, StatusPaused, StatusArchived:
 	default:
 		return Campaign{}, fmt.Errorf("unknown campaign status %q", status)
 	}
-	tag, err := db.Exec(ctx, "UPDATE campaigns SET status = $2, updated_at = now() WHERE id = $1", id, string(status))
-	if err != nil {
-		return Campaign{}, fmt.Errorf("set campaign %d status: %w", id, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return Campaign{}, fmt.Errorf("campaign %d: %w", id, ErrNotFound)
-	}
-	return Get(ctx, db, id)
+	var c Campaign
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		var err error
+		c, err = update(ctx, tx, id, map[string]any{"status": string(status)})
+		return err
+	})
+	return c, err
 }
 
 // constraintError turns a violated constraint into a sentence for the
@@ -273,8 +294,15 @@ func constraintError(err error) error {
 }
 
 var checkMessages = map[string]string{
-	"campaigns_name_check":     "campaign name must be 1 to 100 characters",
-	"campaigns_check":          "the calling window must start before it ends",
-	"campaigns_check1":         "UK rules need an abandon lock-out of at least 72 h (259200 s)",
-	"campaigns_rule_set_check": "rules must be us or uk",
+	"campaigns_name_check":                "campaign name must be 1 to 100 characters",
+	"campaigns_check":                     "the calling window must start before it ends",
+	"campaigns_check1":                    "abandon_lockout_s refused: UK rules (Ofcom) need at least 259200 s (72 h)",
+	"campaigns_rule_set_check":            "rules must be us or uk",
+	"campaigns_ring_timeout_s_check":      "ring_timeout_s refused: US rules (TCPA) need at least 15 s of ringing (allowed 15..600 s)",
+	"campaigns_connect_deadline_ms_check": "connect_deadline_ms refused: US rules (TCPA) allow at most 2000 ms (allowed 100..2000 ms)",
+	"campaigns_abandon_target_check":      "abandon_target refused: allowed above 0 and at most 0.05 (0.03 unless simulated)",
+	"campaigns_abandon_floor":             "abandon_target refused: US (TCPA) and UK (Ofcom) rules allow at most 0.03",
+	"campaigns_us_window_floor":           "calling window refused: US rules (TCPA) allow calls only inside 08:00-21:00 local time",
+	"campaigns_us_state_window_floor":     "state window refused: US rules (TCPA) allow calls only inside 08:00-21:00 local time, never over midnight",
+	"campaigns_start_floor":               "start refused: a predictive or power campaign needs an E.164 caller ID that can be called back and a non-empty info_message",
 }

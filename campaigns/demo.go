@@ -42,7 +42,7 @@ var (
 
 // EnsureDemo creates, on a database without any campaign, the active
 // predictive campaign "Demo" with DemoLeads synthetic leads imported through
-// Import, callable all day because the carrier is simulated. It returns the
+// Import, marked simulated and so callable all day. It returns the
 // campaign and whether it was created now; with campaigns present it does
 // nothing. Safe when several nodes start at once.
 func EnsureDemo(ctx context.Context, pool *pgxpool.Pool) (Campaign, bool, error) {
@@ -65,10 +65,11 @@ func EnsureDemo(ctx context.Context, pool *pgxpool.Pool) (Campaign, bool, error)
 	}
 	c, err := Create(ctx, pool, DemoName, map[string]string{
 		"mode":         string(ModePredictive),
+		"simulated":    "true",
 		"window_start": "00:00",
 		"window_end":   "24:00",
-		"window_note": "Open all day because the carrier is simulated: no real person is called. " +
-			"Set 08:00-21:00 (the legal default) before pointing the campaign at a real trunk.",
+		"window_note": "Open all day because the campaign is simulated: no real person is called. " +
+			"Set 08:00-21:00 (the legal default) and simulated to false before pointing it at a real trunk.",
 		"caller_id":    "+12025550143",
 		"info_message": "This was Pacer Demo calling. To call us back or opt out, dial 202 555 0143.",
 		"script":       "Hello, this is {agent} from Pacer Demo. Do you have a minute to hear about our offer?",

@@ -12,9 +12,13 @@
 //     with Err set, never a lost row or an aborted import.
 //   - NormalizePhone turns a raw number into E.164 or a PhoneError whose
 //     reason goes into the per-row error report.
-//   - LeadZones derives the time zones a lead may be in (ZIP, state, then the
-//     number), and Window decides when it may be called (DESIGN.md §6):
-//     Allowed for the hopper, NextAllowed for callbacks and retries.
+//   - LeadPlace derives every time zone and state a lead may be in, from
+//     its address (ZIP, state) and its number together, and Window decides
+//     when it may be called (DESIGN.md §6): only while its hours hold in all
+//     of them (AllowedIn for the hopper, NextAllowed for callbacks and
+//     retries). Leads point to append-only calling-window groups of zones
+//     and states; CompleteLeadGroups moves leads out of the address-only
+//     groups made before migration 0012.
 //
 // Import loads a file into a list of its own: leads is partitioned by id
 // range (migration 0006) and a list's leads, with ids list<<28 + n, live in
@@ -26,6 +30,13 @@
 // and an anti-join when it attaches), not by a unique index, which a
 // partitioned table cannot have across partitions. FailAbandonedImports
 // cleans up after an importing process that died.
+//
+// The law's floors (compliance.go: abandon target, calling window, ring
+// timeout, connect deadline, caller ID and information message before a
+// predictive or power campaign starts, the UK lock-out) are checked in Go
+// with a message naming the rule and range, and held again by CHECKs; a
+// simulated campaign is exempt from those the simulated carrier makes moot,
+// and CheckRealCarrier refuses it a real trunk.
 //
 // Nothing here reads the clock: callers pass the instant, so the simulator's
 // virtual time and tests work unchanged. Time zones are loaded from the

@@ -61,7 +61,7 @@ func (o Outcome) systemDisposition() string {
 }
 
 // Hopper hands out leads to dial. It caches the calling-window groups (an
-// immutable id → zones+state table that imports only ever append to), so a
+// immutable id → zones+states table that imports only ever append to), so a
 // claim decides which groups are open in Go without a scan.
 type Hopper struct {
 	node  string
@@ -73,8 +73,11 @@ type Hopper struct {
 }
 
 type tzGroup struct {
-	zones []string
-	state string
+	zones, states []string
+	// complete is false for a group made before migration 0012, which holds
+	// its address's zones only: never open (CompleteLeadGroups moves its
+	// leads out).
+	complete bool
 }
 
 // NewHopper returns a hopper whose claims are recorded as made by node.
@@ -91,7 +94,7 @@ func (h *Hopper) SetEpoch(epoch int64) { h.epoch.Store(epoch) }
 
 // refreshGroupsLocked loads groups added since the last call.
 func (h *Hopper) refreshGroupsLocked(ctx context.Context, db DB) error {
-	rows, err := db.Query(ctx, "SELECT id, zones, state FROM tz_groups WHERE id > $1", h.maxID)
+	rows, err := db.Query(ctx, "SELECT id, zones, states, complete FROM tz_groups WHERE id > $1", h.maxID)
 	if err != nil {
 		return fmt.Errorf("load calling-window groups: %w", err)
 	}
@@ -99,7 +102,7 @@ func (h *Hopper) refreshGroupsLocked(ctx context.Context, db DB) error {
 	for rows.Next() {
 		var id int32
 		var g tzGroup
-		if err := rows.Scan(&id, &g.zones, &g.state); err != nil {
+		if err := rows.Scan(&id, &g.zones, &g.states, &g.complete); err != nil {
 			return err
 		}
 		h.groups[id] = g
@@ -119,7 +122,7 @@ func (h *Hopper) openGroups(ctx context.Context, db DB, w Window, now time.Time)
 	var open []int32
 	var minDay time.Time
 	for id, g := range h.groups {
-		if !w.Allowed(now, g.zones, g.state) {
+		if !g.complete || !w.AllowedIn(now, g.zones, g.states) {
 			continue
 		}
 		open = append(open, id)

@@ -39,33 +39,32 @@ func claimPhones(t *testing.T, db *pgxpool.Pool, h *campaigns.Hopper, c campaign
 func TestClaimHonoursTheCallingWindowInTheLeadsLocalTime(t *testing.T) {
 	t.Parallel()
 	db := testdb.NewPool(t)
-	c := newCampaign(t, db, map[string]string{"state_windows": "NY=09:00-20:00"})
+	c := newCampaign(t, db, map[string]string{"state_windows": "CT=09:00-20:00"})
 	importCSV(t, db, c,
 		"phone,state",
 		"+1 212 436 5000,",   // New York, no state: federal 08:00-21:00
-		"+1 212 436 5001,NY", // New York state: 09:00-20:00 override
+		"+1 212 436 5001,CT", // a Connecticut address: its 09:00-20:00 override
 		"+1 415 555 1234,",   // Los Angeles
 		"+1 808 555 1234,",   // Honolulu
-		"+1 212 555 1234,TX", // the state says Texas: Chicago and Denver, both must be open
+		"+1 212 555 1234,TX", // a New York number, the state says Texas: New York, Chicago and Denver must all be open
 	)
 	h := campaigns.NewHopper("node-a")
-	const ny, nyState, la, hi, tx = "+12124365000", "+12124365001", "+14155551234", "+18085551234", "+12125551234"
+	const ny, ct, la, hi, tx = "+12124365000", "+12124365001", "+14155551234", "+18085551234", "+12125551234"
 	for _, tc := range []struct {
 		at   string
 		want []string
 	}{
 		// July: New York EDT (UTC-4), Chicago CDT (-5), Denver MDT (-6), LA PDT (-7), Honolulu (-10).
-		{"2026-07-01 11:59:59", nil},                           // NY 07:59:59
-		{"2026-07-01 12:00:00", []string{ny}},                  // NY 08:00 exactly
-		{"2026-07-01 13:00:00", []string{ny, nyState}},         // NY 09:00, Chicago 08:00, Denver 07:00
-		{"2026-07-01 14:00:00", []string{ny, nyState, tx}},     // Denver 08:00
-		{"2026-07-01 15:00:00", []string{ny, nyState, la, tx}}, // LA 08:00
-		{"2026-07-01 18:00:00", []string{ny, nyState, hi, la, tx}},
+		{"2026-07-01 11:59:59", nil},                      // NY 07:59:59
+		{"2026-07-01 12:00:00", []string{ny}},             // NY 08:00 exactly
+		{"2026-07-01 13:00:00", []string{ny, ct}},         // NY 09:00, Chicago 08:00, Denver 07:00
+		{"2026-07-01 14:00:00", []string{ny, ct, tx}},     // Denver 08:00
+		{"2026-07-01 15:00:00", []string{ny, ct, la, tx}}, // LA 08:00
+		{"2026-07-01 18:00:00", []string{ny, ct, hi, la, tx}},
 		{"2026-07-02 00:00:00", []string{ny, hi, la, tx}}, // NY 20:00: the NY-state window has closed
 		{"2026-07-02 00:59:59", []string{ny, hi, la, tx}}, // NY 20:59:59
-		{"2026-07-02 01:00:00", []string{hi, la, tx}},     // NY 21:00: closed
-		{"2026-07-02 02:59:59", []string{hi, la}},         // Denver 20:59:59 is open, but Chicago is not
-		{"2026-07-02 02:00:00", []string{hi, la}},         // Chicago 21:00: Texas closed though Denver is at 20:00
+		{"2026-07-02 01:00:00", []string{hi, la}},         // NY 21:00: closed, the Texas address too (its number is in New York)
+		{"2026-07-02 02:00:00", []string{hi, la}},         // Chicago 21:00
 		{"2026-07-02 04:00:00", []string{hi}},             // LA 21:00
 		{"2026-07-02 07:00:00", nil},                      // Honolulu 21:00
 		// January: standard time everywhere (NY UTC-5).
@@ -229,7 +228,7 @@ func TestConcurrentClaimersNeverShareALead(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
-	c := newCampaign(t, db, map[string]string{"window_start": "00:00", "window_end": "24:00"})
+	c := newCampaign(t, db, map[string]string{"window_start": "00:00", "window_end": "24:00", "simulated": "true"})
 	lines := []string{"phone"}
 	for i := range 10000 {
 		lines = append(lines, fmt.Sprintf("+1 212 4%02d %04d", i/10000, i%10000))
@@ -361,4 +360,47 @@ func TestRetryDelayPerOutcome(t *testing.T) {
 	none, err := h.Claim(ctx, db, &c, 1, at.Add(365*24*time.Hour))
 	require.NoError(t, err)
 	require.Empty(t, none)
+}
+
+// A Miami number with a Seattle address is in Florida or in Washington:
+// the hopper claims it only while both states' hours hold in both Eastern
+// and Pacific time, not until 20:00 Seattle time (23:00 in Miami).
+func TestClaimHoldsTheWindowWhereverAddressOrNumberPutsTheLead(t *testing.T) {
+	t.Parallel()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, map[string]string{"state_windows": "FL=08:00-20:00,WA=08:00-20:00"})
+	importCSV(t, db, c, "phone,state,postal_code", "+1 305 555 0100,WA,98101")
+	h := campaigns.NewHopper("node-a")
+	// June: Miami EDT (UTC-4), Seattle PDT (UTC-7).
+	require.Empty(t, claimPhones(t, db, h, c, utc("2026-06-10 14:59:00")), "Seattle 07:59")
+	require.Empty(t, claimPhones(t, db, h, c, utc("2026-06-11 00:30:00")), "Miami 20:30, Seattle 17:30")
+	require.Empty(t, claimPhones(t, db, h, c, utc("2026-06-11 02:30:00")), "Seattle 19:30 is 22:30 in Miami")
+	require.Equal(t, []string{"+13055550100"}, claimPhones(t, db, h, c, utc("2026-06-10 23:30:00")), "Miami 19:30, Seattle 16:30")
+}
+
+// Leads imported before their groups held the number's zones are never
+// claimed until CompleteLeadGroups has moved them to a complete group; then
+// the window holds in every zone.
+func TestLeadsInOldGroupsWaitUntilCompleted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, nil)
+	importCSV(t, db, c, "phone,state,postal_code", "+1 305 555 0100,WA,98101")
+	// What an import before migration 0012 made: the address's zone only.
+	_, err := db.Exec(ctx, `WITH g AS (INSERT INTO tz_groups (zones, state, complete)
+		VALUES ('{America/Los_Angeles}', 'WA', false) RETURNING id)
+		UPDATE leads SET tz_group = (SELECT id FROM g) WHERE campaign_id = $1`, c.ID)
+	require.NoError(t, err)
+	h := campaigns.NewHopper("node-a")
+	require.Empty(t, claimPhones(t, db, h, c, utc("2026-06-10 18:00:00")), "an old group never opens")
+
+	n, err := campaigns.CompleteLeadGroups(ctx, db)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	n, err = campaigns.CompleteLeadGroups(ctx, db)
+	require.NoError(t, err)
+	require.Zero(t, n, "nothing left to move")
+	require.Empty(t, claimPhones(t, db, h, c, utc("2026-06-11 02:30:00")), "Seattle 19:30 is 22:30 in Miami")
+	require.Equal(t, []string{"+13055550100"}, claimPhones(t, db, h, c, utc("2026-06-10 18:00:00")))
 }

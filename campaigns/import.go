@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,6 +190,7 @@ type importer struct {
 	nReject int64
 	groups  map[string]int32
 	places  map[placeKey]place
+	located map[locatedKey]int32
 	seen    seenFilter
 	random  *rand.Rand
 	scratch []byte
@@ -224,6 +226,7 @@ func (imp *importer) run(ctx context.Context) (ImportResult, error) {
 	}
 	imp.groups = map[string]int32{}
 	imp.places = map[placeKey]place{}
+	imp.located = map[locatedKey]int32{}
 	if imp.c.LeadOrder == "random" {
 		imp.random = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(imp.list)))
 	}
@@ -538,39 +541,60 @@ func (imp *importer) normalize(ctx context.Context, row LeadRow) (normLead, stri
 		if pl.state == "" {
 			pl.state = strings.TrimSpace(row.State)
 		}
-		if zones := addressZones(nanp, pl.state, row.PostalCode, row.Country); zones != nil {
-			if pl.group, err = imp.group(ctx, canonicalZones(zones), pl.state); err != nil {
-				return normLead{}, "", err
-			}
-			pl.placed = true
-		}
+		pl.zones, pl.states = addressPlace(nanp, pl.state, row.PostalCode, row.Country)
 		if len(imp.places) < maxPlaces {
 			imp.places[key] = pl
 		}
 	}
-	group := pl.group
-	if !pl.placed {
-		// The address does not place the lead: the number does (LeadZones'
-		// fallback).
-		if group, err = imp.group(ctx, canonicalZones(phoneZones(phone)), pl.state); err != nil {
-			return normLead{}, "", err
-		}
+	// The window must hold wherever the address and the number put the
+	// lead (LeadPlace): the number's part depends only on its time-zone
+	// table entry and, in North America, its area code.
+	lk := locatedKey{place: key, numberZones: zoneTableEntry(phone)}
+	if nanp {
+		lk.areaCode = phone[:min(len(phone), 5)]
+	}
+	if group, ok := imp.located[lk]; ok {
+		return normLead{phone: phone, state: pl.state, group: group}, "", nil
+	}
+	numZones, numState := numberPlace(phone)
+	zones, states := pl.zones, pl.states
+	if zones == nil {
+		zones = phoneZones(phone)
+	} else {
+		zones = append(slices.Clip(zones), numZones...)
+	}
+	if numState != "" {
+		states = append(slices.Clip(states), numState)
+	}
+	group, err := imp.group(ctx, canonicalZones(slices.Clone(zones)), canonicalZones(slices.Clone(states)))
+	if err != nil {
+		return normLead{}, "", err
+	}
+	if lk.numberZones != nil && len(imp.located) < maxPlaces {
+		imp.located[lk] = group
 	}
 	return normLead{phone: phone, state: pl.state, group: group}, "", nil
 }
 
-// placeKey is what a lead's calling-window group depends on when its
-// address places it; place is the answer, remembered per import (up to
-// maxPlaces of them, so memory stays bounded).
+// locatedKey is everything a lead's calling-window group depends on: its
+// address and what its number says (numberPlace).
+type locatedKey struct {
+	place       placeKey
+	numberZones *string // zoneTableEntry
+	areaCode    string  // "+1NPA" for a North American number
+}
+
+// placeKey is what the address part of a lead's calling-window group
+// depends on; place is the answer, remembered per import (up to maxPlaces
+// of them, so memory stays bounded).
 type placeKey struct {
 	state, postal, country string
 	nanp                   bool
 }
 
 type place struct {
-	state  string
-	group  int32
-	placed bool // false: the address says nothing; the number decides
+	state         string
+	zones, states []string // zones nil: the address says nothing; the number decides
 }
 
 const maxPlaces = 200_000
@@ -965,13 +989,27 @@ func watchProgress(ctx context.Context, pool *pgxpool.Pool, list ListID, rows *a
 	}
 }
 
-// group returns the calling-window group of a zone set and state, creating
-// it on first sight. Groups are shared, append-only metadata: one created by
-// an import that later fails is harmless.
-func (imp *importer) group(ctx context.Context, zones []string, state string) (int32, error) {
-	key := strings.Join(zones, ",") + "|" + state
+// group returns the calling-window group of a zone set and state set,
+// creating it on first sight.
+func (imp *importer) group(ctx context.Context, zones, states []string) (int32, error) {
+	key := groupKey(zones, states)
 	if id, ok := imp.groups[key]; ok {
 		return id, nil
+	}
+	id, err := ensureTZGroup(ctx, imp.pool, zones, states)
+	if err != nil {
+		return 0, err
+	}
+	imp.groups[key] = id
+	return id, nil
+}
+
+// ensureTZGroup returns the id of the complete calling-window group of zones and
+// states, creating it on first sight. Groups are shared, append-only
+// metadata: one created by an import that later fails is harmless.
+func ensureTZGroup(ctx context.Context, db DB, zones, states []string) (int32, error) {
+	if states == nil {
+		states = []string{} // the column is NOT NULL
 	}
 	var id int32
 	err := pgx.ErrNoRows
@@ -979,17 +1017,18 @@ func (imp *importer) group(ctx context.Context, zones []string, state string) (i
 	// statement's snapshot was taken (ON CONFLICT waited for it, the SELECT
 	// cannot see it): the next try sees it.
 	for try := 0; try < 3 && errors.Is(err, pgx.ErrNoRows); try++ {
-		err = imp.pool.QueryRow(ctx, `
+		err = db.QueryRow(ctx, `
 WITH ins AS (
-	INSERT INTO tz_groups (zones, state) VALUES ($1, $2) ON CONFLICT (zones, state) DO NOTHING RETURNING id
+	INSERT INTO tz_groups (zones, states) VALUES ($1, $2)
+	ON CONFLICT (zones, states, state, complete) DO NOTHING RETURNING id
 )
-SELECT id FROM ins UNION ALL SELECT id FROM tz_groups WHERE zones = $1 AND state = $2
-LIMIT 1`, zones, state).Scan(&id)
+SELECT id FROM ins UNION ALL
+SELECT id FROM tz_groups WHERE zones = $1 AND states = $2 AND state = '' AND complete
+LIMIT 1`, zones, states).Scan(&id)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("calling-window group %s: %w", key, err)
+		return 0, fmt.Errorf("calling-window group %v %v: %w", zones, states, err)
 	}
-	imp.groups[key] = id
 	return id, nil
 }
 

@@ -217,3 +217,34 @@ func TestImportVICIdialLayout(t *testing.T) {
 	require.NoError(t, db.QueryRow(ctx, "SELECT vendor_code, first_name, last_name, city FROM leads").Scan(&vendor, &first, &last, &city))
 	require.Equal(t, []string{"V123", "Jane", "Doe", "Albany"}, []string{vendor, first, last, city})
 }
+
+// An import files each lead under every zone and state its address and its
+// number point to, exactly as LeadPlace says, however many leads share an
+// area code or an address.
+func TestImportPlacesLeadsByAddressAndNumber(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	c := newCampaign(t, db, nil)
+	rows := [][4]string{ // phone, state, postal code, country
+		{"+13055550100", "WA", "98101", ""}, {"+13055550101", "", "98101", ""}, {"+13055550102", "", "", ""},
+		{"+12065550100", "FL", "33131", "US"}, {"+12065550101", "", "33131", ""}, {"+12085550100", "", "10001", ""},
+		{"+12082015550", "", "10001", ""}, {"+18005550100", "", "10001", ""}, {"+18005550101", "", "", ""},
+		{"+442079460958", "", "10001", "US"}, {"+442079460959", "", "", "GB"}, {"+14165550123", "", "M5V 3L9", "Canada"},
+		{"+19155550100", "TX", "79901", ""}, {"+12125550100", "TX", "", ""},
+	}
+	lines := []string{"phone,state,postal_code,country"}
+	for _, r := range rows {
+		lines = append(lines, strings.Join(r[:], ","))
+	}
+	res := importCSV(t, db, c, lines...)
+	require.EqualValues(t, len(rows), res.Imported)
+	for _, r := range rows {
+		var zones, states []string
+		require.NoError(t, db.QueryRow(ctx, `SELECT g.zones, g.states FROM leads l JOIN tz_groups g ON g.id = l.tz_group
+			WHERE l.campaign_id = $1 AND l.phone = $2 AND g.complete`, c.ID, r[0]).Scan(&zones, &states))
+		wantZones, wantStates := campaigns.LeadPlace(r[0], r[1], r[2], r[3])
+		require.Equal(t, wantZones, zones, r)
+		require.Equal(t, append([]string{}, wantStates...), states, r)
+	}
+}

@@ -35,10 +35,10 @@ RETURNING l.id, l.phone, l.attempts, l.priority, l.next_attempt_at`
 // wraps ErrNotDialable with the rule that refused it. The engine completes or
 // releases it like any claimed lead.
 func ClaimLead(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time, node string) (ClaimedLead, error) {
-	var zones []string
-	var state string
-	err := db.QueryRow(ctx, `SELECT g.zones, g.state FROM leads l JOIN tz_groups g ON g.id = l.tz_group
-		WHERE l.id = $1 AND l.campaign_id = $2`, id, c.ID).Scan(&zones, &state)
+	var zones, states []string
+	var complete bool
+	err := db.QueryRow(ctx, `SELECT g.zones, g.states, g.complete FROM leads l JOIN tz_groups g ON g.id = l.tz_group
+		WHERE l.id = $1 AND l.campaign_id = $2`, id, c.ID).Scan(&zones, &states, &complete)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ClaimedLead{}, fmt.Errorf("lead %d of campaign %d: %w", id, c.ID, ErrNotFound)
 	}
@@ -49,12 +49,12 @@ func ClaimLead(ctx context.Context, db DB, c *Campaign, id LeadID, now time.Time
 	if err != nil {
 		return ClaimedLead{}, fmt.Errorf("campaign %d window: %w", c.ID, err)
 	}
-	if !w.Allowed(now, zones, state) {
+	if !complete || !w.AllowedIn(now, zones, states) {
 		// A rule that holds at any hour says more than the window.
 		if err := notDialableReason(ctx, db, c, id, now); err != nil {
 			return ClaimedLead{}, err
 		}
-		return ClaimedLead{}, fmt.Errorf("%w: lead %d is outside the calling window in its time zone (%v)", ErrNotDialable, id, zones)
+		return ClaimedLead{}, fmt.Errorf("%w: lead %d is outside the calling window in its time zones (%v)", ErrNotDialable, id, zones)
 	}
 	var l ClaimedLead
 	err = db.QueryRow(ctx, claimOneSQL, id, c.ID, now, node, c.MaxAttempts, c.MaxAttemptsPerDay, localDate(now, zones)).

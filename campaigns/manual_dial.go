@@ -70,7 +70,7 @@ WHERE l.id = $1 AND l.campaign_id = $2`, id, c.ID).Scan(&status, &code, &phone, 
 // CheckNumber applies the rules that do not need a lead to a number that is
 // not one of campaign c's leads: it must be on no do-not-call list and
 // inside the calling window in every time zone its number may be in
-// (LeadZones). A refusal wraps ErrNotDialable with the reason.
+// (LeadPlace). A refusal wraps ErrNotDialable with the reason.
 func CheckNumber(ctx context.Context, db DB, c *Campaign, phone string, now time.Time) error {
 	on, err := OnDNC(ctx, db, c.ID, phone)
 	if err != nil {
@@ -83,8 +83,8 @@ func CheckNumber(ctx context.Context, db DB, c *Campaign, phone string, now time
 	if err != nil {
 		return fmt.Errorf("campaign %d window: %w", c.ID, err)
 	}
-	zones := LeadZones(phone, "", "", "")
-	if !w.Allowed(now, zones, "") {
+	zones, states := LeadPlace(phone, "", "", "")
+	if !w.AllowedIn(now, zones, states) {
 		return fmt.Errorf("%w: %s is outside the calling window in its time zone (%v)", ErrNotDialable, phone, zones)
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,6 +56,28 @@ func oneOf(values ...string) func(string) (any, error) {
 	}
 }
 
+// lawIntIn is intIn for a limit the law sets: the refusal names the rule.
+func lawIntIn(lo, hi int, unit, rule string) func(string) (any, error) {
+	within := intIn(lo, hi, unit)
+	return func(s string) (any, error) {
+		v, err := within(s)
+		if err != nil {
+			if n, convErr := strconv.Atoi(strings.TrimSpace(s)); convErr == nil {
+				return nil, fmt.Errorf("%d%s refused: %s (allowed %d..%d%s)", n, unit, rule, lo, hi, unit)
+			}
+		}
+		return v, err
+	}
+}
+
+func parseBool(s string) (any, error) {
+	b, err := strconv.ParseBool(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("%q is not true or false", s)
+	}
+	return b, nil
+}
+
 func text(max int) func(string) (any, error) {
 	return func(s string) (any, error) {
 		if len(s) > max {
@@ -76,7 +97,7 @@ func clock(isEnd bool) func(string) (any, error) {
 	}
 }
 
-var callerIDPattern = regexp.MustCompile(`^\+?[0-9]{3,15}$`)
+var callerIDSeparators = strings.NewReplacer(" ", "", "-", "", ".", "", "(", "", ")", "")
 
 // settings is every setting a manager can change, in display order.
 var settings = []setting{
@@ -89,22 +110,22 @@ var settings = []setting{
 	}},
 	{"mode", "dial_mode", "predictive, power, preview or manual", oneOf("predictive", "power", "preview", "manual")},
 	{"power_ratio", "power_ratio", "lines per ready agent in power mode (1-5)", floatIn(1, 5, false)},
-	{"abandon_target", "abandon_target", "abandon-rate target as a fraction of live answers (max 0.05)", floatIn(0, 0.05, true)},
+	{"abandon_target", "abandon_target", "abandon-rate target as a fraction of live answers (at most 0.03, the US and UK limit; 0.05 for a simulated campaign)", floatIn(0, 0.05, true)},
 	{"rules", "rule_set", "us (30-day rolling) or uk (per day, AMD false positives counted, 72 h lock-out)", oneOf("us", "uk")},
 	{"amd_false_positive", "amd_false_positive", "UK: estimated share of machine detections that were people", floatIn(0, 0.99, false)},
 	{"abandon_lockout_s", "abandon_lockout_s", "seconds before an abandoned number may be called again", intIn(0, 30*86400, " s")},
-	{"ring_timeout_s", "ring_timeout_s", "seconds an unanswered call rings (at least 15)", intIn(15, 600, " s")},
-	{"connect_deadline_ms", "connect_deadline_ms", "milliseconds a live answer may wait for an agent (at most 2000)", intIn(100, 2000, " ms")},
-	{"window_start", "window_start", "calling window start, lead's local time (HH:MM)", clock(false)},
-	{"window_end", "window_end", "calling window end, lead's local time (HH:MM, 24:00 for midnight)", clock(true)},
+	{"ring_timeout_s", "ring_timeout_s", "seconds an unanswered call rings (at least 15, the US minimum)", lawIntIn(MinRingTimeoutS, 600, " s", "US rules (TCPA) need at least 15 s of ringing")},
+	{"connect_deadline_ms", "connect_deadline_ms", "milliseconds a live answer may wait for an agent (at most 2000, the US maximum)", lawIntIn(100, MaxConnectDeadlineMS, " ms", "US rules (TCPA) allow at most 2000 ms (2 s) before a live answer counts as abandoned")},
+	{"window_start", "window_start", "calling window start, lead's local time (HH:MM; US: 08:00 or later)", clock(false)},
+	{"window_end", "window_end", "calling window end, lead's local time (HH:MM; US: 21:00 or earlier; 24:00 for midnight, simulated only)", clock(true)},
 	{"window_note", "window_note", "why the window is what it is", text(500)},
-	{"state_windows", "state_windows", `per-state windows: {"FL":"08:00-20:00"} or FL=08:00-20:00,TX=09:00-20:00`, parseStateWindows},
-	{"caller_id", "caller_id", "number presented to the called party", func(s string) (any, error) {
-		s = strings.TrimSpace(s)
-		if s != "" && !callerIDPattern.MatchString(s) {
-			return nil, fmt.Errorf("%q is not a phone number", s)
+	{"state_windows", "state_windows", `per-state windows, inside 08:00-21:00 in the US: {"FL":"08:00-20:00"} or FL=08:00-20:00,TX=09:00-20:00`, parseStateWindows},
+	{"caller_id", "caller_id", "number presented to the called party, E.164 (+12025550143); one that can be called back is required before a predictive or power campaign starts", func(s string) (any, error) {
+		id := callerIDSeparators.Replace(strings.TrimSpace(s))
+		if id != "" && !callerIDE164.MatchString(id) {
+			return nil, fmt.Errorf("%q is not an E.164 number that can be called back (e.g. +12025550143)", s)
 		}
-		return s, nil
+		return id, nil
 	}},
 	{"info_message", "info_message", "message played when a call is abandoned (who called, how to call back or opt out)", text(2000)},
 	{"max_attempts", "max_attempts", "dial attempts per lead, lifetime", intIn(1, 1000, "")},
@@ -116,6 +137,7 @@ var settings = []setting{
 	{"retry_failed_s", "retry_failed_s", "seconds before retrying a failed call", intIn(0, 365*86400, " s")},
 	{"lead_order", "lead_order", "priority (then oldest next attempt) or random", oneOf("priority", "random")},
 	{"status", "status", "draft, active, paused or archived", oneOf("draft", "active", "paused", "archived")},
+	{"simulated", "simulated", "true: the campaign dials only the simulated carrier and is exempt from the legal floors; false only when they hold", parseBool},
 	{"script", "script", "script shown to agents", text(20000)},
 	{"rate_per_minute", "rate_per_minute", "trunk cost per minute", func(s string) (any, error) {
 		d, err := decimal.NewFromString(strings.TrimSpace(s))

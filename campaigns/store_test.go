@@ -22,8 +22,11 @@ func newCampaign(t *testing.T, db *pgxpool.Pool, settings map[string]string) cam
 	if settings == nil {
 		settings = map[string]string{}
 	}
-	if _, ok := settings["status"]; !ok {
-		settings["status"] = "active"
+	for k, v := range map[string]string{"status": "active", "caller_id": "+12025550143",
+		"info_message": "This was Pacer Test calling; dial +1 202 555 0143 to call back or opt out."} {
+		if _, ok := settings[k]; !ok {
+			settings[k] = v
+		}
 	}
 	c, err := campaigns.Create(context.Background(), db, fmt.Sprintf("c-%s-%d", t.Name(), time.Now().UnixNano()), settings)
 	require.NoError(t, err)
@@ -75,8 +78,8 @@ func TestCampaignSettingsAreChecked(t *testing.T) {
 	for _, tc := range []struct {
 		key, value, want string
 	}{
-		{"ring_timeout_s", "10", "ring_timeout_s: 10 s is outside 15..600 s"},
-		{"connect_deadline_ms", "2500", "outside 100..2000 ms"},
+		{"ring_timeout_s", "10", "ring_timeout_s: 10 s refused: US rules (TCPA) need at least 15 s of ringing (allowed 15..600 s)"},
+		{"connect_deadline_ms", "2500", "2500 ms refused: US rules (TCPA) allow at most 2000 ms (2 s) before a live answer counts as abandoned (allowed 100..2000 ms)"},
 		{"abandon_target", "0.08", "outside the allowed range"},
 		{"mode", "robocall", `"robocall" is not one of predictive, power, preview, manual`},
 		{"window_start", "25:00", "past midnight"},
@@ -92,7 +95,7 @@ func TestCampaignSettingsAreChecked(t *testing.T) {
 		}
 	}
 	_, err := campaigns.Update(ctx, db, c.ID, map[string]string{"window_start": "21:00", "window_end": "08:00"})
-	require.ErrorContains(t, err, "calling window must start before it ends")
+	require.ErrorContains(t, err, "calling window 21:00-08:00 refused: US rules (TCPA) allow calls only inside 08:00-21:00")
 
 	uk, err := campaigns.Update(ctx, db, c.ID, map[string]string{"rules": "uk"})
 	require.NoError(t, err)

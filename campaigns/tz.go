@@ -3,6 +3,7 @@ package campaigns
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -342,52 +343,76 @@ func normalizeCountry(c string) string {
 	return c
 }
 
-// LeadZones returns the sorted, de-duplicated IANA zones a lead may be in.
-//
-// For a North American lead (country US or CA, a US territory, or no country
-// and a +1 or empty phone) the postal code is tried first, then the state
-// (code or full name). A US ZIP is placed in a state by its three-digit
-// prefix and narrowed to one zone where the prefix lies wholly in one; when
-// the ZIP's state and the lead's state disagree, both contribute, since
-// either may be the stale one. Otherwise the zones come from the number's
-// prefix (phonenumbers' time-zone map), keeping every candidate: an area
-// code spanning two zones yields both.
-//
-// Fallback: a valid number the map does not place (non-geographic ranges)
-// gets FallbackZone. Nil means nothing is known (no usable address and no
-// valid phone); callers must treat such a lead as never callable, which is
-// what Allowed does with no zones.
+// LeadZones returns the sorted, de-duplicated IANA zones a lead may be in:
+// LeadPlace's zones.
 func LeadZones(phoneE164, state, postal, country string) []string {
-	zones := addressZones(phoneE164 == "" || strings.HasPrefix(phoneE164, "+1"), state, postal, country)
-	if zones == nil {
-		zones = phoneZones(phoneE164)
-	}
-	return canonicalZones(zones)
+	zones, _ := LeadPlace(phoneE164, state, postal, country)
+	return zones
 }
 
-// canonicalZones sorts zones and drops repeats, in place.
+// LeadPlace returns every IANA zone and every state (codes as
+// NormalizeState returns them) a lead may be in, sorted and de-duplicated.
+// The calling window must hold in all of them (DESIGN.md §6): a Miami number
+// with a Seattle address is called only while it is daytime in both.
+//
+// The address: for a North American lead (country US or CA, a US territory,
+// or no country and a +1 or empty phone) the postal code and the state (code
+// or full name) both count. A US ZIP is placed in a state by its three-digit
+// prefix and narrowed to one zone where the prefix lies wholly in one; when
+// the ZIP's state and the lead's state disagree, both contribute, since
+// either may be the stale one.
+//
+// The number: its prefix's zones (phonenumbers' time-zone map, every
+// candidate, so an area code spanning two zones yields both) and, for a
+// North American number, its area code's state or province. A number that
+// places its holder nowhere narrower than a country of several zones
+// (toll-free and other non-geographic ranges) adds nothing to an address.
+//
+// Fallback: when the address places nothing, a valid number the map does
+// not place gets FallbackZone. Nil zones mean nothing is known (no usable
+// address and no valid phone); callers must treat such a lead as never
+// callable, which is what Allowed does with no zones.
+func LeadPlace(phoneE164, state, postal, country string) (zones, states []string) {
+	zones, states = addressPlace(phoneE164 == "" || strings.HasPrefix(phoneE164, "+1"), state, postal, country)
+	numZones, numState := numberPlace(phoneE164)
+	if numState != "" {
+		states = append(states, numState)
+	}
+	if zones == nil {
+		zones = phoneZones(phoneE164) // with the fallbacks numberPlace leaves out
+	} else {
+		zones = append(zones, numZones...)
+	}
+	return canonicalZones(zones), canonicalZones(states)
+}
+
+// canonicalZones sorts zones (or states) and drops repeats, in place.
 func canonicalZones(zones []string) []string {
 	slices.Sort(zones)
 	return slices.Compact(zones)
 }
 
-// addressZones is LeadZones' answer from the address alone (unsorted), nil
-// when the address does not place the lead; nanpPhone says the number is
-// North American (or absent).
-func addressZones(nanpPhone bool, state, postal, country string) []string {
+// addressPlace is LeadPlace's answer from the address alone (unsorted):
+// zones nil when the address does not place the lead, and the states it
+// names (the lead's own, its ZIP's or postal code's); nanpPhone says the
+// number is North American (or absent).
+func addressPlace(nanpPhone bool, state, postal, country string) (zones, states []string) {
 	cc := normalizeCountry(country)
 	northAmerican := isNANPRegion(cc) || (cc == "" && nanpPhone)
 	if !northAmerican {
-		return nil
+		return nil, nil
 	}
-	var zones []string
 	st := NormalizeState(state)
+	if st != "" {
+		states = append(states, st)
+	}
 	if cc == "" || (cc != "CA" && isNANPRegion(cc)) { // US and its territories
 		if zipSt, z := zipZones(postal); z != nil {
 			zones = append(zones, z...)
 			if st != "" && st != zipSt {
 				zones = append(zones, stateZones[st]...)
 			}
+			states = append(states, zipSt)
 		}
 	}
 	if zones == nil && (cc == "" || cc == "CA") {
@@ -396,6 +421,9 @@ func addressZones(nanpPhone bool, state, postal, country string) []string {
 			if st != "" && st != prov {
 				zones = append(zones, stateZones[st]...)
 			}
+			if prov != "" {
+				states = append(states, prov)
+			}
 		}
 	}
 	if zones == nil && st != "" {
@@ -403,11 +431,83 @@ func addressZones(nanpPhone bool, state, postal, country string) []string {
 	}
 	if zones == nil && cc != "CA" && stateZones[cc] != nil {
 		zones = append(zones, stateZones[cc]...) // country given as PR, GU, ...
+		states = append(states, cc)
 	}
-	return zones
+	return zones, states
 }
 
-func phoneZones(e164 string) []string {
+// numberPlace returns the zones and the state (North American numbers only)
+// a number places its holder in, or nothing when it places them no narrower
+// than its whole country and that country keeps several zones.
+func numberPlace(e164 string) (zones []string, state string) {
+	zones = phoneZones(e164)
+	if len(zones) == 0 {
+		return nil, ""
+	}
+	if country := countryZones(e164); len(country) > 1 && slices.Equal(country, zones) {
+		return nil, ""
+	}
+	if strings.HasPrefix(e164, "+1") && len(e164) == 12 {
+		state = areaCodeState(e164)
+	}
+	return zones, state
+}
+
+// zoneTableEntry identifies the entry of phonenumbers' time-zone table a
+// number falls under, or nil for none: the library hands out the table's
+// own slice, so its address names the entry. Two numbers with the same
+// entry (and, in North America, the same area code) get the same
+// numberPlace, which lets an import remember it per entry without copying
+// or sorting anything per lead.
+func zoneTableEntry(e164 string) *string {
+	tzs := zoneTable(e164)
+	if len(tzs) == 0 || tzs[0] == phonenumbers.UNKNOWN_TIMEZONE {
+		return nil
+	}
+	return &tzs[0]
+}
+
+// countryZones returns the zones phonenumbers gives a number's whole
+// country code (country codes are prefix-free, so the first prefix found is
+// the country's).
+func countryZones(e164 string) []string {
+	for k := 2; k <= 4 && k <= len(e164); k++ {
+		tzs, err := phonenumbers.GetTimezonesForPrefix(e164[:k])
+		if err == nil && len(tzs) > 0 && tzs[0] != phonenumbers.UNKNOWN_TIMEZONE {
+			return tzs
+		}
+	}
+	return nil
+}
+
+// areaCodes memoises areaCodeState per "+1NPA": an area code lies in one
+// state or province, and geocoding parses the number.
+var areaCodes sync.Map // "+1NPA" → state code or ""
+
+// areaCodeState returns the state or province of a North American number's
+// area code from phonenumbers' geocoding ("Florida", "Miami, FL",
+// "Washington State"), or "" for a range that has none (toll-free).
+func areaCodeState(e164 string) string {
+	key := e164[:5]
+	if st, ok := areaCodes.Load(key); ok {
+		return st.(string)
+	}
+	st := ""
+	if num, err := phonenumbers.Parse(e164, ""); err == nil {
+		if desc, err := phonenumbers.GetGeocodingForNumber(num, "en"); err == nil {
+			if _, code, ok := strings.Cut(desc, ", "); ok {
+				desc = code
+			}
+			st = NormalizeState(strings.TrimSuffix(desc, " State"))
+		}
+	}
+	areaCodes.Store(key, st)
+	return st
+}
+
+// zoneTable returns phonenumbers' time-zone table entry for an E.164
+// number (the table's own slice: never modify it), nil for anything else.
+func zoneTable(e164 string) []string {
 	if len(e164) < 2 || e164[0] != '+' {
 		return nil
 	}
@@ -418,6 +518,14 @@ func phoneZones(e164 string) []string {
 	}
 	tzs, err := phonenumbers.GetTimezonesForPrefix(e164)
 	if err != nil {
+		return nil
+	}
+	return tzs
+}
+
+func phoneZones(e164 string) []string {
+	tzs := zoneTable(e164)
+	if tzs == nil {
 		return nil
 	}
 	var out []string

@@ -17,7 +17,9 @@ func TestLeadZones(t *testing.T) {
 		phone, state, postal, country string
 		want                          []string
 	}{
-		{name: "ZIP beats area code", phone: "+14155552671", postal: "10001", want: []string{"America/New_York"}},
+		{name: "ZIP and area code both count", phone: "+14155552671", postal: "10001", want: []string{"America/Los_Angeles", "America/New_York"}},
+		{name: "Miami number, Seattle ZIP", phone: "+13055550100", postal: "98101", state: "WA", want: []string{"America/Los_Angeles", "America/New_York"}},
+		{name: "toll-free number adds nothing to an address", phone: "+18005550100", postal: "10001", want: []string{"America/New_York"}},
 		{name: "ZIP+4", phone: "+12125550100", postal: "10001-1234", want: []string{"America/New_York"}},
 		{name: "ZIP with lost leading zero", phone: "+16175550100", postal: "2134", want: []string{"America/New_York"}},
 		{name: "El Paso ZIP in Texas", phone: "+19155550100", state: "TX", postal: "79901", want: []string{"America/Denver"}},

@@ -201,20 +201,54 @@ func (w Window) HoursFor(state string) Hours {
 	return w.Default
 }
 
-// Allowed reports whether a lead may be called at now: the wall clock must
-// be inside the lead's hours in every candidate zone (a number whose area
-// spans two zones is called only when both are in the window). No zones, or
-// a zone that cannot be loaded, means not allowed: an unknown local time is
-// never assumed to be daytime.
+// hoursIn returns the distinct hours that apply to a lead that may be in
+// any of states: each state's own, or the default for a lead with none.
+func (w Window) hoursIn(states []string) []Hours {
+	if len(states) == 0 {
+		return []Hours{w.HoursFor("")}
+	}
+	out := make([]Hours, 0, 1)
+	for _, st := range states {
+		if h := w.HoursFor(st); !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Allowed reports whether a lead in state may be called at now: AllowedIn
+// with that one state.
 func (w Window) Allowed(now time.Time, zones []string, state string) bool {
-	h := w.HoursFor(state)
-	if len(zones) == 0 || h.Validate() != nil {
+	return w.AllowedIn(now, zones, []string{state})
+}
+
+// AllowedIn reports whether a lead that may be in any of zones and any of
+// states may be called at now: the wall clock in every zone must be inside
+// the hours of every state (the most restrictive wins; a Miami number with a
+// Seattle address is called only while both Florida's and Washington's
+// hours hold in both Eastern and Pacific time). No zones, or a zone that
+// cannot be loaded, means not allowed: an unknown local time is never
+// assumed to be daytime.
+func (w Window) AllowedIn(now time.Time, zones, states []string) bool {
+	if len(zones) == 0 {
 		return false
+	}
+	hours := w.hoursIn(states)
+	for _, h := range hours {
+		if h.Validate() != nil {
+			return false
+		}
 	}
 	for _, z := range zones {
 		loc, err := loadLocation(z)
-		if err != nil || !h.contains(sinceLocalMidnight(now.In(loc))) {
+		if err != nil {
 			return false
+		}
+		since := sinceLocalMidnight(now.In(loc))
+		for _, h := range hours {
+			if !h.contains(since) {
+				return false
+			}
 		}
 	}
 	return true
@@ -225,14 +259,24 @@ func (w Window) Allowed(now time.Time, zones []string, state string) bool {
 // year only, so the search covers a full year.
 const nextAllowedHorizon = 370 * 24 * time.Hour
 
-// NextAllowed returns the earliest instant >= now at which Allowed is true,
-// for scheduling callbacks and retries. ok is false when there is none
+// NextAllowed is NextAllowedIn for a lead in one state.
+func (w Window) NextAllowed(now time.Time, zones []string, state string) (next time.Time, ok bool) {
+	return w.NextAllowedIn(now, zones, []string{state})
+}
+
+// NextAllowedIn returns the earliest instant >= now at which AllowedIn is
+// true, for scheduling callbacks and retries. ok is false when there is none
 // within a year (the zones' windows never overlap, e.g. New York and Berlin
 // with 09:00–12:00) or the zones cannot be loaded.
-func (w Window) NextAllowed(now time.Time, zones []string, state string) (next time.Time, ok bool) {
-	h := w.HoursFor(state)
-	if len(zones) == 0 || h.Validate() != nil {
+func (w Window) NextAllowedIn(now time.Time, zones, states []string) (next time.Time, ok bool) {
+	if len(zones) == 0 {
 		return time.Time{}, false
+	}
+	hours := w.hoursIn(states)
+	for _, h := range hours {
+		if h.Validate() != nil {
+			return time.Time{}, false
+		}
 	}
 	locs := make([]*time.Location, 0, len(zones))
 	for _, z := range zones {
@@ -243,19 +287,21 @@ func (w Window) NextAllowed(now time.Time, zones []string, state string) (next t
 		locs = append(locs, loc)
 	}
 	limit := now.Add(nextAllowedHorizon)
-	// Advance to where each zone in turn opens until no zone moves t: t never
-	// passes an instant allowed in all zones, because each step stops at the
-	// first instant allowed in the zone that moved it.
+	// Advance to where each (hours, zone) pair in turn opens until none
+	// moves t: t never passes an instant allowed by all pairs, because each
+	// step stops at the first instant allowed by the pair that moved it.
 	t := now
 	for {
 		moved := false
-		for _, loc := range locs {
-			nt, ok := h.nextIn(t, loc, limit)
-			if !ok {
-				return time.Time{}, false
-			}
-			if nt.After(t) {
-				t, moved = nt, true
+		for _, h := range hours {
+			for _, loc := range locs {
+				nt, ok := h.nextIn(t, loc, limit)
+				if !ok {
+					return time.Time{}, false
+				}
+				if nt.After(t) {
+					t, moved = nt, true
+				}
 			}
 		}
 		if !moved {

@@ -3,11 +3,14 @@ package campaigns
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,6 +19,15 @@ func mustLoc(t testing.TB, name string) *time.Location {
 	loc, err := time.LoadLocation(name)
 	require.NoError(t, err)
 	return loc
+}
+
+func mustLocs(t testing.TB, zones []string) []*time.Location {
+	t.Helper()
+	locs := make([]*time.Location, len(zones))
+	for i, z := range zones {
+		locs[i] = mustLoc(t, z)
+	}
+	return locs
 }
 
 func TestParseHours(t *testing.T) {
@@ -261,10 +273,7 @@ func TestAllowedProperty(t *testing.T) {
 	for range n {
 		now, zones, h := randomCase(rng)
 		w := Window{Default: h}
-		locs := make([]*time.Location, len(zones))
-		for i, z := range zones {
-			locs[i] = mustLoc(t, z)
-		}
+		locs := mustLocs(t, zones)
 		require.Equal(t, independentAllowed(now, locs, h), w.Allowed(now, zones, ""),
 			"now=%s zones=%v hours=%s", now.Format(time.RFC3339Nano), zones, h)
 	}
@@ -281,10 +290,7 @@ func TestNextAllowedProperty(t *testing.T) {
 	for range n {
 		now, zones, h := randomCase(rng)
 		w := Window{Default: h}
-		locs := make([]*time.Location, len(zones))
-		for i, z := range zones {
-			locs[i] = mustLoc(t, z)
-		}
+		locs := mustLocs(t, zones)
 		msg := fmt.Sprintf("now=%s zones=%v hours=%s", now.Format(time.RFC3339Nano), zones, h)
 		next, ok := w.NextAllowed(now, zones, "")
 		// Allowed-ness only changes on whole minutes (offsets and windows are
@@ -343,5 +349,112 @@ func BenchmarkNextAllowed(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_, _ = w.NextAllowed(now, zones, "TX")
+	}
+}
+
+// A lead is callable at t only if the local time is inside the window in
+// every zone its number and its address point to, under the hours of every
+// state either places it in: checked against the zones and states worked
+// out here straight from the number's time-zone map, a table of area codes
+// and the ZIP table, for random area code × ZIP pairs that mostly disagree.
+func TestLeadWindowHoldsWhereverAddressOrNumberPutsIt(t *testing.T) {
+	t.Parallel()
+	areaCodes := map[string]string{ // area code → its state
+		"212": "NY", "305": "FL", "206": "WA", "312": "IL", "303": "CO", "602": "AZ", "907": "AK",
+		"808": "HI", "208": "ID", "915": "TX", "850": "FL", "270": "KY", "415": "CA", "617": "MA",
+		"702": "NV", "605": "SD", "701": "ND", "906": "MI",
+	}
+	npas := slices.Sorted(maps.Keys(areaCodes))
+	zips := []string{"10001", "98101", "33131", "79901", "85004", "96813", "99501", "60601", "32501",
+		"83814", "83702", "46402", "57701", "02108", "94103", "80202"}
+	w, err := ParseWindow("", map[string]string{"FL": "08:00-20:00", "WA": "08:00-20:00", "TX": "09:00-21:00"})
+	require.NoError(t, err)
+	rng := rand.New(rand.NewPCG(11, 2026))
+	n := 5000
+	if testing.Short() {
+		n = 500
+	}
+	differ := 0
+	for range n {
+		npa := npas[rng.IntN(len(npas))]
+		phone := fmt.Sprintf("+1%s%d%04d", npa, 200+rng.IntN(800), rng.IntN(10000))
+		zip := zips[rng.IntN(len(zips))]
+		now, _, _ := randomCase(rng)
+
+		tzs, err := phonenumbers.GetTimezonesForPrefix(phone)
+		require.NoError(t, err)
+		zipState, zipTZs := zipZones(zip)
+		require.NotNil(t, zipTZs, zip)
+		locs := mustLocs(t, append(slices.Clone(tzs), zipTZs...))
+		if !slices.Equal(canonicalZones(slices.Clone(tzs)), canonicalZones(slices.Clone(zipTZs))) {
+			differ++
+		}
+		want := true
+		for _, st := range []string{areaCodes[npa], zipState} {
+			want = want && independentAllowed(now, locs, w.HoursFor(st))
+		}
+		zones, states := LeadPlace(phone, "", zip, "")
+		require.Equal(t, want, w.AllowedIn(now, zones, states),
+			"now=%s phone=%s zip=%s zones=%v states=%v", now.Format(time.RFC3339), phone, zip, zones, states)
+	}
+	require.Greater(t, differ, n/2, "most pairs should put the lead in different zones")
+}
+
+// The example from the issue: a Miami number with a Seattle address may be
+// called until 20:00 Miami time (Florida's own window, held in Eastern
+// time), not until 21:00 Seattle time, which is midnight in Miami.
+func TestMiamiNumberWithSeattleAddress(t *testing.T) {
+	t.Parallel()
+	zones, states := LeadPlace("+13055550100", "WA", "98101", "US")
+	require.Equal(t, []string{"America/Los_Angeles", "America/New_York"}, zones)
+	require.Equal(t, []string{"FL", "WA"}, states)
+	w, err := ParseWindow("", map[string]string{"FL": "08:00-20:00", "WA": "08:00-20:00"})
+	require.NoError(t, err)
+	at := func(s string) time.Time {
+		tm, err := time.Parse(time.RFC3339, s)
+		require.NoError(t, err)
+		return tm
+	}
+	// June: Miami EDT (UTC-4), Seattle PDT (UTC-7).
+	require.False(t, w.AllowedIn(at("2026-06-10T14:59:00Z"), zones, states), "Seattle 07:59")
+	require.True(t, w.AllowedIn(at("2026-06-10T15:00:00Z"), zones, states), "Seattle 08:00, Miami 11:00")
+	require.True(t, w.AllowedIn(at("2026-06-10T23:59:00Z"), zones, states), "Miami 19:59")
+	require.False(t, w.AllowedIn(at("2026-06-11T00:00:00Z"), zones, states), "Miami 20:00: Florida's window has closed")
+	require.False(t, w.AllowedIn(at("2026-06-11T03:59:00Z"), zones, states), "Seattle 20:59 is midnight in Miami")
+	next, ok := w.NextAllowedIn(at("2026-06-11T00:00:00Z"), zones, states)
+	require.True(t, ok)
+	require.Equal(t, at("2026-06-11T15:00:00Z"), next, "Seattle 08:00 the next morning")
+}
+
+// NextAllowedIn with several states' hours finds the first instant at which
+// every state's hours hold in every zone.
+func TestNextAllowedInProperty(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 5))
+	n := 800
+	if testing.Short() {
+		n = 100
+	}
+	for range n {
+		now, zones, h1 := randomCase(rng)
+		h2 := propertyHours[rng.IntN(len(propertyHours))]
+		w := Window{Default: DefaultHours, States: map[string]Hours{"FL": h1, "WA": h2}}
+		locs := mustLocs(t, zones)
+		allowed := func(at time.Time) bool {
+			return independentAllowed(at, locs, h1) && independentAllowed(at, locs, h2)
+		}
+		msg := fmt.Sprintf("now=%s zones=%v FL=%s WA=%s", now.Format(time.RFC3339Nano), zones, h1, h2)
+		states := []string{"FL", "WA"}
+		require.Equal(t, allowed(now), w.AllowedIn(now, zones, states), msg)
+		next, ok := w.NextAllowedIn(now, zones, states)
+		end := next
+		if !ok {
+			end = now.Add(2 * 24 * time.Hour)
+		} else {
+			require.True(t, allowed(next), "%s: next=%s not allowed", msg, next)
+		}
+		for m := now; m.Before(end); m = m.Truncate(time.Minute).Add(time.Minute) {
+			require.False(t, allowed(m), "%s: %s is allowed before next=%s", msg, m, next)
+		}
 	}
 }

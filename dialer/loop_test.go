@@ -39,7 +39,7 @@ func fastSim() sim.Realtime {
 func newCampaign(t *testing.T, db *pgxpool.Pool, n int, settings map[string]string) campaigns.Campaign {
 	t.Helper()
 	ctx := context.Background()
-	s := map[string]string{"window_start": "00:00", "window_end": "24:00", "connect_deadline_ms": "300",
+	s := map[string]string{"window_start": "00:00", "window_end": "24:00", "simulated": "true", "connect_deadline_ms": "300",
 		"retry_no_answer_s": "0", "retry_busy_s": "0", "retry_machine_s": "0", "retry_abandoned_s": "0", "retry_failed_s": "0",
 		"max_attempts_per_day": "100", "max_attempts": "100"}
 	for k, v := range settings {

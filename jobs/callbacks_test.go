@@ -45,7 +45,7 @@ func startRunner(t *testing.T, db *pgxpool.Pool) *Runner {
 func newCampaign(t *testing.T, db *pgxpool.Pool, n int, settings map[string]string) campaigns.Campaign {
 	t.Helper()
 	ctx := context.Background()
-	s := map[string]string{"window_start": "00:00", "window_end": "24:00"}
+	s := map[string]string{"window_start": "00:00", "window_end": "24:00", "simulated": "true"}
 	for k, v := range settings {
 		s[k] = v
 	}

@@ -50,7 +50,7 @@ func TestCampaignLeadAndDNCCommands(t *testing.T) {
 
 	_, errOut, code = pacerCLI(t, db, "campaigns", "set", "Renewals", "--ring-timeout-s", "10")
 	require.Equal(t, 1, code)
-	require.Contains(t, errOut, "ring_timeout_s: 10 s is outside 15..600 s")
+	require.Contains(t, errOut, "ring_timeout_s: 10 s refused: US rules (TCPA) need at least 15 s of ringing (allowed 15..600 s)")
 
 	dir := t.TempDir()
 	file := filepath.Join(dir, "leads.csv")
@@ -74,11 +74,52 @@ func TestCampaignLeadAndDNCCommands(t *testing.T) {
 	out, _, code = pacerCLI(t, db, "campaigns", "list", "--json")
 	require.Zero(t, code)
 	require.Contains(t, out, `"name":"Renewals"`)
-	out, _, code = pacerCLI(t, db, "campaigns", "start", "Renewals")
-	require.Zero(t, code)
+	_, errOut, code = pacerCLI(t, db, "campaigns", "start", "Renewals")
+	require.Equal(t, 1, code, "a power campaign without caller ID does not start")
+	require.Contains(t, errOut, `caller_id "" refused: UK rules (Ofcom) need a caller ID that can be called back (E.164, e.g. +12025550143) before a power campaign may start`)
+	_, errOut, code = pacerCLI(t, db, "campaigns", "set", "Renewals", "--caller-id", "+442079460958",
+		"--info-message", "This was Renewals calling; dial 020 7946 0958 to call back or opt out.")
+	require.Zero(t, code, errOut)
+	out, errOut, code = pacerCLI(t, db, "campaigns", "start", "Renewals")
+	require.Zero(t, code, errOut)
 	require.Contains(t, out, `"status":"active"`)
 
 	_, errOut, code = pacerCLI(t, db, "leads", "import", "--campaign", "Nope", "--file", file)
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, `campaign "Nope": not found`)
+}
+
+// `pacer campaigns` refuses what the law forbids, exits non-zero and says
+// which rule and what range.
+func TestCampaignCommandsRefuseUnlawfulSettings(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	_, errOut, code := pacerCLI(t, db, "campaigns", "create", "--name", "Loud", "--abandon-target", "0.05")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "abandon_target 0.05 refused: US rules (TCPA) allow at most 0.03")
+	_, errOut, code = pacerCLI(t, db, "campaigns", "create", "--name", "Quiet", "--mode", "predictive")
+	require.Zero(t, code, errOut)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--window-start", "00:00", "--window-end", "24:00"},
+			"calling window 00:00-24:00 refused: US rules (TCPA) allow calls only inside 08:00-21:00 local time"},
+		{[]string{"--state-windows", "FL=22:00-06:00"},
+			"calling window for FL 22:00-06:00 refused: US rules (TCPA) allow calls only inside 08:00-21:00 local time"},
+		{[]string{"--connect-deadline-ms", "3000"}, "3000 ms refused: US rules (TCPA) allow at most 2000 ms"},
+		{[]string{"--caller-id", "withheld"}, `"withheld" is not an E.164 number that can be called back`},
+	} {
+		_, errOut, code = pacerCLI(t, db, append([]string{"campaigns", "set", "Quiet"}, tc.args...)...)
+		require.Equal(t, 1, code, tc.args)
+		require.Contains(t, errOut, tc.want, tc.args)
+	}
+	_, errOut, code = pacerCLI(t, db, "campaigns", "start", "Quiet")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, `caller_id "" refused: US rules (TCPA) need a caller ID that can be called back`)
+	_, errOut, code = pacerCLI(t, db, "campaigns", "set", "Quiet", "--caller-id", "+12025550143")
+	require.Zero(t, code, errOut)
+	_, errOut, code = pacerCLI(t, db, "campaigns", "start", "Quiet")
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "empty info_message refused: US rules (TCPA) need the information message")
 }

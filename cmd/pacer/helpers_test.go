@@ -38,7 +38,8 @@ func assignAgents(t testing.TB, db *pgxpool.Pool, campaign campaigns.ID, usernam
 func activeCampaign(t testing.TB, db *pgxpool.Pool, name, mode, csv string) campaigns.Campaign {
 	t.Helper()
 	ctx := context.Background()
-	c, err := campaigns.Create(ctx, db, name, map[string]string{"mode": mode, "window_start": "00:00", "window_end": "24:00"})
+	c, err := campaigns.Create(ctx, db, name, map[string]string{"mode": mode, "window_start": "00:00", "window_end": "24:00",
+		"simulated": "true"})
 	require.NoError(t, err)
 	_, err = campaigns.Import(ctx, db, strings.NewReader(csv),
 		campaigns.ImportOptions{Campaign: c.ID, Name: name + ".csv", Format: campaigns.FormatCSV})

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/jobs"
 	"github.com/pacer-dialer/pacer/migrations"
@@ -123,6 +124,11 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	}()
 	if _, err := migrations.Migrate(ctx, db.pool, logger); err != nil {
 		return err
+	}
+	if n, err := campaigns.CompleteLeadGroups(ctx, db.pool); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("leads placed by their number as well as their address", "leads", n)
 	}
 	clock := wallClock{}
 	// Bind the port, then claim the node name: a second process fails on

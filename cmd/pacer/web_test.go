@@ -201,7 +201,7 @@ func TestWebSecurity(t *testing.T) {
 		require.NoError(t, err)
 	}
 	camp, err := campaigns.Create(ctx, db, "Secure", map[string]string{"mode": "predictive", "window_start": "00:00",
-		"window_end": "24:00", "script": "Hi {first_name}, this is {agent}."})
+		"window_end": "24:00", "simulated": "true", "script": "Hi {first_name}, this is {agent}."})
 	require.NoError(t, err)
 	evil := `<script>alert(1)</script>`
 	var csv strings.Builder
@@ -418,9 +418,35 @@ func TestWebSecurity(t *testing.T) {
 		require.Contains(t, body, "already exists")
 		code, body = max.do("PATCH", fmt.Sprintf("/api/v1/campaigns/%d", c.ID), map[string]any{"ring_timeout_s": 5}, true)
 		require.Equal(t, http.StatusBadRequest, code)
-		require.Contains(t, body, `"error":"ring_timeout_s: 5 s is outside 15..600 s"`)
+		require.Contains(t, body, `"error":"ring_timeout_s: 5 s refused: US rules (TCPA) need at least 15 s of ringing (allowed 15..600 s)"`)
 		code, _ = max.do("PATCH", "/api/v1/campaigns/999999", map[string]any{"ring_timeout_s": 30}, true)
 		require.Equal(t, http.StatusNotFound, code)
+		// The law's floors: refused with the rule and the range.
+		for _, tc := range []struct {
+			settings map[string]any
+			want     string
+		}{
+			{map[string]any{"abandon_target": 0.05}, "abandon_target 0.05 refused: US rules (TCPA) allow at most 0.03"},
+			{map[string]any{"window_start": "00:00", "window_end": "24:00"},
+				"calling window 00:00-24:00 refused: US rules (TCPA) allow calls only inside 08:00-21:00 local time"},
+			{map[string]any{"state_windows": map[string]any{"FL": "22:00-06:00"}},
+				"calling window for FL 22:00-06:00 refused: US rules (TCPA) allow calls only inside 08:00-21:00 local time"},
+			{map[string]any{"caller_id": ""}, ""}, // fine while it does not dial
+		} {
+			code, body = max.do("PATCH", fmt.Sprintf("/api/v1/campaigns/%d", c.ID), tc.settings, true)
+			if tc.want == "" {
+				require.Equal(t, http.StatusOK, code, body)
+				continue
+			}
+			require.Equal(t, http.StatusBadRequest, code, body)
+			require.Contains(t, body, tc.want)
+		}
+		code, body = max.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", c.ID), nil, true)
+		require.Equal(t, http.StatusBadRequest, code, body)
+		require.Contains(t, body, `caller_id \"\" refused: US rules (TCPA) need a caller ID that can be called back (E.164, e.g. +12025550143) before a power campaign may start`)
+		code, body = max.do("PATCH", fmt.Sprintf("/api/v1/campaigns/%d", c.ID), map[string]any{"caller_id": "+12025550143",
+			"info_message": "This was Spring calling; dial 202 555 0143 to call back or opt out."}, true)
+		require.Equal(t, http.StatusOK, code, body)
 		code, body = max.do("POST", fmt.Sprintf("/api/v1/campaigns/%d/start", c.ID), nil, true)
 		require.Equal(t, http.StatusOK, code, body)
 		require.Contains(t, body, `"status":"active"`)

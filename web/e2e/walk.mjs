@@ -214,6 +214,11 @@ async function manager() {
     await btn(m.page, 'Create campaign').click();
     await m.page.locator('#manage-info', { hasText: 'Created campaign E2E campaign' }).waitFor();
     await m.page.locator('#campaign-rows tr', { hasText: 'E2E campaign' }).waitFor();
+    // The law's floors reach the console: a power campaign without caller ID
+    // does not start, and the refusal names the rule.
+    await btn(m.page, 'Start E2E campaign').click();
+    await m.page.locator('#manage-error', { hasText: 'refused: US rules (TCPA) need a caller ID that can be called back' }).waitFor();
+    await m.page.locator('#campaign-rows tr', { hasText: 'E2E campaign' }).locator('.status', { hasText: 'draft' }).waitFor();
     await m.page.getByLabel('Campaign', { exact: true }).selectOption({ label: 'E2E campaign' });
     await m.page.getByLabel('Lead file').setInputFiles(leadsCSV);
 
