@@ -199,6 +199,14 @@ func (s *Server) eventsSocket(conn *websocket.Conn) {
 			}
 		}
 	}()
+	// The reader must be done before this handler returns: the connection
+	// is recycled then. Closing a hijacked connection does not wake its
+	// reader; an expired deadline does.
+	defer func() {
+		_ = conn.SetReadDeadline(time.Now())
+		conn.Close()
+		<-gone
+	}()
 	hello, _ := json.Marshal(Event{Type: "hello", Agent: user, At: s.clock.Now(), Data: map[string]any{"role": role}})
 	if err := conn.WriteMessage(websocket.TextMessage, hello); err != nil {
 		return
@@ -220,11 +228,6 @@ func (s *Server) eventsSocket(conn *websocket.Conn) {
 		case <-cl.done:
 			_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseGoingAway, ""),
 				time.Now().Add(time.Second))
-			// Closing a hijacked connection does not wake its reader;
-			// an expired deadline does.
-			_ = conn.SetReadDeadline(time.Now())
-			conn.Close()
-			<-gone
 			return
 		case <-gone:
 			return
