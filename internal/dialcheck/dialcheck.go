@@ -65,6 +65,25 @@ WHERE s.next_dial IS NOT NULL AND s.ended_at IS NOT NULL
 	// promise is that no claim made once the number is listed dials it, so
 	// a dial within a few seconds of added_at is that race, not a breach (a
 	// claim that ignored the list would dial it for as long as it runs).
+	// A lead is called only while the campaign's hours hold in every zone
+	// it may be in, each state it may be in applying its own hours
+	// (DESIGN.md §6); a lead in no state has the campaign's default hours.
+	{"called outside the calling window", `
+SELECT DISTINCT ON (c.id) format('call %s to lead %s at %s: %s local in %s, outside %s-%s', c.id, c.lead_id, c.dialed_at,
+	(c.dialed_at AT TIME ZONE z)::time(0), z, h.opens, h.closes)
+FROM calls c
+JOIN leads l ON l.id = c.lead_id
+JOIN tz_groups g ON g.id = l.tz_group
+JOIN campaigns k ON k.id = c.campaign_id
+CROSS JOIN LATERAL unnest(g.zones) z
+CROSS JOIN LATERAL (
+	SELECT coalesce(split_part(k.state_windows->>st, '-', 1)::time, k.window_start) AS opens,
+	       coalesce(split_part(k.state_windows->>st, '-', 2)::time, k.window_end) AS closes
+	FROM unnest(CASE WHEN cardinality(g.states) = 0 THEN ARRAY[''] ELSE g.states END) st
+) h
+WHERE (c.dialed_at AT TIME ZONE z)::time < h.opens OR (c.dialed_at AT TIME ZONE z)::time >= h.closes
+ORDER BY c.id, h.closes, z`},
+
 	{"DNC number dialled", `
 SELECT format('call %s to %s after it went on a DNC list at %s', c.id, c.phone, d.added_at)
 FROM calls c JOIN dnc d ON d.phone = c.phone AND (d.campaign_id IS NULL OR d.campaign_id = c.campaign_id)

@@ -2,7 +2,8 @@
 // DNC tables, the promises a dialer makes to the people it calls, and lists
 // every row that breaks one: a lead in two calls at once, a lead dialled
 // again sooner than the retry delay of its last outcome, a number dialled
-// after it went on a DNC list, an agent on two calls at once, a call left
+// after it went on a DNC list, a lead called outside the calling window in
+// any zone or state it may be in, an agent on two calls at once, a call left
 // open. Tests that crash, kill, split and restart nodes run it over the whole
 // history they made. Test helper only; never imported by non-test code.
 package dialcheck
