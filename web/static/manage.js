@@ -9,6 +9,7 @@ const errBox = $('manage-error'), info = $('manage-info');
 const say = (msg) => { info.textContent = msg; info.hidden = !msg; };
 async function run(fn) {
   showError(errBox, null);
+  say('');
   try { await fn(); } catch (e) { showError(errBox, e); }
 }
 
@@ -134,9 +135,9 @@ async function loadDispos() {
   const id = $('x-campaign').value;
   if (!id) return;
   const r = await api('GET', '/campaigns/' + id);
+  dispos = r.dispositions;
   $('dispo-rows').replaceChildren(...r.dispositions.map((d) => el('tr', {
-    onclick: () => { if (d.system) return; $('x-code').value = d.code; $('x-label').value = d.label; $('x-category').value = d.category;
-      $('x-final').checked = d.final; $('x-recycle').value = d.recycle_after_s; dncFinal(); } },
+    onclick: () => { if (d.system) return; $('x-code').value = d.code; fillDispo(d); } },
   el('td', { text: d.code }), el('td', { text: d.label }), el('td', { text: d.category }), el('td', { text: d.final ? 'yes' : '' }),
   el('td', { text: d.recycle_after_s || '' }), el('td', { text: d.schedules_callback ? 'yes' : '' }), el('td', { text: d.system ? 'engine' : 'agent' }))));
   dncFinal();
@@ -147,6 +148,19 @@ async function loadDispos() {
     el('td', { text: c.before ? fields.filter((f) => c.before[f] !== c.after[f]).map((f) => f + ': ' + c.before[f] + ' → ' + c.after[f]).join('; ')
       : 'created: ' + fields.map((f) => f + ' ' + c.after[f]).join(', ') }))));
 }
+// The form shows what an existing code holds, so saving a new label keeps
+// its category, finality and recycle time.
+let dispos = [];
+function fillDispo(d) {
+  $('x-label').value = d.label; $('x-category').value = d.category;
+  $('x-final').checked = d.final; $('x-recycle').value = d.recycle_after_s || 0; dncFinal();
+}
+$('x-code').addEventListener('change', () => {
+  const d = dispos.find((x) => x.code === $('x-code').value.trim().toUpperCase());
+  if (!d) return;
+  if (d.system) { showError(errBox, new Error(d.code + ' is an engine code: it cannot be edited.')); return; }
+  fillDispo(d);
+});
 // A dnc disposition puts the number on the DNC list and is always final.
 function dncFinal() {
   const dnc = $('x-category').value === 'dnc';
