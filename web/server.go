@@ -50,6 +50,10 @@ type Config struct {
 	// StatsEvery is how often each running campaign's stats are pushed to
 	// subscribers (default 1 s).
 	StatsEvery time.Duration
+	// ImportConcurrency is how many lead imports run at once across every
+	// node sharing the database; later uploads wait, queued (default
+	// campaigns.DefaultImportConcurrency).
+	ImportConcurrency int
 }
 
 // WithDefaults returns the config with empty fields filled in.
@@ -81,6 +85,9 @@ func (c Config) WithDefaults() Config {
 	if c.StatsEvery == 0 {
 		c.StatsEvery = time.Second
 	}
+	if c.ImportConcurrency == 0 {
+		c.ImportConcurrency = campaigns.DefaultImportConcurrency
+	}
 	return c
 }
 
@@ -94,6 +101,9 @@ func (c Config) Validate() error {
 	}
 	if c.LoginAttempts < 1 {
 		return errors.New("login attempts must be at least 1")
+	}
+	if c.ImportConcurrency < 1 || c.ImportConcurrency > 64 {
+		return fmt.Errorf("import concurrency %d: must be 1 to 64", c.ImportConcurrency)
 	}
 	return CheckBcryptCost(c.BcryptCost)
 }

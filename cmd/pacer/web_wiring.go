@@ -20,23 +20,25 @@ import (
 
 // webOptions are serve's flags for the web workspace.
 type webOptions struct {
-	secureCookies bool
-	sessionTTL    time.Duration
-	bcryptCost    int
-	agentGone     time.Duration
-	noDemoUsers   bool
+	secureCookies     bool
+	sessionTTL        time.Duration
+	bcryptCost        int
+	agentGone         time.Duration
+	importConcurrency int
+	noDemoUsers       bool
 }
 
 func (o *webOptions) register(fs *flagSet) {
 	fs.BoolVar(&o.secureCookies, "secure-cookies", false, "mark session cookies Secure (set when users reach Pacer over HTTPS through a proxy)")
 	fs.DurationVar(&o.sessionTTL, "session-ttl", 12*time.Hour, "how long an idle login session lasts")
 	fs.IntVar(&o.bcryptCost, "bcrypt-cost", web.DefaultBcryptCost, "bcrypt cost of new password hashes (4-14; below 10 only for tests)")
+	fs.IntVar(&o.importConcurrency, "import-concurrency", campaigns.DefaultImportConcurrency, "lead imports that run at once across the cluster (each holds up to 5 database connections); later uploads queue")
 	fs.DurationVar(&o.agentGone, "agent-gone-after", 30*time.Second, "log an agent out of their campaign (session lost) when no workspace of theirs has been connected for this long; negative: never")
 }
 
 func (o webOptions) config(addr, node string) web.Config {
 	return web.Config{Addr: addr, ShutdownTimeout: 3 * time.Second, Node: node, SecureCookies: o.secureCookies,
-		SessionTTL: o.sessionTTL, BcryptCost: o.bcryptCost}
+		SessionTTL: o.sessionTTL, BcryptCost: o.bcryptCost, ImportConcurrency: o.importConcurrency}
 }
 
 // presence logs an agent out of this node's campaigns (session lost) when
