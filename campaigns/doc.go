@@ -17,15 +17,20 @@
 //     Allowed for the hopper, NextAllowed for callbacks and retries.
 //
 // Import loads a file into a list of its own: leads is partitioned by id
-// range (migration 0006) and a list's leads, with ids list<<28 + n, live in
-// partitions the import builds whole (COPY on two connections at once, one
-// sorted build per index, then ATTACH), which is several times faster than
-// inserting into one big indexed table. Each list partition carries CHECK
-// (campaign_id = c), so a campaign's queries plan only its own lists. One
-// lead per number per campaign is kept by the import (a per-campaign lock
-// and an anti-join when it attaches), not by a unique index, which a
-// partitioned table cannot have across partitions. FailAbandonedImports
-// cleans up after an importing process that died.
+// range (migration 0006) and a large list's leads, with ids list<<28 + n,
+// live in partitions the import builds whole (COPY on two connections at
+// once, one sorted build per index, then ATTACH), which is several times
+// faster than inserting into one big indexed table. Each list partition
+// carries CHECK (campaign_id = c), so a campaign's queries plan only its own
+// lists. A small list (under sharedListMaxLeads) is built the same way, then
+// moved into leads_shared (migration 0016), so that small lists loaded daily
+// do not each add a partition to the hopper's query. One lead per number per
+// campaign is kept by the import (a per-campaign lock and an anti-join when
+// it attaches), not by a unique index, which a partitioned table cannot have
+// across partitions. Imports queue behind a cluster-wide limit
+// (import_queue.go) and keep their files in an ImportSpool.
+// FailAbandonedImports and SweepImportSpools clean up after an importing
+// process that died.
 //
 // Nothing here reads the clock: callers pass the instant, so the simulator's
 // virtual time and tests work unchanged. Time zones are loaded from the
@@ -49,6 +54,7 @@
 //
 // Only Import starts goroutines (its copy streams and progress reporter),
 // and it waits for them before returning.
+//
 //
 // Imports: the standard library, pgx, shopspring/decimal, nyaruka/phonenumbers
 // and golang.org/x/text only. Never dialer, inbound, web, jobs or agents: they

@@ -9,16 +9,17 @@
 -- partition for every campaign's small lists, reached through its
 -- (campaign_id, ...) hopper index like leads_single.
 --
--- leads_shared holds ids from 2^62 up, taken from leads_shared_id_seq. A
--- list's own range (list << 28) stays below 2^62 while list ids stay below
--- 2^34, which lead_lists now checks.
+-- leads_shared holds ids from 2^52 to 2^53 (lead ids stay exact as numbers
+-- in the browser's JSON), taken from leads_shared_id_seq. A list's own range
+-- (list << 28) stays below 2^52 while list ids stay below 2^24, which
+-- lead_lists now checks.
 --
 -- Imports also queue: a list is 'queued' from upload until one of the
 -- cluster's import slots is free, and its uploading process beats
 -- queue_beat_at while it waits, so a queue entry whose process died is
 -- recognised (campaigns.FailAbandonedImports).
 
-ALTER TABLE lead_lists ADD CONSTRAINT lead_lists_id_range CHECK (id < 17179869184);
+ALTER TABLE lead_lists ADD CONSTRAINT lead_lists_id_range CHECK (id < 16777216);
 ALTER TABLE lead_lists DROP CONSTRAINT lead_lists_status_check;
 ALTER TABLE lead_lists ADD CONSTRAINT lead_lists_status_check
 	CHECK (status IN ('queued', 'importing', 'ready', 'failed'));
@@ -27,8 +28,8 @@ ALTER TABLE lead_lists ADD CONSTRAINT lead_lists_check CHECK ((status IN ('queue
 ALTER TABLE lead_lists ADD COLUMN queue_beat_at timestamptz;
 CREATE INDEX lead_lists_queued ON lead_lists (id) WHERE status = 'queued';
 
-CREATE SEQUENCE leads_shared_id_seq AS bigint MINVALUE 4611686018427387904 START 4611686018427387904;
-CREATE TABLE leads_shared PARTITION OF leads FOR VALUES FROM (4611686018427387904) TO (MAXVALUE);
+CREATE SEQUENCE leads_shared_id_seq AS bigint MINVALUE 4503599627370496 MAXVALUE 9007199254740991 START 4503599627370496;
+CREATE TABLE leads_shared PARTITION OF leads FOR VALUES FROM (4503599627370496) TO (9007199254740992);
 ALTER SEQUENCE leads_shared_id_seq OWNED BY leads_shared.id;
 -- Deleting a small list deletes its rows here, by this index.
 CREATE INDEX leads_shared_list ON leads_shared (list_id);

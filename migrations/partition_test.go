@@ -162,7 +162,7 @@ ALTER TABLE leads ATTACH PARTITION leads_list_%[1]d_0 FOR VALUES FROM (%[2]d) TO
 	require.Equal(t, []string{fmt.Sprintf("leads_list_%d_0", large), "leads_shared", "leads_single"}, parts)
 
 	var n, shared, attempts int
-	require.NoError(t, db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE id >= 1::bigint << 62), sum(attempts)
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE id >= 1::bigint << 52), sum(attempts)
 		FROM leads WHERE list_id = $1`, small).Scan(&n, &shared, &attempts))
 	require.Equal(t, 10, n)
 	require.Equal(t, 10, shared)
