@@ -53,8 +53,8 @@
 // sweeps and purges the job runner schedules.
 //
 // Only Import starts goroutines (its copy streams and progress reporter),
-// and it waits for them before returning.
-//
+// and it waits for them before returning; a queued import waits without
+// goroutines or connections of its own.
 //
 // Imports: the standard library, pgx, shopspring/decimal, nyaruka/phonenumbers
 // and golang.org/x/text only. Never dialer, inbound, web, jobs or agents: they
