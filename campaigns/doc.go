@@ -21,15 +21,20 @@
 //     groups made before migration 0012.
 //
 // Import loads a file into a list of its own: leads is partitioned by id
-// range (migration 0006) and a list's leads, with ids list<<28 + n, live in
-// partitions the import builds whole (COPY on two connections at once, one
-// sorted build per index, then ATTACH), which is several times faster than
-// inserting into one big indexed table. Each list partition carries CHECK
-// (campaign_id = c), so a campaign's queries plan only its own lists. One
-// lead per number per campaign is kept by the import (a per-campaign lock
-// and an anti-join when it attaches), not by a unique index, which a
-// partitioned table cannot have across partitions. FailAbandonedImports
-// cleans up after an importing process that died.
+// range (migration 0006) and a large list's leads, with ids list<<28 + n,
+// live in partitions the import builds whole (COPY on two connections at
+// once, one sorted build per index, then ATTACH), which is several times
+// faster than inserting into one big indexed table. Each list partition
+// carries CHECK (campaign_id = c), so a campaign's queries plan only its own
+// lists. A small list (under sharedListMaxLeads) is built the same way, then
+// moved into leads_shared (migration 0016), so that small lists loaded daily
+// do not each add a partition to the hopper's query. One lead per number per
+// campaign is kept by the import (a per-campaign lock and an anti-join when
+// it attaches), not by a unique index, which a partitioned table cannot have
+// across partitions. Imports queue behind a cluster-wide limit
+// (import_queue.go) and keep their files in an ImportSpool.
+// FailAbandonedImports and SweepImportSpools clean up after an importing
+// process that died.
 //
 // The law's floors (compliance.go: abandon target, calling window, ring
 // timeout, connect deadline, caller ID and information message before a
@@ -70,7 +75,8 @@
 // so no writer can leave a change unrecorded; DNCHistory reads it.
 //
 // Only Import starts goroutines (its copy streams and progress reporter),
-// and it waits for them before returning.
+// and it waits for them before returning; a queued import waits without
+// goroutines or connections of its own.
 //
 // Imports: the standard library, pgx, shopspring/decimal, nyaruka/phonenumbers
 // and golang.org/x/text only. Never dialer, inbound, web, jobs or agents: they

@@ -180,7 +180,8 @@ RETURNING l.id, l.phone, l.attempts, l.priority, l.next_attempt_at, l.list_id, l
 // first second at import, so its new leads come out at random while retries
 // still go oldest-due first.
 // Only the campaign's own lists are read (each list partition's CHECK on
-// campaign_id rules out the others when the statement is planned). Concurrent
+// campaign_id rules out the others when the statement is planned; small
+// lists share leads_shared, read through its campaign_id index). Concurrent
 // claimers (other loops, other nodes) never receive the same lead.
 func (h *Hopper) Claim(ctx context.Context, db DB, c *Campaign, n int, now time.Time) ([]ClaimedLead, error) {
 	if n <= 0 {

@@ -3,6 +3,7 @@ package campaigns
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,21 @@ type ImportOptions struct {
 	// Streams is how many connections copy the list in parallel (at most
 	// 4); 0 picks 2, or 1 for a file known to be under 8 MB.
 	Streams int
+	// Concurrency is how many imports run at once across every process
+	// sharing the database (import_queue.go); the rest wait, queued. 0
+	// means DefaultImportConcurrency. Processes sharing a database should
+	// agree on it: each counts the first Concurrency slots.
+	Concurrency int
+	// Listed, when set, is called once the list exists (queued), before
+	// its turn comes.
+	Listed func(ListID)
+	// Spool holds the import's scratch files; nil makes one in the
+	// temporary directory for the import's duration.
+	Spool *ImportSpool
+
+	// sharedBelow overrides sharedListMaxLeads (tests of the partition
+	// path with small files).
+	sharedBelow int64
 }
 
 // ImportProgress is how far an import has come.
@@ -78,10 +94,17 @@ type ImportResult struct {
 // transaction. Every rejected record is kept with its line number and reason
 // (ImportErrors).
 //
+// A list that keeps fewer than sharedListMaxLeads leads does not keep its
+// partition: its leads move into leads_shared (migration 0016), so that
+// small lists do not each cost the hopper a partition.
+//
+// The list exists from the start, queued until one of the import slots is
+// free (import_queue.go); while waiting the import holds no connection.
+//
 // A failed import leaves the list marked failed with its error and no leads;
-// an import whose process died is cleaned up by FailAbandonedImports. Progress (rows
-// and bytes read) is written to the list row while the import runs, so
-// another process can watch it.
+// an import whose process died is cleaned up by FailAbandonedImports and its
+// files by SweepImportSpools. Progress (rows and bytes read) is written to
+// the list row while the import runs, so another process can watch it.
 func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOptions) (ImportResult, error) {
 	start := time.Now()
 	c, err := Get(ctx, pool, opts.Campaign)
@@ -99,32 +122,40 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ImportOpt
 			format = FormatTSV
 		}
 	}
-	// The coordinating connection holds the list's import lock for the
-	// whole import: FailAbandonedImports treats an importing list whose
-	// lock is free as abandoned. The lock is taken before the list row is visible.
-	// Every connection an import holds for long is its own, not the pool's:
-	// imports holding pooled connections while waiting for more could
-	// starve each other and everything else.
-	coord, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig)
-	if err != nil {
-		return ImportResult{}, fmt.Errorf("connect for import: %w", err)
-	}
 	var list ListID
-	err = pgx.BeginFunc(ctx, coord, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `INSERT INTO lead_lists (campaign_id, name, format, bytes_total) VALUES ($1, $2, $3, $4) RETURNING id`,
-			c.ID, opts.Name, string(format), opts.Size).Scan(&list); err != nil {
-			return fmt.Errorf("create list: %w", err)
-		}
-		_, err := tx.Exec(ctx, `SELECT pg_advisory_lock($1, $2)`, importListLockKey, int64(list))
-		return err
-	})
-	// Closing the connection releases the list's lock.
-	defer coord.Close(context.WithoutCancel(ctx))
-	if err != nil {
-		return ImportResult{}, err
+	if err := pool.QueryRow(ctx, `INSERT INTO lead_lists (campaign_id, name, format, bytes_total, status, queue_beat_at)
+		VALUES ($1, $2, $3, $4, 'queued', now()) RETURNING id`, c.ID, opts.Name, string(format), opts.Size).Scan(&list); err != nil {
+		return ImportResult{}, fmt.Errorf("create list: %w", err)
 	}
+	if opts.Listed != nil {
+		opts.Listed(list)
+	}
+	concurrency := opts.Concurrency
+	if concurrency <= 0 {
+		concurrency = DefaultImportConcurrency
+	}
+	// The coordinating connection holds an import slot and the list's
+	// import lock for the whole import: FailAbandonedImports treats an
+	// importing list whose lock is free as abandoned. Every connection an
+	// import holds for long is its own, not the pool's: imports holding
+	// pooled connections while waiting for more could starve each other
+	// and everything else.
+	coord, err := waitTurn(ctx, pool, list, concurrency)
+	if err != nil {
+		ferr := failImport(context.WithoutCancel(ctx), pool, list, nil, err.Error())
+		return ImportResult{List: list}, errors.Join(err, ferr)
+	}
+	// Closing the connection releases the slot and the list's lock.
+	defer coord.Close(context.WithoutCancel(ctx))
 
-	imp := &importer{pool: pool, coord: coord, lr: lr, c: &c, list: list, opts: opts}
+	spool := opts.Spool
+	if spool == nil {
+		if spool, err = NewImportSpool(""); err != nil {
+			return ImportResult{List: list}, err
+		}
+		defer spool.Close()
+	}
+	imp := &importer{pool: pool, coord: coord, lr: lr, c: &c, list: list, opts: opts, spool: spool}
 	res, err := imp.run(ctx)
 	res.List = list
 	res.Seconds = time.Since(start).Seconds()
@@ -151,7 +182,8 @@ func failImport(ctx context.Context, db DB, list ListID, parts []*leadPart, reas
 	if _, err := db.Exec(ctx, `DELETE FROM lead_import_rejects WHERE list_id = $1`, list); err != nil {
 		return err
 	}
-	_, err := db.Exec(ctx, `UPDATE lead_lists SET status = 'failed', error = $2, finished_at = now() WHERE id = $1 AND status = 'importing'`,
+	_, err := db.Exec(ctx, `UPDATE lead_lists SET status = 'failed', error = $2, finished_at = now(), queue_beat_at = NULL
+		WHERE id = $1 AND status IN ('queued', 'importing')`,
 		list, reason)
 	return err
 }
@@ -182,6 +214,7 @@ type importer struct {
 	c     *Campaign
 	list  ListID
 	opts  ImportOptions
+	spool *ImportSpool
 	parts []*leadPart
 
 	rows    atomic.Int64
@@ -231,7 +264,7 @@ func (imp *importer) run(ctx context.Context) (ImportResult, error) {
 		imp.random = rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(imp.list)))
 	}
 	var err error
-	if imp.rejects, err = os.CreateTemp("", "pacer-import-rejects-*"); err != nil {
+	if imp.rejects, err = imp.spool.Create("rejects-*"); err != nil {
 		return res, fmt.Errorf("rejected-rows spool: %w", err)
 	}
 	defer func() {
@@ -409,7 +442,7 @@ func (imp *importer) route(ctx context.Context, batches, free chan *leadBatch) e
 			h := phoneHash(lead.phone)
 			p := imp.parts[uint32(h)%uint32(len(imp.parts))]
 			if imp.seen.testAndSet(h) {
-				if err := p.suspect(lead.phone); err != nil {
+				if err := p.suspect(imp.spool, lead.phone); err != nil {
 					return err
 				}
 			}
@@ -451,9 +484,9 @@ func (imp *importer) route(ctx context.Context, batches, free chan *leadBatch) e
 	return nil
 }
 
-func (p *leadPart) suspect(phone string) error {
+func (p *leadPart) suspect(spool *ImportSpool, phone string) error {
 	if p.suspects == nil {
-		f, err := os.CreateTemp("", "pacer-import-suspects-*")
+		f, err := spool.Create("suspects-*")
 		if err != nil {
 			return fmt.Errorf("duplicate-suspects spool: %w", err)
 		}
@@ -759,6 +792,21 @@ CREATE INDEX %[1]s_hopper ON %[1]s (campaign_id, priority DESC, next_attempt_at,
 CREATE INDEX %[1]s_dialing ON %[1]s (claimed_at) WHERE status = 'dialing'`, name)
 }
 
+// sharedListMaxLeads: a list that keeps fewer leads goes into leads_shared
+// rather than keeping partitions of its own (migration 0016 moved the
+// lists it found by the same rule). Below it, inserting into the shared
+// partition's indexes costs less than a second; the hopper would pay for
+// a partition on every claim for as long as the list exists.
+const sharedListMaxLeads = 50_000
+
+// moveToSharedSQL moves a built partition's leads into leads_shared, with
+// ids of the shared range, and drops it.
+func moveToSharedSQL(name string) string {
+	cols := strings.TrimPrefix(copyColumns, "id, ") + ", dnc, next_attempt_at"
+	return fmt.Sprintf(`INSERT INTO leads (id, %[2]s) SELECT nextval('leads_shared_id_seq'), %[2]s FROM %[1]s ORDER BY line;
+DROP TABLE %[1]s`, name, cols)
+}
+
 // attachPartitionSQL makes a built partition part of leads.
 func attachPartitionSQL(name string, lo, hi int64) string {
 	return fmt.Sprintf(`ALTER TABLE leads ATTACH PARTITION %s FOR VALUES FROM (%d) TO (%d)`, name, lo, hi)
@@ -774,9 +822,9 @@ func (imp *importer) stream(ctx context.Context, p *leadPart) error {
 		}
 	}
 	defer drain()
-	conn, err := pgx.ConnectConfig(ctx, imp.pool.Config().ConnConfig)
+	conn, err := connectImport(ctx, imp.pool)
 	if err != nil {
-		return fmt.Errorf("connect for import: %w", err)
+		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
@@ -904,12 +952,18 @@ func (imp *importer) finish(ctx context.Context, res *ImportResult) error {
 					return fmt.Errorf("drop numbers the campaign has: %w", err)
 				}
 			}
-			if _, err := tx.Exec(ctx, attachPartitionSQL(p.name, p.lo, p.hi)); err != nil {
-				return fmt.Errorf("attach %s: %w", p.name, err)
-			}
 			res.Imported += p.copied - p.duplicates
 			res.Duplicates += p.duplicates
 			res.DNC += p.dnc
+		}
+		for _, p := range imp.parts {
+			sql := attachPartitionSQL(p.name, p.lo, p.hi)
+			if res.Imported < cmp.Or(imp.opts.sharedBelow, sharedListMaxLeads) {
+				sql = moveToSharedSQL(p.name)
+			}
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return fmt.Errorf("add the leads of %s: %w", p.name, err)
+			}
 		}
 		if _, err := imp.rejects.Seek(0, io.SeekStart); err != nil {
 			return err
@@ -1061,34 +1115,43 @@ WHERE id = $1`
 
 // LeadList is a lead list's status and counts.
 type LeadList struct {
-	ID         ListID     `json:"id"`
-	Campaign   ID         `json:"campaign_id"`
-	Name       string     `json:"name"`
-	Format     string     `json:"format"`
-	Status     string     `json:"status"`
-	BytesTotal int64      `json:"bytes_total"`
-	BytesRead  int64      `json:"bytes_read"`
-	RowsRead   int64      `json:"rows_read"`
-	Imported   int64      `json:"imported"`
-	Duplicates int64      `json:"duplicates"`
-	Invalid    int64      `json:"invalid"`
-	DNC        int64      `json:"dnc"`
-	Error      string     `json:"error,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	ID       ListID `json:"id"`
+	Campaign ID     `json:"campaign_id"`
+	Name     string `json:"name"`
+	Format   string `json:"format"`
+	Status   string `json:"status"`
+	// QueuePosition is a queued list's place in the import queue (1: next).
+	QueuePosition int64      `json:"queue_position,omitempty"`
+	BytesTotal    int64      `json:"bytes_total"`
+	BytesRead     int64      `json:"bytes_read"`
+	RowsRead      int64      `json:"rows_read"`
+	Imported      int64      `json:"imported"`
+	Duplicates    int64      `json:"duplicates"`
+	Invalid       int64      `json:"invalid"`
+	DNC           int64      `json:"dnc"`
+	Error         string     `json:"error,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+	FinishedAt    *time.Time `json:"finished_at,omitempty"`
 }
 
 // GetList returns a list's status and counts (progress while importing).
 func GetList(ctx context.Context, db DB, id ListID) (LeadList, error) {
 	var l LeadList
-	err := db.QueryRow(ctx, `SELECT id, campaign_id, name, format, status, bytes_total, bytes_read, rows_read,
-		imported, duplicates, invalid, dnc, error, created_at, finished_at FROM lead_lists WHERE id = $1`, id).Scan(
-		&l.ID, &l.Campaign, &l.Name, &l.Format, &l.Status, &l.BytesTotal, &l.BytesRead, &l.RowsRead,
-		&l.Imported, &l.Duplicates, &l.Invalid, &l.DNC, &l.Error, &l.CreatedAt, &l.FinishedAt)
+	err := db.QueryRow(ctx, `SELECT `+leadListColumns+` FROM lead_lists WHERE id = $1`, id).Scan(l.fields()...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("list %d: %w", id, ErrNotFound)
 	}
 	return l, err
+}
+
+// leadListColumns are LeadList's, in fields' order.
+const leadListColumns = `id, campaign_id, name, format, status, bytes_total, bytes_read, rows_read,
+	imported, duplicates, invalid, dnc, error, created_at, finished_at,
+	CASE WHEN status = 'queued' THEN ` + queuedAheadSQL + ` ELSE 0 END`
+
+func (l *LeadList) fields() []any {
+	return []any{&l.ID, &l.Campaign, &l.Name, &l.Format, &l.Status, &l.BytesTotal, &l.BytesRead, &l.RowsRead,
+		&l.Imported, &l.Duplicates, &l.Invalid, &l.DNC, &l.Error, &l.CreatedAt, &l.FinishedAt, &l.QueuePosition}
 }
 
 // RejectedRow is one line of an import's error report.

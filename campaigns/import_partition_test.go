@@ -27,8 +27,10 @@ func numbersFile(nums []int) string {
 	return b.String()
 }
 
-// However many streams an import copies with, the leads and the report are
-// the same, and each list's leads carry their list in their ids.
+// However many streams an import copies with, and whether the list keeps
+// its partitions or moves into the shared one, the leads and the report are
+// the same; a list with partitions of its own has its leads carry their
+// list in their ids.
 func TestImportStreamsGiveTheSameResult(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -46,25 +48,39 @@ func TestImportStreamsGiveTheSameResult(t *testing.T) {
 		rejects map[int]string
 	}
 	var outcomes []outcome
-	for _, streams := range []int{1, 2, 4} {
+	for _, streams := range []int{1, 2, 4, -1, -2} {
 		c := newCampaign(t, db, nil)
-		res, err := campaigns.Import(ctx, db, strings.NewReader(file), campaigns.ImportOptions{Campaign: c.ID, Name: "s.csv", Streams: streams})
+		opts := campaigns.ImportOptions{Campaign: c.ID, Name: "s.csv", Streams: streams}
+		if streams > 0 {
+			opts = campaigns.OwnPartitions(opts)
+		} else {
+			opts.Streams = -streams
+		}
+		res, err := campaigns.Import(ctx, db, strings.NewReader(file), opts)
 		require.NoError(t, err)
 		var phones []string
+		var lists []int64
 		rows, err := db.Query(ctx, `SELECT phone, id >> 28 FROM leads WHERE campaign_id = $1 ORDER BY line`, c.ID)
 		require.NoError(t, err)
 		for rows.Next() {
 			var phone string
 			var list int64
 			require.NoError(t, rows.Scan(&phone, &list))
-			require.EqualValues(t, res.List, list, "a lead's id names its list")
+			lists = append(lists, list)
 			phones = append(phones, phone)
 		}
 		require.NoError(t, rows.Err())
+		for _, list := range lists {
+			if streams > 0 {
+				require.EqualValues(t, res.List, list, "a lead's id names its list")
+			} else {
+				require.EqualValues(t, 1<<24, list, "a small list's leads are in the shared range")
+			}
+		}
 		var parts int
 		require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM pg_inherits WHERE inhparent = 'leads'::regclass
 			AND inhrelid::regclass::text LIKE 'leads\_list\_' || $1::bigint || '\_%'`, res.List).Scan(&parts))
-		require.Equal(t, streams, parts)
+		require.Equal(t, max(streams, 0), parts)
 		report := rejects(t, db, res.List)
 		res.List, res.Seconds = 0, 0
 		outcomes = append(outcomes, outcome{res, phones, report})
@@ -180,21 +196,29 @@ func TestAbandonedImportIsCleanedUp(t *testing.T) {
 	require.Zero(t, n)
 }
 
-// Deleting a list drops its partitions and its leads; other lists stay.
+// Deleting a list drops its partitions and its leads, or its leads in the
+// shared partition; other lists stay.
 func TestDeletingAListDropsItsPartitions(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, nil)
-	a, err := campaigns.Import(ctx, db, strings.NewReader(numbersFile([]int{1, 2, 3})), campaigns.ImportOptions{Campaign: c.ID, Streams: 2})
+	a, err := campaigns.Import(ctx, db, strings.NewReader(numbersFile([]int{1, 2, 3})),
+		campaigns.OwnPartitions(campaigns.ImportOptions{Campaign: c.ID, Streams: 2}))
 	require.NoError(t, err)
 	b, err := campaigns.Import(ctx, db, strings.NewReader(numbersFile([]int{4, 5})), campaigns.ImportOptions{Campaign: c.ID})
+	require.NoError(t, err)
+	d, err := campaigns.Import(ctx, db, strings.NewReader(numbersFile([]int{6, 7, 8, 9})), campaigns.ImportOptions{Campaign: c.ID})
 	require.NoError(t, err)
 	_, err = db.Exec(ctx, `DELETE FROM lead_lists WHERE id = $1`, a.List)
 	require.NoError(t, err)
 	var parts, leads int
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relname LIKE 'leads\_list\_' || $1::bigint || '\_%'`, a.List).Scan(&parts))
 	require.Zero(t, parts)
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM leads WHERE campaign_id = $1`, c.ID).Scan(&leads))
+	require.Equal(t, 6, leads)
+	_, err = db.Exec(ctx, `DELETE FROM lead_lists WHERE id = $1`, d.List)
+	require.NoError(t, err)
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM leads WHERE campaign_id = $1`, c.ID).Scan(&leads))
 	require.Equal(t, 2, leads)
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM leads WHERE list_id = $1`, b.List).Scan(&leads))
@@ -216,7 +240,12 @@ func TestClaimsSpanListsAndKeepCampaignsApart(t *testing.T) {
 		for j := range 50 {
 			nums = append(nums, i*100+j)
 		}
-		_, err := campaigns.Import(ctx, db, strings.NewReader(numbersFile(nums)), campaigns.ImportOptions{Campaign: a.ID, Streams: 1 + i%2})
+		// Lists of both kinds: their own partitions, and the shared one.
+		opts := campaigns.ImportOptions{Campaign: a.ID, Streams: 1 + i%2}
+		if i%2 == 1 {
+			opts = campaigns.OwnPartitions(opts)
+		}
+		_, err := campaigns.Import(ctx, db, strings.NewReader(numbersFile(nums)), opts)
 		require.NoError(t, err)
 		_, err = campaigns.Import(ctx, db, strings.NewReader(numbersFile(nums)), campaigns.ImportOptions{Campaign: b.ID})
 		require.NoError(t, err)

@@ -71,16 +71,14 @@ func HopperDepth(ctx context.Context, db DB, id ID) (int64, error) {
 
 // Lists returns a campaign's lead lists, newest first.
 func Lists(ctx context.Context, db DB, campaign ID) ([]LeadList, error) {
-	rows, err := db.Query(ctx, `SELECT id, campaign_id, name, format, status, bytes_total, bytes_read, rows_read,
-		imported, duplicates, invalid, dnc, error, created_at, finished_at FROM lead_lists WHERE campaign_id = $1
+	rows, err := db.Query(ctx, `SELECT `+leadListColumns+` FROM lead_lists WHERE campaign_id = $1
 		ORDER BY id DESC`, campaign)
 	if err != nil {
 		return nil, fmt.Errorf("lists of campaign %d: %w", campaign, err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (LeadList, error) {
 		var l LeadList
-		err := r.Scan(&l.ID, &l.Campaign, &l.Name, &l.Format, &l.Status, &l.BytesTotal, &l.BytesRead, &l.RowsRead,
-			&l.Imported, &l.Duplicates, &l.Invalid, &l.DNC, &l.Error, &l.CreatedAt, &l.FinishedAt)
+		err := r.Scan(l.fields()...)
 		return l, err
 	})
 }

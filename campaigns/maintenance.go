@@ -80,8 +80,16 @@ WHERE r.list_id = l.id AND l.finished_at < $1`, before)
 
 // FailAbandonedImports marks failed every importing list whose import is no
 // longer running (its process died: the list's import lock is free) and
-// drops the partition tables it had built. It returns how many it found.
+// drops the partition tables it had built, and every queued list whose
+// process stopped beating (import_queue.go). It returns how many it found.
 func FailAbandonedImports(ctx context.Context, db TxDB) (int64, error) {
+	tag, err := db.Exec(ctx, `UPDATE lead_lists SET status = 'failed', finished_at = now(), queue_beat_at = NULL,
+		error = 'import interrupted: the uploading process stopped before its turn'
+		WHERE status = 'queued' AND queue_beat_at <= now() - `+queueBeatTimeout)
+	if err != nil {
+		return 0, fmt.Errorf("fail abandoned queued imports: %w", err)
+	}
+	n := tag.RowsAffected()
 	rows, err := db.Query(ctx, `SELECT id FROM lead_lists WHERE status = 'importing' ORDER BY id`)
 	if err != nil {
 		return 0, fmt.Errorf("importing lists: %w", err)
@@ -90,7 +98,6 @@ func FailAbandonedImports(ctx context.Context, db TxDB) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("importing lists: %w", err)
 	}
-	var n int64
 	for _, list := range lists {
 		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 			var free bool

@@ -12,8 +12,10 @@ import (
 )
 
 // RecoverLeadsArgs is the periodic sweep that returns leads stranded in
-// `dialing` by a dialer that died mid-call, and fails lead imports whose
-// process died (campaigns.FailAbandonedImports).
+// `dialing` by a dialer that died mid-call, fails lead imports whose
+// process died (campaigns.FailAbandonedImports) and removes their files
+// from the temporary directory of the node it runs on
+// (campaigns.SweepImportSpools; each node also does at start).
 type RecoverLeadsArgs struct{}
 
 // Kind is River's name for the job.
@@ -51,5 +53,18 @@ func (w *recoverLeadsWorker) Work(ctx context.Context, _ *river.Job[RecoverLeads
 	if lists > 0 {
 		w.log.Warn("failed lead imports whose process stopped", "lists", lists)
 	}
+	sweepImportSpools(w.log)
 	return nil
+}
+
+// sweepImportSpools removes the files of imports whose process died; a
+// failure is logged, not retried: the next sweep tries again.
+func sweepImportSpools(log *slog.Logger) {
+	n, err := campaigns.SweepImportSpools("")
+	if err != nil {
+		log.Warn("could not remove the files of stopped imports", "err", err)
+	}
+	if n > 0 {
+		log.Warn("removed the files of lead imports whose process stopped", "spools", n)
+	}
 }

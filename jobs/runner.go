@@ -189,6 +189,9 @@ func periodicJobs(cfg Config) []*river.PeriodicJob {
 
 // Start launches River's producers and maintenance services.
 func (r *Runner) Start(ctx context.Context) error {
+	// The recovery job runs on one node at a time; every node clears its
+	// own temporary directory once as it starts.
+	sweepImportSpools(r.log)
 	if err := r.client.Start(ctx); err != nil {
 		return fmt.Errorf("start river: %w", err)
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -224,14 +223,20 @@ func (s *Server) apiListUpload(c *fiber.Ctx) error {
 		return apiError(fiber.StatusBadRequest, "%v", err)
 	}
 	// The request's memory is reused once the handler returns: the import
-	// reads from a private copy.
+	// reads from a private copy, in a spool the recovery sweep removes
+	// should this process die before the import ends.
 	src, err := fh.Open()
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	tmp, err := os.CreateTemp("", "pacer-upload-*")
+	spool, err := campaigns.NewImportSpool("")
 	if err != nil {
+		return err
+	}
+	tmp, err := spool.Create("upload-*")
+	if err != nil {
+		spool.Close()
 		return err
 	}
 	size, err := io.Copy(tmp, src)
@@ -240,28 +245,29 @@ func (s *Server) apiListUpload(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		tmp.Close()
-		os.Remove(tmp.Name())
+		spool.Close()
 		return err
 	}
 	name := fh.Filename
 	if len(name) > 200 {
 		name = name[:200]
 	}
-	started := make(chan campaigns.ListID, 1)
+	listed := make(chan campaigns.ListID, 1)
 	finished := make(chan error, 1)
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
-		defer os.Remove(tmp.Name())
+		defer spool.Close()
 		defer tmp.Close()
 		var sent bool
 		res, err := campaigns.Import(s.bgContext(), s.db, bufio.NewReaderSize(tmp, 1<<16), campaigns.ImportOptions{
 			Campaign: id, Name: name, Format: format, Mapping: mapping, Size: size, ProgressEvery: 100 * time.Millisecond,
+			Concurrency: s.cfg.ImportConcurrency, Spool: spool,
+			Listed: func(list campaigns.ListID) {
+				sent = true
+				listed <- list
+			},
 			Progress: func(p campaigns.ImportProgress) {
-				if !sent {
-					sent = true
-					started <- p.List
-				}
 				s.publish(Event{Type: "list", Campaign: int64(id), Data: map[string]any{"list_id": p.List,
 					"status": "importing", "rows_read": p.RowsRead, "bytes_read": p.BytesRead, "bytes_total": p.Size}})
 			}})
@@ -274,15 +280,20 @@ func (s *Server) apiListUpload(c *fiber.Ctx) error {
 			}
 		}
 		if !sent {
-			if res.List != 0 {
-				started <- res.List
-			}
 			finished <- err
 		}
 	}()
 	select {
-	case list := <-started:
-		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"list_id": list, "status_url": fmt.Sprintf("/api/v1/lists/%d", list)})
+	case list := <-listed:
+		// Queued or already importing: GET /lists/{id} says which, with
+		// the place in the queue.
+		l, err := campaigns.GetList(c.UserContext(), s.db, list)
+		if err != nil {
+			return storeError(err)
+		}
+		s.publish(Event{Type: "list", Campaign: int64(id), Data: l})
+		return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"list_id": list, "status": l.Status,
+			"queue_position": l.QueuePosition, "status_url": fmt.Sprintf("/api/v1/lists/%d", list)})
 	case err := <-finished:
 		return apiError(fiber.StatusBadRequest, "import failed: %v", err)
 	}

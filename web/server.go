@@ -73,6 +73,10 @@ type Config struct {
 	// StatsEvery is how often each running campaign's stats are pushed to
 	// subscribers (default 1 s).
 	StatsEvery time.Duration
+	// ImportConcurrency is how many lead imports run at once across every
+	// node sharing the database; later uploads wait, queued (default
+	// campaigns.DefaultImportConcurrency).
+	ImportConcurrency int
 }
 
 // WithDefaults returns the config with empty fields filled in.
@@ -113,6 +117,9 @@ func (c Config) WithDefaults() Config {
 	if c.StatsEvery == 0 {
 		c.StatsEvery = time.Second
 	}
+	if c.ImportConcurrency == 0 {
+		c.ImportConcurrency = campaigns.DefaultImportConcurrency
+	}
 	return c
 }
 
@@ -138,6 +145,9 @@ func (c Config) Validate() error {
 	}
 	if c.LoginMaxDelay < c.LoginDelay || c.LoginMemory < c.LoginMaxDelay {
 		return errors.New("login delays must grow from the first to the longest, and be remembered at least as long")
+	}
+	if c.ImportConcurrency < 1 || c.ImportConcurrency > 64 {
+		return fmt.Errorf("import concurrency %d: must be 1 to 64", c.ImportConcurrency)
 	}
 	return CheckBcryptCost(c.BcryptCost)
 }

@@ -21,11 +21,12 @@ import (
 
 // webOptions are serve's flags for the web workspace.
 type webOptions struct {
-	secureCookies bool
-	sessionTTL    time.Duration
-	bcryptCost    int
-	agentGone     time.Duration
-	noDemoUsers   bool
+	secureCookies     bool
+	sessionTTL        time.Duration
+	bcryptCost        int
+	agentGone         time.Duration
+	importConcurrency int
+	noDemoUsers       bool
 	// trustedProxies: see web.Config.TrustedProxies.
 	trustedProxies []netip.Prefix
 	metricsAddr    string
@@ -45,13 +46,14 @@ func (o *webOptions) register(fs *flagSet) {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus /metrics on this address only (e.g. 127.0.0.1:9090), not on --http-addr")
 	fs.StringVar(&o.metricsToken, "metrics-token", "", "require this bearer token (Authorization: Bearer <token>) to scrape /metrics; with neither this nor --metrics-addr, /metrics is for logged-in supervisors, managers and admins")
 	fs.IntVar(&o.socketsPerUser, "sockets-per-user", 8, "live-event WebSockets one user may hold open on this node (tabs, wallboards)")
+	fs.IntVar(&o.importConcurrency, "import-concurrency", campaigns.DefaultImportConcurrency, "lead imports that run at once across the cluster (each holds up to 5 database connections); later uploads queue")
 	fs.DurationVar(&o.agentGone, "agent-gone-after", 30*time.Second, "log an agent out of their campaign (session lost) when no workspace of theirs has been connected for this long; negative: never")
 }
 
 func (o webOptions) config(addr, node string) web.Config {
 	return web.Config{Addr: addr, ShutdownTimeout: 3 * time.Second, Node: node, SecureCookies: o.secureCookies,
 		SessionTTL: o.sessionTTL, BcryptCost: o.bcryptCost, TrustedProxies: o.trustedProxies, MetricsAddr: o.metricsAddr,
-		MetricsToken: o.metricsToken, SocketsPerUser: o.socketsPerUser}
+		MetricsToken: o.metricsToken, SocketsPerUser: o.socketsPerUser, ImportConcurrency: o.importConcurrency}
 }
 
 // presence logs an agent out of this node's campaigns (session lost) when

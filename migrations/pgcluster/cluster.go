@@ -44,6 +44,12 @@ type Config struct {
 	// ForTests trades durability for speed (fsync, synchronous_commit and
 	// full_page_writes off). Never for a cluster that holds real data.
 	ForTests bool
+	// StockWAL starts the server with PostgreSQL's own WAL and durability
+	// settings (wal_level replica, fsync, synchronous commit and full-page
+	// writes on), as most production servers run, instead of the private
+	// cluster's wal_level minimal (and ForTests' shortcuts). For benchmarks
+	// that report what such a server costs; use a Dir of its own.
+	StockWAL bool
 	// Logger receives start and stop notices. Default: discard.
 	Logger *slog.Logger
 }
@@ -169,7 +175,7 @@ func openPrivate(ctx context.Context, cfg Config) (*private, string, error) {
 	}
 	defer control.Close() // closing drops the flock
 
-	sock, port, err := p.ensureRunning(ctx, cfg.ForTests)
+	sock, port, err := p.ensureRunning(ctx, cfg.ForTests, cfg.StockWAL)
 	if err != nil && cfg.ForTests {
 		// A test cluster holds nothing worth keeping: one that will not start
 		// (left by another PostgreSQL version, or damaged by a killed run) is
@@ -178,7 +184,7 @@ func openPrivate(ctx context.Context, cfg Config) (*private, string, error) {
 		if rmErr := os.RemoveAll(p.data); rmErr != nil {
 			return nil, "", errors.Join(err, rmErr)
 		}
-		sock, port, err = p.ensureRunning(ctx, cfg.ForTests)
+		sock, port, err = p.ensureRunning(ctx, cfg.ForTests, cfg.StockWAL)
 	}
 	if err != nil {
 		return nil, "", err
@@ -197,7 +203,7 @@ func openPrivate(ctx context.Context, cfg Config) (*private, string, error) {
 
 // ensureRunning initialises the data directory if needed and starts the
 // server unless another process already runs it. Caller holds the control lock.
-func (p *private) ensureRunning(ctx context.Context, forTests bool) (sockDir string, port int, err error) {
+func (p *private) ensureRunning(ctx context.Context, forTests, stockWAL bool) (sockDir string, port int, err error) {
 	if _, err := os.Stat(filepath.Join(p.data, "PG_VERSION")); errors.Is(err, os.ErrNotExist) {
 		if err := p.initdb(ctx, forTests); err != nil {
 			return "", 0, err
@@ -230,15 +236,16 @@ func (p *private) ensureRunning(ctx context.Context, forTests bool) (sockDir str
 		// turn that into write-back churn.
 		"-c shared_buffers=512MB",
 		"-c max_wal_size=4GB",
+	}
+	if !stockWAL {
 		// The private cluster has no replicas and no archive, so it keeps
 		// only the WAL crash recovery needs: a table created and filled in
 		// one transaction (each stream of a lead import) is then written
 		// once, not also to the WAL. Point DATABASE_URL at a server of
 		// your own for replication.
-		"-c wal_level=minimal",
-		"-c max_wal_senders=0",
+		opts = append(opts, "-c wal_level=minimal", "-c max_wal_senders=0")
 	}
-	if forTests {
+	if forTests && !stockWAL {
 		opts = append(opts, "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off")
 	}
 	args := []string{"start", "-D", p.data, "-w", "-t", "60", "-l", filepath.Join(p.data, "server.log"), "-o", strings.Join(opts, " ")}

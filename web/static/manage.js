@@ -89,7 +89,10 @@ function showProgress(l) {
   const pctDone = l.status === 'importing' ? (l.bytes_total ? Math.min(99, Math.floor(100 * l.bytes_read / l.bytes_total)) : 50) : 100;
   $('upload-progress').value = pctDone;
   $('upload-progress').textContent = pctDone + '%';
-  if (l.status === 'importing') {
+  if (l.status === 'queued') {
+    $('upload-progress').value = 0;
+    $('upload-text').textContent = 'Queued behind other imports (place ' + l.queue_position + ')';
+  } else if (l.status === 'importing') {
     $('upload-text').textContent = 'Importing: ' + l.rows_read + ' rows read (' + pctDone + '%)';
   } else if (l.status === 'ready') {
     $('upload-text').textContent = 'Done: ' + l.imported + ' imported, ' + l.duplicates + ' duplicates, ' + l.invalid + ' rejected, ' + l.dnc + ' on DNC';
@@ -124,7 +127,7 @@ async function loadLists() {
   if (!id) return;
   const r = await api('GET', '/campaigns/' + id + '/lists');
   $('list-rows').replaceChildren(...r.lists.map((l) => el('tr', {},
-    el('td', { text: l.name }), el('td', { text: l.status }), el('td', { text: l.rows_read }), el('td', { text: l.imported }),
+    el('td', { text: l.name }), el('td', { text: l.status === 'queued' ? 'queued (' + l.queue_position + ')' : l.status }), el('td', { text: l.rows_read }), el('td', { text: l.imported }),
     el('td', { text: l.duplicates }), el('td', { text: l.invalid }), el('td', { text: l.dnc }),
     el('td', {}, (l.invalid + l.duplicates) ? el('a', { href: '/api/v1/lists/' + l.id + '/errors', download: '', text: 'rejected rows' }) : ''))));
 }
