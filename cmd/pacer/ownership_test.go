@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -144,6 +145,19 @@ func TestASecondServeChangesNothing(t *testing.T) {
 	code, line := runToExit(t, c.dir, env, c.args(addr, "")...)
 	require.Equal(t, 1, code)
 	require.Contains(t, line, "address already in use")
+	// The port is bound before anything else: pointed at a database it
+	// would have to migrate, a start that cannot bind leaves it untouched.
+	empty := testdb.Empty(t)
+	code, line = runToExit(t, c.dir, cleanEnv("DATABASE_URL="+empty), c.args(addr, "")...)
+	require.Equal(t, 1, code)
+	require.Contains(t, line, "address already in use")
+	edb, err := pgx.Connect(context.Background(), empty)
+	require.NoError(t, err)
+	var tables int
+	require.NoError(t, edb.QueryRow(context.Background(),
+		`SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`).Scan(&tables))
+	require.NoError(t, edb.Close(context.Background()))
+	require.Zero(t, tables, "a start that failed to bind migrated a database")
 	code, line = runToExit(t, c.dir, env, c.args(freeAddr(t), node)...)
 	require.Equal(t, 1, code)
 	require.Contains(t, line, "held by a live node")

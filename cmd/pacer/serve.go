@@ -113,26 +113,9 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		return usageError{"--node-id must not be empty"}
 	}
 	logger = logger.With("node", o.nodeID)
-	db, err := openDatabase(ctx, o.db, logger)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err := db.Close(); err != nil {
-			logger.Error("database shutdown", "err", err)
-		}
-	}()
-	if _, err := migrations.Migrate(ctx, db.pool, logger); err != nil {
-		return err
-	}
-	if n, err := campaigns.CompleteLeadGroups(ctx, db.pool); err != nil {
-		return err
-	} else if n > 0 {
-		logger.Info("leads placed by their number as well as their address", "leads", n)
-	}
-	clock := wallClock{}
-	// Bind the port, then claim the node name: a second process fails on
-	// either before it has changed anything.
+	// Bind the ports first, and claim the node name before any work: a
+	// second process fails on either before it has changed anything (no
+	// migration applied, no lead moved).
 	ln, err := web.Listen(ctx, o.httpAddr)
 	if err != nil {
 		return err
@@ -153,6 +136,24 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 			}
 		}
 	}()
+	db, err := openDatabase(ctx, o.db, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := db.Close(); err != nil {
+			logger.Error("database shutdown", "err", err)
+		}
+	}()
+	if _, err := migrations.Migrate(ctx, db.pool, logger); err != nil {
+		return err
+	}
+	if n, err := campaigns.CompleteLeadGroups(ctx, db.pool); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("leads placed by their number as well as their address", "leads", n)
+	}
+	clock := wallClock{}
 	node, err := dialer.RegisterNode(ctx, db.pool, clock, dialer.NodeConfig{ID: o.nodeID,
 		HTTPAddr: advertised(o.advertise, ln.Addr()), TTL: o.leaseTTL, Logger: logger})
 	if err != nil {
