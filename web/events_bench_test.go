@@ -24,7 +24,8 @@ import (
 func BenchmarkWSBroadcast1000(b *testing.B) {
 	const clients, rounds = 1000, 50
 	db := testdb.NewPool(b)
-	s := startServer(b, db, "bench")
+	// One supervisor holds every socket: the per-user limit is lifted.
+	s := startServerWith(b, db, Config{Node: "bench", SocketsPerUser: clients})
 	addUser(b, db, "boss", RoleSupervisor)
 	cookie := loginCookie(b, s, "boss")
 

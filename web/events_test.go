@@ -24,8 +24,15 @@ import (
 // startServer runs a Server without an engine on db.
 func startServer(t testing.TB, db *pgxpool.Pool, node string) *Server {
 	t.Helper()
-	s, err := New(Config{Addr: "127.0.0.1:0", Node: node, BcryptCost: bcrypt.MinCost, ShutdownTimeout: time.Second},
-		Deps{DB: db}, nil)
+	return startServerWith(t, db, Config{Node: node})
+}
+
+// startServerWith is startServer with cfg (its address, bcrypt cost and
+// shutdown timeout are the tests').
+func startServerWith(t testing.TB, db *pgxpool.Pool, cfg Config) *Server {
+	t.Helper()
+	cfg.Addr, cfg.BcryptCost, cfg.ShutdownTimeout = "127.0.0.1:0", bcrypt.MinCost, time.Second
+	s, err := New(cfg, Deps{DB: db}, nil)
 	require.NoError(t, err)
 	require.NoError(t, s.Start(context.Background()))
 	t.Cleanup(s.Stop)
