@@ -216,12 +216,6 @@ func (w Window) hoursIn(states []string) []Hours {
 	return out
 }
 
-// Allowed reports whether a lead in state may be called at now: AllowedIn
-// with that one state.
-func (w Window) Allowed(now time.Time, zones []string, state string) bool {
-	return w.AllowedIn(now, zones, []string{state})
-}
-
 // AllowedIn reports whether a lead that may be in any of zones and any of
 // states may be called at now: the wall clock in every zone must be inside
 // the hours of every state (the most restrictive wins; a Miami number with a
@@ -254,15 +248,10 @@ func (w Window) AllowedIn(now time.Time, zones, states []string) bool {
 	return true
 }
 
-// nextAllowedHorizon bounds the search in NextAllowed. Zones whose windows
+// nextAllowedHorizon bounds the search in NextAllowedIn. Zones whose windows
 // overlap only while their DST rules differ may overlap on some weeks of the
 // year only, so the search covers a full year.
 const nextAllowedHorizon = 370 * 24 * time.Hour
-
-// NextAllowed is NextAllowedIn for a lead in one state.
-func (w Window) NextAllowed(now time.Time, zones []string, state string) (next time.Time, ok bool) {
-	return w.NextAllowedIn(now, zones, []string{state})
-}
 
 // NextAllowedIn returns the earliest instant >= now at which AllowedIn is
 // true, for scheduling callbacks and retries. ok is false when there is none

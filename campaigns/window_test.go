@@ -147,7 +147,7 @@ func TestAllowedBoundaries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, tt.want, tt.w.Allowed(tt.now, tt.zones, tt.state))
+			require.Equal(t, tt.want, tt.w.AllowedIn(tt.now, tt.zones, []string{tt.state}))
 		})
 	}
 }
@@ -189,7 +189,7 @@ func TestNextAllowed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, ok := tt.w.NextAllowed(tt.now, tt.zones, "")
+			got, ok := tt.w.NextAllowedIn(tt.now, tt.zones, []string{""})
 			require.True(t, ok)
 			require.True(t, tt.want.Equal(got), "want %s, got %s", tt.want.UTC(), got.UTC())
 		})
@@ -199,12 +199,12 @@ func TestNextAllowed(t *testing.T) {
 		t.Parallel()
 		// Morning in New York is afternoon in Berlin, all year round.
 		w := Window{Default: Hours{9 * 60, 12 * 60}}
-		_, ok := w.NextAllowed(utc("2025-06-10T12:00:00Z"), []string{"America/New_York", "Europe/Berlin"}, "")
+		_, ok := w.NextAllowedIn(utc("2025-06-10T12:00:00Z"), []string{"America/New_York", "Europe/Berlin"}, []string{""})
 		require.False(t, ok)
 	})
 	t.Run("no zones", func(t *testing.T) {
 		t.Parallel()
-		_, ok := Window{}.NextAllowed(utc("2025-06-10T12:00:00Z"), nil, "")
+		_, ok := Window{}.NextAllowedIn(utc("2025-06-10T12:00:00Z"), nil, []string{""})
 		require.False(t, ok)
 	})
 }
@@ -274,7 +274,7 @@ func TestAllowedProperty(t *testing.T) {
 		now, zones, h := randomCase(rng)
 		w := Window{Default: h}
 		locs := mustLocs(t, zones)
-		require.Equal(t, independentAllowed(now, locs, h), w.Allowed(now, zones, ""),
+		require.Equal(t, independentAllowed(now, locs, h), w.AllowedIn(now, zones, []string{""}),
 			"now=%s zones=%v hours=%s", now.Format(time.RFC3339Nano), zones, h)
 	}
 }
@@ -292,7 +292,7 @@ func TestNextAllowedProperty(t *testing.T) {
 		w := Window{Default: h}
 		locs := mustLocs(t, zones)
 		msg := fmt.Sprintf("now=%s zones=%v hours=%s", now.Format(time.RFC3339Nano), zones, h)
-		next, ok := w.NextAllowed(now, zones, "")
+		next, ok := w.NextAllowedIn(now, zones, []string{""})
 		// Allowed-ness only changes on whole minutes (offsets and windows are
 		// whole minutes), so checking now and every minute after it up to next
 		// covers every instant in between.
@@ -338,7 +338,7 @@ func BenchmarkAllowed(b *testing.B) {
 	now := time.Date(2025, 6, 10, 15, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = w.Allowed(now, zones, "TX")
+		_ = w.AllowedIn(now, zones, []string{"TX"})
 	}
 }
 
@@ -348,7 +348,7 @@ func BenchmarkNextAllowed(b *testing.B) {
 	now := time.Date(2025, 6, 10, 4, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
 	for b.Loop() {
-		_, _ = w.NextAllowed(now, zones, "TX")
+		_, _ = w.NextAllowedIn(now, zones, []string{"TX"})
 	}
 }
 
