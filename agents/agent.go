@@ -170,6 +170,8 @@ func (a *Agent) Apply(ev Event) (Transition, error) {
 		return Transition{}, &IllegalTransitionError{Agent: a.id, State: a.state, Event: ev.Kind, Reason: "already on hold"}
 	case r.act == actResume && !a.held:
 		return Transition{}, &IllegalTransitionError{Agent: a.id, State: a.state, Event: ev.Kind, Reason: "not on hold"}
+	case r.act == actCancelPause && a.pendingPause == "":
+		return Transition{}, &IllegalTransitionError{Agent: a.id, State: a.state, Event: ev.Kind, Reason: "no pause was asked for after this call"}
 	}
 
 	now := a.clock.Now()
@@ -194,6 +196,8 @@ func (a *Agent) Apply(ev Event) (Transition, error) {
 		a.pauseCode = ""
 	case actRequestPause:
 		a.pendingPause = pauseCode(ev.PauseCode)
+	case actCancelPause:
+		a.pendingPause = ""
 	case actStartCall:
 		a.inCall = true
 		a.held = false

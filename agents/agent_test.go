@@ -82,7 +82,8 @@ func TestTransitionTableExhaustive(t *testing.T) {
 		want[key{s, EvLogout}] = LoggedOut
 		want[key{s, EvSessionLost}] = LoggedOut
 	}
-	// resume is legal in the table but refused unless on hold; tested below.
+	// resume is legal in the table but refused unless on hold, and ready
+	// during a call unless a pause was asked for after it; tested below.
 
 	for _, s := range States() {
 		for _, ev := range EventKinds() {
@@ -107,6 +108,35 @@ func TestTransitionTableExhaustive(t *testing.T) {
 				require.True(t, Legal(s, ev))
 			})
 		}
+	}
+}
+
+// TestPendingPauseCanBeCancelled: an agent who asked to pause after the
+// call and changed their mind presses Ready (during the call or its
+// disposition) and goes back to READY when the disposition is saved.
+func TestPendingPauseCanBeCancelled(t *testing.T) {
+	t.Parallel()
+	for _, s := range []State{InCall, Dispo} {
+		t.Run(s.String(), func(t *testing.T) {
+			t.Parallel()
+			a, _ := agentIn(t, s, Config{})
+			_, err := a.Apply(Event{Kind: EvReady})
+			require.ErrorContains(t, err, "no pause was asked for")
+			_, err = a.Apply(Event{Kind: EvPause, PauseCode: "LUNCH"})
+			require.NoError(t, err)
+			require.Equal(t, "LUNCH", a.PausePending())
+			tr, err := a.Apply(Event{Kind: EvReady})
+			require.NoError(t, err)
+			require.Equal(t, s, tr.To, "cancelling the pause leaves the call alone")
+			require.Empty(t, a.PausePending())
+			if s == InCall {
+				_, err = a.Apply(Event{Kind: EvCallEnd})
+				require.NoError(t, err)
+			}
+			_, err = a.Apply(Event{Kind: EvDispoSaved})
+			require.NoError(t, err)
+			require.Equal(t, Ready, a.State())
+		})
 	}
 }
 

@@ -13,6 +13,7 @@ const (
 	actReady
 	actPause
 	actRequestPause
+	actCancelPause
 	actOffer
 	actStartCall
 	actRingEnded
@@ -50,11 +51,14 @@ var table = func() (t [numStates][numEvents]rule) {
 	set(Ringing, EvCallEnd, Ready, actOfferWithdrawn)
 
 	set(InCall, EvPause, InCall, actRequestPause)
+	// Ready during a call takes back a pause asked for after it.
+	set(InCall, EvReady, InCall, actCancelPause)
 	set(InCall, EvHold, InCall, actHold)
 	set(InCall, EvResume, InCall, actResume)
 	set(InCall, EvCallEnd, Dispo, actCallEnd)
 
 	set(Dispo, EvPause, Dispo, actRequestPause)
+	set(Dispo, EvReady, Dispo, actCancelPause)
 	set(Dispo, EvDispoSaved, Ready, actDispoDone)
 	set(Dispo, EvWrapupTimeout, Ready, actDispoDone)
 

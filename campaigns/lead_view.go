@@ -21,6 +21,7 @@ type Lead struct {
 	LastName        string            `json:"last_name"`
 	Address1        string            `json:"address1"`
 	Address2        string            `json:"address2"`
+	Address3        string            `json:"address3"`
 	City            string            `json:"city"`
 	State           string            `json:"state"`
 	PostalCode      string            `json:"postal_code"`
@@ -38,9 +39,9 @@ func GetLead(ctx context.Context, db DB, id LeadID) (Lead, error) {
 	var l Lead
 	var custom []byte
 	err := db.QueryRow(ctx, `SELECT id, campaign_id, list_id, phone, alt_phone, first_name, last_name, address1,
-		address2, city, state, postal_code, country, email, custom, status, attempts, last_disposition, last_attempt_at
+		address2, address3, city, state, postal_code, country, email, custom, status, attempts, last_disposition, last_attempt_at
 		FROM leads WHERE id = $1`, id).Scan(&l.ID, &l.Campaign, &l.List, &l.Phone, &l.AltPhone, &l.FirstName,
-		&l.LastName, &l.Address1, &l.Address2, &l.City, &l.State, &l.PostalCode, &l.Country, &l.Email, &custom,
+		&l.LastName, &l.Address1, &l.Address2, &l.Address3, &l.City, &l.State, &l.PostalCode, &l.Country, &l.Email, &custom,
 		&l.Status, &l.Attempts, &l.LastDisposition, &l.LastAttemptAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("lead %d: %w", id, ErrNotFound)
