@@ -326,12 +326,18 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 		action = ActReady
 	case "PAUSED":
 		action = ActPause
-		req.PauseCode = strings.ToUpper(strings.TrimSpace(req.PauseCode))
-		if req.PauseCode == "" {
-			req.PauseCode = "BREAK"
+		// The campaign's pause codes decide; the one being joined when the
+		// agent works none yet is checked once it is known (below).
+		known := req.Campaign
+		if known == 0 {
+			known, _ = s.agentCampaignOf(agent)
 		}
-		if !pauseCodePattern(req.PauseCode) {
-			return apiError(fiber.StatusBadRequest, "pause code must be 1-16 of A-Z, 0-9 and _")
+		if known != 0 {
+			code, err := s.checkPauseCode(c, known, req.PauseCode)
+			if err != nil {
+				return err
+			}
+			req.PauseCode = code
 		}
 	case "LOGGED_OUT":
 		s.logoutAgent(ctx, agent)
@@ -342,6 +348,11 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 	campaign, err := s.joinCampaign(ctx, agent, req.Campaign, c.Get(tabHeader))
 	if err != nil {
 		return err
+	}
+	if action == ActPause {
+		if req.PauseCode, err = s.checkPauseCode(c, campaign, req.PauseCode); err != nil {
+			return err
+		}
 	}
 	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
 	if err != nil {
@@ -408,9 +419,42 @@ func (s *Server) agentState(c *fiber.Ctx) (fiber.Map, error) {
 		s.setAgentCampaign(agent, 0)
 		return fiber.Map{"agent_id": agent, "state": "LOGGED_OUT"}, nil
 	}
-	return fiber.Map{"agent_id": agent, "campaign_id": campaign, "state": v.State, "since": v.Since,
+	out := fiber.Map{"agent_id": agent, "campaign_id": campaign, "state": v.State, "since": v.Since,
 		"pause_code": v.PauseCode, "pause_pending": v.PausePending, "on_hold": v.OnHold, "session": v.Session,
-		"muted": v.Call != nil && v.Call.Muted, "now": s.clock.Now()}, nil
+		"muted": v.Call != nil && v.Call.Muted, "now": s.clock.Now()}
+	if err := s.addWorkspaceLimits(c.UserContext(), out, campaign, v); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// addWorkspaceLimits adds the limits the workspace counts down to: the
+// campaign's wrap-up limit (wrapup_limit_s, 0: none; in DISPO the
+// automatic disposition comes at since + the limit) and, while PAUSED, the
+// pause code's label, billable flag and time limit (pause_limit_min, null:
+// none), which the wallboard holds pauses to as well.
+func (s *Server) addWorkspaceLimits(ctx context.Context, out fiber.Map, campaign int64, v AgentView) error {
+	if s.db == nil {
+		return nil
+	}
+	camp, err := campaigns.Get(ctx, s.db, campaigns.ID(campaign))
+	if err != nil {
+		return storeError(err)
+	}
+	out["wrapup_limit_s"] = camp.WrapupLimitS
+	out["wrapup_then"] = camp.WrapupThen
+	if v.State != agents.Paused {
+		return nil
+	}
+	p, err := campaigns.CampaignPauseCode(ctx, s.db, campaigns.ID(campaign), v.PauseCode)
+	if errors.Is(err, campaigns.ErrPauseCode) {
+		return nil // the engine's own (LOGIN, WRAPUP, DND) or one removed since
+	}
+	if err != nil {
+		return err
+	}
+	out["pause_label"], out["pause_billable"], out["pause_limit_min"] = p.Label, p.Billable, p.LimitMin
+	return nil
 }
 
 // currentCall is the agent's campaign and the call on their screen.
@@ -447,6 +491,7 @@ func (s *Server) apiAgentCall(c *fiber.Ctx) error {
 	lead, err := campaigns.GetLead(ctx, s.db, campaigns.LeadID(v.Call.Lead))
 	if err == nil {
 		out["lead"] = lead
+		out["lead_local"] = leadLocal(lead, s.clock.Now())
 		if v.Call.Number == "" {
 			v.Call.Number = lead.Phone
 		}
@@ -688,12 +733,9 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 		return dispositionError(err)
 	}
 	if req.PauseAfter && v.PausePending == "" && v.State == agents.Dispo {
-		code := strings.ToUpper(req.PauseCode)
-		if code == "" {
-			code = "BREAK"
-		}
-		if !pauseCodePattern(code) {
-			return apiError(fiber.StatusBadRequest, "pause code must be 1-16 of A-Z, 0-9 and _")
+		code, err := s.checkPauseCode(c, campaign, req.PauseCode)
+		if err != nil {
+			return err
 		}
 		if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), ActPause, code); err != nil {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))

@@ -29,6 +29,7 @@ func (s *Server) routes() {
 	s.app.Get("/agent", s.authPage(agent...), s.pageAgent)
 	s.app.Get("/supervise", s.authPage(watch...), s.pageSupervise)
 	s.app.Get("/manage", s.authPage(manage...), s.pageManage)
+	s.app.Get("/manage/pause-codes", s.authPage(manage...), s.pagePauseCodes)
 	s.app.Get("/admin/jobs", s.authPage(admin...), s.pageJobs)
 
 	// Node to node: another node's engine call for a campaign this node owns
@@ -51,6 +52,10 @@ func (s *Server) routes() {
 	api.Get("/agent/call", s.authAPI(agent...), s.apiAgentCall)
 	api.Post("/agent/call/:action", s.authAPI(agent...), s.apiAgentCallAction)
 	api.Get("/agent/leads/:id", s.authAPI(agent...), s.apiAgentLead)
+	api.Get("/agent/leads/:id/edits", s.authAPI(agent...), s.apiAgentLeadEdits)
+	api.Patch("/agent/lead", s.authAPI(agent...), s.apiAgentLeadEdit)
+	api.Get("/agent/pause-codes", s.authAPI(agent...), s.apiAgentPauseCodes)
+	api.Get("/agent/transfer-directory", s.authAPI(agent...), s.apiAgentTransferDirectory)
 	api.Post("/agent/disposition", s.authAPI(agent...), s.apiAgentDisposition)
 	api.Get("/agent/history", s.authAPI(agent...), s.apiAgentHistory)
 	api.Get("/agent/callbacks", s.authAPI(agent...), s.apiAgentCallbacks)
@@ -95,6 +100,15 @@ func (s *Server) routes() {
 	api.Post("/users", s.authAPI(manage...), s.apiUserCreate)
 	api.Post("/users/:id/disable", s.authAPI(manage...), s.apiUserDisable(true))
 	api.Post("/users/:id/enable", s.authAPI(manage...), s.apiUserDisable(false))
+
+	// Manager: what agents choose from in the workspace.
+	api.Get("/pause-codes", s.authAPI(manage...), s.apiPauseCodes)
+	api.Post("/pause-codes", s.authAPI(manage...), s.apiPauseCodeCreate)
+	api.Put("/pause-codes/:id", s.authAPI(manage...), s.apiPauseCodeUpdate)
+	api.Delete("/pause-codes/:id", s.authAPI(manage...), s.apiPauseCodeDelete)
+	api.Get("/transfer-numbers", s.authAPI(manage...), s.apiTransferNumbers)
+	api.Post("/transfer-numbers", s.authAPI(manage...), s.apiTransferNumberCreate)
+	api.Delete("/transfer-numbers/:id", s.authAPI(manage...), s.apiTransferNumberDelete)
 
 	// Admin: the durable job queue.
 	api.Get("/jobs", s.authAPI(admin...), s.apiJobs)
