@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/web"
+)
+
+// The agent workspace in headless Chromium against the real binary, every
+// dial answered by a person (web/e2e/agent_page.mjs): a manager adds a pause
+// code on /manage/pause-codes and the agent pauses with it (the Pause
+// counter ticks, its limit shows); READY's Wait counter ticks; a predictive
+// call shows the lead's id, attempts and local time; the agent edits the
+// lead (logged in lead_edits with who and when, checked here), asks for a
+// pause after the call and takes it back, finds agent2 and the saved number
+// in the transfer directory, sees keypad digits echoed, hangs up, sees the
+// wrap-up countdown, picks a disposition with a number key and saves it
+// with Enter, and is told it was saved.
+func TestBrowserAgentPage(t *testing.T) {
+	node, chromium, e2eDir := browserTools(t)
+	dir := t.TempDir()
+	simConfig := filepath.Join(dir, "sim.json")
+	// Answered by a person a few seconds after the dial (the agent waits
+	// READY long enough for the Wait counter to move) and on the line for
+	// minutes, so the agent decides when the call ends.
+	require.NoError(t, os.WriteFile(simConfig, []byte(`{
+		"outcomes": [{"kind": "human", "p": 1, "after_s": {"dist": "uniform", "min": 2.5, "max": 3.5}}],
+		"ring_after_s": {"dist": "uniform", "min": 0.05, "max": 0.1},
+		"customer_talk_s": {"dist": "uniform", "min": 600, "max": 700}
+	}`), 0o644))
+
+	dbURL := testdb.New(t)
+	addr := freeAddr(t)
+	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL), "serve", "--http-addr", addr,
+		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
+	defer stop()
+	waitReady(t, addr)
+
+	shots := os.Getenv("SHOTS")
+	if shots == "" {
+		shots = filepath.Join(e2eDir, "screenshots")
+	}
+	stdout, stderr, err := runScript(node, e2eDir, "agent_page.mjs", "BASE_URL=http://"+addr, "SHOTS="+shots,
+		"CHROMIUM="+chromium)
+	t.Logf("agent page: %s", strings.TrimSpace(stdout))
+	require.NoError(t, err, "agent page walk failed:\n%s\n%s\nserver logs:\n%s", stdout, stderr, logs)
+	var out struct {
+		Lead       int64  `json:"lead_id"`
+		DispoCode  string `json:"dispo_code"`
+		AfterDispo string `json:"after_dispo"`
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
+	require.NotEqual(t, "PAUSED", out.AfterDispo, "the pause after the call was taken back")
+
+	db, err := pgxpool.New(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	agent1, err := web.GetUserByName(ctx, db, "agent1")
+	require.NoError(t, err)
+	edits, err := campaigns.LeadEdits(ctx, db, campaigns.LeadID(out.Lead))
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, e := range edits {
+		require.Equal(t, agent1.ID, e.User, "the edit is logged as agent1's")
+		got[e.Field] = e.After
+	}
+	require.Equal(t, map[string]string{"first_name": "Edited", "email": "edited@example.com", "custom.plan": "gold"}, got)
+	lead, err := campaigns.GetLead(ctx, db, campaigns.LeadID(out.Lead))
+	require.NoError(t, err)
+	require.Equal(t, "Edited", lead.FirstName)
+	var dispo string
+	require.NoError(t, db.QueryRow(ctx, `SELECT coalesce(disposition, '') FROM calls WHERE lead_id = $1 AND agent_id = $2
+		ORDER BY dialed_at DESC LIMIT 1`, out.Lead, agent1.ID).Scan(&dispo))
+	require.Equal(t, out.DispoCode, dispo, "the disposition chosen with a key and saved with Enter")
+	for _, s := range []string{"agent-ready", "agent-incall", "agent-dispo", "manage-pause-codes"} {
+		require.FileExists(t, filepath.Join(shots, s+".png"))
+	}
+}
