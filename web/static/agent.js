@@ -43,13 +43,13 @@ function renderControls() {
 }
 onRender(renderControls);
 
-// The call timer runs from the call's start while it is live and stays
-// where it stopped once it ends.
+// The call timer runs from the call's start while it is live (a preview's
+// from its offer) and stays where it stopped once it ends.
 onTick(() => {
   const call = ws.call, cs = call && call.state;
   if (!call) { setText('call-timer', '0:00'); return; }
-  if (cs === 'connected' || cs === 'held' || cs === 'dialing' || cs === 'ringing') setText('call-timer', clock(secondsSince(call.start)));
-  else if (cs === 'preview') setText('call-timer', '0:00');
+  // A preview counts from when it was offered, never from the last call.
+  if (['connected', 'held', 'dialing', 'ringing', 'preview'].includes(cs)) setText('call-timer', clock(secondsSince(call.start)));
 });
 
 // A short tone and, in a background tab, a title and favicon badge.

@@ -49,7 +49,8 @@ function renderLead() {
     [l.city, l.state, l.postal_code, l.country].filter(Boolean).join(' ')].filter(Boolean).join(', '));
   setText('lead-email', l.email);
   $('lead-custom').replaceChildren(...Object.entries(l.custom || {}).map(([k, v]) => el('div', {}, el('dt', { text: k }), el('dd', { text: v }))));
-  $('lead-previous').replaceChildren(...(call.previous_calls || []).map((h) =>
+  // The lead's history includes this call once it ended: it is not a previous one.
+  $('lead-previous').replaceChildren(...(call.previous_calls || []).filter((h) => h.id !== call.id).map((h) =>
     el('tr', {}, el('td', { text: new Date(h.dialed_at).toLocaleString() }), el('td', { text: h.outcome }), el('td', { text: h.disposition }))));
   $('lead-notes').replaceChildren(...(call.notes || []).map((n) => el('li', { text: new Date(n.at).toLocaleString() + ': ' + n.text })));
   const cb = call.callback;
