@@ -74,6 +74,15 @@
 // trigger, with who, how and why taken from the writer's DNCChange (dnc.go),
 // so no writer can leave a change unrecorded; DNCHistory reads it.
 //
+// The agent workspace's own tables (migration 0018): pause_codes
+// (pause_code.go), the reasons an agent may give for a pause, per campaign
+// or for all, with billable and a time limit; lead_edits (lead_edit.go), an
+// append-only log of every field an agent changed on a lead, written in the
+// same transaction as the change (EditLead, which also moves a lead whose
+// address moved to its new calling-window group); transfer_numbers
+// (transfer_number.go), the external numbers of the transfer directory.
+// LeadLocalTimes (lead_local.go) is the time at the lead in each of its zones.
+//
 // Only Import starts goroutines (its copy streams and progress reporter),
 // and it waits for them before returning; a queued import waits without
 // goroutines or connections of its own.

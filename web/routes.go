@@ -102,7 +102,7 @@ func (s *Server) routes() {
 	api.Post("/users/:id/enable", s.authAPI(manage...), s.apiUserDisable(false))
 
 	// Manager: what agents choose from in the workspace.
-	api.Get("/pause-codes", s.authAPI(manage...), s.apiPauseCodes)
+	api.Get("/pause-codes", s.authAPI(watch...), s.apiPauseCodes) // the wallboard holds pauses to their limits
 	api.Post("/pause-codes", s.authAPI(manage...), s.apiPauseCodeCreate)
 	api.Put("/pause-codes/:id", s.authAPI(manage...), s.apiPauseCodeUpdate)
 	api.Delete("/pause-codes/:id", s.authAPI(manage...), s.apiPauseCodeDelete)

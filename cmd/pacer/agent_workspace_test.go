@@ -100,6 +100,9 @@ func TestAgentWorkspaceAPIs(t *testing.T) {
 		require.Equal(t, http.StatusForbidden, code, "agents do not manage pause codes")
 		code, _ = sue.do("POST", "/api/v1/pause-codes", map[string]any{"code": "X", "label": "x"}, true)
 		require.Equal(t, http.StatusForbidden, code, "nor do supervisors")
+		code, body = sue.do("GET", "/api/v1/pause-codes", nil, false)
+		require.Equal(t, http.StatusOK, code, "supervisors read the limits their wallboard holds pauses to")
+		require.Contains(t, body, `"code":"COACH"`)
 
 		// The agent's list: the seeded global codes and the campaign's own.
 		code, body = alice.do("GET", fmt.Sprintf("/api/v1/agent/pause-codes?campaign_id=%d", camp.ID), nil, false)
