@@ -25,7 +25,8 @@ import (
 // pause after the call and takes it back, finds agent2 and the saved number
 // in the transfer directory, sees keypad digits echoed, hangs up, sees the
 // wrap-up countdown, picks a disposition with a number key and saves it
-// with Enter, and is told it was saved.
+// with Enter, and is told it was saved; agent3, on a preview campaign, sees
+// the lead offered as PREVIEW with a timer counting from the offer.
 func TestBrowserAgentPage(t *testing.T) {
 	node, chromium, e2eDir := browserTools(t)
 	dir := t.TempDir()
@@ -45,6 +46,11 @@ func TestBrowserAgentPage(t *testing.T) {
 		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
 	defer stop()
 	waitReady(t, addr)
+	db, err := pgxpool.New(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	activeCampaign(t, db, "Preview", "preview", "phone,first_name\n+12025550301,Pria\n+12025550302,Pete\n")
 
 	shots := os.Getenv("SHOTS")
 	if shots == "" {
@@ -58,15 +64,13 @@ func TestBrowserAgentPage(t *testing.T) {
 		Lead       int64  `json:"lead_id"`
 		DispoCode  string `json:"dispo_code"`
 		AfterDispo string `json:"after_dispo"`
+		Preview    bool   `json:"preview"`
 	}
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
 	require.NotEqual(t, "PAUSED", out.AfterDispo, "the pause after the call was taken back")
 
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	defer db.Close()
-	ctx := context.Background()
+	require.True(t, out.Preview, "the preview part ran")
 	agent1, err := web.GetUserByName(ctx, db, "agent1")
 	require.NoError(t, err)
 	edits, err := campaigns.LeadEdits(ctx, db, campaigns.LeadID(out.Lead))

@@ -8,7 +8,7 @@
 // directory (agent2 with their state, the saved number), sends a keypad
 // digit (echoed), hangs up, sees the wrap-up countdown, picks a disposition
 // with a number key (not while typing notes) and saves it with Enter, and
-// sees the confirmation. Run by cmd/pacer's TestBrowserAgentPage with:
+// sees the confirmation; agent3 on a preview campaign sees PREVIEW. Run by cmd/pacer's TestBrowserAgentPage with:
 //   BASE_URL   the server
 //   SHOTS      directory for screenshots
 //   CHROMIUM   the browser binary (default /usr/bin/chromium)
@@ -218,9 +218,29 @@ async function agents() {
   await btn(ag, 'Pause').click();
 }
 
+// A preview campaign: the lead waiting for Dial or Skip reads PREVIEW, and
+// its timer counts from the offer.
+async function preview() {
+  const pv = await browser();
+  await login(pv, 'agent3', 'agent', '/agent');
+  await pv.locator('body[data-live="yes"]').waitFor();
+  await pv.locator('#campaign option', { hasText: 'Preview (preview)' }).waitFor({ state: 'attached' });
+  await pv.getByLabel('Campaign').selectOption({ label: 'Preview (preview)' });
+  await btn(pv, 'Ready').click();
+  await pv.locator('#agent-state[data-preview="yes"]').waitFor();
+  assert.equal((await pv.locator('#agent-state').textContent()).trim(), 'PREVIEW');
+  await pv.locator('#call-state', { hasText: 'preview' }).waitFor();
+  assert.match(await pv.locator('#call-timer').textContent(), /^0:[0-5]\d$/, 'a fresh preview counts from its offer');
+  assert.ok(await btn(pv, 'Dial').isEnabled());
+  await pv.getByRole('region', { name: 'Lead' }).waitFor({ state: 'visible' });
+  await pv.screenshot({ path: path.join(shots, 'agent-preview.png') });
+  out.preview = true;
+}
+
 try {
   await manager();
   await agents();
+  await preview();
   console.log(JSON.stringify(out));
 } catch (e) {
   console.error(e);

@@ -65,7 +65,8 @@ document.addEventListener('keydown', (e) => {
     radio.checked = true;
     radio.dispatchEvent(new Event('change'));
     radio.focus();
-  } else if (e.key === 'Enter') {
+  } else if (e.key === 'Enter' && !(e.target.closest && e.target.closest('button, a') && !e.target.closest('#dispo-form'))) {
+    // (Enter on another button of the page still presses that button.)
     e.preventDefault();
     $('dispo-form').requestSubmit();
   }
