@@ -1,7 +1,9 @@
 // Package web is Pacer's HTTP face, on Fiber v2: the agent workspace
-// (/agent: call, callbacks, history), supervisor wallboard (/supervise, with
-// missed callbacks), manager console (/manage) and admins' jobs page
-// (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
+// (/agent: call, lead panel with edits, transfer directory, disposition,
+// callbacks, history; its script is split by concern into agent_*.js
+// modules over agent_core.js), supervisor wallboard (/supervise, with
+// missed callbacks), manager console (/manage, and /manage/pause-codes for
+// pause codes and transfer numbers) and admins' jobs page (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
 // no build step); the JSON API under /api/v1 (OpenAPI at
 // /api/v1/openapi.json); live events on a WebSocket (/api/v1/events);
 // Prometheus metrics (/metrics, or on their own address: metrics_serve.go);
