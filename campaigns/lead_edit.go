@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -61,8 +62,10 @@ func (ch LeadChange) check() error {
 	for f, v := range ch.Fields {
 		key, custom := strings.CutPrefix(f, "custom.")
 		switch {
-		case custom && (key == "" || len(key) > maxCustomKey || strings.Trim(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ -") != ""):
-			return fmt.Errorf("%w: custom field name %q must be 1-64 of letters, digits, space, - and _", ErrInputInvalid, key)
+		case custom && !customKeyOK(key):
+			// Imports keep any column name as a custom field, so any
+			// printable name up to 64 characters is one.
+			return fmt.Errorf("%w: custom field name %q must be 1-64 printable characters without surrounding spaces", ErrInputInvalid, key)
 		case !custom && !slices.Contains(EditableLeadFields, f):
 			return fmt.Errorf("%w: %q is not a field you can edit (editable: %s, custom.<name>)", ErrInputInvalid, f,
 				strings.Join(EditableLeadFields, ", "))
@@ -77,6 +80,18 @@ func (ch LeadChange) check() error {
 		}
 	}
 	return nil
+}
+
+func customKeyOK(key string) bool {
+	if key == "" || !utf8.ValidString(key) || utf8.RuneCountInString(key) > maxCustomKey || strings.TrimSpace(key) != key {
+		return false
+	}
+	for _, r := range key {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // EditLead applies an agent's change to a lead in one transaction: each

@@ -37,7 +37,7 @@ CREATE TABLE lead_edits (
 	lead_id     bigint NOT NULL CHECK (lead_id > 0),
 	campaign_id bigint NOT NULL CHECK (campaign_id > 0),
 	field       text NOT NULL CHECK (field IN ('first_name', 'last_name', 'address1', 'address2', 'address3', 'city',
-		'state', 'postal_code', 'country', 'email', 'alt_phone') OR field ~ '^custom\.[A-Za-z0-9_ -]{1,64}$'),
+		'state', 'postal_code', 'country', 'email', 'alt_phone') OR field ~ '^custom\.[^[:cntrl:]]{1,64}$'),
 	before      text NOT NULL,
 	after       text NOT NULL CHECK (after <> before),
 	user_id     bigint NOT NULL REFERENCES users (id),

@@ -233,7 +233,7 @@ func TestAgentWorkspaceAPIs(t *testing.T) {
 			{map[string]any{"lead_id": lead, "fields": map[string]string{"phone": "+12025550000"}}, 400, "not a field you can edit"},
 			{map[string]any{"lead_id": lead, "fields": map[string]string{"email": "not an address"}}, 400, "email"},
 			{map[string]any{"lead_id": lead, "fields": map[string]string{"city": "two\nlines"}}, 400, "one line"},
-			{map[string]any{"lead_id": lead, "fields": map[string]string{"custom.bad{key}": "x"}}, 400, "custom field name"},
+			{map[string]any{"lead_id": lead, "fields": map[string]string{"custom.bad\nkey": "x"}}, 400, "custom field name"},
 			{map[string]any{"lead_id": lead, "fields": map[string]string{}}, 400, "no fields"},
 			{map[string]any{"lead_id": lead, "fields": map[string]string{"city": "x"}, "user_id": 1}, 400, "user_id"},
 			{map[string]any{"fields": map[string]string{"city": "x"}}, 400, "lead_id"},
