@@ -36,6 +36,9 @@ export async function loadPauseCodes() {
   } catch (e) { showError(errBox, e); }
 }
 $('campaign').addEventListener('change', () => { if (!ws.agent.campaign_id) loadPauseCodes(); });
+// A manager may add or change codes while the agent works: read them again
+// now and then.
+setInterval(() => { codesFor = -1; loadPauseCodes(); }, 60000);
 
 function renderStatus() {
   const a = ws.agent, s = a.state || 'LOGGED_OUT';
