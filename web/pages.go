@@ -142,16 +142,6 @@ func (s *Server) pageSupervise(c *fiber.Ctx) error {
 	return s.render(c, "supervise.html", pageData{Title: "Wallboard", Page: "supervise", User: ss.User, CSRF: ss.CSRF, Data: list})
 }
 
-func (s *Server) pageManage(c *fiber.Ctx) error {
-	ss := sessionOf(c)
-	list, err := campaigns.List(c.UserContext(), s.db)
-	if err != nil {
-		return err
-	}
-	return s.render(c, "manage.html", pageData{Title: "Manage", Page: "manage", User: ss.User, CSRF: ss.CSRF,
-		Data: map[string]any{"Campaigns": list, "Settings": campaigns.Settings()}})
-}
-
 func (s *Server) pageJobs(c *fiber.Ctx) error {
 	ss := sessionOf(c)
 	return s.render(c, "jobs.html", pageData{Title: "Jobs", Page: "jobs", User: ss.User, CSRF: ss.CSRF})
