@@ -277,3 +277,46 @@ func (s *Server) userToChange(c *fiber.Ctx) (User, error) {
 	}
 	return u, nil
 }
+
+// campaignSummary is a row of the console's campaign list.
+type campaignSummary struct {
+	campaigns.Campaign
+	// Lists counts the campaign's lists that are not deleted; Agents the
+	// agents assigned to it.
+	Lists  int64 `json:"lists"`
+	Agents int64 `json:"agents"`
+}
+
+// apiCampaignSummaries is every campaign with how many lists and assigned
+// agents it has (two index-only counts, no lead is read).
+func (s *Server) apiCampaignSummaries(c *fiber.Ctx) error {
+	list, err := campaigns.List(c.UserContext(), s.db)
+	if err != nil {
+		return err
+	}
+	counts := map[campaigns.ID][2]int64{}
+	rows, err := s.db.Query(c.UserContext(), `SELECT c.id,
+	(SELECT count(*) FROM lead_lists l WHERE l.campaign_id = c.id AND l.deleted_at IS NULL),
+	(SELECT count(*) FROM campaign_agents a WHERE a.campaign_id = c.id) FROM campaigns c`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id campaigns.ID
+		var n [2]int64
+		if err := rows.Scan(&id, &n[0], &n[1]); err != nil {
+			rows.Close()
+			return err
+		}
+		counts[id] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	out := make([]campaignSummary, len(list))
+	for i, camp := range list {
+		out[i] = campaignSummary{Campaign: camp, Lists: counts[camp.ID][0], Agents: counts[camp.ID][1]}
+	}
+	return c.JSON(fiber.Map{"campaigns": out})
+}

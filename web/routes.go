@@ -80,6 +80,7 @@ func (s *Server) routes() {
 
 	// Manager: campaigns, dispositions, lists, DNC, users.
 	api.Get("/campaign-fields", s.authAPI(manage...), s.apiCampaignFields)
+	api.Get("/campaign-summaries", s.authAPI(manage...), s.apiCampaignSummaries)
 	api.Post("/campaigns", s.authAPI(manage...), s.apiCampaignCreate)
 	api.Patch("/campaigns/:id", s.authAPI(manage...), s.apiCampaignUpdate)
 	api.Delete("/campaigns/:id", s.authAPI(manage...), s.apiCampaignArchive)
