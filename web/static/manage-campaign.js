@@ -16,11 +16,18 @@ const scale = (f) => (f.unit === '%' ? 100 : 1);
 const shown = (f, v) => Number((v * scale(f)).toPrecision(12));
 const unitText = (f) => (f.unit === 's' ? 'seconds' : f.unit === 'ms' ? 'milliseconds' : f.unit);
 
+// human is a number of seconds the way people say it (259200 s: 3 d).
+function human(s) {
+  for (const [n, u] of [[86400, ' d'], [3600, ' h'], [60, ' min']]) if (s >= n && s % n === 0) return s / n + u;
+  return s + ' s';
+}
+
 function rangeText(f) {
   const parts = [];
-  const u = f.unit === '%' ? '%' : f.unit === 's' ? ' s' : f.unit === 'ms' ? ' ms' : '';
-  if (f.min != null && f.max != null) parts.push('allowed ' + (f.min_exclusive ? 'above ' : '') + shown(f, f.min) + u + ' to ' + shown(f, f.max) + u);
-  else if (f.min != null) parts.push('at least ' + shown(f, f.min) + u);
+  const u = f.unit === '%' ? '%' : f.unit === 'ms' ? ' ms' : '';
+  const v = (x) => (f.unit === 's' ? human(x) : shown(f, x) + u);
+  if (f.min != null && f.max != null) parts.push('allowed ' + (f.min_exclusive ? 'above ' : '') + v(f.min) + ' to ' + v(f.max));
+  else if (f.min != null) parts.push('at least ' + v(f.min));
   if (f.kind === 'text' && f.max_length) parts.push('up to ' + f.max_length + ' characters');
   if (f.kind === 'time') parts.push('HH:MM');
   if (f.law) parts.push(f.law);
