@@ -82,6 +82,7 @@ function fill(c) {
   for (const f of fields) $('set-' + f.key).value = toText(f, c[f.key]);
   if ($('campaign-name')) $('campaign-name').textContent = c.name;
   if ($('campaign-status')) { $('campaign-status').textContent = c.status; $('campaign-status').className = 'badge status-' + c.status; }
+  $('settings-form').dataset.loaded = 'true';
 }
 
 function clearErrors() {
