@@ -22,3 +22,7 @@ CREATE INDEX user_events_user ON user_events (user_id, at);
 
 ALTER TABLE lead_lists ADD COLUMN deleted_at timestamptz;
 ALTER TABLE lead_lists ADD COLUMN deleted_by text NOT NULL DEFAULT '';
+
+-- A lead's callbacks, open or closed: deleting a list's leads finds them by
+-- this index (callbacks_open_lead holds only the open ones).
+CREATE INDEX callbacks_lead ON callbacks (lead_id);
