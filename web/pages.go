@@ -28,6 +28,9 @@ var staticFS embed.FS
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"fmtTime": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
 	"split":   strings.Fields,
+	// hasPrefix marks a section's pages (manage, manage-lists, ...) in the
+	// main navigation.
+	"hasPrefix": strings.HasPrefix,
 	"dur": func(s float64) string {
 		d := time.Duration(s * float64(time.Second)).Round(time.Second)
 		return d.String()
