@@ -361,7 +361,9 @@ FROM leads l JOIN campaigns c ON c.id = l.campaign_id WHERE `+recycleWhere, r.Li
 // shortened. Leads being dialled, held for a callback or on DNC are left
 // alone; so are their call records. It returns how many leads changed and
 // how many of those can now be claimed (the others are at the attempt
-// limit).
+// limit). A lead that already used today's attempts is still held by the
+// per-day limit until its local midnight (the claim checks it), though it
+// counts as callable now meanwhile.
 func RecycleList(ctx context.Context, db DB, r ListRecycle) (RecyclePreview, error) {
 	r.Dispositions = normalizeCodes(r.Dispositions)
 	campaign, err := r.check(ctx, db)

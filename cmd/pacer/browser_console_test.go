@@ -19,7 +19,8 @@ import (
 // real binary: the campaign list, an unlawful abandon target refused beside
 // its field and then fixed, a new campaign from the editor, a list's counts,
 // recycling its no-answers after a count, its download and deletion, and a
-// password reset the agent then logs in with. Screenshots: manage.png,
+// password reset the agent then logs in with, and an agent's campaigns ticked
+// on the users page. Screenshots: manage.png,
 // manage-campaign.png, manage-lists.png, manage-users.png.
 func TestBrowserConsole(t *testing.T) {
 	node, chromium, e2eDir := browserTools(t)
@@ -79,4 +80,15 @@ func TestBrowserConsole(t *testing.T) {
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM user_events e JOIN users u ON u.id = e.user_id
 		WHERE u.username = 'agent1' AND e.action = 'password_reset' AND e.by_name = 'manager'`).Scan(&resets))
 	require.Equal(t, 1, resets, "the reset is recorded with who made it")
+	var assigned []string
+	rows, err := db.Query(ctx, `SELECT u.username || '@' || c.name FROM campaign_agents a JOIN users u ON u.id = a.agent_id
+		JOIN campaigns c ON c.id = a.campaign_id WHERE u.username IN ('agent2', 'agent3') ORDER BY 1`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		assigned = append(assigned, s)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"agent2@Console lists", "agent2@Demo"}, assigned, "ticked on the users page")
 }

@@ -3,7 +3,7 @@
 // then fixed and saved), a new campaign from the full editor, a list's
 // counts, recycling its no-answers after a count to confirm, its download
 // and its deletion, and a password reset on the users page that the user
-// then logs in with. Run by cmd/pacer/browser_console_test.go:
+// then logs in with, and an agent's campaigns ticked there. Run by cmd/pacer/browser_console_test.go:
 //
 //   BASE_URL     the running server
 //   SHOTS        where screenshots go
@@ -161,6 +161,15 @@ async function users(page) {
   await page.reload();
   await page.locator('#user-rows tr[data-user="agent1"] .last-login').filter({ hasNotText: 'never' }).waitFor();
   out.password_reset = true;
+
+  // An agent's campaigns, ticked on the users page.
+  await page.getByRole('checkbox', { name: 'agent2 works ' + listCampaign }).check();
+  await info(page, 'Assigned agent2 to ' + listCampaign + '.');
+  await page.getByRole('checkbox', { name: 'agent3 works Demo' }).uncheck();
+  await info(page, 'Took agent3 off Demo.');
+  await page.reload();
+  assert.ok(await page.getByRole('checkbox', { name: 'agent2 works ' + listCampaign }).isChecked());
+  assert.ok(!(await page.getByRole('checkbox', { name: 'agent3 works Demo' }).isChecked()));
 }
 
 try {
