@@ -281,16 +281,25 @@ func constraintError(err error) error {
 	switch pgErr.Code {
 	case "23505":
 		if pgErr.ConstraintName == "campaigns_name_key" {
-			return errors.New("a campaign with that name already exists")
+			return settingMessage("name", "a campaign with that name already exists")
 		}
 		return fmt.Errorf("duplicate: %s", pgErr.Detail)
 	case "23514":
 		if msg, ok := checkMessages[pgErr.ConstraintName]; ok {
-			return errors.New(msg)
+			return settingMessage(checkSettings[pgErr.ConstraintName], msg)
 		}
 		return fmt.Errorf("setting refused by rule %s", pgErr.ConstraintName)
 	}
 	return err
+}
+
+// checkSettings names the setting each CHECK is about.
+var checkSettings = map[string]string{
+	"campaigns_name_check": "name", "campaigns_check": "window_end", "campaigns_check1": "abandon_lockout_s",
+	"campaigns_rule_set_check": "rules", "campaigns_ring_timeout_s_check": "ring_timeout_s",
+	"campaigns_connect_deadline_ms_check": "connect_deadline_ms", "campaigns_abandon_target_check": "abandon_target",
+	"campaigns_abandon_floor": "abandon_target", "campaigns_us_window_floor": "window_start",
+	"campaigns_us_state_window_floor": "state_windows", "campaigns_start_floor": "caller_id",
 }
 
 var checkMessages = map[string]string{

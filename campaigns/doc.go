@@ -36,6 +36,17 @@
 // FailAbandonedImports and SweepImportSpools clean up after an importing
 // process that died.
 //
+// A list's administration (list_admin.go): ListsWithCounts counts its leads
+// by class (new, dialling, callable, retry_later, callback, finished, dnc),
+// by the rules the hopper's claim applies; RecycleList makes leads callable
+// again by last disposition; ExportList streams them; DeleteList removes
+// them (never from under a claim or an open callback) and keeps the list's
+// row, marked deleted (migrations/0020_console.sql), and the calls.
+//
+// Settings (settings.go) each carry the rule that checks them, which also
+// describes them to the console (FieldSpecs: label, group, unit, range);
+// a refused setting is a *SettingError or *FloorError naming it (FieldOf).
+//
 // The law's floors (compliance.go: abandon target, calling window, ring
 // timeout, connect deadline, caller ID and information message before a
 // predictive or power campaign starts, the UK lock-out) are checked in Go

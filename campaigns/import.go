@@ -1132,6 +1132,10 @@ type LeadList struct {
 	Error         string     `json:"error,omitempty"`
 	CreatedAt     time.Time  `json:"created_at"`
 	FinishedAt    *time.Time `json:"finished_at,omitempty"`
+	// DeletedAt is set once the list is deleted (DeleteList): its row
+	// stays for reports, its leads are gone.
+	DeletedAt *time.Time `json:"deleted_at,omitempty"`
+	DeletedBy string     `json:"deleted_by,omitempty"`
 }
 
 // GetList returns a list's status and counts (progress while importing).
@@ -1146,12 +1150,12 @@ func GetList(ctx context.Context, db DB, id ListID) (LeadList, error) {
 
 // leadListColumns are LeadList's, in fields' order.
 const leadListColumns = `id, campaign_id, name, format, status, bytes_total, bytes_read, rows_read,
-	imported, duplicates, invalid, dnc, error, created_at, finished_at,
+	imported, duplicates, invalid, dnc, error, created_at, finished_at, deleted_at, deleted_by,
 	CASE WHEN status = 'queued' THEN ` + queuedAheadSQL + ` ELSE 0 END`
 
 func (l *LeadList) fields() []any {
 	return []any{&l.ID, &l.Campaign, &l.Name, &l.Format, &l.Status, &l.BytesTotal, &l.BytesRead, &l.RowsRead,
-		&l.Imported, &l.Duplicates, &l.Invalid, &l.DNC, &l.Error, &l.CreatedAt, &l.FinishedAt, &l.QueuePosition}
+		&l.Imported, &l.Duplicates, &l.Invalid, &l.DNC, &l.Error, &l.CreatedAt, &l.FinishedAt, &l.DeletedAt, &l.DeletedBy, &l.QueuePosition}
 }
 
 // RejectedRow is one line of an import's error report.

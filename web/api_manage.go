@@ -37,6 +37,12 @@ func storeError(err error) error {
 	if errors.As(err, &fe) {
 		return err
 	}
+	if errors.Is(err, campaigns.ErrListBusy) || errors.Is(err, campaigns.ErrListDeleted) {
+		return apiError(fiber.StatusConflict, "%v", err)
+	}
+	if f := campaigns.FieldOf(err); f != "" {
+		return fieldError(fiber.StatusBadRequest, f, "%v", err)
+	}
 	return apiError(fiber.StatusBadRequest, "%v", err)
 }
 
@@ -84,7 +90,7 @@ func settingsBody(c *fiber.Ctx) (string, map[string]string, error) {
 			sv = x
 		case float64:
 			if k == "name" {
-				return "", nil, apiError(fiber.StatusBadRequest, "field \"name\" must be a string, not a number")
+				return "", nil, fieldError(fiber.StatusBadRequest, "name", "field \"name\" must be a string, not a number")
 			}
 			sv = strconv.FormatFloat(x, 'f', -1, 64)
 		case nil:
@@ -100,7 +106,7 @@ func settingsBody(c *fiber.Ctx) (string, map[string]string, error) {
 			if k == "name" {
 				want = "a string"
 			}
-			return "", nil, apiError(fiber.StatusBadRequest, "field %q must be %s", k, want)
+			return "", nil, fieldError(fiber.StatusBadRequest, k, "field %q must be %s", k, want)
 		}
 		if k == "name" {
 			name = sv
@@ -116,7 +122,7 @@ func (s *Server) apiCampaignCreate(c *fiber.Ctx) error {
 		return err
 	}
 	if strings.TrimSpace(name) == "" {
-		return apiError(fiber.StatusBadRequest, "name is required")
+		return fieldError(fiber.StatusBadRequest, "name", "name is required")
 	}
 	delete(settings, "name")
 	camp, err := campaigns.Create(c.UserContext(), s.db, strings.TrimSpace(name), settings)
@@ -325,12 +331,15 @@ func (s *Server) apiCampaignLists(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ls, err := campaigns.Lists(c.UserContext(), s.db, id)
+	if _, err := campaigns.Get(c.UserContext(), s.db, id); err != nil {
+		return storeError(err)
+	}
+	ls, err := campaigns.ListsWithCounts(c.UserContext(), s.db, id, s.clock.Now())
 	if err != nil {
 		return err
 	}
 	if ls == nil {
-		ls = []campaigns.LeadList{}
+		ls = []campaigns.ListCounts{}
 	}
 	return c.JSON(fiber.Map{"lists": ls})
 }
@@ -482,17 +491,6 @@ func (s *Server) apiDNCImport(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-func (s *Server) apiUsers(c *fiber.Ctx) error {
-	us, err := ListUsers(c.UserContext(), s.db)
-	if err != nil {
-		return err
-	}
-	if us == nil {
-		us = []User{}
-	}
-	return c.JSON(fiber.Map{"users": us})
-}
-
 type userRequest struct {
 	Username    string `json:"username"`
 	DisplayName string `json:"display_name"`
@@ -520,6 +518,9 @@ func (s *Server) apiUserCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return apiError(fiber.StatusBadRequest, "%v", err)
 	}
+	if err := RecordUserEvent(c.UserContext(), s.db, u.ID, "create", sessionOf(c).User); err != nil {
+		return err
+	}
 	s.log.Info("user created", "user", u.Username, "role", string(u.Role), "by", sessionOf(c).User.Username)
 	return c.Status(fiber.StatusCreated).JSON(u)
 }
@@ -545,6 +546,13 @@ func (s *Server) apiUserDisable(disabled bool) fiber.Handler {
 			return apiError(fiber.StatusForbidden, "only an admin may change %s users", u.Role)
 		}
 		if err := SetDisabled(c.UserContext(), s.db, u.ID, disabled); err != nil {
+			return err
+		}
+		action := "enable"
+		if disabled {
+			action = "disable"
+		}
+		if err := RecordUserEvent(c.UserContext(), s.db, u.ID, action, me); err != nil {
 			return err
 		}
 		if disabled && u.Role == RoleAgent {

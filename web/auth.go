@@ -252,6 +252,9 @@ func (s *Server) apiLogin(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if _, err := s.db.Exec(c.UserContext(), "UPDATE users SET last_login_at = $2 WHERE id = $1", u.ID, s.clock.Now()); err != nil {
+		return fmt.Errorf("record login: %w", err)
+	}
 	return c.JSON(meResponse(ss))
 }
 

@@ -2,8 +2,10 @@
 // (/agent: call, lead panel with edits, transfer directory, disposition,
 // callbacks, history; its script is split by concern into agent_*.js
 // modules over agent_core.js), supervisor wallboard (/supervise, with
-// missed callbacks), manager console (/manage, and /manage/pause-codes for
-// pause codes and transfer numbers) and admins' jobs page (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
+// missed callbacks), manager console (/manage: campaigns, a campaign's
+// settings, lists, dispositions and agents, DNC, users, pause codes and
+// transfer numbers; pages_console.go) and admins' jobs page
+// (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
 // no build step); the JSON API under /api/v1 (OpenAPI at
 // /api/v1/openapi.json); live events on a WebSocket (/api/v1/events);
 // Prometheus metrics (/metrics, or on their own address: metrics_serve.go);
@@ -24,7 +26,9 @@
 // failed logins per (username, client address), shared by every node, which
 // throttle guessing with growing delays and never lock a user out
 // (ratelimit.go); the client address comes from X-Forwarded-For only when
-// the peer is a trusted proxy (client_addr.go).
+// the peer is a trusted proxy (client_addr.go). It owns user_events and
+// users.last_login_at (migrations/0020_console.sql): who created, disabled,
+// enabled or reset the password of a user, and each user's last login.
 //
 // Errors answer as {"error", "request_id"}; a database error is put in
 // words and its SQLSTATE and constraint go only to the log, under the same

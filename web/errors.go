@@ -18,6 +18,9 @@ import (
 type statusError struct {
 	fe     *fiber.Error
 	causes []error
+	// field names the input the answer is about (a campaign setting's
+	// key), so a form can show the message beside it.
+	field string
 }
 
 func (e *statusError) Error() string { return e.fe.Message }
@@ -33,6 +36,14 @@ func apiError(code int, format string, args ...any) error {
 		}
 	}
 	return e
+}
+
+// fieldError is apiError about one input field: the answer's body names it
+// in "field".
+func fieldError(code int, field, format string, args ...any) error {
+	err := apiError(code, format, args...)
+	err.(*statusError).field = field
+	return err
 }
 
 // The request id ties an answer to the log lines about it: every response
@@ -64,7 +75,8 @@ func requestIDOf(c *fiber.Ctx) string {
 	return id
 }
 
-// errorHandler answers every error as {"error", "request_id"}. A database
+// errorHandler answers every error as {"error", "request_id"}, with
+// "field" when the error is about one input field (fieldError). A database
 // error is answered in words (a duplicate, a value out of range, the
 // database busy) and its SQLSTATE, constraint and detail go to the log
 // under the request id; any other 5xx is "internal error" to the client.
@@ -93,7 +105,12 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		s.log.Error("request failed", "request_id", id, "method", c.Method(), "path", c.Path(), "status", code, "err", err)
 		msg = "internal error"
 	}
-	return c.Status(code).JSON(fiber.Map{"error": msg, "request_id": id})
+	body := fiber.Map{"error": msg, "request_id": id}
+	var se *statusError
+	if errors.As(err, &se) && se.field != "" {
+		body["field"] = se.field
+	}
+	return c.Status(code).JSON(body)
 }
 
 // things names the tables a client may hit a rule of, for messages.

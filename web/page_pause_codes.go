@@ -14,6 +14,6 @@ func (s *Server) pagePauseCodes(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, "pause_codes.html", pageData{Title: "Pause codes", Page: "pause-codes", User: ss.User, CSRF: ss.CSRF,
+	return s.render(c, "pause_codes.html", pageData{Title: "Pause codes", Page: "manage-pause-codes", User: ss.User, CSRF: ss.CSRF,
 		Data: map[string]any{"Campaigns": list}})
 }

@@ -28,6 +28,9 @@ var staticFS embed.FS
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	"fmtTime": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04") },
 	"split":   strings.Fields,
+	// hasPrefix marks a section's pages (manage, manage-lists, ...) in the
+	// main navigation.
+	"hasPrefix": strings.HasPrefix,
 	"dur": func(s float64) string {
 		d := time.Duration(s * float64(time.Second)).Round(time.Second)
 		return d.String()
@@ -140,16 +143,6 @@ func (s *Server) pageSupervise(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, "supervise.html", pageData{Title: "Wallboard", Page: "supervise", User: ss.User, CSRF: ss.CSRF, Data: list})
-}
-
-func (s *Server) pageManage(c *fiber.Ctx) error {
-	ss := sessionOf(c)
-	list, err := campaigns.List(c.UserContext(), s.db)
-	if err != nil {
-		return err
-	}
-	return s.render(c, "manage.html", pageData{Title: "Manage", Page: "manage", User: ss.User, CSRF: ss.CSRF,
-		Data: map[string]any{"Campaigns": list, "Settings": campaigns.Settings()}})
 }
 
 func (s *Server) pageJobs(c *fiber.Ctx) error {

@@ -30,6 +30,14 @@ func (s *Server) routes() {
 	s.app.Get("/supervise", s.authPage(watch...), s.pageSupervise)
 	s.app.Get("/manage", s.authPage(manage...), s.pageManage)
 	s.app.Get("/manage/pause-codes", s.authPage(manage...), s.pagePauseCodes)
+	s.app.Get("/manage/campaigns/new", s.authPage(manage...), s.pageCampaignNew)
+	s.app.Get("/manage/campaigns/:id", s.authPage(manage...), s.campaignPage("manage-campaign.html", "manage-campaign", "Settings"))
+	s.app.Get("/manage/campaigns/:id/lists", s.authPage(manage...), s.campaignPage("manage-lists.html", "manage-lists", "Lists"))
+	s.app.Get("/manage/campaigns/:id/dispositions", s.authPage(manage...),
+		s.campaignPage("manage-dispositions.html", "manage-dispositions", "Dispositions"))
+	s.app.Get("/manage/campaigns/:id/agents", s.authPage(manage...), s.campaignPage("manage-agents.html", "manage-agents", "Agents"))
+	s.app.Get("/manage/dnc", s.authPage(manage...), s.pageManageDNC)
+	s.app.Get("/manage/users", s.authPage(manage...), s.pageManageUsers)
 	s.app.Get("/admin/jobs", s.authPage(admin...), s.pageJobs)
 
 	// Node to node: another node's engine call for a campaign this node owns
@@ -76,6 +84,8 @@ func (s *Server) routes() {
 	api.Post("/callback-requests/:id/assign", s.authAPI(watch...), s.apiCallbackRequestAssign)
 
 	// Manager: campaigns, dispositions, lists, DNC, users.
+	api.Get("/campaign-fields", s.authAPI(manage...), s.apiCampaignFields)
+	api.Get("/campaign-summaries", s.authAPI(manage...), s.apiCampaignSummaries)
 	api.Post("/campaigns", s.authAPI(manage...), s.apiCampaignCreate)
 	api.Patch("/campaigns/:id", s.authAPI(manage...), s.apiCampaignUpdate)
 	api.Delete("/campaigns/:id", s.authAPI(manage...), s.apiCampaignArchive)
@@ -90,6 +100,9 @@ func (s *Server) routes() {
 	api.Post("/campaigns/:id/lists", s.authAPI(manage...), s.apiListUpload)
 	api.Get("/lists/:id", s.authAPI(manage...), s.apiList)
 	api.Get("/lists/:id/errors", s.authAPI(manage...), s.apiListErrors)
+	api.Delete("/lists/:id", s.authAPI(manage...), s.apiListDelete)
+	api.Post("/lists/:id/recycle", s.authAPI(manage...), s.apiListRecycle)
+	api.Get("/lists/:id/leads.csv", s.authAPI(manage...), s.apiListExport)
 	api.Get("/dnc", s.authAPI(manage...), s.apiDNCList)
 	api.Post("/dnc", s.authAPI(manage...), s.apiDNCChange(true))
 	api.Delete("/dnc", s.authAPI(manage...), s.apiDNCChange(false))
@@ -100,6 +113,8 @@ func (s *Server) routes() {
 	api.Post("/users", s.authAPI(manage...), s.apiUserCreate)
 	api.Post("/users/:id/disable", s.authAPI(manage...), s.apiUserDisable(true))
 	api.Post("/users/:id/enable", s.authAPI(manage...), s.apiUserDisable(false))
+	api.Post("/users/:id/password", s.authAPI(manage...), s.apiUserPassword)
+	api.Get("/users/:id/events", s.authAPI(manage...), s.apiUserEvents)
 
 	// Manager: what agents choose from in the workspace.
 	api.Get("/pause-codes", s.authAPI(watch...), s.apiPauseCodes) // the wallboard holds pauses to their limits

@@ -45,6 +45,8 @@ type User struct {
 	Role        Role      `json:"role"`
 	Disabled    bool      `json:"disabled"`
 	CreatedAt   time.Time `json:"created_at"`
+	// LastLoginAt is the user's last successful login (nil: never).
+	LastLoginAt *time.Time `json:"last_login_at"`
 	hash        string
 }
 
@@ -123,7 +125,7 @@ func CreateUser(ctx context.Context, db UserDB, u NewUser) (User, error) {
 	var out User
 	err = db.QueryRow(ctx, `INSERT INTO users (username, display_name, role, password_hash) VALUES ($1, $2, $3, $4)
 		RETURNING `+userColumns, u.Username, u.DisplayName, string(u.Role), string(hash)).
-		Scan(&out.ID, &out.Username, &out.DisplayName, &out.Role, &out.Disabled, &out.CreatedAt, &out.hash)
+		Scan(&out.ID, &out.Username, &out.DisplayName, &out.Role, &out.Disabled, &out.CreatedAt, &out.hash, &out.LastLoginAt)
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return User{}, ErrUserExists
@@ -134,11 +136,11 @@ func CreateUser(ctx context.Context, db UserDB, u NewUser) (User, error) {
 	return out, nil
 }
 
-const userColumns = `id, username, display_name, role, disabled, created_at, password_hash`
+const userColumns = `id, username, display_name, role, disabled, created_at, password_hash, last_login_at`
 
 func scanUser(row pgx.Row) (User, error) {
 	var u User
-	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, &u.CreatedAt, &u.hash)
+	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, &u.CreatedAt, &u.hash, &u.LastLoginAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return u, ErrUserNotFound
 	}
@@ -186,6 +188,79 @@ func SetDisabled(ctx context.Context, db UserDB, id int64, disabled bool) error 
 		_, err = db.Exec(ctx, "DELETE FROM user_sessions WHERE user_id = $1", id)
 	}
 	return err
+}
+
+// checkNewPassword is the rule every new password meets (CreateUser's).
+func checkNewPassword(password string) error {
+	if len(password) < MinPasswordLen {
+		return fmt.Errorf("password must be at least %d characters", MinPasswordLen)
+	}
+	if len(password) > 72 {
+		return errors.New("password must be at most 72 bytes")
+	}
+	return nil
+}
+
+// SetPassword gives a user a new password and ends every session they have,
+// so whoever held the old one is logged out; the change is recorded in
+// user_events as by (never the password).
+func SetPassword(ctx context.Context, db UserDB, id int64, password string, cost int, by User) error {
+	if err := checkNewPassword(password); err != nil {
+		return err
+	}
+	cost = cmp.Or(cost, DefaultBcryptCost)
+	if err := CheckBcryptCost(cost); err != nil {
+		return err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	if err != nil {
+		return fmt.Errorf("hash password: %w", err)
+	}
+	tag, err := db.Exec(ctx, "UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1", id, string(hash))
+	if err != nil {
+		return fmt.Errorf("user %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrUserNotFound
+	}
+	if _, err := db.Exec(ctx, "DELETE FROM user_sessions WHERE user_id = $1", id); err != nil {
+		return fmt.Errorf("end sessions of user %d: %w", id, err)
+	}
+	return RecordUserEvent(ctx, db, id, "password_reset", by)
+}
+
+// UserEvent is one recorded change to a user account.
+type UserEvent struct {
+	Action string    `json:"action"`
+	By     string    `json:"by"`
+	At     time.Time `json:"at"`
+}
+
+// RecordUserEvent records a change by to user id (create, disable, enable,
+// password_reset).
+func RecordUserEvent(ctx context.Context, db UserDB, id int64, action string, by User) error {
+	var byID *int64
+	if by.ID != 0 {
+		byID = &by.ID
+	}
+	if _, err := db.Exec(ctx, "INSERT INTO user_events (user_id, action, by_user, by_name) VALUES ($1, $2, $3, $4)",
+		id, action, byID, by.Username); err != nil {
+		return fmt.Errorf("record %s of user %d: %w", action, id, err)
+	}
+	return nil
+}
+
+// UserEvents returns the recorded changes to a user, newest first.
+func UserEvents(ctx context.Context, db UserDB, id int64, limit int) ([]UserEvent, error) {
+	rows, err := db.Query(ctx, "SELECT action, by_name, at FROM user_events WHERE user_id = $1 ORDER BY at DESC, id DESC LIMIT $2", id, limit)
+	if err != nil {
+		return nil, fmt.Errorf("events of user %d: %w", id, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (UserEvent, error) {
+		var e UserEvent
+		err := r.Scan(&e.Action, &e.By, &e.At)
+		return e, err
+	})
 }
 
 // CountUsers counts users (demo mode creates its users on an empty table).

@@ -103,7 +103,7 @@ func TestBrowser(t *testing.T) {
 	require.Equal(t, 3, out.Report, "three rejected rows: a bad number, a duplicate, an empty phone")
 	require.Contains(t, out.Why, "you are not assigned to any running campaign", "the agent page says why Ready was refused")
 	for _, s := range []string{"login", "agent-ready", "agent-incall", "agent-dispo", "agent-history", "agent-callback",
-		"agent-callbacks", "jobs", "supervise", "manage", "agent-unassigned", "manage-agents"} {
+		"agent-callbacks", "jobs", "supervise", "manage-upload", "agent-unassigned", "manage-agents"} {
 		require.FileExists(t, filepath.Join(shots, s+".png"))
 	}
 }

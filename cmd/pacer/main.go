@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"sim":       {"run the pacing simulator on a scenario file (no database needed)", simCommand},
 		"campaigns": {"create, list, show, change, start and pause campaigns", campaignsCommand()},
 		"leads":     {"import lead lists into a campaign", leadsCommand()},
+		"lists":     {"show a campaign's lead lists with counts; delete a list", listsCommand()},
 		"dnc":       {"manage do-not-call lists: add, remove, import", dncCommand()},
 		"users":     {"manage web users: add (password from stdin), list, disable, enable", usersCommand()},
 	}

@@ -219,7 +219,8 @@ async function manager() {
     await btn(m.page, 'Start E2E campaign').click();
     await m.page.locator('#manage-error', { hasText: 'refused: US rules (TCPA) need a caller ID that can be called back' }).waitFor();
     await m.page.locator('#campaign-rows tr', { hasText: 'E2E campaign' }).locator('.status', { hasText: 'draft' }).waitFor();
-    await m.page.getByLabel('Campaign', { exact: true }).selectOption({ label: 'E2E campaign' });
+    await m.page.getByRole('link', { name: 'Lists of E2E campaign' }).click();
+    await m.page.waitForURL(/\/manage\/campaigns\/\d+\/lists$/);
     await m.page.getByLabel('Lead file').setInputFiles(leadsCSV);
 
     // Watch the progress bar while the import runs.
@@ -237,7 +238,7 @@ async function manager() {
     assert.match(done, /rejected/);
     const link = m.page.getByRole('link', { name: 'Download rejected rows' });
     await link.waitFor({ state: 'visible' });
-    await m.page.screenshot({ path: path.join(shots, 'manage.png'), fullPage: true });
+    await m.page.screenshot({ path: path.join(shots, 'manage-upload.png'), fullPage: true });
     const [dl] = await Promise.all([m.page.waitForEvent('download'), link.click()]);
     const report = fs.readFileSync(await dl.path(), 'utf8');
     assert.match(report, /^line,reason,raw/);
@@ -253,6 +254,8 @@ async function dncHistory() {
   const m = await browser();
   try {
     await login(m.page, 'manager', 'manager', '/manage');
+    await m.page.getByRole('link', { name: 'Do not call' }).click();
+    await m.page.waitForURL(base + '/manage/dnc');
     await m.page.getByLabel('Number', { exact: true }).fill('202 555 0188');
     await m.page.getByLabel('Reason (needed to remove)').fill('asked on a call');
     await btn(m.page, 'Add').click();
@@ -287,7 +290,8 @@ async function assignment() {
   const ag = await browser();
   try {
     await login(m.page, 'manager', 'manager', '/manage');
-    await m.page.getByLabel('Agents of campaign').selectOption({ label: 'Demo' });
+    await m.page.getByRole('link', { name: 'Agents of Demo' }).click();
+    await m.page.waitForURL(/\/manage\/campaigns\/\d+\/agents$/);
     await m.page.locator('#assign-rows tr[data-agent="agent5"]').waitFor();
     await btn(m.page, 'Unassign agent5').click();
     await m.page.locator('#manage-info', { hasText: 'Unassigned agent5.' }).waitFor();

@@ -8,8 +8,10 @@ const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ||
 // another tab that takes it tells this one through a "seat" event.
 export const tabId = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2) + String(Date.now()));
 
+// field, when the server names one, is the input the error is about (a
+// campaign setting's key), for forms that show errors beside the field.
 export class APIError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, field) { super(message); this.status = status; this.field = field || ''; }
 }
 
 export async function api(method, path, body) {
@@ -25,7 +27,7 @@ export async function api(method, path, body) {
   if (res.status === 204) return null;
   const ct = res.headers.get('Content-Type') || '';
   const data = ct.includes('json') ? await res.json() : await res.text();
-  if (!res.ok) throw new APIError(res.status, (data && data.error) || res.statusText);
+  if (!res.ok) throw new APIError(res.status, (data && data.error) || res.statusText, data && data.field);
   return data;
 }
 
