@@ -1,0 +1,5 @@
+-- The reports (package reports) read calls by the instant they were dialled
+-- across every campaign; calls_campaign_dialed serves one campaign only.
+CREATE INDEX calls_dialed ON calls (dialed_at);
+-- The dispositions report reads calls by the instant they were dispositioned.
+CREATE INDEX calls_dispositioned ON calls (dispositioned_at) WHERE disposition IS NOT NULL;
