@@ -27,7 +27,8 @@ LEFT JOIN lead_lists ll ON ll.id = l.list_id
 LEFT JOIN users u ON u.id = c.agent_id
 LEFT JOIN dispositions d ON d.campaign_id = c.campaign_id AND d.code = c.disposition
 WHERE c.dialed_at >= $1 AND c.dialed_at < $2 AND ($3::bigint = 0 OR c.campaign_id = $3)
-ORDER BY c.dialed_at, c.id`
+ORDER BY c.dialed_at, c.id
+LIMIT nullif($4::int, 0)`
 
 var cdrColumns = []Column{
 	{"call_id", "Call"}, {"time", "Dialled at"}, {"campaign_id", "Campaign id"}, {"campaign", "Campaign"},
@@ -53,7 +54,7 @@ func runCDR(ctx context.Context, db Querier, p Params, head header, row emit) er
 	if err := head(cdrColumns); err != nil {
 		return err
 	}
-	rows, err := db.Query(ctx, cdrSQL, p.Start(), p.End(), p.Campaign)
+	rows, err := db.Query(ctx, cdrSQL, p.Start(), p.End(), p.Campaign, p.Limit)
 	if err != nil {
 		return err
 	}

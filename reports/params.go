@@ -26,6 +26,9 @@ type Params struct {
 	Campaign int64
 	// Now ends the time of sessions still open.
 	Now time.Time
+	// Limit, when above 0, keeps only the first Limit rows (a page shows
+	// a screenful; the download has them all).
+	Limit int
 }
 
 // Start is the first instant of the range.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -57,9 +58,20 @@ func Find(name string) (*Report, error) {
 	return nil, invalid("no report called %q", name)
 }
 
+// errLimit stops a report at Params.Limit rows.
+var errLimit = errors.New("row limit reached")
+
 // Run calls head once with the columns, then row for each row in order.
 func (r *Report) Run(ctx context.Context, db Querier, p Params, head func([]Column) error, row func([]any) error) error {
-	if err := r.run(ctx, db, p, head, row); err != nil {
+	n := 0
+	err := r.run(ctx, db, p, head, func(v []any) error {
+		if p.Limit > 0 && n >= p.Limit {
+			return errLimit
+		}
+		n++
+		return row(v)
+	})
+	if err != nil && !errors.Is(err, errLimit) {
 		return fmt.Errorf("report %s: %w", r.Name, err)
 	}
 	return nil
@@ -135,7 +147,7 @@ func (r *Report) WriteJSON(ctx context.Context, db Querier, p Params, out io.Wri
 		head, err := json.Marshal(map[string]any{
 			"report": r.Name, "title": r.Title, "note": r.Note,
 			"from": p.From.Format(time.DateOnly), "to": p.To.Format(time.DateOnly), "tz": p.Zone.String(),
-			"campaign": p.Campaign, "columns": cols,
+			"campaign": p.Campaign, "limit": p.Limit, "columns": cols,
 		})
 		if err != nil {
 			return err

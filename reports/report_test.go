@@ -222,3 +222,18 @@ func TestBadParamsAreRefusedWithAReason(t *testing.T) {
 }
 
 func itoa(id int64) string { return strconv.FormatInt(id, 10) }
+
+func TestLimitKeepsTheFirstRows(t *testing.T) {
+	t.Parallel()
+	s := seed(t)
+	for _, name := range []string{"calls", "dispositions"} {
+		p := s.params(t, "")
+		p.Limit = 2
+		_, rows := collect(t, s, name, p)
+		require.Len(t, rows, 2, name)
+	}
+	p := s.params(t, "")
+	p.Limit = 1
+	_, rows := collect(t, s, "calls", p)
+	require.Equal(t, s.c1, rows[0][0])
+}

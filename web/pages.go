@@ -152,6 +152,11 @@ func (s *Server) pageManage(c *fiber.Ctx) error {
 		Data: map[string]any{"Campaigns": list, "Settings": campaigns.Settings()}})
 }
 
+func (s *Server) pageReports(c *fiber.Ctx) error {
+	ss := sessionOf(c)
+	return s.render(c, "reports.html", pageData{Title: "Reports", Page: "reports", User: ss.User, CSRF: ss.CSRF})
+}
+
 func (s *Server) pageJobs(c *fiber.Ctx) error {
 	ss := sessionOf(c)
 	return s.render(c, "jobs.html", pageData{Title: "Jobs", Page: "jobs", User: ss.User, CSRF: ss.CSRF})
