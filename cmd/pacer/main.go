@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"leads":     {"import lead lists into a campaign", leadsCommand()},
 		"dnc":       {"manage do-not-call lists: add, remove, import", dncCommand()},
 		"users":     {"manage web users: add (password from stdin), list, disable, enable", usersCommand()},
+		"psql":      {"open psql on Pacer's database (DATABASE_URL or the private cluster); extra arguments go to psql", psqlCommand},
 	}
 }
 
