@@ -35,7 +35,7 @@ WITH days AS (
 	WHERE ev.to_state <> 'LOGGED_OUT'
 	GROUP BY 1, 2, 3, 4, 5, 6
 )
-SELECT to_char(p.day, 'YYYY-MM-DD'), p.agent_id, u.username, p.campaign_id, cp.name, p.to_state, p.held, p.code, p.ms
+SELECT to_char(p.day, 'YYYY-MM-DD'), p.agent_id, coalesce(u.username, 'sim-' || p.agent_id), p.campaign_id, cp.name, p.to_state, p.held, p.code, p.ms
 FROM parts p JOIN campaigns cp ON cp.id = p.campaign_id LEFT JOIN users u ON u.id = p.agent_id
 ORDER BY 1, 2, 4`
 

@@ -15,7 +15,7 @@ import (
 // dispositioned. Nothing is recorded yet, so recording is "none".
 const cdrSQL = `
 SELECT c.id, c.dialed_at, c.campaign_id, cp.name, l.list_id, ll.name, c.lead_id,
-	nullif(btrim(l.first_name || ' ' || l.last_name), ''), c.phone, c.agent_id, u.username,
+	nullif(btrim(l.first_name || ' ' || l.last_name), ''), c.phone, c.agent_id, coalesce(u.username, 'sim-' || c.agent_id),
 	c.outcome, c.answered_by, c.abandoned, c.disposition, d.label, d.category, c.auto_disposition,
 	extract(epoch FROM coalesce(c.answered_at, c.ended_at) - coalesce(c.ringing_at, c.dialed_at))::float8,
 	c.talk_s::float8, c.hold_s::float8, c.dispo_s::float8, c.ended_at, c.sip_code::int8, c.q850_cause::int8,

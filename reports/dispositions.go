@@ -15,7 +15,7 @@ WITH counts AS (
 		AND ($3::bigint = 0 OR campaign_id = $3)
 	GROUP BY 1, 2, 3
 )
-SELECT c.campaign_id, cp.name, c.agent_id, u.username, c.disposition, d.label, d.category, d.final, c.n,
+SELECT c.campaign_id, cp.name, c.agent_id, coalesce(u.username, 'sim-' || c.agent_id), c.disposition, d.label, d.category, d.final, c.n,
 	c.n::float8 / sum(c.n) OVER (PARTITION BY c.campaign_id)
 FROM counts c JOIN campaigns cp ON cp.id = c.campaign_id
 LEFT JOIN users u ON u.id = c.agent_id

@@ -9,6 +9,9 @@
 // (params.go); days are that zone's calendar days, so a day of 23 or 25
 // hours across a DST change is what it is.
 //
+// An agent is named by their username; a simulated agent (ids 1..N, which
+// name no user) as sim-N, as the wallboard names them.
+//
 // It owns no tables and writes nothing. It is the one reader across owners:
 // calls (package dialer), agent_sessions and agent_events (agents), campaigns,
 // lead_lists, leads and dispositions (campaigns) and users (web), read with
