@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // Over HTTP, every report answers the same cells as JSON and as CSV (the
@@ -132,4 +134,42 @@ func TestReportsAPIServesCSVAndJSONAlikeAndRefusesBadRanges(t *testing.T) {
 	}
 	status, body = get(agent, "/api/v1/reports/calls?"+q)
 	require.Equal(t, http.StatusForbidden, status, body)
+}
+
+// A client that stops reading a long report (100,000 calls, more than every
+// buffer between the database and the client) frees its database
+// connection, and the server still stops.
+func TestReportDownloadLeftHalfWayFreesTheDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	s := startServer(t, db, "reports-cut")
+	sup := loginAPI(t, s, db, "sue", RoleSupervisor)
+	camp, err := campaigns.Create(ctx, db, "Long day", nil)
+	require.NoError(t, err)
+	_, err = db.Exec(ctx, `INSERT INTO calls (run_id, seq, campaign_id, phone, node, state, outcome, queued_at, dialed_at,
+		ended_at, notes)
+		SELECT '00000000-0000-0000-0000-000000000002', i, $1, '+12125550000', 'n', 'ended', 'no_answer', t, t,
+			t + interval '20 s', repeat('x', 200)
+		FROM generate_series(1, 100000) i,
+			LATERAL (SELECT '2026-06-02 00:00:00+00'::timestamptz + i * interval '800 ms') x(t)`, camp.ID)
+	require.NoError(t, err)
+
+	// The live-event bridge holds a connection of its own all along.
+	idle := db.Stat().AcquiredConns()
+	req, err := http.NewRequest("GET", sup.base+"/api/v1/reports/calls?format=csv&tz=UTC&from=2026-06-02&to=2026-06-02", nil)
+	require.NoError(t, err)
+	req.Header.Set("Cookie", sup.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	head := make([]byte, 4096)
+	_, err = io.ReadFull(resp.Body, head)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(head), "call_id,time,"))
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+
+	testwait.Until(t, func() bool { return db.Stat().AcquiredConns() <= idle },
+		"the report's connection goes back to the pool when its client has gone")
 }
