@@ -1,6 +1,6 @@
 // Package web is Pacer's HTTP face, on Fiber v2: the agent workspace
 // (/agent: call, callbacks, history), supervisor wallboard (/supervise, with
-// missed callbacks), manager console (/manage) and admins' jobs page
+// missed callbacks), manager console (/manage), reports (/reports) and admins' jobs page
 // (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
 // no build step); the JSON API under /api/v1 (OpenAPI at
 // /api/v1/openapi.json); live events on a WebSocket (/api/v1/events);
@@ -57,4 +57,9 @@
 // through package campaigns' store functions. Fiber's context is not a
 // context.Context and its request strings die with the handler: copy what
 // outlives a request.
+//
+// Reports (/reports and /api/v1/reports/{name}, api_reports.go) come from
+// package reports; a report streams to its client through a pipe written by
+// one goroutine per download (counted in Stop's wait), which ends when the
+// report is done, the client goes, the server stops or reportTimeout passes.
 package web
