@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -60,4 +62,23 @@ func TestPsqlKeepsThePasswordOffTheCommandLine(t *testing.T) {
 	u, p = withoutPassword("postgres://pacer@/pacer?host=%2Ftmp%2Fx&port=5")
 	require.Equal(t, "postgres://pacer@/pacer?host=%2Ftmp%2Fx&port=5", u)
 	require.Empty(t, p)
+}
+
+// With no DATABASE_URL, `pacer psql` works on the private cluster under
+// --data-dir as serve does: it starts the cluster when nothing runs it and
+// stops it again when psql exits.
+func TestPsqlOnThePrivateCluster(t *testing.T) {
+	requireBinaries(t)
+	if _, err := findPsql(); err != nil {
+		t.Skipf("SKIPPED LOUDLY: %v", err)
+	}
+	t.Parallel()
+	dir := workDir(t)
+	data := filepath.Join(dir, "state")
+	cmd := exec.Command(pacerBin, "psql", "--data-dir", data, "-tA", "-c", "select current_database()")
+	cmd.Env = cleanEnv()
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Equal(t, "pacer\n", string(out))
+	require.False(t, postgresRunningIn(filepath.Join(data, "pg", "data")), "the cluster psql started is stopped again")
 }
