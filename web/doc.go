@@ -4,7 +4,7 @@
 // modules over agent_core.js), supervisor wallboard (/supervise, with
 // missed callbacks), manager console (/manage: campaigns, a campaign's
 // settings, lists, dispositions and agents, DNC, users, pause codes and
-// transfer numbers; pages_console.go) and admins' jobs page
+// transfer numbers; pages_console.go), reports (/reports) and admins' jobs page
 // (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
 // no build step); the JSON API under /api/v1 (OpenAPI at
 // /api/v1/openapi.json); live events on a WebSocket (/api/v1/events);
@@ -63,4 +63,9 @@
 // through package campaigns' store functions. Fiber's context is not a
 // context.Context and its request strings die with the handler: copy what
 // outlives a request.
+//
+// Reports (/reports and /api/v1/reports/{name}, api_reports.go) come from
+// package web/reports (its SQL, one reader across the owners' tables); a report streams to its client through a pipe written by
+// one goroutine per download (counted in Stop's wait), which ends when the
+// report is done, the client goes, the server stops or reportTimeout passes.
 package web

@@ -145,6 +145,11 @@ func (s *Server) pageSupervise(c *fiber.Ctx) error {
 	return s.render(c, "supervise.html", pageData{Title: "Wallboard", Page: "supervise", User: ss.User, CSRF: ss.CSRF, Data: list})
 }
 
+func (s *Server) pageReports(c *fiber.Ctx) error {
+	ss := sessionOf(c)
+	return s.render(c, "reports.html", pageData{Title: "Reports", Page: "reports", User: ss.User, CSRF: ss.CSRF})
+}
+
 func (s *Server) pageJobs(c *fiber.Ctx) error {
 	ss := sessionOf(c)
 	return s.render(c, "jobs.html", pageData{Title: "Jobs", Page: "jobs", User: ss.User, CSRF: ss.CSRF})

@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	s.app.Get("/manage/dnc", s.authPage(manage...), s.pageManageDNC)
 	s.app.Get("/manage/users", s.authPage(manage...), s.pageManageUsers)
 	s.app.Get("/admin/jobs", s.authPage(admin...), s.pageJobs)
+	s.app.Get("/reports", s.authPage(watch...), s.pageReports)
 
 	// Node to node: another node's engine call for a campaign this node owns
 	// (cluster.go); the cluster secret instead of a session.
@@ -82,6 +83,10 @@ func (s *Server) routes() {
 	api.Get("/callback-requests", s.authAPI(watch...), s.apiCallbackRequests)
 	api.Post("/callback-requests/:id/status", s.authAPI(watch...), s.apiCallbackRequestStatus)
 	api.Post("/callback-requests/:id/assign", s.authAPI(watch...), s.apiCallbackRequestAssign)
+
+	// Reports over a date range (supervisors, managers, admins).
+	api.Get("/reports", s.authAPI(watch...), s.apiReports)
+	api.Get("/reports/:name", s.authAPI(watch...), s.apiReport)
 
 	// Manager: campaigns, dispositions, lists, DNC, users.
 	api.Get("/campaign-fields", s.authAPI(manage...), s.apiCampaignFields)

@@ -307,30 +307,50 @@ type DemoUser struct {
 }
 
 // DemoUsers are the demo accounts: agent1…agent5 / agent, supervisor /
-// supervisor, manager / manager.
+// supervisor, manager / manager, admin / admin.
 func DemoUsers() []DemoUser {
 	var out []DemoUser
 	for i := 1; i <= 5; i++ {
 		out = append(out, DemoUser{fmt.Sprintf("agent%d", i), "agent", RoleAgent})
 	}
-	return append(out, DemoUser{"supervisor", "supervisor", RoleSupervisor}, DemoUser{"manager", "manager", RoleManager})
+	return append(out, DemoUser{"supervisor", "supervisor", RoleSupervisor}, DemoUser{"manager", "manager", RoleManager},
+		DemoUser{"admin", "admin", RoleAdmin})
 }
 
-// EnsureDemoUsers creates the demo accounts on a database without users and
-// returns them; with users present it does nothing. Their passwords are
-// printed and documented, so they are hashed at no more than
+// EnsureDemoUsers creates the demo accounts that are missing on a database
+// whose only users are demo accounts, none of them disabled (a database made
+// by an earlier demo gets the accounts added since, such as admin), and
+// returns those it created. A database with any other user, or a demo
+// account disabled, is someone's real setup: it does nothing there. The
+// passwords are printed and documented, so they are hashed at no more than
 // WeakBcryptCost, which keeps a first start quick (0 means the default).
 func EnsureDemoUsers(ctx context.Context, db UserDB, cost int) ([]DemoUser, error) {
-	n, err := CountUsers(ctx, db)
-	if err != nil || n > 0 {
+	users, err := ListUsers(ctx, db)
+	if err != nil {
 		return nil, err
 	}
-	cost = min(cmp.Or(cost, DefaultBcryptCost), WeakBcryptCost)
+	demo := map[string]bool{}
 	for _, d := range DemoUsers() {
+		demo[d.Username] = true
+	}
+	have := map[string]bool{}
+	for _, u := range users {
+		if !demo[u.Username] || u.Disabled {
+			return nil, nil
+		}
+		have[u.Username] = true
+	}
+	cost = min(cmp.Or(cost, DefaultBcryptCost), WeakBcryptCost)
+	var created []DemoUser
+	for _, d := range DemoUsers() {
+		if have[d.Username] {
+			continue
+		}
 		if _, err := CreateUser(ctx, db, NewUser{Username: d.Username, Role: d.Role, Password: d.Password, Cost: cost,
 			AllowShort: true}); err != nil && !errors.Is(err, ErrUserExists) {
 			return nil, err
 		}
+		created = append(created, d)
 	}
-	return DemoUsers(), nil
+	return created, nil
 }

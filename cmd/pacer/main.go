@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"lists":     {"show a campaign's lead lists with counts; delete a list", listsCommand()},
 		"dnc":       {"manage do-not-call lists: add, remove, import", dncCommand()},
 		"users":     {"manage web users: add (password from stdin), list, disable, enable", usersCommand()},
+		"psql":      {"open psql on Pacer's database (DATABASE_URL or the private cluster); extra arguments go to psql", psqlCommand},
 	}
 }
 

@@ -342,6 +342,11 @@ func (p *private) ownedDir(dir string) error {
 	return os.Chmod(dir, 0o700)
 }
 
+// BinDir is the directory of the PostgreSQL server binaries a private
+// cluster runs from (its client tools, such as psql, are usually there too),
+// or ErrNoBinaries.
+func BinDir() (string, error) { return findBinaries() }
+
 func findBinaries() (string, error) {
 	has := func(dir string) bool {
 		for _, b := range []string{"initdb", "pg_ctl", "postgres"} {

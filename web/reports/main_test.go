@@ -1,0 +1,9 @@
+package reports
+
+import (
+	"testing"
+
+	"github.com/pacer-dialer/pacer/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
