@@ -156,6 +156,8 @@ var settings = []setting{
 	{"wrapup_limit_s", "wrapup_limit_s", "seconds an agent may stay in DISPO before the call is auto-dispositioned (0: no limit)", intIn(0, 3600, " s")},
 	{"wrapup_then", "wrapup_then", "after an automatic disposition the agent goes ready or paused", oneOf("ready", "paused")},
 	{"callback_grace_s", "callback_grace_s", "seconds a due callback for one agent waits for them before callback_grace_then applies", intIn(0, 7*86400, " s")},
+	{"preview_skip_limit_per_hour", "preview_skip_limit_per_hour", "preview skips an agent may make per hour (0: no limit)", intIn(0, 1000, "")},
+	{"preview_skip_hold_s", "preview_skip_hold_s", "seconds a skipped preview lead is not offered again to the agent who skipped it (it goes behind every lead due meanwhile)", intIn(0, 86400, " s")},
 	{"callback_grace_then", "callback_grace_then", "a callback its agent did not take in time goes to anyone (the hopper) or is marked missed", oneOf("anyone", "missed")},
 }
 
