@@ -460,7 +460,7 @@ func TestAgentDialsACallbackFromTheirList(t *testing.T) {
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
 	_, err = l.DialCallback(ctx, 1, cb.ID)
 	require.NoError(t, err)
-	require.Equal(t, agents.InCall, agentStatus(t, l, 1).State)
+	require.Equal(t, agents.Dialing, agentStatus(t, l, 1).State)
 	got, err := campaigns.GetCallback(ctx, db, cb.ID)
 	require.NoError(t, err)
 	require.Equal(t, campaigns.CallbackDialled, got.Status)

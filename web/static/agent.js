@@ -341,6 +341,7 @@ function callNotice(d) {
   box.textContent = 'Call to ' + d.number + ' ended: ' + (outcomeText[d.outcome] || d.outcome) +
     (d.disposition ? ' (' + d.disposition + ')' : '') + '. Nothing to disposition.';
   box.dataset.outcome = d.outcome;
+  box.dataset.call = String(d.call_id);
   box.hidden = false;
 }
 
