@@ -9,7 +9,7 @@ type action uint8
 
 const (
 	actIllegal action = iota
-	actNone // the state changes, nothing else
+	actNone           // the state changes, nothing else
 	actLogin
 	actReady
 	actPause

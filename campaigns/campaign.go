@@ -108,7 +108,9 @@ func (c *Campaign) Window() (Window, error) {
 
 // PreviewSkipHold is how long a skipped preview lead is kept from the agent
 // who skipped it.
-func (c *Campaign) PreviewSkipHold() time.Duration { return time.Duration(c.PreviewSkipHoldS) * time.Second }
+func (c *Campaign) PreviewSkipHold() time.Duration {
+	return time.Duration(c.PreviewSkipHoldS) * time.Second
+}
 
 // RingTimeout is how long an unanswered call rings before it is given up.
 func (c *Campaign) RingTimeout() time.Duration { return time.Duration(c.RingTimeoutS) * time.Second }

@@ -100,7 +100,7 @@ type agentSlot struct {
 	// such a lead is due.
 	skipped    map[LeadID]time.Time
 	offerAfter time.Time
-	readyIdx int // index in Engine.ready, -1 when not queued
+	readyIdx   int // index in Engine.ready, -1 when not queued
 }
 
 // Engine paces one campaign. It is not safe for concurrent use: exactly one
