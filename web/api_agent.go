@@ -173,7 +173,7 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 	if had && prev.Campaign != campaign {
 		v, err := s.engine.Agent(ctx, campaigns.ID(prev.Campaign), agents.ID(agent))
 		switch {
-		case err == nil && (v.State == agents.InCall || v.State == agents.Dispo || v.State == agents.Ringing):
+		case err == nil && (v.State == agents.InCall || v.State == agents.Dispo || v.State == agents.Ringing || v.State == agents.Dialing):
 			return 0, apiError(fiber.StatusConflict, "you are on a call in another campaign (%s in another tab or window); finish it there first", v.State)
 		case err == nil && v.State != agents.LoggedOut:
 			if err := s.engine.Act(ctx, campaigns.ID(prev.Campaign), agents.ID(agent), ActLogout, ""); err != nil &&
