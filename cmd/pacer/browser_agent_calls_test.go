@@ -55,13 +55,11 @@ func TestBrowserAgentCalls(t *testing.T) {
 	for i := range leads {
 		fmt.Fprintf(&csv, "+1202555%04d,First%d,Last%d\n", 6000+i, i, i)
 	}
-	c := activeCampaign(t, db, "Preview", "preview", csv.String())
 	// Nothing comes back during the run: an unanswered lead waits an hour,
 	// a skipped one is kept from its skipper for ten minutes.
-	c, err = campaigns.Update(ctx, db, c.ID, map[string]string{"retry_no_answer_s": "3600", "retry_busy_s": "3600",
-		"retry_machine_s": "3600", "retry_failed_s": "3600", "preview_skip_limit_per_hour": fmt.Sprint(skipLimit),
-		"preview_skip_hold_s": "600"})
-	require.NoError(t, err)
+	c := activeCampaignWith(t, db, "Preview", "preview", csv.String(), map[string]string{"retry_no_answer_s": "3600",
+		"retry_busy_s": "3600", "retry_machine_s": "3600", "retry_failed_s": "3600",
+		"preview_skip_limit_per_hour": fmt.Sprint(skipLimit), "preview_skip_hold_s": "600"})
 	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{dncNumber}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(t, err)
 
@@ -122,4 +120,30 @@ func TestBrowserAgentCalls(t *testing.T) {
 		count(`SELECT count(*) FROM agent_events WHERE agent_id = $1 AND to_state = 'DISPO'`, ann),
 		"only answered calls went to DISPO")
 	require.Zero(t, count(`SELECT count(*) FROM agent_events WHERE agent_id = $1 AND event = 'wrapup_timeout'`, ann))
+}
+
+// activeCampaignWith is activeCampaign with settings of its own, in force
+// before it starts.
+func activeCampaignWith(t testing.TB, db *pgxpool.Pool, name, mode, csv string, settings map[string]string) campaigns.Campaign {
+	t.Helper()
+	ctx := context.Background()
+	s := map[string]string{"mode": mode, "window_start": "00:00", "window_end": "24:00", "simulated": "true"}
+	for k, v := range settings {
+		s[k] = v
+	}
+	c, err := campaigns.Create(ctx, db, name, s)
+	require.NoError(t, err)
+	_, err = campaigns.Import(ctx, db, strings.NewReader(csv),
+		campaigns.ImportOptions{Campaign: c.ID, Name: name + ".csv", Format: campaigns.FormatCSV})
+	require.NoError(t, err)
+	c, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusActive)
+	require.NoError(t, err)
+	users, err := web.ListUsers(ctx, db)
+	require.NoError(t, err)
+	for _, u := range users {
+		if u.Role == web.RoleAgent {
+			assignAgents(t, db, c.ID, u.Username)
+		}
+	}
+	return c
 }

@@ -521,7 +521,10 @@ func TestWebSecurity(t *testing.T) {
 	})
 
 	t.Run("preview", func(t *testing.T) {
-		pv := activeCampaign(t, db, "Preview", "preview", "phone,first_name\n+12025557001,Pia\n+12025557002,Quinn\n")
+		// A skipped lead may come back to its skipper at once (no hold):
+		// two leads serve three previews.
+		pv := activeCampaignWith(t, db, "Preview", "preview", "phone,first_name\n+12025557001,Pia\n+12025557002,Quinn\n",
+			map[string]string{"preview_skip_hold_s": "0"})
 		pat := newClient(t, base)
 		require.Equal(t, http.StatusOK, pat.login("pat", "password-pat"))
 		var call struct {
