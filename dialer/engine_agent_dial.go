@@ -30,8 +30,8 @@ func (e *Engine) answerOffer(ctx context.Context, s *agentSlot, ev agents.Event,
 	if err := e.applyAgent(ctx, s, ev); err != nil {
 		return err
 	}
-	if s.a.State() == agents.Ringing {
-		return nil
+	if s.a.State() == agents.Ringing || !s.offered {
+		return nil // still offered, or a logout already gave the lead back
 	}
 	s.offered = false
 	switch {

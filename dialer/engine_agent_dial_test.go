@@ -146,3 +146,20 @@ func TestASkippedLeadIsKeptFromItsSkipperForTheHold(t *testing.T) {
 	require.Equal(t, 1, hop.Skips(10))
 	require.Equal(t, 1, hop.Skips(11))
 }
+
+// An agent who logs out with a preview on screen gives it back once, as it
+// was: no skip is counted against them.
+func TestLogoutWithAPreviewReleasesItUncounted(t *testing.T) {
+	t.Parallel()
+	hop := dialer.NewMemoryHopper(leads(10, 11)...)
+	h := newHarness(t, dialer.Config{Mode: dialer.ModePreview, PreviewSkipHold: time.Hour}, nil, hop, nil)
+	h.agentReady(1)
+	h.agent(1, agents.EvLogout)
+	require.Equal(t, 2, hop.Remaining())
+	require.Zero(t, hop.Skips(10))
+	h.agent(1, agents.EvLogin)
+	h.agent(1, agents.EvReady)
+	l, ok := h.eng.PreviewLead(1)
+	require.True(t, ok, "not held back: it was not skipped")
+	require.EqualValues(t, 11, l.ID)
+}
