@@ -13,7 +13,7 @@ type Config struct {
 // Session accumulates time over one login, split by what the agent was doing.
 type Session struct {
 	LoginAt time.Time
-	Wait    time.Duration // READY
+	Wait    time.Duration // READY, and DIALING (the agent's own call not answered yet)
 	Ring    time.Duration // RINGING (an offer waiting for accept/reject)
 	Talk    time.Duration // INCALL, not on hold
 	Hold    time.Duration // INCALL, on hold
@@ -102,7 +102,7 @@ func (a *Agent) Session() Session {
 	if a.state != LoggedOut {
 		d := a.clock.Now().Sub(a.mark)
 		switch a.state {
-		case Ready:
+		case Ready, Dialing:
 			s.Wait += d
 		case Ringing:
 			s.Ring += d
@@ -227,6 +227,12 @@ func (a *Agent) Apply(ev Event) (Transition, error) {
 			to = Paused
 			a.pauseCode = ev.PauseCode
 		}
+	case actDialEnded:
+		if a.pendingPause != "" {
+			to = Paused
+			a.pauseCode = a.pendingPause
+			a.pendingPause = ""
+		}
 	case actLogout:
 		if a.inCall {
 			if a.call.TalkEnd.IsZero() {
@@ -271,7 +277,7 @@ func (a *Agent) account(now time.Time) {
 		return
 	}
 	switch a.state {
-	case Ready:
+	case Ready, Dialing:
 		a.session.Wait += d
 	case Ringing:
 		a.session.Ring += d

@@ -35,6 +35,8 @@ func pathTo(s State) []EventKind {
 		return []EventKind{EvLogin, EvReady, EvConnect}
 	case Dispo:
 		return []EventKind{EvLogin, EvReady, EvConnect, EvCallEnd}
+	case Dialing:
+		return []EventKind{EvLogin, EvReady, EvDial}
 	}
 	panic(fmt.Sprintf("no path to %s", s))
 }
@@ -77,8 +79,13 @@ func TestTransitionTableExhaustive(t *testing.T) {
 		{Dispo, EvPause}:         Dispo,
 		{Dispo, EvDispoSaved}:    Ready,
 		{Dispo, EvWrapupTimeout}: Ready,
+		{Ready, EvDial}:          Dialing,
+		{Ringing, EvDial}:        Dialing,
+		{Dialing, EvPause}:       Dialing,
+		{Dialing, EvAnswer}:      InCall,
+		{Dialing, EvUnanswered}:  Ready,
 	}
-	for _, s := range []State{Paused, Ready, Ringing, InCall, Dispo} {
+	for _, s := range []State{Paused, Ready, Ringing, InCall, Dispo, Dialing} {
 		want[key{s, EvLogout}] = LoggedOut
 		want[key{s, EvSessionLost}] = LoggedOut
 	}
@@ -138,6 +145,52 @@ func TestPendingPauseCanBeCancelled(t *testing.T) {
 			require.Equal(t, Ready, a.State())
 		})
 	}
+}
+
+// An agent's own dial counts talk from the answer, not from the dial: the
+// seconds it rang are wait. An unanswered one closes no call, counts no
+// dispo time and puts the agent back to READY, or PAUSED when they asked
+// for a pause while it rang.
+func TestOwnDialTalkStartsAtAnswerAndAnUnansweredOneHasNoWrapUp(t *testing.T) {
+	t.Parallel()
+	a, clk := agentIn(t, Ready, Config{})
+	before := a.Session()
+	_, err := a.Apply(Event{Kind: EvDial})
+	require.NoError(t, err)
+	clk.Advance(25 * time.Second)
+	tr, err := a.Apply(Event{Kind: EvUnanswered})
+	require.NoError(t, err)
+	require.Equal(t, Ready, tr.To)
+	require.Nil(t, tr.Call, "an unanswered dial closes no call")
+	s := a.Session()
+	require.Zero(t, s.Talk)
+	require.Zero(t, s.Dispo)
+	require.Zero(t, s.Calls)
+	require.Equal(t, before.Wait+25*time.Second, s.Wait, "the ringing was wait")
+
+	_, err = a.Apply(Event{Kind: EvDial})
+	require.NoError(t, err)
+	clk.Advance(10 * time.Second)
+	_, err = a.Apply(Event{Kind: EvAnswer})
+	require.NoError(t, err)
+	require.Equal(t, clk.Now(), a.CallStart(), "the call starts at the answer")
+	clk.Advance(30 * time.Second)
+	_, err = a.Apply(Event{Kind: EvCallEnd})
+	require.NoError(t, err)
+	clk.Advance(5 * time.Second)
+	tr, err = a.Apply(Event{Kind: EvDispoSaved})
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, tr.Call.Talk)
+	require.Equal(t, 5*time.Second, tr.Call.Dispo)
+
+	_, err = a.Apply(Event{Kind: EvDial})
+	require.NoError(t, err)
+	_, err = a.Apply(Event{Kind: EvPause, PauseCode: "LUNCH"})
+	require.NoError(t, err)
+	tr, err = a.Apply(Event{Kind: EvUnanswered})
+	require.NoError(t, err)
+	require.Equal(t, Paused, tr.To)
+	require.Equal(t, "LUNCH", tr.PauseCode)
 }
 
 func TestHoldResumeAccounting(t *testing.T) {

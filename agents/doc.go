@@ -1,7 +1,9 @@
 // Package agents owns the agent state machine: the single transition table
-// that moves an agent through LOGGED_OUT, PAUSED, READY, RINGING, INCALL and
-// DISPO, and the per-session and per-call time accounting (wait, ring, talk,
-// hold, dispo, pause by code) derived from it.
+// that moves an agent through LOGGED_OUT, PAUSED, READY, RINGING, DIALING
+// (the agent's own call not answered yet), INCALL and DISPO, and the
+// per-session and per-call time accounting (wait, ring, talk, hold, dispo,
+// pause by code) derived from it. DIALING is wait: talk starts when the
+// customer answers, and a dial nobody answers returns to READY without DISPO.
 //
 // An Agent holds no goroutines and no locks: it is owned by exactly one
 // goroutine (in production the campaign loop that routes calls to it, in

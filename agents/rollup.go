@@ -15,7 +15,8 @@ import (
 // logout, or for a session still open, until now), clipped to the day, so a
 // shift across midnight is split between the two days. Time per call (talk,
 // hold, dispo) and the call count come from the events that closed calls
-// that day, which carry the call's own accounting.
+// that day, which carry the call's own accounting. DIALING (the agent's own
+// call ringing out) is wait, as in Session.
 
 const rollupAgentsSQL = `
 WITH sessions AS (
@@ -29,7 +30,7 @@ WITH sessions AS (
 	FROM ev WHERE least(t1, $2) > greatest(t0, $1)
 ), times AS (
 	SELECT agent_id, campaign_id,
-		coalesce(sum(secs) FILTER (WHERE to_state = 'READY'), 0) AS wait_s,
+		coalesce(sum(secs) FILTER (WHERE to_state IN ('READY', 'DIALING')), 0) AS wait_s,
 		coalesce(sum(secs) FILTER (WHERE to_state = 'RINGING'), 0) AS ring_s,
 		coalesce(sum(secs) FILTER (WHERE to_state = 'PAUSED'), 0) AS pause_s
 	FROM clipped GROUP BY 1, 2

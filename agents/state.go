@@ -18,10 +18,15 @@ const (
 	Ringing
 	InCall
 	Dispo
+	// Dialing: the agent's own call (a preview, manual or callback dial)
+	// rings out and nobody has answered yet. Its time is the agent's wait
+	// (Session.Wait), not talk: talk starts when the customer answers, and
+	// an unanswered dial returns the agent to READY with no wrap-up.
+	Dialing
 	numStates
 )
 
-var stateNames = [numStates]string{"LOGGED_OUT", "PAUSED", "READY", "RINGING", "INCALL", "DISPO"}
+var stateNames = [numStates]string{"LOGGED_OUT", "PAUSED", "READY", "RINGING", "INCALL", "DISPO", "DIALING"}
 
 func (s State) String() string {
 	if s < numStates {
@@ -78,12 +83,23 @@ const (
 	EvWrapupTimeout
 	EvLogout
 	EvSessionLost
+	// EvDial: the agent dials their own call (a manual or callback dial
+	// from READY, or the preview on their screen): DIALING until it is
+	// answered or not.
+	EvDial
+	// EvAnswer: the customer answered the agent's own call; talk starts.
+	EvAnswer
+	// EvUnanswered: the agent's own call ended before anyone answered
+	// (busy, no answer, machine, failed); its outcome is the engine's, and
+	// the agent goes back to READY (PAUSED if they asked for a pause).
+	EvUnanswered
 	numEvents
 )
 
 var eventNames = [numEvents]string{
 	"login", "ready", "pause", "offer", "accept", "reject", "ring_timeout", "connect",
 	"hold", "resume", "call_end", "dispo_saved", "wrapup_timeout", "logout", "session_lost",
+	"dial", "answer", "unanswered",
 }
 
 func (e EventKind) String() string {

@@ -9,6 +9,7 @@ type action uint8
 
 const (
 	actIllegal action = iota
+	actNone           // the state changes, nothing else
 	actLogin
 	actReady
 	actPause
@@ -23,6 +24,7 @@ const (
 	actCallEnd
 	actDispoDone
 	actLogout
+	actDialEnded
 )
 
 type rule struct {
@@ -56,6 +58,14 @@ var table = func() (t [numStates][numEvents]rule) {
 	set(InCall, EvHold, InCall, actHold)
 	set(InCall, EvResume, InCall, actResume)
 	set(InCall, EvCallEnd, Dispo, actCallEnd)
+
+	// The agent's own dial: talk starts at the answer; an unanswered dial
+	// has no disposition to give (the engine's outcome is the lead's).
+	set(Ready, EvDial, Dialing, actNone)
+	set(Ringing, EvDial, Dialing, actNone)
+	set(Dialing, EvPause, Dialing, actRequestPause)
+	set(Dialing, EvAnswer, InCall, actStartCall)
+	set(Dialing, EvUnanswered, Ready, actDialEnded)
 
 	set(Dispo, EvPause, Dispo, actRequestPause)
 	set(Dispo, EvReady, Dispo, actCancelPause)

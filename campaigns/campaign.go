@@ -89,6 +89,11 @@ type Campaign struct {
 	WrapupThen        string            `json:"wrapup_then"`
 	CallbackGraceS    int               `json:"callback_grace_s"`
 	CallbackGraceThen string            `json:"callback_grace_then"`
+	// PreviewSkipLimitPerHour caps an agent's preview skips per rolling
+	// hour (0: no cap); PreviewSkipHoldS is how long a skipped lead is not
+	// offered again to the agent who skipped it.
+	PreviewSkipLimitPerHour int `json:"preview_skip_limit_per_hour"`
+	PreviewSkipHoldS        int `json:"preview_skip_hold_s"`
 	// Simulated marks a campaign that dials only the simulated carrier: it
 	// is exempt from the law's floors and refused by CheckRealCarrier.
 	Simulated bool      `json:"simulated"`
@@ -99,6 +104,12 @@ type Campaign struct {
 // Window is the campaign's calling window.
 func (c *Campaign) Window() (Window, error) {
 	return ParseWindow(c.WindowStart+"-"+c.WindowEnd, c.StateWindows)
+}
+
+// PreviewSkipHold is how long a skipped preview lead is kept from the agent
+// who skipped it.
+func (c *Campaign) PreviewSkipHold() time.Duration {
+	return time.Duration(c.PreviewSkipHoldS) * time.Second
 }
 
 // RingTimeout is how long an unanswered call rings before it is given up.
@@ -123,7 +134,8 @@ const campaignColumns = `id, name, dial_mode, power_ratio::float8, abandon_targe
 	window_note, state_windows, caller_id, info_message, max_attempts, max_attempts_per_day,
 	retry_no_answer_s, retry_busy_s, retry_machine_s, retry_abandoned_s, retry_failed_s,
 	lead_order, status, script, rate_per_minute, default_region, wrapup_limit_s, wrapup_then,
-	callback_grace_s, callback_grace_then, simulated, created_at, updated_at`
+	callback_grace_s, callback_grace_then, simulated, created_at, updated_at, preview_skip_limit_per_hour,
+	preview_skip_hold_s`
 
 func scanCampaign(row pgx.Row) (Campaign, error) {
 	var c Campaign
@@ -133,7 +145,8 @@ func scanCampaign(row pgx.Row) (Campaign, error) {
 		&c.WindowStart, &c.WindowEnd, &c.WindowNote, &states, &c.CallerID, &c.InfoMessage,
 		&c.MaxAttempts, &c.MaxAttemptsPerDay, &c.RetryNoAnswerS, &c.RetryBusyS, &c.RetryMachineS,
 		&c.RetryAbandonedS, &c.RetryFailedS, &c.LeadOrder, &c.Status, &c.Script, &c.RatePerMinute,
-		&c.DefaultRegion, &c.WrapupLimitS, &c.WrapupThen, &c.CallbackGraceS, &c.CallbackGraceThen, &c.Simulated, &c.CreatedAt, &c.UpdatedAt)
+		&c.DefaultRegion, &c.WrapupLimitS, &c.WrapupThen, &c.CallbackGraceS, &c.CallbackGraceThen, &c.Simulated, &c.CreatedAt, &c.UpdatedAt,
+		&c.PreviewSkipLimitPerHour, &c.PreviewSkipHoldS)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, ErrNotFound
 	}

@@ -77,7 +77,13 @@
 //
 // Agents work only the campaigns they are assigned to (assign.go, table
 // campaign_agents); an agent's manual dial obeys the hopper's rules and a
-// refusal names the rule (manual_dial.go).
+// refusal names the rule (manual_dial.go). A number dialled by hand that is
+// no lead becomes one of the campaign's own "Manual dials" list (format
+// manual, one per campaign, made on first use, its leads in leads_shared),
+// one lead per number under the list's row lock (ManualLead). A preview the
+// agent skips goes back behind the leads due with its skip counted on the
+// lead and in preview_skips, which the campaign's per-agent hourly cap
+// counts (preview_skip.go, migration 0017).
 //
 // Two append-only logs keep what a manager may be asked about later:
 // EditDisposition logs each change to a disposition (disposition_changes),

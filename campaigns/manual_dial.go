@@ -89,3 +89,59 @@ func CheckNumber(ctx context.Context, db DB, c *Campaign, phone string, now time
 	}
 	return nil
 }
+
+// ManualListName names the list a campaign's manually dialled numbers join.
+const ManualListName = "Manual dials"
+
+// ManualLead returns the lead of campaign c with phone (E.164), making it
+// a lead of the campaign's manual list when it is none yet (the list itself
+// is made on first use). A number that may not be dialled now (DNC, calling
+// window: CheckNumber) is refused with the reason and no lead is made.
+// Leads are made one at a time per campaign, under the manual list's row
+// lock, after looking for the number again: two agents dialling the same
+// new number at once get one lead.
+func ManualLead(ctx context.Context, db TxDB, c *Campaign, phone string, now time.Time) (LeadID, error) {
+	id, err := LeadByPhone(ctx, db, c.ID, phone)
+	if err == nil || !errors.Is(err, ErrNotFound) {
+		return id, err
+	}
+	if err := CheckNumber(ctx, db, c, phone, now); err != nil {
+		return 0, err
+	}
+	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO lead_lists (campaign_id, name, format, status, finished_at)
+VALUES ($1, $2, 'manual', 'ready', $3) ON CONFLICT (campaign_id) WHERE format = 'manual' DO NOTHING`,
+			c.ID, ManualListName, now); err != nil {
+			return fmt.Errorf("make the manual list of campaign %d: %w", c.ID, err)
+		}
+		var list int64
+		if err := tx.QueryRow(ctx, `SELECT id FROM lead_lists WHERE campaign_id = $1 AND format = 'manual' FOR UPDATE`,
+			c.ID).Scan(&list); err != nil {
+			return fmt.Errorf("lock the manual list of campaign %d: %w", c.ID, err)
+		}
+		got, err := LeadByPhone(ctx, tx, c.ID, phone)
+		if err == nil {
+			id = got
+			return nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		zones, states := LeadPlace(phone, "", "", "")
+		group, err := ensureTZGroup(ctx, tx, zones, states)
+		if err != nil {
+			return err
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO leads (id, campaign_id, list_id, line, phone, tz_group)
+SELECT nextval('leads_shared_id_seq'), $1, $2, imported + 1, $3, $4 FROM lead_lists WHERE id = $2 RETURNING id`,
+			c.ID, list, phone, group).Scan(&id); err != nil {
+			return fmt.Errorf("add %s to the manual list of campaign %d: %w", phone, c.ID, err)
+		}
+		_, err = tx.Exec(ctx, `UPDATE lead_lists SET rows_read = rows_read + 1, imported = imported + 1 WHERE id = $1`, list)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
+}

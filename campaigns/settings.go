@@ -220,6 +220,10 @@ var settings = []setting{
 		help: "seconds a due callback for one agent waits for them before callback_grace_then applies", rule: intIn(0, 7*86400, " s")},
 	{key: "callback_grace_then", column: "callback_grace_then", label: "Callback not taken in time", group: GroupAgents,
 		help: "a callback its agent did not take in time goes to anyone (the hopper) or is marked missed", rule: oneOf("anyone", "missed")},
+	{key: "preview_skip_limit_per_hour", column: "preview_skip_limit_per_hour", label: "Preview skips per agent", unit: "per hour", group: GroupAgents,
+		help: "preview skips an agent may make per hour (0: no limit)", rule: intIn(0, 1000, "")},
+	{key: "preview_skip_hold_s", column: "preview_skip_hold_s", label: "Skipped lead held from its skipper", unit: "s", group: GroupAgents,
+		help: "seconds a skipped preview lead is not offered again to the agent who skipped it (it goes behind every lead due meanwhile)", rule: intIn(0, 86400, " s")},
 	{key: "script", column: "script", label: "Script", group: GroupScript, help: "script shown to agents", rule: text(20000)},
 	{key: "rate_per_minute", column: "rate_per_minute", label: "Trunk rate", unit: "per minute", group: GroupCost,
 		help: "trunk cost per minute", rule: rule{kind: "number", min: num(0), parse: func(s string) (any, error) {

@@ -67,6 +67,9 @@ type Config struct {
 	// restarts without asking the database; 0 (the simulator, tests) counts
 	// from 1.
 	CallIDBase CallID
+	// PreviewSkipHold is how long a preview lead an agent skipped is not
+	// offered to that agent again (0: it only goes behind the leads due).
+	PreviewSkipHold time.Duration
 }
 
 // CallIDBits is how many low bits of a call id number the calls of one run;

@@ -460,7 +460,7 @@ func TestAgentDialsACallbackFromTheirList(t *testing.T) {
 	require.NoError(t, l.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
 	_, err = l.DialCallback(ctx, 1, cb.ID)
 	require.NoError(t, err)
-	require.Equal(t, agents.InCall, agentStatus(t, l, 1).State)
+	require.Equal(t, agents.Dialing, agentStatus(t, l, 1).State)
 	got, err := campaigns.GetCallback(ctx, db, cb.ID)
 	require.NoError(t, err)
 	require.Equal(t, campaigns.CallbackDialled, got.Status)
@@ -563,7 +563,7 @@ func TestManualDialClaimsDialsAndReleasesARefusedLead(t *testing.T) {
 	call, err := l.ManualDial(ctx, 1, leads[1])
 	require.NoError(t, err)
 	st := agentStatus(t, l, 1)
-	require.Equal(t, agents.InCall, st.State, "the agent is in the call at once")
+	require.Equal(t, agents.Dialing, st.State, "the agent hears the call ring at once")
 	require.Equal(t, "dialing", status(leads[1]))
 	testwait.Until(t, func() bool {
 		return count(t, db, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND seq = $2 AND lead_id = $3`,

@@ -47,6 +47,16 @@
 // runs an agent's manual dial: claim the lead, dial it, give it back if the
 // engine refuses (Loop.ManualDial).
 //
+// An agent's own dial (a preview, manual or callback dial) keeps the agent
+// DIALING until the customer answers; one nobody answers ends with its
+// outcome on the lead like any unanswered call and returns the agent to
+// READY, or the next preview, with nothing to disposition
+// (engine_agent_dial.go). Every change of a call that has an agent is told
+// to Deps.Changes; the Loop fans them out to SubscribeCalls, which the
+// workspace follows. A skipped preview goes back to the hopper behind the
+// leads due, counted (LeadSource.Skip), and is kept from the agent who
+// skipped it for Config.PreviewSkipHold.
+//
 // A database outage loses nothing and places nothing unrecorded
 // (outage.go): the write-behind paths wait it out and block rather than drop,
 // and while any of them holds records the loop claims no new leads.

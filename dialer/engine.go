@@ -63,6 +63,9 @@ type Deps struct {
 	// (it knows the disposition code); without one, the engine completes it
 	// when the customer's leg ends.
 	Watcher CallWatcher
+	// Changes is told of every change of a call that has an agent
+	// (optional).
+	Changes CallChanges
 	Logger  *slog.Logger
 }
 
@@ -92,7 +95,12 @@ type agentSlot struct {
 	callEnd  time.Time
 	offer    Lead // preview reservation while RINGING
 	offered  bool
-	readyIdx int // index in Engine.ready, -1 when not queued
+	// skipped holds the leads the agent skipped, until when they are not
+	// offered to them again; offerAfter pauses their previews while only
+	// such a lead is due.
+	skipped    map[LeadID]time.Time
+	offerAfter time.Time
+	readyIdx   int // index in Engine.ready, -1 when not queued
 }
 
 // Engine paces one campaign. It is not safe for concurrent use: exactly one
@@ -268,27 +276,15 @@ func (e *Engine) HandleAgent(ctx context.Context, id agents.ID, ev agents.Event)
 		// time) at once: both must accept it before either changes.
 		return e.holdOrResume(ctx, id, 0, ev)
 	}
-	var offer Lead
-	hadOffer := s.offered && s.a.State() == agents.Ringing
-	if hadOffer {
-		offer = s.offer
+	if s.offered && s.a.State() == agents.Ringing {
+		if err := e.answerOffer(ctx, s, ev, true); err != nil {
+			return err
+		}
+		e.pace(ctx)
+		return nil
 	}
 	if err := e.applyAgent(ctx, s, ev); err != nil {
 		return err
-	}
-	if hadOffer && s.a.State() != agents.Ringing {
-		s.offered = false
-		if ev.Kind == agents.EvAccept {
-			if e.dial(ctx, offer, s) == nil && s.a.State() == agents.InCall {
-				// Nothing to hear: straight to disposition rather than
-				// leaving the agent in a call that does not exist.
-				if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvCallEnd}); err != nil {
-					return err
-				}
-			}
-		} else if err := e.deps.Leads.Release(ctx, offer.ID); err != nil {
-			e.log.Error("release skipped preview lead", "lead", int64(offer.ID), "err", err)
-		}
 	}
 	e.pace(ctx)
 	return nil
@@ -345,11 +341,12 @@ func (e *Engine) ManualDial(ctx context.Context, id agents.ID, lead Lead) (CallI
 	if other, busy := e.inFlight[lead.ID]; busy {
 		return 0, fmt.Errorf("manual dial of lead %d: already in call %d", lead.ID, other)
 	}
-	if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvConnect}); err != nil {
+	if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvDial}); err != nil {
 		return 0, err
 	}
 	c := e.dial(ctx, lead, s)
 	if c == nil {
+		e.dialNotPlaced(ctx, s)
 		return 0, fmt.Errorf("manual dial of lead %d failed", lead.ID)
 	}
 	return c.ID, nil
@@ -521,12 +518,19 @@ func (e *Engine) step(c *Call, ev callEvent) bool {
 	if e.deps.Watcher != nil && progressed(from, c.State) {
 		e.deps.Watcher.CallProgressed(c)
 	}
+	e.callChanged(c, from, ev)
 	return true
 }
 
 func (e *Engine) answered(ctx context.Context, c *Call) {
 	if c.HasAgent { // preview or manual: the agent is already on the line
-		e.bridge(ctx, c, e.agents[c.Agent])
+		s := e.agents[c.Agent]
+		if s.a.State() == agents.Dialing {
+			if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvAnswer}); err != nil {
+				e.log.Error("agent's call answered", "agent", int64(c.Agent), "err", err)
+			}
+		}
+		e.bridge(ctx, c, s)
 		return
 	}
 	if len(e.ready) > 0 {
@@ -629,9 +633,17 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 		if wrap {
 			s.wrap = c
 		}
-		if s.a.State() == agents.InCall {
+		switch s.a.State() {
+		case agents.InCall:
 			if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvCallEnd}); err != nil {
 				e.log.Error("end agent call", "agent", int64(c.Agent), "err", err)
+			}
+		case agents.Dialing:
+			// Nobody answered the agent's own dial: the outcome is the
+			// lead's (completed above), and the agent has nothing to
+			// disposition.
+			if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvUnanswered}); err != nil {
+				e.log.Error("end agent's unanswered dial", "agent", int64(c.Agent), "err", err)
 			}
 		}
 	case s != nil && wrap && s.call == nil && s.wrap == nil:
@@ -746,8 +758,13 @@ func (e *Engine) pace(ctx context.Context) {
 // still to be answered (dialled before the campaign switched to preview):
 // those answers need an agent or are abandoned.
 func (e *Engine) offerPreviews(ctx context.Context) {
+	now := e.now()
 	for i := e.unownedCalls(); i < len(e.ready); {
 		s := e.ready[i]
+		if now.Before(s.offerAfter) {
+			i++
+			continue
+		}
 		var err error
 		e.claimBuf, err = e.deps.Leads.Claim(ctx, e.claimBuf[:0], 1)
 		if err != nil {
@@ -756,6 +773,16 @@ func (e *Engine) offerPreviews(ctx context.Context) {
 		}
 		if len(e.claimBuf) == 0 {
 			return
+		}
+		if s.heldBack(e.claimBuf[0].ID, now) {
+			// The agent skipped this lead a moment ago and nothing else is
+			// due: it waits for another agent, or for the hold to pass.
+			if err := e.deps.Leads.Release(ctx, e.claimBuf[0].ID); err != nil {
+				e.log.Error("release lead the agent skipped", "lead", int64(e.claimBuf[0].ID), "err", err)
+			}
+			s.offerAfter = now.Add(skippedRecheck)
+			i++
+			continue
 		}
 		s.offer, s.offered = e.claimBuf[0], true
 		if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvOffer}); err != nil {
@@ -789,7 +816,7 @@ func (e *Engine) snapshot() *Snapshot {
 			continue
 		case agents.Ready:
 			s.Ready++
-		case agents.InCall:
+		case agents.InCall, agents.Dialing:
 			s.InCall++
 			if a.call != nil && a.call.State >= CallConnected {
 				s.Busy = append(s.Busy, BusyAgent{Talking: true, Age: now.Sub(a.call.Stamps[CallConnected])})

@@ -248,7 +248,7 @@ func TestSimulatedCarrierRefusesWhatARealTrunkWould(t *testing.T) {
 	ctx := d.ctx
 	require.ErrorIs(t, d.carrier.SendDTMF(ctx, ringing, "1"), dialer.ErrTrunkRefused, "DTMF on a call not connected")
 	require.NoError(t, d.eng.HangupCall(ctx, deskAgent))
-	require.NoError(t, d.eng.HandleAgent(ctx, deskAgent, agents.Event{Kind: agents.EvDispoSaved}))
+	require.Equal(t, agents.Ready, d.eng.Agent(deskAgent).State(), "a dial given up while it rang has nothing to disposition")
 	call := d.dial(true)
 	for name, err := range map[string]error{
 		"leave without a conference":   d.carrier.Leave(ctx, call),

@@ -57,7 +57,7 @@ func (e *Engine) OfferLead(ctx context.Context, id agents.ID, lead Lead) error {
 func (e *Engine) WithdrawOffers(ctx context.Context) {
 	for _, s := range e.agentList {
 		if s.offered && s.a.State() == agents.Ringing {
-			if err := e.HandleAgent(ctx, s.a.ID(), agents.Event{Kind: agents.EvReject}); err != nil {
+			if err := e.answerOffer(ctx, s, agents.Event{Kind: agents.EvReject}, false); err != nil {
 				e.log.Error("withdraw preview offer", "agent", int64(s.a.ID()), "err", err)
 			}
 		}

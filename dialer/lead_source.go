@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/migrations/pgbatch"
 )
@@ -56,6 +57,8 @@ type HopperLeads struct {
 type leadOp struct {
 	lead    LeadID
 	release bool
+	skip    bool
+	agent   agents.ID
 	outcome Outcome
 	code    string
 	at      time.Time
@@ -200,6 +203,12 @@ func (h *HopperLeads) CompleteDisposed(_ context.Context, id LeadID, o Outcome, 
 	return nil
 }
 
+// Skip implements LeadSource.
+func (h *HopperLeads) Skip(_ context.Context, id LeadID, agent agents.ID) error {
+	h.enqueue(leadOp{lead: id, skip: true, agent: agent, at: h.clock.Now()})
+	return nil
+}
+
 // Release implements LeadSource.
 func (h *HopperLeads) Release(_ context.Context, id LeadID) error {
 	h.enqueue(leadOp{lead: id, release: true})
@@ -284,6 +293,10 @@ func (h *HopperLeads) apply(ctx context.Context, op leadOp) {
 }
 
 func (h *HopperLeads) write(ctx context.Context, op leadOp) error {
+	if op.skip {
+		c := h.campaign.Load()
+		return campaigns.Skip(ctx, h.db, c.ID, campaigns.LeadID(op.lead), int64(op.agent), op.at)
+	}
 	if op.release {
 		return campaigns.Release(ctx, h.db, campaigns.LeadID(op.lead))
 	}

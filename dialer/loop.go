@@ -133,6 +133,7 @@ type Loop struct {
 	// their leads' holds are the engine's (Call, CallWrapUp).
 	agentIDs   []agents.ID
 	subs       map[int]chan agents.Transition
+	callSubs   map[int]chan CallChange
 	nextSub    int
 	prev       Counters
 	dropped    int64
@@ -174,7 +175,7 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		cfg: cfg, deps: deps, log: log.With("campaign", int64(cfg.Engine.Campaign)),
 		wake: make(chan struct{}, 1), cmds: make(chan command, cfg.Commands),
 		stopCh: make(chan struct{}), exited: make(chan struct{}),
-		subs: map[int]chan agents.Transition{}, cb: newCallbackState(),
+		subs: map[int]chan agents.Transition{}, callSubs: map[int]chan CallChange{}, cb: newCallbackState(),
 	}
 	if deps.Campaign != nil {
 		l.campaign.Store(deps.Campaign)
@@ -201,6 +202,7 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		AgentSink: loopAgents{l},
 		Offers:    l.offers(),
 		Watcher:   loopCalls{l},
+		Changes:   loopCalls{l},
 		Logger:    log,
 	})
 	if err != nil {
@@ -407,6 +409,10 @@ func (l *Loop) shutdown(ctx context.Context) {
 		close(ch)
 		delete(l.subs, id)
 	}
+	for id, ch := range l.callSubs {
+		close(ch)
+		delete(l.callSubs, id)
+	}
 	l.log.Info("campaign loop stopped", "calls_hung_up", len(calls))
 }
 
@@ -538,6 +544,49 @@ func (l *Loop) Subscribe(ctx context.Context, buf int) (<-chan agents.Transition
 	return ch, cancel, nil
 }
 
+// SubscribeCalls returns a channel of every change of a call that has an
+// agent (CallChange), buffered to buf; like Subscribe, a subscriber that
+// falls behind misses changes rather than stalling the campaign. The
+// channel is closed by cancel or when the loop stops.
+func (l *Loop) SubscribeCalls(ctx context.Context, buf int) (<-chan CallChange, func(), error) {
+	ch := make(chan CallChange, buf)
+	var id int
+	err := l.do(ctx, func(context.Context) error {
+		l.nextSub++
+		id = l.nextSub
+		l.callSubs[id] = ch
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	var once sync.Once
+	cancel := func() {
+		once.Do(func() {
+			_ = l.do(context.Background(), func(context.Context) error {
+				if c, ok := l.callSubs[id]; ok {
+					close(c)
+					delete(l.callSubs, id)
+				}
+				return nil
+			})
+		})
+	}
+	return ch, cancel, nil
+}
+
+// CallChanged fans a change of an agent's call out to the call subscribers.
+func (s loopCalls) CallChanged(ch CallChange) {
+	l := s.l
+	for _, sub := range l.callSubs {
+		select {
+		case sub <- ch:
+		default:
+			l.dropped++
+		}
+	}
+}
+
 func (l *Loop) policyName() string { return l.eng.policyName() }
 
 // fallbackPolicy is a policy that can fall back to a safer one (Predictive,
@@ -639,6 +688,13 @@ const claimErrEvery = 10 * time.Second
 // completes the others when their disposition settles them.
 func (s loopLeads) Complete(ctx context.Context, id LeadID, o Outcome) error {
 	return s.l.deps.Leads.Complete(ctx, id, o)
+}
+
+func (s loopLeads) Skip(ctx context.Context, id LeadID, agent agents.ID) error {
+	if s.l.declineOffer(ctx, id) {
+		return nil
+	}
+	return s.l.deps.Leads.Skip(ctx, id, agent)
 }
 
 func (s loopLeads) Release(ctx context.Context, id LeadID) error {

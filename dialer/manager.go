@@ -555,6 +555,7 @@ func EngineConfig(c *campaigns.Campaign) (Config, Policy, error) {
 		AMDFalsePositive: ukAMDFalsePositive(c),
 		InfoPrompt:       c.InfoMessage,
 		CallerID:         c.CallerID,
+		PreviewSkipHold:  c.PreviewSkipHold(),
 	}
 	var pol Policy
 	switch c.Mode {

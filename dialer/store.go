@@ -3,6 +3,8 @@ package dialer
 import (
 	"context"
 	"time"
+
+	"github.com/pacer-dialer/pacer/agents"
 )
 
 // Lead is what the engine needs to dial someone.
@@ -23,6 +25,9 @@ type LeadSource interface {
 	// Release ends the reservation without a call (a preview Skip), making
 	// the lead available again.
 	Release(ctx context.Context, id LeadID) error
+	// Skip ends the reservation of a preview the agent skipped: the lead
+	// is available again behind the leads already due, its skip counted.
+	Skip(ctx context.Context, id LeadID, agent agents.ID) error
 }
 
 // CallSink receives the call detail record of every ended call. The record

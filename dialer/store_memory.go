@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/pacer-dialer/pacer/agents"
 )
 
 // MemoryHopper is a finite in-memory lead queue for tests and demos. It is
@@ -15,6 +17,7 @@ type MemoryHopper struct {
 	claimed  map[LeadID]int // claims outstanding per lead
 	outcomes map[LeadID][]Outcome
 	known    map[LeadID]Lead
+	skips    map[LeadID]int
 }
 
 // NewMemoryHopper queues leads in order. The same lead may appear more than
@@ -58,6 +61,27 @@ func (h *MemoryHopper) Release(_ context.Context, id LeadID) error {
 	return nil
 }
 
+// Skip puts a skipped lead at the back of the queue, its skip counted.
+func (h *MemoryHopper) Skip(ctx context.Context, id LeadID, _ agents.ID) error {
+	if err := h.Release(ctx, id); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.skips == nil {
+		h.skips = map[LeadID]int{}
+	}
+	h.skips[id]++
+	return nil
+}
+
+// Skips is how many times a lead was skipped.
+func (h *MemoryHopper) Skips(id LeadID) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.skips[id]
+}
+
 // Outcomes returns the outcomes recorded for a lead, oldest first.
 func (h *MemoryHopper) Outcomes(id LeadID) []Outcome {
 	h.mu.Lock()
@@ -93,6 +117,8 @@ func (s *SyntheticLeads) Complete(_ context.Context, _ LeadID, o Outcome) error 
 }
 
 func (s *SyntheticLeads) Release(context.Context, LeadID) error { return nil }
+
+func (s *SyntheticLeads) Skip(context.Context, LeadID, agents.ID) error { return nil }
 
 // MemoryCallLog keeps every call record in memory and answers budget history
 // from them, the way the PostgreSQL calls table will.

@@ -27,11 +27,18 @@ func fastSim() sim.Realtime {
 // The nightly roll-up matches the raw records: per agent, the time in each
 // state rebuilt from the state log equals the session totals the engine
 // accounted in memory, and per campaign the call counts and dispositions
-// equal the calls table's.
+// equal the calls table's. In a preview campaign the agents' own dials
+// (DIALING, wait until answered) roll up as the engine accounted them.
 func TestRollupMatchesTheRawEvents(t *testing.T) {
+	for _, mode := range []string{"predictive", "preview"} {
+		t.Run(mode, func(t *testing.T) { rollupMatchesTheRawEvents(t, mode) })
+	}
+}
+
+func rollupMatchesTheRawEvents(t *testing.T, mode string) {
 	db := testdb.NewPool(t)
 	c := newCampaign(t, db, 400, map[string]string{"max_attempts_per_day": "100", "max_attempts": "100",
-		"retry_no_answer_s": "0", "retry_busy_s": "0", "retry_machine_s": "0", "connect_deadline_ms": "300"})
+		"retry_no_answer_s": "0", "retry_busy_s": "0", "retry_machine_s": "0", "connect_deadline_ms": "300", "mode": mode})
 	defer testwait.NoLeaks(t, goleak.IgnoreCurrent())
 	ctx := context.Background()
 	rt := fastSim()
@@ -56,6 +63,9 @@ func TestRollupMatchesTheRawEvents(t *testing.T) {
 	mgr.Stop()
 	events.Stop()
 	calls.Stop()
+	if mode == "preview" {
+		require.Positive(t, count(t, db, `SELECT count(*) FROM agent_events WHERE to_state = 'DIALING'`))
+	}
 
 	now := time.Now()
 	for _, d := range []time.Time{now.Add(-24 * time.Hour), now} { // a run across midnight lands on two days

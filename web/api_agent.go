@@ -173,7 +173,7 @@ func (s *Server) joinCampaign(ctx context.Context, agent, campaign int64, tab st
 	if had && prev.Campaign != campaign {
 		v, err := s.engine.Agent(ctx, campaigns.ID(prev.Campaign), agents.ID(agent))
 		switch {
-		case err == nil && (v.State == agents.InCall || v.State == agents.Dispo || v.State == agents.Ringing):
+		case err == nil && (v.State == agents.InCall || v.State == agents.Dispo || v.State == agents.Ringing || v.State == agents.Dialing):
 			return 0, apiError(fiber.StatusConflict, "you are on a call in another campaign (%s in another tab or window); finish it there first", v.State)
 		case err == nil && v.State != agents.LoggedOut:
 			if err := s.engine.Act(ctx, campaigns.ID(prev.Campaign), agents.ID(agent), ActLogout, ""); err != nil &&
@@ -502,6 +502,13 @@ func (s *Server) apiAgentCall(c *fiber.Ctx) error {
 	if camp, err := campaigns.Get(ctx, s.db, campaigns.ID(campaign)); err == nil {
 		out["campaign_name"] = camp.Name
 		out["script"] = camp.Script
+		if v.Call.State == "preview" {
+			skips, err := campaigns.Skips(ctx, s.db, &camp, sessionOf(c).User.ID, s.clock.Now())
+			if err != nil {
+				return err
+			}
+			out["skips"] = skips
+		}
 	}
 	dispos, err := campaigns.Dispositions(ctx, s.db, campaigns.ID(campaign))
 	if err != nil {
@@ -602,6 +609,9 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 		act := ActDial
 		if action == "skip" {
 			act = ActSkip
+			if err := s.skipAllowed(ctx, campaign, agent); err != nil {
+				return err
+			}
 		}
 		if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), act, ""); err != nil {
 			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
@@ -851,6 +861,27 @@ func recordAction(ctx context.Context, db UserDB, campaign, agent int64, lead ca
 	return nil
 }
 
+// skipAllowed refuses a preview skip past the campaign's hourly cap, saying
+// when the agent may skip again.
+func (s *Server) skipAllowed(ctx context.Context, campaign, agent int64) error {
+	if s.db == nil {
+		return nil
+	}
+	camp, err := campaigns.Get(ctx, s.db, campaigns.ID(campaign))
+	if err != nil {
+		return storeError(err)
+	}
+	skips, err := campaigns.Skips(ctx, s.db, &camp, agent, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	if skips.Exhausted() {
+		return apiError(fiber.StatusConflict,
+			"skip limit reached: this campaign allows %d preview skips an hour and you have used them; dial this lead", skips.Limit)
+	}
+	return nil
+}
+
 // notDialable answers a manual dial the rules refuse with the reason.
 func notDialable(err error) error {
 	if errors.Is(err, campaigns.ErrNotDialable) {
@@ -859,8 +890,9 @@ func notDialable(err error) error {
 	return err
 }
 
-// manualDial dials a number the agent typed (it must be a lead of their
-// campaign) or a lead from their own history (click to dial). The engine
+// manualDial dials a number the agent typed (a lead of their campaign, or
+// a new one of its manual list) or a lead from their own history (click to
+// dial). The engine
 // claims the lead under the campaign's rules and refuses, with the reason,
 // one that is finished, on a DNC list, locked out or outside its window.
 func (s *Server) manualDial(c *fiber.Ctx, campaign, agent int64, req callActionRequest) error {
@@ -889,17 +921,12 @@ func (s *Server) manualDial(c *fiber.Ctx, campaign, agent int64, req callActionR
 		if err != nil {
 			return apiError(fiber.StatusBadRequest, "%v", err)
 		}
-		id, err := campaigns.LeadByPhone(ctx, s.db, camp.ID, phone)
-		if errors.Is(err, campaigns.ErrNotFound) {
-			// A number that is no lead passes the rules that need none
-			// first, so the agent learns of a DNC or closed window now.
-			if err := campaigns.CheckNumber(ctx, s.db, &camp, phone, s.clock.Now()); err != nil {
-				return notDialable(err)
-			}
-			return apiError(fiber.StatusNotFound, "%s is not a lead of this campaign; only its leads can be dialled", phone)
-		}
+		// A number that is no lead yet becomes one of the campaign's
+		// manual list, once it passes the rules that need no lead (DNC,
+		// calling window); the engine's claim applies the rest.
+		id, err := campaigns.ManualLead(ctx, s.db, &camp, phone, s.clock.Now())
 		if err != nil {
-			return err
+			return notDialable(err)
 		}
 		lead = id
 	default:

@@ -177,7 +177,7 @@ func (s *Server) unassigned(ctx context.Context, campaign campaigns.ID, removed 
 			continue
 		}
 		switch v.State {
-		case agents.InCall, agents.Dispo, agents.Ringing:
+		case agents.InCall, agents.Dispo, agents.Ringing, agents.Dialing:
 			if err := s.engine.Act(ctx, campaign, agents.ID(agent), ActPause, PauseUnassigned); err != nil {
 				s.log.Warn("pause an unassigned agent after their call", "agent", agent, "err", err)
 			}

@@ -164,6 +164,27 @@ type Transition struct {
 	To        agents.State `json:"state"`
 	PauseCode string       `json:"pause_code,omitempty"`
 	Name      string       `json:"name,omitempty"`
+	// Call, when set, makes this a change of the agent's call rather than
+	// of the agent (From and To are then the agent's state, unchanged).
+	Call *CallChange `json:"call,omitempty"`
+}
+
+// CallChange is a change of the call on an agent's screen: their own dial
+// ringing, answered, on hold, muted, ended (with its outcome), or a call
+// connected to them.
+type CallChange struct {
+	Call   CallID           `json:"call_id"`
+	Lead   campaigns.LeadID `json:"lead_id"`
+	Number string           `json:"number"`
+	// State is the call's, as CallView names it: dialing, ringing,
+	// connected, held, conference, ended.
+	State string `json:"state"`
+	// Outcome, once ended: completed (a person talked to the agent),
+	// no_answer, busy, machine, failed, invalid, abandoned; Disposition
+	// is the code an unanswered call got by itself (NA, B, AA, FAIL).
+	Outcome     string `json:"outcome,omitempty"`
+	Disposition string `json:"disposition,omitempty"`
+	Muted       bool   `json:"muted"`
 }
 
 // AgentStatus is one agent on the wallboard.

@@ -150,6 +150,16 @@ func (p *publisher) follow(ctx context.Context, id int64) {
 }
 
 func (p *publisher) transition(ctx context.Context, t Transition) {
+	if t.Call != nil {
+		// The agent's call changed while the agent did not (their own dial
+		// rang or was answered, a hold, a mute, an outcome): the workspace
+		// follows the call by these.
+		p.s.publish(Event{Type: "call", Campaign: int64(t.Campaign), Agent: int64(t.Agent), At: t.At,
+			Data: map[string]any{"change": t.Call.State, "call_id": t.Call.Call,
+				"lead_id": t.Call.Lead, "number": t.Call.Number, "outcome": t.Call.Outcome,
+				"disposition": t.Call.Disposition, "muted": t.Call.Muted}})
+		return
+	}
 	p.s.metrics.transitions.WithLabelValues(t.To.String()).Inc()
 	agent, campaign := int64(t.Agent), int64(t.Campaign)
 	p.mu.Lock()

@@ -360,19 +360,61 @@ func (e *webEngine) Subscribe(ctx context.Context, campaign campaigns.ID) (<-cha
 	if err != nil {
 		return nil, nil, mapErr(err)
 	}
+	calls, cancelCalls, err := l.SubscribeCalls(ctx, 1024)
+	if err != nil {
+		cancel()
+		return nil, nil, mapErr(err)
+	}
 	out := make(chan web.Transition, 1024)
 	go func() {
 		defer close(out)
-		for t := range in {
+		for in != nil || calls != nil {
+			var t web.Transition
+			select {
+			case a, ok := <-in:
+				if !ok {
+					in = nil
+					continue
+				}
+				t = web.Transition{Campaign: campaign, Agent: a.Agent, At: a.At, Event: a.Event.String(),
+					From: a.From, To: a.To, PauseCode: a.PauseCode}
+			case c, ok := <-calls:
+				if !ok {
+					calls = nil
+					continue
+				}
+				t = web.Transition{Campaign: campaign, Agent: c.Agent, At: c.At, Event: "call", Call: webCallChange(c)}
+			}
 			// Like the loop, never wait for a slow reader.
 			select {
-			case out <- web.Transition{Campaign: campaign, Agent: t.Agent, At: t.At, Event: t.Event.String(),
-				From: t.From, To: t.To, PauseCode: t.PauseCode}:
+			case out <- t:
 			default:
 			}
 		}
 	}()
-	return out, cancel, nil
+	return out, func() { cancel(); cancelCalls() }, nil
+}
+
+// webCallChange is a change of an agent's call as the workspace names it.
+func webCallChange(c dialer.CallChange) *web.CallChange {
+	out := &web.CallChange{Call: web.CallID(c.Call), Lead: campaigns.LeadID(c.Lead), Number: c.Number, Muted: c.Muted}
+	switch c.State {
+	case dialer.CallQueued, dialer.CallDialing:
+		out.State = "dialing"
+	case dialer.CallRinging:
+		out.State = "ringing"
+	case dialer.CallHeld:
+		out.State = "held"
+	case dialer.CallConference:
+		out.State = "conference"
+	case dialer.CallWrapUp, dialer.CallEnded:
+		out.State = "ended"
+		out.Outcome = c.Outcome.String()
+		out.Disposition = dialer.SystemDisposition(c.Outcome)
+	default:
+		out.State = "connected"
+	}
+	return out
 }
 
 func (e *webEngine) History(ctx context.Context, agent agents.ID, limit int) ([]web.HistoryCall, error) {

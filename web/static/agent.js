@@ -27,7 +27,11 @@ function renderControls() {
   setText('call-flags', [held ? 'on hold' : '', muted ? 'muted' : '', conference ? 'in conference with ' + conference : ''].filter(Boolean).join(' · '));
   // Dial: the preview on screen, or (READY, nothing on screen) the number typed.
   $('btn-dial').disabled = !(cs === 'preview' || (s === 'READY' && !call && $('dial-number').value.trim() !== ''));
-  $('btn-skip').disabled = cs !== 'preview';
+  // Skip is refused past the campaign's hourly cap: the button says so.
+  const skipsLeft = !(call && call.skips && call.skips.limit > 0 && call.skips.last_hour >= call.skips.limit);
+  $('btn-skip').disabled = cs !== 'preview' || !skipsLeft;
+  $('btn-skip').title = skipsLeft ? '' : 'Skip limit reached: ' + call.skips.limit + ' skips an hour';
+  $('btn-skip').textContent = skipsLeft ? 'Skip' : 'Skip (limit reached)';
   $('btn-hangup').disabled = !talking;
   $('btn-hold').disabled = !talking || held;
   $('btn-resume').disabled = !held;
@@ -108,9 +112,24 @@ async function checkSeat() {
   } catch (e) { showError(errBox, e); }
 }
 
+// callNotice says how the agent's own dial ended when nobody answered: the
+// call got its outcome by itself and there is nothing to disposition.
+const outcomeText = { busy: 'busy', no_answer: 'no answer', machine: 'answering machine', failed: 'failed', invalid: 'invalid number', abandoned: 'dropped' };
+function callNotice(d) {
+  const box = $('call-notice');
+  if (d.change === 'dialing') { box.hidden = true; return; }
+  if (d.change !== 'ended' || !d.outcome || d.outcome === 'completed') return;
+  box.textContent = 'Call to ' + d.number + ' ended: ' + (outcomeText[d.outcome] || d.outcome) +
+    (d.disposition ? ' (' + d.disposition + ')' : '') + '. Nothing to disposition.';
+  box.dataset.outcome = d.outcome;
+  box.dataset.call = String(d.call_id);
+  box.hidden = false;
+}
+
 connectEvents((ev) => {
   if (ws.replaced) return;
   if (ev.type === 'seat' && ev.data && ev.data.tab !== tabId) { checkSeat(); return; }
+  if (ev.type === 'call') callNotice(ev.data || {});
   if (ev.type === 'agent' || ev.type === 'call') refresh();
   // A manager took this agent off the campaign: say why, and show only the
   // campaigns they may still join.

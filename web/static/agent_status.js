@@ -11,6 +11,7 @@ export function stateLabel(agent, call) {
   switch (agent.state) {
     case 'LOGGED_OUT': return 'Not ready — press Ready';
     case 'RINGING': return call && call.state === 'preview' ? 'PREVIEW' : 'RINGING';
+    case 'DIALING': return 'DIALING';
     case 'INCALL': return 'IN CALL';
     case 'DISPO': return 'WRAP-UP';
     default: return agent.state || '';
@@ -65,7 +66,8 @@ onRender(renderStatus);
 function tickStatus() {
   const a = ws.agent, s = a.state, ss = a.session || {}, more = elapsed();
   setText('state-time', clock(s === 'LOGGED_OUT' ? 0 : secondsSince(a.since)));
-  setText('s-wait', clock((ss.wait_s || 0) + (s === 'READY' ? more : 0)));
+  // The seconds the agent's own dial rings are wait until it is answered.
+  setText('s-wait', clock((ss.wait_s || 0) + (s === 'READY' || s === 'DIALING' ? more : 0)));
   setText('s-pause', clock((ss.pause_s || 0) + (s === 'PAUSED' ? more : 0)));
   setText('s-talk', clock((ss.talk_s || 0) + (s === 'INCALL' && !a.on_hold ? more : 0)));
   const limit = s === 'PAUSED' && a.pause_limit_min ? a.pause_limit_min * 60 : 0;

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/web"
+)
+
+// A human agent works a preview campaign of 20 leads end to end in headless
+// Chromium (web/e2e/agent_calls.mjs) on the real binary and the simulated
+// carrier, where half the dials are answered and the others are busy or
+// reach a machine: answered dials show as connected with the call controls
+// on, unanswered ones show their outcome and the agent moves to the next
+// preview without a disposition form, skips move to other leads until the
+// hourly skip limit, a manual dial of a DNC number is refused with the
+// reason and a new number is dialled. Then the database holds an outcome or
+// a skip for every lead, no agent or lead is left stuck, and no dispo time
+// was counted for the dials nobody answered.
+func TestBrowserAgentCalls(t *testing.T) {
+	node, chromium, e2eDir := browserTools(t)
+	const leads, skipLimit = 20, 4
+	const dncNumber, newNumber = "+12025550999", "+12025559876"
+	dir := t.TempDir()
+	simConfig := filepath.Join(dir, "sim.json")
+	require.NoError(t, os.WriteFile(simConfig, []byte(`{
+		"seed": 11,
+		"outcomes": [
+			{"kind": "human", "p": 0.5, "after_s": {"dist": "uniform", "min": 0.3, "max": 0.8}},
+			{"kind": "busy", "p": 0.3, "after_s": {"dist": "uniform", "min": 0.3, "max": 0.6}},
+			{"kind": "machine", "p": 0.2, "after_s": {"dist": "uniform", "min": 0.4, "max": 0.9}}
+		],
+		"ring_after_s": {"dist": "uniform", "min": 0.05, "max": 0.1},
+		"customer_talk_s": {"dist": "uniform", "min": 300, "max": 400}
+	}`), 0o644))
+
+	dbURL := testdb.New(t)
+	db, err := pgxpool.New(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer db.Close()
+	ctx := context.Background()
+	addWebUser(t, dbURL, "ann", web.RoleAgent, "password-ann")
+	var csv strings.Builder
+	csv.WriteString("phone,first_name,last_name\n")
+	for i := range leads {
+		fmt.Fprintf(&csv, "+1202555%04d,First%d,Last%d\n", 6000+i, i, i)
+	}
+	// Nothing comes back during the run: an unanswered lead waits an hour,
+	// a skipped one is kept from its skipper for ten minutes.
+	c := activeCampaignWith(t, db, "Preview", "preview", csv.String(), map[string]string{"retry_no_answer_s": "3600",
+		"retry_busy_s": "3600", "retry_machine_s": "3600", "retry_failed_s": "3600",
+		"preview_skip_limit_per_hour": fmt.Sprint(skipLimit), "preview_skip_hold_s": "600"})
+	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{dncNumber}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
+	require.NoError(t, err)
+
+	addr := freeAddr(t)
+	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL), "serve", "--http-addr", addr, "--no-demo",
+		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
+	defer stop()
+	waitReady(t, addr)
+
+	stdout, stderr, err := runScript(node, e2eDir, "agent_calls.mjs", "BASE_URL=http://"+addr, "CHROMIUM="+chromium,
+		"SHOTS="+filepath.Join(e2eDir, "screenshots"), "AGENT=ann", "PASSWORD=password-ann", fmt.Sprintf("LEADS=%d", leads),
+		fmt.Sprintf("SKIP_LIMIT=%d", skipLimit), "DNC_NUMBER="+dncNumber, "NEW_NUMBER="+newNumber)
+	t.Logf("agent calls: %s", strings.TrimSpace(stdout))
+	require.NoError(t, err, "browser run failed:\n%s\nserver logs:\n%s", stderr, logs)
+	var out struct {
+		Previewed, Skipped, Connected, Unanswered int
+		SkipRefused                               bool   `json:"skip_refused"`
+		DNCRefusal                                string `json:"dnc_refusal"`
+		Manual                                    string
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
+	require.Equal(t, leads, out.Previewed)
+	require.Equal(t, skipLimit, out.Skipped, "skips up to the limit")
+	require.True(t, out.SkipRefused, "a skip past the limit is refused on the button")
+	require.Positive(t, out.Connected)
+	require.Positive(t, out.Unanswered, "the carrier's mix gave unanswered dials")
+	require.Contains(t, out.DNCRefusal, dncNumber)
+	stop() // drains: every write is in before the checks
+
+	count := func(sql string, args ...any) int {
+		t.Helper()
+		var n int
+		require.NoError(t, db.QueryRow(ctx, sql, args...).Scan(&n))
+		return n
+	}
+	var ann int64
+	require.NoError(t, db.QueryRow(ctx, `SELECT id FROM users WHERE username = 'ann'`).Scan(&ann))
+	list := `SELECT id FROM lead_lists WHERE campaign_id = $1 AND format <> 'manual'`
+	require.Equal(t, leads, count(`SELECT count(*) FROM leads WHERE list_id IN (`+list+`)
+		AND ((attempts = 1 AND last_disposition <> '') OR (skips = 1 AND attempts = 0))`, c.ID),
+		"every lead has its outcome, or was skipped")
+	require.Equal(t, out.Skipped, count(`SELECT count(*) FROM preview_skips WHERE agent_id = $1`, ann))
+	require.Zero(t, count(`SELECT count(*) FROM leads WHERE status = 'dialing'`), "no lead left claimed")
+	require.Equal(t, 1, count(`SELECT count(*) FROM leads l JOIN lead_lists ll ON ll.id = l.list_id
+		WHERE l.phone = $1 AND ll.name = 'Manual dials' AND l.attempts = 1`, newNumber), "the new number is a lead, dialled")
+	require.Zero(t, count(`SELECT count(*) FROM leads WHERE phone = $1`, dncNumber), "the DNC number became no lead")
+	require.Zero(t, count(`SELECT count(*) FROM agent_sessions WHERE agent_id = $1 AND logout_at IS NULL`, ann),
+		"no session left open")
+	unanswered := out.Unanswered
+	if out.Manual != "completed" {
+		unanswered++
+	}
+	require.Equal(t, unanswered, count(`SELECT count(*) FROM agent_events WHERE agent_id = $1 AND event = 'unanswered'`, ann))
+	require.Equal(t, unanswered, count(`SELECT count(*) FROM calls WHERE agent_id = $1 AND outcome <> 'completed'
+		AND disposition IN ('B', 'AA') AND dispo_s IS NULL`, ann), "unanswered dials got B or AA by themselves, with no dispo time")
+	require.Equal(t, count(`SELECT count(*) FROM calls WHERE agent_id = $1 AND outcome = 'completed'`, ann),
+		count(`SELECT count(*) FROM agent_events WHERE agent_id = $1 AND to_state = 'DISPO'`, ann),
+		"only answered calls went to DISPO")
+	require.Zero(t, count(`SELECT count(*) FROM agent_events WHERE agent_id = $1 AND event = 'wrapup_timeout'`, ann))
+}
+
+// activeCampaignWith is activeCampaign with settings of its own, in force
+// before it starts.
+func activeCampaignWith(t testing.TB, db *pgxpool.Pool, name, mode, csv string, settings map[string]string) campaigns.Campaign {
+	t.Helper()
+	ctx := context.Background()
+	s := map[string]string{"mode": mode, "window_start": "00:00", "window_end": "24:00", "simulated": "true"}
+	for k, v := range settings {
+		s[k] = v
+	}
+	c, err := campaigns.Create(ctx, db, name, s)
+	require.NoError(t, err)
+	_, err = campaigns.Import(ctx, db, strings.NewReader(csv),
+		campaigns.ImportOptions{Campaign: c.ID, Name: name + ".csv", Format: campaigns.FormatCSV})
+	require.NoError(t, err)
+	c, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusActive)
+	require.NoError(t, err)
+	users, err := web.ListUsers(ctx, db)
+	require.NoError(t, err)
+	for _, u := range users {
+		if u.Role == web.RoleAgent {
+			assignAgents(t, db, c.ID, u.Username)
+		}
+	}
+	return c
+}
