@@ -12,7 +12,8 @@ import (
 // event's state lasts until the session's next event, its logout, or now for
 // a session still open, and is clipped to the day, so a shift across
 // midnight is split between the days. Every second logged in is in exactly
-// one column: wait (READY), ring (RINGING: an inbound or preview offer),
+// one column: wait (READY, and DIALING: the agent's own dial ringing, as
+// agents' roll-up counts it), ring (RINGING: an inbound or preview offer),
 // talk (INCALL), hold (INCALL after a hold, until resume), dispo (DISPO) and
 // pause (PAUSED, also by pause code), so login is their sum. Sums are kept
 // to the millisecond per part, and login is the sum of the parts.
@@ -87,7 +88,7 @@ func runAgentTime(ctx context.Context, db Querier, p Params, head header, row em
 			days = append(days, cur)
 		}
 		switch state {
-		case "READY":
+		case "READY", "DIALING":
 			cur.wait += ms
 		case "RINGING":
 			cur.ring += ms

@@ -75,7 +75,7 @@ func TestAgentTimeSplitsAtLocalMidnightAndAddsUp(t *testing.T) {
 	want := [][]any{
 		{"2026-03-07", s.ann, "ann", s.alpha, "Alpha", 3600.0, 570.0, 0.0, 540.0, 60.0, 60.0, 2370.0, 2340.0, 30.0},
 		{"2026-03-08", s.ann, "ann", s.alpha, "Alpha", 2400.0, 600.0, 0.0, 0.0, 0.0, 0.0, 1800.0, 1800.0, 0.0},
-		{"2026-03-08", s.bob, "bob", s.bravo, "Bravo", 300.0, 30.0, 5.0, 255.0, 0.0, 0.0, 10.0, 0.0, 10.0},
+		{"2026-03-08", s.bob, "bob", s.bravo, "Bravo", 300.0, 35.0, 5.0, 250.0, 0.0, 0.0, 10.0, 0.0, 10.0},
 	}
 	require.Equal(t, want, rows)
 	for _, r := range rows {

@@ -173,14 +173,16 @@ func seed(t *testing.T) *seeded {
 	} {
 		ev(annS, s.ann, s.alpha, e[0], e[1], e[2], e[3], e[4])
 	}
-	// bob is still on a call at the report's now (13:05 UTC).
+	// bob previews a lead, dials it (its ringing is wait, as agents' roll-up
+	// counts it) and is still on the call at the report's now (13:05 UTC).
 	bobS := "22222222-2222-2222-2222-222222222222"
 	sess(bobS, s.bob, s.bravo, "2026-03-08T13:00:00Z", nil)
 	for _, e := range [][5]string{
 		{"2026-03-08T13:00:00Z", "login", "LOGGED_OUT", "PAUSED", "LOGIN"},
 		{"2026-03-08T13:00:10Z", "ready", "PAUSED", "READY", ""},
 		{"2026-03-08T13:00:40Z", "offer", "READY", "RINGING", ""},
-		{"2026-03-08T13:00:45Z", "accept", "RINGING", "INCALL", ""},
+		{"2026-03-08T13:00:45Z", "dial", "RINGING", "DIALING", ""},
+		{"2026-03-08T13:00:50Z", "answer", "DIALING", "INCALL", ""},
 	} {
 		ev(bobS, s.bob, s.bravo, e[0], e[1], e[2], e[3], e[4])
 	}
