@@ -445,6 +445,23 @@ func (l *Loop) AgentEvent(ctx context.Context, id agents.ID, ev agents.Event) er
 	return l.do(ctx, func(ctx context.Context) error { return l.eng.HandleAgent(ctx, id, ev) })
 }
 
+// LogoutIdle logs the agent out if READY or PAUSED, else returns
+// ErrAgentBusy: a supervisor's force logout, which must neither strand a
+// caller nor lose a disposition. The check and the logout happen in one
+// turn of the loop, so no call can be delivered in between.
+func (l *Loop) LogoutIdle(ctx context.Context, id agents.ID) error {
+	return l.do(ctx, func(ctx context.Context) error {
+		a := l.eng.Agent(id)
+		if a == nil {
+			return fmt.Errorf("agent %d: %w", id, ErrAgentNotInCampaign)
+		}
+		if s := a.State(); s != agents.Ready && s != agents.Paused {
+			return fmt.Errorf("agent %d is %s: %w", id, s, ErrAgentBusy)
+		}
+		return l.eng.HandleAgent(ctx, id, agents.Event{Kind: agents.EvLogout})
+	})
+}
+
 // Hangup ends the agent's current call from the agent's side.
 func (l *Loop) Hangup(ctx context.Context, id agents.ID) error {
 	return l.do(ctx, func(ctx context.Context) error { return l.eng.HangupCall(ctx, id) })
@@ -456,9 +473,13 @@ type AgentStatus struct {
 	State     agents.State
 	Since     time.Time
 	PauseCode string
+	// PausePending is the pause code asked for during a call, taken when
+	// the disposition is saved.
+	PausePending string
 	// Call is the agent's connected call, or the one awaiting their
-	// disposition (0: none).
+	// disposition (0: none); Lead is that call's lead.
 	Call CallID
+	Lead Lead
 }
 
 // LoopStatus is a campaign loop's state at one instant.
@@ -498,9 +519,10 @@ func (l *Loop) status() LoopStatus {
 	}
 	for _, id := range l.agentIDs {
 		a := l.eng.Agent(id)
-		st := AgentStatus{ID: id, State: a.State(), Since: a.StateSince(), PauseCode: a.PauseCode()}
+		st := AgentStatus{ID: id, State: a.State(), Since: a.StateSince(), PauseCode: a.PauseCode(),
+			PausePending: a.PausePending()}
 		if c := l.eng.dispositionCall(id); c != nil {
-			st.Call = c.ID
+			st.Call, st.Lead = c.ID, c.Lead
 		}
 		s.Agents = append(s.Agents, st)
 	}
