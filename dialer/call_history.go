@@ -134,7 +134,9 @@ func CampaignDayStats(ctx context.Context, db campaigns.DB, campaign CampaignID,
 	if saleCodes == nil {
 		saleCodes = []string{}
 	}
-	rows, err = db.Query(ctx, `SELECT agent_id, count(*), coalesce(sum(talk_s), 0)::float8,
+	// A call in wrap-up has no talk_s yet: its connected span counts.
+	rows, err = db.Query(ctx, `SELECT agent_id, count(*),
+		coalesce(sum(coalesce(talk_s, extract(epoch FROM ended_at - connected_at))), 0)::float8,
 		count(*) FILTER (WHERE disposition = ANY($3))
 		FROM calls WHERE campaign_id = $1 AND dialed_at >= $2 AND connected_at IS NOT NULL GROUP BY 1`,
 		int64(campaign), since, saleCodes)
