@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 )
 
 // Alert is one condition the wallboard raises for a campaign.
@@ -36,8 +37,9 @@ const (
 	// max(HopperLowMin, HopperLowPerAgent × agents logged in) leads.
 	HopperLowPerAgent = 20
 	HopperLowMin      = 100
-	// NotDiallingAfter is how long a running campaign with READY agents may
-	// go without a dial before the board says it stopped dialling.
+	// NotDiallingAfter is how long a running predictive or power campaign
+	// with READY agents may go without a dial before the board says it
+	// stopped dialling.
 	NotDiallingAfter = time.Minute
 	// DefaultPauseLimit is how long an agent may stay paused under any code.
 	DefaultPauseLimit = 15 * time.Minute
@@ -105,7 +107,10 @@ func campaignAlerts(st *CampaignStats, now time.Time) []Alert {
 			out = append(out, Alert{Kind: AlertHopperLow, Level: level,
 				Message: fmt.Sprintf("hopper running low: %d leads left (alert below %d)", st.HopperDepth, low)})
 		}
-		if ready > 0 && !st.LastDialAt.IsZero() && now.Sub(st.LastDialAt) >= NotDiallingAfter {
+		// Only the modes where the engine dials by itself; preview and
+		// manual wait for the agent.
+		auto := st.Mode == string(campaigns.ModePredictive) || st.Mode == string(campaigns.ModePower)
+		if auto && ready > 0 && !st.LastDialAt.IsZero() && now.Sub(st.LastDialAt) >= NotDiallingAfter {
 			out = append(out, Alert{Kind: AlertNotDialling, Level: "critical",
 				Message: fmt.Sprintf("no dial for %s with %d agents READY", roundS(now.Sub(st.LastDialAt)), ready)})
 		}
