@@ -495,6 +495,22 @@ type LoopStatus struct {
 	Dropped int64
 }
 
+// DialLevel is the dial level as VICIdial users read it: calls dialling or
+// ringing per READY agent (0 when no agent is READY). The wallboard, the
+// metrics and the summary line all show this one.
+func (s LoopStatus) DialLevel() float64 {
+	ready := 0
+	for _, a := range s.Agents {
+		if a.State == agents.Ready {
+			ready++
+		}
+	}
+	if ready == 0 {
+		return 0
+	}
+	return float64(s.Lines) / float64(ready)
+}
+
 // Status reports counters, budget, lines and agents.
 func (l *Loop) Status(ctx context.Context) (LoopStatus, error) {
 	var s LoopStatus
@@ -571,7 +587,7 @@ type fallbackPolicy interface {
 
 // logSummary is the periodic info line: what happened since the last one,
 // the abandon rate over the legal window, agents by state and the dial level
-// (lines dialling per agent not paused).
+// (LoopStatus.DialLevel).
 func (l *Loop) logSummary() {
 	s := l.status()
 	c, p := s.Counters, l.prev
@@ -582,11 +598,6 @@ func (l *Loop) logSummary() {
 			byState[a.State]++
 		}
 	}
-	active := byState[agents.Ready] + byState[agents.Ringing] + byState[agents.InCall] + byState[agents.Dispo]
-	level := 0.0
-	if active > 0 {
-		level = float64(s.Lines) / float64(active)
-	}
 	attrs := []any{
 		"dials", c.Dials - p.Dials, "live_answers", c.LiveAnswers - p.LiveAnswers, "connected", c.Connected - p.Connected,
 		"abandons", c.Abandons - p.Abandons, "machines", c.Machines - p.Machines,
@@ -595,7 +606,7 @@ func (l *Loop) logSummary() {
 		"window_abandons", s.Budget.Abandons,
 		"ready", byState[agents.Ready], "incall", byState[agents.InCall], "dispo", byState[agents.Dispo],
 		"paused", byState[agents.Paused], "lines", s.Lines, "waiting", s.Waiting,
-		"dial_level", fmt.Sprintf("%.2f", level), "policy", l.policyName(),
+		"dial_level", fmt.Sprintf("%.2f", s.DialLevel()), "policy", l.policyName(),
 	}
 	if pr, ok := l.eng.Policy().(fallbackPolicy); ok {
 		attrs = append(attrs, "predictive_fallback", pr.InFallback())

@@ -82,9 +82,3 @@ func TestWallboardAlertsFireOnTheConditionsASupervisorMustSee(t *testing.T) {
 		})
 	}
 }
-
-func TestDialLevelIsLinesPerReadyAgent(t *testing.T) {
-	t.Parallel()
-	require.Equal(t, 2.5, dialLevel(5, 2))
-	require.Equal(t, 0.0, dialLevel(3, 0), "no READY agent: no dial level, not infinity")
-}

@@ -214,11 +214,13 @@ type CampaignStatus struct {
 	WindowRate     float64 `json:"window_abandon_rate"`
 	Target         float64 `json:"abandon_target"`
 	// Calls dialling or ringing, live answers waiting, calls connected.
-	Lines     int           `json:"lines"`
-	Waiting   int           `json:"waiting"`
-	InCall    int           `json:"connected_calls"`
-	Agents    []AgentStatus `json:"agents"`
-	DialLevel float64       `json:"dial_level"`
+	Lines   int           `json:"lines"`
+	Waiting int           `json:"waiting"`
+	InCall  int           `json:"connected_calls"`
+	Agents  []AgentStatus `json:"agents"`
+	// DialLevel is calls dialling or ringing per READY agent (0 with no
+	// agent READY), as VICIdial users read it.
+	DialLevel float64 `json:"dial_level"`
 }
 
 // HistoryCall is one finished call.

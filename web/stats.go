@@ -28,7 +28,7 @@ type CampaignStats struct {
 	TodayAnswer   float64        `json:"today_answer_rate"`
 	AgentsByState map[string]int `json:"agents_by_state"`
 	// ReadyAgents is how many agents wait for a call; DialLevel (in
-	// CampaignStatus) is Lines over it.
+	// CampaignStatus, from the engine) is Lines over it.
 	ReadyAgents int `json:"ready_agents"`
 	// WrapupLimitS is the campaign's wrap-up limit (0: none).
 	WrapupLimitS int `json:"wrapup_limit_s"`
@@ -41,14 +41,6 @@ type CampaignStats struct {
 	History           []StatsPoint      `json:"history,omitempty"`
 }
 
-// dialLevel is the wallboard's dial level as VICIdial users read it: calls
-// dialling or ringing per READY agent (0 when no agent is READY).
-func dialLevel(lines, ready int) float64 {
-	if ready == 0 {
-		return 0
-	}
-	return float64(lines) / float64(ready)
-}
 
 // StatsPoint is one sample of the wallboard's charts.
 type StatsPoint struct {
@@ -94,7 +86,6 @@ func (s *Server) buildStats(ctx context.Context, id int64) (CampaignStats, error
 		}
 	}
 	st.ReadyAgents = st.AgentsByState[agents.Ready.String()]
-	st.DialLevel = dialLevel(st.Lines, st.ReadyAgents)
 	names, err := s.userNames(ctx, ids)
 	if err != nil {
 		return st, err

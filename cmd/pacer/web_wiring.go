@@ -341,7 +341,7 @@ func (e *webEngine) Status(ctx context.Context, campaign campaigns.ID) (web.Camp
 	out := web.CampaignStatus{Campaign: campaign, Dials: c.Dials, LiveAnswers: c.LiveAnswers, Abandons: c.Abandons,
 		Connected: c.Connected, Machines: c.Machines, Busy: c.Busy, Failed: c.Failed, NoAnswer: c.NoAnswer,
 		WindowLive: st.Budget.Live, WindowAbandons: st.Budget.Abandons, WindowRate: st.Budget.Rate(),
-		Lines: st.Lines, Waiting: st.Waiting, InCall: st.Connected}
+		Lines: st.Lines, Waiting: st.Waiting, InCall: st.Connected, DialLevel: st.DialLevel()}
 	for _, a := range st.Agents {
 		out.Agents = append(out.Agents, web.AgentStatus{Agent: a.ID, State: a.State, Since: a.Since,
 			PauseCode: a.PauseCode, PausePending: a.PausePending, Call: web.CallID(a.Call),
