@@ -41,7 +41,6 @@ type CampaignStats struct {
 	History           []StatsPoint      `json:"history,omitempty"`
 }
 
-
 // StatsPoint is one sample of the wallboard's charts.
 type StatsPoint struct {
 	At          time.Time      `json:"at"`
