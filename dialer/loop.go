@@ -491,6 +491,9 @@ type LoopStatus struct {
 	// connected; Connected calls bridged to agents.
 	Lines, Waiting, Connected int
 	Agents                    []AgentStatus
+	// Warmup is how far a learning policy (predictive) is in learning the
+	// campaign; nil for the others.
+	Warmup *Warmup
 	// Dropped counts agent updates not delivered to slow subscribers.
 	Dropped int64
 }
@@ -523,6 +526,10 @@ func (l *Loop) Status(ctx context.Context) (LoopStatus, error) {
 
 func (l *Loop) status() LoopStatus {
 	s := LoopStatus{Campaign: l.cfg.Engine.Campaign, Counters: l.eng.Counters(), Budget: l.eng.Budget(), Dropped: l.dropped}
+	if w, ok := l.eng.Policy().(interface{ Warmup() Warmup }); ok {
+		ws := w.Warmup()
+		s.Warmup = &ws
+	}
 	for _, c := range l.eng.active {
 		switch {
 		case c.State <= CallRinging:

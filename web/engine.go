@@ -221,6 +221,19 @@ type CampaignStatus struct {
 	// DialLevel is calls dialling or ringing per READY agent (0 with no
 	// agent READY), as VICIdial users read it.
 	DialLevel float64 `json:"dial_level"`
+	// Pacing is how far predictive pacing is in learning the campaign
+	// (nil for other policies).
+	Pacing *Pacing `json:"pacing,omitempty"`
+}
+
+// Pacing is a learning policy's progress: while Learning it paces from
+// conservative warm-up priors blended with what it has seen.
+type Pacing struct {
+	Learning  bool `json:"learning"`
+	Dials     int  `json:"dials"`
+	Talks     int  `json:"talks"`
+	NeedDials int  `json:"need_dials"`
+	NeedTalks int  `json:"need_talks"`
 }
 
 // HistoryCall is one finished call.

@@ -342,6 +342,9 @@ func (e *webEngine) Status(ctx context.Context, campaign campaigns.ID) (web.Camp
 		Connected: c.Connected, Machines: c.Machines, Busy: c.Busy, Failed: c.Failed, NoAnswer: c.NoAnswer,
 		WindowLive: st.Budget.Live, WindowAbandons: st.Budget.Abandons, WindowRate: st.Budget.Rate(),
 		Lines: st.Lines, Waiting: st.Waiting, InCall: st.Connected, DialLevel: st.DialLevel()}
+	if w := st.Warmup; w != nil {
+		out.Pacing = &web.Pacing{Learning: w.Learning, Dials: w.Dials, Talks: w.Talks, NeedDials: w.NeedDials, NeedTalks: w.NeedTalks}
+	}
 	for _, a := range st.Agents {
 		out.Agents = append(out.Agents, web.AgentStatus{Agent: a.ID, State: a.State, Since: a.Since,
 			PauseCode: a.PauseCode, PausePending: a.PausePending, Call: web.CallID(a.Call),

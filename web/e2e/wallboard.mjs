@@ -6,8 +6,9 @@
 // Floor and shows on the board; the supervisor force-pauses them through
 // the confirm dialog with a reason and sees them PAUSED on the board and
 // the action in the audit table; on Demo the sim agents' rows show calls,
-// talk and state, and switching the chart range to 15 min changes the
-// chart. Run by cmd/pacer's TestBrowserWallboard with:
+// talk and state, the board says Demo's predictive pacing is still
+// learning, and switching the chart range to 15 min changes the chart.
+// Run by cmd/pacer's TestBrowserWallboard with:
 //   BASE_URL     the server
 //   SHOTS        directory for supervise-overview.png and supervise.png
 //   CHROMIUM     the browser binary (default /usr/bin/chromium)
@@ -58,7 +59,8 @@ try {
 
   // The overview: both campaigns, Floor with its hopper alert, Demo live.
   const row = (name) => p.locator('#overview-rows tr', { has: p.getByRole('link', { name, exact: true }) });
-  await row('Demo').locator('td', { hasText: 'predictive' }).waitFor();
+  // Demo is fresh: its predictive pacing says it is still learning.
+  await row('Demo').locator('td', { hasText: /^predictive – learning \(\d+\/200 dials, \d+\/50 talks\)$/ }).waitFor();
   await row('Floor').locator('li.alert[data-kind="hopper_low"]', { hasText: '5 leads left' }).waitFor();
   await row('Demo').and(p.locator('[data-running="yes"]')).waitFor();
   out.overview_campaigns = await p.locator('#overview-rows tr').count();
@@ -100,6 +102,7 @@ try {
   await p.waitForURL(base + '/supervise');
   await row('Demo').getByRole('link', { name: 'Demo', exact: true }).click();
   await p.locator('#title', { hasText: 'Demo' }).waitFor();
+  await p.locator('#pacing-note', { hasText: 'still learning this campaign' }).waitFor();
   // A sim agent with a finished call: calls ≥ 1 and talk time counted.
   const worked = p.locator('#agents-rows tr').filter({ has: p.locator('td.calls', { hasNotText: /^0$/ }) })
     .filter({ has: p.locator('td.talk', { hasNotText: /^0:00$/ }) });

@@ -97,7 +97,7 @@ function render() {
   note.hidden = !(p && p.learning);
   if (p && p.learning) {
     note.textContent = 'Predictive pacing is still learning this campaign (' + p.dials + ' of ' + p.need_dials + ' dials, ' + p.talks + ' of ' + p.need_talks +
-      ' talks seen): it paces from ' + p.prior + ' and keeps a wider safety margin until then.';
+      ' talks seen): it paces from conservative defaults blended with the campaign\'s history and calls so far, with a wider safety margin that narrows as it learns.';
   }
   const alerts = alertList(stats.alerts, false);
   $('alert-list').replaceChildren(...(Array.isArray(alerts) ? alerts : [alerts]));
