@@ -22,7 +22,11 @@
 // failed logins per (username, client address), shared by every node, which
 // throttle guessing with growing delays and never lock a user out
 // (ratelimit.go); the client address comes from X-Forwarded-For only when
-// the peer is a trusted proxy (client_addr.go).
+// the peer is a trusted proxy (client_addr.go). The wallboard's tables are
+// its too (migrations/0019_wallboard.sql): supervisor_actions audits every
+// force pause and force logout (api_supervise.go), and stats_samples holds
+// each running campaign's chart samples, one per 10 s for two days
+// (stats_history.go). Its alerts are decided in one place (alerts.go).
 //
 // Errors answer as {"error", "request_id"}; a database error is put in
 // words and its SQLSTATE and constraint go only to the log, under the same
