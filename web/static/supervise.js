@@ -256,6 +256,7 @@ let chartFrom = 0, chartTo = 0;
 async function loadCharts() {
   try {
     const r = await api('GET', '/campaigns/' + campaign + '/stats/history?range=' + chartRange);
+    if (r.range !== chartRange) return; // the range was switched meanwhile
     points = r.points;
     chartFrom = Date.parse(r.from);
     chartTo = Date.parse(r.to);
