@@ -618,6 +618,9 @@ func (l *Loop) logSummary() {
 	if pr, ok := l.eng.Policy().(fallbackPolicy); ok {
 		attrs = append(attrs, "predictive_fallback", pr.InFallback())
 	}
+	if s.Warmup != nil {
+		attrs = append(attrs, "predictive_learning", s.Warmup.Learning)
+	}
 	l.log.Info("campaign summary", attrs...)
 }
 
