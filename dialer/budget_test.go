@@ -95,9 +95,9 @@ func trainedPredictive(t *testing.T) *dialer.Predictive {
 	return p
 }
 
-// With the budget spent (or no history to trust yet) the predictive policy
-// places exactly what power 1.0 would; with budget left it dials ahead of
-// agents about to free up.
+// With the budget spent the predictive policy places exactly what power 1.0
+// would; with budget left it dials ahead of agents about to free up, even
+// with no history yet (from its warm-up priors).
 func TestPredictiveFallsBackToPowerWhenBudgetSpent(t *testing.T) {
 	t.Parallel()
 	busy := make([]dialer.BusyAgent, 10)
@@ -120,7 +120,7 @@ func TestPredictiveFallsBackToPowerWhenBudgetSpent(t *testing.T) {
 		{"spent", 0, true, true},
 		{"overspent", -4, true, true},
 		{"less than one abandon left", 0.9, true, true},
-		{"cold start", 12, false, true},
+		{"cold start: paces from its priors", 12, false, false},
 		{"budget left", 12, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,12 +131,36 @@ func TestPredictiveFallsBackToPowerWhenBudgetSpent(t *testing.T) {
 			}
 			n := p.Decide(snap(tc.remaining))
 			require.Equal(t, tc.fallback, p.InFallback())
-			if tc.fallback {
+			require.Equal(t, !tc.trained, p.Warmup().Learning)
+			switch {
+			case tc.fallback:
 				require.Equal(t, 2, n, "power 1.0: one line per READY agent")
-			} else {
+			case !tc.trained:
+				require.GreaterOrEqual(t, n, 2, "never below power 1.0")
+			default:
 				require.Greater(t, n, 2, "agents near the end of their calls will free up soon")
 			}
 		})
+	}
+}
+
+// The warm-up priors are conservative: on the same floor a cold pacer never
+// places more lines than one trained on a typical campaign (a third of
+// dials answered, calls of 2.5 minutes), whatever the agents are doing.
+func TestColdPredictiveIsNoBolderThanATrainedOne(t *testing.T) {
+	t.Parallel()
+	for _, age := range []time.Duration{0, 30 * time.Second, 140 * time.Second, 10 * time.Minute} {
+		for ready := 0; ready <= 4; ready++ {
+			busy := make([]dialer.BusyAgent, 10)
+			for i := range busy {
+				busy[i] = dialer.BusyAgent{Talking: true, Age: age}
+			}
+			snap := &dialer.Snapshot{Now: t0.Add(10 * time.Hour), LoggedIn: 10 + ready, Ready: ready, InCall: 10, Busy: busy,
+				Budget: dialer.BudgetState{Target: 0.03, Live: 1000, Remaining: 12}, RingTimeout: 25 * time.Second}
+			cold, trained := newPredictive(t).Decide(snap), trainedPredictive(t).Decide(snap)
+			require.LessOrEqual(t, cold, trained, "talk age %s, %d READY", age, ready)
+			require.GreaterOrEqual(t, cold, ready, "never below power 1.0")
+		}
 	}
 }
 

@@ -71,11 +71,22 @@ type DayStats struct {
 	// AgentDispoS the same per agent.
 	AvgDispoS   float64           `json:"avg_dispo_s"`
 	AgentDispoS map[int64]float64 `json:"agent_dispo_s"`
+	// Agents are each agent's calls since the moment.
+	Agents map[int64]AgentDay `json:"agents"`
 }
 
-// CampaignDayStats sums a campaign's calls ended since since.
-func CampaignDayStats(ctx context.Context, db campaigns.DB, campaign CampaignID, since time.Time) (DayStats, error) {
-	s := DayStats{Dispositions: map[string]int64{}, AgentDispoS: map[int64]float64{}}
+// AgentDay is one agent's calls since a moment: calls connected to them,
+// talk time of those settled, and how many were dispositioned as a sale.
+type AgentDay struct {
+	Calls int64   `json:"calls"`
+	TalkS float64 `json:"talk_s"`
+	Sales int64   `json:"sales"`
+}
+
+// CampaignDayStats sums a campaign's calls ended since since; saleCodes are
+// the campaign's disposition codes of the sale category.
+func CampaignDayStats(ctx context.Context, db campaigns.DB, campaign CampaignID, since time.Time, saleCodes []string) (DayStats, error) {
+	s := DayStats{Dispositions: map[string]int64{}, AgentDispoS: map[int64]float64{}, Agents: map[int64]AgentDay{}}
 	err := db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE outcome IN ('completed', 'abandoned')),
 		count(*) FILTER (WHERE outcome = 'abandoned'), coalesce(avg(dispo_s), 0)::float8
 		FROM calls WHERE campaign_id = $1 AND dialed_at >= $2`, int64(campaign), since).
@@ -115,6 +126,31 @@ func CampaignDayStats(ctx context.Context, db campaigns.DB, campaign CampaignID,
 			return s, err
 		}
 		s.AgentDispoS[a] = d
+	}
+	if err := rows.Err(); err != nil {
+		return s, err
+	}
+	rows.Close()
+	if saleCodes == nil {
+		saleCodes = []string{}
+	}
+	// A call in wrap-up has no talk_s yet: its connected span counts.
+	rows, err = db.Query(ctx, `SELECT agent_id, count(*),
+		coalesce(sum(coalesce(talk_s, extract(epoch FROM ended_at - connected_at))), 0)::float8,
+		count(*) FILTER (WHERE disposition = ANY($3))
+		FROM calls WHERE campaign_id = $1 AND dialed_at >= $2 AND connected_at IS NOT NULL GROUP BY 1`,
+		int64(campaign), since, saleCodes)
+	if err != nil {
+		return s, fmt.Errorf("agent calls of campaign %d: %w", campaign, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a int64
+		var d AgentDay
+		if err := rows.Scan(&a, &d.Calls, &d.TalkS, &d.Sales); err != nil {
+			return s, err
+		}
+		s.Agents[a] = d
 	}
 	return s, rows.Err()
 }

@@ -451,6 +451,23 @@ func (l *Loop) AgentEvent(ctx context.Context, id agents.ID, ev agents.Event) er
 	return l.do(ctx, func(ctx context.Context) error { return l.eng.HandleAgent(ctx, id, ev) })
 }
 
+// LogoutIdle logs the agent out if READY or PAUSED, else returns
+// ErrAgentBusy: a supervisor's force logout, which must neither strand a
+// caller nor lose a disposition. The check and the logout happen in one
+// turn of the loop, so no call can be delivered in between.
+func (l *Loop) LogoutIdle(ctx context.Context, id agents.ID) error {
+	return l.do(ctx, func(ctx context.Context) error {
+		a := l.eng.Agent(id)
+		if a == nil {
+			return fmt.Errorf("agent %d: %w", id, ErrAgentNotInCampaign)
+		}
+		if s := a.State(); s != agents.Ready && s != agents.Paused {
+			return fmt.Errorf("agent %d is %s: %w", id, s, ErrAgentBusy)
+		}
+		return l.eng.HandleAgent(ctx, id, agents.Event{Kind: agents.EvLogout})
+	})
+}
+
 // Hangup ends the agent's current call from the agent's side.
 func (l *Loop) Hangup(ctx context.Context, id agents.ID) error {
 	return l.do(ctx, func(ctx context.Context) error { return l.eng.HangupCall(ctx, id) })
@@ -462,9 +479,13 @@ type AgentStatus struct {
 	State     agents.State
 	Since     time.Time
 	PauseCode string
+	// PausePending is the pause code asked for during a call, taken when
+	// the disposition is saved.
+	PausePending string
 	// Call is the agent's connected call, or the one awaiting their
-	// disposition (0: none).
+	// disposition (0: none); Lead is that call's lead.
 	Call CallID
+	Lead Lead
 }
 
 // LoopStatus is a campaign loop's state at one instant.
@@ -476,8 +497,27 @@ type LoopStatus struct {
 	// connected; Connected calls bridged to agents.
 	Lines, Waiting, Connected int
 	Agents                    []AgentStatus
+	// Warmup is how far a learning policy (predictive) is in learning the
+	// campaign; nil for the others.
+	Warmup *Warmup
 	// Dropped counts agent updates not delivered to slow subscribers.
 	Dropped int64
+}
+
+// DialLevel is the dial level as VICIdial users read it: calls dialling or
+// ringing per READY agent (0 when no agent is READY). The wallboard, the
+// metrics and the summary line all show this one.
+func (s LoopStatus) DialLevel() float64 {
+	ready := 0
+	for _, a := range s.Agents {
+		if a.State == agents.Ready {
+			ready++
+		}
+	}
+	if ready == 0 {
+		return 0
+	}
+	return float64(s.Lines) / float64(ready)
 }
 
 // Status reports counters, budget, lines and agents.
@@ -492,6 +532,10 @@ func (l *Loop) Status(ctx context.Context) (LoopStatus, error) {
 
 func (l *Loop) status() LoopStatus {
 	s := LoopStatus{Campaign: l.cfg.Engine.Campaign, Counters: l.eng.Counters(), Budget: l.eng.Budget(), Dropped: l.dropped}
+	if w, ok := l.eng.Policy().(interface{ Warmup() Warmup }); ok {
+		ws := w.Warmup()
+		s.Warmup = &ws
+	}
 	for _, c := range l.eng.active {
 		switch {
 		case c.State <= CallRinging:
@@ -504,9 +548,10 @@ func (l *Loop) status() LoopStatus {
 	}
 	for _, id := range l.agentIDs {
 		a := l.eng.Agent(id)
-		st := AgentStatus{ID: id, State: a.State(), Since: a.StateSince(), PauseCode: a.PauseCode()}
+		st := AgentStatus{ID: id, State: a.State(), Since: a.StateSince(), PauseCode: a.PauseCode(),
+			PausePending: a.PausePending()}
 		if c := l.eng.dispositionCall(id); c != nil {
-			st.Call = c.ID
+			st.Call, st.Lead = c.ID, c.Lead
 		}
 		s.Agents = append(s.Agents, st)
 	}
@@ -598,7 +643,7 @@ type fallbackPolicy interface {
 
 // logSummary is the periodic info line: what happened since the last one,
 // the abandon rate over the legal window, agents by state and the dial level
-// (lines dialling per agent not paused).
+// (LoopStatus.DialLevel).
 func (l *Loop) logSummary() {
 	s := l.status()
 	c, p := s.Counters, l.prev
@@ -609,11 +654,6 @@ func (l *Loop) logSummary() {
 			byState[a.State]++
 		}
 	}
-	active := byState[agents.Ready] + byState[agents.Ringing] + byState[agents.InCall] + byState[agents.Dispo]
-	level := 0.0
-	if active > 0 {
-		level = float64(s.Lines) / float64(active)
-	}
 	attrs := []any{
 		"dials", c.Dials - p.Dials, "live_answers", c.LiveAnswers - p.LiveAnswers, "connected", c.Connected - p.Connected,
 		"abandons", c.Abandons - p.Abandons, "machines", c.Machines - p.Machines,
@@ -622,10 +662,13 @@ func (l *Loop) logSummary() {
 		"window_abandons", s.Budget.Abandons,
 		"ready", byState[agents.Ready], "incall", byState[agents.InCall], "dispo", byState[agents.Dispo],
 		"paused", byState[agents.Paused], "lines", s.Lines, "waiting", s.Waiting,
-		"dial_level", fmt.Sprintf("%.2f", level), "policy", l.policyName(),
+		"dial_level", fmt.Sprintf("%.2f", s.DialLevel()), "policy", l.policyName(),
 	}
 	if pr, ok := l.eng.Policy().(fallbackPolicy); ok {
 		attrs = append(attrs, "predictive_fallback", pr.InFallback())
+	}
+	if s.Warmup != nil {
+		attrs = append(attrs, "predictive_learning", s.Warmup.Learning)
 	}
 	l.log.Info("campaign summary", attrs...)
 }

@@ -335,7 +335,8 @@ func TestPausingACampaignStopsItsLoopAndResumingRestartsIt(t *testing.T) {
 
 // A restarted campaign's pacer learns from the campaign's history: the
 // calls and wrap-ups in the database train a new predictive pacer, so it
-// does not fall back to power 1.0 as a cold start would.
+// paces on them instead of leaning on the warm-up priors as a cold start
+// does.
 func TestRestartedPacingLearnsFromHistory(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.NewPool(t)
@@ -375,7 +376,7 @@ func TestRestartedPacingLearnsFromHistory(t *testing.T) {
 	snap := &dialer.Snapshot{Now: time.Now(), LoggedIn: 3, Ready: 1, InCall: 2, Busy: busy,
 		Budget: dialer.BudgetState{Target: 0.03, Live: 1000, Remaining: 12}, RingTimeout: 25 * time.Second}
 	p.Decide(snap)
-	require.True(t, p.InFallback(), "a pacer with no history starts cold")
+	require.True(t, p.Warmup().Learning, "a pacer with no history starts cold")
 	for i := range calls {
 		p.LearnCall(&calls[i])
 	}
@@ -383,7 +384,8 @@ func TestRestartedPacingLearnsFromHistory(t *testing.T) {
 		p.ObserveWrap(w)
 	}
 	p.Decide(snap)
-	require.False(t, p.InFallback(), "history trains the pacer")
+	require.False(t, p.InFallback())
+	require.False(t, p.Warmup().Learning, "history trains the pacer")
 	require.InDelta(t, float64(live)/float64(len(calls)), p.LiveProbability(), 0.05,
 		"it learned this campaign's answer rate")
 }

@@ -100,6 +100,7 @@ type Predictive struct {
 
 	logTheta float64
 	fallback bool
+	learning bool
 
 	// per-decision scratch, reused
 	muD, vD, muN, vN []float64
@@ -181,23 +182,45 @@ func (p *Predictive) Threshold() float64 { return math.Exp(p.logTheta) }
 // InFallback reports whether the last decision fell back to power 1.0.
 func (p *Predictive) InFallback() bool { return p.fallback }
 
+// Warmup is how far the policy is in learning the campaign.
+type Warmup struct {
+	// Learning: fewer than NeedDials dials or NeedTalks talks observed;
+	// the pacing leans on the warm-up priors and a smaller risk threshold.
+	Learning             bool
+	Dials, Talks         int
+	NeedDials, NeedTalks int
+}
+
+// Warmup reports how far the policy is in learning the campaign.
+func (p *Predictive) Warmup() Warmup {
+	d, t := p.m.dial.count(), p.m.talk.count()
+	return Warmup{Learning: d < minDials || t < minTalks, Dials: d, Talks: t, NeedDials: minDials, NeedTalks: minTalks}
+}
+
 // LiveProbability is the current estimate of p.
 func (p *Predictive) LiveProbability() float64 { return p.m.p }
 
 func (p *Predictive) Decide(s *Snapshot) int {
 	base := powerLines(1, s)
 	m := &p.m
-	// Until the estimates rest on enough calls of this campaign, the priors
-	// would be doing the pacing; a cold start that over-dials spends the
-	// budget in minutes and then depresses θ for hours. Power 1.0 meanwhile.
-	trained := m.dial.count() >= minDials && m.talk.count() >= minTalks
-	p.fallback = s.Budget.Remaining < 1 || !trained
+	p.fallback = s.Budget.Remaining < 1
 	if p.fallback {
 		return base
 	}
+	// Until the estimates rest on enough calls of this campaign (its
+	// history counts), the conservative warm-up priors do part of the
+	// pacing, and the risk threshold is cut by up to warmupTheta: a cold start
+	// that over-dials spends the budget in minutes and then depresses θ
+	// for hours. The tables are rebuilt sooner meanwhile, as every few
+	// calls move the estimates.
+	p.learning = m.dial.count() < minDials || m.talk.count() < minTalks
+	every := p.cfg.RebuildEvery
+	if p.learning {
+		every = min(every, warmupRebuildEvery)
+	}
 	if m.fresh >= rebuildAfter && !s.Now.Before(m.nextRebuild) {
 		m.rebuild()
-		m.nextRebuild = s.Now.Add(p.cfg.RebuildEvery)
+		m.nextRebuild = s.Now.Add(every)
 	}
 	M := len(m.tau)
 	clear(p.muD)
@@ -230,6 +253,10 @@ func (p *Predictive) Decide(s *Snapshot) int {
 		}
 	}
 	theta := math.Exp(p.logTheta)
+	// The cut fades with the warm-up priors, so the step to a trained
+	// model is no jump in lines.
+	warm := max(warmShare(m.dial.count(), minDials), warmShare(m.talk.count(), minTalks))
+	theta *= 1 - (1-warmupTheta)*warm
 	free := float64(s.Ready - s.Waiting)
 	limit := 4*s.LoggedIn + 1
 	n := 0
@@ -253,10 +280,17 @@ func (p *Predictive) Decide(s *Snapshot) int {
 const (
 	// rebuildAfter is how many new observations justify rebuilding the tables.
 	rebuildAfter = 25
-	// minDials and minTalks are the observations needed before the model
-	// is trusted over power 1.0.
+	// minDials and minTalks are the observations after which the model
+	// rests on the campaign's calls alone: the warm-up priors have faded
+	// and the threshold is θ itself.
 	minDials = 200
 	minTalks = 50
+	// warmupTheta scales θ with no observations; the cut fades as they
+	// come.
+	warmupTheta = 0.5
+	// warmupRebuildEvery bounds the time between table rebuilds while
+	// learning.
+	warmupRebuildEvery = 20 * time.Second
 )
 
 // probBelowZero approximates P(Z ≤ −1) for an integer count Z with mean mu
@@ -276,9 +310,13 @@ func (p *Predictive) ObserveCall(rec *CallRecord) {
 	p.m.observeDial(rec)
 	if rec.Outcome.Live() && !p.fallback {
 		target := p.cfg.Target * (1 - p.cfg.Margin)
+		// While learning the threshold only comes down: answers that the
+		// cut threshold kept from being abandoned say nothing about θ,
+		// and raising it on them would leave a trained model bolder than
+		// a campaign's first minutes earned.
 		if rec.Abandoned {
 			p.logTheta -= p.cfg.Gain * (1 - target)
-		} else {
+		} else if !p.learning {
 			p.logTheta += p.cfg.Gain * target
 		}
 		p.logTheta = min(max(p.logTheta, math.Log(1e-4)), math.Log(0.5))

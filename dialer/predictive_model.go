@@ -133,6 +133,11 @@ type model struct {
 	priorLive, priorOther            []float64
 	priorTalk, priorWrap             []float64
 	scratch1, scratch2, scratchOther []float64
+	// warm* are the warm-up priors (see warmDialWeight), added at rebuild
+	// with a weight that fades to nothing as the campaign's own
+	// observations reach minDials and minTalks.
+	warmLive, warmOther []float64
+	warmTalk, warmWrap  []float64
 
 	// fresh counts observations since the last rebuild; the tables are
 	// rebuilt once enough arrived and RebuildEvery passed, because a
@@ -172,6 +177,8 @@ func (m *model) init(cfg PredictiveConfig) {
 	// sizeDial's). Weights are a few observations only.
 	m.priorTalk = expPrior(maxTalkSeconds, 120, 2)
 	m.priorWrap = expPrior(maxWrapSeconds, 15, 2)
+	m.warmTalk = expPrior(maxTalkSeconds, warmTalkMean, warmTalkWeight)
+	m.warmWrap = expPrior(maxWrapSeconds, warmWrapMean, warmTalkWeight)
 	m.scratch1 = make([]float64, maxTalkSeconds)
 	m.scratch2 = make([]float64, maxWrapSeconds)
 	m.qTalk.m, m.qWrap.m = cfg.Points, cfg.Points
@@ -206,7 +213,47 @@ func (m *model) sizeDial() {
 	for k := range m.priorOther {
 		m.priorOther[k] = 5 * 0.75 / float64(rt)
 	}
+	m.warmLive = expPrior(rt, warmAnswerMean, warmDialWeight*warmLiveShare)
+	m.warmOther = make([]float64, rt)
+	for k := range m.warmOther {
+		m.warmOther[k] = warmDialWeight * (1 - warmLiveShare) / float64(rt)
+	}
 	m.scratchOther = make([]float64, rt)
+}
+
+// The warm-up priors: conservative defaults for a campaign with little or
+// no history of its own, so predictive pacing can start at once without
+// betting on optimistic guesses. Conservative means more dials answered
+// by people, sooner, and agents busy for longer than campaigns usually
+// see: each errs towards fewer lines. They weigh as much as warmDialWeight
+// dials and warmTalkWeight talks and wrap-ups, fading linearly to nothing
+// as the campaign's own observations reach minDials and minTalks, so a
+// trained model rests on the campaign's calls alone (plus the weak priors
+// above).
+const (
+	warmDialWeight = 60
+	warmLiveShare  = 0.5 // answered by a person
+	warmAnswerMean = 6   // seconds from dial to a person's answer
+	warmTalkWeight = 20
+	warmTalkMean   = 300 // seconds
+	warmWrapMean   = 45  // seconds
+)
+
+// warmShare is how much of the warm-up priors still counts: 1 with no
+// observations, 0 from need on.
+func warmShare(have, need int) float64 {
+	return max(0, 1-float64(have)/float64(need))
+}
+
+// addWarm adds f × warm into dst (which holds the observations and the
+// weak prior already).
+func addWarm(dst, warm []float64, f float64) []float64 {
+	if f > 0 {
+		for i := range dst {
+			dst[i] += f * warm[i]
+		}
+	}
+	return dst
 }
 
 func expPrior(bins int, mean, weight float64) []float64 {
@@ -258,13 +305,15 @@ func addInto(dst, a, b []float64) []float64 {
 // rebuild refreshes p, the answer-delay quadrature and the per-age tables.
 func (m *model) rebuild() {
 	m.fresh = 0
-	live := addInto(m.scratchOther, m.dial.hist, m.priorLive)
+	fd := warmShare(m.dial.count(), minDials)
+	ft := warmShare(m.talk.count(), minTalks)
+	live := addWarm(addInto(m.scratchOther, m.dial.hist, m.priorLive), m.warmLive, fd)
 	var nLive float64
 	for _, v := range live {
 		nLive += v
 	}
 	m.liveCDF.fill(live)
-	other := addInto(m.scratchOther, m.dial.other, m.priorOther)
+	other := addWarm(addInto(m.scratchOther, m.dial.other, m.priorOther), m.warmOther, fd)
 	var nOther float64
 	for _, v := range other {
 		nOther += v
@@ -292,8 +341,8 @@ func (m *model) rebuild() {
 		m.dialAgeCap = float64(k)
 	}
 
-	m.talkCDF.fill(addInto(m.scratch1, m.talk.hist, m.priorTalk))
-	wrap := addInto(m.scratch2, m.wrap.hist, m.priorWrap)
+	m.talkCDF.fill(addWarm(addInto(m.scratch1, m.talk.hist, m.priorTalk), m.warmTalk, ft))
+	wrap := addWarm(addInto(m.scratch2, m.wrap.hist, m.priorWrap), m.warmWrap, ft)
 	m.wrapCDF.fill(wrap)
 	var wsum float64
 	for _, v := range wrap {

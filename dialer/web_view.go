@@ -13,6 +13,9 @@ import (
 // ErrAgentNotInCampaign is returned for an agent this loop has never seen.
 var ErrAgentNotInCampaign = errors.New("agent not in campaign")
 
+// ErrAgentBusy is returned by LogoutIdle for an agent with a call.
+var ErrAgentBusy = errors.New("agent is on a call, ringing or in wrap-up")
+
 // ErrNoCall is returned when the agent has no call the action applies to.
 var ErrNoCall = errors.New("no call")
 

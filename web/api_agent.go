@@ -23,7 +23,7 @@ func engineError(err error) error {
 		return apiError(fiber.StatusNotFound, "%v", err)
 	case errors.Is(err, ErrInvalid):
 		return apiError(fiber.StatusBadRequest, "%v", err)
-	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrConflict):
+	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrConflict), errors.Is(err, ErrBusy):
 		return apiError(fiber.StatusConflict, "%v", err)
 	}
 	return err

@@ -79,7 +79,7 @@ var errorKinds = []struct {
 	err  error
 }{
 	{"not_running", ErrNotRunning}, {"not_logged_in", ErrNotLoggedIn}, {"no_call", ErrNoCall},
-	{"conflict", ErrConflict}, {"invalid", ErrInvalid},
+	{"conflict", ErrConflict}, {"invalid", ErrInvalid}, {"busy", ErrBusy},
 	{"unknown_disposition", campaigns.ErrUnknownDisposition}, {"system_disposition", campaigns.ErrSystemDisposition},
 	{"not_agents_call", campaigns.ErrNotAgentsCall}, {"already_dispositioned", campaigns.ErrAlreadyDispositioned},
 	{"no_call_to_disposition", campaigns.ErrNoCallToDisposition}, {"callback_required", campaigns.ErrCallbackRequired},
@@ -371,8 +371,8 @@ func (r *routedEngine) LeadHistory(ctx context.Context, lead campaigns.LeadID, l
 	return r.local.LeadHistory(ctx, lead, limit)
 }
 
-func (r *routedEngine) DayStats(ctx context.Context, campaign campaigns.ID, since time.Time) (DayStats, error) {
-	return r.local.DayStats(ctx, campaign, since)
+func (r *routedEngine) DayStats(ctx context.Context, campaign campaigns.ID, since time.Time, saleCodes []string) (DayStats, error) {
+	return r.local.DayStats(ctx, campaign, since, saleCodes)
 }
 
 var _ Engine = (*routedEngine)(nil)

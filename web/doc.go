@@ -29,6 +29,10 @@
 // the peer is a trusted proxy (client_addr.go). It owns user_events and
 // users.last_login_at (migrations/0020_console.sql): who created, disabled,
 // enabled or reset the password of a user, and each user's last login.
+// The wallboard's tables are its too (migrations/0019_wallboard.sql): supervisor_actions audits every
+// force pause and force logout (api_supervise.go), and stats_samples holds
+// each running campaign's chart samples, one per 10 s for two days
+// (stats_history.go). Its alerts are decided in one place (alerts.go).
 //
 // Errors answer as {"error", "request_id"}; a database error is put in
 // words and its SQLSTATE and constraint go only to the log, under the same

@@ -26,10 +26,15 @@ const (
 	ActSessionLost
 	ActDial // dial the lead offered as a preview
 	ActSkip // skip it
+	// ActLogoutIdle logs the agent out only while READY or PAUSED (a
+	// supervisor's force logout): on a call, ringing or in wrap-up it is
+	// refused with ErrBusy, checked in the campaign's loop so no call can
+	// slip in between the check and the logout.
+	ActLogoutIdle
 	numAgentActions
 )
 
-var agentActionNames = [numAgentActions]string{"", "ready", "pause", "logout", "session_lost", "dial", "skip"}
+var agentActionNames = [numAgentActions]string{"", "ready", "pause", "logout", "session_lost", "dial", "skip", "logout_idle"}
 
 func (a AgentAction) String() string {
 	if a < numAgentActions {
@@ -98,7 +103,8 @@ type Engine interface {
 	// a lead; DayStats a campaign's figures since a moment.
 	History(ctx context.Context, agent agents.ID, limit int) ([]HistoryCall, error)
 	LeadHistory(ctx context.Context, lead campaigns.LeadID, limit int) ([]HistoryCall, error)
-	DayStats(ctx context.Context, campaign campaigns.ID, since time.Time) (DayStats, error)
+	// saleCodes are the campaign's dispositions of the sale category.
+	DayStats(ctx context.Context, campaign campaigns.ID, since time.Time, saleCodes []string) (DayStats, error)
 }
 
 // Errors an Engine wraps.
@@ -113,6 +119,8 @@ var (
 	ErrConflict = errors.New("not possible now")
 	// ErrInvalid: a bad argument (unknown disposition code).
 	ErrInvalid = errors.New("invalid")
+	// ErrBusy: the agent is on a call, ringing or in wrap-up.
+	ErrBusy = errors.New("agent is busy with a call")
 )
 
 // AgentView is an agent's live state.
@@ -194,6 +202,19 @@ type AgentStatus struct {
 	State     agents.State `json:"state"`
 	Since     time.Time    `json:"since"`
 	PauseCode string       `json:"pause_code,omitempty"`
+	// PausePending is a pause asked for during the call, taken after it.
+	PausePending string `json:"pause_pending,omitempty"`
+	// Call is the call the agent is on or wrapping up (0: none), Lead and
+	// Number its lead.
+	Call   CallID           `json:"call_id,omitempty"`
+	Lead   campaigns.LeadID `json:"lead_id,omitempty"`
+	Number string           `json:"number,omitempty"`
+	// Today's figures (the wallboard fills them from DayStats).
+	Calls int64   `json:"calls"`
+	TalkS float64 `json:"talk_s"`
+	Sales int64   `json:"sales"`
+	// Overrun is set when the agent is past their wrap-up or pause limit.
+	Overrun string `json:"overrun,omitempty"`
 }
 
 // CampaignStatus is a campaign loop's live figures.
@@ -214,11 +235,26 @@ type CampaignStatus struct {
 	WindowRate     float64 `json:"window_abandon_rate"`
 	Target         float64 `json:"abandon_target"`
 	// Calls dialling or ringing, live answers waiting, calls connected.
-	Lines     int           `json:"lines"`
-	Waiting   int           `json:"waiting"`
-	InCall    int           `json:"connected_calls"`
-	Agents    []AgentStatus `json:"agents"`
-	DialLevel float64       `json:"dial_level"`
+	Lines   int           `json:"lines"`
+	Waiting int           `json:"waiting"`
+	InCall  int           `json:"connected_calls"`
+	Agents  []AgentStatus `json:"agents"`
+	// DialLevel is calls dialling or ringing per READY agent (0 with no
+	// agent READY), as VICIdial users read it.
+	DialLevel float64 `json:"dial_level"`
+	// Pacing is how far predictive pacing is in learning the campaign
+	// (nil for other policies).
+	Pacing *Pacing `json:"pacing,omitempty"`
+}
+
+// Pacing is a learning policy's progress: while Learning it paces from
+// conservative warm-up priors blended with what it has seen.
+type Pacing struct {
+	Learning  bool `json:"learning"`
+	Dials     int  `json:"dials"`
+	Talks     int  `json:"talks"`
+	NeedDials int  `json:"need_dials"`
+	NeedTalks int  `json:"need_talks"`
 }
 
 // HistoryCall is one finished call.
@@ -239,12 +275,21 @@ type HistoryCall struct {
 
 // DayStats are a campaign's figures since a moment.
 type DayStats struct {
-	Dials        int64             `json:"dials"`
-	LiveAnswers  int64             `json:"live_answers"`
-	Abandons     int64             `json:"abandons"`
-	Dispositions map[string]int64  `json:"dispositions"`
-	AvgDispoS    float64           `json:"avg_dispo_s"`
-	AgentDispoS  map[int64]float64 `json:"agent_dispo_s"`
+	Dials        int64              `json:"dials"`
+	LiveAnswers  int64              `json:"live_answers"`
+	Abandons     int64              `json:"abandons"`
+	Dispositions map[string]int64   `json:"dispositions"`
+	AvgDispoS    float64            `json:"avg_dispo_s"`
+	AgentDispoS  map[int64]float64  `json:"agent_dispo_s"`
+	Agents       map[int64]AgentDay `json:"agents"`
+}
+
+// AgentDay is one agent's connected calls since a moment, their settled
+// talk time and sales (dispositions of the sale category).
+type AgentDay struct {
+	Calls int64   `json:"calls"`
+	TalkS float64 `json:"talk_s"`
+	Sales int64   `json:"sales"`
 }
 
 // ControlKind is a control of the agent's call.

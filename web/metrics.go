@@ -25,7 +25,7 @@ var (
 		[]string{"campaign"}, nil)
 	descAbandons = prometheus.NewDesc("pacer_abandons_total", "Live answers not connected to an agent in time.",
 		[]string{"campaign"}, nil)
-	descDialLevel = prometheus.NewDesc("pacer_dial_level", "Lines dialling per agent not paused.", []string{"campaign"}, nil)
+	descDialLevel = prometheus.NewDesc("pacer_dial_level", "Calls dialling or ringing per READY agent (0 with none READY).", []string{"campaign"}, nil)
 	descLines     = prometheus.NewDesc("pacer_lines_in_use", "Calls dialling or ringing.", []string{"campaign"}, nil)
 	descAbRate    = prometheus.NewDesc("pacer_abandon_rate", "Abandon rate over the campaign's legal window.", []string{"campaign"}, nil)
 	descAgents    = prometheus.NewDesc("pacer_agents", "Logged-in agents by state.", []string{"campaign", "state"}, nil)

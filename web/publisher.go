@@ -66,7 +66,11 @@ func (p *publisher) tick(ctx context.Context) {
 		if err != nil {
 			continue
 		}
-		p.record(id, st)
+		if at, ok := p.record(id, st); ok && p.s.db != nil {
+			if err := saveSample(ctx, p.s.db, id, at, st); err != nil {
+				p.s.log.Warn("stats sample", "campaign", id, "err", err)
+			}
+		}
 		p.s.publish(Event{Type: "stats", Campaign: id, Data: st})
 	}
 	p.mu.Lock()
@@ -78,13 +82,15 @@ func (p *publisher) tick(ctx context.Context) {
 	p.mu.Unlock()
 }
 
-func (p *publisher) record(id int64, st CampaignStats) {
+// record keeps the campaign's latest figures and, every historyEvery, a
+// chart sample; it reports when it took one.
+func (p *publisher) record(id int64, st CampaignStats) (time.Time, bool) {
 	now := p.s.clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.latest[id] = st
 	if now.Sub(p.lastPt[id]) < historyEvery {
-		return
+		return now, false
 	}
 	p.lastPt[id] = now
 	pt := StatsPoint{At: now, DialLevel: st.DialLevel, AbandonRate: st.WindowRate, Agents: st.AgentsByState}
@@ -93,6 +99,7 @@ func (p *publisher) record(id int64, st CampaignStats) {
 		h = h[1:]
 	}
 	p.hist[id] = h
+	return now, true
 }
 
 func (p *publisher) history(id int64) []StatsPoint {

@@ -224,6 +224,8 @@ type Server struct {
 
 	figMu   sync.Mutex
 	figures map[int64]storedFigures // per campaign, see storedFigures
+	// dialMarks: per campaign, when its dial count last moved (dialSeen)
+	dialMarks map[int64]dialMark
 
 	metricsSrv *http.Server // on Config.MetricsAddr, if set
 	metricsLn  net.Listener
@@ -248,7 +250,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, local: deps.Engine,
 		clock: deps.Clock, callbackJobs: deps.Callbacks, jobs: deps.Jobs, presence: deps.Presence,
-		agentCampaign: map[int64]int64{}, figures: map[int64]storedFigures{}}
+		agentCampaign: map[int64]int64{}, figures: map[int64]storedFigures{}, dialMarks: map[int64]dialMark{}}
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}

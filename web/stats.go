@@ -27,7 +27,21 @@ type CampaignStats struct {
 	TodayAbandon  float64        `json:"today_abandon_rate"`
 	TodayAnswer   float64        `json:"today_answer_rate"`
 	AgentsByState map[string]int `json:"agents_by_state"`
-	History       []StatsPoint   `json:"history,omitempty"`
+	// ReadyAgents is how many agents wait for a call; DialLevel (in
+	// CampaignStatus, from the engine) is Lines over it.
+	ReadyAgents int `json:"ready_agents"`
+	// WrapupLimitS is the campaign's wrap-up limit (0: none).
+	WrapupLimitS int `json:"wrapup_limit_s"`
+	// PauseLimitsMin is each of the campaign's pause codes' time limit in
+	// minutes (codes without one are absent).
+	PauseLimitsMin map[string]int `json:"pause_limits_min"`
+	// LastDialAt is when this node last saw the campaign's dial count move
+	// (or first saw it).
+	LastDialAt time.Time `json:"last_dial_at,omitzero"`
+	// DispositionLabels names the campaign's disposition codes.
+	DispositionLabels map[string]string `json:"disposition_labels"`
+	Alerts            []Alert           `json:"alerts"`
+	History           []StatsPoint      `json:"history,omitempty"`
 }
 
 // StatsPoint is one sample of the wallboard's charts.
@@ -46,9 +60,19 @@ func (s *Server) buildStats(ctx context.Context, id int64) (CampaignStats, error
 		return CampaignStats{}, err
 	}
 	st := CampaignStats{Name: camp.Name, Status: string(camp.Status), Mode: string(camp.Mode), Rules: string(camp.Rules),
-		AgentsByState: map[string]int{}}
+		AgentsByState: map[string]int{}, WrapupLimitS: camp.WrapupLimitS}
 	st.Campaign = campaigns.ID(id)
 	st.Target = camp.AbandonTarget
+	codes, err := campaigns.CampaignPauseCodes(ctx, s.db, campaigns.ID(id))
+	if err != nil {
+		return st, err
+	}
+	st.PauseLimitsMin = map[string]int{}
+	for _, pc := range codes {
+		if pc.LimitMin != nil && *pc.LimitMin > 0 {
+			st.PauseLimitsMin[pc.Code] = *pc.LimitMin
+		}
+	}
 	if s.engine != nil {
 		start := time.Now()
 		live, err := s.engine.Status(ctx, campaigns.ID(id))
@@ -73,6 +97,7 @@ func (s *Server) buildStats(ctx context.Context, id int64) (CampaignStats, error
 			st.AgentsByState[a.State.String()]++
 		}
 	}
+	st.ReadyAgents = st.AgentsByState[agents.Ready.String()]
 	names, err := s.userNames(ctx, ids)
 	if err != nil {
 		return st, err
@@ -80,9 +105,11 @@ func (s *Server) buildStats(ctx context.Context, id int64) (CampaignStats, error
 	for i := range st.Agents {
 		st.Agents[i].Name = names[int64(st.Agents[i].Agent)]
 	}
-	if st.HopperDepth, st.Today, err = s.storedFigures(ctx, id); err != nil {
+	fig, err := s.storedFigures(ctx, id)
+	if err != nil {
 		return st, err
 	}
+	st.HopperDepth, st.Today, st.DispositionLabels = fig.hopper, fig.today, fig.labels
 	if s.engine != nil {
 		if st.Today.LiveAnswers > 0 {
 			st.TodayAbandon = float64(st.Today.Abandons) / float64(st.Today.LiveAnswers)
@@ -91,7 +118,34 @@ func (s *Server) buildStats(ctx context.Context, id int64) (CampaignStats, error
 			st.TodayAnswer = float64(st.Today.LiveAnswers) / float64(st.Today.Dials)
 		}
 	}
+	for i := range st.Agents {
+		d := st.Today.Agents[int64(st.Agents[i].Agent)]
+		st.Agents[i].Calls, st.Agents[i].TalkS, st.Agents[i].Sales = d.Calls, d.TalkS, d.Sales
+	}
+	now := s.clock.Now()
+	if st.Running {
+		st.LastDialAt = s.dialSeen(id, st.Dials, now)
+	}
+	st.Alerts = campaignAlerts(&st, now)
 	return st, nil
+}
+
+type dialMark struct {
+	dials int64
+	at    time.Time
+}
+
+// dialSeen records the campaign's dial count and returns when it last
+// moved (the first sighting counts as a move), for the not-dialling alert.
+func (s *Server) dialSeen(id, dials int64, now time.Time) time.Time {
+	s.figMu.Lock()
+	defer s.figMu.Unlock()
+	m, ok := s.dialMarks[id]
+	if !ok || m.dials != dials {
+		m = dialMark{dials: dials, at: now}
+		s.dialMarks[id] = m
+	}
+	return m.at
 }
 
 // userNames maps agent ids to usernames; simulated agents (ids up to
@@ -151,31 +205,46 @@ type storedFigures struct {
 	at     time.Time
 	hopper int64
 	today  DayStats
+	labels map[string]string
 }
 
-// storedFigures returns the hopper depth and today's call figures, cached
-// for storedFiguresTTL per campaign.
-func (s *Server) storedFigures(ctx context.Context, id int64) (int64, DayStats, error) {
+// storedFigures returns the hopper depth, today's call figures and the
+// disposition labels, cached for storedFiguresTTL per campaign.
+func (s *Server) storedFigures(ctx context.Context, id int64) (storedFigures, error) {
 	now := s.clock.Now()
 	s.figMu.Lock()
 	f, ok := s.figures[id]
 	s.figMu.Unlock()
 	if ok && now.Sub(f.at) < storedFiguresTTL {
-		return f.hopper, f.today, nil
+		return f, nil
 	}
-	hopper, err := campaigns.HopperDepth(ctx, s.db, campaigns.ID(id))
+	f = storedFigures{at: now, labels: map[string]string{}}
+	var err error
+	if f.hopper, err = campaigns.HopperDepth(ctx, s.db, campaigns.ID(id)); err != nil {
+		return f, err
+	}
+	dispos, err := campaigns.Dispositions(ctx, s.db, campaigns.ID(id))
 	if err != nil {
-		return 0, DayStats{}, err
+		return f, err
 	}
-	var today DayStats
-	if s.engine != nil {
-		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
-		if today, err = s.engine.DayStats(ctx, campaigns.ID(id), midnight); err != nil {
-			return 0, DayStats{}, err
+	var sales []string
+	for _, d := range dispos {
+		f.labels[d.Code] = d.Label
+		if d.Category == campaigns.CategorySale {
+			sales = append(sales, d.Code)
 		}
 	}
+	if s.engine != nil {
+		midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+		if f.today, err = s.engine.DayStats(ctx, campaigns.ID(id), midnight, sales); err != nil {
+			return f, err
+		}
+	}
+	if f.today.Agents == nil {
+		f.today.Agents = map[int64]AgentDay{}
+	}
 	s.figMu.Lock()
-	s.figures[id] = storedFigures{at: now, hopper: hopper, today: today}
+	s.figures[id] = f
 	s.figMu.Unlock()
-	return hopper, today, nil
+	return f, nil
 }

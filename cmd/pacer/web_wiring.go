@@ -117,6 +117,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %v", web.ErrNoCall, err)
 	case errors.Is(err, dialer.ErrBadControl):
 		return fmt.Errorf("%w: %v", web.ErrInvalid, err)
+	case errors.Is(err, dialer.ErrAgentBusy):
+		return fmt.Errorf("%w: %v", web.ErrBusy, err)
 	case errors.As(err, &ite), errors.As(err, &cte), errors.Is(err, dialer.ErrTrunkRefused):
 		return fmt.Errorf("%w: %v", web.ErrConflict, err)
 	}
@@ -158,6 +160,9 @@ func (e *webEngine) Act(ctx context.Context, campaign campaigns.ID, agent agents
 	l, err := e.loop(ctx, campaign)
 	if err != nil {
 		return err
+	}
+	if action == web.ActLogoutIdle {
+		return mapErr(l.LogoutIdle(ctx, agent))
 	}
 	kind, ok := agentEvents[action]
 	if !ok {
@@ -336,17 +341,14 @@ func (e *webEngine) Status(ctx context.Context, campaign campaigns.ID) (web.Camp
 	out := web.CampaignStatus{Campaign: campaign, Dials: c.Dials, LiveAnswers: c.LiveAnswers, Abandons: c.Abandons,
 		Connected: c.Connected, Machines: c.Machines, Busy: c.Busy, Failed: c.Failed, NoAnswer: c.NoAnswer,
 		WindowLive: st.Budget.Live, WindowAbandons: st.Budget.Abandons, WindowRate: st.Budget.Rate(),
-		Lines: st.Lines, Waiting: st.Waiting, InCall: st.Connected}
-	active := 0
+		Lines: st.Lines, Waiting: st.Waiting, InCall: st.Connected, DialLevel: st.DialLevel()}
+	if w := st.Warmup; w != nil {
+		out.Pacing = &web.Pacing{Learning: w.Learning, Dials: w.Dials, Talks: w.Talks, NeedDials: w.NeedDials, NeedTalks: w.NeedTalks}
+	}
 	for _, a := range st.Agents {
 		out.Agents = append(out.Agents, web.AgentStatus{Agent: a.ID, State: a.State, Since: a.Since,
-			PauseCode: a.PauseCode})
-		if a.State != agents.LoggedOut && a.State != agents.Paused {
-			active++
-		}
-	}
-	if active > 0 {
-		out.DialLevel = float64(st.Lines) / float64(active)
+			PauseCode: a.PauseCode, PausePending: a.PausePending, Call: web.CallID(a.Call),
+			Lead: campaigns.LeadID(a.Lead.ID), Number: a.Lead.Number})
 	}
 	return out, nil
 }
@@ -435,9 +437,14 @@ func convertHistory(h []dialer.HistoryCall) []web.HistoryCall {
 	return out
 }
 
-func (e *webEngine) DayStats(ctx context.Context, campaign campaigns.ID, since time.Time) (web.DayStats, error) {
-	s, err := dialer.CampaignDayStats(ctx, e.db, dialer.CampaignID(campaign), since)
-	return web.DayStats(s), err
+func (e *webEngine) DayStats(ctx context.Context, campaign campaigns.ID, since time.Time, saleCodes []string) (web.DayStats, error) {
+	s, err := dialer.CampaignDayStats(ctx, e.db, dialer.CampaignID(campaign), since, saleCodes)
+	out := web.DayStats{Dials: s.Dials, LiveAnswers: s.LiveAnswers, Abandons: s.Abandons, Dispositions: s.Dispositions,
+		AvgDispoS: s.AvgDispoS, AgentDispoS: s.AgentDispoS, Agents: make(map[int64]web.AgentDay, len(s.Agents))}
+	for id, a := range s.Agents {
+		out.Agents[id] = web.AgentDay(a)
+	}
+	return out, err
 }
 
 // webRouter is web.Router over the nodes and campaign_leases tables.

@@ -62,6 +62,8 @@ async function agentAndSupervisor() {
     await ag.page.screenshot({ path: path.join(shots, 'login.png') });
     await login(sup.page, 'supervisor', 'supervisor', '/supervise');
     await sup.page.locator('#live[data-live="yes"]').waitFor();
+    await sup.page.getByRole('link', { name: 'Demo', exact: true }).click();
+    await sup.page.locator('#title', { hasText: 'Demo' }).waitFor();
     await login(ag.page, 'agent1', 'agent', '/agent');
     await ag.page.locator('body[data-live="yes"]').waitFor();
 
