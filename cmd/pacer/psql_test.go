@@ -18,10 +18,10 @@ func TestPsqlOpensPacersDatabase(t *testing.T) {
 		t.Skipf("SKIPPED LOUDLY: %v", err)
 	}
 	db := testdb.New(t)
-	out, errOut, code := pacerCLI(t, db, "campaigns", "create", "--name", "Seen from psql")
+	_, errOut, code := pacerCLI(t, db, "campaigns", "create", "--name", "Seen from psql")
 	require.Zero(t, code, errOut)
 
-	out, errOut, code = pacerCLI(t, db, "psql", "-tA", "-c", "select name from campaigns")
+	out, errOut, code := pacerCLI(t, db, "psql", "-tA", "-c", "select name from campaigns")
 	require.Zero(t, code, errOut)
 	require.Equal(t, "Seen from psql\n", out)
 

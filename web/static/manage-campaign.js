@@ -65,7 +65,12 @@ function input(f) {
 }
 
 function build() {
-  $('settings-groups').replaceChildren(...groups.map(([g, title]) => {
+  // A section list that stays on screen, so a manager can jump to a group
+  // instead of scrolling the whole form.
+  const jump = el('nav', { class: 'section-nav', 'aria-label': 'Settings sections' },
+    ...groups.filter(([g]) => fields.some((f) => f.group === g))
+      .map(([g, title]) => el('a', { href: '#group-' + g, text: title })));
+  $('settings-groups').replaceChildren(jump, ...groups.map(([g, title]) => {
     const fs = fields.filter((f) => f.group === g);
     return el('fieldset', { class: 'settings-group', id: 'group-' + g }, el('legend', { text: title }),
       ...fs.map((f) => el('div', { class: 'field', id: 'field-' + f.key },
