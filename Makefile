@@ -35,7 +35,7 @@ test: vet
 bench:
 	mkdir -p bench/results
 	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./campaigns/
-	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench BenchmarkSimScenarios -benchtime 1x -timeout 30m ./dialer/sim/
+	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench 'BenchmarkSimScenarios|BenchmarkWarmup' -benchtime 1x -timeout 30m ./dialer/sim/
 	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench BenchmarkWSBroadcast1000 -benchtime 1x -timeout 10m ./web/
 	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench 'BenchmarkDBOutage|BenchmarkTakeoverAfterKill|BenchmarkDrain' -benchtime 1x -timeout 20m ./cmd/pacer/
 	$(GO) run ./bench/report

@@ -26,6 +26,47 @@ func (w *watchedPredictive) Decide(s *dialer.Snapshot) int {
 	return n
 }
 
+// warmupRun is one fresh campaign's first half hour: when predictive
+// pacing first placed more lines than READY agents (zero if never), whether
+// the model was still learning then, and the half hour's results under
+// predictive and progressive (power 1.0) pacing.
+type warmupRun struct {
+	sc             *Scenario
+	started        time.Duration
+	learning       bool
+	pred, progress Result
+}
+
+// warmupScenarios are fresh campaigns with no history: their first half
+// hour, measured from the first dial.
+func warmupScenarios() []*Scenario {
+	steadyRetail := retailLike("fresh-retail-n20", 20, 0.5, 42)
+	steadyRetail.Phases = nil // a fresh campaign's first half hour, not a day's drift
+	return []*Scenario{
+		markov("fresh-n10", 10, 0.35, 90, 0.5, 41),
+		markov("fresh-n20-p25", 20, 0.25, 150, 0.5, 43),
+		steadyRetail,
+	}
+}
+
+func runWarmup(tb testing.TB, sc *Scenario) warmupRun {
+	tb.Helper()
+	none := 0.0
+	sc.WarmupMinutes = &none // measure from the first dial
+	pol, err := NewPolicy("predictive", sc, Options{})
+	require.NoError(tb, err)
+	w := &watchedPredictive{Predictive: pol.(*dialer.Predictive)}
+	pred, err := RunPolicy(context.Background(), sc, w, Options{})
+	require.NoError(tb, err)
+	prog, err := Run(context.Background(), sc, "progressive", Options{})
+	require.NoError(tb, err)
+	r := warmupRun{sc: sc, learning: w.firstLearning, pred: pred, progress: prog}
+	if !w.first.IsZero() {
+		r.started = w.first.Sub(simStart)
+	}
+	return r
+}
+
 // A fresh campaign with no history paces predictively within its first
 // minutes of simulated time, from the warm-up priors, long before it has
 // seen the 200 dials and 50 talks that make it trained (which once kept it
@@ -33,31 +74,17 @@ func (w *watchedPredictive) Decide(s *dialer.Snapshot) int {
 // stays under target while it places more calls than power 1.0 does.
 func TestFreshCampaignPacesPredictivelyWithinMinutes(t *testing.T) {
 	t.Parallel()
-	steadyRetail := retailLike("fresh-retail-n20", 20, 0.5, 42)
-	steadyRetail.Phases = nil // a fresh campaign's first half hour, not a day's drift
-	for _, sc := range []*Scenario{
-		markov("fresh-n10", 10, 0.35, 90, 0.5, 41),
-		markov("fresh-n20-p25", 20, 0.25, 150, 0.5, 43),
-		steadyRetail,
-	} {
+	for _, sc := range warmupScenarios() {
 		t.Run(sc.Name, func(t *testing.T) {
 			t.Parallel()
-			none := 0.0
-			sc.WarmupMinutes = &none // measure from the first dial
-			pol, err := NewPolicy("predictive", sc, Options{})
-			require.NoError(t, err)
-			w := &watchedPredictive{Predictive: pol.(*dialer.Predictive)}
-			pred, err := RunPolicy(context.Background(), sc, w, Options{})
-			require.NoError(t, err)
-			prog, err := Run(context.Background(), sc, "progressive", Options{})
-			require.NoError(t, err)
+			r := runWarmup(t, sc)
 			t.Logf("%s: more lines than READY agents after %s (learning: %v); first 30 min: predictive %d dials, abandon %.4f (%d/%d); progressive %d dials",
-				sc.Name, w.first.Sub(simStart), w.firstLearning, pred.Dials, pred.AbandonRate, pred.Abandons, pred.LiveAnswers, prog.Dials)
-			require.False(t, w.first.IsZero(), "predictive pacing started")
-			require.Less(t, w.first.Sub(simStart), 10*time.Minute, "within the first minutes")
-			require.True(t, w.firstLearning, "before the model was trained: the priors did the pacing")
-			require.LessOrEqual(t, pred.AbandonRate, sc.Campaign.AbandonTarget)
-			require.Greater(t, pred.Dials, prog.Dials)
+				sc.Name, r.started, r.learning, r.pred.Dials, r.pred.AbandonRate, r.pred.Abandons, r.pred.LiveAnswers, r.progress.Dials)
+			require.NotZero(t, r.started, "predictive pacing started")
+			require.Less(t, r.started, 10*time.Minute, "within the first minutes")
+			require.True(t, r.learning, "before the model was trained: the priors did the pacing")
+			require.LessOrEqual(t, r.pred.AbandonRate, sc.Campaign.AbandonTarget)
+			require.Greater(t, r.pred.Dials, r.progress.Dials)
 		})
 	}
 }
