@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/campaigns"
-	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/web"
 )
 
@@ -28,12 +24,10 @@ import (
 // a skip for every lead, no agent or lead is left stuck, and no dispo time
 // was counted for the dials nobody answered.
 func TestBrowserAgentCalls(t *testing.T) {
-	node, chromium, e2eDir := browserTools(t)
+	b := newBrowserRun(t)
 	const leads, skipLimit = 20, 4
 	const dncNumber, newNumber = "+12025550999", "+12025559876"
-	dir := t.TempDir()
-	simConfig := filepath.Join(dir, "sim.json")
-	require.NoError(t, os.WriteFile(simConfig, []byte(`{
+	sim := simConfig(t, `{
 		"seed": 11,
 		"outcomes": [
 			{"kind": "human", "p": 0.5, "after_s": {"dist": "uniform", "min": 0.3, "max": 0.8}},
@@ -42,14 +36,13 @@ func TestBrowserAgentCalls(t *testing.T) {
 		],
 		"ring_after_s": {"dist": "uniform", "min": 0.05, "max": 0.1},
 		"customer_talk_s": {"dist": "uniform", "min": 300, "max": 400}
-	}`), 0o644))
+	}`)
 
-	dbURL := testdb.New(t)
-	db, err := pgxpool.New(context.Background(), dbURL)
+	db, err := pgxpool.New(context.Background(), b.dbURL)
 	require.NoError(t, err)
 	defer db.Close()
 	ctx := context.Background()
-	addWebUser(t, dbURL, "ann", web.RoleAgent, "password-ann")
+	addWebUser(t, b.dbURL, "ann", web.RoleAgent, "password-ann")
 	var csv strings.Builder
 	csv.WriteString("phone,first_name,last_name\n")
 	for i := range leads {
@@ -63,25 +56,17 @@ func TestBrowserAgentCalls(t *testing.T) {
 	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{dncNumber}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(t, err)
 
-	addr := freeAddr(t)
-	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL), "serve", "--http-addr", addr, "--no-demo",
-		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
+	stop := b.serve("--no-demo", "--sim-config", sim)
 	defer stop()
-	waitReady(t, addr)
 
-	stdout, stderr, err := runScript(node, e2eDir, "agent_calls.mjs", "BASE_URL=http://"+addr, "CHROMIUM="+chromium,
-		"SHOTS="+filepath.Join(e2eDir, "screenshots"), "AGENT=ann", "PASSWORD=password-ann", fmt.Sprintf("LEADS=%d", leads),
-		fmt.Sprintf("SKIP_LIMIT=%d", skipLimit), "DNC_NUMBER="+dncNumber, "NEW_NUMBER="+newNumber)
-	t.Logf("agent calls: %s", strings.TrimSpace(stdout))
-	require.NoError(t, err, "browser run failed:\n%s\nserver logs:\n%s", stderr, logs)
 	var out struct {
 		Previewed, Skipped, Connected, Unanswered int
 		SkipRefused                               bool   `json:"skip_refused"`
 		DNCRefusal                                string `json:"dnc_refusal"`
 		Manual                                    string
 	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
+	b.script("agent_calls.mjs", &out, "AGENT=ann", "PASSWORD=password-ann", fmt.Sprintf("LEADS=%d", leads),
+		fmt.Sprintf("SKIP_LIMIT=%d", skipLimit), "DNC_NUMBER="+dncNumber, "NEW_NUMBER="+newNumber)
 	require.Equal(t, leads, out.Previewed)
 	require.Equal(t, skipLimit, out.Skipped, "skips up to the limit")
 	require.True(t, out.SkipRefused, "a skip past the limit is refused on the button")
