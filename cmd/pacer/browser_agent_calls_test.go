@@ -106,29 +106,3 @@ func TestBrowserAgentCalls(t *testing.T) {
 		"only answered calls went to DISPO")
 	require.Zero(t, count(`SELECT count(*) FROM agent_events WHERE agent_id = $1 AND event = 'wrapup_timeout'`, ann))
 }
-
-// activeCampaignWith is activeCampaign with settings of its own, in force
-// before it starts.
-func activeCampaignWith(t testing.TB, db *pgxpool.Pool, name, mode, csv string, settings map[string]string) campaigns.Campaign {
-	t.Helper()
-	ctx := context.Background()
-	s := map[string]string{"mode": mode, "window_start": "00:00", "window_end": "24:00", "simulated": "true"}
-	for k, v := range settings {
-		s[k] = v
-	}
-	c, err := campaigns.Create(ctx, db, name, s)
-	require.NoError(t, err)
-	_, err = campaigns.Import(ctx, db, strings.NewReader(csv),
-		campaigns.ImportOptions{Campaign: c.ID, Name: name + ".csv", Format: campaigns.FormatCSV})
-	require.NoError(t, err)
-	c, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusActive)
-	require.NoError(t, err)
-	users, err := web.ListUsers(ctx, db)
-	require.NoError(t, err)
-	for _, u := range users {
-		if u.Role == web.RoleAgent {
-			assignAgents(t, db, c.ID, u.Username)
-		}
-	}
-	return c
-}
