@@ -17,7 +17,7 @@
 // Prints one JSON line and exits non-zero on a failure.
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { shots, browser, closeAll, login, btn as button } from './lib.mjs';
+import { shots, browser, run, login, btn as button } from './lib.mjs';
 
 const leads = Number(process.env.LEADS);
 const skipLimit = Number(process.env.SKIP_LIMIT);
@@ -26,7 +26,7 @@ const btn = (name) => button(page, name);
 const shot = (name) => page.screenshot({ path: path.join(shots, name + '.png') });
 const out = { previewed: 0, skipped: 0, connected: 0, unanswered: 0, outcomes: {}, skip_refused: false };
 
-try {
+await run(out, async () => {
   await login(page, process.env.AGENT, process.env.PASSWORD, '/agent');
   await page.locator('body[data-live="yes"]').waitFor();
   await page.locator('#campaign option').first().waitFor({ state: 'attached' });
@@ -128,11 +128,7 @@ try {
   }
   await page.locator('#agent-state[data-state="READY"]').waitFor();
   await shot('agent-calls-manual');
-  console.log(JSON.stringify(out));
-} catch (e) {
+}, async () => {
   console.error('agent page error box:', await page.locator('#agent-error').textContent().catch(() => ''));
-  await shot('agent-calls-failure').catch(() => {});
-  throw e;
-} finally {
-  await closeAll();
-}
+  await shot('agent-calls-failure');
+});

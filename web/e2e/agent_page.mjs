@@ -16,7 +16,7 @@
 // non-zero on a failure.
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { base, shots, browser as launch, closeAll, login, btn } from './lib.mjs';
+import { base, shots, browser as launch, run, login, btn } from './lib.mjs';
 
 const browser = async () => (await launch({ viewport: { width: 1280, height: 1000 } })).page;
 const exactly = (text) => new RegExp('^' + text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
@@ -202,14 +202,8 @@ async function preview() {
   out.preview = true;
 }
 
-try {
+await run(out, async () => {
   await manager();
   await agents();
   await preview();
-  console.log(JSON.stringify(out));
-} catch (e) {
-  console.error(e);
-  process.exitCode = 1;
-} finally {
-  await closeAll();
-}
+});

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { base, shots, browser as launch, closeAll, login, btn } from './lib.mjs';
+import { base, shots, browser as launch, run, login, btn } from './lib.mjs';
 
 const listCampaign = process.env.LIST_CAMPAIGN;
 const browser = () => launch({ acceptDownloads: true });
@@ -140,7 +140,7 @@ async function users(page) {
   assert.ok(!(await page.getByRole('checkbox', { name: 'agent3 works Demo' }).isChecked()));
 }
 
-try {
+await run(out, async () => {
   const m = await browser();
   try {
     await login(m.page, 'manager', 'manager', '/manage');
@@ -150,11 +150,4 @@ try {
   } finally {
     await m.ctx.close();
   }
-  console.log(JSON.stringify(out));
-} catch (e) {
-  console.error(e);
-  console.log(JSON.stringify(out));
-  process.exitCode = 1;
-} finally {
-  await closeAll();
-}
+});

@@ -59,3 +59,21 @@ export async function login(page, user, password, lands) {
 
 // btn is the button named exactly name.
 export const btn = (page, name) => page.getByRole('button', { name, exact: true });
+
+// run runs a script's steps and prints out, its measurements, as its last
+// line. A failure prints the error and out so far (after onFailure, which
+// may take a screenshot) and fails the script. The browsers are closed
+// either way.
+export async function run(out, steps, onFailure = async () => {}) {
+  try {
+    await steps();
+    console.log(JSON.stringify(out));
+  } catch (e) {
+    await onFailure().catch(() => {});
+    console.error(e);
+    console.log(JSON.stringify(out));
+    process.exitCode = 1;
+  } finally {
+    await closeAll();
+  }
+}

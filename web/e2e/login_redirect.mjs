@@ -7,7 +7,7 @@
 //   USER_NAME, PASSWORD, HOME_PATH   a login and the page it lands on
 // Prints one JSON line and exits non-zero on a failure.
 import assert from 'node:assert/strict';
-import { base, browser, closeAll, btn } from './lib.mjs';
+import { base, browser, run, btn } from './lib.mjs';
 
 const origin = new URL(base).origin;
 const nasty = ['/%09/evil.example', '/%0a/evil.example', '//evil.example', '/%5Cevil.example', '/%5C%5Cevil.example',
@@ -24,7 +24,7 @@ await ctx.route('**/*', (route) => {
   return route.abort();
 });
 const out = { cases: 0 };
-try {
+await run(out, async () => {
   for (const next of nasty) {
     await page.goto(base + '/login?next=' + next);
     await page.getByLabel('Username').fill(process.env.USER_NAME);
@@ -37,7 +37,4 @@ try {
     assert.equal(new URL(page.url()).origin, origin, `next=${next}`);
     out.cases++;
   }
-} finally {
-  await closeAll();
-}
-console.log(JSON.stringify(out));
+});

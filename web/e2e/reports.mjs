@@ -11,12 +11,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { base, shots, browser, closeAll, login } from './lib.mjs';
+import { base, shots, browser, run, login } from './lib.mjs';
 
 const { page } = await browser({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
 
 const out = { shown: {} };
-try {
+await run(out, async () => {
   await login(page, process.env.USER_NAME || 'manager', process.env.PASSWORD || 'manager', '/manage');
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Reports', exact: true }).click();
@@ -73,11 +73,4 @@ try {
   out.csv_header = lines[0];
   out.csv_rows = lines.length - 1;
   assert.ok(lines.slice(1).every((l) => l.includes(',Demo,')), 'every call is the demo campaign\'s');
-  console.log(JSON.stringify(out));
-} catch (e) {
-  await page.screenshot({ path: path.join(shots, 'reports-failed.png'), fullPage: true }).catch(() => {});
-  console.error(e);
-  process.exitCode = 1;
-} finally {
-  await closeAll();
-}
+}, () => page.screenshot({ path: path.join(shots, 'reports-failed.png'), fullPage: true }));

@@ -14,7 +14,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { base, shots, HANG_GUARD_MS, browser as launch, closeAll, login, btn } from './lib.mjs';
+import { base, shots, HANG_GUARD_MS, browser as launch, run, login, btn } from './lib.mjs';
 
 const leadsCSV = process.env.LEADS_CSV;
 const browser = () => launch({ acceptDownloads: true });
@@ -307,17 +307,10 @@ async function admin() {
   }
 }
 
-try {
+await run(out, async () => {
   await agentAndSupervisor();
   await admin();
   await manager();
   await dncHistory();
   await assignment();
-  console.log(JSON.stringify(out));
-} catch (e) {
-  console.error(e);
-  console.log(JSON.stringify(out));
-  process.exitCode = 1;
-} finally {
-  await closeAll();
-}
+});

@@ -15,13 +15,13 @@
 // Prints one JSON line and exits non-zero on a failure.
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { base, shots, browser as launch, closeAll, login } from './lib.mjs';
+import { base, shots, browser as launch, run, login } from './lib.mjs';
 
 const browser = () => launch({ viewport: { width: 1280, height: 1000 } });
 const out = {};
 const sup = await browser();
 const ag = await browser();
-try {
+await run(out, async () => {
   const p = sup.page;
   await login(p, 'supervisor', 'supervisor', '/supervise');
   await p.locator('#live[data-live="yes"]').waitFor();
@@ -92,7 +92,4 @@ try {
   out.range_ticks = { '1h': hourTicks.slice(-3), '15m': quarterTicks.slice(-3) };
   await p.locator('#legend-abandon li', { hasText: 'abandon rate' }).waitFor();
   await p.screenshot({ path: path.join(shots, 'supervise.png'), fullPage: true });
-  console.log(JSON.stringify(out));
-} finally {
-  await closeAll();
-}
+});
