@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/campaigns"
@@ -38,9 +37,7 @@ func TestBrowserAgentCalls(t *testing.T) {
 		"customer_talk_s": {"dist": "uniform", "min": 300, "max": 400}
 	}`)
 
-	db, err := pgxpool.New(context.Background(), b.dbURL)
-	require.NoError(t, err)
-	defer db.Close()
+	db := b.db()
 	ctx := context.Background()
 	addWebUser(t, b.dbURL, "ann", web.RoleAgent, "password-ann")
 	var csv strings.Builder
@@ -53,7 +50,7 @@ func TestBrowserAgentCalls(t *testing.T) {
 	c := activeCampaignWith(t, db, "Preview", "preview", csv.String(), map[string]string{"retry_no_answer_s": "3600",
 		"retry_busy_s": "3600", "retry_machine_s": "3600", "retry_failed_s": "3600",
 		"preview_skip_limit_per_hour": fmt.Sprint(skipLimit), "preview_skip_hold_s": "600"})
-	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{dncNumber}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
+	_, err := campaigns.AddDNC(ctx, db, campaigns.Global, []string{dncNumber}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(t, err)
 
 	stop := b.serve("--no-demo", "--sim-config", sim)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/campaigns"
@@ -33,9 +32,7 @@ func TestBrowserAgentPage(t *testing.T) {
 		"customer_talk_s": {"dist": "uniform", "min": 600, "max": 700}
 	}`)
 	defer b.serve("--sim-config", sim)()
-	db, err := pgxpool.New(context.Background(), b.dbURL)
-	require.NoError(t, err)
-	defer db.Close()
+	db := b.db()
 	ctx := context.Background()
 	activeCampaign(t, db, "Preview", "preview", "phone,first_name\n+12025550301,Pria\n+12025550302,Pete\n")
 

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/campaigns"
@@ -26,9 +25,7 @@ func TestBrowserConsole(t *testing.T) {
 	// A draft campaign (the engine dials none of it) with one list: three
 	// leads after a no answer, one finished, the rest never tried.
 	ctx := context.Background()
-	db, err := pgxpool.New(ctx, b.dbURL)
-	require.NoError(t, err)
-	defer db.Close()
+	db := b.db()
 	camp, err := campaigns.Create(ctx, db, "Console lists", nil)
 	require.NoError(t, err)
 	var file strings.Builder

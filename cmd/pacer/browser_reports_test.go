@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/internal/testwait"
@@ -24,9 +23,7 @@ func TestBrowserReports(t *testing.T) {
 	b := newBrowserRun(t)
 	defer b.serve("--sim-agents", "5")()
 
-	db, err := pgxpool.New(context.Background(), b.dbURL)
-	require.NoError(t, err)
-	defer db.Close()
+	db := b.db()
 	const talked = 5
 	testwait.Until(t, func() bool {
 		var n int

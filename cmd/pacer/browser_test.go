@@ -111,6 +111,15 @@ func (b *browserRun) requireShots(names ...string) {
 	}
 }
 
+// db opens a pool on the test's database, closed at the test's end.
+func (b *browserRun) db() *pgxpool.Pool {
+	b.t.Helper()
+	db, err := pgxpool.New(context.Background(), b.dbURL)
+	require.NoError(b.t, err)
+	b.t.Cleanup(db.Close)
+	return db
+}
+
 // simConfig writes a simulated carrier's config for --sim-config and
 // returns its path.
 func simConfig(t *testing.T, config string) string {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -21,9 +19,7 @@ func TestBrowserWallboard(t *testing.T) {
 	b := newBrowserRun(t)
 	defer b.serve("--sim-agents", "3")()
 
-	db, err := pgxpool.New(context.Background(), b.dbURL)
-	require.NoError(t, err)
-	defer db.Close()
+	db := b.db()
 	var csv strings.Builder
 	csv.WriteString("phone,first_name\n")
 	for _, n := range []string{"3001", "3002", "3003", "3004", "3005"} {
