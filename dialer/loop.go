@@ -132,8 +132,8 @@ type Loop struct {
 	// Owned by the loop goroutine. The calls themselves, their agents and
 	// their leads' holds are the engine's (Call, CallWrapUp).
 	agentIDs   []agents.ID
-	subs       map[int]chan agents.Transition
-	callSubs   map[int]chan CallChange
+	subs       subscribers[agents.Transition]
+	callSubs   subscribers[CallChange]
 	nextSub    int
 	prev       Counters
 	dropped    int64
@@ -175,7 +175,7 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		cfg: cfg, deps: deps, log: log.With("campaign", int64(cfg.Engine.Campaign)),
 		wake: make(chan struct{}, 1), cmds: make(chan command, cfg.Commands),
 		stopCh: make(chan struct{}), exited: make(chan struct{}),
-		subs: map[int]chan agents.Transition{}, callSubs: map[int]chan CallChange{}, cb: newCallbackState(),
+		subs: subscribers[agents.Transition]{}, callSubs: subscribers[CallChange]{}, cb: newCallbackState(),
 	}
 	if deps.Campaign != nil {
 		l.campaign.Store(deps.Campaign)
@@ -405,14 +405,8 @@ func (l *Loop) shutdown(ctx context.Context) {
 		l.eng.HandleTrunk(ctx, TrunkEvent{Call: id, Kind: TrunkHungUp, Cause: CauseShutdown})
 	}
 	l.logSummary()
-	for id, ch := range l.subs {
-		close(ch)
-		delete(l.subs, id)
-	}
-	for id, ch := range l.callSubs {
-		close(ch)
-		delete(l.callSubs, id)
-	}
+	l.subs.closeAll()
+	l.callSubs.closeAll()
 	l.log.Info("campaign loop stopped", "calls_hung_up", len(calls))
 }
 
@@ -563,30 +557,7 @@ func (l *Loop) status() LoopStatus {
 // LoopStatus.Dropped) rather than stalling the campaign; it can resync from
 // Status. The channel is closed by cancel or when the loop stops.
 func (l *Loop) Subscribe(ctx context.Context, buf int) (<-chan agents.Transition, func(), error) {
-	ch := make(chan agents.Transition, buf)
-	var id int
-	err := l.do(ctx, func(context.Context) error {
-		l.nextSub++
-		id = l.nextSub
-		l.subs[id] = ch
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	var once sync.Once
-	cancel := func() {
-		once.Do(func() {
-			_ = l.do(context.Background(), func(context.Context) error {
-				if c, ok := l.subs[id]; ok {
-					close(c)
-					delete(l.subs, id)
-				}
-				return nil
-			})
-		})
-	}
-	return ch, cancel, nil
+	return subscribe(ctx, l, l.subs, buf)
 }
 
 // SubscribeCalls returns a channel of every change of a call that has an
@@ -594,12 +565,22 @@ func (l *Loop) Subscribe(ctx context.Context, buf int) (<-chan agents.Transition
 // falls behind misses changes rather than stalling the campaign. The
 // channel is closed by cancel or when the loop stops.
 func (l *Loop) SubscribeCalls(ctx context.Context, buf int) (<-chan CallChange, func(), error) {
-	ch := make(chan CallChange, buf)
+	return subscribe(ctx, l, l.callSubs, buf)
+}
+
+// subscribers are the channels the loop fans one kind of update out to, by
+// subscription id; only the loop's goroutine touches them.
+type subscribers[T any] map[int]chan T
+
+// subscribe adds a channel buffered to buf to subs on the loop's goroutine
+// and returns it with the cancel that removes and closes it.
+func subscribe[T any](ctx context.Context, l *Loop, subs subscribers[T], buf int) (<-chan T, func(), error) {
+	ch := make(chan T, buf)
 	var id int
 	err := l.do(ctx, func(context.Context) error {
 		l.nextSub++
 		id = l.nextSub
-		l.callSubs[id] = ch
+		subs[id] = ch
 		return nil
 	})
 	if err != nil {
@@ -609,9 +590,9 @@ func (l *Loop) SubscribeCalls(ctx context.Context, buf int) (<-chan CallChange, 
 	cancel := func() {
 		once.Do(func() {
 			_ = l.do(context.Background(), func(context.Context) error {
-				if c, ok := l.callSubs[id]; ok {
+				if c, ok := subs[id]; ok {
 					close(c)
-					delete(l.callSubs, id)
+					delete(subs, id)
 				}
 				return nil
 			})
@@ -620,16 +601,30 @@ func (l *Loop) SubscribeCalls(ctx context.Context, buf int) (<-chan CallChange, 
 	return ch, cancel, nil
 }
 
-// CallChanged fans a change of an agent's call out to the call subscribers.
-func (s loopCalls) CallChanged(ch CallChange) {
-	l := s.l
-	for _, sub := range l.callSubs {
+// send gives v to every subscriber without waiting and returns how many
+// were full and missed it.
+func (s subscribers[T]) send(v T) (dropped int64) {
+	for _, ch := range s {
 		select {
-		case sub <- ch:
+		case ch <- v:
 		default:
-			l.dropped++
+			dropped++
 		}
 	}
+	return dropped
+}
+
+// closeAll closes and removes every subscription (the loop stops).
+func (s subscribers[T]) closeAll() {
+	for id, ch := range s {
+		close(ch)
+		delete(s, id)
+	}
+}
+
+// CallChanged fans a change of an agent's call out to the call subscribers.
+func (s loopCalls) CallChanged(ch CallChange) {
+	s.l.dropped += s.l.callSubs.send(ch)
 }
 
 func (l *Loop) policyName() string { return l.eng.policyName() }
@@ -834,13 +829,7 @@ func (s loopAgents) AppendTransition(t agents.Transition) {
 			l.deps.Sessions.EndSession(t.Agent, t.At, t.Event, a.Session())
 		}
 	}
-	for _, ch := range l.subs {
-		select {
-		case ch <- t:
-		default:
-			l.dropped++
-		}
-	}
+	l.dropped += l.subs.send(t)
 }
 
 // Drain stops the campaign placing calls on this node (it is shutting

@@ -533,20 +533,30 @@ func (s *Server) apiAgentCall(c *fiber.Ctx) error {
 	return c.JSON(out)
 }
 
-// apiAgentLead returns a lead only while it is on the agent's screen.
-func (s *Server) apiAgentLead(c *fiber.Ctx) error {
+// leadOnScreen is the lead of the route's :id, refused unless it is the one
+// on the agent's screen.
+func (s *Server) leadOnScreen(c *fiber.Ctx) (campaigns.LeadID, error) {
 	id, err := c.ParamsInt("id")
 	if err != nil {
-		return apiError(fiber.StatusBadRequest, "bad lead id")
+		return 0, apiError(fiber.StatusBadRequest, "bad lead id")
 	}
 	_, v, err := s.currentCall(c)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if v.Call == nil || v.Call.Lead != campaigns.LeadID(id) {
-		return apiError(fiber.StatusNotFound, "lead %d is not on your screen", id)
+		return 0, apiError(fiber.StatusNotFound, "lead %d is not on your screen", id)
 	}
-	lead, err := campaigns.GetLead(c.UserContext(), s.db, campaigns.LeadID(id))
+	return campaigns.LeadID(id), nil
+}
+
+// apiAgentLead returns a lead only while it is on the agent's screen.
+func (s *Server) apiAgentLead(c *fiber.Ctx) error {
+	id, err := s.leadOnScreen(c)
+	if err != nil {
+		return err
+	}
+	lead, err := campaigns.GetLead(c.UserContext(), s.db, id)
 	if errors.Is(err, campaigns.ErrNotFound) {
 		return apiError(fiber.StatusNotFound, "lead %d not found", id)
 	}

@@ -61,18 +61,11 @@ func (s *Server) apiAgentLeadEdit(c *fiber.Ctx) error {
 
 // apiAgentLeadEdits lists the edits made to the lead on the agent's screen.
 func (s *Server) apiAgentLeadEdits(c *fiber.Ctx) error {
-	id, err := c.ParamsInt("id")
-	if err != nil {
-		return apiError(fiber.StatusBadRequest, "bad lead id")
-	}
-	_, v, err := s.currentCall(c)
+	id, err := s.leadOnScreen(c)
 	if err != nil {
 		return err
 	}
-	if v.Call == nil || v.Call.Lead != campaigns.LeadID(id) {
-		return apiError(fiber.StatusNotFound, "lead %d is not on your screen", id)
-	}
-	edits, err := campaigns.LeadEdits(c.UserContext(), s.db, campaigns.LeadID(id))
+	edits, err := campaigns.LeadEdits(c.UserContext(), s.db, id)
 	if err != nil {
 		return err
 	}

@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/campaigns"
-	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/web"
 )
 
@@ -28,12 +23,10 @@ import (
 // a skip for every lead, no agent or lead is left stuck, and no dispo time
 // was counted for the dials nobody answered.
 func TestBrowserAgentCalls(t *testing.T) {
-	node, chromium, e2eDir := browserTools(t)
+	b := newBrowserRun(t)
 	const leads, skipLimit = 20, 4
 	const dncNumber, newNumber = "+12025550999", "+12025559876"
-	dir := t.TempDir()
-	simConfig := filepath.Join(dir, "sim.json")
-	require.NoError(t, os.WriteFile(simConfig, []byte(`{
+	sim := simConfig(t, `{
 		"seed": 11,
 		"outcomes": [
 			{"kind": "human", "p": 0.5, "after_s": {"dist": "uniform", "min": 0.3, "max": 0.8}},
@@ -42,14 +35,11 @@ func TestBrowserAgentCalls(t *testing.T) {
 		],
 		"ring_after_s": {"dist": "uniform", "min": 0.05, "max": 0.1},
 		"customer_talk_s": {"dist": "uniform", "min": 300, "max": 400}
-	}`), 0o644))
+	}`)
 
-	dbURL := testdb.New(t)
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	defer db.Close()
+	db := b.db()
 	ctx := context.Background()
-	addWebUser(t, dbURL, "ann", web.RoleAgent, "password-ann")
+	addWebUser(t, b.dbURL, "ann", web.RoleAgent, "password-ann")
 	var csv strings.Builder
 	csv.WriteString("phone,first_name,last_name\n")
 	for i := range leads {
@@ -60,28 +50,20 @@ func TestBrowserAgentCalls(t *testing.T) {
 	c := activeCampaignWith(t, db, "Preview", "preview", csv.String(), map[string]string{"retry_no_answer_s": "3600",
 		"retry_busy_s": "3600", "retry_machine_s": "3600", "retry_failed_s": "3600",
 		"preview_skip_limit_per_hour": fmt.Sprint(skipLimit), "preview_skip_hold_s": "600"})
-	_, err = campaigns.AddDNC(ctx, db, campaigns.Global, []string{dncNumber}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
+	_, err := campaigns.AddDNC(ctx, db, campaigns.Global, []string{dncNumber}, campaigns.DNCChange{How: campaigns.DNCViaAPI, By: "test"})
 	require.NoError(t, err)
 
-	addr := freeAddr(t)
-	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL), "serve", "--http-addr", addr, "--no-demo",
-		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
+	stop := b.serve("--no-demo", "--sim-config", sim)
 	defer stop()
-	waitReady(t, addr)
 
-	stdout, stderr, err := runScript(node, e2eDir, "agent_calls.mjs", "BASE_URL=http://"+addr, "CHROMIUM="+chromium,
-		"SHOTS="+filepath.Join(e2eDir, "screenshots"), "AGENT=ann", "PASSWORD=password-ann", fmt.Sprintf("LEADS=%d", leads),
-		fmt.Sprintf("SKIP_LIMIT=%d", skipLimit), "DNC_NUMBER="+dncNumber, "NEW_NUMBER="+newNumber)
-	t.Logf("agent calls: %s", strings.TrimSpace(stdout))
-	require.NoError(t, err, "browser run failed:\n%s\nserver logs:\n%s", stderr, logs)
 	var out struct {
 		Previewed, Skipped, Connected, Unanswered int
 		SkipRefused                               bool   `json:"skip_refused"`
 		DNCRefusal                                string `json:"dnc_refusal"`
 		Manual                                    string
 	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
+	b.script("agent_calls.mjs", &out, "AGENT=ann", "PASSWORD=password-ann", fmt.Sprintf("LEADS=%d", leads),
+		fmt.Sprintf("SKIP_LIMIT=%d", skipLimit), "DNC_NUMBER="+dncNumber, "NEW_NUMBER="+newNumber)
 	require.Equal(t, leads, out.Previewed)
 	require.Equal(t, skipLimit, out.Skipped, "skips up to the limit")
 	require.True(t, out.SkipRefused, "a skip past the limit is refused on the button")
@@ -120,30 +102,4 @@ func TestBrowserAgentCalls(t *testing.T) {
 		count(`SELECT count(*) FROM agent_events WHERE agent_id = $1 AND to_state = 'DISPO'`, ann),
 		"only answered calls went to DISPO")
 	require.Zero(t, count(`SELECT count(*) FROM agent_events WHERE agent_id = $1 AND event = 'wrapup_timeout'`, ann))
-}
-
-// activeCampaignWith is activeCampaign with settings of its own, in force
-// before it starts.
-func activeCampaignWith(t testing.TB, db *pgxpool.Pool, name, mode, csv string, settings map[string]string) campaigns.Campaign {
-	t.Helper()
-	ctx := context.Background()
-	s := map[string]string{"mode": mode, "window_start": "00:00", "window_end": "24:00", "simulated": "true"}
-	for k, v := range settings {
-		s[k] = v
-	}
-	c, err := campaigns.Create(ctx, db, name, s)
-	require.NoError(t, err)
-	_, err = campaigns.Import(ctx, db, strings.NewReader(csv),
-		campaigns.ImportOptions{Campaign: c.ID, Name: name + ".csv", Format: campaigns.FormatCSV})
-	require.NoError(t, err)
-	c, err = campaigns.SetStatus(ctx, db, c.ID, campaigns.StatusActive)
-	require.NoError(t, err)
-	users, err := web.ListUsers(ctx, db)
-	require.NoError(t, err)
-	for _, u := range users {
-		if u.Role == web.RoleAgent {
-			assignAgents(t, db, c.ID, u.Username)
-		}
-	}
-	return c
 }

@@ -2,17 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/campaigns"
-	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/web"
 )
 
@@ -28,46 +22,27 @@ import (
 // with Enter, and is told it was saved; agent3, on a preview campaign, sees
 // the lead offered as PREVIEW with a timer counting from the offer.
 func TestBrowserAgentPage(t *testing.T) {
-	node, chromium, e2eDir := browserTools(t)
-	dir := t.TempDir()
-	simConfig := filepath.Join(dir, "sim.json")
+	b := newBrowserRun(t)
 	// Answered by a person a few seconds after the dial (the agent waits
 	// READY long enough for the Wait counter to move) and on the line for
 	// minutes, so the agent decides when the call ends.
-	require.NoError(t, os.WriteFile(simConfig, []byte(`{
+	sim := simConfig(t, `{
 		"outcomes": [{"kind": "human", "p": 1, "after_s": {"dist": "uniform", "min": 2.5, "max": 3.5}}],
 		"ring_after_s": {"dist": "uniform", "min": 0.05, "max": 0.1},
 		"customer_talk_s": {"dist": "uniform", "min": 600, "max": 700}
-	}`), 0o644))
-
-	dbURL := testdb.New(t)
-	addr := freeAddr(t)
-	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL), "serve", "--http-addr", addr,
-		"--sim-config", simConfig, "--campaign-poll", "200ms", "--bcrypt-cost", "4")
-	defer stop()
-	waitReady(t, addr)
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	defer db.Close()
+	}`)
+	defer b.serve("--sim-config", sim)()
+	db := b.db()
 	ctx := context.Background()
 	activeCampaign(t, db, "Preview", "preview", "phone,first_name\n+12025550301,Pria\n+12025550302,Pete\n")
 
-	shots := os.Getenv("SHOTS")
-	if shots == "" {
-		shots = filepath.Join(e2eDir, "screenshots")
-	}
-	stdout, stderr, err := runScript(node, e2eDir, "agent_page.mjs", "BASE_URL=http://"+addr, "SHOTS="+shots,
-		"CHROMIUM="+chromium)
-	t.Logf("agent page: %s", strings.TrimSpace(stdout))
-	require.NoError(t, err, "agent page walk failed:\n%s\n%s\nserver logs:\n%s", stdout, stderr, logs)
 	var out struct {
 		Lead       int64  `json:"lead_id"`
 		DispoCode  string `json:"dispo_code"`
 		AfterDispo string `json:"after_dispo"`
 		Preview    bool   `json:"preview"`
 	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
+	b.script("agent_page.mjs", &out)
 	require.NotEqual(t, "PAUSED", out.AfterDispo, "the pause after the call was taken back")
 
 	require.True(t, out.Preview, "the preview part ran")
@@ -88,7 +63,5 @@ func TestBrowserAgentPage(t *testing.T) {
 	require.NoError(t, db.QueryRow(ctx, `SELECT coalesce(disposition, '') FROM calls WHERE lead_id = $1 AND agent_id = $2
 		ORDER BY dialed_at DESC LIMIT 1`, out.Lead, agent1.ID).Scan(&dispo))
 	require.Equal(t, out.DispoCode, dispo, "the disposition chosen with a key and saved with Enter")
-	for _, s := range []string{"agent-ready", "agent-incall", "agent-dispo", "manage-pause-codes"} {
-		require.FileExists(t, filepath.Join(shots, s+".png"))
-	}
+	b.requireShots("agent-ready", "agent-incall", "agent-dispo", "manage-pause-codes")
 }

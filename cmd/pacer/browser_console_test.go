@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/campaigns"
-	"github.com/pacer-dialer/pacer/internal/testdb"
 )
 
 // The manager console in headless Chromium (web/e2e/console.mjs), on the
@@ -23,20 +19,13 @@ import (
 // on the users page. Screenshots: manage.png,
 // manage-campaign.png, manage-lists.png, manage-users.png.
 func TestBrowserConsole(t *testing.T) {
-	node, chromium, e2eDir := browserTools(t)
-	dbURL := testdb.New(t)
-	addr := freeAddr(t)
-	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL), "serve", "--http-addr", addr,
-		"--campaign-poll", "200ms", "--bcrypt-cost", "4")
-	defer stop()
-	waitReady(t, addr)
+	b := newBrowserRun(t)
+	defer b.serve()()
 
 	// A draft campaign (the engine dials none of it) with one list: three
 	// leads after a no answer, one finished, the rest never tried.
 	ctx := context.Background()
-	db, err := pgxpool.New(ctx, dbURL)
-	require.NoError(t, err)
-	defer db.Close()
+	db := b.db()
 	camp, err := campaigns.Create(ctx, db, "Console lists", nil)
 	require.NoError(t, err)
 	var file strings.Builder
@@ -54,24 +43,16 @@ func TestBrowserConsole(t *testing.T) {
 		last_attempt_at = now() WHERE list_id = $1 AND line = 5`, res.List)
 	require.NoError(t, err)
 
-	shots := filepath.Join(e2eDir, "screenshots")
-	stdout, stderr, err := runScript(node, e2eDir, "console.mjs", "BASE_URL=http://"+addr, "SHOTS="+shots,
-		"CHROMIUM="+chromium, "LIST_CAMPAIGN="+camp.Name)
-	t.Logf("console: %s", strings.TrimSpace(stdout))
-	require.NoError(t, err, "browser console walk failed:\n%s\nserver logs:\n%s", stderr, logs)
 	var out struct {
 		FieldError    string `json:"field_error"`
 		DownloadRows  int    `json:"download_rows"`
 		PasswordReset bool   `json:"password_reset"`
 	}
-	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	require.NoError(t, json.Unmarshal([]byte(lines[len(lines)-1]), &out))
+	b.script("console.mjs", &out, "LIST_CAMPAIGN="+camp.Name)
 	require.Contains(t, out.FieldError, "abandon_target 0.05 refused")
 	require.Equal(t, 12, out.DownloadRows)
 	require.True(t, out.PasswordReset)
-	for _, s := range []string{"manage", "manage-campaign", "manage-lists", "manage-users"} {
-		require.FileExists(t, filepath.Join(shots, s+".png"))
-	}
+	b.requireShots("manage", "manage-campaign", "manage-lists", "manage-users")
 
 	var deleted bool
 	require.NoError(t, db.QueryRow(ctx, `SELECT deleted_at IS NOT NULL FROM lead_lists WHERE id = $1`, res.List).Scan(&deleted))

@@ -37,9 +37,19 @@ func assignAgents(t testing.TB, db *pgxpool.Pool, campaign campaigns.ID, usernam
 // already is gets assigned to it.
 func activeCampaign(t testing.TB, db *pgxpool.Pool, name, mode, csv string) campaigns.Campaign {
 	t.Helper()
+	return activeCampaignWith(t, db, name, mode, csv, nil)
+}
+
+// activeCampaignWith is activeCampaign with settings of its own, in force
+// before it starts.
+func activeCampaignWith(t testing.TB, db *pgxpool.Pool, name, mode, csv string, settings map[string]string) campaigns.Campaign {
+	t.Helper()
 	ctx := context.Background()
-	c, err := campaigns.Create(ctx, db, name, map[string]string{"mode": mode, "window_start": "00:00", "window_end": "24:00",
-		"simulated": "true"})
+	s := map[string]string{"mode": mode, "window_start": "00:00", "window_end": "24:00", "simulated": "true"}
+	for k, v := range settings {
+		s[k] = v
+	}
+	c, err := campaigns.Create(ctx, db, name, s)
 	require.NoError(t, err)
 	_, err = campaigns.Import(ctx, db, strings.NewReader(csv),
 		campaigns.ImportOptions{Campaign: c.ID, Name: name + ".csv", Format: campaigns.FormatCSV})

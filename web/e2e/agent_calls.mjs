@@ -15,39 +15,19 @@
 //   SKIP_LIMIT the campaign's preview_skip_limit_per_hour
 //   DNC_NUMBER a number on the DNC list; NEW_NUMBER a number that is no lead
 // Prints one JSON line and exits non-zero on a failure.
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { shots, browser, run, login, btn as button } from './lib.mjs';
 
-const base = process.env.BASE_URL;
-const shots = process.env.SHOTS || path.join(import.meta.dirname, 'screenshots');
 const leads = Number(process.env.LEADS);
 const skipLimit = Number(process.env.SKIP_LIMIT);
-const HANG_GUARD_MS = Number(process.env.HANG_GUARD_MS) || 5 * 60 * 1000; // as internal/testwait.HangGuard
-fs.mkdirSync(shots, { recursive: true });
-
-const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacer-chromium-'));
-const ctx = await chromium.launchPersistentContext(dir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
-  viewport: { width: 1280, height: 900 },
-});
-ctx.setDefaultTimeout(HANG_GUARD_MS);
-const page = ctx.pages()[0] || await ctx.newPage();
-page.on('pageerror', (e) => { console.error('page error:', e.message); process.exitCode = 1; });
-const btn = (name) => page.getByRole('button', { name, exact: true });
+const { page } = await browser();
+const btn = (name) => button(page, name);
 const shot = (name) => page.screenshot({ path: path.join(shots, name + '.png') });
 const out = { previewed: 0, skipped: 0, connected: 0, unanswered: 0, outcomes: {}, skip_refused: false };
 
-try {
-  await page.goto(base + '/login');
-  await page.getByLabel('Username').fill(process.env.AGENT);
-  await page.getByLabel('Password').fill(process.env.PASSWORD);
-  await btn('Log in').click();
-  await page.waitForURL(base + '/agent');
+await run(out, async () => {
+  await login(page, process.env.AGENT, process.env.PASSWORD, '/agent');
   await page.locator('body[data-live="yes"]').waitFor();
   await page.locator('#campaign option').first().waitFor({ state: 'attached' });
   await btn('Ready').click();
@@ -148,12 +128,7 @@ try {
   }
   await page.locator('#agent-state[data-state="READY"]').waitFor();
   await shot('agent-calls-manual');
-  console.log(JSON.stringify(out));
-} catch (e) {
+}, async () => {
   console.error('agent page error box:', await page.locator('#agent-error').textContent().catch(() => ''));
-  await shot('agent-calls-failure').catch(() => {});
-  throw e;
-} finally {
-  await ctx.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-}
+  await shot('agent-calls-failure');
+});

@@ -14,46 +14,11 @@
 //   CHROMIUM   the browser binary (default /usr/bin/chromium)
 // Prints one JSON line (the lead edited, the disposition saved) and exits
 // non-zero on a failure.
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { base, shots, browser as launch, run, login, btn } from './lib.mjs';
 
-const base = process.env.BASE_URL;
-const shots = process.env.SHOTS || path.join(import.meta.dirname, 'screenshots');
-const HANG_GUARD_MS = 5 * 60 * 1000; // as internal/testwait.HangGuard
-fs.mkdirSync(shots, { recursive: true });
-
-const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const dirs = [];
-const contexts = [];
-async function browser() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacer-chromium-'));
-  dirs.push(dir);
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
-    viewport: { width: 1280, height: 1000 },
-  });
-  contexts.push(ctx);
-  // Waits are for states on the page; the timeout only turns a hang into a
-  // failure.
-  ctx.setDefaultTimeout(HANG_GUARD_MS);
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.on('pageerror', (e) => { console.error('page error:', e.message); process.exitCode = 1; });
-  return page;
-}
-
-async function login(page, user, password, lands) {
-  await page.goto(base + '/login');
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.waitForURL(base + lands);
-}
-
-const btn = (page, name) => page.getByRole('button', { name, exact: true });
+const browser = async () => (await launch({ viewport: { width: 1280, height: 1000 } })).page;
 const exactly = (text) => new RegExp('^' + text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
 // changes waits until the element's text is no longer what it was: a
 // counter that ticks. (Locators, not waitForFunction: the page's CSP
@@ -237,15 +202,8 @@ async function preview() {
   out.preview = true;
 }
 
-try {
+await run(out, async () => {
   await manager();
   await agents();
   await preview();
-  console.log(JSON.stringify(out));
-} catch (e) {
-  console.error(e);
-  process.exitCode = 1;
-} finally {
-  for (const c of contexts) await c.close().catch(() => {});
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-}
+});

@@ -9,46 +9,14 @@
 //   SHOTS        where screenshots go
 //   CHROMIUM     the browser
 //   LIST_CAMPAIGN  a draft campaign with one list: 3 leads after a no answer, 1 finished, the rest new
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { base, shots, browser as launch, run, login, btn } from './lib.mjs';
 
-const base = process.env.BASE_URL;
-const shots = process.env.SHOTS || path.join(import.meta.dirname, 'screenshots');
 const listCampaign = process.env.LIST_CAMPAIGN;
-const HANG_GUARD_MS = 5 * 60 * 1000; // as internal/testwait.HangGuard
-fs.mkdirSync(shots, { recursive: true });
-
-const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const dirs = [];
-async function browser() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacer-chromium-'));
-  dirs.push(dir);
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
-    viewport: { width: 1280, height: 900 }, acceptDownloads: true,
-  });
-  // Every wait is for a state of the page; the timeout only turns a hang
-  // into a failure.
-  ctx.setDefaultTimeout(HANG_GUARD_MS);
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.on('pageerror', (e) => { console.error('page error:', e.message); process.exitCode = 1; });
-  return { ctx, page };
-}
-
-async function login(page, user, password, lands) {
-  await page.goto(base + '/login');
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  if (lands) await page.waitForURL(base + lands);
-}
-
+const browser = () => launch({ acceptDownloads: true });
 const out = {};
-const btn = (page, name) => page.getByRole('button', { name, exact: true });
 const info = (page, text) => page.locator('#manage-info', { hasText: text }).waitFor();
 
 async function campaignsAndEditor(page) {
@@ -172,7 +140,7 @@ async function users(page) {
   assert.ok(!(await page.getByRole('checkbox', { name: 'agent3 works Demo' }).isChecked()));
 }
 
-try {
+await run(out, async () => {
   const m = await browser();
   try {
     await login(m.page, 'manager', 'manager', '/manage');
@@ -182,11 +150,4 @@ try {
   } finally {
     await m.ctx.close();
   }
-  console.log(JSON.stringify(out));
-} catch (e) {
-  console.error(e);
-  console.log(JSON.stringify(out));
-  process.exitCode = 1;
-} finally {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-}
+});

@@ -6,24 +6,14 @@
 //   CHROMIUM   the browser binary (default /usr/bin/chromium)
 //   USER_NAME, PASSWORD, HOME_PATH   a login and the page it lands on
 // Prints one JSON line and exits non-zero on a failure.
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import assert from 'node:assert/strict';
+import { base, browser, run, btn } from './lib.mjs';
 
-const base = process.env.BASE_URL;
 const origin = new URL(base).origin;
 const nasty = ['/%09/evil.example', '/%0a/evil.example', '//evil.example', '/%5Cevil.example', '/%5C%5Cevil.example',
   'https://evil.example', '%2F%09%2Fevil.example', '/%2F%2Fevil.example', '/.//evil.example', '/%2e//evil.example'];
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacer-chromium-'));
-const ctx = await chromium.launchPersistentContext(dir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'],
-});
-ctx.setDefaultTimeout(5 * 60 * 1000); // a hang guard only, as internal/testwait.HangGuard
+const { ctx, page } = await browser({ extraArgs: ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'] });
 const offsite = [];
 let sawOffsite = () => {};
 await ctx.route('**/*', (route) => {
@@ -33,23 +23,18 @@ await ctx.route('**/*', (route) => {
   sawOffsite();
   return route.abort();
 });
-const page = ctx.pages()[0] || await ctx.newPage();
 const out = { cases: 0 };
-try {
+await run(out, async () => {
   for (const next of nasty) {
     await page.goto(base + '/login?next=' + next);
     await page.getByLabel('Username').fill(process.env.USER_NAME);
     await page.getByLabel('Password').fill(process.env.PASSWORD);
     const left = new Promise((resolve) => { sawOffsite = resolve; });
-    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await btn(page, 'Log in').click();
     // Either the browser lands at home, or it tried to leave.
     await Promise.race([page.waitForURL(base + process.env.HOME_PATH), left]);
     assert.deepEqual(offsite, [], `next=${next} sent the browser to another site`);
     assert.equal(new URL(page.url()).origin, origin, `next=${next}`);
     out.cases++;
   }
-} finally {
-  await ctx.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-console.log(JSON.stringify(out));
+});

@@ -8,37 +8,16 @@
 //   USER_NAME, PASSWORD  a manager (default manager / manager)
 // Prints one JSON line (rows shown per report, the CSV's header and row
 // count) and exits non-zero on a failure.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { base, shots, browser, run, login } from './lib.mjs';
 
-const base = process.env.BASE_URL;
-const shots = process.env.SHOTS || path.join(import.meta.dirname, 'screenshots');
-const HANG_GUARD_MS = 5 * 60 * 1000; // as internal/testwait.HangGuard
-fs.mkdirSync(shots, { recursive: true });
-
-const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacer-chromium-'));
-const ctx = await chromium.launchPersistentContext(dir, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
-  viewport: { width: 1400, height: 900 }, acceptDownloads: true,
-});
-// Every wait is for a state of the page or a download; the timeout only
-// turns a hang into a failure.
-ctx.setDefaultTimeout(HANG_GUARD_MS);
-const page = ctx.pages()[0] || await ctx.newPage();
-page.on('pageerror', (e) => { console.error('page error:', e.message); process.exitCode = 1; });
+const { page } = await browser({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
 
 const out = { shown: {} };
-try {
-  await page.goto(base + '/login');
-  await page.getByLabel('Username').fill(process.env.USER_NAME || 'manager');
-  await page.getByLabel('Password').fill(process.env.PASSWORD || 'manager');
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.waitForURL(base + '/manage');
+await run(out, async () => {
+  await login(page, process.env.USER_NAME || 'manager', process.env.PASSWORD || 'manager', '/manage');
 
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Reports', exact: true }).click();
   await page.waitForURL(base + '/reports');
@@ -94,12 +73,4 @@ try {
   out.csv_header = lines[0];
   out.csv_rows = lines.length - 1;
   assert.ok(lines.slice(1).every((l) => l.includes(',Demo,')), 'every call is the demo campaign\'s');
-  console.log(JSON.stringify(out));
-} catch (e) {
-  await page.screenshot({ path: path.join(shots, 'reports-failed.png'), fullPage: true }).catch(() => {});
-  console.error(e);
-  process.exitCode = 1;
-} finally {
-  await ctx.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-}
+}, () => page.screenshot({ path: path.join(shots, 'reports-failed.png'), fullPage: true }));

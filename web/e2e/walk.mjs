@@ -11,48 +11,14 @@
 //   CHROMIUM     the browser binary (default /usr/bin/chromium)
 //   LEADS_CSV    a lead file with bad rows for the manager to upload
 // Prints one JSON line of measurements and exits non-zero on a failure.
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { base, shots, HANG_GUARD_MS, browser as launch, run, login, btn } from './lib.mjs';
 
-const base = process.env.BASE_URL;
-const shots = process.env.SHOTS || path.join(import.meta.dirname, 'screenshots');
 const leadsCSV = process.env.LEADS_CSV;
-const HANG_GUARD_MS = 5 * 60 * 1000; // as internal/testwait.HangGuard
-fs.mkdirSync(shots, { recursive: true });
-
-const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const dirs = [];
-async function browser() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacer-chromium-'));
-  dirs.push(dir);
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
-    viewport: { width: 1280, height: 900 }, acceptDownloads: true,
-  });
-  // Every wait below is for an event (a state on the page, a row, a
-  // download); the timeout only turns a hang into a failure, so it is as
-  // generous as the Go tests' hang guard: a server under -race on a busy
-  // machine may take seconds for what takes milliseconds alone.
-  ctx.setDefaultTimeout(HANG_GUARD_MS);
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.on('pageerror', (e) => { console.error('page error:', e.message); process.exitCode = 1; });
-  return { ctx, page };
-}
-
-async function login(page, user, password, lands) {
-  await page.goto(base + '/login');
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.waitForURL(base + lands);
-}
-
+const browser = () => launch({ acceptDownloads: true });
 const out = {};
-const btn = (page, name) => page.getByRole('button', { name, exact: true });
 
 async function agentAndSupervisor() {
   const sup = await browser();
@@ -341,17 +307,10 @@ async function admin() {
   }
 }
 
-try {
+await run(out, async () => {
   await agentAndSupervisor();
   await admin();
   await manager();
   await dncHistory();
   await assignment();
-  console.log(JSON.stringify(out));
-} catch (e) {
-  console.error(e);
-  console.log(JSON.stringify(out));
-  process.exitCode = 1;
-} finally {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-}
+});

@@ -13,46 +13,15 @@
 //   SHOTS        directory for supervise-overview.png and supervise.png
 //   CHROMIUM     the browser binary (default /usr/bin/chromium)
 // Prints one JSON line and exits non-zero on a failure.
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { base, shots, browser as launch, run, login } from './lib.mjs';
 
-const base = process.env.BASE_URL;
-const shots = process.env.SHOTS || path.join(import.meta.dirname, 'screenshots');
-const HANG_GUARD_MS = 5 * 60 * 1000; // as internal/testwait.HangGuard
-fs.mkdirSync(shots, { recursive: true });
-
-const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-const dirs = [];
-async function browser() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacer-chromium-'));
-  dirs.push(dir);
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args,
-    viewport: { width: 1280, height: 1000 },
-  });
-  // Waits are for page states; the timeout only turns a hang into a failure.
-  ctx.setDefaultTimeout(HANG_GUARD_MS);
-  const page = ctx.pages()[0] || await ctx.newPage();
-  page.on('pageerror', (e) => { console.error('page error:', e.message); process.exitCode = 1; });
-  return { ctx, page };
-}
-
-async function login(page, user, password, lands) {
-  await page.goto(base + '/login');
-  await page.getByLabel('Username').fill(user);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-  await page.waitForURL(base + lands);
-}
-
+const browser = () => launch({ viewport: { width: 1280, height: 1000 } });
 const out = {};
 const sup = await browser();
 const ag = await browser();
-try {
+await run(out, async () => {
   const p = sup.page;
   await login(p, 'supervisor', 'supervisor', '/supervise');
   await p.locator('#live[data-live="yes"]').waitFor();
@@ -123,9 +92,4 @@ try {
   out.range_ticks = { '1h': hourTicks.slice(-3), '15m': quarterTicks.slice(-3) };
   await p.locator('#legend-abandon li', { hasText: 'abandon rate' }).waitFor();
   await p.screenshot({ path: path.join(shots, 'supervise.png'), fullPage: true });
-  console.log(JSON.stringify(out));
-} finally {
-  await sup.ctx.close();
-  await ag.ctx.close();
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-}
+});
