@@ -49,7 +49,7 @@ func TestBrowserConsole(t *testing.T) {
 		PasswordReset bool   `json:"password_reset"`
 	}
 	b.script("console.mjs", &out, "LIST_CAMPAIGN="+camp.Name)
-	require.Contains(t, out.FieldError, "abandon_target 0.05 refused")
+	require.Equal(t, "5% refused: US rules (TCPA) allow at most 3%", out.FieldError, "the refusal beside the field in the field's own terms: percent, no setting key")
 	require.Equal(t, 12, out.DownloadRows)
 	require.True(t, out.PasswordReset)
 	b.requireShots("manage", "manage-campaign", "manage-lists", "manage-users")

@@ -36,7 +36,7 @@ async function campaignsAndEditor(page) {
   const err = page.locator('#field-abandon_target .field-error');
   await err.waitFor({ state: 'visible' });
   out.field_error = await err.textContent();
-  assert.match(out.field_error, /refused: US rules \(TCPA\) allow at most 0\.03/);
+  assert.match(out.field_error, /^5% refused: US rules \(TCPA\) allow at most 3%$/);
   assert.equal(await target.getAttribute('aria-invalid'), 'true');
   assert.equal(await page.locator('.field-error:not([hidden])').count(), 1, 'only the field at fault shows an error');
   await page.screenshot({ path: path.join(shots, 'manage-campaign.png'), fullPage: true });

@@ -96,11 +96,20 @@ function clearErrors() {
   $('settings-summary').hidden = true;
 }
 
+// fieldMessage puts the server's refusal in the field's own terms: without
+// the setting's key (the field is labelled) and, for a percentage, in
+// percent as the manager typed it (the server speaks in fractions).
+function fieldMessage(f, msg) {
+  let m = msg.replace(new RegExp('^' + f.key + ':?\\s*'), '');
+  if (f.unit === '%') m = m.replace(/\b\d*\.?\d+\b/g, (x) => shown(f, Number(x)) + '%');
+  return m;
+}
+
 function showFieldError(e) {
   const f = fields.find((x) => x.key === e.field);
   if (!f) { $('settings-summary').textContent = e.message; $('settings-summary').hidden = false; return; }
   const box = $('err-' + f.key);
-  box.textContent = e.message;
+  box.textContent = fieldMessage(f, e.message);
   box.hidden = false;
   $('field-' + f.key).classList.add('invalid');
   $('set-' + f.key).setAttribute('aria-invalid', 'true');
