@@ -202,7 +202,7 @@ func TestPrivateClusterLifecycle(t *testing.T) {
 
 	stopB()
 	require.Contains(t, logsB.String(), "stopped private PostgreSQL")
-	require.False(t, postgresRunningIn(dataDir), "no PostgreSQL process is left behind")
+	testwait.Until(t, func() bool { return !postgresRunningIn(dataDir) }, "no PostgreSQL process is left behind")
 
 	// Kept between runs: a restart reuses the initialised cluster.
 	addrC := freeAddr(t)
@@ -210,7 +210,7 @@ func TestPrivateClusterLifecycle(t *testing.T) {
 	waitReady(t, addrC)
 	stopC()
 	require.NotContains(t, logsC.String(), "initialising private PostgreSQL cluster")
-	require.False(t, postgresRunningIn(dataDir))
+	testwait.Until(t, func() bool { return !postgresRunningIn(dataDir) }, "no PostgreSQL process is left behind")
 }
 
 func TestServeAgainstNamedServer(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // `pacer psql` opens psql on the database Pacer uses and passes its
@@ -80,5 +81,8 @@ func TestPsqlOnThePrivateCluster(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
 	require.Equal(t, "pacer\n", string(out))
-	require.False(t, postgresRunningIn(filepath.Join(data, "pg", "data")), "the cluster psql started is stopped again")
+	// pg_ctl's wait ends when the postmaster removes its pid file, a moment
+	// before the process is gone.
+	testwait.Until(t, func() bool { return !postgresRunningIn(filepath.Join(data, "pg", "data")) },
+		"the cluster psql started is stopped again")
 }
