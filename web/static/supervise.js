@@ -13,6 +13,40 @@ const campaign = Number(new URLSearchParams(location.search).get('campaign')) ||
 const set = (id, v) => { $(id).textContent = v; };
 const level = (x) => (x ? x.toFixed(2) : '–');
 
+// ---- Rows that stay put ----
+// The boards refresh on every event. Replacing a row would drop a click in
+// progress (a press and release must land on the same element), so rows
+// are kept by key and only what changed in them is replaced; links and
+// buttons keep their element and take the new attributes and text.
+
+function patchNode(o, f) {
+  for (const a of [...o.attributes]) if (!f.hasAttribute(a.name)) o.removeAttribute(a.name);
+  for (const a of [...f.attributes]) if (o.getAttribute(a.name) !== a.value) o.setAttribute(a.name, a.value);
+  if (o.children.length === 0 && f.children.length === 0) {
+    if (o.textContent !== f.textContent) o.textContent = f.textContent;
+    return;
+  }
+  const oc = [...o.children], fc = [...f.children];
+  if (oc.length !== fc.length) { o.replaceChildren(...f.childNodes); return; }
+  oc.forEach((c, i) => {
+    if (c.isEqualNode(fc[i])) return;
+    if (c.tagName === fc[i].tagName && (c.matches('a, button') || c.querySelector('a, button'))) patchNode(c, fc[i]);
+    else c.replaceWith(fc[i]);
+  });
+}
+
+function patchRows(tbody, fresh, key) {
+  const have = new Map([...tbody.children].filter((tr) => tr.dataset[key] !== undefined).map((tr) => [tr.dataset[key], tr]));
+  const out = fresh.map((f) => {
+    const o = have.get(f.dataset[key]);
+    if (!o) return f;
+    patchNode(o, f);
+    return o;
+  });
+  out.forEach((tr, i) => { if (tbody.children[i] !== tr) tbody.insertBefore(tr, tbody.children[i] || null); });
+  while (tbody.children.length > out.length) tbody.lastElementChild.remove();
+}
+
 // ---- Overview ----
 
 const overview = new Map(); // campaign id → stats
@@ -48,8 +82,8 @@ function overviewRow(st) {
 
 function renderOverview() {
   const rows = [...overview.values()].sort((a, b) => (b.running - a.running) || a.name.localeCompare(b.name));
-  $('overview-rows').replaceChildren(...rows.map(overviewRow));
-  if (!rows.length) $('overview-rows').replaceChildren(el('tr', {}, el('td', { colspan: '10', text: 'No campaigns.' })));
+  if (!rows.length) { $('overview-rows').replaceChildren(el('tr', {}, el('td', { colspan: '10', text: 'No campaigns.' }))); return; }
+  patchRows($('overview-rows'), rows.map(overviewRow), 'campaign');
 }
 
 async function loadOverview() {
@@ -133,11 +167,15 @@ function renderAgents() {
     const va = k(a), vb = k(b);
     return (va < vb ? -1 : va > vb ? 1 : 0) * sortDir;
   });
-  $('agents-rows').replaceChildren(...rows.map((a) => {
+  patchRows($('agents-rows'), rows.map((a) => {
     const name = a.name || String(a.agent_id);
+    // A kept button reads the agent from its row, which is kept up to date.
     const act = (label, kind) => {
       const b = el('button', { type: 'button', text: label, 'data-action': kind });
-      b.addEventListener('click', () => confirmForce(kind, a.agent_id, name, a.state));
+      b.addEventListener('click', () => {
+        const tr = b.closest('tr');
+        confirmForce(kind, Number(tr.dataset.agent), tr.dataset.name, tr.dataset.state);
+      });
       return b;
     };
     const canPause = a.state !== 'PAUSED' && !a.pause_pending && a.state !== 'RINGING';
@@ -146,7 +184,7 @@ function renderAgents() {
     const logoutBtn = act('Force logout', 'logout');
     logoutBtn.disabled = !(a.state === 'READY' || a.state === 'PAUSED');
     if (logoutBtn.disabled) logoutBtn.title = 'Only READY or PAUSED agents: force a pause first, it is taken after the call';
-    return el('tr', { 'data-agent': a.agent_id, 'data-state': a.state, class: a.overrun ? 'overrun overrun-' + a.overrun : '' },
+    return el('tr', { 'data-agent': a.agent_id, 'data-name': name, 'data-state': a.state, class: a.overrun ? 'overrun overrun-' + a.overrun : '' },
       el('td', { text: name }),
       el('td', { class: 'state state-' + a.state, text: stateText(a) }),
       el('td', { class: 'since', 'data-since': a.since, text: clock((Date.now() + skew - Date.parse(a.since)) / 1000) + (a.overrun ? ' · over ' + (a.overrun === 'wrapup' ? 'wrap-up' : 'pause') + ' limit' : '') }),
@@ -156,7 +194,7 @@ function renderAgents() {
       el('td', { class: 'lead', title: a.lead_id ? 'lead ' + a.lead_id : '', text: a.number || '–' }),
       el('td', { class: 'num', text: a.dispo ? clock(a.dispo) : '–' }),
       el('td', { class: 'actions' }, pauseBtn, ' ', logoutBtn));
-  }));
+  }), 'agent');
 }
 
 for (const b of document.querySelectorAll('button.sort')) {
