@@ -20,21 +20,17 @@ type publisher struct {
 
 	mu      sync.Mutex
 	subs    map[int64]func()
-	hist    map[int64][]StatsPoint
 	latest  map[int64]CampaignStats
 	lastPt  map[int64]time.Time
 	names   map[int64]string // agent id → username, for agent events
 	workers sync.WaitGroup
 }
 
-const (
-	historyEvery = 10 * time.Second
-	historySpan  = time.Hour
-)
+// historyEvery is how often a running campaign's chart sample is stored.
+const historyEvery = 10 * time.Second
 
 func newPublisher(s *Server) *publisher {
-	return &publisher{s: s, subs: map[int64]func(){}, hist: map[int64][]StatsPoint{},
-		latest: map[int64]CampaignStats{}, lastPt: map[int64]time.Time{}, names: map[int64]string{}}
+	return &publisher{s: s, subs: map[int64]func(){}, latest: map[int64]CampaignStats{}, lastPt: map[int64]time.Time{}, names: map[int64]string{}}
 }
 
 func (p *publisher) run(ctx context.Context) {
@@ -82,8 +78,8 @@ func (p *publisher) tick(ctx context.Context) {
 	p.mu.Unlock()
 }
 
-// record keeps the campaign's latest figures and, every historyEvery, a
-// chart sample; it reports when it took one.
+// record keeps the campaign's latest figures and reports when, every
+// historyEvery, a chart sample is due (saved in stats_samples).
 func (p *publisher) record(id int64, st CampaignStats) (time.Time, bool) {
 	now := p.s.clock.Now()
 	p.mu.Lock()
@@ -93,19 +89,7 @@ func (p *publisher) record(id int64, st CampaignStats) (time.Time, bool) {
 		return now, false
 	}
 	p.lastPt[id] = now
-	pt := StatsPoint{At: now, DialLevel: st.DialLevel, AbandonRate: st.WindowRate, Agents: st.AgentsByState}
-	h := append(p.hist[id], pt)
-	for len(h) > 0 && now.Sub(h[0].At) > historySpan {
-		h = h[1:]
-	}
-	p.hist[id] = h
 	return now, true
-}
-
-func (p *publisher) history(id int64) []StatsPoint {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]StatsPoint(nil), p.hist[id]...)
 }
 
 func (p *publisher) snapshot() map[int64]CampaignStats {

@@ -41,15 +41,7 @@ type CampaignStats struct {
 	// DispositionLabels names the campaign's disposition codes.
 	DispositionLabels map[string]string `json:"disposition_labels"`
 	Alerts            []Alert           `json:"alerts"`
-	History           []StatsPoint      `json:"history,omitempty"`
-}
-
-// StatsPoint is one sample of the wallboard's charts.
-type StatsPoint struct {
-	At          time.Time      `json:"at"`
-	DialLevel   float64        `json:"dial_level"`
-	AbandonRate float64        `json:"abandon_rate"`
-	Agents      map[string]int `json:"agents"`
+	History           []ChartPoint      `json:"history,omitempty"`
 }
 
 // buildStats gathers a campaign's live and stored figures. A campaign not
@@ -190,8 +182,9 @@ func (s *Server) apiCampaignStats(c *fiber.Ctx) error {
 	if err != nil {
 		return storeError(err)
 	}
-	if s.pub != nil {
-		st.History = s.pub.history(int64(id))
+	now := s.clock.Now()
+	if st.History, err = chartSamples(c.UserContext(), s.db, int64(id), now.Add(-time.Hour), now); err != nil {
+		return err
 	}
 	return c.JSON(st)
 }
