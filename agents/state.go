@@ -142,6 +142,9 @@ const (
 	PauseCodeLogin   = "LOGIN"
 	PauseCodeDefault = "BREAK"
 	PauseCodeDND     = "DND"
+	// PauseCodePhone: the agent's phone leg is down; the engine pauses them
+	// and makes them READY again when it is back.
+	PauseCodePhone = "PHONE"
 )
 
 // Clock is the only source of time for the domain code.

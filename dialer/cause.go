@@ -46,6 +46,7 @@ var (
 	CauseLeftConference = Cause{Q850: 16, Reason: "agent left the conference"}
 	CauseAgentLoggedOut = Cause{Q850: 16, Reason: "agent logged out"}
 	CauseBridgeFailed   = Cause{Q850: 41, Reason: "could not bridge the agent"}
+	CausePhoneDown      = Cause{Q850: 41, Reason: "agent's phone disconnected"}
 	CauseDialNotSent    = Cause{Q850: 41, Reason: "dial not sent"}
 	// CauseShutdown: the campaign's loop stopped with the call still up
 	// (calls.end_cause "shutdown").

@@ -66,7 +66,10 @@ type Deps struct {
 	// Changes is told of every change of a call that has an agent
 	// (optional).
 	Changes CallChanges
-	Logger  *slog.Logger
+	// Phones, when the trunk gives agents legs of their own, is asked to
+	// set up and tear down each agent's leg (optional; see AgentPhones).
+	Phones AgentPhones
+	Logger *slog.Logger
 }
 
 // Counters are running totals since the engine started.
@@ -101,6 +104,8 @@ type agentSlot struct {
 	skipped    map[LeadID]time.Time
 	offerAfter time.Time
 	readyIdx   int // index in Engine.ready, -1 when not queued
+	// phoneUp: the agent's own leg is up (only kept with Deps.Phones).
+	phoneUp bool
 }
 
 // Engine paces one campaign. It is not safe for concurrent use: exactly one
@@ -271,6 +276,12 @@ func (e *Engine) HandleAgent(ctx context.Context, id agents.ID, ev agents.Event)
 			e.end(ctx, c, ceHangup, CauseAgentLoggedOut)
 		}
 	}
+	if e.deps.Phones != nil && ev.Kind == agents.EvLogin && s.a.State() == agents.LoggedOut {
+		if err := e.deps.Phones.JoinAgent(ctx, id); err != nil {
+			return fmt.Errorf("log agent %d in: %w", id, err)
+		}
+		s.phoneUp = false
+	}
 	if ev.Kind == agents.EvHold || ev.Kind == agents.EvResume {
 		// Hold is the customer leg's (a re-INVITE) and the agent's (hold
 		// time) at once: both must accept it before either changes.
@@ -363,6 +374,9 @@ func (e *Engine) applyAgent(ctx context.Context, s *agentSlot, ev agents.Event) 
 // disposition).
 func (e *Engine) applyAgentDisposal(ctx context.Context, s *agentSlot, ev agents.Event, d *Disposal) error {
 	from := s.a.State()
+	if e.phoneDown(s) && (ev.Kind == agents.EvDial || ev.Kind == agents.EvReady && from == agents.Paused) {
+		return fmt.Errorf("agent %d: %w", s.a.ID(), ErrPhoneDown)
+	}
 	tr, err := s.a.Apply(ev)
 	if err != nil {
 		return err
@@ -383,6 +397,9 @@ func (e *Engine) applyAgentDisposal(ctx context.Context, s *agentSlot, ev agents
 	case agents.LoggedOut:
 		s.wrapping = false
 		s.settled = 0
+		if e.deps.Phones != nil && from != agents.LoggedOut {
+			e.deps.Phones.LeaveAgent(ctx, s.a.ID())
+		}
 		if s.offered {
 			s.offered = false
 			if err := e.deps.Leads.Release(ctx, s.offer.ID); err != nil {
@@ -395,6 +412,10 @@ func (e *Engine) applyAgentDisposal(ctx context.Context, s *agentSlot, ev agents
 				e.obs.ObserveWrap(tr.At.Sub(s.callEnd))
 			}
 			s.wrapping = false
+			if e.phoneDown(s) {
+				// Back from a call (or wrap-up) with no phone to take the next.
+				return e.applyAgent(ctx, s, agents.Event{Kind: agents.EvPause, PauseCode: agents.PauseCodePhone})
+			}
 			if e.offerOwn(ctx, s) {
 				return nil
 			}
@@ -430,6 +451,11 @@ func (e *Engine) serveWaiting(ctx context.Context) {
 
 // HandleTrunk feeds call progress from the trunk.
 func (e *Engine) HandleTrunk(ctx context.Context, ev TrunkEvent) {
+	if ev.Kind == TrunkPhoneUp || ev.Kind == TrunkPhoneDown {
+		e.phoneChanged(ctx, ev)
+		e.pace(ctx)
+		return
+	}
 	c, ok := e.calls[ev.Call]
 	if !ok {
 		return // the call already ended here (ring timeout, abandon); late news

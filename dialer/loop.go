@@ -191,7 +191,9 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		return nil, fmt.Errorf("campaign %d trunk: %w", cfg.Engine.Campaign, err)
 	}
 	l.trunk = trunk
+	phones, _ := trunk.(AgentPhones)
 	eng, err := NewEngine(cfg.Engine, Deps{
+		Phones:    phones,
 		Scheduler: l,
 		Trunk:     loopTrunk{l},
 		Leads:     loopLeads{l},

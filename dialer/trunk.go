@@ -63,11 +63,16 @@ const (
 	// TrunkInvalidNumber: the network says the number does not exist or is
 	// incomplete (404, 484, 604); the lead is not dialled again.
 	TrunkInvalidNumber
+	// TrunkPhoneUp and TrunkPhoneDown report an agent's own audio leg (their
+	// SIP phone, called when they log in): Agent is set, Call is not. A
+	// trunk sends them only if it implements AgentPhones.
+	TrunkPhoneUp
+	TrunkPhoneDown
 	numTrunkEvents
 )
 
 var trunkEventNames = [numTrunkEvents]string{"", "ringing", "answered_human", "answered_machine", "busy", "failed",
-	"no_answer", "hung_up", "invalid_number"}
+	"no_answer", "hung_up", "invalid_number", "phone_up", "phone_down"}
 
 func (k TrunkEventKind) String() string {
 	if k < numTrunkEvents {
@@ -81,6 +86,23 @@ type TrunkEvent struct {
 	Call CallID
 	Kind TrunkEventKind
 	// Cause is why, as the network said it: set on the events that end a
-	// call (busy, failed, no answer, invalid number, hung up).
+	// call (busy, failed, no answer, invalid number, hung up), and on
+	// TrunkPhoneDown.
 	Cause Cause
+	// Agent is whose phone a TrunkPhoneUp or TrunkPhoneDown is about.
+	Agent agents.ID
+}
+
+// AgentPhones is implemented by a trunk on which agents talk through audio
+// legs of their own (a SIP phone Pacer calls and keeps up for the whole
+// session), so that customers are bridged in with no ringing. The engine
+// calls JoinAgent when an agent logs in and LeaveAgent when they log out;
+// both return at once (the leg is set up and torn down in the background).
+// The trunk reports the leg with TrunkPhoneUp and TrunkPhoneDown: an agent
+// whose phone is down is not offered calls, is paused with
+// agents.PauseCodePhone until it is back, and a call they were on ends.
+// JoinAgent fails, and the login with it, when the agent has no phone.
+type AgentPhones interface {
+	JoinAgent(ctx context.Context, agent agents.ID) error
+	LeaveAgent(ctx context.Context, agent agents.ID)
 }

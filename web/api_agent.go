@@ -446,6 +446,10 @@ func (s *Server) addWorkspaceLimits(ctx context.Context, out fiber.Map, campaign
 	if v.State != agents.Paused {
 		return nil
 	}
+	if v.PauseCode == agents.PauseCodePhone {
+		out["pause_label"] = "Phone disconnected: reconnecting"
+		return nil
+	}
 	p, err := campaigns.CampaignPauseCode(ctx, s.db, campaigns.ID(campaign), v.PauseCode)
 	if errors.Is(err, campaigns.ErrPauseCode) {
 		return nil // the engine's own (LOGIN, WRAPUP, DND) or one removed since
