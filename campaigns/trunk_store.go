@@ -248,3 +248,72 @@ func CheckCarrier(ctx context.Context, db DB, c Campaign) error {
 	}
 	return nil
 }
+
+// Change is an edit that may touch a campaign's settings, its trunks and its
+// recordings at once (the CLI's `campaigns create|set`), applied in one
+// transaction so that the checks see the result as a whole: a campaign may
+// be made active, given a trunk and its information message in one go.
+type Change struct {
+	Settings map[string]string // keys as in Settings; nil for none
+	// SetTrunks replaces the campaign's trunks by Trunks (in priority
+	// order; empty: the simulated carrier).
+	SetTrunks bool
+	Trunks    []string
+	Audio     []AudioUpload // their Campaign is filled in
+}
+
+// ApplyChange applies ch to campaign id. Recordings go first (so a start
+// or a new trunk finds the information message), then the settings and
+// the trunks, in the order that lets a valid result pass: a trunk list
+// that is being emptied first (so the campaign may become simulated), a
+// new one after the settings (so it may stop being simulated first).
+func ApplyChange(ctx context.Context, db TxDB, id ID, ch Change) (Campaign, error) {
+	var c Campaign
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		var err error
+		if c, err = getForUpdate(ctx, tx, id); err != nil {
+			return err
+		}
+		for _, a := range ch.Audio {
+			a.Campaign = id
+			if _, err := SaveCampaignAudio(ctx, tx, a); err != nil {
+				return err
+			}
+		}
+		clearing := ch.SetTrunks && len(ch.Trunks) == 0
+		if clearing {
+			if _, err := SetCampaignTrunks(ctx, tx, id, nil); err != nil {
+				return err
+			}
+		}
+		if len(ch.Settings) > 0 {
+			if c, err = Update(ctx, tx, id, ch.Settings); err != nil {
+				return err
+			}
+		}
+		if ch.SetTrunks && !clearing {
+			if _, err := SetCampaignTrunks(ctx, tx, id, ch.Trunks); err != nil {
+				return err
+			}
+		}
+		c, err = Get(ctx, tx, id)
+		return err
+	})
+	return c, err
+}
+
+// CreateWithChange creates a campaign with ch.Settings, then gives it its
+// trunks and recordings, in one transaction.
+func CreateWithChange(ctx context.Context, db TxDB, name string, ch Change) (Campaign, error) {
+	var c Campaign
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		var err error
+		if c, err = Create(ctx, tx, name, ch.Settings); err != nil {
+			return err
+		}
+		ch.Settings = nil
+		c, err = ApplyChange(ctx, tx, c.ID, ch)
+		return err
+	})
+	return c, err
+}
