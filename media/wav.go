@@ -333,7 +333,6 @@ func sampleAt(b []byte, tag uint16, bits int) float32 {
 const (
 	resampleCutoffHz = 3700 // telephone band ends at 3.4 kHz; stop band from 4 kHz
 	resampleZeros    = 16   // zero crossings of the sinc on each side
-	kernelSteps      = 512  // kernel table entries per input sample
 )
 
 func resample(in []float32, rate int) []int16 {
@@ -344,39 +343,72 @@ func resample(in []float32, rate int) []int16 {
 		}
 		return out
 	}
-	fc := 2 * float64(resampleCutoffHz) / float64(rate) // cutoff, cycles per input sample × 2
+	fc := 2 * float64(resampleCutoffHz) / float64(rate) // cutoff, as a fraction of the input's Nyquist frequency
 	half := float64(resampleZeros) / fc                 // kernel half-width in input samples
-	table := make([]float64, int(half*kernelSteps)+2)
-	for i := range table {
-		x := float64(i) / kernelSteps
-		if x > half {
-			break
+	h := func(x float64) float64 {
+		if x < 0 {
+			x = -x
 		}
-		table[i] = fc * sinc(fc*x) * blackman(x/half)
-	}
-	kernel := func(x float64) float64 {
-		x = math.Abs(x) * kernelSteps
-		i := int(x)
-		if i+1 >= len(table) {
+		if x >= half {
 			return 0
 		}
-		frac := x - float64(i)
-		return table[i]*(1-frac) + table[i+1]*frac
+		return fc * sinc(fc*x) * blackman(x/half)
 	}
-	step := float64(rate) / SampleRate
-	outLen := int(float64(len(in)) / step)
+	// Output sample n sits at input position n·rate/8000 = (n·M)/L in
+	// lowest terms: its fractional part takes only L values (80 for 44.1
+	// kHz, 1 for 48 kHz), so each phase's taps are computed once.
+	g := gcd(rate, SampleRate)
+	L, M := SampleRate/g, rate/g
+	W := int(math.Ceil(half))
+	outLen := int(int64(len(in)) * int64(L) / int64(M))
 	out := make([]int16, outLen)
-	for n := range out {
-		centre := float64(n) * step
-		lo := max(0, int(math.Ceil(centre-half)))
-		hi := min(len(in)-1, int(math.Floor(centre+half)))
-		var acc float64
-		for k := lo; k <= hi; k++ {
-			acc += float64(in[k]) * kernel(centre-float64(k))
+	if L*(2*W+1) > 1<<20 {
+		// An unusual rate with too many phases to keep: compute each tap.
+		for n := range out {
+			centre := float64(n) * float64(M) / float64(L)
+			lo := max(0, int(math.Ceil(centre-half)))
+			hi := min(len(in)-1, int(math.Floor(centre+half)))
+			var acc float64
+			for k := lo; k <= hi; k++ {
+				acc += float64(in[k]) * h(centre-float64(k))
+			}
+			out[n] = toInt16(acc)
 		}
-		out[n] = toInt16(acc)
+		return out
+	}
+	taps := make([][]float32, L)
+	for p := range taps {
+		frac := float64(p) / float64(L)
+		taps[p] = make([]float32, 2*W+1)
+		for j := -W; j <= W; j++ {
+			taps[p][j+W] = float32(h(frac - float64(j)))
+		}
+	}
+	for n := range out {
+		pos := int64(n) * int64(M)
+		i, p := int(pos/int64(L)), int(pos%int64(L))
+		t := taps[p]
+		lo, hi := i-W, i+W
+		var acc float32
+		if lo >= 0 && hi < len(in) {
+			for j, v := range in[lo : hi+1] {
+				acc += v * t[j]
+			}
+		} else {
+			for k := max(0, lo); k <= min(len(in)-1, hi); k++ {
+				acc += in[k] * t[k-lo]
+			}
+		}
+		out[n] = toInt16(float64(acc))
 	}
 	return out
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 func sinc(x float64) float64 {

@@ -181,6 +181,19 @@ func TestDecodeWAVFormatsAndRates(t *testing.T) {
 	}
 }
 
+// A rate no editor offers (a misclocked recorder's 22051 Hz, a 96001 Hz
+// one that takes the filter's slow path) still comes out at 8 kHz with its
+// tone intact.
+func TestDecodeWAVUnusualRates(t *testing.T) {
+	t.Parallel()
+	for _, rate := range []int{22051, 96001} {
+		got, err := DecodeWAV(bytes.NewReader(makeWAV(t, wavSpec{tag: wavePCM, rate: rate, bits: 16}, 1000, 0.5, 800*time.Millisecond)))
+		require.NoError(t, err)
+		require.InDelta(t, 6400, len(got), 2, "%d Hz", rate)
+		require.InDelta(t, 0.5, level(got, 1000), 0.01, "%d Hz", rate)
+	}
+}
+
 // Resampling filters before it decimates: a 6 kHz tone in a 44.1 kHz file
 // cannot be carried at 8 kHz and must vanish, not fold back to 2 kHz as it
 // would if samples were merely dropped; 3 kHz (inside the telephone band)
@@ -329,4 +342,17 @@ func FuzzDecodeWAV(f *testing.F) {
 		require.NotEmpty(t, got)
 		require.LessOrEqual(t, len(got), int(MaxWAVDuration.Seconds())*SampleRate)
 	})
+}
+
+// Converting the longest upload from the commonest high rate: five minutes
+// of 48 kHz 16-bit stereo.
+func BenchmarkDecodeWAV5MinStereo48k(b *testing.B) {
+	file := makeWAV(b, wavSpec{tag: wavePCM, rate: 48000, bits: 16, channels: 2}, 440, 0.5, 5*time.Minute-time.Second)
+	b.SetBytes(int64(len(file)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := DecodeWAV(bytes.NewReader(file)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
