@@ -104,6 +104,9 @@ func SaveCampaignAudio(ctx context.Context, db DB, up AudioUpload) (AudioInfo, e
 	if tag.RowsAffected() == 0 {
 		return AudioInfo{}, fmt.Errorf("campaign %d: %w", up.Campaign, ErrNotFound)
 	}
+	if err := touchCampaigns(ctx, db, "id = $1", up.Campaign); err != nil {
+		return AudioInfo{}, err
+	}
 	return CampaignAudioInfo(ctx, db, up.Campaign, up.Kind)
 }
 
@@ -215,6 +218,9 @@ func DeleteCampaignAudio(ctx context.Context, db TxDB, campaign ID, kind AudioKi
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("campaign %d %s: %w", campaign, kind.Label(), ErrNotFound)
 		}
-		return CheckCarrier(ctx, tx, c)
+		if err := CheckCarrier(ctx, tx, c); err != nil {
+			return err
+		}
+		return touchCampaigns(ctx, tx, "id = $1", campaign)
 	})
 }

@@ -13,6 +13,17 @@ import (
 
 // Trunks: tables trunks and campaign_trunks (migrations/0022_trunks.sql).
 
+// touchCampaigns moves updated_at of the campaigns where says (one
+// argument): whatever a campaign dials with — its trunks, a trunk's
+// settings, its recordings — changing shows there, for whoever watches
+// campaigns for changes.
+func touchCampaigns(ctx context.Context, db DB, where string, arg any) error {
+	if _, err := db.Exec(ctx, "UPDATE campaigns SET updated_at = now() WHERE "+where, arg); err != nil {
+		return fmt.Errorf("mark campaigns changed: %w", err)
+	}
+	return nil
+}
+
 const trunkColumns = `t.id, t.name, t.uri, t.username, t.password, t.max_channels, t.cps::float8,
 	t.caller_id_header, t.enabled, t.created_at, t.updated_at,
 	ARRAY(SELECT c.name FROM campaign_trunks ct JOIN campaigns c ON c.id = ct.campaign_id
@@ -128,6 +139,9 @@ func UpdateTrunk(ctx context.Context, db TxDB, id TrunkID, spec TrunkSpec) (Trun
 		if err != nil {
 			return trunkWriteError(err, t.Name)
 		}
+		if err := touchCampaigns(ctx, tx, "id IN (SELECT campaign_id FROM campaign_trunks WHERE trunk_id = $1)", id); err != nil {
+			return err
+		}
 		out, err = GetTrunk(ctx, tx, id)
 		return err
 	})
@@ -209,8 +223,8 @@ func SetCampaignTrunks(ctx context.Context, db TxDB, campaign ID, names []string
 		if err := CheckCarrier(ctx, tx, c); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, "UPDATE campaigns SET updated_at = now() WHERE id = $1", campaign); err != nil {
-			return fmt.Errorf("campaign %d trunks: %w", campaign, err)
+		if err := touchCampaigns(ctx, tx, "id = $1", campaign); err != nil {
+			return err
 		}
 		out, err = CampaignTrunks(ctx, tx, campaign)
 		return err

@@ -205,6 +205,15 @@ func TestCampaignTrunksInOrderAndInUseRefusal(t *testing.T) {
 	primary, err := campaigns.GetTrunkByName(ctx, db, "primary")
 	require.NoError(t, err)
 	require.Equal(t, []string{"Renewals", "Winback"}, primary.Campaigns)
+
+	// A change to a trunk shows on the campaigns dialling through it.
+	before, err := campaigns.Get(ctx, db, b.ID)
+	require.NoError(t, err)
+	_, err = campaigns.UpdateTrunk(ctx, db, primary.ID, campaigns.TrunkSpec{CPS: ptr(3.0)})
+	require.NoError(t, err)
+	after, err := campaigns.Get(ctx, db, b.ID)
+	require.NoError(t, err)
+	require.True(t, after.UpdatedAt.After(before.UpdatedAt), "updated_at moves with the trunk")
 	err = campaigns.DeleteTrunk(ctx, db, primary.ID)
 	require.ErrorIs(t, err, campaigns.ErrTrunkInUse)
 	require.EqualError(t, err, `trunk "primary" is in use by campaign(s) Renewals, Winback: take it off them first`)
