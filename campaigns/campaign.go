@@ -251,6 +251,9 @@ func update(ctx context.Context, tx pgx.Tx, id ID, changes map[string]any) (Camp
 	if err := next.CheckFloors(); err != nil {
 		return c, err
 	}
+	if err := CheckCarrier(ctx, tx, next); err != nil {
+		return c, err
+	}
 	if err := applySettings(ctx, tx, id, changes); err != nil {
 		return c, err
 	}
@@ -267,7 +270,8 @@ func getForUpdate(ctx context.Context, db DB, id ID) (Campaign, error) {
 
 // SetStatus moves a campaign to a status (start = active, pause = paused).
 // A predictive or power campaign that is not simulated starts only with a
-// caller ID and an information message (CheckFloors).
+// caller ID and an information message (CheckFloors), and on a real trunk
+// only with that message recorded (CheckCarrier).
 func SetStatus(ctx context.Context, db TxDB, id ID, status Status) (Campaign, error) {
 	switch status {
 	case StatusDraft, StatusActive, StatusPaused, StatusArchived:

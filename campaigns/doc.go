@@ -100,6 +100,19 @@
 // (transfer_number.go), the external numbers of the transfer directory.
 // LeadLocalTimes (lead_local.go) is the time at the lead in each of its zones.
 //
+// Real carriers (migration 0022): trunks (trunk.go, trunk_store.go) are
+// SIP carrier accounts — URI, digest credentials (the password in clear,
+// since Pacer answers the carrier's challenge, and never serialized),
+// channel and calls-per-second limits, the caller ID header; a campaign
+// dials through its trunks in priority order (campaign_trunks,
+// SetCampaignTrunks, CampaignTrunks), none meaning the simulated carrier,
+// and a trunk in use cannot be removed (TrunkInUseError). CheckCarrier,
+// run by every settings change, status change and trunk change, holds a
+// campaign on a real trunk to CheckRealCarrier and an active predictive or
+// power one to a recorded information message. Recordings (audio.go,
+// campaign_audio) are stored converted to 8 kHz µ-law by the caller
+// (campaigns does not import media); InfoMessage and HoldMusic read them.
+//
 // Only Import starts goroutines (its copy streams and progress reporter),
 // and it waits for them before returning; a queued import waits without
 // goroutines or connections of its own.

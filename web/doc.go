@@ -3,8 +3,9 @@
 // callbacks, history; its script is split by concern into agent_*.js
 // modules over agent_core.js), supervisor wallboard (/supervise, with
 // missed callbacks), manager console (/manage: campaigns, a campaign's
-// settings, lists, dispositions and agents, DNC, users, pause codes and
-// transfer numbers; pages_console.go), reports (/reports) and admins' jobs page
+// settings with its SIP trunks and recordings, lists, dispositions and
+// agents, DNC, users, pause codes, transfer numbers and SIP trunks;
+// pages_console.go), reports (/reports) and admins' jobs page
 // (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
 // no build step); the JSON API under /api/v1 (OpenAPI at
 // /api/v1/openapi.json); live events on a WebSocket (/api/v1/events);

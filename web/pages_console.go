@@ -10,8 +10,8 @@ import (
 
 // The manager console is several pages: the campaigns (/manage), a
 // campaign's settings, lists, dispositions and agents
-// (/manage/campaigns/:id/...), the DNC lists (/manage/dnc) and the users
-// (/manage/users). Each page's script loads its data from the API; the
+// (/manage/campaigns/:id/...), the DNC lists (/manage/dnc), the users
+// (/manage/users) and the SIP trunks (/manage/trunks). Each page's script loads its data from the API; the
 // template paints the first view.
 
 // consolePage is what a console page's template gets.
@@ -74,4 +74,10 @@ func (s *Server) pageManageDNC(c *fiber.Ctx) error {
 
 func (s *Server) pageManageUsers(c *fiber.Ctx) error {
 	return s.renderConsole(c, "manage-users.html", "manage-users", "Users", consolePage{})
+}
+
+// pageManageTrunks is the SIP trunks: their limits, whether a password is
+// set (never the password), the campaigns using each; add, edit, remove.
+func (s *Server) pageManageTrunks(c *fiber.Ctx) error {
+	return s.renderConsole(c, "manage-trunks.html", "manage-trunks", "Trunks", consolePage{})
 }

@@ -38,6 +38,7 @@ func (s *Server) routes() {
 	s.app.Get("/manage/campaigns/:id/agents", s.authPage(manage...), s.campaignPage("manage-agents.html", "manage-agents", "Agents"))
 	s.app.Get("/manage/dnc", s.authPage(manage...), s.pageManageDNC)
 	s.app.Get("/manage/users", s.authPage(manage...), s.pageManageUsers)
+	s.app.Get("/manage/trunks", s.authPage(manage...), s.pageManageTrunks)
 	s.app.Get("/admin/jobs", s.authPage(admin...), s.pageJobs)
 	s.app.Get("/reports", s.authPage(watch...), s.pageReports)
 
@@ -125,6 +126,20 @@ func (s *Server) routes() {
 	api.Post("/users/:id/enable", s.authAPI(manage...), s.apiUserDisable(false))
 	api.Post("/users/:id/password", s.authAPI(manage...), s.apiUserPassword)
 	api.Get("/users/:id/events", s.authAPI(manage...), s.apiUserEvents)
+
+	// Manager: SIP trunks, the trunks each campaign dials through (in
+	// priority order) and its recordings (information message, hold music).
+	api.Get("/trunks", s.authAPI(manage...), s.apiTrunks)
+	api.Post("/trunks", s.authAPI(manage...), s.apiTrunkCreate)
+	api.Get("/trunks/:id", s.authAPI(manage...), s.apiTrunk)
+	api.Patch("/trunks/:id", s.authAPI(manage...), s.apiTrunkUpdate)
+	api.Delete("/trunks/:id", s.authAPI(manage...), s.apiTrunkDelete)
+	api.Get("/campaigns/:id/trunks", s.authAPI(manage...), s.apiCampaignTrunks)
+	api.Put("/campaigns/:id/trunks", s.authAPI(manage...), s.apiCampaignTrunksSet)
+	api.Get("/campaigns/:id/audio", s.authAPI(manage...), s.apiCampaignAudio)
+	api.Post("/campaigns/:id/audio/:kind", s.authAPI(manage...), s.apiCampaignAudioUpload)
+	api.Get("/campaigns/:id/audio/:kind", s.authAPI(manage...), s.apiCampaignAudioPlay)
+	api.Delete("/campaigns/:id/audio/:kind", s.authAPI(manage...), s.apiCampaignAudioDelete)
 
 	// Manager: what agents choose from in the workspace.
 	api.Get("/pause-codes", s.authAPI(watch...), s.apiPauseCodes) // the wallboard holds pauses to their limits

@@ -6,11 +6,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"os/user"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/media"
 	"github.com/pacer-dialer/pacer/migrations"
 )
 
@@ -42,10 +47,10 @@ func subcommands(group string, verbs map[string]command) func(ctx context.Contex
 
 func campaignsCommand() func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return subcommands("campaigns", map[string]command{
-		"create": {"create a campaign: --name NAME --mode MODE [--setting value ...]; prints it as JSON", campaignsCreate},
+		"create": {"create a campaign: --name NAME --mode MODE [--setting value ...] [--trunk NAME ...] [--info-message-file msg.wav] [--hold-music-file music.wav]; prints it as JSON", campaignsCreate},
 		"list":   {"list campaigns [--json]", campaignsList},
-		"show":   {"show one campaign as JSON: show NAME", campaignsShow},
-		"set":    {"change settings: set NAME --setting value ...", campaignsSet},
+		"show":   {"show one campaign as JSON, with its trunks and recordings: show NAME", campaignsShow},
+		"set":    {"change settings: set NAME --setting value ... [--trunk NAME ... | --no-trunk] [--info-message-file msg.wav] [--hold-music-file music.wav]", campaignsSet},
 		"start":  {"start dialling: start NAME", campaignStatus("start", campaigns.StatusActive)},
 		"pause":  {"stop dialling new calls: pause NAME", campaignStatus("pause", campaigns.StatusPaused)},
 		"assign": {"agents who may work it: assign NAME [--agents a1,a2] [--remove a3]; lists them", campaignsAssign},
@@ -158,6 +163,7 @@ func campaignsCreate(ctx context.Context, args []string, stdout, stderr io.Write
 	name := c.fs.String("name", "", "campaign name (required)")
 	c.fs.noEnv["name"] = true
 	collect := settingFlags(c.fs)
+	carrier := carrierFlags(c.fs)
 	if err := c.fs.parse(args); err != nil {
 		return err
 	}
@@ -165,16 +171,21 @@ func campaignsCreate(ctx context.Context, args []string, stdout, stderr io.Write
 		return usageError{"--name is required"}
 	}
 	settings := collect()
+	change, err := carrier()
+	if err != nil {
+		return err
+	}
+	change.Settings = settings
 	d, err := c.open(ctx, stderr)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	camp, err := campaigns.Create(ctx, d.pool, *name, settings)
+	camp, err := campaigns.CreateWithChange(ctx, d.pool, *name, change)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, camp)
+	return printCampaignChange(stdout, camp, change)
 }
 
 func campaignsList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -218,7 +229,25 @@ func campaignsShow(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	defer d.Close()
-	return printJSON(stdout, camp)
+	trunks, err := campaigns.CampaignTrunks(ctx, d.pool, camp.ID)
+	if err != nil {
+		return err
+	}
+	recordings, err := campaigns.CampaignAudioInfos(ctx, d.pool, camp.ID)
+	if err != nil {
+		return err
+	}
+	names := []string{}
+	for _, t := range trunks {
+		names = append(names, t.Name)
+	}
+	// The campaign's settings, with its carrier beside them: trunks in
+	// priority order (none: the simulated carrier) and its recordings.
+	return printJSON(stdout, struct {
+		campaigns.Campaign
+		Trunks     []string              `json:"trunks"`
+		Recordings []campaigns.AudioInfo `json:"recordings"`
+	}{camp, names, recordings})
 }
 
 func campaignsSet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -227,6 +256,7 @@ func campaignsSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	newName := c.fs.String("name", "", "rename the campaign")
 	c.fs.noEnv["name"] = true
 	collect := settingFlags(c.fs)
+	carrier := carrierFlags(c.fs)
 	if err := c.fs.parse(rest); err != nil {
 		return err
 	}
@@ -234,18 +264,23 @@ func campaignsSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *newName != "" {
 		settings["name"] = *newName
 	}
-	if len(settings) == 0 {
-		return usageError{"nothing to change: give at least one --setting value"}
+	change, err := carrier()
+	if err != nil {
+		return err
+	}
+	change.Settings = settings
+	if len(settings) == 0 && !change.SetTrunks && len(change.Audio) == 0 {
+		return usageError{"nothing to change: give at least one --setting value, --trunk or a recording"}
 	}
 	d, camp, err := c.openCampaign(ctx, stderr, name)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if camp, err = campaigns.Update(ctx, d.pool, camp.ID, settings); err != nil {
+	if camp, err = campaigns.ApplyChange(ctx, d.pool, camp.ID, change); err != nil {
 		return err
 	}
-	return printJSON(stdout, camp)
+	return printCampaignChange(stdout, camp, change)
 }
 
 func campaignStatus(verb string, status campaigns.Status) func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -265,4 +300,98 @@ func campaignStatus(verb string, status campaigns.Status) func(ctx context.Conte
 		}
 		return printJSON(stdout, camp)
 	}
+}
+
+// trunkList is the repeatable --trunk flag: each value may itself be a
+// comma-separated list; the order given is the priority order.
+type trunkList struct {
+	names []string
+	set   bool
+}
+
+func (l *trunkList) String() string { return strings.Join(l.names, ",") }
+
+func (l *trunkList) Set(v string) error {
+	l.set = true
+	l.names = append(l.names, campaigns.ParseTrunkNames(v)...)
+	return nil
+}
+
+// carrierFlags registers --trunk, --no-trunk, --info-message-file and
+// --hold-music-file and returns a function that reads what they name
+// (converting the recordings) into a campaigns.Change.
+func carrierFlags(fs *flagSet) func() (campaigns.Change, error) {
+	var trunks trunkList
+	fs.Var(&trunks, "trunk", "SIP trunk to dial through (see pacer trunks list); repeat or separate by commas for failover in priority order; '' for the simulated carrier")
+	noTrunk := fs.Bool("no-trunk", false, "dial the simulated carrier (no trunk)")
+	info := fs.String("info-message-file", "", "WAV recording of the information message played on an abandoned call (converted to 8 kHz G.711)")
+	hold := fs.String("hold-music-file", "", "WAV recording played to customers on hold (converted to 8 kHz G.711)")
+	for _, n := range []string{"trunk", "no-trunk", "info-message-file", "hold-music-file"} {
+		fs.noEnv[n] = true
+	}
+	return func() (campaigns.Change, error) {
+		var ch campaigns.Change
+		if *noTrunk && len(trunks.names) > 0 {
+			return ch, usageError{"--trunk and --no-trunk contradict each other"}
+		}
+		ch.SetTrunks = trunks.set || *noTrunk
+		ch.Trunks = trunks.names
+		for _, f := range []struct {
+			path string
+			kind campaigns.AudioKind
+			flag string
+		}{{*info, campaigns.AudioInfoMessage, "--info-message-file"}, {*hold, campaigns.AudioHoldMusic, "--hold-music-file"}} {
+			if f.path == "" {
+				continue
+			}
+			up, err := readRecording(f.path, f.kind)
+			if err != nil {
+				return ch, fmt.Errorf("%s %s: %w", f.flag, f.path, err)
+			}
+			ch.Audio = append(ch.Audio, up)
+		}
+		return ch, nil
+	}
+}
+
+// readRecording converts a WAV file to what a campaign stores.
+func readRecording(path string, kind campaigns.AudioKind) (campaigns.AudioUpload, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return campaigns.AudioUpload{}, err
+	}
+	defer f.Close()
+	samples, err := media.DecodeWAV(f)
+	if err != nil {
+		return campaigns.AudioUpload{}, err
+	}
+	by := "cli"
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		by = "cli (" + u.Username + ")"
+	}
+	return campaigns.AudioUpload{Kind: kind, PCMU: media.PCMU.Encode(nil, samples), FileName: filepath.Base(path),
+		UploadedBy: by, At: time.Now()}, nil
+}
+
+// printCampaignChange prints the campaign as JSON, then a line for each
+// recording stored and for the trunks when they changed.
+func printCampaignChange(w io.Writer, camp campaigns.Campaign, ch campaigns.Change) error {
+	if err := printJSON(w, camp); err != nil {
+		return err
+	}
+	for _, a := range ch.Audio {
+		fmt.Fprintf(w, "%s: %s, %s (8 kHz G.711)\n", a.Kind.Label(), a.FileName, formatAudioLength(len(a.PCMU)))
+	}
+	if ch.SetTrunks {
+		if len(ch.Trunks) == 0 {
+			fmt.Fprintln(w, "trunks: none (the simulated carrier)")
+		} else {
+			fmt.Fprintf(w, "trunks: %s (in priority order)\n", strings.Join(ch.Trunks, ", "))
+		}
+	}
+	return nil
+}
+
+func formatAudioLength(pcmuBytes int) string {
+	return fmt.Sprintf("%.1f s", float64(pcmuBytes)/campaigns.AudioBytesPerSecond)
 }

@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"leads":     {"import lead lists into a campaign", leadsCommand()},
 		"lists":     {"show a campaign's lead lists with counts; delete a list", listsCommand()},
 		"dnc":       {"manage do-not-call lists: add, remove, import", dncCommand()},
+		"trunks":    {"manage SIP trunks: add (password from stdin), list, show, set, remove", trunksCommand()},
 		"users":     {"manage web users: add (password from stdin), list, disable, enable", usersCommand()},
 		"psql":      {"open psql on Pacer's database (DATABASE_URL or the private cluster); extra arguments go to psql", psqlCommand},
 	}
