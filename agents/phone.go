@@ -75,12 +75,12 @@ const DefaultRealm = "pacer"
 
 // Limits of what is stored.
 const (
-	maxPhoneURI       = 256
-	maxContactURI     = 512
-	maxUserAgent      = 256
-	minSIPPassword    = 8
-	maxSIPPassword    = 128
-	maxRealm          = 63
+	maxPhoneURI    = 256
+	maxContactURI  = 512
+	maxUserAgent   = 256
+	minSIPPassword = 8
+	maxSIPPassword = 128
+	maxRealm       = 63
 )
 
 // HA1 is the RFC 2617 digest HA1 of a user's password in a realm, in lower hex.
