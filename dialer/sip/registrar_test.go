@@ -162,7 +162,7 @@ func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func startRegistrar(t *testing.T, db *pgxpool.Pool, cfg RegistrarConfig) (*Registrar, netip.AddrPort) {
 	t.Helper()
-	cfg.Logger = testLogger(t)
+	cfg.Logger = phoneTestLogger(t)
 	reg, err := NewRegistrar(db, cfg)
 	require.NoError(t, err)
 	_, addr := sipServer(t, func(s *sipgo.Server) { s.OnRegister(reg.HandleRegister) })
@@ -289,8 +289,8 @@ func TestPhoneWithExpiredNonceGetsStaleAgainstSipp(t *testing.T) {
 	require.Len(t, regs, 1)
 }
 
-// testLogger writes to the test's log.
-func testLogger(t *testing.T) *slog.Logger {
+// phoneTestLogger writes to the test's log.
+func phoneTestLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
