@@ -137,6 +137,8 @@ type Leg struct {
 	mu      sync.Mutex
 	sessID  uint64
 	sessVer uint64
+	player  *player
+	dtmfTx  *dtmfSender
 	owner   owner // bridge or conference the leg is in; guarded by attachMu
 
 	st counters
@@ -263,6 +265,8 @@ func (l *Leg) shutdown(err error) {
 			l.log.Info("media leg closed", "err", err)
 		}
 		detach(l)
+		l.StopPlay()
+		l.stopDTMF()
 		_ = l.conn.Close()
 		go func() {
 			// The reader exits once its blocked read returns on the closed
