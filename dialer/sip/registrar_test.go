@@ -70,15 +70,21 @@ func startSipp(t *testing.T, scenario string, target netip.AddrPort, args ...str
 	bin := requireSipp(t)
 	sf, err := filepath.Abs(filepath.Join("testdata", scenario))
 	require.NoError(t, err)
-	ip := "127.0.0.1"
-	for i, a := range args {
-		if a == "-i" && i+1 < len(args) {
-			ip, args = args[i+1], append(args[:i:i], args[i+2:]...)
-			break
+	// -i, -p and -m default to loopback, a free port and one call; args
+	// may give their own.
+	opts := map[string]string{"-i": "127.0.0.1", "-p": strconv.Itoa(freeUDPPort(t)), "-m": "1"}
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		if _, ok := opts[args[i]]; ok && i+1 < len(args) {
+			opts[args[i]] = args[i+1]
+			i++
+			continue
 		}
+		rest = append(rest, args[i])
 	}
-	all := append([]string{"-sf", sf, "-i", ip, "-p", strconv.Itoa(freeUDPPort(t)), "-m", "1", "-nostdin",
-		"-trace_err", "-timeout", "120s", "-timeout_error"}, args...)
+	all := []string{"-sf", sf, "-i", opts["-i"], "-p", opts["-p"], "-m", opts["-m"], "-nostdin",
+		"-trace_err", "-timeout", "120s", "-timeout_error"}
+	all = append(all, rest...)
 	if target.IsValid() {
 		all = append(all, target.String())
 	}
