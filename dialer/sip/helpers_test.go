@@ -161,3 +161,13 @@ func sippPassed(t *testing.T, s *sipptest.Sipp) {
 	}
 	require.Equal(t, 0, s.ExitCode(), "sipp's scenario failed:\n%s", s.Output())
 }
+
+func withoutRinging(ks []dialer.TrunkEventKind) []dialer.TrunkEventKind {
+	var out []dialer.TrunkEventKind
+	for _, k := range ks {
+		if k != dialer.TrunkRinging {
+			out = append(out, k)
+		}
+	}
+	return out
+}

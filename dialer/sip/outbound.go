@@ -204,9 +204,11 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
 		}
 	}()
 
-	// wait is cancelled by the ring timeout, the engine's Hangup, the UA
-	// stopping (all of which send CANCEL once the far end has answered
-	// anything) or the no-response timer (which cannot: nothing to cancel).
+	// The wait is cancelled by the ring timeout or the engine's Hangup, after
+	// which sipgo sends CANCEL (waiting first for a provisional response if
+	// none came yet, as RFC 3261 §9.1 asks, and then for the 487), or
+	// forced (no CANCEL: nothing to cancel) by the no-response timer and by
+	// the UA stopping.
 	waitCtx, waitCancel := context.WithCancelCause(context.Background())
 	defer waitCancel(nil)
 	var (
@@ -214,31 +216,34 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
 		whyMu     sync.Mutex
 		why       error
 	)
-	stopWait := func(reason error) {
+	stopWait := func(reason error, force bool) {
 		whyMu.Lock()
 		if why == nil {
 			why = reason
 		}
 		whyMu.Unlock()
-		if responded.Load() {
-			waitCancel(reason)
-		} else {
+		if force {
 			waitCancel(sipgo.WaitAnswerForceCancelErr)
+		} else {
+			waitCancel(reason)
 		}
 	}
 	ring := l.req.RingTimeout
 	if ring <= 0 {
 		ring = 25 * time.Second
 	}
-	ringTimer := time.AfterFunc(ring, func() { stopWait(errRingTimeout) })
+	ringTimer := time.AfterFunc(ring, func() { stopWait(errRingTimeout, false) })
 	defer ringTimer.Stop()
 	noResp := time.AfterFunc(l.t.opts.NoResponseTimeout, func() {
 		if !responded.Load() {
-			stopWait(errNoResponse)
+			stopWait(errNoResponse, true)
 		}
 	})
 	defer noResp.Stop()
-	stopOnEnd := context.AfterFunc(l.ctx, func() { stopWait(l.why()) })
+	stopOnEnd := context.AfterFunc(l.ctx, func() {
+		why := l.why()
+		stopWait(why, errors.Is(why, errStopping))
+	})
 	defer stopOnEnd()
 
 	opts := sipgo.AnswerOptions{Username: ts.cfg.Username, Password: ts.cfg.Password,

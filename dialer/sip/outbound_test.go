@@ -37,7 +37,9 @@ func TestSIPFinalResponses(t *testing.T) {
 			dial(t, tr, 1)
 			ev := rec.waitFor(t, 1, c.kind)
 			require.Equal(t, c.cause, ev.Cause)
-			require.Equal(t, []dialer.TrunkEventKind{dialer.TrunkRinging, c.kind}, rec.kinds(1), "180 then the outcome, nothing else")
+			// The 180 may be overtaken by the final response sent right
+			// after it (sipgo handles each datagram on its own goroutine).
+			require.Equal(t, []dialer.TrunkEventKind{c.kind}, withoutRinging(rec.kinds(1)), "one outcome, nothing else")
 			sippPassed(t, s)
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -106,10 +107,24 @@ type Sipp struct {
 	runErr error
 }
 
-// Start runs sipp with o on loopback and returns once the process started;
-// its socket is bound a moment later (sipp retransmits, and our UA does, so
-// a request sent before it listens is not lost for long).
+// Start runs sipp with o on loopback and, for a UAS (no Remote), returns
+// once its SIP socket is bound, so the first request sent to it is not lost.
 func Start(t testing.TB, o Options) *Sipp {
+	t.Helper()
+	// A port found free can be taken by another test before sipp binds it:
+	// then sipp exits at once and we start it again on other ports.
+	for attempt := 1; ; attempt++ {
+		s := start(t, o)
+		if o.Remote != "" || s.waitBound(t) {
+			return s
+		}
+		if attempt == 10 || !strings.Contains(s.out.String(), "Unable to bind") {
+			require.FailNow(t, "sipp exited before it listened", "%s", s.out.String())
+		}
+	}
+}
+
+func start(t testing.TB, o Options) *Sipp {
 	t.Helper()
 	bin := Need(t)
 	require.Positive(t, o.Calls, "sipptest: Calls (-m) is required")
@@ -155,6 +170,29 @@ func Start(t testing.TB, o Options) *Sipp {
 		}
 	})
 	return s
+}
+
+// waitBound waits until sipp holds its UDP port (binding it ourselves
+// fails): false if sipp exited first.
+func (s *Sipp) waitBound(t testing.TB) bool {
+	t.Helper()
+	for {
+		select {
+		case <-s.done:
+			return false
+		default:
+		}
+		c, err := net.ListenPacket("udp4", s.Addr)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		select {
+		case <-s.done:
+			return false
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // Done is closed when sipp has exited.
