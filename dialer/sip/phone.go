@@ -82,7 +82,7 @@ type PhonesConfig struct {
 	DialogUA *sipgo.DialogUA
 	// HandleDialog routes the in-dialog requests of a Call-ID to h until
 	// release is called (UA.HandleDialog).
-	HandleDialog func(callID string, h func(*sipmsg.Request, sipmsg.ServerTransaction)) (release func())
+	HandleDialog func(callID string, h DialogHandler) (release func())
 	// NewMedia makes the RTP leg of one call to a phone.
 	NewMedia func() (*media.Leg, error)
 	// Host is the node's SIP host as phones reach it: From, Call-Info.

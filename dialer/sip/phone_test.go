@@ -84,7 +84,7 @@ func newPhoneTestUA(t *testing.T, reg *Registrar) *phoneTestUA {
 	return u
 }
 
-func (u *phoneTestUA) HandleDialog(callID string, h func(*sipmsg.Request, sipmsg.ServerTransaction)) func() {
+func (u *phoneTestUA) HandleDialog(callID string, h DialogHandler) func() {
 	u.mu.Lock()
 	u.dialogs[callID] = h
 	u.mu.Unlock()
@@ -374,4 +374,62 @@ func TestSilentPhoneLegTimesOutAndIsRedialledAgainstSipp(t *testing.T) {
 	ph.Leave(ann)
 	r := sipp.wait(t)
 	require.Zero(t, r.code, "sipp: two calls, each ended by our BYE\n%s", r.output)
+}
+
+// Wired as in production, on the node's UA: a phone registers through the
+// UA's REGISTER handler, its address becomes a known INVITE source, and its
+// leg is placed from the UA's sockets with in-dialog requests (the hold
+// re-INVITE, ACK) routed by the UA.
+func TestPhonesOnTheNodeUAAgainstSipp(t *testing.T) {
+	requireSipp(t)
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	ann := addAgent(t, db, "ann", false)
+	require.NoError(t, agents.SetSIPPassword(ctx, db, agents.SIPPassword{Agent: ann, Password: "right-secret"}))
+	reg, err := NewRegistrar(db, RegistrarConfig{Node: "n", Logger: phoneTestLogger(t)})
+	require.NoError(t, err)
+	require.NoError(t, reg.Start(ctx))
+	t.Cleanup(reg.Stop)
+	ua := startUA(t, Config{KnownSource: reg.KnownSource})
+	ua.SetRegisterHandler(reg.HandleRegister)
+	uaAddr := netip.MustParseAddrPort(ua.Contact().Address.Host + ":" + strconv.Itoa(ua.Contact().Address.Port))
+
+	sippPort := strconv.Itoa(freeUDPPort(t))
+	r := runSipp(t, "phone_register_nat.xml", uaAddr, "-p", sippPort, "-s", "ann", "-au", "ann", "-ap", "right-secret",
+		"-key", "expires", "300")
+	require.Zero(t, r.code, r.output)
+	require.True(t, reg.KnownSource(netip.MustParseAddr("127.0.0.1")))
+
+	ports, err := media.NewPorts(30000, 39998)
+	require.NoError(t, err)
+	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(freeMediaPort(t)))
+	// The UA routes the dialog's requests; the test only counts the ACKs
+	// on their way (the hold is complete when its ACK arrived).
+	var acks atomic.Int64
+	handle := func(callID string, h DialogHandler) func() {
+		return ua.HandleDialog(callID, func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+			if req.IsAck() {
+				acks.Add(1)
+			}
+			h(req, tx)
+		})
+	}
+	ph, err := NewPhones(db, PhonesConfig{DialogUA: ua.DialogUA(), HandleDialog: handle, Host: "127.0.0.1",
+		Logger: phoneTestLogger(t), NewMedia: func() (*media.Leg, error) {
+			return ports.NewLeg(media.LegConfig{BindIP: netip.MustParseAddr("127.0.0.1")})
+		}})
+	require.NoError(t, err)
+	t.Cleanup(ph.Stop)
+	evs := &phoneEvents{}
+	ph.Subscribe(evs.add)
+	require.NoError(t, ph.Join(ctx, ann))
+	evs.waitFor(t, PhoneUp, 1)
+	testwait.Until(t, func() bool { return acks.Load() == 1 }, "the phone's hold re-INVITE is answered and ACKed through the UA")
+	leg, ok := ph.Leg(ann)
+	require.True(t, ok)
+	require.Equal(t, media.SendOnly, leg.Direction())
+	ph.Leave(ann)
+	r = sipp.wait(t)
+	require.Zero(t, r.code, "sipp: called through the UA at its source, hold answered recvonly, BYE\n%s", r.output)
 }
