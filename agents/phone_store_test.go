@@ -127,3 +127,26 @@ func TestAgentPhoneTableRefusesImpossibleRows(t *testing.T) {
 		require.Error(t, err, q)
 	}
 }
+
+// Whatever CheckPhoneURI accepts can go between angle brackets in a header
+// line: no byte that ends a line or the brackets, and a sip: or sips: scheme.
+func FuzzCheckPhoneURI(f *testing.F) {
+	for _, s := range []string{"sip:agent1@10.0.0.5:5060", "sips:a@[::1]:5061;transport=tls", "sip:a@h\r\nX: y", "sip:a@h>", "sip:@h",
+		"SIP:A@HOST", "sip:a@h:0", "sip:a@h?subject=x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, uri string) {
+		if CheckPhoneURI(uri) != nil {
+			return
+		}
+		require.NotContains(t, uri, "\r")
+		require.NotContains(t, uri, "\n")
+		require.NotContains(t, uri, "\x00")
+		require.NotContains(t, uri, ">")
+		require.NotContains(t, uri, "<")
+		require.NotContains(t, uri, " ")
+		lower := strings.ToLower(uri)
+		require.True(t, strings.HasPrefix(lower, "sip:") || strings.HasPrefix(lower, "sips:"), uri)
+		require.LessOrEqual(t, len(uri), 256)
+	})
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/icholy/digest"
@@ -18,18 +19,27 @@ import (
 // no server-side helper. Nonces are stateless: a timestamp, random bytes and
 // an HMAC under a per-process key, so checking one needs no table and an
 // expired one is told apart from a forged one (stale=true only for the first).
-// Nonce-count replay is not tracked: a captured REGISTER can be replayed until
-// its nonce expires (NonceTTL), which rebinds the same contact and nothing more.
+// Replay: the highest nonce count seen per nonce is kept until the nonce
+// expires, and a request that does not raise it is answered as stale (the
+// phone retries with a new nonce; a captured REGISTER cannot be replayed).
 
 // digestAuth issues and checks digest challenges for one realm.
 type digestAuth struct {
 	realm string
 	ttl   time.Duration
 	key   [32]byte
+
+	mu   sync.Mutex
+	used map[string]usedNonce // by nonce, until it expires
+}
+
+type usedNonce struct {
+	nc      int
+	expires time.Time
 }
 
 func newDigestAuth(realm string, ttl time.Duration) (*digestAuth, error) {
-	d := &digestAuth{realm: realm, ttl: ttl}
+	d := &digestAuth{realm: realm, ttl: ttl, used: map[string]usedNonce{}}
 	if _, err := rand.Read(d.key[:]); err != nil {
 		return nil, fmt.Errorf("digest nonce key: %w", err)
 	}
@@ -128,10 +138,33 @@ func (d *digestAuth) check(cred *digest.Credentials, method, ha1 string, now tim
 	}
 	switch d.checkNonce(cred.Nonce, now) {
 	case nonceFresh:
+		if !d.countUse(cred.Nonce, cred.Nc, now) {
+			return authStale
+		}
 		return authOK
 	case nonceStale:
 		return authStale
 	default:
 		return authWrong
 	}
+}
+
+// countUse records a use of a fresh nonce with count nc (0 without qop);
+// false when it is not above every count seen for that nonce: a replay, or a
+// phone that does not count (it gets a new nonce).
+func (d *digestAuth) countUse(nonce string, nc int, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.used) > 10_000 {
+		for n, u := range d.used {
+			if now.After(u.expires) {
+				delete(d.used, n)
+			}
+		}
+	}
+	if u, ok := d.used[nonce]; ok && nc <= u.nc {
+		return false
+	}
+	d.used[nonce] = usedNonce{nc: nc, expires: now.Add(d.ttl)}
+	return true
 }

@@ -38,7 +38,15 @@ func TestDigestCheckAgreesWithTheClientSide(t *testing.T) {
 	require.NotContains(t, ch, "stale")
 	require.Contains(t, d.challenge(now, true), "stale=true")
 
-	require.Equal(t, authOK, d.check(answer(ch, "right-secret", nil), "REGISTER", ha1, now.Add(time.Minute)))
+	right := answer(ch, "right-secret", nil)
+	require.Equal(t, authOK, d.check(right, "REGISTER", ha1, now.Add(time.Minute)))
+	require.Equal(t, authStale, d.check(right, "REGISTER", ha1, now.Add(time.Minute)), "a replay gets a new nonce, not a binding")
+	chal, err := digest.ParseChallenge(ch)
+	require.NoError(t, err)
+	second, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: "sip:127.0.0.1", Username: "ann", Password: "right-secret",
+		Count: 2})
+	require.NoError(t, err)
+	require.Equal(t, authOK, d.check(second, "REGISTER", ha1, now.Add(time.Minute)), "the same nonce with a higher count is fine")
 	require.Equal(t, authWrong, d.check(answer(ch, "wrong-secret", nil), "REGISTER", ha1, now))
 	require.Equal(t, authWrong, d.check(answer(ch, "right-secret", nil), "INVITE", ha1, now), "the method is signed")
 	require.Equal(t, authStale, d.check(answer(ch, "right-secret", nil), "REGISTER", ha1, now.Add(6*time.Minute)))

@@ -23,7 +23,8 @@ import (
 //
 // Answers:
 //   - no Authorization: 401 with a fresh challenge (qop=auth, MD5);
-//   - an expired nonce with an otherwise right response: 401, stale=true;
+//   - an expired nonce, or a nonce count not above the last one seen for that
+//     nonce (a replay), with an otherwise right response: 401, stale=true;
 //   - a wrong response, a forged nonce, a user name not matching To: 401
 //     with a new challenge, and the failure is counted;
 //   - an unknown user, a user who is not an agent, is disabled or has no SIP
