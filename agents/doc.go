@@ -32,6 +32,12 @@
 // rollup.go rebuilds agent_daily_stats (migrations/0004_callbacks.sql) from
 // the state log for one UTC day at a time; package jobs runs it nightly.
 //
+// phone.go and phone_store.go own agent_phones and agent_registrations
+// (migrations/0023_agent_phones.sql): each agent user's SIP phone, either a
+// SIP password (only its digest HA1 and realm are stored) for REGISTER or a
+// fixed contact URI, and the live REGISTER bindings that any node reads to
+// call the phone. They read users (owned by web) for the SIP username.
+//
 // agents imports only pgx, uuid and migrations/pgbatch from outside the
 // standard library; dialer, inbound and web import it.
 package agents

@@ -126,6 +126,12 @@ func (s *Server) routes() {
 	api.Post("/users/:id/enable", s.authAPI(manage...), s.apiUserDisable(false))
 	api.Post("/users/:id/password", s.authAPI(manage...), s.apiUserPassword)
 	api.Get("/users/:id/events", s.authAPI(manage...), s.apiUserEvents)
+	api.Get("/users/:id/phone", s.authAPI(manage...), s.apiUserPhone)
+	api.Put("/users/:id/phone/uri", s.authAPI(manage...), s.apiUserPhoneURISet)
+	api.Delete("/users/:id/phone/uri", s.authAPI(manage...), s.apiUserPhoneURIClear)
+	api.Put("/users/:id/phone/sip-password", s.authAPI(manage...), s.apiUserSIPPasswordSet)
+	api.Delete("/users/:id/phone/sip-password", s.authAPI(manage...), s.apiUserSIPPasswordClear)
+	api.Get("/phones", s.authAPI(manage...), s.apiPhones)
 
 	// Manager: SIP trunks, the trunks each campaign dials through (in
 	// priority order) and its recordings (information message, hold music).

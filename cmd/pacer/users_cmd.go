@@ -19,6 +19,11 @@ func usersCommand() func(ctx context.Context, args []string, stdout, stderr io.W
 		"list":    {"list users", usersList},
 		"disable": {"disable a user and end their sessions: --username U", usersDisable(true)},
 		"enable":  {"enable a disabled user: --username U", usersDisable(false)},
+		"show":    {"show a user and, for an agent, their SIP phone: USER", usersShow},
+		"set-sip-password": {"let an agent's SIP phone register: USER; password read from stdin (--clear removes it)",
+			usersSetSIPPassword},
+		"set-phone": {"the SIP URI Pacer calls an agent's phone at: USER sip:user@host[:port] (--clear removes it)",
+			usersSetPhone},
 	})
 }
 

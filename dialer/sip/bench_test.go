@@ -1,0 +1,151 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/internal/benchout"
+	"github.com/pacer-dialer/pacer/internal/sipptest"
+	"github.com/pacer-dialer/pacer/internal/testwait"
+)
+
+// benchDeliverer times each call from Dial to its answer and hangs it up at
+// once (our BYE), so the benchmark measures call setup and teardown.
+type benchDeliverer struct {
+	tr *Trunk
+
+	mu       sync.Mutex
+	started  map[dialer.CallID]time.Time
+	setup    []time.Duration
+	failed   map[string]int
+	finished int
+	done     chan struct{}
+	want     int
+}
+
+func (d *benchDeliverer) Now() time.Time { return time.Now() }
+
+func (d *benchDeliverer) DeliverTrunk(_ time.Time, ev dialer.TrunkEvent) {
+	if ev.Kind == dialer.TrunkRinging {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ev.Kind == dialer.TrunkAnsweredHuman {
+		d.setup = append(d.setup, time.Since(d.started[ev.Call]))
+		_ = d.tr.Hangup(context.Background(), ev.Call)
+	} else {
+		d.failed[ev.Kind.String()+" "+ev.Cause.String()]++
+	}
+	if d.finished++; d.finished == d.want {
+		close(d.done)
+	}
+}
+
+// BenchmarkSIPCallsPerSecond places calls through the SIP trunk to sipp (as
+// the carrier, answering at once) at 50, 100 and 200 calls per second for
+// PACER_SIP_BENCH_SECONDS (default 60; `make bench` sets 300, the issue's
+// five minutes) and reports the rate achieved, the failed calls and the
+// setup time (Dial to the answer event) p50/p99. Every call is a real dialog:
+// INVITE, 100, 200, ACK, BYE, 200.
+//
+//	PACER_BENCH_OUT=$PWD/bench/results PACER_SIP_BENCH_SECONDS=300 go test -run '^$' -bench BenchmarkSIPCallsPerSecond -benchtime 1x -timeout 30m ./dialer/sip/
+func BenchmarkSIPCallsPerSecond(b *testing.B) {
+	seconds := 60
+	if v := os.Getenv("PACER_SIP_BENCH_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(b, err, "PACER_SIP_BENCH_SECONDS")
+		seconds = n
+	}
+	for _, rate := range []int{50, 100, 200} {
+		b.Run(fmt.Sprintf("cps=%d", rate), func(b *testing.B) {
+			for range b.N {
+				benchCPS(b, rate, time.Duration(seconds)*time.Second)
+			}
+		})
+	}
+}
+
+func benchCPS(b *testing.B, rate int, dur time.Duration) {
+	sipptest.Need(b)
+	calls := rate * int(dur/time.Second)
+	u, err := New(Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(b, err)
+	require.NoError(b, u.Start(context.Background()))
+	defer u.Stop()
+	s := sipptest.Start(b, sipptest.Options{Scenario: "testdata/uas_bench.xml", Calls: calls,
+		Args: []string{"-buff_size", "4194304"}})
+	d := &benchDeliverer{started: map[dialer.CallID]time.Time{}, failed: map[string]int{}, done: make(chan struct{}), want: calls}
+	tr, err := u.Trunk(1, []TrunkConfig{trunkTo("sipp", s)}, d, TrunkOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(b, err)
+	d.tr = tr
+
+	b.ResetTimer()
+	start := time.Now()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	for i := 1; i <= calls; i++ {
+		<-tick.C
+		id := dialer.CallID(i)
+		d.mu.Lock()
+		d.started[id] = time.Now()
+		d.mu.Unlock()
+		require.NoError(b, tr.Dial(context.Background(), dialer.DialRequest{Call: id, Number: "+15551230000",
+			CallerID: "+15557654321", RingTimeout: 30 * time.Second}))
+	}
+	tick.Stop()
+	placed := time.Since(start)
+	select {
+	case <-d.done:
+	case <-testwait.Expired(b):
+		require.FailNow(b, "calls never all finished")
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	testwait.Until(b, func() bool { return tr.Channels("sipp") == 0 }, "every BYE answered")
+
+	d.mu.Lock()
+	setup := slices.Clone(d.setup)
+	failed := calls - len(setup)
+	reasons := fmt.Sprint(d.failed)
+	d.mu.Unlock()
+	slices.Sort(setup)
+	pct := func(p float64) time.Duration {
+		if len(setup) == 0 {
+			return 0
+		}
+		return setup[min(len(setup)-1, int(p*float64(len(setup))))]
+	}
+	achieved := float64(len(setup)) / placed.Seconds()
+	b.ReportMetric(achieved, "calls/s")
+	b.ReportMetric(float64(failed), "failed")
+	b.ReportMetric(float64(pct(0.5).Microseconds())/1000, "setup-p50-ms")
+	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "setup-p99-ms")
+	b.Logf("rate %d/s for %s: %d calls answered (%.1f/s), %d failed %s, setup p50 %s p99 %s, all done in %s",
+		rate, dur, len(setup), achieved, failed, reasons, pct(0.5), pct(0.99), elapsed.Round(time.Millisecond))
+	met := failed == 0 && achieved >= 0.99*float64(rate)
+	require.NoError(b, benchout.Write(benchout.Result{
+		Name:    "SIPCallsPerSecond_" + strconv.Itoa(rate),
+		Summary: fmt.Sprintf("SIP calls to a sipp UAS at %d/s for %s: %.1f calls/s answered, %d failed, setup p50 %s p99 %s", rate, dur, achieved, failed, pct(0.5).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond)),
+		Figures: map[string]float64{"target_cps": float64(rate), "achieved_cps": achieved, "failed": float64(failed),
+			"setup_p50_ms": float64(pct(0.5).Microseconds()) / 1000, "setup_p99_ms": float64(pct(0.99).Microseconds()) / 1000,
+			"seconds": dur.Seconds()},
+		Goal: "200 calls/s sustained for 5 minutes with no failed call",
+		Met:  &met,
+	}))
+	<-s.Done()
+	st, err := s.Stats()
+	if err == nil {
+		b.Logf("sipp: %d successful, %d failed", st.Successful, st.Failed)
+	}
+}

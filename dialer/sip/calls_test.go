@@ -1,0 +1,301 @@
+package sip
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/internal/sipptest"
+	"github.com/pacer-dialer/pacer/internal/testwait"
+)
+
+// An answered call is reported once, stays up, and our Hangup sends BYE
+// (sipp's scenario fails unless the BYE arrives).
+func TestSIPAnswerThenWeHangUp(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_answer.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 7)
+	rec.waitFor(t, 7, dialer.TrunkAnsweredHuman)
+	require.Equal(t, 1, tr.Channels("carrier"), "the answered dialog holds a channel")
+	require.NoError(t, tr.Hangup(context.Background(), 7))
+	sippPassed(t, s)
+	testwait.Until(t, func() bool { return tr.Channels("carrier") == 0 }, "channel released after BYE")
+	require.Equal(t, []dialer.TrunkEventKind{dialer.TrunkAnsweredHuman}, withoutRinging(rec.kinds(7)),
+		"our own hangup is not reported back")
+}
+
+// The carrier's BYE is answered 200 and reported as the customer hanging up,
+// with the Q.850 cause of its Reason header.
+func TestSIPFarEndHangsUp(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, scenario(t, "uas_bye.xml", "PAUSE", "200"), 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 3)
+	rec.waitFor(t, 3, dialer.TrunkAnsweredHuman)
+	ev := rec.waitFor(t, 3, dialer.TrunkHungUp)
+	require.Equal(t, dialer.CauseNormalClearing, ev.Cause)
+	sippPassed(t, s)
+	testwait.Until(t, func() bool { return tr.Channels("carrier") == 0 }, "channel released")
+}
+
+// Ring timeout: we CANCEL, the carrier answers 487, the call is a no-answer
+// with CauseRingTimeout, and the channel stays counted until the 487.
+func TestSIPRingTimeoutCancels(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_noanswer.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	require.NoError(t, tr.Dial(context.Background(), dialer.DialRequest{Call: 9, Number: "+15551230000",
+		CallerID: "+15557654321", RingTimeout: 300 * time.Millisecond}))
+	ev := rec.waitFor(t, 9, dialer.TrunkNoAnswer)
+	require.Equal(t, dialer.CauseRingTimeout, ev.Cause)
+	// (Ringing may or may not come first: the timeout can pass before the
+	// 180 on a loaded machine; sipgo then CANCELs on the first provisional.)
+	require.NotContains(t, rec.kinds(9), dialer.TrunkAnsweredHuman)
+	sippPassed(t, s) // CANCEL, 487 and our ACK of it, as the scenario says
+	testwait.Until(t, func() bool { return tr.Channels("carrier") == 0 }, "channel released")
+}
+
+// The engine's Hangup while the call rings sends CANCEL and reports nothing
+// (the engine ended the call itself).
+func TestSIPHangupWhileRingingCancels(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_noanswer.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 4)
+	rec.waitFor(t, 4, dialer.TrunkRinging)
+	require.NoError(t, tr.Hangup(context.Background(), 4))
+	sippPassed(t, s)
+	testwait.Until(t, func() bool { return tr.Channels("carrier") == 0 }, "channel released after the 487")
+	require.Equal(t, []dialer.TrunkEventKind{dialer.TrunkRinging}, rec.kinds(4))
+}
+
+// The 200-after-CANCEL race: the carrier answers our CANCEL and then the
+// INVITE with 200 instead of 487. We ACK it (sipp's scenario requires the
+// ACK) and report an answer; the call is live until hung up.
+func TestSIPLate200AfterCancelIsAnswered(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_late200.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	require.NoError(t, tr.Dial(context.Background(), dialer.DialRequest{Call: 5, Number: "+15551230000",
+		RingTimeout: 300 * time.Millisecond}))
+	rec.waitFor(t, 5, dialer.TrunkAnsweredHuman)
+	require.NotContains(t, rec.kinds(5), dialer.TrunkNoAnswer)
+	require.Equal(t, 1, tr.Channels("carrier"))
+	require.NoError(t, tr.Hangup(context.Background(), 5))
+	sippPassed(t, s) // ACK of the late 200, then our BYE
+}
+
+// After the engine's Hangup the late 200 is ACKed and at once hung up.
+func TestSIPLate200AfterHangupIsAckedAndByed(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_late200.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 6)
+	rec.waitFor(t, 6, dialer.TrunkRinging)
+	require.NoError(t, tr.Hangup(context.Background(), 6))
+	sippPassed(t, s) // ACK and BYE
+	require.Equal(t, []dialer.TrunkEventKind{dialer.TrunkRinging}, rec.kinds(6))
+}
+
+// Twenty provisional responses (sipgo's WaitAnswer alone gives up after
+// ten) still end in an answered call, reported ringing once.
+func TestSIPTwentyProvisionalsStillConnect(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_provisionals.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 8)
+	rec.waitFor(t, 8, dialer.TrunkAnsweredHuman)
+	require.Equal(t, []dialer.TrunkEventKind{dialer.TrunkRinging, dialer.TrunkAnsweredHuman}, rec.kinds(8),
+		"ringing reported once whatever the number of provisionals")
+	require.NoError(t, tr.Hangup(context.Background(), 8))
+	sippPassed(t, s)
+}
+
+// Digest challenges, 401 and 407, are answered with the trunk's
+// credentials; sipp checks the digest and answers 200 only if it is right.
+func TestSIPDigestAuth(t *testing.T) {
+	t.Parallel()
+	for _, file := range []string{"uas_auth401.xml", "uas_auth407.xml"} {
+		t.Run(file, func(t *testing.T) {
+			t.Parallel()
+			u := startUA(t, Config{})
+			s := uas(t, file, 1)
+			c := trunkTo("carrier", s)
+			c.Username, c.Password = "pacer-test", "s3cret"
+			tr, rec := newTrunk(t, u, TrunkOptions{}, c)
+			dial(t, tr, 1)
+			rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+			require.NoError(t, tr.Hangup(context.Background(), 1))
+			sippPassed(t, s)
+		})
+	}
+}
+
+// A wrong password is refused by the carrier (403) and reported as failed.
+func TestSIPDigestAuthWrongPassword(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_auth401.xml", 1)
+	c := trunkTo("carrier", s)
+	c.Username, c.Password = "pacer-test", "wrong"
+	tr, rec := newTrunk(t, u, TrunkOptions{}, c)
+	dial(t, tr, 1)
+	ev := rec.waitFor(t, 1, dialer.TrunkFailed)
+	require.EqualValues(t, 403, ev.Cause.SIP)
+	sippPassed(t, s)
+}
+
+// 503 fails over to the next trunk, which answers; the congested trunk is
+// then skipped while it backs off.
+func TestSIP503FailsOverToTheNextTrunk(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	first := uas(t, scenario(t, "uas_final.xml", "CODE", "503", "Q850", "34"), 1)
+	second := uas(t, "uas_answer.xml", 2)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("first", first), trunkTo("second", second))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	sippPassed(t, first)
+	// While "first" backs off, the next call goes straight to "second"
+	// (sipp "first" has exited: a call sent there would fail over only after
+	// the no-response timeout, and uas_answer would then see it as well, so
+	// check the back-off directly too).
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	_, ok := tr.trunks[0].reserve(time.Now(), 0)
+	require.False(t, ok, "the trunk that answered 503 is backing off")
+	dial(t, tr, 2)
+	rec.waitFor(t, 2, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.Hangup(context.Background(), 2))
+	sippPassed(t, second)
+}
+
+// A trunk that does not answer at all is given up after NoResponseTimeout
+// and the next trunk takes the call.
+func TestSIPNoResponseFailsOver(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	hole, err := net.ListenPacket("udp4", "127.0.0.1:0") // reads nothing, answers nothing
+	require.NoError(t, err)
+	t.Cleanup(func() { hole.Close() })
+	s := uas(t, "uas_answer.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{NoResponseTimeout: 200 * time.Millisecond},
+		TrunkConfig{Name: "silent", URI: "sip:" + hole.LocalAddr().String()}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, s)
+}
+
+// With every trunk congested the call fails at once with CauseCongestion.
+func TestSIPAllTrunksCongested(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, scenario(t, "uas_final.xml", "CODE", "503", "Q850", "34"), 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("only", s))
+	dial(t, tr, 1)
+	ev := rec.waitFor(t, 1, dialer.TrunkFailed)
+	require.Equal(t, dialer.CauseCongestion, ev.Cause)
+	sippPassed(t, s)
+}
+
+// MaxChannels holds: with two dialogs up, a third call fails with
+// congestion without an INVITE; after one hangs up a new call goes through.
+func TestSIPChannelLimit(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_answer.xml", 3)
+	c := trunkTo("carrier", s)
+	c.MaxChannels = 2
+	tr, rec := newTrunk(t, u, TrunkOptions{}, c)
+	dial(t, tr, 1)
+	dial(t, tr, 2)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	rec.waitFor(t, 2, dialer.TrunkAnsweredHuman)
+	dial(t, tr, 3)
+	ev := rec.waitFor(t, 3, dialer.TrunkFailed)
+	require.Equal(t, dialer.CauseCongestion, ev.Cause)
+	require.Equal(t, 2, tr.Channels("carrier"))
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	testwait.Until(t, func() bool { return tr.Channels("carrier") == 1 }, "channel of call 1 released")
+	dial(t, tr, 4)
+	rec.waitFor(t, 4, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.Hangup(context.Background(), 2))
+	require.NoError(t, tr.Hangup(context.Background(), 4))
+	sippPassed(t, s) // exactly three calls reached the carrier
+}
+
+// The CPS limit holds: at 0.01 calls per second (a burst of one), the
+// second call finds no slot within CPSWait and fails with congestion,
+// whatever the machine's load.
+func TestSIPCPSLimit(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_answer.xml", 1)
+	c := trunkTo("carrier", s)
+	c.CPS = 0.01
+	tr, rec := newTrunk(t, u, TrunkOptions{CPSWait: 10 * time.Millisecond}, c)
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	dial(t, tr, 2)
+	ev := rec.waitFor(t, 2, dialer.TrunkFailed)
+	require.Equal(t, dialer.CauseCongestion, ev.Cause)
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, s)
+}
+
+// Stop hangs up live calls (sipp's scenario requires our BYE) and returns
+// only when every leg has ended.
+func TestSIPStopHangsUpLiveCalls(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_answer.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	u.Stop()
+	sippPassed(t, s)
+	require.Error(t, tr.Dial(context.Background(), dialer.DialRequest{Call: 2, Number: "+15551230000"}),
+		"a stopped UA dials nothing")
+	u.Stop() // idempotent
+}
+
+// A new INVITE from an address that is neither a trunk nor a known phone
+// gets 403; from a known source with no inbound handler yet, 480; OPTIONS
+// gets 200.
+func TestSIPInboundRefusals(t *testing.T) {
+	t.Parallel()
+	t.Run("unknown source 403", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{})
+		c := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "403"), Calls: 1,
+			Remote: u.udp.LocalAddr().String()})
+		sippPassed(t, c)
+	})
+	t.Run("known source 480", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
+		c := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "480"), Calls: 1,
+			Remote: u.udp.LocalAddr().String()})
+		sippPassed(t, c)
+	})
+	t.Run("OPTIONS 200", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{})
+		c := sipptest.Start(t, sipptest.Options{Scenario: "testdata/uac_options.xml", Calls: 1,
+			Remote: u.udp.LocalAddr().String()})
+		sippPassed(t, c)
+	})
+}

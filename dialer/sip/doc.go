@@ -1,0 +1,42 @@
+// Package sip is Pacer's SIP side, built on github.com/emiago/sipgo: the
+// node's user agent (UA) and the dialer.Trunk that places customer calls
+// through SIP carriers.
+//
+// What it owns:
+//   - Sockets: one UDP and one TCP socket on Config.Addr (default :5060),
+//     bound by UA.Start and closed by UA.Stop. Every request and response
+//     of the node goes through them (requests leave from the UDP socket).
+//   - Goroutines: sipgo's readers and transaction timers, two serving
+//     goroutines (UDP, TCP), and one goroutine per call leg. A leg's
+//     goroutine owns its dialog (and, once media is wired, its RTP leg)
+//     from the first INVITE until the call is over: ringing, CANCEL on ring
+//     timeout or Hangup, failover to the next trunk, the answered call, BYE
+//     either way. It exits when the call ends; UA.Stop cancels every leg
+//     (CANCEL or BYE, bounded by Config.ShutdownGrace), closes the sockets
+//     and waits for all of them.
+//   - Channels and rates: per trunk, the dialogs in use (MaxChannels, counted
+//     until a cancelled INVITE's 487 arrived, not by engine calls), a
+//     calls-per-second token bucket (CPS) and a growing back-off after 503s.
+//
+// Routing of incoming requests: a new INVITE from an address that is
+// neither a configured trunk host nor accepted by Config.KnownSource gets
+// 403; from a trunk it goes to the handler set with SetInboundHandler (480
+// while none is set). REGISTER goes to SetRegisterHandler's handler (405
+// while none). OPTIONS is answered 200. Requests inside a dialog (BYE,
+// re-INVITE, ACK, INFO, NOTIFY, UPDATE, REFER, PRACK) go to the handler
+// registered for their Call-ID with HandleDialog, 481 when none.
+//
+// For other components (agents' phone legs): DialogUA and Client give
+// sipgo's dialog user agent and client sending from the node's sockets, so a
+// component places its own dialogs; it registers each dialog's Call-ID with
+// HandleDialog to receive the requests inside it.
+//
+// Header safety: sipgo validates nothing it writes (GHSA-chcx-pf5f-wxc7).
+// Every value that goes into a header (numbers, caller IDs, trunk URIs and
+// credentials) is checked for CR, LF, NUL and other control characters
+// before a request is built; Trunk.Dial refuses such a call with an error
+// wrapping dialer.ErrBadControl and sends nothing.
+//
+// Imports: dialer and agents (the Trunk seam), sipgo and the standard
+// library. It is wired by cmd/pacer; no other package imports it.
+package sip

@@ -1,0 +1,505 @@
+package sip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+	"github.com/google/uuid"
+
+	"github.com/pacer-dialer/pacer/dialer"
+)
+
+// Why a leg's wait or life was cut short.
+var (
+	errHangup      = errors.New("hung up by the engine")
+	errStopping    = errors.New("sip user agent stopping")
+	errRingTimeout = errors.New("ring timeout")
+	errNoResponse  = errors.New("no response from the trunk")
+)
+
+// byeTimeout bounds our BYE (and the ACK before it) when a leg ends.
+const byeTimeout = 5 * time.Second
+
+// outLeg is one customer leg: its goroutine (run) owns the dialog and the
+// RTP leg from the first INVITE until the call is over.
+type outLeg struct {
+	t   *Trunk
+	req dialer.DialRequest
+	log *slog.Logger
+
+	// ctx is the leg's own lifetime (kept in the struct because it is the
+	// leg's, not a request's): cancelled by Hangup (errHangup) or the UA's
+	// Stop (errStopping).
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	farBye chan *sip.Request // the far end's BYE, answered already
+
+	// Set on the leg's goroutine only.
+	media rtpLeg
+	dlg   *sipgo.DialogClientSession
+	trunk *trunkState
+	rang  bool
+	// releaseDialog stops routing the dialog's requests to the leg.
+	releaseDialog func()
+
+	// byeDlg is dlg for the request handler, which runs on sipgo's
+	// goroutines.
+	byeDlg atomic.Pointer[sipgo.DialogClientSession]
+}
+
+func newOutLeg(t *Trunk, req dialer.DialRequest) *outLeg {
+	l := &outLeg{t: t, req: req, farBye: make(chan *sip.Request, 1),
+		log: t.log.With("call", uint64(req.Call))}
+	ctx, cancel := context.WithCancelCause(t.ua.ctx)
+	l.ctx, l.cancel = ctx, cancel
+	return l
+}
+
+// why is the reason the leg's ctx ended.
+func (l *outLeg) why() error {
+	if err := context.Cause(l.ctx); !errors.Is(err, errHangup) && err != nil {
+		return errStopping
+	}
+	return context.Cause(l.ctx)
+}
+
+func (l *outLeg) run() {
+	defer l.t.forget(l)
+	defer l.cancel(nil)
+	if l.t.ua.newMedia != nil {
+		m, err := l.t.ua.newMedia(l.log)
+		if err != nil {
+			l.log.Error("no RTP leg for the call", "err", err)
+			l.t.deliver(l.req.Call, dialer.TrunkFailed, dialer.CauseTemporaryFailure)
+			return
+		}
+		l.media = m
+		defer m.Close()
+	}
+	for i, ts := range l.t.trunks {
+		wait, ok := ts.reserve(time.Now(), l.t.opts.CPSWait)
+		if !ok {
+			l.log.Debug("trunk full or backing off", "trunk", ts.cfg.Name)
+			continue
+		}
+		if wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-l.ctx.Done():
+				ts.release()
+				return
+			}
+		}
+		l.trunk = ts
+		res := l.attempt(ts, l.t.targets[i])
+		switch res.kind {
+		case attemptAnswered:
+			l.live()
+			ts.release()
+			return
+		case attemptFailover:
+			ts.release()
+			l.log.Info("trying the next trunk", "trunk", ts.cfg.Name, "why", res.why)
+			continue
+		case attemptEnded:
+			ts.release()
+			return
+		case attemptFinal:
+			ts.release()
+			l.t.deliver(l.req.Call, res.event, res.cause)
+			return
+		}
+	}
+	l.log.Info("no trunk could take the call", "why", "all trunks full, throttled or congested")
+	l.t.deliver(l.req.Call, dialer.TrunkFailed, dialer.CauseCongestion)
+}
+
+type attemptKind uint8
+
+const (
+	attemptAnswered attemptKind = iota + 1
+	attemptFinal                // a final outcome to report
+	attemptFailover             // try the next trunk
+	attemptEnded                // the engine or the UA ended it: nothing to report
+)
+
+type attemptResult struct {
+	kind  attemptKind
+	event dialer.TrunkEventKind
+	cause dialer.Cause
+	why   string
+}
+
+// invite builds the INVITE for the number through the trunk at target.
+func (l *outLeg) invite(ts *trunkState, target sip.Uri) *sip.Request {
+	ruri := target
+	ruri.User = l.req.Number
+	ruri.UriParams = target.UriParams.Clone()
+	ruri.Headers = nil
+	req := sip.NewRequest(sip.INVITE, ruri)
+	if tr, ok := target.UriParams.Get("transport"); ok && tr != "" {
+		req.SetTransport(strings.ToUpper(tr))
+	}
+	host := l.t.ua.host
+	caller := l.req.CallerID
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", Host: host}, Params: sip.NewParams()}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	switch {
+	case caller == "":
+		from.Address.User = "anonymous"
+	case ts.cfg.CallerIDHeader == "pai":
+		from.Address.User = "anonymous"
+		from.DisplayName = "Anonymous"
+		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<sip:"+caller+"@"+host+">"))
+	default:
+		from.Address.User = caller
+	}
+	req.AppendHeader(from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: l.req.Number, Host: target.Host, Port: target.Port}})
+	cid := sip.CallIDHeader(uuid.NewString())
+	req.AppendHeader(&cid)
+	if l.media != nil {
+		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+		req.SetBody(l.media.Offer())
+	}
+	return req
+}
+
+// attempt places the call through one trunk and waits for its outcome.
+func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
+	log := l.log.With("trunk", ts.cfg.Name)
+	inv := l.invite(ts, target)
+	callID := inv.CallID().Value()
+	log = log.With("sip_call_id", callID)
+	l.releaseDialog = l.t.ua.HandleDialog(callID, l.onRequest)
+	defer func() {
+		if l.dlg == nil || l.dlg.LoadState() != sip.DialogStateConfirmed {
+			l.releaseDialog()
+		}
+	}()
+
+	dlg, err := l.t.ua.dua.WriteInvite(l.ctx, inv)
+	if err != nil {
+		if l.ctx.Err() != nil {
+			return attemptResult{kind: attemptEnded}
+		}
+		log.Warn("INVITE not sent", "err", err)
+		return attemptResult{kind: attemptFailover, why: err.Error()}
+	}
+	l.dlg = dlg
+	l.byeDlg.Store(dlg)
+	defer func() {
+		if l.dlg.LoadState() != sip.DialogStateConfirmed {
+			l.dlg.Close()
+		}
+	}()
+
+	// The wait is cancelled by the ring timeout or the engine's Hangup, after
+	// which sipgo sends CANCEL (waiting first for a provisional response if
+	// none came yet, as RFC 3261 §9.1 asks, and then for the 487), or
+	// forced (no CANCEL: nothing to cancel) by the no-response timer and by
+	// the UA stopping.
+	waitCtx, waitCancel := context.WithCancelCause(context.Background())
+	defer waitCancel(nil)
+	var (
+		responded atomic.Bool
+		whyMu     sync.Mutex
+		why       error
+	)
+	stopWait := func(reason error, force bool) {
+		whyMu.Lock()
+		if why == nil {
+			why = reason
+		}
+		whyMu.Unlock()
+		if force {
+			waitCancel(sipgo.WaitAnswerForceCancelErr)
+		} else {
+			waitCancel(reason)
+		}
+	}
+	ring := l.req.RingTimeout
+	if ring <= 0 {
+		ring = 25 * time.Second
+	}
+	ringTimer := time.AfterFunc(ring, func() { stopWait(errRingTimeout, false) })
+	defer ringTimer.Stop()
+	noResp := time.AfterFunc(l.t.opts.NoResponseTimeout, func() {
+		if !responded.Load() {
+			stopWait(errNoResponse, true)
+		}
+	})
+	defer noResp.Stop()
+	stopOnEnd := context.AfterFunc(l.ctx, func() {
+		why := l.why()
+		stopWait(why, errors.Is(why, errStopping))
+	})
+	defer stopOnEnd()
+
+	opts := sipgo.AnswerOptions{Username: ts.cfg.Username, Password: ts.cfg.Password,
+		OnResponse: func(res *sip.Response) error {
+			responded.Store(true)
+			noResp.Stop()
+			if (res.StatusCode == 180 || res.StatusCode == 183) && !l.rang {
+				l.rang = true
+				l.t.deliver(l.req.Call, dialer.TrunkRinging, dialer.Cause{})
+			}
+			return nil
+		}}
+	if opts.Username == "" {
+		opts.Username = "pacer"
+	}
+	for {
+		err = dlg.WaitAnswer(waitCtx, opts)
+		// sipgo gives up after ten responses in one WaitAnswer (a carrier
+		// repeating 180/183 through a long ring): the INVITE transaction is
+		// still alive, so keep waiting on it.
+		if err != nil && err.Error() == "more than 10 responses received" && waitCtx.Err() == nil {
+			continue
+		}
+		break
+	}
+	whyMu.Lock()
+	stopped := why
+	whyMu.Unlock()
+
+	var final *sipgo.ErrDialogResponse
+	switch {
+	case err == nil:
+		ts.responded()
+		if a := l.answered(log); a != nil {
+			return *a
+		}
+		return attemptResult{kind: attemptAnswered}
+
+	case stopped != nil && dlg.InviteResponse != nil && dlg.InviteResponse.IsSuccess():
+		// The 200-after-CANCEL race: the far end answered as we cancelled.
+		// sipgo keeps the 200 and neither ACKs nor BYEs it; the customer
+		// is on the line, so ACK it ourselves.
+		ts.responded()
+		if id, err := sip.DialogIDFromResponse(dlg.InviteResponse); err == nil {
+			dlg.ID = id
+		}
+		log.Info("200 OK after our CANCEL: ACKed", "cancelled_for", stopped.Error())
+		if errors.Is(stopped, errHangup) || errors.Is(stopped, errStopping) {
+			// Nobody wants the call any more: ACK and BYE at once.
+			l.ackAndBye(log)
+			return attemptResult{kind: attemptEnded}
+		}
+		if a := l.answered(log); a != nil {
+			return *a
+		}
+		return attemptResult{kind: attemptAnswered}
+
+	case errors.As(err, &final):
+		return l.finalResponse(ts, log, final.Res)
+
+	case errors.Is(stopped, errNoResponse):
+		d := ts.congested(time.Now())
+		return attemptResult{kind: attemptFailover, why: fmt.Sprintf("no response in %s (trunk skipped for %s)", l.t.opts.NoResponseTimeout, d)}
+
+	case errors.Is(stopped, errRingTimeout):
+		log.Info("ring timeout: cancelled", "ring", ring)
+		return attemptResult{kind: attemptFinal, event: dialer.TrunkNoAnswer, cause: dialer.CauseRingTimeout}
+
+	case stopped != nil:
+		log.Debug("dial ended before an answer", "why", stopped.Error())
+		return attemptResult{kind: attemptEnded}
+
+	case !responded.Load():
+		// Timer B: the INVITE was never answered (or could not be sent).
+		d := ts.congested(time.Now())
+		return attemptResult{kind: attemptFailover, why: fmt.Sprintf("%v (trunk skipped for %s)", err, d)}
+
+	default:
+		log.Warn("INVITE failed", "err", err)
+		return attemptResult{kind: attemptFinal, event: dialer.TrunkFailed, cause: dialer.CauseTemporaryFailure}
+	}
+}
+
+// answered ACKs the 200 and applies the SDP answer; nil when the call is up.
+func (l *outLeg) answered(log *slog.Logger) *attemptResult {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := l.dlg.Ack(ctx); err != nil {
+		log.Warn("ACK not sent", "err", err)
+		l.bye(log)
+		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed, cause: dialer.CauseTemporaryFailure}
+	}
+	if l.media != nil {
+		if err := l.media.ApplyAnswer(l.dlg.InviteResponse.Body()); err != nil {
+			log.Warn("unusable SDP answer: hanging up", "err", err)
+			l.bye(log)
+			return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed,
+				cause: dialer.Cause{SIP: 488, Q850: 65, Reason: "unusable SDP answer"}}
+		}
+	}
+	log.Info("answered")
+	return nil
+}
+
+func (l *outLeg) ackAndBye(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := l.dlg.Ack(ctx); err != nil {
+		log.Warn("ACK not sent", "err", err)
+	}
+	l.bye(log)
+}
+
+func (l *outLeg) bye(log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+	defer cancel()
+	if err := l.dlg.Bye(ctx); err != nil {
+		log.Info("BYE not confirmed", "err", err)
+	}
+}
+
+// finalResponse maps a final non-2xx answer to the INVITE.
+func (l *outLeg) finalResponse(ts *trunkState, log *slog.Logger, res *sip.Response) attemptResult {
+	code := res.StatusCode
+	log = log.With("status", code)
+	if code == 503 {
+		d := ts.congested(time.Now())
+		return attemptResult{kind: attemptFailover, why: fmt.Sprintf("503 (trunk skipped for %s)", d)}
+	}
+	ts.responded()
+	var ev dialer.TrunkEventKind
+	var cause dialer.Cause
+	switch code {
+	case 486:
+		ev, cause = dialer.TrunkBusy, dialer.CauseBusy
+	case 600:
+		ev, cause = dialer.TrunkBusy, dialer.CauseBusyEverywhere
+	case 480:
+		ev, cause = dialer.TrunkNoAnswer, dialer.CauseUnavailable
+	case 408:
+		ev, cause = dialer.TrunkNoAnswer, dialer.CauseRequestTimeout
+	case 404:
+		ev, cause = dialer.TrunkInvalidNumber, dialer.CauseUnallocated
+	case 484:
+		ev, cause = dialer.TrunkInvalidNumber, dialer.CauseAddressIncomplete
+	case 604:
+		ev, cause = dialer.TrunkInvalidNumber, dialer.CauseDoesNotExist
+	case 487:
+		// Terminated without our CANCEL: the network gave up on the call.
+		ev, cause = dialer.TrunkNoAnswer, dialer.Cause{SIP: 487, Q850: 19, Reason: "request terminated by the network"}
+	default:
+		ev, cause = dialer.TrunkFailed, dialer.Cause{SIP: uint16(code), Reason: reasonText(code, res.Reason)}
+	}
+	if q, ok := q850(res); ok {
+		cause.Q850 = q
+	}
+	log.Info("call not answered", "outcome", ev.String(), "cause", cause.String())
+	return attemptResult{kind: attemptFinal, event: ev, cause: cause}
+}
+
+// reasonText is the network's reason phrase, cleaned to fit a Cause.
+func reasonText(code int, phrase string) string {
+	phrase = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, phrase)
+	if phrase == "" {
+		phrase = "SIP " + strconv.Itoa(code)
+	}
+	if len(phrase) > dialer.MaxCauseReason {
+		phrase = phrase[:dialer.MaxCauseReason]
+		for !utf8ValidEnd(phrase) {
+			phrase = phrase[:len(phrase)-1]
+		}
+	}
+	return phrase
+}
+
+func utf8ValidEnd(s string) bool {
+	return strings.ToValidUTF8(s, "\x00") == s
+}
+
+// q850 reads the cause of a "Reason: Q.850;cause=N" header (RFC 3326).
+func q850(m sip.Message) (uint8, bool) {
+	for _, h := range m.GetHeaders("Reason") {
+		v := h.Value()
+		for _, part := range strings.Split(v, ",") {
+			fields := strings.Split(strings.TrimSpace(part), ";")
+			if !strings.EqualFold(strings.TrimSpace(fields[0]), "Q.850") {
+				continue
+			}
+			for _, f := range fields[1:] {
+				k, val, ok := strings.Cut(strings.TrimSpace(f), "=")
+				if ok && strings.EqualFold(k, "cause") {
+					if n, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && n >= 1 && n <= 127 {
+						return uint8(n), true
+					}
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// onRequest receives the requests inside the leg's dialog (sipgo's
+// goroutine).
+func (l *outLeg) onRequest(req *sip.Request, tx sip.ServerTransaction) {
+	switch req.Method {
+	case sip.BYE:
+		dlg := l.byeDlg.Load()
+		if dlg == nil {
+			respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+			return
+		}
+		if err := dlg.ReadBye(req, tx); err != nil {
+			l.log.Debug("far-end BYE", "err", err)
+		}
+		select {
+		case l.farBye <- req:
+		default:
+		}
+	case sip.ACK:
+	default:
+		respond(tx, req, 488, "Not Acceptable Here")
+	}
+}
+
+// live is the answered call: it reports the answer and runs until either end
+// hangs up or the media stops.
+func (l *outLeg) live() {
+	log := l.log.With("trunk", l.trunk.cfg.Name)
+	l.t.deliver(l.req.Call, dialer.TrunkAnsweredHuman, dialer.Cause{})
+	var mediaDone <-chan struct{}
+	if l.media != nil {
+		mediaDone = l.media.Done()
+	}
+	defer l.releaseDialog()
+	select {
+	case req := <-l.farBye:
+		cause := dialer.CauseNormalClearing
+		if q, ok := q850(req); ok {
+			cause.Q850 = q
+		}
+		log.Info("the customer hung up", "cause", cause.String())
+		l.t.deliver(l.req.Call, dialer.TrunkHungUp, cause)
+	case <-mediaDone:
+		log.Warn("media stopped: hanging up", "err", l.media.Err())
+		l.bye(log)
+		l.t.deliver(l.req.Call, dialer.TrunkHungUp, causeMediaTimeout)
+	case <-l.ctx.Done():
+		log.Info("hanging up", "why", l.why().Error())
+		l.bye(log)
+	}
+}
+
+// causeMediaTimeout: the far end stopped sending RTP.
+var causeMediaTimeout = dialer.Cause{Q850: 41, Reason: "no audio from the far end (media timeout)"}

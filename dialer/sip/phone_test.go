@@ -1,0 +1,435 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	sipmsg "github.com/emiago/sipgo/sip"
+	"github.com/pion/rtp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
+	"github.com/pacer-dialer/pacer/media"
+)
+
+// phoneTestUA is a node's SIP side for phone legs, on a loopback port of its
+// own: a DialogUA sending from the served socket, and in-dialog requests
+// routed by Call-ID (what the node's UA does in production).
+type phoneTestUA struct {
+	dua  *sipgo.DialogUA
+	addr netip.AddrPort
+
+	mu      sync.Mutex
+	dialogs map[string]func(*sipmsg.Request, sipmsg.ServerTransaction)
+	// acks counts the ACKs received (a phone's re-INVITE completed).
+	acks atomic.Int64
+}
+
+func newPhoneTestUA(t *testing.T, reg *Registrar) *phoneTestUA {
+	t.Helper()
+	u := &phoneTestUA{dialogs: map[string]func(*sipmsg.Request, sipmsg.ServerTransaction){}}
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent("pacer-test"), sipgo.WithUserAgentHostname("127.0.0.1"))
+	require.NoError(t, err)
+	srv, err := sipgo.NewServer(ua)
+	require.NoError(t, err)
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	u.addr = netip.MustParseAddrPort(conn.LocalAddr().String())
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(int(u.addr.Port())),
+		sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
+	require.NoError(t, err)
+	u.dua = &sipgo.DialogUA{Client: cli, ContactHDR: sipmsg.ContactHeader{
+		Address: sipmsg.Uri{Scheme: "sip", User: "pacer", Host: "127.0.0.1", Port: int(u.addr.Port())}}}
+	dispatch := func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+		if req.IsAck() {
+			u.acks.Add(1)
+		}
+		u.mu.Lock()
+		h := u.dialogs[req.CallID().Value()]
+		u.mu.Unlock()
+		if h == nil {
+			if !req.IsAck() {
+				_ = tx.Respond(sipmsg.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil))
+			}
+			return
+		}
+		h(req, tx)
+	}
+	for _, m := range []sipmsg.RequestMethod{sipmsg.INVITE, sipmsg.BYE, sipmsg.ACK, sipmsg.INFO} {
+		srv.OnRequest(m, dispatch)
+	}
+	if reg != nil {
+		srv.OnRegister(reg.HandleRegister)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.ServeUDP(conn)
+	}()
+	t.Cleanup(func() {
+		_ = ua.Close()
+		_ = conn.Close()
+		<-served
+	})
+	return u
+}
+
+func (u *phoneTestUA) HandleDialog(callID string, h DialogHandler) func() {
+	u.mu.Lock()
+	u.dialogs[callID] = h
+	u.mu.Unlock()
+	return func() {
+		u.mu.Lock()
+		delete(u.dialogs, callID)
+		u.mu.Unlock()
+	}
+}
+
+// freeMediaPort is an even loopback UDP port with the next three free (sipp
+// echoes audio on -mp and video on -mp+2).
+func freeMediaPort(t *testing.T) int {
+	t.Helper()
+	for range 200 {
+		port := freeUDPPort(t)
+		if port%2 != 0 || port > 65000 {
+			continue
+		}
+		ok := true
+		for p := port; p < port+4 && ok; p++ {
+			c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(p))
+			if err != nil {
+				ok = false
+				continue
+			}
+			_ = c.Close()
+		}
+		if ok {
+			return port
+		}
+	}
+	require.FailNow(t, "no free media port")
+	return 0
+}
+
+// phoneEvents collects a Phones' events for one test.
+type phoneEvents struct {
+	mu  sync.Mutex
+	evs []PhoneEvent
+}
+
+func (e *phoneEvents) add(ev PhoneEvent) {
+	e.mu.Lock()
+	e.evs = append(e.evs, ev)
+	e.mu.Unlock()
+}
+
+// waitFor waits for the n-th event (counting from 1) in state st.
+func (e *phoneEvents) waitFor(t *testing.T, st PhoneState, n int) PhoneEvent {
+	t.Helper()
+	var found PhoneEvent
+	testwait.Until(t, func() bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		seen := 0
+		for _, ev := range e.evs {
+			if ev.State == st {
+				if seen++; seen == n {
+					found = ev
+					return true
+				}
+			}
+		}
+		return false
+	}, "phone event %v #%d", st, n)
+	return found
+}
+
+// customer is the far end of a customer leg: a UDP socket that sends
+// PCMU packets and counts the ones that come back.
+type customer struct {
+	conn *net.UDPConn
+	got  atomic.Int64
+	ssrc atomic.Uint32
+}
+
+func newCustomer(t *testing.T) *customer {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	require.NoError(t, err)
+	cu := &customer{conn: c}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			var p rtp.Packet
+			if p.Unmarshal(buf[:n]) == nil && p.PayloadType == 0 {
+				cu.ssrc.Store(p.SSRC)
+				cu.got.Add(1)
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = c.Close(); <-done })
+	return cu
+}
+
+func (c *customer) addr() netip.AddrPort { return netip.MustParseAddrPort(c.conn.LocalAddr().String()) }
+
+// send sends n 20 ms PCMU packets to dst.
+func (c *customer) send(t *testing.T, dst netip.AddrPort, n int, seq0 uint16) {
+	t.Helper()
+	payload := make([]byte, 160)
+	for i := range payload {
+		payload[i] = 0xff
+	}
+	for i := range n {
+		p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq0 + uint16(i),
+			Timestamp: uint32(i) * 160, SSRC: 0x5eed}, Payload: payload}
+		b, err := p.Marshal()
+		require.NoError(t, err)
+		_, err = c.conn.WriteToUDPAddrPort(b, dst)
+		require.NoError(t, err)
+	}
+}
+
+// customerLeg is a media leg talking to cu, as a carrier's call would be.
+func customerLeg(t *testing.T, ports *media.Ports, cu *customer) *media.Leg {
+	t.Helper()
+	l, err := ports.NewLeg(media.LegConfig{BindIP: netip.MustParseAddr("127.0.0.1")})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = l.Close() })
+	_ = l.Offer()
+	answer := fmt.Sprintf("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %d RTP/AVP 0\r\n"+
+		"a=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n", cu.addr().Port())
+	require.NoError(t, l.ApplyAnswer([]byte(answer)))
+	return l
+}
+
+// sendInfo sends an INFO into the phone's dialog from a socket of the
+// test's own: the sipp phone hangs up when it gets one.
+func sendInfo(t *testing.T, phone netip.AddrPort, callID string) {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	require.NoError(t, err)
+	defer c.Close()
+	msg := fmt.Sprintf("INFO sip:ann@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-%d\r\nFrom: <sip:test@127.0.0.1>;tag=test\r\n"+
+		"To: <sip:ann@127.0.0.1>\r\nCall-ID: %s\r\nCSeq: 7 INFO\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+		phone, c.LocalAddr(), time.Now().UnixNano(), callID)
+	_, err = c.WriteToUDPAddrPort([]byte(msg), phone)
+	require.NoError(t, err)
+}
+
+func newTestPhones(t *testing.T, db agents.PhoneDB, u *phoneTestUA, ports *media.Ports, legCfg media.LegConfig) (*Phones, *phoneEvents) {
+	t.Helper()
+	legCfg.BindIP = netip.MustParseAddr("127.0.0.1")
+	ph, err := NewPhones(db, PhonesConfig{
+		DialogUA: u.dua, HandleDialog: u.HandleDialog, Host: "127.0.0.1", Logger: phoneTestLogger(t),
+		NewMedia: func() (*media.Leg, error) { return ports.NewLeg(legCfg) },
+	})
+	require.NoError(t, err)
+	evs := &phoneEvents{}
+	unsub := ph.Subscribe(evs.add)
+	t.Cleanup(func() { ph.Stop(); unsub() })
+	return ph, evs
+}
+
+// Pacer calls an agent's phone (sipp, auto-answering, echoing RTP) when the
+// agent joins, with the auto-answer headers; a customer leg bridged into
+// the phone leg is heard at the phone and the phone's audio reaches the
+// customer; when the phone hangs up the leg is reported down, redialled and
+// up again; Leave sends BYE (sipp sees both calls end cleanly).
+func TestPhoneLegIsCalledKeptAndRedialledAgainstSipp(t *testing.T) {
+	requireSipp(t)
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	ann := addAgent(t, db, "ann", false)
+	u := newPhoneTestUA(t, nil)
+	ports, err := media.NewPorts(30000, 39998)
+	require.NoError(t, err)
+
+	sippPort := freeUDPPort(t)
+	mediaPort := freeMediaPort(t)
+	phone := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sippPort))
+	sipp := startSipp(t, "phone_autoanswer.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-mp", strconv.Itoa(mediaPort),
+		"-rtp_echo", "-m", "2")
+	require.NoError(t, agents.SetPhoneURI(ctx, db, ann, "sip:ann@"+phone.String()))
+
+	ph, evs := newTestPhones(t, db, u, ports, media.LegConfig{})
+	require.ErrorContains(t, ph.Join(ctx, addAgent(t, db, "bob", false)), "has no SIP phone")
+	require.NoError(t, ph.Join(ctx, ann))
+	up := evs.waitFor(t, PhoneUp, 1)
+	require.Equal(t, PhoneUp, ph.State(ann))
+	leg, ok := ph.Leg(ann)
+	require.True(t, ok)
+	require.Equal(t, int(mediaPort), int(leg.RemoteAddr().Port()), "the phone's SDP answer was applied")
+
+	// A customer bridged into the phone leg: what the customer says goes
+	// out to the phone, which echoes it, and comes back to the customer.
+	cu := newCustomer(t)
+	cl := customerLeg(t, ports, cu)
+	br := media.NewBridge(cl, leg)
+	cu.send(t, cl.LocalAddr(), 50, 1)
+	testwait.Until(t, func() bool { return cu.got.Load() >= 10 }, "the phone's audio reaches the customer")
+	st := leg.Stats()
+	require.NotZero(t, st.PacketsOut, "RTP was sent to the phone")
+	require.NotZero(t, st.PacketsIn, "the phone's RTP reached the phone leg")
+	br.Close()
+
+	// The phone hangs up: down, then redialled and up again.
+	sendInfo(t, phone, up.CallID)
+	down := evs.waitFor(t, PhoneDown, 1)
+	require.ErrorIs(t, down.Err, ErrPhoneHungUp)
+	require.Equal(t, time.Second, down.Retry)
+	up2 := evs.waitFor(t, PhoneUp, 2)
+	require.NotEqual(t, up.CallID, up2.CallID, "a new call")
+	leg2, ok := ph.Leg(ann)
+	require.True(t, ok)
+	require.NotSame(t, leg, leg2)
+
+	ph.Leave(ann)
+	require.Equal(t, PhoneOff, ph.State(ann))
+	_, ok = ph.Leg(ann)
+	require.False(t, ok)
+	r := sipp.wait(t)
+	require.Zero(t, r.code, "sipp: both calls answered and ended cleanly (the second by our BYE)\n%s", r.output)
+}
+
+// A phone that registered from behind NAT (its Contact a private address)
+// is called where its REGISTER came from; its hold (re-INVITE sendonly) is
+// answered recvonly; Leave hangs up.
+func TestRegisteredPhoneIsCalledAtItsSourceAgainstSipp(t *testing.T) {
+	requireSipp(t)
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	ann := addAgent(t, db, "ann", false)
+	require.NoError(t, agents.SetSIPPassword(ctx, db, agents.SIPPassword{Agent: ann, Password: "right-secret"}))
+	reg, err := NewRegistrar(db, RegistrarConfig{Node: "n", Logger: phoneTestLogger(t)})
+	require.NoError(t, err)
+	u := newPhoneTestUA(t, reg)
+	ports, err := media.NewPorts(30000, 39998)
+	require.NoError(t, err)
+
+	sippPort := strconv.Itoa(freeUDPPort(t))
+	r := runSipp(t, "phone_register_nat.xml", u.addr, "-p", sippPort, "-s", "ann", "-au", "ann", "-ap", "right-secret",
+		"-key", "expires", "300")
+	require.Zero(t, r.code, r.output)
+	c, err := agents.PhoneContact(ctx, db, ann, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, "sip:ann@192.0.2.10:5060", c.URI)
+	require.Equal(t, "127.0.0.1:"+sippPort, c.Source.String())
+
+	// The same phone (port) now answers calls.
+	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(freeMediaPort(t)))
+	ph, evs := newTestPhones(t, db, u, ports, media.LegConfig{})
+	require.NoError(t, ph.Join(ctx, ann))
+	evs.waitFor(t, PhoneUp, 1)
+	testwait.Until(t, func() bool { return u.acks.Load() == 1 }, "the phone's hold re-INVITE is answered and ACKed")
+	leg, ok := ph.Leg(ann)
+	require.True(t, ok)
+	require.Equal(t, media.SendOnly, leg.Direction(), "the phone holds")
+	ph.Leave(ann)
+	r = sipp.wait(t)
+	require.Zero(t, r.code, "sipp: called at its source, hold answered recvonly, hung up by our BYE\n%s", r.output)
+}
+
+// A phone that answers but sends no RTP is hung up by the media timeout,
+// reported down with why, and redialled.
+func TestSilentPhoneLegTimesOutAndIsRedialledAgainstSipp(t *testing.T) {
+	requireSipp(t)
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	ann := addAgent(t, db, "ann", false)
+	u := newPhoneTestUA(t, nil)
+	ports, err := media.NewPorts(30000, 39998)
+	require.NoError(t, err)
+	sippPort := freeUDPPort(t)
+	sipp := startSipp(t, "phone_silent.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-mp", strconv.Itoa(freeMediaPort(t)),
+		"-m", "2")
+	require.NoError(t, agents.SetPhoneURI(ctx, db, ann, fmt.Sprintf("sip:ann@127.0.0.1:%d", sippPort)))
+
+	ph, evs := newTestPhones(t, db, u, ports, media.LegConfig{FirstPacketTimeout: 300 * time.Millisecond})
+	require.NoError(t, ph.Join(ctx, ann))
+	down := evs.waitFor(t, PhoneDown, 1)
+	require.ErrorIs(t, down.Err, media.ErrMediaTimeout)
+	down = evs.waitFor(t, PhoneDown, 2)
+	require.ErrorIs(t, down.Err, media.ErrMediaTimeout)
+	require.Equal(t, 2*time.Second, down.Retry, "back-off doubles")
+	ph.Leave(ann)
+	r := sipp.wait(t)
+	require.Zero(t, r.code, "sipp: two calls, each ended by our BYE\n%s", r.output)
+}
+
+// Wired as in production, on the node's UA: a phone registers through the
+// UA's REGISTER handler, its address becomes a known INVITE source, and its
+// leg is placed from the UA's sockets with in-dialog requests (the hold
+// re-INVITE, ACK) routed by the UA.
+func TestPhonesOnTheNodeUAAgainstSipp(t *testing.T) {
+	requireSipp(t)
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	ann := addAgent(t, db, "ann", false)
+	require.NoError(t, agents.SetSIPPassword(ctx, db, agents.SIPPassword{Agent: ann, Password: "right-secret"}))
+	reg, err := NewRegistrar(db, RegistrarConfig{Node: "n", Logger: phoneTestLogger(t)})
+	require.NoError(t, err)
+	require.NoError(t, reg.Start(ctx))
+	t.Cleanup(reg.Stop)
+	ua := startUA(t, Config{KnownSource: reg.KnownSource})
+	ua.SetRegisterHandler(reg.HandleRegister)
+	uaAddr := netip.MustParseAddrPort(ua.Contact().Address.Host + ":" + strconv.Itoa(ua.Contact().Address.Port))
+
+	sippPort := strconv.Itoa(freeUDPPort(t))
+	r := runSipp(t, "phone_register_nat.xml", uaAddr, "-p", sippPort, "-s", "ann", "-au", "ann", "-ap", "right-secret",
+		"-key", "expires", "300")
+	require.Zero(t, r.code, r.output)
+	require.True(t, reg.KnownSource(netip.MustParseAddr("127.0.0.1")))
+
+	ports, err := media.NewPorts(30000, 39998)
+	require.NoError(t, err)
+	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(freeMediaPort(t)))
+	// The UA routes the dialog's requests; the test only counts the ACKs
+	// on their way (the hold is complete when its ACK arrived).
+	var acks atomic.Int64
+	handle := func(callID string, h DialogHandler) func() {
+		return ua.HandleDialog(callID, func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
+			if req.IsAck() {
+				acks.Add(1)
+			}
+			h(req, tx)
+		})
+	}
+	ph, err := NewPhones(db, PhonesConfig{DialogUA: ua.DialogUA(), HandleDialog: handle, Host: "127.0.0.1",
+		Logger: phoneTestLogger(t), NewMedia: func() (*media.Leg, error) {
+			return ports.NewLeg(media.LegConfig{BindIP: netip.MustParseAddr("127.0.0.1")})
+		}})
+	require.NoError(t, err)
+	t.Cleanup(ph.Stop)
+	evs := &phoneEvents{}
+	ph.Subscribe(evs.add)
+	require.NoError(t, ph.Join(ctx, ann))
+	evs.waitFor(t, PhoneUp, 1)
+	testwait.Until(t, func() bool { return acks.Load() == 1 }, "the phone's hold re-INVITE is answered and ACKed through the UA")
+	leg, ok := ph.Leg(ann)
+	require.True(t, ok)
+	require.Equal(t, media.SendOnly, leg.Direction())
+	ph.Leave(ann)
+	r = sipp.wait(t)
+	require.Zero(t, r.code, "sipp: called through the UA at its source, hold answered recvonly, BYE\n%s", r.output)
+}
