@@ -389,6 +389,10 @@ func (l *Loop) do(ctx context.Context, fn func(ctx context.Context) error) error
 	}
 }
 
+// trunkCloser is a trunk with something to let go of when its campaign's
+// loop stops (the SIP trunk's subscription to agents' phones).
+type trunkCloser interface{ Close() }
+
 func (l *Loop) shutdown(ctx context.Context) {
 	l.eng.Stop()
 	for _, id := range l.agentIDs {
@@ -405,6 +409,9 @@ func (l *Loop) shutdown(ctx context.Context) {
 			l.log.Error("hang up call at stop", "call", uint64(id), "err", err)
 		}
 		l.eng.HandleTrunk(ctx, TrunkEvent{Call: id, Kind: TrunkHungUp, Cause: CauseShutdown})
+	}
+	if c, ok := l.trunk.(trunkCloser); ok {
+		c.Close()
 	}
 	l.logSummary()
 	l.subs.closeAll()
