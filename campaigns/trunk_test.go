@@ -14,7 +14,7 @@ import (
 	"github.com/pacer-dialer/pacer/internal/testdb"
 )
 
-func ptr[T any](v T) *T { return &v }
+func opt[T any](v T) *T { return &v }
 
 // A trunk's address is sip:HOST[:PORT][;transport=udp|tcp]; anything else is
 // refused with the form it should have.
@@ -69,7 +69,7 @@ func TestAddTrunkDefaultsAndRefusals(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
-	tr, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: ptr("carrier-a"), URI: ptr("sip:127.0.0.1:5070")})
+	tr, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: opt("carrier-a"), URI: opt("sip:127.0.0.1:5070")})
 	require.NoError(t, err)
 	require.Equal(t, 30, tr.MaxChannels)
 	require.Equal(t, 10.0, tr.CPS)
@@ -78,7 +78,7 @@ func TestAddTrunkDefaultsAndRefusals(t *testing.T) {
 	require.False(t, tr.PasswordSet)
 	require.Empty(t, tr.Campaigns)
 
-	_, err = campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: ptr("carrier-a"), URI: ptr("sip:127.0.0.1")})
+	_, err = campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: opt("carrier-a"), URI: opt("sip:127.0.0.1")})
 	requireTrunkError(t, err, "name", `a trunk named "carrier-a" already exists`)
 
 	cases := []struct {
@@ -86,19 +86,19 @@ func TestAddTrunkDefaultsAndRefusals(t *testing.T) {
 		field string
 		msg   string
 	}{
-		{campaigns.TrunkSpec{URI: ptr("sip:x.example")}, "name", "a trunk needs a name"},
-		{campaigns.TrunkSpec{Name: ptr("b")}, "uri", "a trunk needs a URI"},
-		{campaigns.TrunkSpec{Name: ptr("has space"), URI: ptr("sip:x.example")}, "name", `trunk name "has space" refused`},
-		{campaigns.TrunkSpec{Name: ptr("a,b"), URI: ptr("sip:x.example")}, "name", "refused"},
-		{campaigns.TrunkSpec{Name: ptr("b"), URI: ptr("tel:+123")}, "uri", "it must start with sip:"},
-		{campaigns.TrunkSpec{Name: ptr("b"), URI: ptr("sip:x.example"), Username: ptr("u\r\nX-Evil: 1")}, "username", "must not contain control characters"},
-		{campaigns.TrunkSpec{Name: ptr("b"), URI: ptr("sip:x.example"), Username: ptr(`u"x`)}, "username", `must not contain " or \`},
-		{campaigns.TrunkSpec{Name: ptr("b"), URI: ptr("sip:x.example"), Username: ptr("u"), Password: ptr("p\x00w")}, "password", "control characters"},
-		{campaigns.TrunkSpec{Name: ptr("b"), URI: ptr("sip:x.example"), Password: ptr("secret")}, "username", "a password needs a username"},
-		{campaigns.TrunkSpec{Name: ptr("b"), URI: ptr("sip:x.example"), MaxChannels: ptr(0)}, "max_channels", "max_channels 0 refused"},
-		{campaigns.TrunkSpec{Name: ptr("b"), URI: ptr("sip:x.example"), CPS: ptr(0.0)}, "cps", "cps 0 refused"},
-		{campaigns.TrunkSpec{Name: ptr("b"), URI: ptr("sip:x.example"), CPS: ptr(-2.0)}, "cps", "cps -2 refused"},
-		{campaigns.TrunkSpec{Name: ptr("b"), URI: ptr("sip:x.example"), CallerIDHeader: ptr("rpid")}, "caller_id_header", `caller_id_header "rpid" refused: from or pai`},
+		{campaigns.TrunkSpec{URI: opt("sip:x.example")}, "name", "a trunk needs a name"},
+		{campaigns.TrunkSpec{Name: opt("b")}, "uri", "a trunk needs a URI"},
+		{campaigns.TrunkSpec{Name: opt("has space"), URI: opt("sip:x.example")}, "name", `trunk name "has space" refused`},
+		{campaigns.TrunkSpec{Name: opt("a,b"), URI: opt("sip:x.example")}, "name", "refused"},
+		{campaigns.TrunkSpec{Name: opt("b"), URI: opt("tel:+123")}, "uri", "it must start with sip:"},
+		{campaigns.TrunkSpec{Name: opt("b"), URI: opt("sip:x.example"), Username: opt("u\r\nX-Evil: 1")}, "username", "must not contain control characters"},
+		{campaigns.TrunkSpec{Name: opt("b"), URI: opt("sip:x.example"), Username: opt(`u"x`)}, "username", `must not contain " or \`},
+		{campaigns.TrunkSpec{Name: opt("b"), URI: opt("sip:x.example"), Username: opt("u"), Password: opt("p\x00w")}, "password", "control characters"},
+		{campaigns.TrunkSpec{Name: opt("b"), URI: opt("sip:x.example"), Password: opt("secret")}, "username", "a password needs a username"},
+		{campaigns.TrunkSpec{Name: opt("b"), URI: opt("sip:x.example"), MaxChannels: opt(0)}, "max_channels", "max_channels 0 refused"},
+		{campaigns.TrunkSpec{Name: opt("b"), URI: opt("sip:x.example"), CPS: opt(0.0)}, "cps", "cps 0 refused"},
+		{campaigns.TrunkSpec{Name: opt("b"), URI: opt("sip:x.example"), CPS: opt(-2.0)}, "cps", "cps -2 refused"},
+		{campaigns.TrunkSpec{Name: opt("b"), URI: opt("sip:x.example"), CallerIDHeader: opt("rpid")}, "caller_id_header", `caller_id_header "rpid" refused: from or pai`},
 	}
 	for _, c := range cases {
 		_, err := campaigns.AddTrunk(ctx, db, c.spec)
@@ -132,8 +132,8 @@ func TestTrunkPasswordNeverSerialized(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
-	tr, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: ptr("c"), URI: ptr("sip:c.example"),
-		Username: ptr("acct"), Password: ptr("hunter2-secret"), CPS: ptr(2.5), CallerIDHeader: ptr("PAI")})
+	tr, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: opt("c"), URI: opt("sip:c.example"),
+		Username: opt("acct"), Password: opt("hunter2-secret"), CPS: opt(2.5), CallerIDHeader: opt("PAI")})
 	require.NoError(t, err)
 	require.Equal(t, "hunter2-secret", tr.Password)
 	require.True(t, tr.PasswordSet)
@@ -144,16 +144,16 @@ func TestTrunkPasswordNeverSerialized(t *testing.T) {
 	require.NotContains(t, b, "hunter2")
 	require.Contains(t, b, `"password_set":true`)
 
-	tr, err = campaigns.UpdateTrunk(ctx, db, tr.ID, campaigns.TrunkSpec{MaxChannels: ptr(5), Enabled: ptr(false)})
+	tr, err = campaigns.UpdateTrunk(ctx, db, tr.ID, campaigns.TrunkSpec{MaxChannels: opt(5), Enabled: opt(false)})
 	require.NoError(t, err)
 	require.Equal(t, "hunter2-secret", tr.Password, "other changes keep the password")
 	require.Equal(t, 5, tr.MaxChannels)
 	require.False(t, tr.Enabled)
-	tr, err = campaigns.UpdateTrunk(ctx, db, tr.ID, campaigns.TrunkSpec{Password: ptr("")})
+	tr, err = campaigns.UpdateTrunk(ctx, db, tr.ID, campaigns.TrunkSpec{Password: opt("")})
 	require.NoError(t, err)
 	require.False(t, tr.PasswordSet)
 
-	_, err = campaigns.UpdateTrunk(ctx, db, tr.ID+1000, campaigns.TrunkSpec{MaxChannels: ptr(5)})
+	_, err = campaigns.UpdateTrunk(ctx, db, tr.ID+1000, campaigns.TrunkSpec{MaxChannels: opt(5)})
 	require.ErrorIs(t, err, campaigns.ErrNotFound)
 	_, err = campaigns.GetTrunkByName(ctx, db, "nope")
 	require.ErrorIs(t, err, campaigns.ErrNotFound)
@@ -188,7 +188,7 @@ func TestCampaignTrunksInOrderAndInUseRefusal(t *testing.T) {
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	for _, n := range []string{"primary", "backup", "spare"} {
-		_, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: ptr(n), URI: ptr("sip:" + n + ".example")})
+		_, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: opt(n), URI: opt("sip:" + n + ".example")})
 		require.NoError(t, err)
 	}
 	a := realCampaign(t, db, "Renewals", nil)
@@ -209,7 +209,7 @@ func TestCampaignTrunksInOrderAndInUseRefusal(t *testing.T) {
 	// A change to a trunk shows on the campaigns dialling through it.
 	before, err := campaigns.Get(ctx, db, b.ID)
 	require.NoError(t, err)
-	_, err = campaigns.UpdateTrunk(ctx, db, primary.ID, campaigns.TrunkSpec{CPS: ptr(3.0)})
+	_, err = campaigns.UpdateTrunk(ctx, db, primary.ID, campaigns.TrunkSpec{CPS: opt(3.0)})
 	require.NoError(t, err)
 	after, err := campaigns.Get(ctx, db, b.ID)
 	require.NoError(t, err)
@@ -250,7 +250,7 @@ func TestSimulatedCampaignRefusedARealTrunk(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
-	_, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: ptr("carrier"), URI: ptr("sip:carrier.example")})
+	_, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: opt("carrier"), URI: opt("sip:carrier.example")})
 	require.NoError(t, err)
 	sim := realCampaign(t, db, "Sim", map[string]string{"simulated": "true"})
 	_, err = campaigns.SetCampaignTrunks(ctx, db, sim.ID, []string{"carrier"})
@@ -273,7 +273,7 @@ func TestRealTrunkCampaignStartsOnlyWithRecordedInfoMessage(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
-	_, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: ptr("carrier"), URI: ptr("sip:carrier.example")})
+	_, err := campaigns.AddTrunk(ctx, db, campaigns.TrunkSpec{Name: opt("carrier"), URI: opt("sip:carrier.example")})
 	require.NoError(t, err)
 
 	for _, mode := range []string{"power", "predictive"} {

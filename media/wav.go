@@ -16,8 +16,8 @@ import (
 // mono. DecodeWAV reads them all and says plainly what is wrong with a file
 // it refuses, since that sentence is what the manager sees.
 
-// SampleRate is the rate of every prompt: G.711's 8 kHz.
-const SampleRate = 8000
+// wavOutRate is the rate of every prompt: G.711's 8 kHz.
+const wavOutRate = 8000
 
 // MaxWAVDuration is the longest recording DecodeWAV accepts: a prompt is
 // played into a live call, and five minutes is already long for hold music.
@@ -26,7 +26,7 @@ const MaxWAVDuration = 5 * time.Minute
 // Lowest and highest input sample rates accepted; below 8 kHz there is less
 // audio than a call carries, above 192 kHz no editor exports by default.
 const (
-	minWAVRate = SampleRate
+	minWAVRate = wavOutRate
 	maxWAVRate = 192000
 )
 
@@ -91,7 +91,7 @@ func DecodeWAV(r io.Reader) ([]int16, error) {
 		return nil, wavErr("the file is empty")
 	}
 	if err != nil {
-		if kind := sniffAudio(head[:n]); kind != "" {
+		if kind := wavSniff(head[:n]); kind != "" {
 			return nil, wavErr("this is %s, not a WAV; export the recording as WAV (PCM)", kind)
 		}
 		return nil, wavErr("the file is only %d bytes long, too short for a WAV header", n)
@@ -100,7 +100,7 @@ func DecodeWAV(r io.Reader) ([]int16, error) {
 	case string(head[0:4]) == "RF64" || string(head[0:4]) == "RIFX":
 		return nil, wavErr("%s WAV files are not supported; export the recording as a plain RIFF WAV (PCM, 16-bit)", head[0:4])
 	case string(head[0:4]) != "RIFF" || string(head[8:12]) != "WAVE":
-		if kind := sniffAudio(head); kind != "" {
+		if kind := wavSniff(head); kind != "" {
 			return nil, wavErr("this is %s, not a WAV; export the recording as WAV (PCM)", kind)
 		}
 		return nil, wavErr("no RIFF/WAVE header: this is not a WAV file")
@@ -125,27 +125,27 @@ func DecodeWAV(r io.Reader) ([]int16, error) {
 			if format != nil {
 				return nil, wavErr("two fmt chunks")
 			}
-			if format, err = readFmt(br, size); err != nil {
+			if format, err = wavReadFmt(br, size); err != nil {
 				return nil, err
 			}
 		case "data":
 			if format == nil {
 				return nil, wavErr("the data chunk comes before the fmt chunk, so its format is unknown")
 			}
-			return readData(br, format, size)
+			return wavReadData(br, format, size)
 		default:
 			if _, err := br.Discard(int(size)); err != nil {
 				return nil, wavErr("truncated: the file ends inside its %q chunk", id)
 			}
 		}
-		skipPad(br, size)
+		wavSkipPad(br, size)
 	}
 }
 
 // skipPad consumes the pad byte that follows an odd-sized chunk, when the
 // writer put one there (a chunk id never starts with a zero byte, so a zero
 // here is the pad; some writers leave it out).
-func skipPad(br *bufio.Reader, size uint32) {
+func wavSkipPad(br *bufio.Reader, size uint32) {
 	if size%2 == 0 {
 		return
 	}
@@ -155,7 +155,7 @@ func skipPad(br *bufio.Reader, size uint32) {
 }
 
 // sniffAudio names a common non-WAV audio file by its first bytes.
-func sniffAudio(b []byte) string {
+func wavSniff(b []byte) string {
 	has := func(p string) bool { return len(b) >= len(p) && string(b[:len(p)]) == p }
 	switch {
 	case has("ID3"), len(b) >= 2 && b[0] == 0xFF && b[1]&0xE0 == 0xE0:
@@ -174,7 +174,7 @@ func sniffAudio(b []byte) string {
 	return ""
 }
 
-func readFmt(br *bufio.Reader, size uint32) (*wavFormat, error) {
+func wavReadFmt(br *bufio.Reader, size uint32) (*wavFormat, error) {
 	if size < 16 {
 		return nil, wavErr("the fmt chunk is %d bytes, a valid one has at least 16", size)
 	}
@@ -230,7 +230,7 @@ func readFmt(br *bufio.Reader, size uint32) (*wavFormat, error) {
 // the length) put in the data chunk's size: read to the end of the file.
 const unknownSize = 0x7FFFF000
 
-func readData(br *bufio.Reader, f *wavFormat, size uint32) ([]int16, error) {
+func wavReadData(br *bufio.Reader, f *wavFormat, size uint32) ([]int16, error) {
 	maxFrames := int64(MaxWAVDuration.Seconds()) * int64(f.rate)
 	toEOF := size >= unknownSize
 	if !toEOF {
@@ -239,7 +239,7 @@ func readData(br *bufio.Reader, f *wavFormat, size uint32) ([]int16, error) {
 		}
 		if frames := int64(size) / int64(f.frame); frames > maxFrames {
 			return nil, wavErr("the recording is %s long; at most %s is accepted",
-				roundDuration(frames, f.rate), MaxWAVDuration)
+				wavDuration(frames, f.rate), MaxWAVDuration)
 		}
 	}
 	// The header's size is not trusted for the allocation: a few bytes
@@ -254,7 +254,7 @@ func readData(br *bufio.Reader, f *wavFormat, size uint32) ([]int16, error) {
 		}
 		n, err := io.ReadFull(br, buf[:want])
 		n -= n % f.frame
-		mono = appendMono(mono, buf[:n], f)
+		mono = wavAppendMono(mono, buf[:n], f)
 		remaining -= int64(n)
 		if int64(len(mono)) > maxFrames {
 			return nil, wavErr("the recording is longer than %s", MaxWAVDuration)
@@ -270,32 +270,32 @@ func readData(br *bufio.Reader, f *wavFormat, size uint32) ([]int16, error) {
 	if len(mono) == 0 {
 		return nil, wavErr("the data chunk is empty: the file holds no audio")
 	}
-	out := resample(mono, f.rate)
+	out := wavResample(mono, f.rate)
 	if len(out) == 0 {
 		return nil, wavErr("the recording is shorter than one sample at 8 kHz")
 	}
 	return out, nil
 }
 
-func roundDuration(frames int64, rate int) time.Duration {
+func wavDuration(frames int64, rate int) time.Duration {
 	return (time.Duration(frames) * time.Second / time.Duration(rate)).Round(time.Second)
 }
 
 // appendMono decodes whole frames to samples in [-1, 1), averaging channels.
-func appendMono(dst []float32, b []byte, f *wavFormat) []float32 {
+func wavAppendMono(dst []float32, b []byte, f *wavFormat) []float32 {
 	bps := f.bits / 8
 	scale := 1 / float32(f.channels)
 	for off := 0; off+f.frame <= len(b); off += f.frame {
 		var sum float32
 		for c := range f.channels {
-			sum += sampleAt(b[off+c*bps:off+(c+1)*bps], f.tag, f.bits)
+			sum += wavSampleAt(b[off+c*bps:off+(c+1)*bps], f.tag, f.bits)
 		}
 		dst = append(dst, sum*scale)
 	}
 	return dst
 }
 
-func sampleAt(b []byte, tag uint16, bits int) float32 {
+func wavSampleAt(b []byte, tag uint16, bits int) float32 {
 	switch tag {
 	case waveMuLaw:
 		return float32(ulawToLinear[b[0]]) / 32768
@@ -335,11 +335,11 @@ const (
 	resampleZeros    = 16   // zero crossings of the sinc on each side
 )
 
-func resample(in []float32, rate int) []int16 {
-	if rate == SampleRate {
+func wavResample(in []float32, rate int) []int16 {
+	if rate == wavOutRate {
 		out := make([]int16, len(in))
 		for i, v := range in {
-			out[i] = toInt16(float64(v))
+			out[i] = wavInt16(float64(v))
 		}
 		return out
 	}
@@ -352,13 +352,13 @@ func resample(in []float32, rate int) []int16 {
 		if x >= half {
 			return 0
 		}
-		return fc * sinc(fc*x) * blackman(x/half)
+		return fc * wavSinc(fc*x) * wavBlackman(x/half)
 	}
 	// Output sample n sits at input position n·rate/8000 = (n·M)/L in
 	// lowest terms: its fractional part takes only L values (80 for 44.1
 	// kHz, 1 for 48 kHz), so each phase's taps are computed once.
-	g := gcd(rate, SampleRate)
-	L, M := SampleRate/g, rate/g
+	g := wavGCD(rate, wavOutRate)
+	L, M := wavOutRate/g, rate/g
 	W := int(math.Ceil(half))
 	outLen := int(int64(len(in)) * int64(L) / int64(M))
 	out := make([]int16, outLen)
@@ -372,7 +372,7 @@ func resample(in []float32, rate int) []int16 {
 			for k := lo; k <= hi; k++ {
 				acc += float64(in[k]) * h(centre-float64(k))
 			}
-			out[n] = toInt16(acc)
+			out[n] = wavInt16(acc)
 		}
 		return out
 	}
@@ -399,19 +399,19 @@ func resample(in []float32, rate int) []int16 {
 				acc += in[k] * t[k-lo]
 			}
 		}
-		out[n] = toInt16(float64(acc))
+		out[n] = wavInt16(float64(acc))
 	}
 	return out
 }
 
-func gcd(a, b int) int {
+func wavGCD(a, b int) int {
 	for b != 0 {
 		a, b = b, a%b
 	}
 	return a
 }
 
-func sinc(x float64) float64 {
+func wavSinc(x float64) float64 {
 	if x == 0 {
 		return 1
 	}
@@ -419,14 +419,14 @@ func sinc(x float64) float64 {
 }
 
 // blackman is the Blackman window over [-1, 1] (t is |position| / half-width).
-func blackman(t float64) float64 {
+func wavBlackman(t float64) float64 {
 	if t >= 1 {
 		return 0
 	}
 	return 0.42 + 0.5*math.Cos(math.Pi*t) + 0.08*math.Cos(2*math.Pi*t)
 }
 
-func toInt16(v float64) int16 {
+func wavInt16(v float64) int16 {
 	v = math.Round(v * 32768)
 	return int16(max(-32768, min(32767, v)))
 }
@@ -442,8 +442,8 @@ func EncodeWAV(samples []int16) []byte {
 	binary.LittleEndian.PutUint32(b[16:], 16)
 	binary.LittleEndian.PutUint16(b[20:], wavePCM)
 	binary.LittleEndian.PutUint16(b[22:], 1)
-	binary.LittleEndian.PutUint32(b[24:], SampleRate)
-	binary.LittleEndian.PutUint32(b[28:], SampleRate*2)
+	binary.LittleEndian.PutUint32(b[24:], wavOutRate)
+	binary.LittleEndian.PutUint32(b[28:], wavOutRate*2)
 	binary.LittleEndian.PutUint16(b[32:], 2)
 	binary.LittleEndian.PutUint16(b[34:], 16)
 	copy(b[36:], "data")

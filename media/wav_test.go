@@ -126,7 +126,7 @@ func level(samples []int16, freq float64) float64 {
 	s := samples[len(samples)/8 : len(samples)*7/8]
 	var re, im float64
 	for i, v := range s {
-		ph := 2 * math.Pi * freq * float64(i) / SampleRate
+		ph := 2 * math.Pi * freq * float64(i) / wavOutRate
 		re += float64(v) / 32768 * math.Cos(ph)
 		im += float64(v) / 32768 * math.Sin(ph)
 	}
@@ -340,7 +340,7 @@ func FuzzDecodeWAV(f *testing.F) {
 			return
 		}
 		require.NotEmpty(t, got)
-		require.LessOrEqual(t, len(got), int(MaxWAVDuration.Seconds())*SampleRate)
+		require.LessOrEqual(t, len(got), int(MaxWAVDuration.Seconds())*wavOutRate)
 	})
 }
 

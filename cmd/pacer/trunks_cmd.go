@@ -88,7 +88,7 @@ func trunksAdd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := c.fs.parse(args); err != nil {
 		return err
 	}
-	if *name == "" || !flagGiven(c.fs, "uri") {
+	if *name == "" || !trunkFlagGiven(c.fs, "uri") {
 		return usageError{"--name and --uri are required"}
 	}
 	s, err := spec(os.Stdin)
@@ -110,7 +110,7 @@ func trunksAdd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-func flagGiven(fs *flagSet, name string) bool {
+func trunkFlagGiven(fs *flagSet, name string) bool {
 	given := false
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
 	return given
