@@ -335,3 +335,26 @@ func TestCloseStopsEverythingAndFreesPorts(t *testing.T) {
 	require.Zero(t, b.LocalAddr().Port()%2, "RTP ports are even")
 	require.NotEqual(t, a.LocalAddr().Port(), b.LocalAddr().Port())
 }
+
+// The relay path (read, restamp, transcode, write) allocates nothing per
+// packet.
+func TestRelayPathDoesNotAllocate(t *testing.T) {
+	noLeaks(t)
+	ports := testPorts(t)
+	carrier, phone := newPeer(t), newPeer(t)
+	cust := answerPeer(t, ports, carrier, []int{8}, 101, 20)
+	agent := answerPeer(t, ports, phone, []int{0}, 96, 20)
+	NewBridge(cust, agent)
+	var rx rxState
+	audio := carrier.packet(8, false, tone(160, 0x2a))
+	event := carrier.packet(101, false, []byte{5, 10, 0, 160})
+	seq := uint16(0)
+	allocs := testing.AllocsPerRun(500, func() {
+		seq++
+		audio[2], audio[3] = byte(seq>>8), byte(seq)
+		cust.receive(&rx, audio, carrier.addr())
+		cust.receive(&rx, event, carrier.addr())
+	})
+	require.Zero(t, allocs)
+	require.NotZero(t, agent.Stats().PacketsOut)
+}
