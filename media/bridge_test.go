@@ -53,6 +53,11 @@ func TestAgentLegKeepsOneStreamAcrossThreeCustomers(t *testing.T) {
 		for _, p := range carrier.received() {
 			require.Equal(t, tone(160, 0x77), p.Payload)
 		}
+		n, first := br.Relayed(cust)
+		require.EqualValues(t, perCustomer, n)
+		require.False(t, first.IsZero())
+		n, _ = br.Relayed(agent)
+		require.EqualValues(t, 5, n)
 		br.Close()
 		require.NoError(t, cust.Close())
 		require.NoError(t, cust.Err())
@@ -226,6 +231,20 @@ func TestSymmetricRTPFollowsAMovedSourceOnlyAfterConsecutivePackets(t *testing.T
 	require.Equal(t, 3, carrier.count())
 	// What the phone heard: the packet from the carrier and the locking one.
 	testwait.Until(t, func() bool { return phone.count() == 2 }, "phone hears the accepted packets")
+
+	// A hold re-INVITE repeating the SDP address (behind NAT, one we cannot
+	// reach) keeps the locked-on address; a new SDP address is followed at
+	// once.
+	_, err := cust.Answer(carrier.sdp([]int{0}, 0, 20, "sendonly"))
+	require.NoError(t, err)
+	require.Equal(t, moved.addr(), cust.RemoteAddr())
+	_, err = cust.Answer(carrier.sdp([]int{0}, 0, 20, "sendrecv"))
+	require.NoError(t, err)
+	require.Equal(t, moved.addr(), cust.RemoteAddr())
+	elsewhere := newPeer(t)
+	_, err = cust.Answer(elsewhere.sdp([]int{0}, 0, 20, "sendrecv"))
+	require.NoError(t, err)
+	require.Equal(t, elsewhere.addr(), cust.RemoteAddr())
 }
 
 // A leg that hears nothing closes with ErrMediaTimeout (before the first

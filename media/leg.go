@@ -137,9 +137,11 @@ type Leg struct {
 	mu      sync.Mutex
 	sessID  uint64
 	sessVer uint64
-	player  *player
-	dtmfTx  *dtmfSender
-	owner   owner // bridge or conference the leg is in; guarded by attachMu
+	// sdpRemote is the address the far end's last SDP gave.
+	sdpRemote netip.AddrPort
+	player    *player
+	dtmfTx    *dtmfSender
+	owner     owner // bridge or conference the leg is in; guarded by attachMu
 
 	st counters
 
@@ -475,11 +477,18 @@ func (l *Leg) fromLockedSource(rx *rxState, from netip.AddrPort) bool {
 	return true
 }
 
-// setRemote points the leg at the address the far end's SDP gave.
+// setRemote points the leg at the address the far end's SDP gave. An SDP
+// that repeats the address of the last one (a hold or resume re-INVITE)
+// leaves the leg where symmetric RTP locked it: behind NAT the SDP address
+// is one we cannot reach, and going back to it would cut the audio until
+// the next lock-on.
 func (l *Leg) setRemote(a netip.AddrPort) {
-	if r := l.remote.Load(); r != nil && *r == a {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a == l.sdpRemote {
 		return
 	}
+	l.sdpRemote = a
 	l.remote.Store(&a)
 }
 
