@@ -271,9 +271,9 @@ func TestMediaTimeoutEndsSilentLegsButNotHeldOnes(t *testing.T) {
 	require.NoError(t, err)
 	talker.send(spoke.LocalAddr(), 0, tone(160, 1))
 
-	<-silent.Done()
+	waitDone(t, silent)
 	require.ErrorIs(t, silent.Err(), ErrMediaTimeout)
-	<-spoke.Done()
+	waitDone(t, spoke)
 	require.ErrorIs(t, spoke.Err(), ErrMediaTimeout)
 	require.EqualValues(t, 1, spoke.Stats().PacketsIn)
 	require.False(t, spoke.Stats().LastPacketIn.IsZero())
@@ -289,11 +289,11 @@ func TestMediaTimeoutEndsSilentLegsButNotHeldOnes(t *testing.T) {
 	default:
 	}
 	held.SetHold(false)
-	<-held.Done()
+	waitDone(t, held)
 	require.ErrorIs(t, held.Err(), ErrMediaTimeout)
 	_, err = inactive.Answer(inactivePeer.sdp([]int{0}, 0, 0, "sendrecv"))
 	require.NoError(t, err)
-	<-inactive.Done()
+	waitDone(t, inactive)
 	require.ErrorIs(t, inactive.Err(), ErrMediaTimeout)
 }
 
@@ -376,4 +376,13 @@ func TestRelayPathDoesNotAllocate(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 	require.NotZero(t, agent.Stats().PacketsOut)
+}
+
+func waitDone(t *testing.T, l *Leg) {
+	t.Helper()
+	select {
+	case <-l.Done():
+	case <-testwait.Expired(t):
+		t.Fatalf("leg %s never closed", l.LocalAddr())
+	}
 }
