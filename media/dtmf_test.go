@@ -96,6 +96,22 @@ func TestDTMFSentWithNegotiatedPayloadTypeAndReportedOncePerKey(t *testing.T) {
 	}
 }
 
+// An OnDTMF callback may close its own leg (it runs on the leg's reader).
+func TestOnDTMFMayCloseItsLeg(t *testing.T) {
+	noLeaks(t)
+	ports := testPorts(t)
+	phone := newPeer(t)
+	l := answerPeer(t, ports, phone, []int{0}, 101, 20)
+	l.OnDTMF(func(rune) { l.Close() })
+	phone.send(l.LocalAddr(), 101, []byte{11, 10, 0, 160})
+	select {
+	case <-l.Done():
+	case <-testwait.Expired(t):
+		t.Fatal("the leg did not close")
+	}
+	require.NoError(t, l.Err())
+}
+
 func TestSendDTMFRefusesWhatCannotBeSent(t *testing.T) {
 	noLeaks(t)
 	ports := testPorts(t)

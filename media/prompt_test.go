@@ -118,7 +118,11 @@ func TestPromptPlayedOnceEnds(t *testing.T) {
 	agent := answerPeer(t, ports, phone, []int{0}, 0, 20)
 	prompt := NewPrompt(ramp(1000))
 	require.Equal(t, 125*time.Millisecond, prompt.Duration())
-	<-agent.Play(prompt, false)
+	select {
+	case <-agent.Play(prompt, false):
+	case <-testwait.Expired(t):
+		t.Fatal("a prompt played once never ended")
+	}
 	testwait.Until(t, func() bool { return phone.count() == 7 }, "7 packets: %d", phone.count())
 	got := phone.received()
 	require.Equal(t, prompt.ulaw, payloads(got))

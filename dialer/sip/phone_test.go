@@ -433,3 +433,39 @@ func TestPhonesOnTheNodeUAAgainstSipp(t *testing.T) {
 	r = sipp.wait(t)
 	require.Zero(t, r.code, "sipp: called through the UA at its source, hold answered recvonly, BYE\n%s", r.output)
 }
+
+// A phone that rings but does not answer is cancelled after the answer
+// timeout, reported down with why, and redialled.
+func TestUnansweredPhoneIsCancelledAndRedialledAgainstSipp(t *testing.T) {
+	requireSipp(t)
+	t.Parallel()
+	ctx := context.Background()
+	db := testdb.NewPool(t)
+	ann := addAgent(t, db, "ann", false)
+	u := newPhoneTestUA(t, nil)
+	ports, err := media.NewPorts(30000, 39998)
+	require.NoError(t, err)
+	sippPort := freeUDPPort(t)
+	sipp := startSipp(t, "phone_noanswer.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-m", "2")
+	require.NoError(t, agents.SetPhoneURI(ctx, db, ann, fmt.Sprintf("sip:ann@127.0.0.1:%d", sippPort)))
+
+	ph, err := NewPhones(db, PhonesConfig{DialogUA: u.dua, HandleDialog: u.HandleDialog, Host: "127.0.0.1",
+		Logger: phoneTestLogger(t), AnswerTimeout: 300 * time.Millisecond,
+		NewMedia: func() (*media.Leg, error) {
+			return ports.NewLeg(media.LegConfig{BindIP: netip.MustParseAddr("127.0.0.1")})
+		}})
+	require.NoError(t, err)
+	t.Cleanup(ph.Stop)
+	evs := &phoneEvents{}
+	ph.Subscribe(evs.add)
+	require.NoError(t, ph.Join(ctx, ann))
+	down := evs.waitFor(t, PhoneDown, 1)
+	require.ErrorContains(t, down.Err, "did not answer")
+	down = evs.waitFor(t, PhoneDown, 2)
+	require.ErrorContains(t, down.Err, "did not answer", "redialled, and again not answered")
+	_, ok := ph.Leg(ann)
+	require.False(t, ok, "no leg to bridge into while the phone is down")
+	ph.Leave(ann)
+	r := sipp.wait(t)
+	require.Zero(t, r.code, "sipp: two calls rang and were cancelled\n%s", r.output)
+}
