@@ -225,8 +225,9 @@ func TestPhoneRegistersWithDigestAgainstSipp(t *testing.T) {
 	regs, err = agents.Registrations(ctx, db, ann, clock.Now())
 	require.NoError(t, err)
 	require.Empty(t, regs)
+	require.True(t, reg.KnownSource(netip.MustParseAddr("127.0.0.1")), "until the next refresh")
 	require.NoError(t, reg.Refresh(ctx))
-	require.False(t, reg.KnownSource(netip.MustParseAddr("127.0.0.2")))
+	require.False(t, reg.KnownSource(netip.MustParseAddr("127.0.0.1")), "an unregistered phone's address is no longer known")
 }
 
 // Wrong passwords are challenged again, then the user is throttled: even the
