@@ -133,10 +133,10 @@ type Registrar struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	failures map[string]*failureCount // "user:NAME" and "ip:ADDR"
+	failures map[string]*failureCount   // "user:NAME" and "ip:ADDR"
 	local    map[netip.Addr]localSource // sources registered here since the last Refresh
 	gen      uint64                     // counts Refresh calls
-	shared   map[netip.Addr]bool      // every node's sources, from Refresh
+	shared   map[netip.Addr]bool        // every node's sources, from Refresh
 
 	stop chan struct{}
 	done chan struct{}
