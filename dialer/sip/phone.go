@@ -174,7 +174,8 @@ type phoneLeg struct {
 }
 
 // Subscribe calls f on every phone leg change until unsubscribe is called.
-// f runs on the agent's leg goroutine, in order per agent; it must not block.
+// f runs on the agent's leg goroutine, in order per agent; it must not block
+// (nor call Leave or Stop, which wait for that goroutine).
 func (p *Phones) Subscribe(f func(PhoneEvent)) (unsubscribe func()) {
 	p.mu.Lock()
 	id := p.nextSub
@@ -193,16 +194,6 @@ func (p *Phones) Subscribe(f func(PhoneEvent)) (unsubscribe func()) {
 // neither a registration nor a fixed URI gets an error naming them; a
 // second Join while joined does nothing.
 func (p *Phones) Join(ctx context.Context, agent agents.ID) error {
-	p.mu.Lock()
-	_, joined := p.legs[agent]
-	stopped := p.stopped
-	p.mu.Unlock()
-	if stopped {
-		return errors.New("phones: stopped")
-	}
-	if joined {
-		return nil
-	}
 	if _, err := agents.PhoneContact(ctx, p.db, agent, time.Now()); err != nil {
 		if errors.Is(err, agents.ErrNoPhone) {
 			return fmt.Errorf("agent %d has no SIP phone: %w", agent, err)
@@ -212,16 +203,32 @@ func (p *Phones) Join(ctx context.Context, agent agents.ID) error {
 	lctx, cancel := context.WithCancel(context.Background())
 	l := &phoneLeg{agent: agent, log: p.log.With("agent", int64(agent)), ctx: lctx, cancel: cancel,
 		done: make(chan struct{}), farBye: make(chan struct{}, 1)}
-	p.mu.Lock()
-	if _, ok := p.legs[agent]; ok || p.stopped {
+	for {
+		p.mu.Lock()
+		old, stopped := p.legs[agent], p.stopped
+		if old == nil && !stopped {
+			p.legs[agent] = l
+		}
 		p.mu.Unlock()
-		cancel()
-		return nil
+		switch {
+		case stopped:
+			cancel()
+			return errors.New("phones: stopped")
+		case old == nil:
+			go p.run(l)
+			return nil
+		case old.ctx.Err() == nil:
+			cancel()
+			return nil // joined already
+		}
+		// A Leave is hanging the old leg up: join anew once it is gone.
+		select {
+		case <-old.done:
+		case <-ctx.Done():
+			cancel()
+			return ctx.Err()
+		}
 	}
-	p.legs[agent] = l
-	p.mu.Unlock()
-	go p.run(l)
-	return nil
 }
 
 // Leave hangs up the agent's phone leg (BYE) and stops redialling; it
@@ -296,10 +303,10 @@ func (p *Phones) set(l *phoneLeg, ev PhoneEvent) {
 // run is the agent's leg goroutine: call, keep up, redial, until Leave.
 func (p *Phones) run(l *phoneLeg) {
 	defer func() {
+		p.set(l, PhoneEvent{State: PhoneOff})
 		p.mu.Lock()
 		delete(p.legs, l.agent)
 		p.mu.Unlock()
-		p.set(l, PhoneEvent{State: PhoneOff})
 		close(l.done)
 	}()
 	backoff := p.cfg.MinBackoff
