@@ -231,9 +231,10 @@ func (p *Phones) Join(ctx context.Context, agent agents.ID) error {
 	}
 }
 
-// Leave hangs up the agent's phone leg (BYE) and stops redialling; it
-// returns when the leg's goroutine has exited. Leaving an agent who has not
-// joined does nothing.
+// Leave hangs up the agent's phone leg (BYE, or CANCEL while it rings) and
+// stops redialling; it returns when the leg's goroutine has exited, which
+// for a ringing phone can take until its 487 arrives (at most 32 s, Timer
+// B). Leaving an agent who has not joined does nothing.
 func (p *Phones) Leave(agent agents.ID) {
 	p.mu.Lock()
 	l := p.legs[agent]
@@ -374,21 +375,22 @@ func (p *Phones) call(l *phoneLeg) (upFor time.Duration, err error) {
 	l.dlg.Store(dlg)
 	defer l.dlg.Store(nil)
 
-	// The wait ends on an answer, the answer timeout or Leave. sipgo sends
-	// CANCEL only once the phone has responded; before that there is
-	// nothing to cancel, and it would otherwise wait out Timer B (32 s).
+	// The wait ends on an answer, the answer timeout or Leave. A CANCEL can
+	// only follow a provisional response: on the answer timeout sipgo waits
+	// for one (up to Timer B, when the INVITE transaction gives up anyway)
+	// so a phone that rings late is still cancelled; on Leave with nothing
+	// heard from the phone there is nothing to cancel and no reason to wait.
 	waitCtx, cancel := context.WithCancelCause(context.Background())
 	var responded atomic.Bool
 	errNoAnswer := fmt.Errorf("the phone did not answer within %s", p.cfg.AnswerTimeout)
-	stopWait := func(why error) {
+	timer := time.AfterFunc(p.cfg.AnswerTimeout, func() { cancel(errNoAnswer) })
+	stopOnLeave := context.AfterFunc(l.ctx, func() {
 		if responded.Load() {
-			cancel(why)
+			cancel(context.Canceled)
 		} else {
 			cancel(sipgo.WaitAnswerForceCancelErr)
 		}
-	}
-	timer := time.AfterFunc(p.cfg.AnswerTimeout, func() { stopWait(errNoAnswer) })
-	stopOnLeave := context.AfterFunc(l.ctx, func() { stopWait(context.Canceled) })
+	})
 	err = dlg.WaitAnswer(waitCtx, sipgo.AnswerOptions{OnResponse: func(*sipmsg.Response) error {
 		responded.Store(true)
 		return nil
