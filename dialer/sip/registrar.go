@@ -262,8 +262,13 @@ func (r *Registrar) HandleRegister(req *sipmsg.Request, tx sipmsg.ServerTransact
 
 const reasonThrottled = "Too Many Failed Attempts"
 
+// registerDBTimeout bounds the database work of one REGISTER: a phone
+// retransmits after 500 ms and gives up after 32 s.
+const registerDBTimeout = 5 * time.Second
+
 func (r *Registrar) register(req *sipmsg.Request) *sipmsg.Response {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), registerDBTimeout)
+	defer cancel()
 	now := r.cfg.Now()
 	src, err := netip.ParseAddrPort(req.Source())
 	if err != nil {
