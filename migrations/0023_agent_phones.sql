@@ -35,3 +35,9 @@ CREATE TABLE agent_registrations (
 	CHECK (expires_at > registered_at)
 );
 CREATE INDEX agent_registrations_expires ON agent_registrations (expires_at);
+
+-- Changes to an agent's phone made from the console or API are recorded with
+-- the other changes to the account (package web; never the SIP password).
+ALTER TABLE user_events DROP CONSTRAINT user_events_action_check;
+ALTER TABLE user_events ADD CONSTRAINT user_events_action_check CHECK (action IN ('create', 'disable', 'enable',
+	'password_reset', 'sip_password_set', 'sip_password_clear', 'phone_uri_set', 'phone_uri_clear'));

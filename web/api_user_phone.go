@@ -13,7 +13,8 @@ import (
 // Agents' SIP phones (issue 13): a manager (or an admin) sets an agent's
 // SIP password, with which the phone registers as the agent's username, or
 // a fixed URI Pacer calls. Only the password's digest HA1 is stored; a
-// generated password is answered once.
+// generated password is answered once. Each change is recorded in
+// user_events with who made it.
 
 // phoneView is an agent's phone as the API and the console show it.
 type phoneView struct {
@@ -127,6 +128,9 @@ func (s *Server) apiUserPhoneURISet(c *fiber.Ctx) error {
 	if err := agents.SetPhoneURI(c.UserContext(), s.db, agents.ID(u.ID), req.URI); err != nil {
 		return err
 	}
+	if err := RecordUserEvent(c.UserContext(), s.db, u.ID, "phone_uri_set", sessionOf(c).User); err != nil {
+		return err
+	}
 	s.log.Info("phone URI set", "user", u.Username, "by", sessionOf(c).User.Username)
 	return s.answerPhone(c, u)
 }
@@ -138,6 +142,9 @@ func (s *Server) apiUserPhoneURIClear(c *fiber.Ctx) error {
 		return err
 	}
 	if err := agents.ClearPhoneURI(c.UserContext(), s.db, agents.ID(u.ID)); err != nil {
+		return err
+	}
+	if err := RecordUserEvent(c.UserContext(), s.db, u.ID, "phone_uri_clear", sessionOf(c).User); err != nil {
 		return err
 	}
 	s.log.Info("phone URI removed", "user", u.Username, "by", sessionOf(c).User.Username)
@@ -178,6 +185,9 @@ func (s *Server) apiUserSIPPasswordSet(c *fiber.Ctx) error {
 		Password: req.Password}); err != nil {
 		return fieldError(fiber.StatusBadRequest, "password", "%v", err)
 	}
+	if err := RecordUserEvent(c.UserContext(), s.db, u.ID, "sip_password_set", sessionOf(c).User); err != nil {
+		return err
+	}
 	s.log.Info("SIP password set", "user", u.Username, "by", sessionOf(c).User.Username)
 	p, err = agents.GetPhone(c.UserContext(), s.db, agents.ID(u.ID), time.Now())
 	if err != nil {
@@ -198,6 +208,9 @@ func (s *Server) apiUserSIPPasswordClear(c *fiber.Ctx) error {
 		return err
 	}
 	if err := agents.ClearSIPPassword(c.UserContext(), s.db, agents.ID(u.ID)); err != nil {
+		return err
+	}
+	if err := RecordUserEvent(c.UserContext(), s.db, u.ID, "sip_password_clear", sessionOf(c).User); err != nil {
 		return err
 	}
 	s.log.Info("SIP password removed", "user", u.Username, "by", sessionOf(c).User.Username)

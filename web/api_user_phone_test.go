@@ -106,6 +106,20 @@ func TestUserPhoneAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Equal(t, "none", phone().Status)
 
+	status, body = max.do("GET", fmt.Sprintf("/api/v1/users/%d/events", annID), nil)
+	require.Equal(t, http.StatusOK, status, body)
+	var evs struct {
+		Events []UserEvent `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &evs))
+	var actions []string
+	for _, e := range evs.Events {
+		require.Equal(t, "max", e.By)
+		actions = append(actions, e.Action)
+	}
+	require.Equal(t, []string{"phone_uri_clear", "sip_password_clear", "sip_password_set", "phone_uri_set"}, actions,
+		"each change recorded with who made it, newest first")
+
 	status, body = max.do("GET", fmt.Sprintf("/api/v1/users/%d/phone", sue.ID), nil)
 	require.Equal(t, http.StatusConflict, status, body)
 	require.Contains(t, body, "only agents have SIP phones")

@@ -174,7 +174,8 @@ type phoneLeg struct {
 }
 
 // Subscribe calls f on every phone leg change until unsubscribe is called.
-// f runs on the agent's leg goroutine, in order per agent; it must not block.
+// f runs on the agent's leg goroutine, in order per agent; it must not block
+// (nor call Leave or Stop, which wait for that goroutine).
 func (p *Phones) Subscribe(f func(PhoneEvent)) (unsubscribe func()) {
 	p.mu.Lock()
 	id := p.nextSub
@@ -193,16 +194,6 @@ func (p *Phones) Subscribe(f func(PhoneEvent)) (unsubscribe func()) {
 // neither a registration nor a fixed URI gets an error naming them; a
 // second Join while joined does nothing.
 func (p *Phones) Join(ctx context.Context, agent agents.ID) error {
-	p.mu.Lock()
-	_, joined := p.legs[agent]
-	stopped := p.stopped
-	p.mu.Unlock()
-	if stopped {
-		return errors.New("phones: stopped")
-	}
-	if joined {
-		return nil
-	}
 	if _, err := agents.PhoneContact(ctx, p.db, agent, time.Now()); err != nil {
 		if errors.Is(err, agents.ErrNoPhone) {
 			return fmt.Errorf("agent %d has no SIP phone: %w", agent, err)
@@ -212,21 +203,38 @@ func (p *Phones) Join(ctx context.Context, agent agents.ID) error {
 	lctx, cancel := context.WithCancel(context.Background())
 	l := &phoneLeg{agent: agent, log: p.log.With("agent", int64(agent)), ctx: lctx, cancel: cancel,
 		done: make(chan struct{}), farBye: make(chan struct{}, 1)}
-	p.mu.Lock()
-	if _, ok := p.legs[agent]; ok || p.stopped {
+	for {
+		p.mu.Lock()
+		old, stopped := p.legs[agent], p.stopped
+		if old == nil && !stopped {
+			p.legs[agent] = l
+		}
 		p.mu.Unlock()
-		cancel()
-		return nil
+		switch {
+		case stopped:
+			cancel()
+			return errors.New("phones: stopped")
+		case old == nil:
+			go p.run(l)
+			return nil
+		case old.ctx.Err() == nil:
+			cancel()
+			return nil // joined already
+		}
+		// A Leave is hanging the old leg up: join anew once it is gone.
+		select {
+		case <-old.done:
+		case <-ctx.Done():
+			cancel()
+			return ctx.Err()
+		}
 	}
-	p.legs[agent] = l
-	p.mu.Unlock()
-	go p.run(l)
-	return nil
 }
 
-// Leave hangs up the agent's phone leg (BYE) and stops redialling; it
-// returns when the leg's goroutine has exited. Leaving an agent who has not
-// joined does nothing.
+// Leave hangs up the agent's phone leg (BYE, or CANCEL while it rings) and
+// stops redialling; it returns when the leg's goroutine has exited, which
+// for a ringing phone can take until its 487 arrives (at most 32 s, Timer
+// B). Leaving an agent who has not joined does nothing.
 func (p *Phones) Leave(agent agents.ID) {
 	p.mu.Lock()
 	l := p.legs[agent]
@@ -296,10 +304,10 @@ func (p *Phones) set(l *phoneLeg, ev PhoneEvent) {
 // run is the agent's leg goroutine: call, keep up, redial, until Leave.
 func (p *Phones) run(l *phoneLeg) {
 	defer func() {
+		p.set(l, PhoneEvent{State: PhoneOff})
 		p.mu.Lock()
 		delete(p.legs, l.agent)
 		p.mu.Unlock()
-		p.set(l, PhoneEvent{State: PhoneOff})
 		close(l.done)
 	}()
 	backoff := p.cfg.MinBackoff
@@ -367,21 +375,22 @@ func (p *Phones) call(l *phoneLeg) (upFor time.Duration, err error) {
 	l.dlg.Store(dlg)
 	defer l.dlg.Store(nil)
 
-	// The wait ends on an answer, the answer timeout or Leave. sipgo sends
-	// CANCEL only once the phone has responded; before that there is
-	// nothing to cancel, and it would otherwise wait out Timer B (32 s).
+	// The wait ends on an answer, the answer timeout or Leave. A CANCEL can
+	// only follow a provisional response: on the answer timeout sipgo waits
+	// for one (up to Timer B, when the INVITE transaction gives up anyway)
+	// so a phone that rings late is still cancelled; on Leave with nothing
+	// heard from the phone there is nothing to cancel and no reason to wait.
 	waitCtx, cancel := context.WithCancelCause(context.Background())
 	var responded atomic.Bool
 	errNoAnswer := fmt.Errorf("the phone did not answer within %s", p.cfg.AnswerTimeout)
-	stopWait := func(why error) {
+	timer := time.AfterFunc(p.cfg.AnswerTimeout, func() { cancel(errNoAnswer) })
+	stopOnLeave := context.AfterFunc(l.ctx, func() {
 		if responded.Load() {
-			cancel(why)
+			cancel(context.Canceled)
 		} else {
 			cancel(sipgo.WaitAnswerForceCancelErr)
 		}
-	}
-	timer := time.AfterFunc(p.cfg.AnswerTimeout, func() { stopWait(errNoAnswer) })
-	stopOnLeave := context.AfterFunc(l.ctx, func() { stopWait(context.Canceled) })
+	})
 	err = dlg.WaitAnswer(waitCtx, sipgo.AnswerOptions{OnResponse: func(*sipmsg.Response) error {
 		responded.Store(true)
 		return nil

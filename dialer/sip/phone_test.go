@@ -251,7 +251,8 @@ func newTestPhones(t *testing.T, db agents.PhoneDB, u *phoneTestUA, ports *media
 // agent joins, with the auto-answer headers; a customer leg bridged into
 // the phone leg is heard at the phone and the phone's audio reaches the
 // customer; when the phone hangs up the leg is reported down, redialled and
-// up again; Leave sends BYE (sipp sees both calls end cleanly).
+// up again; Leave sends BYE, and a later Join calls the phone again (sipp
+// sees all three calls end cleanly).
 func TestPhoneLegIsCalledKeptAndRedialledAgainstSipp(t *testing.T) {
 	requireSipp(t)
 	t.Parallel()
@@ -266,7 +267,7 @@ func TestPhoneLegIsCalledKeptAndRedialledAgainstSipp(t *testing.T) {
 	mediaPort := freeMediaPort(t)
 	phone := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sippPort))
 	sipp := startSipp(t, "phone_autoanswer.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-mp", strconv.Itoa(mediaPort),
-		"-rtp_echo", "-m", "2")
+		"-rtp_echo", "-m", "3")
 	require.NoError(t, agents.SetPhoneURI(ctx, db, ann, "sip:ann@"+phone.String()))
 
 	ph, evs := newTestPhones(t, db, u, ports, media.LegConfig{})
@@ -305,8 +306,14 @@ func TestPhoneLegIsCalledKeptAndRedialledAgainstSipp(t *testing.T) {
 	require.Equal(t, PhoneOff, ph.State(ann))
 	_, ok = ph.Leg(ann)
 	require.False(t, ok)
+	evs.waitFor(t, PhoneOff, 1)
+
+	// Joining again (the agent's next session) calls the phone again.
+	require.NoError(t, ph.Join(ctx, ann))
+	evs.waitFor(t, PhoneUp, 3)
+	ph.Leave(ann)
 	r := sipp.wait(t)
-	require.Zero(t, r.code, "sipp: both calls answered and ended cleanly (the second by our BYE)\n%s", r.output)
+	require.Zero(t, r.code, "sipp: three calls answered and ended cleanly (the last two by our BYE)\n%s", r.output)
 }
 
 // A phone that registered from behind NAT (its Contact a private address)

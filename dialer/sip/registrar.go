@@ -133,12 +133,20 @@ type Registrar struct {
 	log  *slog.Logger
 
 	mu       sync.Mutex
-	failures map[string]*failureCount // "user:NAME" and "ip:ADDR"
-	local    map[netip.Addr]time.Time // sources registered here, until
-	shared   map[netip.Addr]bool      // every node's sources, from Refresh
+	failures map[string]*failureCount   // "user:NAME" and "ip:ADDR"
+	local    map[netip.Addr]localSource // sources registered here since the last Refresh
+	gen      uint64                     // counts Refresh calls
+	shared   map[netip.Addr]bool        // every node's sources, from Refresh
 
 	stop chan struct{}
 	done chan struct{}
+}
+
+// localSource is a binding made here that the last Refresh may not have
+// read yet.
+type localSource struct {
+	until time.Time
+	gen   uint64 // the Refresh generation it was made in
 }
 
 type failureCount struct {
@@ -157,7 +165,7 @@ func NewRegistrar(db agents.PhoneDB, cfg RegistrarConfig) (*Registrar, error) {
 		return nil, err
 	}
 	return &Registrar{cfg: cfg, db: db, auth: auth, log: cfg.Logger.With("component", "registrar"),
-		failures: map[string]*failureCount{}, local: map[netip.Addr]time.Time{}, shared: map[netip.Addr]bool{}}, nil
+		failures: map[string]*failureCount{}, local: map[netip.Addr]localSource{}, shared: map[netip.Addr]bool{}}, nil
 }
 
 // Start loads the bindings and keeps re-reading them every RefreshEvery in
@@ -201,8 +209,13 @@ func (r *Registrar) Stop() {
 }
 
 // Refresh re-reads every node's live bindings and fixed URIs for
-// KnownSource, and deletes dead bindings.
+// KnownSource (so an unregistered or expired phone's address stops being
+// known), and deletes dead bindings.
 func (r *Registrar) Refresh(ctx context.Context) error {
+	r.mu.Lock()
+	r.gen++
+	gen := r.gen
+	r.mu.Unlock()
 	now := r.cfg.Now()
 	if _, err := agents.DeleteExpiredRegistrations(ctx, r.db, now); err != nil {
 		return err
@@ -217,8 +230,9 @@ func (r *Registrar) Refresh(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	r.shared = shared
-	for a, until := range r.local {
-		if !until.After(now) {
+	// Bindings made before this read are in it (or gone); later ones stay.
+	for a, l := range r.local {
+		if l.gen < gen {
 			delete(r.local, a)
 		}
 	}
@@ -232,7 +246,7 @@ func (r *Registrar) KnownSource(addr netip.Addr) bool {
 	addr = addr.Unmap()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if until, ok := r.local[addr]; ok && until.After(r.cfg.Now()) {
+	if l, ok := r.local[addr]; ok && l.until.After(r.cfg.Now()) {
 		return true
 	}
 	return r.shared[addr]
@@ -248,8 +262,13 @@ func (r *Registrar) HandleRegister(req *sipmsg.Request, tx sipmsg.ServerTransact
 
 const reasonThrottled = "Too Many Failed Attempts"
 
+// registerDBTimeout bounds the database work of one REGISTER: a phone
+// retransmits after 500 ms and gives up after 32 s.
+const registerDBTimeout = 5 * time.Second
+
 func (r *Registrar) register(req *sipmsg.Request) *sipmsg.Response {
-	ctx := context.Background()
+	ctx, cancel := context.WithTimeout(context.Background(), registerDBTimeout)
+	defer cancel()
 	now := r.cfg.Now()
 	src, err := netip.ParseAddrPort(req.Source())
 	if err != nil {
@@ -443,8 +462,8 @@ func (r *Registrar) bind(ctx context.Context, req *sipmsg.Request, phone agents.
 			return sipmsg.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
 		}
 		r.mu.Lock()
-		if reg.ExpiresAt.After(r.local[src.Addr()]) {
-			r.local[src.Addr()] = reg.ExpiresAt
+		if l := r.local[src.Addr()]; reg.ExpiresAt.After(l.until) || l.gen != r.gen {
+			r.local[src.Addr()] = localSource{until: reg.ExpiresAt, gen: r.gen}
 		}
 		r.mu.Unlock()
 		log.Info("phone registered", "contact", ch.uri, "expires", ch.expires)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -61,8 +62,10 @@ func runSipp(t *testing.T, scenario string, target netip.AddrPort, args ...strin
 
 // sippProc is a running sipp.
 type sippProc struct {
-	cmd *exec.Cmd
-	out *strings.Builder
+	cmd  *exec.Cmd
+	out  *strings.Builder
+	done chan struct{} // closed when sipp has exited; err is then set
+	err  error
 }
 
 func startSipp(t *testing.T, scenario string, target netip.AddrPort, args ...string) *sippProc {
@@ -92,19 +95,45 @@ func startSipp(t *testing.T, scenario string, target netip.AddrPort, args ...str
 	p.cmd.Dir = t.TempDir()
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())
+	p.done = make(chan struct{})
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
+		select {
+		case <-p.done:
+		default:
 			_ = p.cmd.Process.Kill()
-			_ = p.cmd.Wait()
+			<-p.done
 		}
 	})
+	if !target.IsValid() {
+		// A phone (UAS): wait until sipp holds its port, so that the first
+		// INVITE is not sent to a closed port.
+		addr := opts["-i"] + ":" + opts["-p"]
+		testwait.Until(t, func() bool {
+			select {
+			case <-p.done:
+				return true
+			default:
+			}
+			c, err := net.ListenPacket("udp4", addr)
+			if err != nil {
+				return true
+			}
+			_ = c.Close()
+			return false
+		}, "sipp listens on %s", addr)
+	}
 	return p
 }
 
 // wait waits for sipp to exit; on failure the output has its error log.
 func (p *sippProc) wait(t *testing.T) sippRun {
 	t.Helper()
-	err := p.cmd.Wait()
+	<-p.done
+	err := p.err
 	code := 0
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
@@ -225,8 +254,9 @@ func TestPhoneRegistersWithDigestAgainstSipp(t *testing.T) {
 	regs, err = agents.Registrations(ctx, db, ann, clock.Now())
 	require.NoError(t, err)
 	require.Empty(t, regs)
+	require.True(t, reg.KnownSource(netip.MustParseAddr("127.0.0.1")), "until the next refresh")
 	require.NoError(t, reg.Refresh(ctx))
-	require.False(t, reg.KnownSource(netip.MustParseAddr("127.0.0.2")))
+	require.False(t, reg.KnownSource(netip.MustParseAddr("127.0.0.1")), "an unregistered phone's address is no longer known")
 }
 
 // Wrong passwords are challenged again, then the user is throttled: even the
