@@ -141,6 +141,9 @@ type Phones struct {
 	subs    map[int]func(PhoneEvent)
 	nextSub int
 	stopped bool
+	// running counts the legs' goroutines, including those of legs that
+	// Leave took out of legs and that are still hanging up.
+	running sync.WaitGroup
 }
 
 // NewPhones makes the phone legs' keeper; db is where phones are found.
@@ -233,11 +236,13 @@ func (p *Phones) Join(ctx context.Context, agent agents.ID) error {
 
 // Leave hangs up the agent's phone leg (BYE, or CANCEL while it rings) and
 // stops redialling; it returns when the leg's goroutine has exited, which
-// for a ringing phone can take until its 487 arrives (at most 32 s, Timer
-// B). Leaving an agent who has not joined does nothing.
+// may take until the phone answers the BYE. The leg is forgotten at once,
+// so a Join meanwhile calls the phone afresh. Leaving an agent who has not
+// joined does nothing.
 func (p *Phones) Leave(agent agents.ID) {
 	p.mu.Lock()
 	l := p.legs[agent]
+	delete(p.legs, agent)
 	p.mu.Unlock()
 	if l == nil {
 		return
@@ -246,21 +251,16 @@ func (p *Phones) Leave(agent agents.ID) {
 	<-l.done
 }
 
-// Stop leaves every agent. Idempotent; Join fails afterwards.
+// Stop leaves every agent and waits for every leg to be hung up.
+// Idempotent; Join fails afterwards.
 func (p *Phones) Stop() {
 	p.mu.Lock()
 	p.stopped = true
-	ls := make([]*phoneLeg, 0, len(p.legs))
 	for _, l := range p.legs {
-		ls = append(ls, l)
-	}
-	p.mu.Unlock()
-	for _, l := range ls {
 		l.cancel()
 	}
-	for _, l := range ls {
-		<-l.done
-	}
+	p.mu.Unlock()
+	p.running.Wait()
 }
 
 // State is where the agent's phone leg is (PhoneOff when not joined).
@@ -306,9 +306,12 @@ func (p *Phones) run(l *phoneLeg) {
 	defer func() {
 		p.set(l, PhoneEvent{State: PhoneOff})
 		p.mu.Lock()
-		delete(p.legs, l.agent)
+		if p.legs[l.agent] == l {
+			delete(p.legs, l.agent)
+		}
 		p.mu.Unlock()
 		close(l.done)
+		p.running.Done()
 	}()
 	backoff := p.cfg.MinBackoff
 	for {
