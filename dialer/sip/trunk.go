@@ -105,7 +105,7 @@ type TrunkOptions struct {
 	// with the payload type the call negotiated) on an answered call. It
 	// runs on the call's RTP reader goroutine and must not block.
 	OnDTMF func(call dialer.CallID, digit rune)
-	Logger    *slog.Logger
+	Logger *slog.Logger
 }
 
 func (o TrunkOptions) withDefaults() TrunkOptions {
