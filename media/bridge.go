@@ -3,6 +3,7 @@ package media
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A leg is in at most one bridge or conference at a time: its owner. The
@@ -66,6 +67,10 @@ type relay struct {
 	// destination resynchronises instead of showing the muted packets as a
 	// sequence gap.
 	via atomic.Uint64
+
+	// Written only by the source leg's reader.
+	relayed atomic.Uint64
+	first   atomic.Int64 // unix nanos of the first packet relayed, 0 = none
 }
 
 func (r *relay) deliver(from *Leg, p *rxPacket) {
@@ -73,7 +78,27 @@ func (r *relay) deliver(from *Leg, p *rxPacket) {
 		return
 	}
 	k := srcKey{src: from.id, via: r.via.Load(), ssrc: p.hdr.SSRC}
-	r.dst.out.write(k, p.hdr.SequenceNumber, p.hdr.Timestamp, p.hdr.Marker, p.dtmf, p.codec, p.payload)
+	if r.dst.out.write(k, p.hdr.SequenceNumber, p.hdr.Timestamp, p.hdr.Marker, p.dtmf, p.codec, p.payload) {
+		if r.relayed.Add(1) == 1 {
+			r.first.Store(time.Now().UnixNano())
+		}
+	}
+}
+
+// Relayed says how many packets from `from` this bridge has sent on to the
+// other leg, and when the first went (zero time before any): the answer to
+// "did the customer's audio reach the agent, and how soon after connect".
+func (br *Bridge) Relayed(from *Leg) (packets uint64, first time.Time) {
+	r := br.ab
+	if from == br.b {
+		r = br.ba
+	} else if from != br.a {
+		return 0, time.Time{}
+	}
+	if n := r.first.Load(); n != 0 {
+		first = time.Unix(0, n)
+	}
+	return r.relayed.Load(), first
 }
 
 // NewBridge relays a<->b, taking each leg out of any bridge (which closes)

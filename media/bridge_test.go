@@ -53,6 +53,11 @@ func TestAgentLegKeepsOneStreamAcrossThreeCustomers(t *testing.T) {
 		for _, p := range carrier.received() {
 			require.Equal(t, tone(160, 0x77), p.Payload)
 		}
+		n, first := br.Relayed(cust)
+		require.EqualValues(t, perCustomer, n)
+		require.False(t, first.IsZero())
+		n, _ = br.Relayed(agent)
+		require.EqualValues(t, 5, n)
 		br.Close()
 		require.NoError(t, cust.Close())
 		require.NoError(t, cust.Err())
@@ -226,6 +231,20 @@ func TestSymmetricRTPFollowsAMovedSourceOnlyAfterConsecutivePackets(t *testing.T
 	require.Equal(t, 3, carrier.count())
 	// What the phone heard: the packet from the carrier and the locking one.
 	testwait.Until(t, func() bool { return phone.count() == 2 }, "phone hears the accepted packets")
+
+	// A hold re-INVITE repeating the SDP address (behind NAT, one we cannot
+	// reach) keeps the locked-on address; a new SDP address is followed at
+	// once.
+	_, err := cust.Answer(carrier.sdp([]int{0}, 0, 20, "sendonly"))
+	require.NoError(t, err)
+	require.Equal(t, moved.addr(), cust.RemoteAddr())
+	_, err = cust.Answer(carrier.sdp([]int{0}, 0, 20, "sendrecv"))
+	require.NoError(t, err)
+	require.Equal(t, moved.addr(), cust.RemoteAddr())
+	elsewhere := newPeer(t)
+	_, err = cust.Answer(elsewhere.sdp([]int{0}, 0, 20, "sendrecv"))
+	require.NoError(t, err)
+	require.Equal(t, elsewhere.addr(), cust.RemoteAddr())
 }
 
 // A leg that hears nothing closes with ErrMediaTimeout (before the first
@@ -252,9 +271,9 @@ func TestMediaTimeoutEndsSilentLegsButNotHeldOnes(t *testing.T) {
 	require.NoError(t, err)
 	talker.send(spoke.LocalAddr(), 0, tone(160, 1))
 
-	<-silent.Done()
+	waitDone(t, silent)
 	require.ErrorIs(t, silent.Err(), ErrMediaTimeout)
-	<-spoke.Done()
+	waitDone(t, spoke)
 	require.ErrorIs(t, spoke.Err(), ErrMediaTimeout)
 	require.EqualValues(t, 1, spoke.Stats().PacketsIn)
 	require.False(t, spoke.Stats().LastPacketIn.IsZero())
@@ -270,11 +289,11 @@ func TestMediaTimeoutEndsSilentLegsButNotHeldOnes(t *testing.T) {
 	default:
 	}
 	held.SetHold(false)
-	<-held.Done()
+	waitDone(t, held)
 	require.ErrorIs(t, held.Err(), ErrMediaTimeout)
 	_, err = inactive.Answer(inactivePeer.sdp([]int{0}, 0, 0, "sendrecv"))
 	require.NoError(t, err)
-	<-inactive.Done()
+	waitDone(t, inactive)
 	require.ErrorIs(t, inactive.Err(), ErrMediaTimeout)
 }
 
@@ -334,4 +353,36 @@ func TestCloseStopsEverythingAndFreesPorts(t *testing.T) {
 	require.Zero(t, a.LocalAddr().Port()%2, "RTP ports are even")
 	require.Zero(t, b.LocalAddr().Port()%2, "RTP ports are even")
 	require.NotEqual(t, a.LocalAddr().Port(), b.LocalAddr().Port())
+}
+
+// The relay path (read, restamp, transcode, write) allocates nothing per
+// packet.
+func TestRelayPathDoesNotAllocate(t *testing.T) {
+	noLeaks(t)
+	ports := testPorts(t)
+	carrier, phone := newPeer(t), newPeer(t)
+	cust := answerPeer(t, ports, carrier, []int{8}, 101, 20)
+	agent := answerPeer(t, ports, phone, []int{0}, 96, 20)
+	NewBridge(cust, agent)
+	var rx rxState
+	audio := carrier.packet(8, false, tone(160, 0x2a))
+	event := carrier.packet(101, false, []byte{5, 10, 0, 160})
+	seq := uint16(0)
+	allocs := testing.AllocsPerRun(500, func() {
+		seq++
+		audio[2], audio[3] = byte(seq>>8), byte(seq)
+		cust.receive(&rx, audio, carrier.addr())
+		cust.receive(&rx, event, carrier.addr())
+	})
+	require.Zero(t, allocs)
+	require.NotZero(t, agent.Stats().PacketsOut)
+}
+
+func waitDone(t *testing.T, l *Leg) {
+	t.Helper()
+	select {
+	case <-l.Done():
+	case <-testwait.Expired(t):
+		t.Fatalf("leg %s never closed", l.LocalAddr())
+	}
 }

@@ -137,15 +137,18 @@ type Leg struct {
 	mu      sync.Mutex
 	sessID  uint64
 	sessVer uint64
-	owner   owner // bridge or conference the leg is in; guarded by attachMu
+	// sdpRemote is the address the far end's last SDP gave.
+	sdpRemote netip.AddrPort
+	player    *player
+	dtmfTx    *dtmfSender
+	owner     owner // bridge or conference the leg is in; guarded by attachMu
 
 	st counters
 
 	closeOnce  sync.Once
 	closing    atomic.Bool
-	err        error // set before done is closed
-	done       chan struct{}
-	readerDone chan struct{}
+	err        error         // set before done is closed
+	done       chan struct{} // closed by the reader as it exits, after shutdown
 	inCallback atomic.Bool
 }
 
@@ -180,7 +183,6 @@ func (p *Ports) NewLeg(cfg LegConfig) (*Leg, error) {
 		timeout:      cfg.PacketTimeout,
 		sessID:       rand.Uint64() >> 2,
 		done:         make(chan struct{}),
-		readerDone:   make(chan struct{}),
 	}
 	l.log = cfg.Logger.With("rtp_port", port)
 	l.out.init(l)
@@ -263,14 +265,11 @@ func (l *Leg) shutdown(err error) {
 			l.log.Info("media leg closed", "err", err)
 		}
 		detach(l)
+		l.StopPlay()
+		l.stopDTMF()
+		// The reader exits once its blocked read returns on the closed
+		// socket; it gives the port back and closes done.
 		_ = l.conn.Close()
-		go func() {
-			// The reader exits once its blocked read returns on the closed
-			// socket; the port goes back to the pool only then.
-			<-l.readerDone
-			l.ports.release(l.port)
-			close(l.done)
-		}()
 	})
 }
 
@@ -320,6 +319,7 @@ type rxPacket struct {
 type rxState struct {
 	buf [1600]byte
 	hdr rtp.Header
+	pkt rxPacket
 
 	started bool
 	ssrc    uint32
@@ -334,8 +334,13 @@ type rxState struct {
 	dtmfTS   uint32
 }
 
+// read is the leg's reader goroutine. Every way out of it goes through
+// shutdown first (a closed socket, a timeout, a read error).
 func (l *Leg) read() {
-	defer close(l.readerDone)
+	defer func() {
+		l.ports.release(l.port)
+		close(l.done)
+	}()
 	check := min(l.firstTimeout, l.timeout) / 4
 	check = max(min(check, time.Second), 5*time.Millisecond)
 	var rx rxState
@@ -395,7 +400,11 @@ func (l *Leg) receive(rx *rxState, b []byte, from netip.AddrPort) {
 		payload = payload[:len(payload)-pad]
 	}
 	pt := rx.hdr.PayloadType
-	p := rxPacket{hdr: &rx.hdr, payload: payload}
+	// The packet handed on lives in rxState: passed to an interface it
+	// would escape, and a heap allocation per packet is what the relay
+	// must not do.
+	p := &rx.pkt
+	*p = rxPacket{hdr: &rx.hdr, payload: payload}
 	switch {
 	case pt == uint8(PCMU) || pt == uint8(PCMA):
 		p.codec = Codec(pt)
@@ -434,10 +443,10 @@ func (l *Leg) receive(rx *rxState, b []byte, from netip.AddrPort) {
 		return
 	}
 	if p.dtmf {
-		l.detectDTMF(rx, &p)
+		l.detectDTMF(rx, p)
 	}
 	if a := l.att.Load(); a != nil {
-		a.a.deliver(l, &p)
+		a.a.deliver(l, p)
 	}
 }
 
@@ -468,11 +477,18 @@ func (l *Leg) fromLockedSource(rx *rxState, from netip.AddrPort) bool {
 	return true
 }
 
-// setRemote points the leg at the address the far end's SDP gave.
+// setRemote points the leg at the address the far end's SDP gave. An SDP
+// that repeats the address of the last one (a hold or resume re-INVITE)
+// leaves the leg where symmetric RTP locked it: behind NAT the SDP address
+// is one we cannot reach, and going back to it would cut the audio until
+// the next lock-on.
 func (l *Leg) setRemote(a netip.AddrPort) {
-	if r := l.remote.Load(); r != nil && *r == a {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if a == l.sdpRemote {
 		return
 	}
+	l.sdpRemote = a
 	l.remote.Store(&a)
 }
 

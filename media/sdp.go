@@ -99,7 +99,7 @@ func (l *Leg) Answer(offer []byte) ([]byte, error) {
 		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 {
 			continue
 		}
-		n, err := negotiate(sd, m, true)
+		n, err := negotiate(sd, m)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -149,7 +149,7 @@ func (l *Leg) Answer(offer []byte) ([]byte, error) {
 
 // ApplyAnswer applies the far end's answer to our Offer: its codec (the
 // first of its formats we support), its telephone-event payload type, its
-// direction and address.
+// ptime, direction and address.
 func (l *Leg) ApplyAnswer(answer []byte) error {
 	sd, err := parseSDP(answer)
 	if err != nil {
@@ -159,7 +159,7 @@ func (l *Leg) ApplyAnswer(answer []byte) error {
 		if m.MediaName.Media != "audio" || m.MediaName.Port.Value == 0 {
 			continue
 		}
-		n, err := negotiate(sd, m, false)
+		n, err := negotiate(sd, m)
 		if err != nil {
 			return err
 		}
@@ -203,10 +203,12 @@ func parseSDP(b []byte) (*sdp.SessionDescription, error) {
 	return &sd, nil
 }
 
-// negotiate reads one audio media line. For an offer (we answer) it picks
-// the first format we support; for an answer the same rule applies to the
-// formats the far end kept.
-func negotiate(sd *sdp.SessionDescription, m *sdp.MediaDescription, offer bool) (negotiated, error) {
+// negotiate reads one audio media line, of an offer (we answer) or of an
+// answer (to our offer): the first format we support, the telephone-event
+// payload type, the direction, the address, and the far end's a=ptime
+// (what it prefers to receive) when it is 10-60 ms in steps of 10, else
+// 20 ms.
+func negotiate(sd *sdp.SessionDescription, m *sdp.MediaDescription) (negotiated, error) {
 	var n negotiated
 	proto := strings.Join(m.MediaName.Protos, "/")
 	if !strings.EqualFold(proto, "RTP/AVP") {
@@ -286,7 +288,7 @@ func negotiate(sd *sdp.SessionDescription, m *sdp.MediaDescription, offer bool) 
 	}
 	n.format.PTime = 20 * time.Millisecond
 	if v, ok := m.Attribute("ptime"); ok {
-		if ms, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && ms >= 10 && ms <= 60 && ms%10 == 0 && offer {
+		if ms, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && ms >= 10 && ms <= 60 && ms%10 == 0 {
 			n.format.PTime = time.Duration(ms) * time.Millisecond
 		}
 	}

@@ -40,9 +40,12 @@ type stream struct {
 	tsOff  uint32
 	srcSeq uint16 // newest sequence number seen from cur
 
-	// owner, when set, is the only generator allowed to write: a prompt or
-	// DTMF is playing into the leg and relayed audio is dropped meanwhile.
-	owner srcKey
+	endTS uint32 // where the media of the last packet ends (ts + its samples)
+
+	// prompt and dtmf, when set, are generators that own the stream: only
+	// the DTMF sender may write while it sends, else only the prompt
+	// player while it plays; relayed and mixed audio is dropped meanwhile.
+	prompt, dtmf srcKey
 
 	buf [1600]byte
 }
@@ -54,13 +57,33 @@ func (s *stream) init(l *Leg) {
 	s.ts = rand.Uint32()
 	s.format = Format{Codec: PCMU, PTime: 20 * time.Millisecond}
 	s.lastDur = 160
+	s.endTS = s.ts
 }
 
-// setOwner gives the stream to generator k (zero key: back to relays).
-func (s *stream) setOwner(k srcKey) {
+// own gives the stream to generator k in slot (prompt or dtmf).
+func (s *stream) own(slot *srcKey, k srcKey) {
 	s.mu.Lock()
-	s.owner = k
+	*slot = k
 	s.mu.Unlock()
+}
+
+// disown gives the slot up if k still holds it.
+func (s *stream) disown(slot *srcKey, k srcKey) {
+	s.mu.Lock()
+	if *slot == k {
+		*slot = srcKey{}
+	}
+	s.mu.Unlock()
+}
+
+func (s *stream) allowedLocked(k srcKey) bool {
+	switch {
+	case s.dtmf != (srcKey{}):
+		return k == s.dtmf
+	case s.prompt != (srcKey{}):
+		return k == s.prompt
+	}
+	return true
 }
 
 // write sends one packet of source k, restamped into the stream. Audio is
@@ -82,7 +105,7 @@ func (s *stream) write(k srcKey, seq uint16, ts uint32, marker, dtmf bool, codec
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.owner != (srcKey{}) && k != s.owner {
+	if !s.allowedLocked(k) {
 		return false
 	}
 	var pt uint8
@@ -114,8 +137,17 @@ func (s *stream) write(k srcKey, seq uint16, ts uint32, marker, dtmf bool, codec
 	}
 	s.sent = true
 	s.lastWall = now
-	if !dtmf {
-		s.lastDur = uint32(len(payload))
+	samples := uint32(len(payload))
+	if dtmf {
+		samples = 0
+		if len(payload) >= 4 {
+			samples = uint32(binary.BigEndian.Uint16(payload[2:]))
+		}
+	} else {
+		s.lastDur = samples
+	}
+	if end := outTS + samples; int32(end-s.endTS) > 0 {
+		s.endTS = end
 	}
 
 	b := s.buf[:12+len(payload)]
@@ -141,7 +173,8 @@ func (s *stream) write(k srcKey, seq uint16, ts uint32, marker, dtmf bool, codec
 
 // resyncLocked maps a new source onto the stream: the next sequence number,
 // and the last timestamp plus the time since the last packet, rounded to
-// whole packets of the last size (at least one).
+// whole packets of the last size (at least one), and never inside the
+// media already sent (a DTMF event's packets all carry its start).
 func (s *stream) resyncLocked(k srcKey, seq uint16, ts uint32, now int64) {
 	nextSeq, nextTS := s.seq, s.ts
 	if s.sent {
@@ -150,6 +183,9 @@ func (s *stream) resyncLocked(k srcKey, seq uint16, ts uint32, now int64) {
 		elapsed := uint32((now - s.lastWall) / int64(time.Second/8000))
 		pkts := max((elapsed+dur/2)/dur, 1)
 		nextTS += pkts * dur
+		if int32(s.endTS-nextTS) > 0 {
+			nextTS = s.endTS
+		}
 	}
 	s.cur = k
 	s.seqOff = nextSeq - seq

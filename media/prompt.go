@@ -1,0 +1,208 @@
+package media
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// Prompt is 8 kHz mono audio to play into a leg, kept encoded in both
+// G.711 laws so playing it costs no encoding.
+type Prompt struct {
+	ulaw, alaw []byte
+}
+
+// NewPrompt holds 8 kHz linear samples (DecodeWAV gives them from a file).
+func NewPrompt(samples []int16) *Prompt {
+	return &Prompt{
+		ulaw: PCMU.Encode(make([]byte, 0, len(samples)), samples),
+		alaw: PCMA.Encode(make([]byte, 0, len(samples)), samples),
+	}
+}
+
+// Duration is how long the prompt plays once.
+func (p *Prompt) Duration() time.Duration {
+	return time.Duration(len(p.ulaw)) * time.Second / 8000
+}
+
+func (p *Prompt) encoded(c Codec) []byte {
+	if c == PCMA {
+		return p.alaw
+	}
+	return p.ulaw
+}
+
+// Play plays p into the leg's stream, paced at the leg's ptime, from the
+// start and once, or over and over when loop. It replaces what the leg was
+// sending: a bridge's relay or a conference mix into the leg is dropped
+// while it plays (DTMF sent with SendDTMF still interrupts it). A prompt
+// already playing is stopped first. done is closed when the prompt ends,
+// is stopped, or the leg closes.
+func (l *Leg) Play(p *Prompt, loop bool) (done <-chan struct{}) {
+	pl := &player{l: l, p: p, loop: loop, key: srcKey{src: nextID()}, done: make(chan struct{}), marker: true}
+	l.mu.Lock()
+	old := l.player
+	l.player = pl
+	l.mu.Unlock()
+	if old != nil {
+		old.stop()
+	}
+	if l.closing.Load() || len(p.ulaw) == 0 {
+		pl.finish()
+		return pl.done
+	}
+	l.out.own(&l.out.prompt, pl.key)
+	pl.mu.Lock()
+	pl.item = pace.schedule(pl, nanotime())
+	pl.mu.Unlock()
+	return pl.done
+}
+
+// StopPlay stops the prompt playing into the leg, if any; what the leg
+// carried before (a bridge, a conference) resumes.
+func (l *Leg) StopPlay() {
+	l.mu.Lock()
+	pl := l.player
+	l.player = nil
+	l.mu.Unlock()
+	if pl != nil {
+		pl.stop()
+	}
+}
+
+// player is one Play: a pacer job.
+type player struct {
+	l      *Leg
+	p      *Prompt
+	loop   bool
+	key    srcKey
+	seq    uint16
+	ts     uint32
+	pos    int
+	marker bool
+
+	mu      sync.Mutex
+	item    *pacedItem
+	stopped bool
+	done    chan struct{}
+	buf     [480]byte // one packet of up to 60 ms
+}
+
+func (pl *player) tick(due, now int64) int64 {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	if pl.stopped {
+		return 0
+	}
+	if pl.l.closing.Load() {
+		pl.finishLocked()
+		return 0
+	}
+	f := pl.l.Format()
+	n := int(f.PTime / (time.Second / 8000))
+	n = min(max(n, 80), len(pl.buf))
+	enc := pl.p.encoded(f.Codec)
+	b := pl.buf[:0]
+	for len(b) < n {
+		if pl.pos >= len(enc) {
+			if !pl.loop {
+				break
+			}
+			pl.pos = 0
+		}
+		k := copy(pl.buf[len(b):n], enc[pl.pos:])
+		b = pl.buf[:len(b)+k]
+		pl.pos += k
+	}
+	if len(b) == 0 {
+		pl.finishLocked()
+		return 0
+	}
+	pl.l.out.write(pl.key, pl.seq, pl.ts, pl.marker, false, f.Codec, b)
+	pl.marker = false
+	pl.seq++
+	pl.ts += uint32(len(b))
+	return nextDue(due, now, f.PTime)
+}
+
+func (pl *player) stop() {
+	pl.mu.Lock()
+	it := pl.item
+	pl.finishLocked()
+	pl.mu.Unlock()
+	pace.remove(it)
+}
+
+func (pl *player) finish() {
+	pl.mu.Lock()
+	pl.finishLocked()
+	pl.mu.Unlock()
+}
+
+func (pl *player) finishLocked() {
+	if pl.stopped {
+		return
+	}
+	pl.stopped = true
+	pl.l.out.disown(&pl.l.out.prompt, pl.key)
+	close(pl.done)
+}
+
+var holdMusic = sync.OnceValue(makeHoldMusic)
+
+// HoldMusic is generated in code (no recording, nothing copyrighted): a
+// soft arpeggio over the chords C, A minor, F and G, 4.8 s, each note a
+// sine with a little second harmonic under a bell-like envelope that ends
+// at silence, so it loops without a click. It is made once and shared.
+func HoldMusic() *Prompt { return holdMusic() }
+
+func makeHoldMusic() *Prompt {
+	const (
+		rate     = 8000
+		noteLen  = rate * 3 / 10 // 300 ms
+		attack   = rate / 100    // 10 ms
+		release  = rate / 50     // 20 ms
+		peak     = 7000.0
+		padLevel = 0.25
+	)
+	// Melody notes (Hz), four per chord; the pad holds the chord's root an
+	// octave lower for the bar.
+	chords := []struct {
+		pad   float64
+		notes [4]float64
+	}{
+		{261.63, [4]float64{523.25, 659.25, 783.99, 659.25}},  // C: C E G E
+		{220.00, [4]float64{440.00, 523.25, 659.25, 523.25}},  // Am: A C E C
+		{349.23, [4]float64{698.46, 880.00, 1046.50, 880.00}}, // F: F A C A
+		{392.00, [4]float64{783.99, 987.77, 1174.66, 987.77}}, // G: G B D B
+	}
+	out := make([]int16, 0, len(chords)*4*noteLen)
+	for _, c := range chords {
+		bar := 4 * noteLen
+		for i := range bar {
+			t := float64(i) / rate
+			note := c.notes[i/noteLen]
+			j := i % noteLen // position in the note
+			nt := float64(j) / rate
+			env := math.Exp(-3.5 * nt)
+			if j < attack {
+				env *= float64(j) / attack
+			}
+			if j >= noteLen-release {
+				env *= float64(noteLen-j) / release
+			}
+			v := env * (math.Sin(2*math.Pi*note*nt) + 0.3*math.Sin(4*math.Pi*note*nt))
+			// The pad fades in and out with the bar so bars join smoothly.
+			padEnv := padLevel
+			if i < release {
+				padEnv *= float64(i) / release
+			}
+			if i >= bar-release {
+				padEnv *= float64(bar-i) / release
+			}
+			v += padEnv * math.Sin(2*math.Pi*c.pad*t)
+			out = append(out, int16(peak*v/1.55))
+		}
+	}
+	return NewPrompt(out)
+}
