@@ -18,10 +18,13 @@
 //     one), BYE either way, media timeout. It exits when the call ends;
 //     UA.Stop cancels every leg (CANCEL or BYE, bounded by
 //     Config.ShutdownGrace), closes the sockets and waits for all of them.
-//   - Controls (Bridge, Mute, Transfer to an agent) change the media bridge
-//     from the engine's goroutine under the leg's lock; Hold and Resume are
-//     handed to the leg's goroutine, which sends the re-INVITE. The agents'
-//     phone legs are not ours: TrunkOptions.AgentLegs lends them.
+//   - Controls (Bridge, Mute, Transfer to an agent, AddParty and Leave with
+//     another agent, SendDTMF, Play) change the media wiring from the
+//     engine's goroutine under the leg's lock; Hold and Resume are handed to
+//     the leg's goroutine, which sends the re-INVITE and plays hold music.
+//     A Hangup after Play sends its BYE when the prompt has finished. The
+//     agents' phone legs are not ours: TrunkOptions.AgentLegs lends them;
+//     prompts come from TrunkOptions.Prompts.
 //   - Channels and rates: per trunk, the dialogs in use (MaxChannels, counted
 //     until a cancelled INVITE's 487 arrived, not by engine calls), a
 //     calls-per-second token bucket (CPS) and a growing back-off after 503s.

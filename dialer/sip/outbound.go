@@ -513,10 +513,7 @@ func (l *outLeg) live() {
 		}
 		select {
 		case req := <-l.farBye:
-			cause := dialer.CauseNormalClearing
-			if q, ok := q850(req); ok {
-				cause.Q850 = q
-			}
+			cause := byeCause(req)
 			log.Info("the customer hung up", "cause", cause.String())
 			l.t.deliver(l.req.Call, dialer.TrunkHungUp, cause)
 			return
@@ -526,6 +523,19 @@ func (l *outLeg) live() {
 			l.t.deliver(l.req.Call, dialer.TrunkHungUp, causeMediaTimeout)
 			return
 		case <-l.ctx.Done():
+			if why := l.why(); errors.Is(why, errHangup) {
+				if playing := l.promptPlaying(); playing != nil {
+					// The information message is heard to its end.
+					select {
+					case <-playing:
+					case req := <-l.farBye:
+						log.Info("the customer hung up during the prompt")
+						l.t.deliver(l.req.Call, dialer.TrunkHungUp, byeCause(req))
+						return
+					case <-mediaDone:
+					}
+				}
+			}
 			log.Info("hanging up", "why", l.why().Error())
 			l.bye(log)
 			return
@@ -560,6 +570,16 @@ func (l *outLeg) live() {
 			return
 		}
 	}
+}
+
+// byeCause is the cause of the far end's BYE: normal clearing, with the
+// Q.850 cause of its Reason header when it has one.
+func byeCause(req *sip.Request) dialer.Cause {
+	cause := dialer.CauseNormalClearing
+	if q, ok := q850(req); ok {
+		cause.Q850 = q
+	}
+	return cause
 }
 
 // causeMediaTimeout: the far end stopped sending RTP.

@@ -30,6 +30,13 @@ type legCtl struct {
 	bridge   *media.Bridge
 	muted    bool
 	held     bool
+	// conf is the three-way call of AddParty; party is the third leg.
+	conf     *media.Conference
+	party    agents.ID
+	partyLeg *media.Leg
+	// playing is closed when the prompt of Play has finished: a Hangup
+	// after Play waits for it.
+	playing <-chan struct{}
 }
 
 // controlled returns the leg of call if it is up, else an error wrapping
@@ -49,8 +56,23 @@ func (t *Trunk) controlled(call dialer.CallID, what string) (*outLeg, error) {
 
 // bridgedLocked refuses a control that needs the agent on the call.
 func (l *outLeg) bridgedLocked(what string) error {
-	if l.ctl.bridge == nil {
+	if l.ctl.bridge == nil && l.ctl.conf == nil {
 		return refused(l.req.Call, what+": no agent is bridged")
+	}
+	return nil
+}
+
+// pairLocked refuses a control that needs the agent alone with the customer
+// (not on hold, not in a conference).
+func (l *outLeg) pairLocked(what string) error {
+	if err := l.bridgedLocked(what); err != nil {
+		return err
+	}
+	if l.ctl.conf != nil {
+		return refused(l.req.Call, what+": the call is a conference")
+	}
+	if l.ctl.held {
+		return refused(l.req.Call, what+": the call is on hold")
 	}
 	return nil
 }
@@ -80,6 +102,10 @@ func (l *outLeg) bridgeLocked(agent agents.ID, agentLeg *media.Leg) {
 	if l.ctl.bridge != nil {
 		l.ctl.bridge.Close()
 	}
+	if l.ctl.conf != nil {
+		l.ctl.conf.Close()
+		l.ctl.conf, l.ctl.party, l.ctl.partyLeg = nil, 0, nil
+	}
 	l.ctl.agent, l.ctl.agentLeg = agent, agentLeg
 	l.ctl.bridge = media.NewBridge(l.media, agentLeg)
 	l.ctl.muted = false
@@ -98,8 +124,11 @@ func (t *Trunk) mute(call dialer.CallID, on bool) error {
 		return err
 	}
 	defer l.ctl.mu.Unlock()
-	if err := l.bridgedLocked(what); err != nil {
+	if err := l.pairLocked(what); err != nil {
 		return err
+	}
+	if l.ctl.muted == on {
+		return refused(call, what+": already "+what+"d")
 	}
 	l.ctl.bridge.Mute(l.ctl.agentLeg, on)
 	l.ctl.muted = on
@@ -122,6 +151,9 @@ func (t *Trunk) hold(call dialer.CallID, on bool) error {
 	defer l.ctl.mu.Unlock()
 	if err := l.bridgedLocked(what); err != nil {
 		return err
+	}
+	if l.ctl.conf != nil {
+		return refused(call, what+": the call is a conference")
 	}
 	if l.ctl.held == on {
 		return refused(call, what+": the call is already "+map[bool]string{true: "on hold", false: "off hold"}[on])
@@ -157,11 +189,8 @@ func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target
 		return err
 	}
 	defer l.ctl.mu.Unlock()
-	if err := l.bridgedLocked("transfer"); err != nil {
+	if err := l.pairLocked("transfer"); err != nil {
 		return err
-	}
-	if l.ctl.held {
-		return refused(call, "transfer: the call is on hold")
 	}
 	if l.ctl.agentLeg == agentLeg {
 		return refused(call, "transfer: the agent is already on the call")
@@ -172,19 +201,137 @@ func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target
 	return nil
 }
 
-// setHold runs on the leg's goroutine: re-INVITE with the new direction.
+// setHold runs on the leg's goroutine: re-INVITE with the new direction,
+// and music to the customer while held (the bridge's relay into the
+// customer leg is held back while it plays; the agent hears nothing).
 func (l *outLeg) setHold(log *slog.Logger, on bool) {
 	l.media.SetHold(on)
+	if !on {
+		l.media.StopPlay()
+	}
 	res, err := l.reinviteOut(l.media.Offer())
 	if err != nil {
 		log.Warn("hold re-INVITE failed", "hold", on, "err", err)
-		return
-	}
-	if err := l.media.ApplyAnswer(res.Body()); err != nil {
+	} else if err := l.media.ApplyAnswer(res.Body()); err != nil {
 		log.Warn("hold re-INVITE: unusable SDP answer", "hold", on, "err", err)
-		return
+	}
+	if on {
+		music := l.t.opts.HoldMusic
+		if music == nil {
+			music = media.HoldMusic()
+		}
+		l.media.Play(music, true)
 	}
 	log.Info("hold changed", "hold", on)
+}
+
+// Play plays the named prompt (the campaign's information message) to the
+// customer; a Hangup that follows sends its BYE only when the prompt has
+// finished.
+func (t *Trunk) Play(_ context.Context, call dialer.CallID, prompt string) error {
+	if t.opts.Prompts == nil {
+		return refused(call, "play: this trunk has no prompts")
+	}
+	p, ok := t.opts.Prompts(prompt)
+	if !ok {
+		return refused(call, fmt.Sprintf("play: no prompt %q", prompt))
+	}
+	l, err := t.controlled(call, "play")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	l.ctl.playing = l.media.Play(p, false)
+	l.log.Info("playing prompt", "prompt", prompt, "length", p.Duration())
+	return nil
+}
+
+// SendDTMF plays RFC 4733 events to the customer with the payload type the
+// call negotiated; refused when none was, or while the call is held.
+func (t *Trunk) SendDTMF(_ context.Context, call dialer.CallID, digits dialer.Digits) error {
+	if _, err := dialer.ParseDigits(string(digits)); err != nil {
+		return err
+	}
+	l, err := t.controlled(call, "DTMF")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	if err := l.bridgedLocked("DTMF"); err != nil {
+		return err
+	}
+	if l.ctl.held {
+		return refused(call, "DTMF: the call is on hold")
+	}
+	if err := l.media.SendDTMF(string(digits)); err != nil {
+		return refused(call, "DTMF: "+err.Error())
+	}
+	return nil
+}
+
+// AddParty brings another agent into the call: customer, agent and party
+// hear each other (mixed, each without their own voice). A number as the
+// party is not carried by this trunk yet and is refused.
+func (t *Trunk) AddParty(_ context.Context, call dialer.CallID, party dialer.Target) error {
+	if err := party.Validate(); err != nil {
+		return err
+	}
+	if party.Kind != dialer.TargetAgent {
+		return refused(call, "conference with a "+party.Kind.String()+" (not supported by the SIP trunk yet)")
+	}
+	if t.opts.AgentLegs == nil {
+		return refused(call, "conference: this node has no agent phone legs")
+	}
+	partyLeg, ok := t.opts.AgentLegs.AgentLeg(party.Agent)
+	if !ok {
+		return refused(call, fmt.Sprintf("conference: agent %d has no phone leg up", party.Agent))
+	}
+	l, err := t.controlled(call, "conference")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	if err := l.pairLocked("conference"); err != nil {
+		return err
+	}
+	if partyLeg == l.ctl.agentLeg {
+		return refused(call, "conference: the agent is already on the call")
+	}
+	l.ctl.bridge.Close()
+	l.ctl.bridge = nil
+	l.ctl.conf = media.NewConference(l.media, l.ctl.agentLeg, partyLeg)
+	l.ctl.party, l.ctl.partyLeg = party.Agent, partyLeg
+	l.ctl.muted = false
+	l.log.Info("conference", "agent", int64(l.ctl.agent), "party", int64(party.Agent))
+	return nil
+}
+
+// Leave takes the agent out of the conference: the customer and the party
+// are bridged directly (a plain relay, no mixing).
+func (t *Trunk) Leave(_ context.Context, call dialer.CallID) error {
+	l, err := t.controlled(call, "leave")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	if l.ctl.conf == nil {
+		return refused(call, "leave: the call is not a conference")
+	}
+	left := l.ctl.agent
+	l.ctl.conf.Close()
+	l.ctl.conf = nil
+	l.ctl.agent, l.ctl.agentLeg = l.ctl.party, l.ctl.partyLeg
+	l.ctl.party, l.ctl.partyLeg = 0, nil
+	l.ctl.bridge = media.NewBridge(l.media, l.ctl.agentLeg)
+	l.log.Info("agent left the conference", "agent", int64(left), "now_with", int64(l.ctl.agent))
+	return nil
+}
+
+// promptPlaying is the done channel of the prompt Play started, if any.
+func (l *outLeg) promptPlaying() <-chan struct{} {
+	l.ctl.mu.Lock()
+	defer l.ctl.mu.Unlock()
+	return l.ctl.playing
 }
 
 // reinviteOut sends a re-INVITE with offer inside the dialog, waits for
@@ -229,6 +376,10 @@ func (l *outLeg) endControls() {
 	if l.ctl.bridge != nil {
 		l.ctl.bridge.Close()
 		l.ctl.bridge = nil
+	}
+	if l.ctl.conf != nil {
+		l.ctl.conf.Close()
+		l.ctl.conf = nil
 	}
 }
 
