@@ -80,7 +80,8 @@ func BenchmarkSIPCallsPerSecond(b *testing.B) {
 func benchCPS(b *testing.B, rate int, dur time.Duration) {
 	sipptest.Need(b)
 	calls := rate * int(dur/time.Second)
-	u, err := New(Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	u, err := New(Config{Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Media: MediaConfig{Ports: testPorts(b)}})
 	require.NoError(b, err)
 	require.NoError(b, u.Start(context.Background()))
 	defer u.Stop()

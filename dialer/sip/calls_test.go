@@ -299,3 +299,18 @@ func TestSIPInboundRefusals(t *testing.T) {
 		sippPassed(t, c)
 	})
 }
+
+// A customer whose side sends no RTP is hung up (BYE, which sipp's
+// scenario requires) when the media timeout passes, and reported with the
+// media-timeout cause.
+func TestSIPMediaTimeoutHangsUp(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{Media: MediaConfig{Ports: testPorts(t), FirstPacketTimeout: 300 * time.Millisecond}})
+	s := uas(t, "uas_answer.xml", 1) // signalling only: no RTP comes
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	ev := rec.waitFor(t, 1, dialer.TrunkHungUp)
+	require.Equal(t, causeMediaTimeout, ev.Cause)
+	sippPassed(t, s)
+}

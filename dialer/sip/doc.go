@@ -8,12 +8,23 @@
 //     of the node goes through them (requests leave from the UDP socket).
 //   - Goroutines: sipgo's readers and transaction timers, two serving
 //     goroutines (UDP, TCP), and one goroutine per call leg. A leg's
-//     goroutine owns its dialog (and, once media is wired, its RTP leg)
-//     from the first INVITE until the call is over: ringing, CANCEL on ring
-//     timeout or Hangup, failover to the next trunk, the answered call, BYE
-//     either way. It exits when the call ends; UA.Stop cancels every leg
-//     (CANCEL or BYE, bounded by Config.ShutdownGrace), closes the sockets
-//     and waits for all of them.
+//     goroutine owns its dialog and its RTP leg (a media.Leg from
+//     Config.Media.Ports, closed when the call ends) from the first INVITE
+//     until the call is over: ringing, CANCEL on ring timeout or Hangup,
+//     failover to the next trunk, the answered call (the far end's
+//     re-INVITEs answered with the mirrored direction, 488 for SDP we cannot
+//     take; our hold re-INVITEs; the 200 OK of a re-INVITE retransmitted
+//     until its ACK, and the call ended after Config.AckTimeout without
+//     one), BYE either way, media timeout. It exits when the call ends;
+//     UA.Stop cancels every leg (CANCEL or BYE, bounded by
+//     Config.ShutdownGrace), closes the sockets and waits for all of them.
+//   - Controls (Bridge, Mute, Transfer to an agent, AddParty and Leave with
+//     another agent, SendDTMF, Play) change the media wiring from the
+//     engine's goroutine under the leg's lock; Hold and Resume are handed to
+//     the leg's goroutine, which sends the re-INVITE and plays hold music.
+//     A Hangup after Play sends its BYE when the prompt has finished. The
+//     agents' phone legs are not ours: TrunkOptions.AgentLegs lends them;
+//     prompts come from TrunkOptions.Prompts.
 //   - Channels and rates: per trunk, the dialogs in use (MaxChannels, counted
 //     until a cancelled INVITE's 487 arrived, not by engine calls), a
 //     calls-per-second token bucket (CPS) and a growing back-off after 503s.
@@ -37,6 +48,6 @@
 // before a request is built; Trunk.Dial refuses such a call with an error
 // wrapping dialer.ErrBadControl and sends nothing.
 //
-// Imports: dialer and agents (the Trunk seam), sipgo and the standard
-// library. It is wired by cmd/pacer; no other package imports it.
+// Imports: dialer and agents (the Trunk seam), media (RTP), sipgo and the
+// standard library. It is wired by cmd/pacer; no other package imports it.
 package sip

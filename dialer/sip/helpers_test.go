@@ -15,6 +15,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/internal/sipptest"
 	"github.com/pacer-dialer/pacer/internal/testwait"
+	"github.com/pacer-dialer/pacer/media"
 )
 
 // recorder is a dialer.TrunkDeliverer that keeps every event, in order.
@@ -113,11 +114,22 @@ func startUA(t *testing.T, cfg Config) *UA {
 		cfg.Addr = "127.0.0.1:0"
 	}
 	cfg.Logger = testLogger(t)
+	if cfg.Media.Ports == nil {
+		cfg.Media.Ports = testPorts(t)
+	}
 	u, err := New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, u.Start(context.Background()))
 	t.Cleanup(u.Stop)
 	return u
+}
+
+// testPorts is an RTP port range for a test's UA; ports held by other
+// tests or processes are skipped by the allocator.
+func testPorts(t testing.TB) *media.Ports {
+	p, err := media.NewPorts(20000, 29999)
+	require.NoError(t, err)
+	return p
 }
 
 // uas starts sipp as a carrier running the scenario file for calls calls.

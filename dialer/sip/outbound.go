@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/media"
 )
 
 // Why a leg's wait or life was cut short.
@@ -42,10 +43,15 @@ type outLeg struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	farBye chan *sip.Request // the far end's BYE, answered already
+	farBye    chan *sip.Request       // the far end's BYE, answered already
+	reinvites chan reinvite           // the far end's re-INVITEs, to answer
+	acks      chan *sip.Request       // ACKs of the 200s we sent to re-INVITEs
+	cmds      chan func(*slog.Logger) // controls that need the dialog (hold)
+
+	ctl legCtl
 
 	// Set on the leg's goroutine only.
-	media rtpLeg
+	media *media.Leg
 	dlg   *sipgo.DialogClientSession
 	trunk *trunkState
 	rang  bool
@@ -58,7 +64,8 @@ type outLeg struct {
 }
 
 func newOutLeg(t *Trunk, req dialer.DialRequest) *outLeg {
-	l := &outLeg{t: t, req: req, farBye: make(chan *sip.Request, 1),
+	l := &outLeg{t: t, req: req, farBye: make(chan *sip.Request, 1), reinvites: make(chan reinvite),
+		acks: make(chan *sip.Request, 4), cmds: make(chan func(*slog.Logger), 8),
 		log: t.log.With("call", uint64(req.Call))}
 	ctx, cancel := context.WithCancelCause(t.ua.ctx)
 	l.ctx, l.cancel = ctx, cancel
@@ -76,15 +83,19 @@ func (l *outLeg) why() error {
 func (l *outLeg) run() {
 	defer l.t.forget(l)
 	defer l.cancel(nil)
-	if l.t.ua.newMedia != nil {
-		m, err := l.t.ua.newMedia(l.log)
-		if err != nil {
-			l.log.Error("no RTP leg for the call", "err", err)
-			l.t.deliver(l.req.Call, dialer.TrunkFailed, dialer.CauseTemporaryFailure)
-			return
-		}
-		l.media = m
-		defer m.Close()
+	m, err := l.t.ua.newMedia(l.log)
+	if err != nil {
+		l.log.Error("no RTP leg for the call", "err", err)
+		l.t.deliver(l.req.Call, dialer.TrunkFailed, dialer.CauseTemporaryFailure)
+		return
+	}
+	l.media = m
+	defer m.Close()
+	if f := l.t.opts.OnDTMF; f != nil {
+		// Before the INVITE: the customer's first key may arrive with the
+		// first packets after the 200, before the leg's goroutine gets on.
+		call := l.req.Call
+		m.OnDTMF(func(d rune) { f(call, d) })
 	}
 	for i, ts := range l.t.trunks {
 		wait, ok := ts.reserve(time.Now(), l.t.opts.CPSWait)
@@ -168,10 +179,8 @@ func (l *outLeg) invite(ts *trunkState, target sip.Uri) *sip.Request {
 	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: l.req.Number, Host: target.Host, Port: target.Port}})
 	cid := sip.CallIDHeader(uuid.NewString())
 	req.AppendHeader(&cid)
-	if l.media != nil {
-		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-		req.SetBody(l.media.Offer())
-	}
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(l.media.Offer())
 	return req
 }
 
@@ -336,13 +345,11 @@ func (l *outLeg) answered(log *slog.Logger) *attemptResult {
 		l.bye(log)
 		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed, cause: dialer.CauseTemporaryFailure}
 	}
-	if l.media != nil {
-		if err := l.media.ApplyAnswer(l.dlg.InviteResponse.Body()); err != nil {
-			log.Warn("unusable SDP answer: hanging up", "err", err)
-			l.bye(log)
-			return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed,
-				cause: dialer.Cause{SIP: 488, Q850: 65, Reason: "unusable SDP answer"}}
-		}
+	if err := l.media.ApplyAnswer(l.dlg.InviteResponse.Body()); err != nil {
+		log.Warn("unusable SDP answer: hanging up", "err", err)
+		l.bye(log)
+		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed,
+			cause: dialer.Cause{SIP: 488, Q850: 65, Reason: "unusable SDP answer"}}
 	}
 	log.Info("answered")
 	return nil
@@ -467,38 +474,112 @@ func (l *outLeg) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		case l.farBye <- req:
 		default:
 		}
+	case sip.INVITE:
+		if l.byeDlg.Load() == nil {
+			respond(tx, req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist")
+			return
+		}
+		l.onReinvite(req, tx)
 	case sip.ACK:
+		select {
+		case l.acks <- req:
+		default:
+		}
 	default:
 		respond(tx, req, 488, "Not Acceptable Here")
 	}
 }
 
 // live is the answered call: it reports the answer and runs until either end
-// hangs up or the media stops.
+// hangs up or the media stops, answering the far end's re-INVITEs.
 func (l *outLeg) live() {
 	log := l.log.With("trunk", l.trunk.cfg.Name)
+	l.controlsUp()
+	defer l.endControls()
+
 	l.t.deliver(l.req.Call, dialer.TrunkAnsweredHuman, dialer.Cause{})
-	var mediaDone <-chan struct{}
-	if l.media != nil {
-		mediaDone = l.media.Done()
-	}
+	mediaDone := l.media.Done()
 	defer l.releaseDialog()
-	select {
-	case req := <-l.farBye:
-		cause := dialer.CauseNormalClearing
-		if q, ok := q850(req); ok {
-			cause.Q850 = q
+	var pending *pendingAck
+	defer func() {
+		if pending != nil {
+			pending.stop()
 		}
-		log.Info("the customer hung up", "cause", cause.String())
-		l.t.deliver(l.req.Call, dialer.TrunkHungUp, cause)
-	case <-mediaDone:
-		log.Warn("media stopped: hanging up", "err", l.media.Err())
-		l.bye(log)
-		l.t.deliver(l.req.Call, dialer.TrunkHungUp, causeMediaTimeout)
-	case <-l.ctx.Done():
-		log.Info("hanging up", "why", l.why().Error())
-		l.bye(log)
+	}()
+	for {
+		var ackDeadline, retrans <-chan time.Time
+		if pending != nil {
+			ackDeadline, retrans = pending.deadline.C, pending.retrans.C
+		}
+		select {
+		case req := <-l.farBye:
+			cause := byeCause(req)
+			log.Info("the customer hung up", "cause", cause.String())
+			l.t.deliver(l.req.Call, dialer.TrunkHungUp, cause)
+			return
+		case <-mediaDone:
+			log.Warn("media stopped: hanging up", "err", l.media.Err())
+			l.bye(log)
+			l.t.deliver(l.req.Call, dialer.TrunkHungUp, causeMediaTimeout)
+			return
+		case <-l.ctx.Done():
+			if why := l.why(); errors.Is(why, errHangup) {
+				if playing := l.promptPlaying(); playing != nil {
+					// The information message is heard to its end.
+					select {
+					case <-playing:
+					case req := <-l.farBye:
+						log.Info("the customer hung up during the prompt")
+						l.t.deliver(l.req.Call, dialer.TrunkHungUp, byeCause(req))
+						return
+					case <-mediaDone:
+					}
+				}
+			}
+			log.Info("hanging up", "why", l.why().Error())
+			l.bye(log)
+			return
+		case cmd := <-l.cmds:
+			cmd(log)
+		case r := <-l.reinvites:
+			if pending != nil {
+				// A new offer replaces the one whose ACK is missing.
+				pending.stop()
+			}
+			pending = l.answerReinvite(log, r)
+		case ack := <-l.acks:
+			if pending != nil && cseqOf(ack) == pending.cseq {
+				ok := l.ackReceived(log, pending, ack)
+				pending = nil
+				if !ok {
+					l.bye(log)
+					l.t.deliver(l.req.Call, dialer.TrunkHungUp, dialer.Cause{Q850: 65, Reason: "unusable SDP answer in ACK"})
+					return
+				}
+			}
+		case <-retrans:
+			pending.retransmit()
+		case <-ackDeadline:
+			contact := l.t.ua.Contact()
+			log.Error("no ACK to our 200 OK for the re-INVITE: hanging up (the far end cannot reach our Contact? check the SIP public address and NAT)",
+				"waited", l.t.ua.cfg.AckTimeout, "cseq", pending.cseq, "contact", contact.Value())
+			pending.stop()
+			pending = nil
+			l.bye(log)
+			l.t.deliver(l.req.Call, dialer.TrunkHungUp, causeNoAck)
+			return
+		}
 	}
+}
+
+// byeCause is the cause of the far end's BYE: normal clearing, with the
+// Q.850 cause of its Reason header when it has one.
+func byeCause(req *sip.Request) dialer.Cause {
+	cause := dialer.CauseNormalClearing
+	if q, ok := q850(req); ok {
+		cause.Q850 = q
+	}
+	return cause
 }
 
 // causeMediaTimeout: the far end stopped sending RTP.

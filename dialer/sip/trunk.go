@@ -13,8 +13,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/media"
 )
 
 // TrunkConfig is one SIP carrier a campaign dials through.
@@ -99,7 +99,20 @@ type TrunkOptions struct {
 	// that trunk counts as full (default 1 s). When every trunk is full
 	// the call fails at once with dialer.CauseCongestion.
 	CPSWait time.Duration
-	Logger  *slog.Logger
+	// AgentLegs finds agents' phone legs for Bridge and Transfer (nil:
+	// both are refused).
+	AgentLegs AgentLegs
+	// OnDTMF, if set, receives each key the customer presses (RFC 4733,
+	// with the payload type the call negotiated) on an answered call. It
+	// runs on the call's RTP reader goroutine and must not block.
+	OnDTMF func(call dialer.CallID, digit rune)
+	// Prompts finds a prompt by the name the engine plays (the campaign's
+	// information message); nil: Play is refused.
+	Prompts func(name string) (*media.Prompt, bool)
+	// HoldMusic plays to a held customer (default media.HoldMusic(),
+	// generated in code).
+	HoldMusic *media.Prompt
+	Logger    *slog.Logger
 }
 
 func (o TrunkOptions) withDefaults() TrunkOptions {
@@ -231,44 +244,4 @@ func (t *Trunk) Hangup(_ context.Context, call dialer.CallID) error {
 // refused is the error of a control the trunk cannot carry out.
 func refused(call dialer.CallID, what string) error {
 	return fmt.Errorf("%w: %s on call %d", dialer.ErrTrunkRefused, what, call)
-}
-
-func (t *Trunk) Bridge(_ context.Context, call dialer.CallID, _ agents.ID) error {
-	return refused(call, "bridge (no agent phone legs on this node yet)")
-}
-
-func (t *Trunk) Play(_ context.Context, call dialer.CallID, _ string) error {
-	return refused(call, "play (no prompts on this node yet)")
-}
-
-func (t *Trunk) Hold(_ context.Context, call dialer.CallID) error {
-	return refused(call, "hold (not supported by the SIP trunk yet)")
-}
-
-func (t *Trunk) Resume(_ context.Context, call dialer.CallID) error {
-	return refused(call, "resume (not supported by the SIP trunk yet)")
-}
-
-func (t *Trunk) Mute(_ context.Context, call dialer.CallID) error {
-	return refused(call, "mute (not supported by the SIP trunk yet)")
-}
-
-func (t *Trunk) Unmute(_ context.Context, call dialer.CallID) error {
-	return refused(call, "unmute (not supported by the SIP trunk yet)")
-}
-
-func (t *Trunk) SendDTMF(_ context.Context, call dialer.CallID, _ dialer.Digits) error {
-	return refused(call, "DTMF (not supported by the SIP trunk yet)")
-}
-
-func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, _ dialer.Target) error {
-	return refused(call, "transfer (not supported by the SIP trunk yet)")
-}
-
-func (t *Trunk) AddParty(_ context.Context, call dialer.CallID, _ dialer.Target) error {
-	return refused(call, "conference (not supported by the SIP trunk yet)")
-}
-
-func (t *Trunk) Leave(_ context.Context, call dialer.CallID) error {
-	return refused(call, "leave (no conference on this call)")
 }

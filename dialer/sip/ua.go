@@ -35,6 +35,8 @@ type Config struct {
 	// is ended (default 32 s, 64×T1, RFC 3261's Timer H).
 	AckTimeout time.Duration
 	Logger     *slog.Logger
+	// Media is where calls' RTP legs come from.
+	Media MediaConfig
 }
 
 // WithDefaults fills the zero fields.
@@ -71,6 +73,9 @@ func (c Config) Validate() error {
 	if c.ShutdownGrace < 0 || c.AckTimeout < 0 {
 		errs = append(errs, errors.New("sip timeouts must not be negative"))
 	}
+	if err := c.Media.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -91,8 +96,6 @@ type InboundHandler func(req *sip.Request, tx sip.ServerTransaction)
 type UA struct {
 	cfg Config
 	log *slog.Logger
-	// newMedia makes a call's RTP leg (media.go).
-	newMedia func(log *slog.Logger) (rtpLeg, error)
 
 	ua     *sipgo.UserAgent
 	srv    *sipgo.Server
@@ -157,6 +160,7 @@ func (u *UA) Start(ctx context.Context) error {
 		return err
 	}
 
+	u.mediaIPs()
 	u.ua, err = sipgo.NewUA(sipgo.WithUserAgent("pacer"), sipgo.WithUserAgentHostname(u.host))
 	if err != nil {
 		udp.Close()

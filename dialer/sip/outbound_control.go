@@ -1,0 +1,391 @@
+package sip
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/media"
+)
+
+// AgentLegs finds an agent's nailed-up phone leg (the phones component
+// implements it): the customer leg is bridged into it.
+type AgentLegs interface {
+	AgentLeg(agent agents.ID) (*media.Leg, bool)
+}
+
+// legCtl is the part of a leg the engine's controls change, from the
+// engine's goroutine; the leg's goroutine reads it and clears it when the
+// call ends.
+type legCtl struct {
+	mu       sync.Mutex
+	up       bool // answered and not over
+	agent    agents.ID
+	agentLeg *media.Leg
+	bridge   *media.Bridge
+	muted    bool
+	held     bool
+	// conf is the three-way call of AddParty; party is the third leg.
+	conf     *media.Conference
+	party    agents.ID
+	partyLeg *media.Leg
+	// playing is closed when the prompt of Play has finished: a Hangup
+	// after Play waits for it.
+	playing <-chan struct{}
+}
+
+// controlled returns the leg of call if it is up, else an error wrapping
+// dialer.ErrTrunkRefused. The caller holds l.ctl.mu on success.
+func (t *Trunk) controlled(call dialer.CallID, what string) (*outLeg, error) {
+	l, ok := t.leg(call)
+	if !ok {
+		return nil, refused(call, what+": no such call on this trunk")
+	}
+	l.ctl.mu.Lock()
+	if !l.ctl.up {
+		l.ctl.mu.Unlock()
+		return nil, refused(call, what+": the call is not answered")
+	}
+	return l, nil
+}
+
+// bridgedLocked refuses a control that needs the agent on the call.
+func (l *outLeg) bridgedLocked(what string) error {
+	if l.ctl.bridge == nil && l.ctl.conf == nil {
+		return refused(l.req.Call, what+": no agent is bridged")
+	}
+	return nil
+}
+
+// pairLocked refuses a control that needs the agent alone with the customer
+// (not on hold, not in a conference).
+func (l *outLeg) pairLocked(what string) error {
+	if err := l.bridgedLocked(what); err != nil {
+		return err
+	}
+	if l.ctl.conf != nil {
+		return refused(l.req.Call, what+": the call is a conference")
+	}
+	if l.ctl.held {
+		return refused(l.req.Call, what+": the call is on hold")
+	}
+	return nil
+}
+
+// Bridge relays the customer leg to and from the agent's phone leg, with no
+// ringing: the agent's leg keeps its own stream (one SSRC, continuous
+// sequence numbers) across customers.
+func (t *Trunk) Bridge(_ context.Context, call dialer.CallID, agent agents.ID) error {
+	if t.opts.AgentLegs == nil {
+		return refused(call, "bridge: this node has no agent phone legs")
+	}
+	agentLeg, ok := t.opts.AgentLegs.AgentLeg(agent)
+	if !ok {
+		return refused(call, fmt.Sprintf("bridge: agent %d has no phone leg up", agent))
+	}
+	l, err := t.controlled(call, "bridge")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	l.bridgeLocked(agent, agentLeg)
+	l.log.Info("bridged", "agent", int64(agent))
+	return nil
+}
+
+func (l *outLeg) bridgeLocked(agent agents.ID, agentLeg *media.Leg) {
+	if l.ctl.bridge != nil {
+		l.ctl.bridge.Close()
+	}
+	if l.ctl.conf != nil {
+		l.ctl.conf.Close()
+		l.ctl.conf, l.ctl.party, l.ctl.partyLeg = nil, 0, nil
+	}
+	l.ctl.agent, l.ctl.agentLeg = agent, agentLeg
+	l.ctl.bridge = media.NewBridge(l.media, agentLeg)
+	l.ctl.muted = false
+}
+
+// Mute stops relaying the agent's audio to the customer.
+func (t *Trunk) Mute(_ context.Context, call dialer.CallID) error { return t.mute(call, true) }
+
+// Unmute starts it again.
+func (t *Trunk) Unmute(_ context.Context, call dialer.CallID) error { return t.mute(call, false) }
+
+func (t *Trunk) mute(call dialer.CallID, on bool) error {
+	what := map[bool]string{true: "mute", false: "unmute"}[on]
+	l, err := t.controlled(call, what)
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	if err := l.pairLocked(what); err != nil {
+		return err
+	}
+	if l.ctl.muted == on {
+		return refused(call, what+": already "+what+"d")
+	}
+	l.ctl.bridge.Mute(l.ctl.agentLeg, on)
+	l.ctl.muted = on
+	return nil
+}
+
+// Hold re-INVITEs the customer with a=sendonly (sent from the leg's
+// goroutine; Hold returns at once).
+func (t *Trunk) Hold(_ context.Context, call dialer.CallID) error { return t.hold(call, true) }
+
+// Resume re-INVITEs the customer with a=sendrecv.
+func (t *Trunk) Resume(_ context.Context, call dialer.CallID) error { return t.hold(call, false) }
+
+func (t *Trunk) hold(call dialer.CallID, on bool) error {
+	what := map[bool]string{true: "hold", false: "resume"}[on]
+	l, err := t.controlled(call, what)
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	if err := l.bridgedLocked(what); err != nil {
+		return err
+	}
+	if l.ctl.conf != nil {
+		return refused(call, what+": the call is a conference")
+	}
+	if l.ctl.held == on {
+		return refused(call, what+": the call is already "+map[bool]string{true: "on hold", false: "off hold"}[on])
+	}
+	select {
+	case l.cmds <- func(log *slog.Logger) { l.setHold(log, on) }:
+	default:
+		return refused(call, what+": the call is busy with earlier controls")
+	}
+	l.ctl.held = on
+	return nil
+}
+
+// Transfer hands the customer to another agent's phone leg (re-bridged
+// at once). Transfers to a number or a queue are not carried by this trunk
+// yet and are refused.
+func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target) error {
+	if err := to.Validate(); err != nil {
+		return err
+	}
+	if to.Kind != dialer.TargetAgent {
+		return refused(call, "transfer to "+to.Kind.String()+" (not supported by the SIP trunk yet)")
+	}
+	if t.opts.AgentLegs == nil {
+		return refused(call, "transfer: this node has no agent phone legs")
+	}
+	agentLeg, ok := t.opts.AgentLegs.AgentLeg(to.Agent)
+	if !ok {
+		return refused(call, fmt.Sprintf("transfer: agent %d has no phone leg up", to.Agent))
+	}
+	l, err := t.controlled(call, "transfer")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	if err := l.pairLocked("transfer"); err != nil {
+		return err
+	}
+	if l.ctl.agentLeg == agentLeg {
+		return refused(call, "transfer: the agent is already on the call")
+	}
+	from := l.ctl.agent
+	l.bridgeLocked(to.Agent, agentLeg)
+	l.log.Info("transferred", "from_agent", int64(from), "to_agent", int64(to.Agent))
+	return nil
+}
+
+// setHold runs on the leg's goroutine: re-INVITE with the new direction,
+// and music to the customer while held (the bridge's relay into the
+// customer leg is held back while it plays; the agent hears nothing).
+func (l *outLeg) setHold(log *slog.Logger, on bool) {
+	l.media.SetHold(on)
+	if !on {
+		l.media.StopPlay()
+	}
+	res, err := l.reinviteOut(l.media.Offer())
+	if err != nil {
+		log.Warn("hold re-INVITE failed", "hold", on, "err", err)
+	} else if err := l.media.ApplyAnswer(res.Body()); err != nil {
+		log.Warn("hold re-INVITE: unusable SDP answer", "hold", on, "err", err)
+	}
+	if on {
+		music := l.t.opts.HoldMusic
+		if music == nil {
+			music = media.HoldMusic()
+		}
+		l.media.Play(music, true)
+	}
+	log.Info("hold changed", "hold", on)
+}
+
+// Play plays the named prompt (the campaign's information message) to the
+// customer; a Hangup that follows sends its BYE only when the prompt has
+// finished.
+func (t *Trunk) Play(_ context.Context, call dialer.CallID, prompt string) error {
+	if t.opts.Prompts == nil {
+		return refused(call, "play: this trunk has no prompts")
+	}
+	p, ok := t.opts.Prompts(prompt)
+	if !ok {
+		return refused(call, fmt.Sprintf("play: no prompt %q", prompt))
+	}
+	l, err := t.controlled(call, "play")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	l.ctl.playing = l.media.Play(p, false)
+	l.log.Info("playing prompt", "prompt", prompt, "length", p.Duration())
+	return nil
+}
+
+// SendDTMF plays RFC 4733 events to the customer with the payload type the
+// call negotiated; refused when none was, or while the call is held.
+func (t *Trunk) SendDTMF(_ context.Context, call dialer.CallID, digits dialer.Digits) error {
+	if _, err := dialer.ParseDigits(string(digits)); err != nil {
+		return err
+	}
+	l, err := t.controlled(call, "DTMF")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	if err := l.bridgedLocked("DTMF"); err != nil {
+		return err
+	}
+	if l.ctl.held {
+		return refused(call, "DTMF: the call is on hold")
+	}
+	if err := l.media.SendDTMF(string(digits)); err != nil {
+		return refused(call, "DTMF: "+err.Error())
+	}
+	return nil
+}
+
+// AddParty brings another agent into the call: customer, agent and party
+// hear each other (mixed, each without their own voice). A number as the
+// party is not carried by this trunk yet and is refused.
+func (t *Trunk) AddParty(_ context.Context, call dialer.CallID, party dialer.Target) error {
+	if err := party.Validate(); err != nil {
+		return err
+	}
+	if party.Kind != dialer.TargetAgent {
+		return refused(call, "conference with a "+party.Kind.String()+" (not supported by the SIP trunk yet)")
+	}
+	if t.opts.AgentLegs == nil {
+		return refused(call, "conference: this node has no agent phone legs")
+	}
+	partyLeg, ok := t.opts.AgentLegs.AgentLeg(party.Agent)
+	if !ok {
+		return refused(call, fmt.Sprintf("conference: agent %d has no phone leg up", party.Agent))
+	}
+	l, err := t.controlled(call, "conference")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	if err := l.pairLocked("conference"); err != nil {
+		return err
+	}
+	if partyLeg == l.ctl.agentLeg {
+		return refused(call, "conference: the agent is already on the call")
+	}
+	l.ctl.bridge.Close()
+	l.ctl.bridge = nil
+	l.ctl.conf = media.NewConference(l.media, l.ctl.agentLeg, partyLeg)
+	l.ctl.party, l.ctl.partyLeg = party.Agent, partyLeg
+	l.ctl.muted = false
+	l.log.Info("conference", "agent", int64(l.ctl.agent), "party", int64(party.Agent))
+	return nil
+}
+
+// Leave takes the agent out of the conference: the customer and the party
+// are bridged directly (a plain relay, no mixing).
+func (t *Trunk) Leave(_ context.Context, call dialer.CallID) error {
+	l, err := t.controlled(call, "leave")
+	if err != nil {
+		return err
+	}
+	defer l.ctl.mu.Unlock()
+	if l.ctl.conf == nil {
+		return refused(call, "leave: the call is not a conference")
+	}
+	left := l.ctl.agent
+	l.ctl.conf.Close()
+	l.ctl.conf = nil
+	l.ctl.agent, l.ctl.agentLeg = l.ctl.party, l.ctl.partyLeg
+	l.ctl.party, l.ctl.partyLeg = 0, nil
+	l.ctl.bridge = media.NewBridge(l.media, l.ctl.agentLeg)
+	l.log.Info("agent left the conference", "agent", int64(left), "now_with", int64(l.ctl.agent))
+	return nil
+}
+
+// promptPlaying is the done channel of the prompt Play started, if any.
+func (l *outLeg) promptPlaying() <-chan struct{} {
+	l.ctl.mu.Lock()
+	defer l.ctl.mu.Unlock()
+	return l.ctl.playing
+}
+
+// reinviteOut sends a re-INVITE with offer inside the dialog, waits for
+// its final response and ACKs a 2xx.
+func (l *outLeg) reinviteOut(offer []byte) (*sip.Response, error) {
+	dlg := l.dlg
+	target := dlg.InviteRequest.Recipient
+	if c := dlg.InviteResponse.Contact(); c != nil {
+		target = c.Address
+	}
+	req := sip.NewRequest(sip.INVITE, *target.Clone())
+	req.AppendHeader(sip.HeaderClone(dlg.InviteRequest.From()))
+	req.AppendHeader(sip.HeaderClone(dlg.InviteResponse.To()))
+	req.AppendHeader(sip.HeaderClone(dlg.InviteRequest.CallID()))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(offer)
+	ctx, cancel := context.WithTimeout(l.ctx, 64*sip.T1)
+	defer cancel()
+	res, err := dlg.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if !res.IsSuccess() {
+		return nil, fmt.Errorf("re-INVITE answered %d %s", res.StatusCode, res.Reason)
+	}
+	ack := sip.NewRequest(sip.ACK, *target.Clone())
+	ack.AppendHeader(sip.HeaderClone(dlg.InviteRequest.From()))
+	ack.AppendHeader(sip.HeaderClone(res.To()))
+	ack.AppendHeader(sip.HeaderClone(dlg.InviteRequest.CallID()))
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: res.CSeq().SeqNo, MethodName: sip.ACK})
+	if err := dlg.WriteRequest(ack); err != nil {
+		return nil, fmt.Errorf("ACK the re-INVITE's 200: %w", err)
+	}
+	return res, nil
+}
+
+// endControls is called by the leg's goroutine when the call is over.
+func (l *outLeg) endControls() {
+	l.ctl.mu.Lock()
+	defer l.ctl.mu.Unlock()
+	l.ctl.up = false
+	if l.ctl.bridge != nil {
+		l.ctl.bridge.Close()
+		l.ctl.bridge = nil
+	}
+	if l.ctl.conf != nil {
+		l.ctl.conf.Close()
+		l.ctl.conf = nil
+	}
+}
+
+// controlsUp marks the call answered: controls apply from now.
+func (l *outLeg) controlsUp() {
+	l.ctl.mu.Lock()
+	l.ctl.up = true
+	l.ctl.mu.Unlock()
+}

@@ -1,0 +1,67 @@
+package sip
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/dialer"
+)
+
+// The carrier's re-INVITEs are answered with the mirrored direction
+// (sendonly -> recvonly, never sendrecv; inactive -> inactive; recvonly ->
+// sendonly) and never c=0.0.0.0: sipp checks each 200's body.
+func TestSIPReinviteDirections(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_reinvite_hold.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	ev := rec.waitFor(t, 1, dialer.TrunkHungUp) // the carrier's BYE after its re-INVITEs
+	require.Equal(t, dialer.CauseNormalClearing, ev.Cause, "the call stayed up until the carrier hung up")
+	sippPassed(t, s)
+}
+
+// Malformed SDP and an offer with no codec we take are answered 488, and
+// the call goes on: a good re-INVITE after them is answered 200.
+func TestSIPReinviteBadSDP488(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_reinvite_bad.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	ev := rec.waitFor(t, 1, dialer.TrunkHungUp)
+	require.Equal(t, dialer.CauseNormalClearing, ev.Cause, "the call stayed up until the carrier hung up")
+	sippPassed(t, s)
+}
+
+// Forty re-INVITEs back to back are each answered and ACKed, and the call
+// is still up and hangs up cleanly after them.
+func TestSIPReinviteStorm(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_reinvite_storm.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	ev := rec.waitFor(t, 1, dialer.TrunkHungUp)
+	require.Equal(t, dialer.CauseNormalClearing, ev.Cause, "the call stayed up until the carrier hung up")
+	sippPassed(t, s)
+}
+
+// A far end that never ACKs our 200 OK to its re-INVITE: after the ACK
+// timeout (32 s in production, short here) the call is hung up with a BYE
+// and reported with causeNoAck.
+func TestSIPMissingAckEndsTheCall(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{AckTimeout: 300 * time.Millisecond})
+	s := uas(t, "uas_reinvite_noack.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	ev := rec.waitFor(t, 1, dialer.TrunkHungUp)
+	require.Equal(t, causeNoAck, ev.Cause)
+	sippPassed(t, s) // our BYE came
+}
