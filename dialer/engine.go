@@ -484,6 +484,9 @@ func (e *Engine) HandleTrunk(ctx context.Context, ev TrunkEvent) {
 		e.end(ctx, c, ceNoAnswer, ev.Cause)
 	case TrunkInvalidNumber:
 		e.end(ctx, c, ceInvalid, ev.Cause)
+	case TrunkDTMF:
+		e.customerDTMF(c, ev.Digit)
+		return
 	case TrunkHungUp:
 		if c.State == CallAnsweredHuman {
 			e.removeWaiting(c)

@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
@@ -98,13 +99,25 @@ type CallChange struct {
 	State   CallState
 	Outcome Outcome
 	Muted   bool
-	At      time.Time
+	// Digit, when set, is a key the customer pressed: the call itself did
+	// not change.
+	Digit rune
+	At    time.Time
 }
 
 // CallChanges receives every change of a call that has an agent, on the
 // engine's goroutine; it must not block.
 type CallChanges interface {
 	CallChanged(ch CallChange)
+}
+
+// customerDTMF shows the agent a key the customer pressed on their call.
+func (e *Engine) customerDTMF(c *Call, digit rune) {
+	if e.deps.Changes == nil || !c.HasAgent || !strings.ContainsRune("0123456789*#ABCD", digit) {
+		return
+	}
+	e.deps.Changes.CallChanged(CallChange{Call: c.ID, Lead: c.Lead.ID, Number: c.Lead.Number, Agent: c.Agent,
+		State: c.State, Muted: c.Muted, Digit: digit, At: e.now()})
 }
 
 // callChanged tells Deps.Changes of a change of an agent's call.

@@ -68,11 +68,14 @@ const (
 	// trunk sends them only if it implements AgentPhones.
 	TrunkPhoneUp
 	TrunkPhoneDown
+	// TrunkDTMF: the customer pressed a key (RFC 4733) on a connected call;
+	// Digit is the key. It changes nothing: the agent's screen shows it.
+	TrunkDTMF
 	numTrunkEvents
 )
 
 var trunkEventNames = [numTrunkEvents]string{"", "ringing", "answered_human", "answered_machine", "busy", "failed",
-	"no_answer", "hung_up", "invalid_number", "phone_up", "phone_down"}
+	"no_answer", "hung_up", "invalid_number", "phone_up", "phone_down", "dtmf"}
 
 func (k TrunkEventKind) String() string {
 	if k < numTrunkEvents {
@@ -91,6 +94,8 @@ type TrunkEvent struct {
 	Cause Cause
 	// Agent is whose phone a TrunkPhoneUp or TrunkPhoneDown is about.
 	Agent agents.ID
+	// Digit is the key of a TrunkDTMF: 0-9, *, # or A-D.
+	Digit rune
 }
 
 // AgentPhones is implemented by a trunk on which agents talk through audio

@@ -193,6 +193,8 @@ type CallChange struct {
 	Outcome     string `json:"outcome,omitempty"`
 	Disposition string `json:"disposition,omitempty"`
 	Muted       bool   `json:"muted"`
+	// Digit is a key the customer pressed (the call is otherwise as it was).
+	Digit string `json:"digit,omitempty"`
 }
 
 // AgentStatus is one agent on the wallboard.

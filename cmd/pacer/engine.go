@@ -35,6 +35,9 @@ type engineOptions struct {
 	onManager func(*dialer.Manager)
 	// jobs queues callbacks' jobs and tells the manager when one falls due.
 	jobs *jobs.Runner
+	// sip is the node's SIP side (nil: SIP off): campaigns with a trunk
+	// dial through it.
+	sip *sipNode
 	// spoolDir keeps the records the stores could not write at stop
 	// because the database was down; they are written first at the next
 	// start. Set by serve under --data-dir.
@@ -123,7 +126,7 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 			DB:    pool,
 			Clock: clock,
 			Trunk: func(c *campaigns.Campaign, del dialer.TrunkDeliverer) (dialer.Trunk, error) {
-				return rt.Trunk(dialer.CampaignID(c.ID), del), nil
+				return o.sip.trunk(ctx, pool, c, del, func() dialer.Trunk { return rt.Trunk(dialer.CampaignID(c.ID), del) })
 			},
 			Calls:     calls,
 			Agents:    events,

@@ -55,6 +55,9 @@ func cleanEnv(extra ...string) []string {
 	// Every password hash a test's pacer makes (demo users, users add) is
 	// cheap; a flag on the command line still wins.
 	env = append(env, fmt.Sprintf("PACER_BCRYPT_COST=%d", bcrypt.MinCost))
+	// Tests run side by side (and two suites at once): each serve takes a
+	// SIP port of its own instead of 5060.
+	env = append(env, "PACER_SIP_ADDR=127.0.0.1:0")
 	return append(env, extra...)
 }
 

@@ -31,6 +31,7 @@ type serveOptions struct {
 	drain     time.Duration
 	engine    engineOptions
 	web       webOptions
+	sip       sipOptions
 }
 
 func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -45,6 +46,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.DurationVar(&o.leaseTTL, "lease-ttl", 15*time.Second, "how long a silent node keeps its campaigns before another node recovers it and takes them over")
 	o.engine.register(fs)
 	o.web.register(fs)
+	o.sip.register(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -136,6 +138,12 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 			}
 		}
 	}()
+	// SIP outlives the signal like the engine: calls in progress drain on it.
+	sipNode, err := startSIPUA(context.WithoutCancel(ctx), o.sip, logger)
+	if err != nil {
+		return err
+	}
+	defer sipNode.stop()
 	db, err := openDatabase(ctx, o.db, logger)
 	if err != nil {
 		return err
@@ -211,6 +219,13 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		o.engine.spoolDir = filepath.Join(o.db.dataDir, "spool")
 	}
 	o.engine.leaseTTL = o.leaseTTL
+	if sipNode != nil {
+		if err := sipNode.startPhones(context.WithoutCancel(ctx), db.pool, o.nodeID); err != nil {
+			return err
+		}
+		defer sipNode.stopPhones()
+		o.engine.sip = sipNode
+	}
 	// The engine outlives the signal: it drains first, then its Stop ends it.
 	stopEngine, err := startEngine(context.WithoutCancel(ctx), o.engine, o.nodeID, db.pool, clock, logger)
 	if err != nil {

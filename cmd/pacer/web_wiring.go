@@ -402,6 +402,9 @@ func (e *webEngine) Subscribe(ctx context.Context, campaign campaigns.ID) (<-cha
 // webCallChange is a change of an agent's call as the workspace names it.
 func webCallChange(c dialer.CallChange) *web.CallChange {
 	out := &web.CallChange{Call: web.CallID(c.Call), Lead: campaigns.LeadID(c.Lead), Number: c.Number, Muted: c.Muted}
+	if c.Digit != 0 {
+		out.Digit = string(c.Digit)
+	}
 	switch c.State {
 	case dialer.CallQueued, dialer.CallDialing:
 		out.State = "dialing"

@@ -274,9 +274,9 @@ func (p *Phones) State(agent agents.ID) PhoneState {
 	return PhoneState(l.state.Load())
 }
 
-// Leg is the agent's phone media while the leg is up: what the customer is
+// AgentLeg is the agent's phone media while the leg is up: what the customer is
 // bridged into.
-func (p *Phones) Leg(agent agents.ID) (*media.Leg, bool) {
+func (p *Phones) AgentLeg(agent agents.ID) (*media.Leg, bool) {
 	p.mu.Lock()
 	l := p.legs[agent]
 	p.mu.Unlock()

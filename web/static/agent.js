@@ -9,7 +9,7 @@ import { $, ws, errBox, setText, run, refresh, onRender, onTick, secondsSince, c
 import { loadCampaigns } from './agent_status.js';
 import './agent_lead.js';
 import './agent_dispo.js';
-import './agent_transfer.js';
+import { customerPressed } from './agent_transfer.js';
 import { loadCallbacks } from './agent_lists.js';
 
 wireLogout();
@@ -129,6 +129,7 @@ function callNotice(d) {
 connectEvents((ev) => {
   if (ws.replaced) return;
   if (ev.type === 'seat' && ev.data && ev.data.tab !== tabId) { checkSeat(); return; }
+  if (ev.type === 'call' && ev.data && ev.data.digit) { customerPressed(ev.data); return; }
   if (ev.type === 'call') callNotice(ev.data || {});
   if (ev.type === 'agent' || ev.type === 'call') refresh();
   // A manager took this agent off the campaign: say why, and show only the

@@ -65,7 +65,19 @@ function renderKeypad() {
   if (!talking) { $('keypad-box').hidden = true; $('btn-keypad').setAttribute('aria-expanded', 'false'); }
   if (dialog.open && !talking) dialog.close();
   const key = ws.call ? String(ws.call.id) : '';
-  if (key !== echoFor) { echoFor = key; $('keypad-echo').textContent = ''; }
+  if (key !== echoFor) {
+    echoFor = key;
+    $('keypad-echo').textContent = '';
+    $('keypad-heard').textContent = '';
+    $('heard-line').hidden = true;
+  }
+}
+
+// Keys the customer presses on the agent's call (RFC 4733 from their line).
+export function customerPressed(d) {
+  if (!d.digit || !ws.call || String(d.call_id) !== String(ws.call.id)) return;
+  $('keypad-heard').textContent += d.digit;
+  $('heard-line').hidden = false;
 }
 onRender(renderKeypad);
 
