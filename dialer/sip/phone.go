@@ -211,6 +211,7 @@ func (p *Phones) Join(ctx context.Context, agent agents.ID) error {
 		old, stopped := p.legs[agent], p.stopped
 		if old == nil && !stopped {
 			p.legs[agent] = l
+			p.running.Add(1)
 		}
 		p.mu.Unlock()
 		switch {
