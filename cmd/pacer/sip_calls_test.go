@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -305,4 +306,78 @@ func TestSIPPowerCampaignBridgesCustomersIntoTheAgentsPhone(t *testing.T) {
 		t.Fatal("the phone leg was not hung up at shutdown")
 	}
 	require.Zero(t, handset.ExitCode(), "one phone leg for the whole session, hung up at the end: %s", handset.Output())
+}
+
+// A live answer no agent can take within the connect deadline hears the
+// campaign's recorded information message, then Pacer hangs up; the call is
+// recorded abandoned. Here the agent pauses while the customer's phone
+// rings, so nobody is free when the customer answers.
+func TestSIPAbandonPlaysTheInformationMessage(t *testing.T) {
+	t.Parallel()
+	sipptest.Need(t)
+	dir := t.TempDir()
+	customer, phone := listenRTP(t), listenRTP(t)
+	carrierLog := filepath.Join(dir, "carrier.txt")
+	carrier := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_carrier_abandon.xml", Calls: 1,
+		Args: []string{"-set", "out", carrierLog, "-set", "media", strconv.Itoa(customer.port())}})
+	handset := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone.xml", Calls: 1,
+		Args: []string{"-set", "out", filepath.Join(dir, "phone.txt"), "-set", "media", strconv.Itoa(phone.port())}})
+
+	dbURL := testdb.New(t)
+	db, err := pgxpool.New(context.Background(), dbURL)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	c, _ := sipCampaign(t, db, carrier.Port, handset.Port, 1)
+	base, _ := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "sip-abandon",
+		engine: engineOptions{noDemo: true, poll: 100 * time.Millisecond, summary: -1},
+		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour},
+		sip:    sipOptions{addr: "127.0.0.1:0", rtpPorts: "30000-39999"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	invited := make(chan struct{}, 4)
+	var answeredPort atomic.Int32
+	go portsWritten(ctx, carrierLog, func(call, port int) {
+		if call == 0 {
+			invited <- struct{}{}
+			return
+		}
+		answeredPort.Store(int32(port))
+	})
+
+	ann := newClient(t, base)
+	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
+	ann.ready(c.ID)
+	select {
+	case <-invited:
+	case <-testwait.Expired(t):
+		t.Fatal("the power campaign did not dial its READY agent's lead")
+	}
+	code, body := ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "PAUSED", "pause_code": "BREAK"}, true)
+	require.Equal(t, http.StatusOK, code, body)
+
+	select {
+	case <-carrier.Done():
+	case <-testwait.Expired(t):
+		t.Fatal("Pacer did not hang up the abandoned call")
+	}
+	require.Zero(t, carrier.ExitCode(), carrier.Output())
+	port := uint16(answeredPort.Load())
+	require.NotZero(t, port)
+	heard := 0
+	for _, p := range customer.seen() {
+		if p.from.Port() == port {
+			heard++
+		}
+	}
+	// The message is one second: 50 packets of 20 ms, all before the BYE.
+	require.GreaterOrEqual(t, heard, 45, "the customer heard the information message")
+	require.LessOrEqual(t, heard, 50)
+	var outcome, cause string
+	testwait.Until(t, func() bool {
+		err := db.QueryRow(context.Background(), `SELECT coalesce(outcome, ''), coalesce(cause_text, '') FROM calls WHERE campaign_id = $1`,
+			c.ID).Scan(&outcome, &cause)
+		return err == nil && outcome != ""
+	}, "the call is recorded")
+	require.Equal(t, "abandoned", outcome)
+	require.Contains(t, cause, "information message played")
 }
