@@ -314,3 +314,16 @@ func TestSIPMediaTimeoutHangsUp(t *testing.T) {
 	require.Equal(t, causeMediaTimeout, ev.Cause)
 	sippPassed(t, s)
 }
+
+// A trunk reached over TCP (;transport=tcp): the call is placed, answered
+// and hung up on one TCP connection.
+func TestSIPTrunkOverTCP(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_answer.xml", 1, "-t", "t1")
+	tr, rec := newTrunk(t, u, TrunkOptions{}, TrunkConfig{Name: "tcp", URI: "sip:" + s.Addr + ";transport=tcp"})
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, s)
+}

@@ -158,9 +158,15 @@ func (l *outLeg) invite(ts *trunkState, target sip.Uri) *sip.Request {
 	ruri.UriParams = target.UriParams.Clone()
 	ruri.Headers = nil
 	req := sip.NewRequest(sip.INVITE, ruri)
+	contact := l.t.ua.Contact()
 	if tr, ok := target.UriParams.Get("transport"); ok && tr != "" {
 		req.SetTransport(strings.ToUpper(tr))
+		if tr == "tcp" {
+			contact.Address.UriParams = sip.NewParams()
+			contact.Address.UriParams.Add("transport", "tcp")
+		}
 	}
+	req.AppendHeader(&contact)
 	host := l.t.ua.host
 	caller := l.req.CallerID
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", Host: host}, Params: sip.NewParams()}
@@ -197,7 +203,7 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
 		}
 	}()
 
-	dlg, err := l.t.ua.dua.WriteInvite(l.ctx, inv)
+	dlg, err := l.t.ua.dua.WriteInvite(l.ctx, inv, l.t.ua.buildRequest)
 	if err != nil {
 		if l.ctx.Err() != nil {
 			return attemptResult{kind: attemptEnded}

@@ -293,6 +293,19 @@ func (u *UA) goLeg(f func()) bool {
 	return true
 }
 
+// buildRequest completes a request sipgo's way, then lets a TCP request
+// leave from a new connection: sipgo would bind it to our listening port,
+// which a connecting socket cannot share.
+func (u *UA) buildRequest(c *sipgo.Client, req *sip.Request) error {
+	if err := sipgo.ClientRequestBuild(c, req); err != nil {
+		return err
+	}
+	if sip.IsReliable(req.Transport()) {
+		req.Laddr = sip.Addr{}
+	}
+	return nil
+}
+
 // Contact is our Contact header (PublicAddr).
 func (u *UA) Contact() sip.ContactHeader {
 	return sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "pacer", Host: u.host, Port: int(u.public.Port())}}
