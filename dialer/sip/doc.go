@@ -20,7 +20,10 @@
 //     Config.ShutdownGrace), closes the sockets and waits for all of them.
 //   - Controls (Bridge, Mute, Transfer to an agent, AddParty and Leave with
 //     another agent, SendDTMF, Play) change the media wiring from the
-//     engine's goroutine under the leg's lock; Hold and Resume are handed to
+//     engine's goroutine under the leg's lock. A transfer or conference to a
+//     number starts a third leg (its own goroutine, through the same trunks
+//     and limits) whose progress goes to the customer leg's goroutine, which
+//     wires it in when it answers and hangs it up when the call ends; Hold and Resume are handed to
 //     the leg's goroutine, which sends the re-INVITE and plays hold music.
 //     A Hangup after Play sends its BYE when the prompt has finished. The
 //     agents' phone legs are not ours: TrunkOptions.AgentLegs lends them;

@@ -47,6 +47,12 @@ type outLeg struct {
 	reinvites chan reinvite           // the far end's re-INVITEs, to answer
 	acks      chan *sip.Request       // ACKs of the 200s we sent to re-INVITEs
 	cmds      chan func(*slog.Logger) // controls that need the dialog (hold)
+	// report sends the leg's progress: to the engine for a customer leg, to
+	// the customer leg's goroutine for a third party's leg (party.go).
+	report func(kind dialer.TrunkEventKind, cause dialer.Cause)
+	// parent is the customer leg of a third party's leg, nil otherwise.
+	parent      *outLeg
+	partyEvents chan partyEvent // progress of our third party's leg
 
 	ctl legCtl
 
@@ -65,10 +71,11 @@ type outLeg struct {
 
 func newOutLeg(t *Trunk, req dialer.DialRequest) *outLeg {
 	l := &outLeg{t: t, req: req, farBye: make(chan *sip.Request, 1), reinvites: make(chan reinvite),
-		acks: make(chan *sip.Request, 4), cmds: make(chan func(*slog.Logger), 8),
+		acks: make(chan *sip.Request, 4), cmds: make(chan func(*slog.Logger), 8), partyEvents: make(chan partyEvent, 4),
 		log: t.log.With("call", uint64(req.Call))}
 	ctx, cancel := context.WithCancelCause(t.ua.ctx)
 	l.ctx, l.cancel = ctx, cancel
+	l.report = func(kind dialer.TrunkEventKind, cause dialer.Cause) { t.deliver(req.Call, kind, cause) }
 	return l
 }
 
@@ -86,12 +93,12 @@ func (l *outLeg) run() {
 	m, err := l.t.ua.newMedia(l.log)
 	if err != nil {
 		l.log.Error("no RTP leg for the call", "err", err)
-		l.t.deliver(l.req.Call, dialer.TrunkFailed, dialer.CauseTemporaryFailure)
+		l.report(dialer.TrunkFailed, dialer.CauseTemporaryFailure)
 		return
 	}
 	l.media = m
 	defer m.Close()
-	if f := l.t.opts.OnDTMF; f != nil {
+	if f := l.t.opts.OnDTMF; f != nil && l.parent == nil {
 		// Before the INVITE: the customer's first key may arrive with the
 		// first packets after the 200, before the leg's goroutine gets on.
 		call := l.req.Call
@@ -127,12 +134,12 @@ func (l *outLeg) run() {
 			return
 		case attemptFinal:
 			ts.release()
-			l.t.deliver(l.req.Call, res.event, res.cause)
+			l.report(res.event, res.cause)
 			return
 		}
 	}
 	l.log.Info("no trunk could take the call", "why", "all trunks full, throttled or congested")
-	l.t.deliver(l.req.Call, dialer.TrunkFailed, dialer.CauseCongestion)
+	l.report(dialer.TrunkFailed, dialer.CauseCongestion)
 }
 
 type attemptKind uint8
@@ -267,7 +274,7 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
 			noResp.Stop()
 			if (res.StatusCode == 180 || res.StatusCode == 183) && !l.rang {
 				l.rang = true
-				l.t.deliver(l.req.Call, dialer.TrunkRinging, dialer.Cause{})
+				l.report(dialer.TrunkRinging, dialer.Cause{})
 			}
 			return nil
 		}}
@@ -503,7 +510,7 @@ func (l *outLeg) live() {
 	l.controlsUp()
 	defer l.endControls()
 
-	l.t.deliver(l.req.Call, dialer.TrunkAnsweredHuman, dialer.Cause{})
+	l.report(dialer.TrunkAnsweredHuman, dialer.Cause{})
 	mediaDone := l.media.Done()
 	defer l.releaseDialog()
 	var pending *pendingAck
@@ -521,12 +528,12 @@ func (l *outLeg) live() {
 		case req := <-l.farBye:
 			cause := byeCause(req)
 			log.Info("the customer hung up", "cause", cause.String())
-			l.t.deliver(l.req.Call, dialer.TrunkHungUp, cause)
+			l.report(dialer.TrunkHungUp, cause)
 			return
 		case <-mediaDone:
 			log.Warn("media stopped: hanging up", "err", l.media.Err())
 			l.bye(log)
-			l.t.deliver(l.req.Call, dialer.TrunkHungUp, causeMediaTimeout)
+			l.report(dialer.TrunkHungUp, causeMediaTimeout)
 			return
 		case <-l.ctx.Done():
 			if why := l.why(); errors.Is(why, errHangup) {
@@ -536,7 +543,7 @@ func (l *outLeg) live() {
 					case <-playing:
 					case req := <-l.farBye:
 						log.Info("the customer hung up during the prompt")
-						l.t.deliver(l.req.Call, dialer.TrunkHungUp, byeCause(req))
+						l.report(dialer.TrunkHungUp, byeCause(req))
 						return
 					case <-mediaDone:
 					}
@@ -547,6 +554,10 @@ func (l *outLeg) live() {
 			return
 		case cmd := <-l.cmds:
 			cmd(log)
+		case ev := <-l.partyEvents:
+			if l.onPartyEvent(log, ev) {
+				return
+			}
 		case r := <-l.reinvites:
 			if pending != nil {
 				// A new offer replaces the one whose ACK is missing.
@@ -559,7 +570,7 @@ func (l *outLeg) live() {
 				pending = nil
 				if !ok {
 					l.bye(log)
-					l.t.deliver(l.req.Call, dialer.TrunkHungUp, dialer.Cause{Q850: 65, Reason: "unusable SDP answer in ACK"})
+					l.report(dialer.TrunkHungUp, dialer.Cause{Q850: 65, Reason: "unusable SDP answer in ACK"})
 					return
 				}
 			}
@@ -572,7 +583,7 @@ func (l *outLeg) live() {
 			pending.stop()
 			pending = nil
 			l.bye(log)
-			l.t.deliver(l.req.Call, dialer.TrunkHungUp, causeNoAck)
+			l.report(dialer.TrunkHungUp, causeNoAck)
 			return
 		}
 	}
