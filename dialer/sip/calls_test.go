@@ -4,9 +4,11 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/dialer"
@@ -291,6 +293,14 @@ func TestSIPInboundRefusals(t *testing.T) {
 			Remote: u.udp.LocalAddr().String()})
 		sippPassed(t, c)
 	})
+	t.Run("trunk host 480", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{})
+		newTrunk(t, u, TrunkOptions{}, TrunkConfig{Name: "local", URI: "sip:127.0.0.1:5999"})
+		c := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "480"), Calls: 1,
+			Remote: u.udp.LocalAddr().String()})
+		sippPassed(t, c)
+	})
 	t.Run("OPTIONS 200", func(t *testing.T) {
 		t.Parallel()
 		u := startUA(t, Config{})
@@ -326,4 +336,57 @@ func TestSIPTrunkOverTCP(t *testing.T) {
 	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
 	require.NoError(t, tr.Hangup(context.Background(), 1))
 	sippPassed(t, s)
+}
+
+// Requests are routed: REGISTER to the registrar handler (405 while none),
+// a new INVITE from a known source to the inbound handler, and a request
+// inside a dialog another component owns to that component's handler by
+// its Call-ID (481 for an unknown one).
+func TestSIPRequestRouting(t *testing.T) {
+	t.Parallel()
+	request := func(t *testing.T, u *UA, method, expect, callID string) {
+		t.Helper()
+		c := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_request.xml", "METHOD", method, "EXPECT", expect),
+			Calls: 1, Remote: u.udp.LocalAddr().String(), Args: []string{"-cid_str", callID}})
+		sippPassed(t, c)
+	}
+	t.Run("REGISTER without registrar 405", func(t *testing.T) {
+		t.Parallel()
+		request(t, startUA(t, Config{}), "REGISTER", "405", "reg-%u")
+	})
+	t.Run("REGISTER to the registrar", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{})
+		var got atomic.Int32
+		u.SetRegisterHandler(func(req *sip.Request, tx sip.ServerTransaction) {
+			got.Add(1)
+			respond(tx, req, sip.StatusUnauthorized, "Unauthorized")
+		})
+		request(t, u, "REGISTER", "401", "reg-%u")
+		require.EqualValues(t, 1, got.Load())
+	})
+	t.Run("inbound INVITE to the handler", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
+		u.SetInboundHandler(func(req *sip.Request, tx sip.ServerTransaction) {
+			respond(tx, req, sip.StatusBusyHere, "Busy Here")
+		})
+		c := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "486"), Calls: 1,
+			Remote: u.udp.LocalAddr().String()})
+		sippPassed(t, c)
+	})
+	t.Run("in-dialog request by Call-ID", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{})
+		var got atomic.Int32
+		release := u.HandleDialog("phone-leg-1", func(req *sip.Request, tx sip.ServerTransaction) {
+			got.Add(1)
+			respond(tx, req, sip.StatusOK, "OK")
+		})
+		request(t, u, "BYE", "200", "phone-leg-%u")
+		require.EqualValues(t, 1, got.Load())
+		release()
+		request(t, u, "BYE", "481", "phone-leg-%u")
+		require.EqualValues(t, 1, got.Load())
+	})
 }
