@@ -27,6 +27,20 @@ var (
 	errNoResponse  = errors.New("no response from the trunk")
 )
 
+// ringLead is how much earlier than the engine's own ring timer we CANCEL:
+// a 200 OK that crosses our CANCEL then reaches the engine as an answer
+// (the 200-after-CANCEL race) before its timer ends the call as unanswered.
+// Never below dialer.MinRingTimeout, the legal floor.
+const ringLead = 500 * time.Millisecond
+
+// ringTimeout is how long our INVITE rings before we CANCEL.
+func ringTimeout(engine time.Duration) time.Duration {
+	if engine <= 0 {
+		return 25 * time.Second
+	}
+	return max(engine-ringLead, min(engine, dialer.MinRingTimeout))
+}
+
 // byeTimeout bounds our BYE (and the ACK before it) when a leg ends.
 const byeTimeout = 5 * time.Second
 
@@ -250,10 +264,7 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
 			waitCancel(reason)
 		}
 	}
-	ring := l.req.RingTimeout
-	if ring <= 0 {
-		ring = 25 * time.Second
-	}
+	ring := ringTimeout(l.req.RingTimeout)
 	ringTimer := time.AfterFunc(ring, func() { stopWait(errRingTimeout, false) })
 	defer ringTimer.Stop()
 	noResp := time.AfterFunc(l.t.opts.NoResponseTimeout, func() {
