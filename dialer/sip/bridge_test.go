@@ -161,3 +161,37 @@ func TestSIPPCMA30msToPCMUPhone(t *testing.T) {
 	require.NoError(t, tr.Hangup(context.Background(), 1))
 	<-s.Done() // sipp may still be playing the pcap when our BYE comes: its result is not this test's point
 }
+
+// Three customers in a row bridged into one nailed-up agent leg: the
+// agent's phone hears each of them from the agent leg in one stream, one
+// SSRC with sequence numbers that never skip (each customer sent every
+// packet).
+func TestSIPThreeCustomersOneAgentStream(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
+	var ag agentPhones
+	agent := newPhone(t)
+	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
+	cust := newPhone(t)
+	s := uas(t, scenario(t, "uas_answer.xml", "[media_port]", strconv.Itoa(int(cust.addr().Port()))), 3)
+	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, trunkTo("carrier", s))
+	for i, fill := range []byte{0x71, 0x72, 0x73} {
+		call := dialer.CallID(i + 1)
+		dial(t, tr, call)
+		rec.waitFor(t, call, dialer.TrunkAnsweredHuman)
+		require.NoError(t, tr.Bridge(context.Background(), call, 1))
+		l, _ := tr.leg(call)
+		cust.send(l.media.LocalAddr(), 0, fill, 20)
+		testwait.Until(t, func() bool { return agent.withFill(agentLeg.LocalAddr(), fill) == 20 }, "customer %d heard by the agent", call)
+		require.NoError(t, tr.Hangup(context.Background(), call))
+	}
+	sippPassed(t, s)
+	pkts := agent.from(agentLeg.LocalAddr())
+	require.Len(t, pkts, 60)
+	require.Zero(t, agent.others(agentLeg.LocalAddr()))
+	for i := 1; i < len(pkts); i++ {
+		require.Equal(t, pkts[0].hdr.SSRC, pkts[i].hdr.SSRC, "one SSRC across customers")
+		require.Equal(t, pkts[i-1].hdr.SequenceNumber+1, pkts[i].hdr.SequenceNumber, "no sequence gap at packet %d", i)
+	}
+}
