@@ -390,3 +390,20 @@ func TestSIPRequestRouting(t *testing.T) {
 		require.EqualValues(t, 1, got.Load())
 	})
 }
+
+// The media timeout runs from the answer, not from the INVITE: a call that
+// rings longer than the first-packet timeout and is then answered with
+// audio stays up and receives it.
+func TestSIPMediaTimeoutStartsAtAnswer(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{Media: MediaConfig{Ports: testPorts(t), FirstPacketTimeout: time.Second}})
+	s := uas(t, scenario(t, "uas_slow_answer.xml", "PAUSE", "2000"), 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	l, _ := tr.leg(1)
+	testwait.Until(t, func() bool { return l.media.Stats().PacketsIn >= 10 }, "the carrier's audio arrives")
+	require.NotContains(t, rec.kinds(1), dialer.TrunkHungUp)
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	<-s.Done()
+}

@@ -72,6 +72,7 @@ type outLeg struct {
 
 	// Set on the leg's goroutine only.
 	media *media.Leg
+	offer []byte // our SDP offer in the INVITE
 	dlg   *sipgo.DialogClientSession
 	trunk *trunkState
 	rang  bool
@@ -112,6 +113,11 @@ func (l *outLeg) run() {
 	}
 	l.media = m
 	defer m.Close()
+	// The offer is made once for every trunk we try; then the leg is put on
+	// hold, which only stops its media timeout: no RTP is due before the
+	// answer, however long the call rings (answered() takes it off).
+	l.offer = m.Offer()
+	m.SetHold(true)
 	if f := l.t.opts.OnDTMF; f != nil && l.parent == nil {
 		// Before the INVITE: the customer's first key may arrive with the
 		// first packets after the 200, before the leg's goroutine gets on.
@@ -207,19 +213,22 @@ func (l *outLeg) invite(ts *trunkState, target sip.Uri) *sip.Request {
 	cid := sip.CallIDHeader(uuid.NewString())
 	req.AppendHeader(&cid)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(l.media.Offer())
+	req.SetBody(l.offer)
 	return req
 }
 
 // attempt places the call through one trunk and waits for its outcome.
-func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
+func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
 	log := l.log.With("trunk", ts.cfg.Name)
 	inv := l.invite(ts, target)
 	callID := inv.CallID().Value()
 	log = log.With("sip_call_id", callID)
+	// The dialog's requests come to the leg from before the INVITE leaves
+	// (a BYE may follow the 200 at once) until the call is over: live()
+	// releases an answered one.
 	l.releaseDialog = l.t.ua.HandleDialog(callID, l.onRequest)
 	defer func() {
-		if l.dlg == nil || l.dlg.LoadState() != sip.DialogStateConfirmed {
+		if res.kind != attemptAnswered {
 			l.releaseDialog()
 		}
 	}()
@@ -235,8 +244,8 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
 	l.dlg = dlg
 	l.byeDlg.Store(dlg)
 	defer func() {
-		if l.dlg.LoadState() != sip.DialogStateConfirmed {
-			l.dlg.Close()
+		if res.kind != attemptAnswered {
+			dlg.Close()
 		}
 	}()
 
@@ -369,6 +378,7 @@ func (l *outLeg) answered(log *slog.Logger) *attemptResult {
 		l.bye(log)
 		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed, cause: dialer.CauseTemporaryFailure}
 	}
+	l.media.SetHold(false) // the media timeout starts now
 	if err := l.media.ApplyAnswer(l.dlg.InviteResponse.Body()); err != nil {
 		log.Warn("unusable SDP answer: hanging up", "err", err)
 		l.bye(log)
