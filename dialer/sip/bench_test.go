@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +57,8 @@ func (d *benchDeliverer) DeliverTrunk(_ time.Time, ev dialer.TrunkEvent) {
 }
 
 // BenchmarkSIPCallsPerSecond places calls through the SIP trunk to sipp (as
-// the carrier, answering at once) at 50, 100 and 200 calls per second for
+// the carrier, answering at once) at 50, 100 and 200 calls per second (or
+// the comma-separated PACER_SIP_BENCH_RATES) for
 // PACER_SIP_BENCH_SECONDS (default 60; `make bench` sets 300, the issue's
 // five minutes) and reports the rate achieved, the failed calls and the
 // setup time (Dial to the answer event) p50/p99. Every call is a real dialog
@@ -79,7 +81,16 @@ func BenchmarkSIPCallsPerSecond(b *testing.B) {
 		require.NoError(b, err, "PACER_SIP_BENCH_HOLD_MS")
 		hold = n
 	}
-	for _, rate := range []int{50, 100, 200} {
+	rates := []int{50, 100, 200}
+	if v := os.Getenv("PACER_SIP_BENCH_RATES"); v != "" {
+		rates = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			require.NoError(b, err, "PACER_SIP_BENCH_RATES")
+			rates = append(rates, n)
+		}
+	}
+	for _, rate := range rates {
 		b.Run(fmt.Sprintf("cps=%d", rate), func(b *testing.B) {
 			for range b.N {
 				benchCPS(b, rate, time.Duration(seconds)*time.Second, time.Duration(hold)*time.Millisecond)

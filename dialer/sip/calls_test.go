@@ -258,18 +258,24 @@ func TestSIPCPSLimit(t *testing.T) {
 	sippPassed(t, s)
 }
 
-// Stop hangs up live calls (sipp's scenario requires our BYE) and returns
-// only when every leg has ended.
+// Stop hangs up live calls (sipp's scenario requires our BYE), cancels
+// ringing ones (the other scenario requires our CANCEL) and returns only
+// when every leg has ended.
 func TestSIPStopHangsUpLiveCalls(t *testing.T) {
 	t.Parallel()
 	u := startUA(t, Config{})
 	s := uas(t, "uas_answer.xml", 1)
+	ringing := uas(t, "uas_noanswer.xml", 1)
 	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	tr2, rec2 := newTrunk(t, u, TrunkOptions{}, trunkTo("ringing", ringing))
 	dial(t, tr, 1)
+	dial(t, tr2, 2)
 	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	rec2.waitFor(t, 2, dialer.TrunkRinging)
 	u.Stop()
 	sippPassed(t, s)
-	require.Error(t, tr.Dial(context.Background(), dialer.DialRequest{Call: 2, Number: "+15551230000"}),
+	sippPassed(t, ringing)
+	require.Error(t, tr.Dial(context.Background(), dialer.DialRequest{Call: 3, Number: "+15551230000"}),
 		"a stopped UA dials nothing")
 	u.Stop() // idempotent
 }

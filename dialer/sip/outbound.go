@@ -249,11 +249,11 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
 		}
 	}()
 
-	// The wait is cancelled by the ring timeout or the engine's Hangup, after
-	// which sipgo sends CANCEL (waiting first for a provisional response if
-	// none came yet, as RFC 3261 §9.1 asks, and then for the 487), or
-	// forced (no CANCEL: nothing to cancel) by the no-response timer and by
-	// the UA stopping.
+	// The wait is cancelled by the ring timeout, the engine's Hangup or the
+	// UA stopping, after which sipgo sends CANCEL (waiting first for a
+	// provisional response if none came yet, as RFC 3261 §9.1 asks, and then
+	// for the 487), or forced (no CANCEL: nothing to cancel) by the
+	// no-response timer and by the UA stopping before any response.
 	waitCtx, waitCancel := context.WithCancelCause(context.Background())
 	defer waitCancel(nil)
 	var (
@@ -283,8 +283,10 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
 	})
 	defer noResp.Stop()
 	stopOnEnd := context.AfterFunc(l.ctx, func() {
+		// At shutdown a call that has rung is CANCELled; one the far end has
+		// not answered at all is just dropped (nothing to cancel yet).
 		why := l.why()
-		stopWait(why, errors.Is(why, errStopping))
+		stopWait(why, errors.Is(why, errStopping) && !responded.Load())
 	})
 	defer stopOnEnd()
 
