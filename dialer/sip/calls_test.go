@@ -413,3 +413,17 @@ func TestSIPMediaTimeoutStartsAtAnswer(t *testing.T) {
 	require.NoError(t, tr.Hangup(context.Background(), 1))
 	<-s.Done()
 }
+
+// PublicAddr goes into our Contact and Via and the media public IP into the
+// SDP's c= line (what a carrier behind NAT must reach); sipp checks the
+// INVITE, then refuses it.
+func TestSIPPublicAddresses(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{PublicAddr: "192.0.2.10:5999",
+		Media: MediaConfig{Ports: testPorts(t), BindIP: netip.MustParseAddr("127.0.0.1"), PublicIP: netip.MustParseAddr("198.51.100.7")}})
+	s := uas(t, scenario(t, "uas_check_public.xml", "CODE", "486", "Q850", "17"), 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkBusy)
+	sippPassed(t, s)
+}

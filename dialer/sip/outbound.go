@@ -482,7 +482,7 @@ func q850(m sip.Message) (uint8, bool) {
 			}
 			for _, f := range fields[1:] {
 				k, val, ok := strings.Cut(strings.TrimSpace(f), "=")
-				if ok && strings.EqualFold(k, "cause") {
+				if ok && strings.EqualFold(strings.TrimSpace(k), "cause") {
 					if n, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && n >= 1 && n <= 127 {
 						return uint8(n), true
 					}
