@@ -363,6 +363,9 @@ func (l *Leg) read() {
 			l.shutdown(fmt.Errorf("media: read RTP: %w", err))
 			return
 		}
+		if from.Addr().Is4In6() {
+			from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		}
 		l.receive(&rx, rx.buf[:n], from)
 	}
 }
