@@ -427,3 +427,22 @@ func TestSIPPublicAddresses(t *testing.T) {
 	rec.waitFor(t, 1, dialer.TrunkBusy)
 	sippPassed(t, s)
 }
+
+// A cancelled call holds its channel until the carrier's 487: with one
+// channel, a call placed while the 487 is outstanding finds the trunk full.
+func TestSIPChannelHeldUntil487(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, scenario(t, "uas_slow487.xml", "PAUSE", "2000"), 1)
+	c := trunkTo("carrier", s)
+	c.MaxChannels = 1
+	tr, rec := newTrunk(t, u, TrunkOptions{}, c)
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkRinging)
+	require.NoError(t, tr.Hangup(context.Background(), 1)) // CANCEL; the 487 comes 2 s later
+	dial(t, tr, 2)
+	ev := rec.waitFor(t, 2, dialer.TrunkFailed)
+	require.Equal(t, dialer.CauseCongestion, ev.Cause)
+	sippPassed(t, s)
+	testwait.Until(t, func() bool { return tr.Channels("carrier") == 0 }, "released after the 487")
+}
