@@ -446,3 +446,18 @@ func TestSIPChannelHeldUntil487(t *testing.T) {
 	sippPassed(t, s)
 	testwait.Until(t, func() bool { return tr.Channels("carrier") == 0 }, "released after the 487")
 }
+
+// The race with no provisional response at all: our ring timeout passes
+// before the carrier said anything, so there is nothing to CANCEL yet and
+// we wait for its first response, which is a 200: it is ACKed (sipp
+// requires it) and reported as an answer.
+func TestSIPBare200AfterRingTimeoutIsAnswered(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, scenario(t, "uas_bare200.xml", "PAUSE", "300"), 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	require.NoError(t, tr.Dial(context.Background(), dialer.DialRequest{Call: 1, Number: "+15551230000", RingTimeout: 50 * time.Millisecond}))
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, s)
+}
