@@ -82,6 +82,9 @@ type outLeg struct {
 	// byeDlg is dlg for the request handler, which runs on sipgo's
 	// goroutines.
 	byeDlg atomic.Pointer[sipgo.DialogClientSession]
+	// reinviting is set while our own re-INVITE waits for its answer: a
+	// re-INVITE from the far end then gets 491.
+	reinviting atomic.Bool
 }
 
 func newOutLeg(t *Trunk, req dialer.DialRequest) *outLeg {

@@ -390,6 +390,8 @@ func (l *outLeg) promptPlaying() <-chan struct{} {
 // reinviteOut sends a re-INVITE with offer inside the dialog, waits for
 // its final response and ACKs a 2xx.
 func (l *outLeg) reinviteOut(offer []byte) (*sip.Response, error) {
+	l.reinviting.Store(true)
+	defer l.reinviting.Store(false)
 	dlg := l.dlg
 	target := dlg.InviteRequest.Recipient
 	if c := dlg.InviteResponse.Contact(); c != nil {
