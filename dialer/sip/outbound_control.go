@@ -2,9 +2,12 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -242,6 +245,18 @@ func (l *outLeg) setHold(log *slog.Logger, on bool) {
 		l.media.StopPlay()
 	}
 	res, err := l.reinviteOut(l.media.Offer())
+	for try := 1; errors.Is(err, errRequestPending) && try <= 2; try++ {
+		// Glare on the far end's side: try again after 2.1 to 4 s (RFC 3261
+		// §14.1, we own the Call-ID).
+		wait := 2100*time.Millisecond + time.Duration(rand.Int64N(int64(1900*time.Millisecond)))
+		log.Info("hold re-INVITE met 491: retrying", "after", wait)
+		select {
+		case <-time.After(wait):
+		case <-l.ctx.Done():
+			return
+		}
+		res, err = l.reinviteOut(l.media.Offer())
+	}
 	if err != nil {
 		log.Warn("hold re-INVITE failed", "hold", on, "err", err)
 	} else if err := l.media.ApplyAnswer(res.Body()); err != nil {
@@ -387,6 +402,9 @@ func (l *outLeg) promptPlaying() <-chan struct{} {
 	return l.ctl.playing
 }
 
+// errRequestPending: the far end answered our re-INVITE 491 (glare).
+var errRequestPending = errors.New("re-INVITE answered 491 Request Pending")
+
 // reinviteOut sends a re-INVITE with offer inside the dialog, waits for
 // its final response and ACKs a 2xx.
 func (l *outLeg) reinviteOut(offer []byte) (*sip.Response, error) {
@@ -408,6 +426,9 @@ func (l *outLeg) reinviteOut(offer []byte) (*sip.Response, error) {
 	res, err := dlg.Do(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	if res.StatusCode == sip.StatusRequestPending {
+		return nil, errRequestPending
 	}
 	if !res.IsSuccess() {
 		return nil, fmt.Errorf("re-INVITE answered %d %s", res.StatusCode, res.Reason)
