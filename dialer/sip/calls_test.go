@@ -461,3 +461,18 @@ func TestSIPBare200AfterRingTimeoutIsAnswered(t *testing.T) {
 	require.NoError(t, tr.Hangup(context.Background(), 1))
 	sippPassed(t, s)
 }
+
+// A carrier that keeps answering 401 (wrong credentials) gets two
+// authenticated retries, then the call fails with its 401: no endless loop.
+func TestSIPDigestRefusedFails(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_always401.xml", 1)
+	c := trunkTo("carrier", s)
+	c.Username, c.Password = "pacer-test", "wrong"
+	tr, rec := newTrunk(t, u, TrunkOptions{}, c)
+	dial(t, tr, 1)
+	ev := rec.waitFor(t, 1, dialer.TrunkFailed)
+	require.EqualValues(t, 401, ev.Cause.SIP)
+	sippPassed(t, s)
+}
