@@ -476,3 +476,23 @@ func TestSIPDigestRefusedFails(t *testing.T) {
 	require.EqualValues(t, 401, ev.Cause.SIP)
 	sippPassed(t, s)
 }
+
+// A trunk's channel limit is the node's: two campaigns dialling through the
+// same trunk share its channels.
+func TestSIPChannelLimitSharedByCampaigns(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_answer.xml", 1)
+	c := trunkTo("carrier", s)
+	c.MaxChannels = 1
+	a, recA := newTrunk(t, u, TrunkOptions{}, c)
+	b, recB := newTrunk(t, u, TrunkOptions{}, c)
+	dial(t, a, 1)
+	recA.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	dial(t, b, 1)
+	ev := recB.waitFor(t, 1, dialer.TrunkFailed)
+	require.Equal(t, dialer.CauseCongestion, ev.Cause, "the other campaign's call holds the only channel")
+	require.Equal(t, 1, b.Channels("carrier"))
+	require.NoError(t, a.Hangup(context.Background(), 1))
+	sippPassed(t, s)
+}

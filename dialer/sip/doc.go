@@ -35,7 +35,8 @@
 //     prompt has finished. The agents' phone legs are not ours:
 //     TrunkOptions.AgentLegs lends them; prompts come from
 //     TrunkOptions.Prompts.
-//   - Channels and rates: per trunk, the dialogs in use (MaxChannels, counted
+//   - Channels and rates: per trunk (by name, shared by every campaign of
+//     the node dialling through it), the dialogs in use (MaxChannels, counted
 //     until a cancelled INVITE's 487 arrived, not by engine calls), a
 //     calls-per-second token bucket (CPS) and a growing back-off after 503s
 //     and after a trunk that did not answer at all. A call waits up to

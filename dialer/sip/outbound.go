@@ -130,7 +130,7 @@ func (l *outLeg) run() {
 	for i, ts := range l.t.trunks {
 		wait, ok := ts.reserve(time.Now(), l.t.opts.CPSWait)
 		if !ok {
-			l.log.Debug("trunk full or backing off", "trunk", ts.cfg.Name)
+			l.log.Debug("trunk full or backing off", "trunk", ts.name)
 			continue
 		}
 		if wait > 0 {
@@ -150,7 +150,7 @@ func (l *outLeg) run() {
 			return
 		case attemptFailover:
 			ts.release()
-			l.log.Info("trying the next trunk", "trunk", ts.cfg.Name, "why", res.why)
+			l.log.Info("trying the next trunk", "trunk", ts.name, "why", res.why)
 			continue
 		case attemptEnded:
 			ts.release()
@@ -204,7 +204,7 @@ func (l *outLeg) invite(ts *trunkState, target sip.Uri) *sip.Request {
 	switch {
 	case caller == "":
 		from.Address.User = "anonymous"
-	case ts.cfg.CallerIDHeader == "pai":
+	case ts.config().CallerIDHeader == "pai":
 		from.Address.User = "anonymous"
 		from.DisplayName = "Anonymous"
 		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<sip:"+caller+"@"+host+">"))
@@ -222,7 +222,7 @@ func (l *outLeg) invite(ts *trunkState, target sip.Uri) *sip.Request {
 
 // attempt places the call through one trunk and waits for its outcome.
 func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
-	log := l.log.With("trunk", ts.cfg.Name)
+	log := l.log.With("trunk", ts.name)
 	inv := l.invite(ts, target)
 	callID := inv.CallID().Value()
 	log = log.With("sip_call_id", callID)
@@ -293,7 +293,8 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
 	})
 	defer stopOnEnd()
 
-	opts := sipgo.AnswerOptions{Username: ts.cfg.Username, Password: ts.cfg.Password,
+	cfg := ts.config()
+	opts := sipgo.AnswerOptions{Username: cfg.Username, Password: cfg.Password,
 		OnResponse: func(res *sip.Response) error {
 			responded.Store(true)
 			noResp.Stop()
@@ -532,7 +533,7 @@ func (l *outLeg) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 // live is the answered call: it reports the answer and runs until either end
 // hangs up or the media stops, answering the far end's re-INVITEs.
 func (l *outLeg) live() {
-	log := l.log.With("trunk", l.trunk.cfg.Name)
+	log := l.log.With("trunk", l.trunk.name)
 	l.controlsUp()
 	defer l.endControls()
 

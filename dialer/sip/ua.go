@@ -116,9 +116,11 @@ type UA struct {
 	stopped    bool
 	dialogs    map[string]DialogHandler // by Call-ID
 	trunkHosts map[netip.Addr]int       // source addresses allowed to INVITE
-	register   sipgo.RequestHandler
-	inbound    InboundHandler
-	stopOnce   sync.Once
+	// trunkStates are the trunks' limits by name, shared by campaigns.
+	trunkStates map[string]*trunkState
+	register    sipgo.RequestHandler
+	inbound     InboundHandler
+	stopOnce    sync.Once
 }
 
 // New builds a UA from cfg (defaults applied); Start binds its sockets.
@@ -128,7 +130,7 @@ func New(cfg Config) (*UA, error) {
 		return nil, err
 	}
 	return &UA{cfg: cfg, log: cfg.Logger.With("component", "sip"), dialogs: map[string]DialogHandler{},
-		trunkHosts: map[netip.Addr]int{}}, nil
+		trunkHosts: map[netip.Addr]int{}, trunkStates: map[string]*trunkState{}}, nil
 }
 
 // Start binds UDP and TCP on Addr and starts serving. The sockets live until
