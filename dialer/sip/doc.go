@@ -55,7 +55,10 @@
 // For other components (agents' phone legs): DialogUA and Client give
 // sipgo's dialog user agent and client sending from the node's sockets, so a
 // component places its own dialogs; it registers each dialog's Call-ID with
-// HandleDialog to receive the requests inside it.
+// HandleDialog (before sending the INVITE) to receive the requests inside
+// it, answers them itself, and releases it when the dialog ends. Contact is
+// the node's Contact header; NewMediaLeg makes an RTP leg with the node's
+// media addresses. The legs it makes are the component's to close.
 //
 // Header safety: sipgo validates nothing it writes (GHSA-chcx-pf5f-wxc7).
 // Every value that goes into a header (numbers, caller IDs, trunk URIs and

@@ -108,7 +108,7 @@ func (l *outLeg) why() error {
 func (l *outLeg) run() {
 	defer l.t.forget(l)
 	defer l.cancel(nil)
-	m, err := l.t.ua.newMedia(l.log)
+	m, err := l.t.ua.NewMediaLeg(l.log)
 	if err != nil {
 		l.log.Error("no RTP leg for the call", "err", err)
 		l.report(dialer.TrunkFailed, dialer.CauseTemporaryFailure)
