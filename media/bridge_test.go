@@ -2,6 +2,7 @@ package media
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 
 	"github.com/pacer-dialer/pacer/internal/testwait"
@@ -385,4 +386,22 @@ func waitDone(t *testing.T, l *Leg) {
 	case <-testwait.Expired(t):
 		t.Fatalf("leg %s never closed", l.LocalAddr())
 	}
+}
+
+// A leg bound to the IPv4 wildcard (a server's usual setting, with
+// PublicIP for the SDP) takes its peer's packets at once: peers are
+// compared as plain IPv4 addresses, never as IPv4-mapped IPv6 ones.
+func TestWildcardBoundLegMatchesPeersByPlainAddress(t *testing.T) {
+	noLeaks(t)
+	ports := testPorts(t)
+	_, err := ports.NewLeg(LegConfig{BindIP: netip.IPv4Unspecified()})
+	require.ErrorContains(t, err, "PublicIP", "a wildcard bind needs a public address for the SDP")
+	l := newTestLeg(t, ports, LegConfig{BindIP: netip.IPv4Unspecified(), PublicIP: loopback})
+	require.Equal(t, loopback, l.LocalAddr().Addr())
+	carrier := newPeer(t)
+	_, err = l.Answer(carrier.sdp([]int{0}, 0, 20, "sendrecv"))
+	require.NoError(t, err)
+	carrier.send(l.LocalAddr(), 0, tone(160, 1))
+	testwait.Until(t, func() bool { st := l.Stats(); return st.PacketsIn+st.Stray == 1 }, "packet read")
+	require.EqualValues(t, 1, l.Stats().PacketsIn, "taken at once, not held back as from an unknown source")
 }

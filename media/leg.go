@@ -246,7 +246,8 @@ func (l *Leg) Err() error {
 // Close stops the leg: its reader, anything playing into it, its place in
 // a bridge (which closes) or conference (which goes on without it), and
 // frees its port. Idempotent. It waits for the reader goroutine to exit,
-// except when called from an OnDTMF callback (which runs on the reader).
+// except while an OnDTMF callback is running (so a callback can close its
+// own leg; Done tells when the reader is gone).
 func (l *Leg) Close() error {
 	l.shutdown(nil)
 	if !l.inCallback.Load() {
@@ -362,6 +363,9 @@ func (l *Leg) read() {
 			}
 			l.shutdown(fmt.Errorf("media: read RTP: %w", err))
 			return
+		}
+		if from.Addr().Is4In6() {
+			from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 		}
 		l.receive(&rx, rx.buf[:n], from)
 	}

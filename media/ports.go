@@ -51,6 +51,12 @@ func (p *Ports) Free() int {
 // another process holds are skipped, so two test runs sharing a range only
 // cost each other a retry.
 func (p *Ports) bind(ip netip.Addr) (*net.UDPConn, int, error) {
+	// One address family per socket: a dual-stack wildcard socket would
+	// report IPv4 peers as ::ffff:a.b.c.d, never equal to an SDP address.
+	network := "udp6"
+	if ip.Unmap().Is4() {
+		network, ip = "udp4", ip.Unmap()
+	}
 	n := (p.hi-p.lo)/2 + 1
 	for range n {
 		p.mu.Lock()
@@ -71,7 +77,7 @@ func (p *Ports) bind(ip netip.Addr) (*net.UDPConn, int, error) {
 		if port < 0 {
 			return nil, 0, ErrNoPorts
 		}
-		conn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
+		conn, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, uint16(port))))
 		if err == nil {
 			return conn, port, nil
 		}

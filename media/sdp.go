@@ -48,6 +48,16 @@ func (d Direction) mirror() Direction {
 	return d
 }
 
+// holding narrows an answer's direction while we hold the far end: we
+// send (music) and do not take their audio, whatever they offer.
+func (d Direction) holding() Direction {
+	switch d {
+	case SendRecv, SendOnly:
+		return SendOnly
+	}
+	return Inactive
+}
+
 var (
 	// ErrNoCommonCodec: the offer has no audio stream in PCMU or PCMA over
 	// RTP/AVP. The SIP layer answers 488.
@@ -83,7 +93,9 @@ func (l *Leg) Offer() []byte {
 
 // Answer answers the far end's offer and applies it: the first of the
 // offer's codecs we support (PCMU, PCMA), the offer's telephone-event
-// payload type (any dynamic one, e.g. 96 or 101), the mirrored direction,
+// payload type (any dynamic one, e.g. 96 or 101), the mirrored direction
+// (sendonly answered recvonly; while SetHold(true), narrowed to sendonly
+// or inactive, as we are holding them),
 // the offer's ptime when it is a sane one (else 20 ms). Other media lines
 // are refused with port 0, as RFC 3264 wants. ErrBadSDP and
 // ErrNoCommonCodec (wrapped, with details) mean 488.
@@ -133,7 +145,11 @@ func (l *Leg) Answer(offer []byte) ([]byte, error) {
 		if neg.format.DTMF != 0 {
 			formats = append(formats, strconv.Itoa(int(neg.format.DTMF)))
 		}
-		md := l.mediaLine(formats, neg.dir.mirror(), neg.format.PTime)
+		dir := neg.dir.mirror()
+		if l.hold.Load() {
+			dir = dir.holding()
+		}
+		md := l.mediaLine(formats, dir, neg.format.PTime)
 		attrs := []sdp.Attribute{sdp.NewAttribute("rtpmap", fmt.Sprintf("%d %s/8000", neg.format.Codec, neg.format.Codec))}
 		if neg.format.DTMF != 0 {
 			attrs = append(attrs,

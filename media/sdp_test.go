@@ -66,6 +66,19 @@ func TestAnswerNegotiatesCodecDTMFAndDirection(t *testing.T) {
 	}
 }
 
+// While we hold the far end, an offer it sends (a session refresh, say) is
+// answered without taking its audio.
+func TestAnswerWhileHoldingStaysOnHold(t *testing.T) {
+	noLeaks(t)
+	l := newTestLeg(t, testPorts(t), LegConfig{})
+	l.SetHold(true)
+	for offered, want := range map[string]string{"sendrecv": "sendonly", "recvonly": "sendonly", "sendonly": "inactive", "inactive": "inactive"} {
+		ans, err := l.Answer([]byte(offerHead + "m=audio 4000 RTP/AVP 0\r\na=" + offered + "\r\n"))
+		require.NoError(t, err)
+		require.Contains(t, string(ans), "a="+want+"\r\n", "offer %s", offered)
+	}
+}
+
 func TestAnswerRefusesWhatWeCannotTalk(t *testing.T) {
 	noLeaks(t)
 	ports := testPorts(t)

@@ -62,7 +62,7 @@ func TestSIPBridgeMuteTransferAudio(t *testing.T) {
 
 	// Blind transfer to agent 2: the customer's audio now reaches phone 2.
 	require.ErrorIs(t, tr.Transfer(context.Background(), 1, dialer.AgentTarget(1)), dialer.ErrTrunkRefused, "already on the call")
-	require.ErrorIs(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")), dialer.ErrTrunkRefused)
+	require.ErrorIs(t, tr.Transfer(context.Background(), 1, dialer.QueueTarget("sales")), dialer.ErrTrunkRefused)
 	require.NoError(t, tr.Transfer(context.Background(), 1, dialer.AgentTarget(agents.ID(2))))
 	cust.send(custLeg, 0, 0x77, 10)
 	testwait.Until(t, func() bool { return phone2.withFill(leg2.LocalAddr(), 0x77) == 10 }, "after the transfer the customer reaches agent 2")
@@ -160,4 +160,38 @@ func TestSIPPCMA30msToPCMUPhone(t *testing.T) {
 	require.Positive(t, l.media.Stats().PacketsIn)
 	require.NoError(t, tr.Hangup(context.Background(), 1))
 	<-s.Done() // sipp may still be playing the pcap when our BYE comes: its result is not this test's point
+}
+
+// Three customers in a row bridged into one nailed-up agent leg: the
+// agent's phone hears each of them from the agent leg in one stream, one
+// SSRC with sequence numbers that never skip (each customer sent every
+// packet).
+func TestSIPThreeCustomersOneAgentStream(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
+	var ag agentPhones
+	agent := newPhone(t)
+	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
+	cust := newPhone(t)
+	s := uas(t, scenario(t, "uas_answer.xml", "[media_port]", strconv.Itoa(int(cust.addr().Port()))), 3)
+	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, trunkTo("carrier", s))
+	for i, fill := range []byte{0x71, 0x72, 0x73} {
+		call := dialer.CallID(i + 1)
+		dial(t, tr, call)
+		rec.waitFor(t, call, dialer.TrunkAnsweredHuman)
+		require.NoError(t, tr.Bridge(context.Background(), call, 1))
+		l, _ := tr.leg(call)
+		cust.send(l.media.LocalAddr(), 0, fill, 20)
+		testwait.Until(t, func() bool { return agent.withFill(agentLeg.LocalAddr(), fill) == 20 }, "customer %d heard by the agent", call)
+		require.NoError(t, tr.Hangup(context.Background(), call))
+	}
+	sippPassed(t, s)
+	pkts := agent.from(agentLeg.LocalAddr())
+	require.Len(t, pkts, 60)
+	require.Zero(t, agent.others(agentLeg.LocalAddr()))
+	for i := 1; i < len(pkts); i++ {
+		require.Equal(t, pkts[0].hdr.SSRC, pkts[i].hdr.SSRC, "one SSRC across customers")
+		require.Equal(t, pkts[i-1].hdr.SequenceNumber+1, pkts[i].hdr.SequenceNumber, "no sequence gap at packet %d", i)
+	}
 }

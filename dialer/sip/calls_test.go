@@ -4,9 +4,11 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/dialer"
@@ -169,13 +171,13 @@ func TestSIP503FailsOverToTheNextTrunk(t *testing.T) {
 	dial(t, tr, 1)
 	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
 	sippPassed(t, first)
-	// While "first" backs off, the next call goes straight to "second"
-	// (sipp "first" has exited: a call sent there would fail over only after
-	// the no-response timeout, and uas_answer would then see it as well, so
-	// check the back-off directly too).
+	// The trunk that answered 503 backs off; the next call is answered by
+	// "second" whether it goes there at once (back-off still running) or
+	// after "first", gone, gave no response.
 	require.NoError(t, tr.Hangup(context.Background(), 1))
-	_, ok := tr.trunks[0].reserve(time.Now(), 0)
-	require.False(t, ok, "the trunk that answered 503 is backing off")
+	tr.trunks[0].mu.Lock()
+	require.Equal(t, minBackoff, tr.trunks[0].backoff, "the trunk that answered 503 backs off")
+	tr.trunks[0].mu.Unlock()
 	dial(t, tr, 2)
 	rec.waitFor(t, 2, dialer.TrunkAnsweredHuman)
 	require.NoError(t, tr.Hangup(context.Background(), 2))
@@ -256,18 +258,24 @@ func TestSIPCPSLimit(t *testing.T) {
 	sippPassed(t, s)
 }
 
-// Stop hangs up live calls (sipp's scenario requires our BYE) and returns
-// only when every leg has ended.
+// Stop hangs up live calls (sipp's scenario requires our BYE), cancels
+// ringing ones (the other scenario requires our CANCEL) and returns only
+// when every leg has ended.
 func TestSIPStopHangsUpLiveCalls(t *testing.T) {
 	t.Parallel()
 	u := startUA(t, Config{})
 	s := uas(t, "uas_answer.xml", 1)
+	ringing := uas(t, "uas_noanswer.xml", 1)
 	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	tr2, rec2 := newTrunk(t, u, TrunkOptions{}, trunkTo("ringing", ringing))
 	dial(t, tr, 1)
+	dial(t, tr2, 2)
 	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	rec2.waitFor(t, 2, dialer.TrunkRinging)
 	u.Stop()
 	sippPassed(t, s)
-	require.Error(t, tr.Dial(context.Background(), dialer.DialRequest{Call: 2, Number: "+15551230000"}),
+	sippPassed(t, ringing)
+	require.Error(t, tr.Dial(context.Background(), dialer.DialRequest{Call: 3, Number: "+15551230000"}),
 		"a stopped UA dials nothing")
 	u.Stop() // idempotent
 }
@@ -287,6 +295,14 @@ func TestSIPInboundRefusals(t *testing.T) {
 	t.Run("known source 480", func(t *testing.T) {
 		t.Parallel()
 		u := startUA(t, Config{KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
+		c := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "480"), Calls: 1,
+			Remote: u.udp.LocalAddr().String()})
+		sippPassed(t, c)
+	})
+	t.Run("trunk host 480", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{})
+		newTrunk(t, u, TrunkOptions{}, TrunkConfig{Name: "local", URI: "sip:127.0.0.1:5999"})
 		c := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "480"), Calls: 1,
 			Remote: u.udp.LocalAddr().String()})
 		sippPassed(t, c)
@@ -312,5 +328,171 @@ func TestSIPMediaTimeoutHangsUp(t *testing.T) {
 	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
 	ev := rec.waitFor(t, 1, dialer.TrunkHungUp)
 	require.Equal(t, causeMediaTimeout, ev.Cause)
+	sippPassed(t, s)
+}
+
+// A trunk reached over TCP (;transport=tcp): the call is placed, answered
+// and hung up on one TCP connection.
+func TestSIPTrunkOverTCP(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_answer.xml", 1, "-t", "t1")
+	tr, rec := newTrunk(t, u, TrunkOptions{}, TrunkConfig{Name: "tcp", URI: "sip:" + s.Addr + ";transport=tcp"})
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, s)
+}
+
+// Requests are routed: REGISTER to the registrar handler (405 while none),
+// a new INVITE from a known source to the inbound handler, and a request
+// inside a dialog another component owns to that component's handler by
+// its Call-ID (481 for an unknown one).
+func TestSIPRequestRouting(t *testing.T) {
+	t.Parallel()
+	request := func(t *testing.T, u *UA, method, expect, callID string) {
+		t.Helper()
+		c := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_request.xml", "METHOD", method, "EXPECT", expect),
+			Calls: 1, Remote: u.udp.LocalAddr().String(), Args: []string{"-cid_str", callID}})
+		sippPassed(t, c)
+	}
+	t.Run("REGISTER without registrar 405", func(t *testing.T) {
+		t.Parallel()
+		request(t, startUA(t, Config{}), "REGISTER", "405", "reg-%u")
+	})
+	t.Run("REGISTER to the registrar", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{})
+		var got atomic.Int32
+		u.SetRegisterHandler(func(req *sip.Request, tx sip.ServerTransaction) {
+			got.Add(1)
+			respond(tx, req, sip.StatusUnauthorized, "Unauthorized")
+		})
+		request(t, u, "REGISTER", "401", "reg-%u")
+		require.EqualValues(t, 1, got.Load())
+	})
+	t.Run("inbound INVITE to the handler", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
+		u.SetInboundHandler(func(req *sip.Request, tx sip.ServerTransaction) {
+			respond(tx, req, sip.StatusBusyHere, "Busy Here")
+		})
+		c := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "486"), Calls: 1,
+			Remote: u.udp.LocalAddr().String()})
+		sippPassed(t, c)
+	})
+	t.Run("in-dialog request by Call-ID", func(t *testing.T) {
+		t.Parallel()
+		u := startUA(t, Config{})
+		var got atomic.Int32
+		release := u.HandleDialog("phone-leg-1", func(req *sip.Request, tx sip.ServerTransaction) {
+			got.Add(1)
+			respond(tx, req, sip.StatusOK, "OK")
+		})
+		request(t, u, "BYE", "200", "phone-leg-%u")
+		require.EqualValues(t, 1, got.Load())
+		release()
+		request(t, u, "BYE", "481", "phone-leg-%u")
+		require.EqualValues(t, 1, got.Load())
+	})
+}
+
+// The media timeout runs from the answer, not from the INVITE: a call that
+// rings longer than the first-packet timeout and is then answered with
+// audio stays up and receives it.
+func TestSIPMediaTimeoutStartsAtAnswer(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{Media: MediaConfig{Ports: testPorts(t), FirstPacketTimeout: 3 * time.Second}})
+	s := uas(t, scenario(t, "uas_slow_answer.xml", "PAUSE", "4000"), 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	l, _ := tr.leg(1)
+	testwait.Until(t, func() bool { return l.media.Stats().PacketsIn >= 10 }, "the carrier's audio arrives")
+	require.NotContains(t, rec.kinds(1), dialer.TrunkHungUp)
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	<-s.Done()
+}
+
+// PublicAddr goes into our Contact and Via and the media public IP into the
+// SDP's c= line (what a carrier behind NAT must reach); sipp checks the
+// INVITE, then refuses it.
+func TestSIPPublicAddresses(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{PublicAddr: "192.0.2.10:5999",
+		Media: MediaConfig{Ports: testPorts(t), BindIP: netip.MustParseAddr("127.0.0.1"), PublicIP: netip.MustParseAddr("198.51.100.7")}})
+	s := uas(t, scenario(t, "uas_check_public.xml", "CODE", "486", "Q850", "17"), 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkBusy)
+	sippPassed(t, s)
+}
+
+// A cancelled call holds its channel until the carrier's 487: with one
+// channel, a call placed while the 487 is outstanding finds the trunk full.
+func TestSIPChannelHeldUntil487(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, scenario(t, "uas_slow487.xml", "PAUSE", "2000"), 1)
+	c := trunkTo("carrier", s)
+	c.MaxChannels = 1
+	tr, rec := newTrunk(t, u, TrunkOptions{}, c)
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkRinging)
+	require.NoError(t, tr.Hangup(context.Background(), 1)) // CANCEL; the 487 comes 2 s later
+	dial(t, tr, 2)
+	ev := rec.waitFor(t, 2, dialer.TrunkFailed)
+	require.Equal(t, dialer.CauseCongestion, ev.Cause)
+	sippPassed(t, s)
+	testwait.Until(t, func() bool { return tr.Channels("carrier") == 0 }, "released after the 487")
+}
+
+// The race with no provisional response at all: our ring timeout passes
+// before the carrier said anything, so there is nothing to CANCEL yet and
+// we wait for its first response, which is a 200: it is ACKed (sipp
+// requires it) and reported as an answer.
+func TestSIPBare200AfterRingTimeoutIsAnswered(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, scenario(t, "uas_bare200.xml", "PAUSE", "300"), 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	require.NoError(t, tr.Dial(context.Background(), dialer.DialRequest{Call: 1, Number: "+15551230000", RingTimeout: 50 * time.Millisecond}))
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, s)
+}
+
+// A carrier that keeps answering 401 (wrong credentials) gets two
+// authenticated retries, then the call fails with its 401: no endless loop.
+func TestSIPDigestRefusedFails(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_always401.xml", 1)
+	c := trunkTo("carrier", s)
+	c.Username, c.Password = "pacer-test", "wrong"
+	tr, rec := newTrunk(t, u, TrunkOptions{}, c)
+	dial(t, tr, 1)
+	ev := rec.waitFor(t, 1, dialer.TrunkFailed)
+	require.EqualValues(t, 401, ev.Cause.SIP)
+	sippPassed(t, s)
+}
+
+// A trunk's channel limit is the node's: two campaigns dialling through the
+// same trunk share its channels.
+func TestSIPChannelLimitSharedByCampaigns(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_answer.xml", 1)
+	c := trunkTo("carrier", s)
+	c.MaxChannels = 1
+	a, recA := newTrunk(t, u, TrunkOptions{}, c)
+	b, recB := newTrunk(t, u, TrunkOptions{}, c)
+	dial(t, a, 1)
+	recA.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	dial(t, b, 1)
+	ev := recB.waitFor(t, 1, dialer.TrunkFailed)
+	require.Equal(t, dialer.CauseCongestion, ev.Cause, "the other campaign's call holds the only channel")
+	require.Equal(t, 1, b.Channels("carrier"))
+	require.NoError(t, a.Hangup(context.Background(), 1))
 	sippPassed(t, s)
 }

@@ -139,7 +139,6 @@ func TestSIPConferenceAndLeave(t *testing.T) {
 	require.ErrorIs(t, tr.AddParty(context.Background(), 1, dialer.AgentTarget(2)), dialer.ErrTrunkRefused, "no agent bridged")
 	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
 	require.ErrorIs(t, tr.Leave(context.Background(), 1), dialer.ErrTrunkRefused, "no conference")
-	require.ErrorIs(t, tr.AddParty(context.Background(), 1, dialer.NumberTarget("+15550001111")), dialer.ErrTrunkRefused)
 	require.NoError(t, tr.AddParty(context.Background(), 1, dialer.AgentTarget(agents.ID(2))))
 	require.ErrorIs(t, tr.Hold(context.Background(), 1), dialer.ErrTrunkRefused, "no hold in a conference")
 
@@ -161,4 +160,134 @@ func TestSIPConferenceAndLeave(t *testing.T) {
 	require.Zero(t, p1.withFill(leg1.LocalAddr(), 0x44), "agent 1 left")
 	require.NoError(t, tr.Hangup(context.Background(), 1))
 	sippPassed(t, s)
+}
+
+// twoCarriers makes a trunk whose first carrier (one channel) takes the
+// customer's call and whose second takes the third party's: each answers
+// with SDP naming a phone the test drives.
+func twoCarriers(t *testing.T, u *UA, opts TrunkOptions, partyScenario string) (tr *Trunk, rec *recorder, cust, party *phone, custSipp, partySipp *sipptest.Sipp) {
+	t.Helper()
+	cust, party = newPhone(t), newPhone(t)
+	custSipp = uas(t, scenario(t, "uas_answer.xml", "[media_port]", strconv.Itoa(int(cust.addr().Port()))), 1)
+	partySipp = uas(t, scenario(t, partyScenario, "[media_port]", strconv.Itoa(int(party.addr().Port())), "CODE", "486", "Q850", "17", "PAUSE", "100"), 1)
+	first := trunkTo("customer-carrier", custSipp)
+	first.MaxChannels = 1
+	tr, rec = newTrunk(t, u, opts, first, trunkTo("party-carrier", partySipp))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	return
+}
+
+// partyLegOf is the customer leg's answered third-party leg, once there.
+func partyLegOf(l *outLeg) *media.Leg {
+	l.ctl.mu.Lock()
+	defer l.ctl.mu.Unlock()
+	if l.ctl.partyOut == nil {
+		return nil
+	}
+	return l.ctl.partyLeg
+}
+
+// A blind transfer to a number: a new leg through the trunk (the second
+// carrier, the first being full); when it answers the customer is bridged
+// to it, both ways, and the agent is released.
+func TestSIPTransferToNumber(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
+	var ag agentPhones
+	agent := newPhone(t)
+	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
+	tr, _, cust, party, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_answer.xml")
+	l, _ := tr.leg(1)
+	custLeg := l.media.LocalAddr()
+	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
+	require.ErrorIs(t, tr.Transfer(context.Background(), 1, dialer.Target{Kind: dialer.TargetNumber, Number: "+1555\r\n1"}), dialer.ErrBadControl)
+	require.NoError(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")))
+	var partyLeg *media.Leg
+	testwait.Until(t, func() bool { partyLeg = partyLegOf(l); return partyLeg != nil }, "the third party answered")
+	cust.send(custLeg, 0, 0x61, 10)
+	testwait.Until(t, func() bool { return party.withFill(partyLeg.LocalAddr(), 0x61) == 10 }, "the customer reaches the third party")
+	party.send(partyLeg.LocalAddr(), 0, 0x62, 10)
+	testwait.Until(t, func() bool { return cust.withFill(custLeg, 0x62) == 10 }, "the third party reaches the customer")
+	require.Zero(t, agent.withFill(agentLeg.LocalAddr(), 0x61), "the agent was released")
+	require.Zero(t, cust.others(custLeg)+party.others(partyLeg.LocalAddr()))
+	require.NoError(t, tr.Hangup(context.Background(), 1)) // BYE to both
+	sippPassed(t, custSipp)
+	sippPassed(t, partySipp)
+}
+
+// When the number the customer was transferred to hangs up, the customer's
+// call ends too (our BYE, and a hung-up event).
+func TestSIPTransferredPartyHangsUp(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
+	var ag agentPhones
+	ag.add(t, ports, 1, newPhone(t), media.PCMU)
+	tr, rec, _, _, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_bye.xml")
+	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
+	require.NoError(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")))
+	ev := rec.waitFor(t, 1, dialer.TrunkHungUp)
+	require.Equal(t, dialer.CauseNormalClearing, ev.Cause)
+	sippPassed(t, partySipp)
+	sippPassed(t, custSipp)
+}
+
+// A transfer to a number that is busy: the agent keeps the customer.
+func TestSIPTransferToNumberBusyAgentKeepsCustomer(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
+	var ag agentPhones
+	agent := newPhone(t)
+	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
+	tr, _, cust, _, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_final.xml")
+	l, _ := tr.leg(1)
+	custLeg := l.media.LocalAddr()
+	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
+	require.NoError(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")))
+	sippPassed(t, partySipp) // 486 given and ACKed
+	testwait.Until(t, func() bool {
+		l.ctl.mu.Lock()
+		defer l.ctl.mu.Unlock()
+		return l.ctl.dialing == nil
+	}, "the busy third party is given up")
+	cust.send(custLeg, 0, 0x63, 10)
+	testwait.Until(t, func() bool { return agent.withFill(agentLeg.LocalAddr(), 0x63) == 10 }, "the agent still hears the customer")
+	require.NoError(t, tr.Mute(context.Background(), 1), "controls work again")
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, custSipp)
+}
+
+// A conference with a number: it joins when it answers and the three hear
+// each other; the agent leaves and the customer and the number are bridged
+// directly.
+func TestSIPConferenceWithNumber(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
+	var ag agentPhones
+	agent := newPhone(t)
+	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
+	tr, _, cust, party, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_answer.xml")
+	l, _ := tr.leg(1)
+	custLeg := l.media.LocalAddr()
+	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
+	require.NoError(t, tr.AddParty(context.Background(), 1, dialer.NumberTarget("+15550001111")))
+	require.ErrorIs(t, tr.AddParty(context.Background(), 1, dialer.NumberTarget("+15550002222")), dialer.ErrTrunkRefused, "one at a time")
+	var partyLeg *media.Leg
+	testwait.Until(t, func() bool { partyLeg = partyLegOf(l); return partyLeg != nil }, "the third party answered")
+	before := len(agent.from(agentLeg.LocalAddr()))
+	cust.send(custLeg, 0, 0x20, 25)
+	party.send(partyLeg.LocalAddr(), 0, 0x21, 25)
+	testwait.Until(t, func() bool { return len(agent.from(agentLeg.LocalAddr())) > before+5 }, "the agent hears the conference")
+	testwait.Until(t, func() bool { return len(party.from(partyLeg.LocalAddr())) > 5 }, "the third party hears the conference")
+	require.NoError(t, tr.Leave(context.Background(), 1))
+	cust.send(custLeg, 0, 0x46, 10)
+	testwait.Until(t, func() bool { return party.withFill(partyLeg.LocalAddr(), 0x46) == 10 }, "customer and third party bridged directly")
+	require.Zero(t, agent.withFill(agentLeg.LocalAddr(), 0x46), "the agent left")
+	u.Stop() // the engine is done with the call after Leave; Stop hangs up both legs
+	sippPassed(t, custSipp)
+	sippPassed(t, partySipp)
 }

@@ -4,31 +4,46 @@
 //
 // What it owns:
 //   - Sockets: one UDP and one TCP socket on Config.Addr (default :5060),
-//     bound by UA.Start and closed by UA.Stop. Every request and response
-//     of the node goes through them (requests leave from the UDP socket).
+//     bound by UA.Start and closed by UA.Stop. Requests over UDP leave from
+//     the UDP socket; over TCP (a trunk URI with ;transport=tcp) from a new
+//     connection, answered on it. Each call's RTP socket is its media.Leg's,
+//     from Config.Media.Ports.
 //   - Goroutines: sipgo's readers and transaction timers, two serving
 //     goroutines (UDP, TCP), and one goroutine per call leg. A leg's
-//     goroutine owns its dialog and its RTP leg (a media.Leg from
-//     Config.Media.Ports, closed when the call ends) from the first INVITE
-//     until the call is over: ringing, CANCEL on ring timeout or Hangup,
-//     failover to the next trunk, the answered call (the far end's
-//     re-INVITEs answered with the mirrored direction, 488 for SDP we cannot
-//     take; our hold re-INVITEs; the 200 OK of a re-INVITE retransmitted
-//     until its ACK, and the call ended after Config.AckTimeout without
-//     one), BYE either way, media timeout. It exits when the call ends;
-//     UA.Stop cancels every leg (CANCEL or BYE, bounded by
+//     goroutine owns its dialog and its RTP leg (closed when the call ends)
+//     from the first INVITE until the call is over: ringing (no media
+//     timeout yet), CANCEL on ring timeout (half a second before the
+//     engine's, so a 200 crossing the CANCEL reaches the engine as an answer)
+//     or Hangup, the 200-after-CANCEL race (ACKed, reported as an answer, or
+//     ACKed and hung up when the engine already hung up), failover to the
+//     next trunk, the answered call (the far end's re-INVITEs answered with
+//     the mirrored direction, 488 for SDP we cannot take; the 200 OK of a
+//     re-INVITE retransmitted until its ACK, the call ended after
+//     Config.AckTimeout without one; our hold re-INVITEs), BYE either way,
+//     media timeout. It exits when the call ends. UA.Stop cancels every leg
+//     (BYE to answered calls, CANCEL to ringing ones, bounded by
 //     Config.ShutdownGrace), closes the sockets and waits for all of them.
 //   - Controls (Bridge, Mute, Transfer to an agent, AddParty and Leave with
 //     another agent, SendDTMF, Play) change the media wiring from the
-//     engine's goroutine under the leg's lock; Hold and Resume are handed to
+//     engine's goroutine under the leg's lock. Hold and Resume are handed to
 //     the leg's goroutine, which sends the re-INVITE and plays hold music.
-//     A Hangup after Play sends its BYE when the prompt has finished. The
-//     agents' phone legs are not ours: TrunkOptions.AgentLegs lends them;
-//     prompts come from TrunkOptions.Prompts.
-//   - Channels and rates: per trunk, the dialogs in use (MaxChannels, counted
+//     A transfer or conference to a number starts a third leg (its own
+//     goroutine, through the same trunks and limits) whose progress goes to
+//     the customer leg's goroutine, which wires it in when it answers (until
+//     then, and if it does not, the agent keeps the customer) and hangs it
+//     up when the call ends. A Hangup after Play sends its BYE when the
+//     prompt has finished. The agents' phone legs are not ours:
+//     TrunkOptions.AgentLegs lends them; prompts come from
+//     TrunkOptions.Prompts.
+//   - Channels and rates: per trunk (by name, shared by every campaign of
+//     the node dialling through it), the dialogs in use (MaxChannels, counted
 //     until a cancelled INVITE's 487 arrived, not by engine calls), a
-//     calls-per-second token bucket (CPS) and a growing back-off after 503s.
-//
+//     calls-per-second token bucket (CPS) and a growing back-off after 503s
+//     and after a trunk that did not answer at all. A call waits up to
+//     TrunkOptions.CPSWait (default 1 s) for a CPS slot; when every trunk
+//     is full, throttled or backing off it fails at once with
+//     dialer.CauseCongestion (no queue: the engine's pacing is the queue).
+
 // Routing of incoming requests: a new INVITE from an address that is
 // neither a configured trunk host nor accepted by Config.KnownSource gets
 // 403; from a trunk it goes to the handler set with SetInboundHandler (480
@@ -40,7 +55,10 @@
 // For other components (agents' phone legs): DialogUA and Client give
 // sipgo's dialog user agent and client sending from the node's sockets, so a
 // component places its own dialogs; it registers each dialog's Call-ID with
-// HandleDialog to receive the requests inside it.
+// HandleDialog (before sending the INVITE) to receive the requests inside
+// it, answers them itself, and releases it when the dialog ends. Contact is
+// the node's Contact header; NewMediaLeg makes an RTP leg with the node's
+// media addresses. The legs it makes are the component's to close.
 //
 // Header safety: sipgo validates nothing it writes (GHSA-chcx-pf5f-wxc7).
 // Every value that goes into a header (numbers, caller IDs, trunk URIs and

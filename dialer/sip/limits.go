@@ -10,6 +10,8 @@ import (
 // over, including a cancelled call still waiting for its 487), the
 // calls-per-second bucket, and the back-off after a 503.
 type trunkState struct {
+	name string // fixed; the rest of cfg may change (config), under mu
+
 	cfg TrunkConfig
 
 	mu       sync.Mutex
@@ -30,10 +32,26 @@ const (
 )
 
 func newTrunkState(cfg TrunkConfig, now time.Time) *trunkState {
-	s := &trunkState{cfg: cfg, refilled: now}
+	s := &trunkState{name: cfg.Name, cfg: cfg, refilled: now}
 	if cfg.CPS > 0 {
 		s.tokens = burst(cfg.CPS)
 	}
+	return s
+}
+
+// trunkState returns the node's state of the trunk named cfg.Name, made on
+// first use, with cfg's limits.
+func (u *UA) trunkState(cfg TrunkConfig, now time.Time) *trunkState {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if s, ok := u.trunkStates[cfg.Name]; ok {
+		s.mu.Lock()
+		s.cfg = cfg
+		s.mu.Unlock()
+		return s
+	}
+	s := newTrunkState(cfg, now)
+	u.trunkStates[cfg.Name] = s
 	return s
 }
 
@@ -66,6 +84,13 @@ func (s *trunkState) reserve(now time.Time, maxWait time.Duration) (wait time.Du
 	}
 	s.inUse++
 	return wait, true
+}
+
+// config is the trunk's current configuration.
+func (s *trunkState) config() TrunkConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
 }
 
 // release gives the channel back.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/dialer"
 )
 
 // The CPS bucket lets one second's worth through at once, then spaces calls
@@ -52,4 +54,16 @@ func TestTrunkStateChannelsAndBackoff(t *testing.T) {
 		s.congested(t0)
 	}
 	require.Equal(t, maxBackoff, s.congested(t0))
+}
+
+// We CANCEL half a second before the engine's ring timer, so a 200 crossing
+// our CANCEL reaches the engine as an answer, but never ring less than the
+// legal minimum.
+func TestRingTimeoutLead(t *testing.T) {
+	require.Equal(t, 24500*time.Millisecond, ringTimeout(25*time.Second))
+	require.Equal(t, dialer.MinRingTimeout, ringTimeout(dialer.MinRingTimeout), "no lead below the legal floor")
+	require.Equal(t, dialer.MinRingTimeout, ringTimeout(dialer.MinRingTimeout+ringLead))
+	require.Equal(t, dialer.MinRingTimeout, ringTimeout(dialer.MinRingTimeout+ringLead/2))
+	require.Equal(t, 300*time.Millisecond, ringTimeout(300*time.Millisecond), "tests' short rings are kept")
+	require.Equal(t, 25*time.Second, ringTimeout(0))
 }

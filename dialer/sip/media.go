@@ -57,8 +57,11 @@ func (u *UA) mediaIPs() {
 	}
 }
 
-// newMedia makes a call's RTP leg.
-func (u *UA) newMedia(log *slog.Logger) (*media.Leg, error) {
+// NewMediaLeg makes an RTP leg from the node's media config (ports, bind
+// and public IPs, timeouts): every call leg of ours is one, and other
+// components (agents' phone legs) use it so their SDP names the same
+// public address. log is the leg's logger.
+func (u *UA) NewMediaLeg(log *slog.Logger) (*media.Leg, error) {
 	m := u.cfg.Media
 	return m.Ports.NewLeg(media.LegConfig{BindIP: m.BindIP, PublicIP: m.PublicIP,
 		FirstPacketTimeout: m.FirstPacketTimeout, PacketTimeout: m.PacketTimeout, Logger: log})

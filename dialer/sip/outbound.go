@@ -27,6 +27,20 @@ var (
 	errNoResponse  = errors.New("no response from the trunk")
 )
 
+// ringLead is how much earlier than the engine's own ring timer we CANCEL:
+// a 200 OK that crosses our CANCEL then reaches the engine as an answer
+// (the 200-after-CANCEL race) before its timer ends the call as unanswered.
+// Never below dialer.MinRingTimeout, the legal floor.
+const ringLead = 500 * time.Millisecond
+
+// ringTimeout is how long our INVITE rings before we CANCEL.
+func ringTimeout(engine time.Duration) time.Duration {
+	if engine <= 0 {
+		return 25 * time.Second
+	}
+	return max(engine-ringLead, min(engine, dialer.MinRingTimeout))
+}
+
 // byeTimeout bounds our BYE (and the ACK before it) when a leg ends.
 const byeTimeout = 5 * time.Second
 
@@ -47,11 +61,18 @@ type outLeg struct {
 	reinvites chan reinvite           // the far end's re-INVITEs, to answer
 	acks      chan *sip.Request       // ACKs of the 200s we sent to re-INVITEs
 	cmds      chan func(*slog.Logger) // controls that need the dialog (hold)
+	// report sends the leg's progress: to the engine for a customer leg, to
+	// the customer leg's goroutine for a third party's leg (party.go).
+	report func(kind dialer.TrunkEventKind, cause dialer.Cause)
+	// parent is the customer leg of a third party's leg, nil otherwise.
+	parent      *outLeg
+	partyEvents chan partyEvent // progress of our third party's leg
 
 	ctl legCtl
 
 	// Set on the leg's goroutine only.
 	media *media.Leg
+	offer []byte // our SDP offer in the INVITE
 	dlg   *sipgo.DialogClientSession
 	trunk *trunkState
 	rang  bool
@@ -61,14 +82,18 @@ type outLeg struct {
 	// byeDlg is dlg for the request handler, which runs on sipgo's
 	// goroutines.
 	byeDlg atomic.Pointer[sipgo.DialogClientSession]
+	// reinviting is set while our own re-INVITE waits for its answer: a
+	// re-INVITE from the far end then gets 491.
+	reinviting atomic.Bool
 }
 
 func newOutLeg(t *Trunk, req dialer.DialRequest) *outLeg {
 	l := &outLeg{t: t, req: req, farBye: make(chan *sip.Request, 1), reinvites: make(chan reinvite),
-		acks: make(chan *sip.Request, 4), cmds: make(chan func(*slog.Logger), 8),
+		acks: make(chan *sip.Request, 4), cmds: make(chan func(*slog.Logger), 8), partyEvents: make(chan partyEvent, 4),
 		log: t.log.With("call", uint64(req.Call))}
 	ctx, cancel := context.WithCancelCause(t.ua.ctx)
 	l.ctx, l.cancel = ctx, cancel
+	l.report = func(kind dialer.TrunkEventKind, cause dialer.Cause) { t.deliver(req.Call, kind, cause) }
 	return l
 }
 
@@ -83,15 +108,20 @@ func (l *outLeg) why() error {
 func (l *outLeg) run() {
 	defer l.t.forget(l)
 	defer l.cancel(nil)
-	m, err := l.t.ua.newMedia(l.log)
+	m, err := l.t.ua.NewMediaLeg(l.log)
 	if err != nil {
 		l.log.Error("no RTP leg for the call", "err", err)
-		l.t.deliver(l.req.Call, dialer.TrunkFailed, dialer.CauseTemporaryFailure)
+		l.report(dialer.TrunkFailed, dialer.CauseTemporaryFailure)
 		return
 	}
 	l.media = m
 	defer m.Close()
-	if f := l.t.opts.OnDTMF; f != nil {
+	// The offer is made once for every trunk we try; then the leg is put on
+	// hold, which only stops its media timeout: no RTP is due before the
+	// answer, however long the call rings (answered() takes it off).
+	l.offer = m.Offer()
+	m.SetHold(true)
+	if f := l.t.opts.OnDTMF; f != nil && l.parent == nil {
 		// Before the INVITE: the customer's first key may arrive with the
 		// first packets after the 200, before the leg's goroutine gets on.
 		call := l.req.Call
@@ -100,7 +130,7 @@ func (l *outLeg) run() {
 	for i, ts := range l.t.trunks {
 		wait, ok := ts.reserve(time.Now(), l.t.opts.CPSWait)
 		if !ok {
-			l.log.Debug("trunk full or backing off", "trunk", ts.cfg.Name)
+			l.log.Debug("trunk full or backing off", "trunk", ts.name)
 			continue
 		}
 		if wait > 0 {
@@ -120,19 +150,19 @@ func (l *outLeg) run() {
 			return
 		case attemptFailover:
 			ts.release()
-			l.log.Info("trying the next trunk", "trunk", ts.cfg.Name, "why", res.why)
+			l.log.Info("trying the next trunk", "trunk", ts.name, "why", res.why)
 			continue
 		case attemptEnded:
 			ts.release()
 			return
 		case attemptFinal:
 			ts.release()
-			l.t.deliver(l.req.Call, res.event, res.cause)
+			l.report(res.event, res.cause)
 			return
 		}
 	}
 	l.log.Info("no trunk could take the call", "why", "all trunks full, throttled or congested")
-	l.t.deliver(l.req.Call, dialer.TrunkFailed, dialer.CauseCongestion)
+	l.report(dialer.TrunkFailed, dialer.CauseCongestion)
 }
 
 type attemptKind uint8
@@ -158,9 +188,15 @@ func (l *outLeg) invite(ts *trunkState, target sip.Uri) *sip.Request {
 	ruri.UriParams = target.UriParams.Clone()
 	ruri.Headers = nil
 	req := sip.NewRequest(sip.INVITE, ruri)
+	contact := l.t.ua.Contact()
 	if tr, ok := target.UriParams.Get("transport"); ok && tr != "" {
 		req.SetTransport(strings.ToUpper(tr))
+		if tr == "tcp" {
+			contact.Address.UriParams = sip.NewParams()
+			contact.Address.UriParams.Add("transport", "tcp")
+		}
 	}
+	req.AppendHeader(&contact)
 	host := l.t.ua.host
 	caller := l.req.CallerID
 	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", Host: host}, Params: sip.NewParams()}
@@ -168,7 +204,7 @@ func (l *outLeg) invite(ts *trunkState, target sip.Uri) *sip.Request {
 	switch {
 	case caller == "":
 		from.Address.User = "anonymous"
-	case ts.cfg.CallerIDHeader == "pai":
+	case ts.config().CallerIDHeader == "pai":
 		from.Address.User = "anonymous"
 		from.DisplayName = "Anonymous"
 		req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<sip:"+caller+"@"+host+">"))
@@ -180,24 +216,27 @@ func (l *outLeg) invite(ts *trunkState, target sip.Uri) *sip.Request {
 	cid := sip.CallIDHeader(uuid.NewString())
 	req.AppendHeader(&cid)
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(l.media.Offer())
+	req.SetBody(l.offer)
 	return req
 }
 
 // attempt places the call through one trunk and waits for its outcome.
-func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
-	log := l.log.With("trunk", ts.cfg.Name)
+func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
+	log := l.log.With("trunk", ts.name)
 	inv := l.invite(ts, target)
 	callID := inv.CallID().Value()
 	log = log.With("sip_call_id", callID)
+	// The dialog's requests come to the leg from before the INVITE leaves
+	// (a BYE may follow the 200 at once) until the call is over: live()
+	// releases an answered one.
 	l.releaseDialog = l.t.ua.HandleDialog(callID, l.onRequest)
 	defer func() {
-		if l.dlg == nil || l.dlg.LoadState() != sip.DialogStateConfirmed {
+		if res.kind != attemptAnswered {
 			l.releaseDialog()
 		}
 	}()
 
-	dlg, err := l.t.ua.dua.WriteInvite(l.ctx, inv)
+	dlg, err := l.t.ua.dua.WriteInvite(l.ctx, inv, l.t.ua.buildRequest)
 	if err != nil {
 		if l.ctx.Err() != nil {
 			return attemptResult{kind: attemptEnded}
@@ -208,16 +247,16 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
 	l.dlg = dlg
 	l.byeDlg.Store(dlg)
 	defer func() {
-		if l.dlg.LoadState() != sip.DialogStateConfirmed {
-			l.dlg.Close()
+		if res.kind != attemptAnswered {
+			dlg.Close()
 		}
 	}()
 
-	// The wait is cancelled by the ring timeout or the engine's Hangup, after
-	// which sipgo sends CANCEL (waiting first for a provisional response if
-	// none came yet, as RFC 3261 §9.1 asks, and then for the 487), or
-	// forced (no CANCEL: nothing to cancel) by the no-response timer and by
-	// the UA stopping.
+	// The wait is cancelled by the ring timeout, the engine's Hangup or the
+	// UA stopping, after which sipgo sends CANCEL (waiting first for a
+	// provisional response if none came yet, as RFC 3261 §9.1 asks, and then
+	// for the 487), or forced (no CANCEL: nothing to cancel) by the
+	// no-response timer and by the UA stopping before any response.
 	waitCtx, waitCancel := context.WithCancelCause(context.Background())
 	defer waitCancel(nil)
 	var (
@@ -237,10 +276,7 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
 			waitCancel(reason)
 		}
 	}
-	ring := l.req.RingTimeout
-	if ring <= 0 {
-		ring = 25 * time.Second
-	}
+	ring := ringTimeout(l.req.RingTimeout)
 	ringTimer := time.AfterFunc(ring, func() { stopWait(errRingTimeout, false) })
 	defer ringTimer.Stop()
 	noResp := time.AfterFunc(l.t.opts.NoResponseTimeout, func() {
@@ -250,18 +286,21 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) attemptResult {
 	})
 	defer noResp.Stop()
 	stopOnEnd := context.AfterFunc(l.ctx, func() {
+		// At shutdown a call that has rung is CANCELled; one the far end has
+		// not answered at all is just dropped (nothing to cancel yet).
 		why := l.why()
-		stopWait(why, errors.Is(why, errStopping))
+		stopWait(why, errors.Is(why, errStopping) && !responded.Load())
 	})
 	defer stopOnEnd()
 
-	opts := sipgo.AnswerOptions{Username: ts.cfg.Username, Password: ts.cfg.Password,
+	cfg := ts.config()
+	opts := sipgo.AnswerOptions{Username: cfg.Username, Password: cfg.Password,
 		OnResponse: func(res *sip.Response) error {
 			responded.Store(true)
 			noResp.Stop()
 			if (res.StatusCode == 180 || res.StatusCode == 183) && !l.rang {
 				l.rang = true
-				l.t.deliver(l.req.Call, dialer.TrunkRinging, dialer.Cause{})
+				l.report(dialer.TrunkRinging, dialer.Cause{})
 			}
 			return nil
 		}}
@@ -345,6 +384,7 @@ func (l *outLeg) answered(log *slog.Logger) *attemptResult {
 		l.bye(log)
 		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed, cause: dialer.CauseTemporaryFailure}
 	}
+	l.media.SetHold(false) // the media timeout starts now
 	if err := l.media.ApplyAnswer(l.dlg.InviteResponse.Body()); err != nil {
 		log.Warn("unusable SDP answer: hanging up", "err", err)
 		l.bye(log)
@@ -446,7 +486,7 @@ func q850(m sip.Message) (uint8, bool) {
 			}
 			for _, f := range fields[1:] {
 				k, val, ok := strings.Cut(strings.TrimSpace(f), "=")
-				if ok && strings.EqualFold(k, "cause") {
+				if ok && strings.EqualFold(strings.TrimSpace(k), "cause") {
 					if n, err := strconv.Atoi(strings.TrimSpace(val)); err == nil && n >= 1 && n <= 127 {
 						return uint8(n), true
 					}
@@ -493,11 +533,11 @@ func (l *outLeg) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 // live is the answered call: it reports the answer and runs until either end
 // hangs up or the media stops, answering the far end's re-INVITEs.
 func (l *outLeg) live() {
-	log := l.log.With("trunk", l.trunk.cfg.Name)
+	log := l.log.With("trunk", l.trunk.name)
 	l.controlsUp()
 	defer l.endControls()
 
-	l.t.deliver(l.req.Call, dialer.TrunkAnsweredHuman, dialer.Cause{})
+	l.report(dialer.TrunkAnsweredHuman, dialer.Cause{})
 	mediaDone := l.media.Done()
 	defer l.releaseDialog()
 	var pending *pendingAck
@@ -515,12 +555,12 @@ func (l *outLeg) live() {
 		case req := <-l.farBye:
 			cause := byeCause(req)
 			log.Info("the customer hung up", "cause", cause.String())
-			l.t.deliver(l.req.Call, dialer.TrunkHungUp, cause)
+			l.report(dialer.TrunkHungUp, cause)
 			return
 		case <-mediaDone:
 			log.Warn("media stopped: hanging up", "err", l.media.Err())
 			l.bye(log)
-			l.t.deliver(l.req.Call, dialer.TrunkHungUp, causeMediaTimeout)
+			l.report(dialer.TrunkHungUp, causeMediaTimeout)
 			return
 		case <-l.ctx.Done():
 			if why := l.why(); errors.Is(why, errHangup) {
@@ -530,7 +570,7 @@ func (l *outLeg) live() {
 					case <-playing:
 					case req := <-l.farBye:
 						log.Info("the customer hung up during the prompt")
-						l.t.deliver(l.req.Call, dialer.TrunkHungUp, byeCause(req))
+						l.report(dialer.TrunkHungUp, byeCause(req))
 						return
 					case <-mediaDone:
 					}
@@ -541,6 +581,10 @@ func (l *outLeg) live() {
 			return
 		case cmd := <-l.cmds:
 			cmd(log)
+		case ev := <-l.partyEvents:
+			if l.onPartyEvent(log, ev) {
+				return
+			}
 		case r := <-l.reinvites:
 			if pending != nil {
 				// A new offer replaces the one whose ACK is missing.
@@ -553,7 +597,7 @@ func (l *outLeg) live() {
 				pending = nil
 				if !ok {
 					l.bye(log)
-					l.t.deliver(l.req.Call, dialer.TrunkHungUp, dialer.Cause{Q850: 65, Reason: "unusable SDP answer in ACK"})
+					l.report(dialer.TrunkHungUp, dialer.Cause{Q850: 65, Reason: "unusable SDP answer in ACK"})
 					return
 				}
 			}
@@ -566,7 +610,7 @@ func (l *outLeg) live() {
 			pending.stop()
 			pending = nil
 			l.bye(log)
-			l.t.deliver(l.req.Call, dialer.TrunkHungUp, causeNoAck)
+			l.report(dialer.TrunkHungUp, causeNoAck)
 			return
 		}
 	}

@@ -2,9 +2,12 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -30,10 +33,16 @@ type legCtl struct {
 	bridge   *media.Bridge
 	muted    bool
 	held     bool
-	// conf is the three-way call of AddParty; party is the third leg.
+	// conf is the three-way call of AddParty; party is the third person
+	// when an agent (0 for a number), partyLeg their leg once up, partyOut
+	// the leg we dialled when a number.
 	conf     *media.Conference
 	party    agents.ID
 	partyLeg *media.Leg
+	partyOut *outLeg
+	// dialing is a third party being dialled by number for dialMode.
+	dialing  *outLeg
+	dialMode partyMode
 	// playing is closed when the prompt of Play has finished: a Hangup
 	// after Play waits for it.
 	playing <-chan struct{}
@@ -74,6 +83,12 @@ func (l *outLeg) pairLocked(what string) error {
 	if l.ctl.held {
 		return refused(l.req.Call, what+": the call is on hold")
 	}
+	if l.ctl.dialing != nil {
+		return refused(l.req.Call, what+": a "+l.ctl.dialMode.String()+" to a number is ringing")
+	}
+	if l.ctl.agentLeg == nil {
+		return refused(l.req.Call, what+": the agent has left the call")
+	}
 	return nil
 }
 
@@ -105,6 +120,10 @@ func (l *outLeg) bridgeLocked(agent agents.ID, agentLeg *media.Leg) {
 	if l.ctl.conf != nil {
 		l.ctl.conf.Close()
 		l.ctl.conf, l.ctl.party, l.ctl.partyLeg = nil, 0, nil
+	}
+	if l.ctl.partyOut != nil {
+		l.ctl.partyOut.cancel(errHangup)
+		l.ctl.partyOut = nil
 	}
 	l.ctl.agent, l.ctl.agentLeg = agent, agentLeg
 	l.ctl.bridge = media.NewBridge(l.media, agentLeg)
@@ -167,12 +186,28 @@ func (t *Trunk) hold(call dialer.CallID, on bool) error {
 	return nil
 }
 
-// Transfer hands the customer to another agent's phone leg (re-bridged
-// at once). Transfers to a number or a queue are not carried by this trunk
-// yet and are refused.
+// Transfer hands the customer to another agent's phone leg (re-bridged at
+// once), or to a number: a new leg through the trunk, bridged to the
+// customer when it answers (the agent's leg is released then); until then,
+// and if it is not answered, the agent keeps the customer. Transfers to a
+// queue are refused (no inbound queues on this trunk yet).
 func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target) error {
 	if err := to.Validate(); err != nil {
 		return err
+	}
+	if to.Kind == dialer.TargetNumber {
+		if err := userPartSafe("transfer number", to.Number); err != nil {
+			return err
+		}
+		l, err := t.controlled(call, "transfer")
+		if err != nil {
+			return err
+		}
+		defer l.ctl.mu.Unlock()
+		if err := l.pairLocked("transfer"); err != nil {
+			return err
+		}
+		return l.startPartyLocked(to.Number, partyTransfer)
 	}
 	if to.Kind != dialer.TargetAgent {
 		return refused(call, "transfer to "+to.Kind.String()+" (not supported by the SIP trunk yet)")
@@ -210,6 +245,18 @@ func (l *outLeg) setHold(log *slog.Logger, on bool) {
 		l.media.StopPlay()
 	}
 	res, err := l.reinviteOut(l.media.Offer())
+	for try := 1; errors.Is(err, errRequestPending) && try <= 2; try++ {
+		// Glare on the far end's side: try again after 2.1 to 4 s (RFC 3261
+		// §14.1, we own the Call-ID).
+		wait := 2100*time.Millisecond + time.Duration(rand.Int64N(int64(1900*time.Millisecond)))
+		log.Info("hold re-INVITE met 491: retrying", "after", wait)
+		select {
+		case <-time.After(wait):
+		case <-l.ctx.Done():
+			return
+		}
+		res, err = l.reinviteOut(l.media.Offer())
+	}
 	if err != nil {
 		log.Warn("hold re-INVITE failed", "hold", on, "err", err)
 	} else if err := l.media.ApplyAnswer(res.Body()); err != nil {
@@ -269,12 +316,26 @@ func (t *Trunk) SendDTMF(_ context.Context, call dialer.CallID, digits dialer.Di
 	return nil
 }
 
-// AddParty brings another agent into the call: customer, agent and party
-// hear each other (mixed, each without their own voice). A number as the
-// party is not carried by this trunk yet and is refused.
+// AddParty brings another agent, or a number (a new leg through the trunk,
+// joining when it answers), into the call: customer, agent and party hear
+// each other (mixed, each without their own voice).
 func (t *Trunk) AddParty(_ context.Context, call dialer.CallID, party dialer.Target) error {
 	if err := party.Validate(); err != nil {
 		return err
+	}
+	if party.Kind == dialer.TargetNumber {
+		if err := userPartSafe("party number", party.Number); err != nil {
+			return err
+		}
+		l, err := t.controlled(call, "conference")
+		if err != nil {
+			return err
+		}
+		defer l.ctl.mu.Unlock()
+		if err := l.pairLocked("conference"); err != nil {
+			return err
+		}
+		return l.startPartyLocked(party.Number, partyConference)
 	}
 	if party.Kind != dialer.TargetAgent {
 		return refused(call, "conference with a "+party.Kind.String()+" (not supported by the SIP trunk yet)")
@@ -320,6 +381,13 @@ func (t *Trunk) Leave(_ context.Context, call dialer.CallID) error {
 	left := l.ctl.agent
 	l.ctl.conf.Close()
 	l.ctl.conf = nil
+	if l.ctl.partyOut != nil {
+		// The customer stays with the number; the agent is released.
+		l.ctl.agent, l.ctl.agentLeg = 0, nil
+		l.ctl.bridge = media.NewBridge(l.media, l.ctl.partyLeg)
+		l.log.Info("agent left the conference", "agent", int64(left), "now_with", l.ctl.partyOut.req.Number)
+		return nil
+	}
 	l.ctl.agent, l.ctl.agentLeg = l.ctl.party, l.ctl.partyLeg
 	l.ctl.party, l.ctl.partyLeg = 0, nil
 	l.ctl.bridge = media.NewBridge(l.media, l.ctl.agentLeg)
@@ -334,9 +402,14 @@ func (l *outLeg) promptPlaying() <-chan struct{} {
 	return l.ctl.playing
 }
 
+// errRequestPending: the far end answered our re-INVITE 491 (glare).
+var errRequestPending = errors.New("re-INVITE answered 491 Request Pending")
+
 // reinviteOut sends a re-INVITE with offer inside the dialog, waits for
 // its final response and ACKs a 2xx.
 func (l *outLeg) reinviteOut(offer []byte) (*sip.Response, error) {
+	l.reinviting.Store(true)
+	defer l.reinviting.Store(false)
 	dlg := l.dlg
 	target := dlg.InviteRequest.Recipient
 	if c := dlg.InviteResponse.Contact(); c != nil {
@@ -353,6 +426,9 @@ func (l *outLeg) reinviteOut(offer []byte) (*sip.Response, error) {
 	res, err := dlg.Do(ctx, req)
 	if err != nil {
 		return nil, err
+	}
+	if res.StatusCode == sip.StatusRequestPending {
+		return nil, errRequestPending
 	}
 	if !res.IsSuccess() {
 		return nil, fmt.Errorf("re-INVITE answered %d %s", res.StatusCode, res.Reason)
@@ -381,6 +457,12 @@ func (l *outLeg) endControls() {
 		l.ctl.conf.Close()
 		l.ctl.conf = nil
 	}
+	for _, p := range []*outLeg{l.ctl.dialing, l.ctl.partyOut} {
+		if p != nil {
+			p.cancel(errHangup)
+		}
+	}
+	l.ctl.dialing, l.ctl.partyOut = nil, nil
 }
 
 // controlsUp marks the call answered: controls apply from now.

@@ -41,6 +41,12 @@ var causeNoAck = dialer.Cause{Q850: 41, Reason: "no ACK to our 200 OK"}
 // onReinvite runs on sipgo's goroutine: it waits until the leg's goroutine
 // has answered (or the leg is over).
 func (l *outLeg) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
+	if l.reinviting.Load() {
+		// Glare: our own re-INVITE is waiting for its answer, and the leg's
+		// goroutine with it (RFC 3261 §14.2).
+		respond(tx, req, sip.StatusRequestPending, "Request Pending")
+		return
+	}
 	r := reinvite{req: req, tx: tx, answered: make(chan struct{})}
 	select {
 	case l.reinvites <- r:

@@ -1,12 +1,15 @@
 package sip
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/internal/testwait"
+	"github.com/pacer-dialer/pacer/media"
 )
 
 // The carrier's re-INVITEs are answered with the mirrored direction
@@ -64,4 +67,44 @@ func TestSIPMissingAckEndsTheCall(t *testing.T) {
 	ev := rec.waitFor(t, 1, dialer.TrunkHungUp)
 	require.Equal(t, causeNoAck, ev.Cause)
 	sippPassed(t, s) // our BYE came
+}
+
+// Glare: a re-INVITE from the carrier while ours waits for its answer gets
+// 491 Request Pending (sipp requires it), and our hold completes.
+func TestSIPReinviteGlare491(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
+	var ag agentPhones
+	ag.add(t, ports, 1, newPhone(t), media.PCMU)
+	s := uas(t, "uas_glare.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
+	require.NoError(t, tr.Hold(context.Background(), 1))
+	l, _ := tr.leg(1)
+	testwait.Until(t, func() bool { return l.media.Direction() == media.RecvOnly }, "our hold answered after the 491")
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, s)
+}
+
+// Our hold re-INVITE answered 491 (glare on the carrier's side) is sent
+// again after RFC 3261's 2.1-4 s and then completes.
+func TestSIPHoldRetriedAfter491(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
+	var ag agentPhones
+	ag.add(t, ports, 1, newPhone(t), media.PCMU)
+	s := uas(t, "uas_hold491.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
+	require.NoError(t, tr.Hold(context.Background(), 1))
+	l, _ := tr.leg(1)
+	testwait.Until(t, func() bool { return l.media.Direction() == media.RecvOnly }, "the retried hold answered")
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, s)
 }

@@ -146,8 +146,10 @@ type Trunk struct {
 var _ dialer.Trunk = (*Trunk)(nil)
 
 // Trunk returns the dialer.Trunk of a campaign dialling through trunks, in
-// priority order; events go to del. Trunk hosts given as IP addresses (or
-// names that resolve now) may send INVITEs to this UA.
+// priority order; events go to del. A trunk's limits (channels, CPS,
+// back-off) are the node's, shared by every campaign dialling through it
+// (by name; the latest config given wins). Trunk hosts given as IP
+// addresses (or names that resolve now) may send INVITEs to this UA.
 func (u *UA) Trunk(campaign int64, trunks []TrunkConfig, del dialer.TrunkDeliverer, opts TrunkOptions) (*Trunk, error) {
 	if len(trunks) == 0 {
 		return nil, errors.New("a SIP campaign needs at least one trunk")
@@ -161,7 +163,7 @@ func (u *UA) Trunk(campaign int64, trunks []TrunkConfig, del dialer.TrunkDeliver
 			return nil, err
 		}
 		target, _ := c.target()
-		t.trunks = append(t.trunks, newTrunkState(c, now))
+		t.trunks = append(t.trunks, u.trunkState(c, now))
 		t.targets = append(t.targets, target)
 		if ip, err := netip.ParseAddr(target.Host); err == nil {
 			u.allowTrunkHost(ip)
@@ -179,7 +181,7 @@ func (u *UA) Trunk(campaign int64, trunks []TrunkConfig, del dialer.TrunkDeliver
 // Channels is the number of dialogs open on the named trunk.
 func (t *Trunk) Channels(name string) int {
 	for _, s := range t.trunks {
-		if s.cfg.Name == name {
+		if s.name == name {
 			return s.channels()
 		}
 	}

@@ -116,9 +116,11 @@ type UA struct {
 	stopped    bool
 	dialogs    map[string]DialogHandler // by Call-ID
 	trunkHosts map[netip.Addr]int       // source addresses allowed to INVITE
-	register   sipgo.RequestHandler
-	inbound    InboundHandler
-	stopOnce   sync.Once
+	// trunkStates are the trunks' limits by name, shared by campaigns.
+	trunkStates map[string]*trunkState
+	register    sipgo.RequestHandler
+	inbound     InboundHandler
+	stopOnce    sync.Once
 }
 
 // New builds a UA from cfg (defaults applied); Start binds its sockets.
@@ -128,7 +130,7 @@ func New(cfg Config) (*UA, error) {
 		return nil, err
 	}
 	return &UA{cfg: cfg, log: cfg.Logger.With("component", "sip"), dialogs: map[string]DialogHandler{},
-		trunkHosts: map[netip.Addr]int{}}, nil
+		trunkHosts: map[netip.Addr]int{}, trunkStates: map[string]*trunkState{}}, nil
 }
 
 // Start binds UDP and TCP on Addr and starts serving. The sockets live until
@@ -291,6 +293,19 @@ func (u *UA) goLeg(f func()) bool {
 		f()
 	}()
 	return true
+}
+
+// buildRequest completes a request sipgo's way, then lets a TCP request
+// leave from a new connection: sipgo would bind it to our listening port,
+// which a connecting socket cannot share.
+func (u *UA) buildRequest(c *sipgo.Client, req *sip.Request) error {
+	if err := sipgo.ClientRequestBuild(c, req); err != nil {
+		return err
+	}
+	if sip.IsReliable(req.Transport()) {
+		req.Laddr = sip.Addr{}
+	}
+	return nil
 }
 
 // Contact is our Contact header (PublicAddr).

@@ -172,8 +172,8 @@ func start(t testing.TB, o Options) *Sipp {
 	return s
 }
 
-// waitBound waits until sipp holds its UDP port (binding it ourselves
-// fails): false if sipp exited first.
+// waitBound waits until sipp holds its port, UDP or TCP (binding it
+// ourselves fails): false if sipp exited first.
 func (s *Sipp) waitBound(t testing.TB) bool {
 	t.Helper()
 	for {
@@ -187,6 +187,11 @@ func (s *Sipp) waitBound(t testing.TB) bool {
 			return true
 		}
 		c.Close()
+		l, err := net.Listen("tcp4", s.Addr)
+		if err != nil {
+			return true
+		}
+		l.Close()
 		select {
 		case <-s.done:
 			return false
