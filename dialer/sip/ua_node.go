@@ -13,7 +13,7 @@ func (u *UA) Addr() string {
 
 // NewMedia makes an RTP leg on the node's media ports and addresses: what
 // other components (agents' phone legs) carry their audio on.
-func (u *UA) NewMedia() (*media.Leg, error) { return u.newMedia(u.log) }
+func (u *UA) NewMedia() (*media.Leg, error) { return u.NewMediaLeg(u.log.With("leg", "phone")) }
 
 // Host is the SIP host written in our Via and Contact: where phones and
 // carriers reach this node.
