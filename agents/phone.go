@@ -143,7 +143,7 @@ func checkSIPURI(uri string, max int) error {
 	case strings.HasPrefix(lower, "sips:"):
 		rest = uri[5:]
 	default:
-		return fmt.Errorf("phone URI %q: must start with sip: or sips:", uri)
+		return fmt.Errorf("phone URI %q: must start with sip or sips (sip:user@host)", uri)
 	}
 	if i := strings.IndexAny(rest, ";?"); i >= 0 {
 		rest = rest[:i]

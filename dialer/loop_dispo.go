@@ -98,7 +98,20 @@ func newCallbackState() callbackState {
 
 // SetCampaign takes changed campaign settings (wrap-up limit, retry rules,
 // window) for the dispositions and offers that follow.
-func (l *Loop) SetCampaign(c campaigns.Campaign) { l.campaign.Store(&c) }
+func (l *Loop) SetCampaign(c campaigns.Campaign) {
+	l.campaign.Store(&c)
+	if w, ok := l.trunk.(CampaignWatcher); ok {
+		w.CampaignChanged(c)
+	}
+}
+
+// CampaignWatcher is a trunk that follows its campaign's rows as the manager
+// reads them (every poll): the SIP trunk reloads the campaign's trunks and
+// recordings when they changed, so a change applies mid-shift without a
+// restart. CampaignChanged must not block.
+type CampaignWatcher interface {
+	CampaignChanged(c campaigns.Campaign)
+}
 
 // Disposition saves an agent's disposition of the call awaiting it (call 0:
 // whichever that is; otherwise it must be that call). See loop_dispo.go. Bad

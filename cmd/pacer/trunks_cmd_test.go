@@ -152,7 +152,7 @@ func TestCampaignsTrunkAndRecordingFlags(t *testing.T) {
 		"--info-message", "This was Acme calling.", "--trunk", "backup,primary", "--status", "active")
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "a power campaign on a real trunk may be active only with a recorded information message")
-	_, errOut, code = run("campaigns", "show", "Power")
+	_, _, code = run("campaigns", "show", "Power")
 	require.Equal(t, 1, code, "the refused create left nothing behind")
 
 	_, errOut, code = run("campaigns", "create", "--name", "Power", "--mode", "power", "--caller-id", "+12025550143",

@@ -65,7 +65,7 @@ func TestUsersPhoneCommands(t *testing.T) {
 	require.Contains(t, errOut, "control characters")
 	_, errOut, code = run("", "users", "set-phone", "ann", "http://10.0.0.5")
 	require.Equal(t, 2, code)
-	require.Contains(t, errOut, "must start with sip: or sips:")
+	require.Contains(t, errOut, "must start with sip or sips")
 	_, errOut, code = run("", "users", "set-phone", "ann")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, "or --clear")
