@@ -48,7 +48,7 @@
 // sendonly or inactive.
 //
 // Additions to media-api.md (nothing there changed): Leg.RemoteAddr,
-// NewPromptG711,
-// LegStats.Stray, Bridge.Relayed, Conference.Members, LegConfig.WithDefaults
-// and Validate, ErrClosed, ErrNoPorts, ErrNoDTMF, the Direction constants.
+// NewPromptG711, LegStats.Stray, Bridge.Relayed, Conference.Members,
+// LegConfig.WithDefaults and Validate, ErrClosed, ErrNoPorts, ErrNoDTMF,
+// the Direction constants.
 package media
