@@ -23,7 +23,7 @@ func TestNewPortsChecksTheRange(t *testing.T) {
 // port comes back when its leg closes.
 func TestPortsRunOutSkipForeignPortsAndComeBack(t *testing.T) {
 	noLeaks(t)
-	lo := 20000 + 2*rand.IntN(6000) // below the ephemeral range peers bind in
+	lo := 10000 + 2*rand.IntN(4500) // below the ephemeral range and the other tests' windows
 	p, err := NewPorts(lo, lo+4)    // three ports
 	require.NoError(t, err)
 	foreign, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, uint16(lo))))
