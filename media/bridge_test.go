@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pion/rtp"
@@ -249,26 +250,32 @@ func TestSymmetricRTPFollowsAMovedSourceOnlyAfterConsecutivePackets(t *testing.T
 }
 
 // A leg that hears nothing closes with ErrMediaTimeout (before the first
-// packet and after the last), except while on hold or while the far end
-// said it sends nothing; the timeout runs again on resume.
+// packet and after the last), except while on hold, while the far end said
+// it sends nothing, or before the far end's SDP is in (an outbound call
+// ringing); the timeout runs again on resume.
 func TestMediaTimeoutEndsSilentLegsButNotHeldOnes(t *testing.T) {
 	noLeaks(t)
 	ports := testPorts(t)
 	cfg := LegConfig{FirstPacketTimeout: 300e6, PacketTimeout: 150e6}
+	withSDP := func(dir string, hold bool) (*Leg, *peer) {
+		p := newPeer(t)
+		l := newTestLeg(t, ports, cfg)
+		l.SetHold(hold) // before the SDP: the timeout never runs for it
+		_, err := l.Answer(p.sdp([]int{0}, 0, 0, dir))
+		require.NoError(t, err)
+		return l, p
+	}
 
-	silent := newTestLeg(t, ports, cfg)
-	held := newTestLeg(t, ports, cfg)
-	held.SetHold(true)
-	inactivePeer := newPeer(t)
-	inactive := newTestLeg(t, ports, cfg)
-	ans, err := inactive.Answer(inactivePeer.sdp([]int{0}, 0, 0, "inactive"))
-	require.NoError(t, err)
-	require.Contains(t, string(ans), "a=inactive")
+	silent, _ := withSDP("sendrecv", false)
+	ringing := newTestLeg(t, ports, cfg) // our offer is out, no answer yet
+	held, _ := withSDP("sendrecv", true)
+	inactive, inactivePeer := withSDP("inactive", false)
 	require.Equal(t, Inactive, inactive.Direction())
 
 	talker := newPeer(t)
-	spoke := newTestLeg(t, ports, cfg)
-	_, err = spoke.Answer(talker.sdp([]int{0}, 0, 0, "sendrecv"))
+	// Waits as long as it takes for the first packet, then times out.
+	spoke := newTestLeg(t, ports, LegConfig{FirstPacketTimeout: time.Hour, PacketTimeout: cfg.PacketTimeout})
+	_, err := spoke.Answer(talker.sdp([]int{0}, 0, 0, "sendrecv"))
 	require.NoError(t, err)
 	talker.send(spoke.LocalAddr(), 0, tone(160, 1))
 
@@ -279,16 +286,21 @@ func TestMediaTimeoutEndsSilentLegsButNotHeldOnes(t *testing.T) {
 	require.EqualValues(t, 1, spoke.Stats().PacketsIn)
 	require.False(t, spoke.Stats().LastPacketIn.IsZero())
 
-	// The held and inactive legs started with the silent one and are still
-	// up: their timeout is not running, however long this took.
+	// The held, inactive and ringing legs started with the silent one and
+	// are still up: their timeout is not running, however long this took.
 	require.NoError(t, held.Err())
 	select {
 	case <-held.Done():
 		t.Fatal("a held leg timed out")
 	case <-inactive.Done():
 		t.Fatal("an inactive leg timed out")
+	case <-ringing.Done():
+		t.Fatal("a leg waiting for its answer timed out")
 	default:
 	}
+	require.NoError(t, ringing.ApplyAnswer(newPeer(t).sdp([]int{0}, 0, 0, "sendrecv")))
+	waitDone(t, ringing)
+	require.ErrorIs(t, ringing.Err(), ErrMediaTimeout)
 	held.SetHold(false)
 	waitDone(t, held)
 	require.ErrorIs(t, held.Err(), ErrMediaTimeout)

@@ -39,15 +39,17 @@
 // in-order packets come from another address, then there. A later SDP with
 // the same address (a hold or resume re-INVITE) keeps the locked address.
 //
-// Media timeout: suspended while SetHold(true) and while the far end's
-// last SDP direction is anything but sendrecv (a far end that said
-// sendonly is holding us and may send nothing; media-api.md said
+// Media timeout: it does not run until the far end's SDP is applied (an
+// outbound leg rings with no RTP), nor while SetHold(true), nor while the
+// far end's last SDP direction is anything but sendrecv (a far end that
+// said sendonly is holding us and may send nothing; media-api.md said
 // "sendonly/inactive", recvonly is added since such a far end sends
 // nothing either). SetHold(true) also makes Offer say a=sendonly, for the
-// hold re-INVITE. A leg does not send while the far end's direction is
-// sendonly or inactive.
+// hold re-INVITE, and narrows Answer to sendonly or inactive. A leg does
+// not send while the far end's direction is sendonly or inactive.
 //
 // Additions to media-api.md (nothing there changed): Leg.RemoteAddr,
-// LegStats.Stray, Bridge.Relayed, Conference.Members, LegConfig.WithDefaults
-// and Validate, ErrClosed, ErrNoPorts, ErrNoDTMF, the Direction constants.
+// NewPromptG711, LegStats.Stray, Bridge.Relayed, Conference.Members,
+// LegConfig.WithDefaults and Validate, ErrClosed, ErrNoPorts, ErrNoDTMF,
+// the Direction constants.
 package media

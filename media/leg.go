@@ -124,6 +124,8 @@ type Leg struct {
 	// rxDTMF is the telephone-event payload type we accept, 0 = none.
 	rxDTMF atomic.Uint32
 	hold   atomic.Bool
+	// negotiated: the far end's SDP (offer or answer) has been applied.
+	negotiated atomic.Bool
 	// activity is the nanotime of the last packet, or of the last moment
 	// audio became expected again (resume, direction change): the media
 	// timeout counts from it.
@@ -221,12 +223,13 @@ func (l *Leg) SetHold(on bool) {
 	l.activity.Store(nanotime())
 }
 
-// expectingAudio is whether the media timeout runs: not on hold, and the far
-// end said it sends (sendrecv). A far end that said sendonly is holding us;
+// expectingAudio is whether the media timeout runs: the far end's SDP is
+// in (an outbound leg waits for its answer through a long ring with no
+// RTP), not on hold, and the far end said it sends (sendrecv). A far end that said sendonly is holding us;
 // some send music then and some send nothing, so we do not time it out
 // either.
 func (l *Leg) expectingAudio() bool {
-	return !l.hold.Load() && Direction(l.farDir.Load()) == SendRecv
+	return l.negotiated.Load() && !l.hold.Load() && Direction(l.farDir.Load()) == SendRecv
 }
 
 // Done is closed when the leg has closed and its reader goroutine exited.

@@ -20,6 +20,20 @@ func NewPrompt(samples []int16) *Prompt {
 	}
 }
 
+// NewPromptG711 holds 8 kHz G.711 audio of law c (a recording stored
+// converted at upload): a leg of that law plays exactly these bytes, a leg
+// of the other law gets them transcoded by table.
+func NewPromptG711(c Codec, b []byte) *Prompt {
+	same := append([]byte(nil), b...)
+	other := append([]byte(nil), b...)
+	if c == PCMA {
+		Transcode(other, PCMA, PCMU)
+		return &Prompt{ulaw: other, alaw: same}
+	}
+	Transcode(other, PCMU, PCMA)
+	return &Prompt{ulaw: same, alaw: other}
+}
+
 // Duration is how long the prompt plays once.
 func (p *Prompt) Duration() time.Duration {
 	return time.Duration(len(p.ulaw)) * time.Second / 8000

@@ -140,3 +140,16 @@ func TestPromptEndsWhenLegCloses(t *testing.T) {
 	require.NoError(t, cust.Close())
 	<-done
 }
+
+// A recording kept as G.711 plays as the same bytes on a leg of its law.
+func TestPromptFromG711KeepsTheBytes(t *testing.T) {
+	ulaw := PCMU.Encode(nil, ramp(4000))
+	p := NewPromptG711(PCMU, ulaw)
+	require.Equal(t, ulaw, p.encoded(PCMU))
+	require.Equal(t, 500*time.Millisecond, p.Duration())
+	alaw := PCMA.Encode(nil, ramp(4000))
+	require.Equal(t, alaw, NewPromptG711(PCMA, alaw).encoded(PCMA))
+	x := append([]byte(nil), alaw...)
+	Transcode(x, PCMA, PCMU)
+	require.Equal(t, x, NewPromptG711(PCMA, alaw).encoded(PCMU))
+}

@@ -200,9 +200,10 @@ func (l *Leg) apply(n negotiated) {
 	if n.remote.IsValid() {
 		l.setRemote(n.remote)
 	}
-	if Direction(l.farDir.Swap(uint32(n.dir))) != n.dir {
+	if Direction(l.farDir.Swap(uint32(n.dir))) != n.dir || !l.negotiated.Load() {
 		l.activity.Store(nanotime()) // the media timeout counts from the change
 	}
+	l.negotiated.Store(true)
 }
 
 func parseSDP(b []byte) (*sdp.SessionDescription, error) {
