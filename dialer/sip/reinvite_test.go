@@ -108,3 +108,20 @@ func TestSIPHoldRetriedAfter491(t *testing.T) {
 	require.NoError(t, tr.Hangup(context.Background(), 1))
 	sippPassed(t, s)
 }
+
+// A re-INVITE without SDP is answered with our offer in the 200 (sipp
+// checks it) and the answer in the ACK is applied: the call now sends PCMA
+// (it answered PCMU first) and the far end holds us (sendonly).
+func TestSIPOfferlessReinvite(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	s := uas(t, "uas_reinvite_offerless.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("carrier", s))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	l, _ := tr.leg(1)
+	testwait.Until(t, func() bool { return l.media.Direction() == media.SendOnly }, "the ACK's answer applied")
+	require.Equal(t, media.PCMA, l.media.Format().Codec)
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	sippPassed(t, s)
+}
