@@ -193,6 +193,9 @@ type Call struct {
 	Settings CallSettings
 	// Muted: the agent's audio is not relayed to the customer.
 	Muted bool
+	// transferTo is a blind transfer the trunk is still placing (the
+	// target has not answered yet); zero when none.
+	transferTo Target
 	// Party is the third party while the call is a conference.
 	Party Target
 	// Cause is why the call ended (zero until it has).

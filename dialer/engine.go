@@ -487,6 +487,8 @@ func (e *Engine) HandleTrunk(ctx context.Context, ev TrunkEvent) {
 	case TrunkDTMF:
 		e.customerDTMF(c, ev.Digit)
 		return
+	case TrunkTransferAnswered, TrunkTransferFailed:
+		e.transferDone(ctx, c, ev)
 	case TrunkHungUp:
 		if c.State == CallAnsweredHuman {
 			e.removeWaiting(c)

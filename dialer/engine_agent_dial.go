@@ -102,6 +102,9 @@ type CallChange struct {
 	// Digit, when set, is a key the customer pressed: the call itself did
 	// not change.
 	Digit rune
+	// Notice, when set, is news for the agent about the call that changes
+	// nothing (a transfer the target did not answer).
+	Notice string
 	At    time.Time
 }
 

@@ -2,6 +2,7 @@ package dialer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/pacer-dialer/pacer/agents"
@@ -134,19 +135,56 @@ func checkTarget(id agents.ID, to Target) error {
 // Transfer hands the customer to the target (blind transfer: REFER, or a
 // new leg bridged to the customer's) and ends the agent's part: the call is
 // completed, and the agent goes on to its disposition.
+//
+// A trunk that must first reach the target (a number) answers
+// ErrTransferPending: the agent keeps the call until the target answers
+// (TrunkTransferAnswered ends the agent's part then) or does not
+// (TrunkTransferFailed: the agent still has the customer, and is told).
 func (e *Engine) Transfer(ctx context.Context, id agents.ID, call CallID, to Target) error {
 	if err := checkTarget(id, to); err != nil {
 		return err
 	}
+	if _, c, err := e.agentCall(id, call); err == nil && !c.transferTo.IsZero() {
+		return fmt.Errorf("transfer on call %d: %w: a transfer to %s is under way", c.ID, ErrTrunkRefused, c.transferTo)
+	}
+	pending := false
 	_, c, err := e.control(ctx, id, call, ceTransfer, func(ctx context.Context, c CallID) error {
-		return e.deps.Trunk.Transfer(ctx, c, to)
+		err := e.deps.Trunk.Transfer(ctx, c, to)
+		if errors.Is(err, ErrTransferPending) {
+			pending, err = true, nil
+		}
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	if pending {
+		c.transferTo = to
+		return nil
+	}
 	e.end(ctx, c, ceTransfer, transferredCause(to))
 	e.pace(ctx)
 	return nil
+}
+
+// transferDone ends a transfer the trunk finished later.
+func (e *Engine) transferDone(ctx context.Context, c *Call, ev TrunkEvent) {
+	to := c.transferTo
+	if to.IsZero() {
+		return
+	}
+	c.transferTo = Target{}
+	if ev.Kind == TrunkTransferAnswered {
+		if c.can(ceTransfer) == nil {
+			e.end(ctx, c, ceTransfer, transferredCause(to))
+		}
+		return
+	}
+	if e.deps.Changes != nil && c.HasAgent {
+		e.deps.Changes.CallChanged(CallChange{Call: c.ID, Lead: c.Lead.ID, Number: c.Lead.Number, Agent: c.Agent,
+			State: c.State, Muted: c.Muted, At: e.now(),
+			Notice: fmt.Sprintf("Transfer to %s not answered (%s): you still have the customer.", to, ev.Cause)})
+	}
 }
 
 // AddParty brings a third party into the call (the first half of a warm

@@ -133,3 +133,38 @@ func TestPhoneBackBeforeTheDispositionTakesThePauseBack(t *testing.T) {
 	require.NoError(t, h.eng.Dispose(h.ctx, 1, agents.Event{Kind: agents.EvDispoSaved}, dialer.Disposal{Code: "CALLBK"}))
 	require.Equal(t, agents.Ready, a.State())
 }
+
+// A blind transfer to a number the trunk must first reach keeps the call
+// the agent's until the number answers: not answered, the agent still has
+// the customer and is told why; answered, the agent's part ends as any
+// transfer's. A second transfer while one is under way is refused.
+func TestTransferToANumberEndsTheAgentsPartOnlyWhenAnswered(t *testing.T) {
+	t.Parallel()
+	changes := &changeLog{}
+	h := newHarnessWith(t, dialer.Config{Mode: dialer.ModeManual}, dialer.Deps{Leads: dialer.NewMemoryHopper(), Changes: changes})
+	h.trunk.transferLater = true
+	h.agentReady(1)
+	id, err := h.eng.ManualDial(h.ctx, 1, dialer.Lead{ID: 42, Number: "+15550142"})
+	require.NoError(t, err)
+	h.far(id, dialer.TrunkAnsweredHuman, time.Second)
+	h.advance(5 * time.Second)
+	a := h.eng.Agent(1)
+	require.Equal(t, agents.InCall, a.State())
+
+	to := dialer.NumberTarget("+15550001111")
+	require.NoError(t, h.eng.Transfer(h.ctx, 1, id, to))
+	require.Equal(t, agents.InCall, a.State(), "the agent keeps the customer while the number rings")
+	require.ErrorIs(t, h.eng.Transfer(h.ctx, 1, id, to), dialer.ErrTrunkRefused)
+	h.drv.DeliverTrunk(h.drv.Now(), dialer.TrunkEvent{Call: id, Kind: dialer.TrunkTransferFailed, Cause: dialer.CauseBusy})
+	h.advance(time.Second)
+	require.Equal(t, agents.InCall, a.State(), "not answered: the agent still has the customer")
+	last := changes.got[len(changes.got)-1]
+	require.Contains(t, last.Notice, "Transfer to +15550001111 not answered (486 busy here")
+	require.Equal(t, dialer.CallConnected, last.State)
+
+	require.NoError(t, h.eng.Transfer(h.ctx, 1, id, to), "the agent may try again")
+	h.drv.DeliverTrunk(h.drv.Now(), dialer.TrunkEvent{Call: id, Kind: dialer.TrunkTransferAnswered})
+	h.advance(time.Second)
+	require.Equal(t, agents.Dispo, a.State(), "answered: the agent's part ends")
+	require.Equal(t, "transferred to +15550001111", h.log.Records()[0].Cause.Reason)
+}

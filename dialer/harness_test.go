@@ -24,6 +24,9 @@ type scriptedTrunk struct {
 	hungUp  map[dialer.CallID]bool
 	// controls are the call controls asked for, as "op call".
 	controls []string
+	// transferLater: Transfer answers ErrTransferPending, as a trunk that
+	// must first reach a number does.
+	transferLater bool
 }
 
 func (s *scriptedTrunk) control(op string, c dialer.CallID) error {
@@ -43,7 +46,10 @@ func (s *scriptedTrunk) SendDTMF(_ context.Context, c dialer.CallID, _ dialer.Di
 	return s.control("dtmf", c)
 }
 func (s *scriptedTrunk) Transfer(_ context.Context, c dialer.CallID, _ dialer.Target) error {
-	return s.control("transfer", c)
+	if err := s.control("transfer", c); err != nil || !s.transferLater {
+		return err
+	}
+	return dialer.ErrTransferPending
 }
 func (s *scriptedTrunk) AddParty(_ context.Context, c dialer.CallID, _ dialer.Target) error {
 	return s.control("add_party", c)

@@ -71,11 +71,18 @@ const (
 	// TrunkDTMF: the customer pressed a key (RFC 4733) on a connected call;
 	// Digit is the key. It changes nothing: the agent's screen shows it.
 	TrunkDTMF
+	// TrunkTransferAnswered and TrunkTransferFailed end a transfer whose
+	// Transfer returned ErrTransferPending: the target answered (the
+	// customer is with them; the agent's part ends), or did not (Cause
+	// says why; the agent keeps the customer).
+	TrunkTransferAnswered
+	TrunkTransferFailed
 	numTrunkEvents
 )
 
 var trunkEventNames = [numTrunkEvents]string{"", "ringing", "answered_human", "answered_machine", "busy", "failed",
-	"no_answer", "hung_up", "invalid_number", "phone_up", "phone_down", "dtmf"}
+	"no_answer", "hung_up", "invalid_number", "phone_up", "phone_down", "dtmf",
+	"transfer_answered", "transfer_failed"}
 
 func (k TrunkEventKind) String() string {
 	if k < numTrunkEvents {

@@ -14,6 +14,12 @@ import (
 // unchanged.
 var ErrTrunkRefused = errors.New("refused by the trunk")
 
+// ErrTransferPending is wrapped by a Transfer the trunk has started but
+// can only finish later: a new leg to a number, which must answer before
+// the customer is handed over. The call stays the agent's until the trunk
+// reports TrunkTransferAnswered or TrunkTransferFailed.
+var ErrTransferPending = errors.New("transfer under way")
+
 // ErrBadControl is wrapped when a control's argument is malformed (digits
 // outside RFC 4733's keypad, an empty or impossible target).
 var ErrBadControl = errors.New("bad call control")

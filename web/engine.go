@@ -195,6 +195,8 @@ type CallChange struct {
 	Muted       bool   `json:"muted"`
 	// Digit is a key the customer pressed (the call is otherwise as it was).
 	Digit string `json:"digit,omitempty"`
+	// Notice is news about the call for the agent (a transfer not answered).
+	Notice string `json:"notice,omitempty"`
 }
 
 // AgentStatus is one agent on the wallboard.

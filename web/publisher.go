@@ -148,7 +148,8 @@ func (p *publisher) transition(ctx context.Context, t Transition) {
 		p.s.publish(Event{Type: "call", Campaign: int64(t.Campaign), Agent: int64(t.Agent), At: t.At,
 			Data: map[string]any{"change": t.Call.State, "call_id": t.Call.Call,
 				"lead_id": t.Call.Lead, "number": t.Call.Number, "outcome": t.Call.Outcome,
-				"disposition": t.Call.Disposition, "muted": t.Call.Muted, "digit": t.Call.Digit}})
+				"disposition": t.Call.Disposition, "muted": t.Call.Muted, "digit": t.Call.Digit,
+				"notice": t.Call.Notice}})
 		return
 	}
 	p.s.metrics.transitions.WithLabelValues(t.To.String()).Inc()

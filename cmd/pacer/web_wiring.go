@@ -405,6 +405,7 @@ func webCallChange(c dialer.CallChange) *web.CallChange {
 	if c.Digit != 0 {
 		out.Digit = string(c.Digit)
 	}
+	out.Notice = c.Notice
 	switch c.State {
 	case dialer.CallQueued, dialer.CallDialing:
 		out.State = "dialing"

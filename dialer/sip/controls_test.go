@@ -198,12 +198,14 @@ func TestSIPTransferToNumber(t *testing.T) {
 	var ag agentPhones
 	agent := newPhone(t)
 	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
-	tr, _, cust, party, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_answer.xml")
+	tr, rec, cust, party, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_answer.xml")
 	l, _ := tr.leg(1)
 	custLeg := l.media.LocalAddr()
 	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
 	require.ErrorIs(t, tr.Transfer(context.Background(), 1, dialer.Target{Kind: dialer.TargetNumber, Number: "+1555\r\n1"}), dialer.ErrBadControl)
-	require.NoError(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")))
+	require.ErrorIs(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")), dialer.ErrTransferPending,
+		"the engine keeps the call the agent's until the number answers")
+	rec.waitFor(t, 1, dialer.TrunkTransferAnswered)
 	var partyLeg *media.Leg
 	testwait.Until(t, func() bool { partyLeg = partyLegOf(l); return partyLeg != nil }, "the third party answered")
 	cust.send(custLeg, 0, 0x61, 10)
@@ -227,7 +229,8 @@ func TestSIPTransferredPartyHangsUp(t *testing.T) {
 	ag.add(t, ports, 1, newPhone(t), media.PCMU)
 	tr, rec, _, _, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_bye.xml")
 	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
-	require.NoError(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")))
+	require.ErrorIs(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")), dialer.ErrTransferPending)
+	rec.waitFor(t, 1, dialer.TrunkTransferAnswered)
 	ev := rec.waitFor(t, 1, dialer.TrunkHungUp)
 	require.Equal(t, dialer.CauseNormalClearing, ev.Cause)
 	sippPassed(t, partySipp)
@@ -242,11 +245,13 @@ func TestSIPTransferToNumberBusyAgentKeepsCustomer(t *testing.T) {
 	var ag agentPhones
 	agent := newPhone(t)
 	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
-	tr, _, cust, _, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_final.xml")
+	tr, rec, cust, _, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_final.xml")
 	l, _ := tr.leg(1)
 	custLeg := l.media.LocalAddr()
 	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
-	require.NoError(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")))
+	require.ErrorIs(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")), dialer.ErrTransferPending)
+	failed := rec.waitFor(t, 1, dialer.TrunkTransferFailed)
+	require.Equal(t, uint16(486), failed.Cause.SIP, "the engine is told why: %v", failed.Cause)
 	sippPassed(t, partySipp) // 486 given and ACKed
 	testwait.Until(t, func() bool {
 		l.ctl.mu.Lock()

@@ -56,7 +56,10 @@ func (r *recorder) waitFor(t *testing.T, call dialer.CallID, kind dialer.TrunkEv
 				got = &ev
 				return true
 			}
-			if ev.Kind != dialer.TrunkRinging && ev.Kind != dialer.TrunkAnsweredHuman {
+			switch ev.Kind {
+			case dialer.TrunkRinging, dialer.TrunkAnsweredHuman, dialer.TrunkDTMF, dialer.TrunkTransferAnswered,
+				dialer.TrunkTransferFailed: // news along the way, not an end
+			default:
 				got = &ev
 				return true
 			}

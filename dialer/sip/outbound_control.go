@@ -207,7 +207,12 @@ func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target
 		if err := l.pairLocked("transfer"); err != nil {
 			return err
 		}
-		return l.startPartyLocked(to.Number, partyTransfer)
+		if err := l.startPartyLocked(to.Number, partyTransfer); err != nil {
+			return err
+		}
+		// The engine keeps the call the agent's until the number answers
+		// (TrunkTransferAnswered) or does not (TrunkTransferFailed).
+		return fmt.Errorf("transfer of call %d to %s: %w", call, to.Number, dialer.ErrTransferPending)
 	}
 	if to.Kind != dialer.TargetAgent {
 		return refused(call, "transfer to "+to.Kind.String()+" (not supported by the SIP trunk yet)")

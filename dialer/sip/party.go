@@ -87,6 +87,7 @@ func (l *outLeg) onPartyEvent(log *slog.Logger, ev partyEvent) bool {
 			l.ctl.partyOut, l.ctl.partyLeg = ev.leg, ev.leg.media
 			l.ctl.bridge = media.NewBridge(l.media, ev.leg.media)
 			l.ctl.muted = false
+			l.report(dialer.TrunkTransferAnswered, dialer.Cause{})
 		case l.ctl.bridge != nil && l.ctl.conf == nil && !l.ctl.held:
 			l.ctl.bridge.Close()
 			l.ctl.bridge = nil
@@ -131,6 +132,9 @@ func (l *outLeg) onPartyEvent(log *slog.Logger, ev partyEvent) bool {
 		if l.ctl.dialing == ev.leg {
 			log.Info("the third party did not answer: the agent keeps the customer", "mode", l.ctl.dialMode.String(),
 				"outcome", ev.kind.String(), "cause", ev.cause.String())
+			if l.ctl.dialMode == partyTransfer {
+				l.report(dialer.TrunkTransferFailed, ev.cause)
+			}
 			l.ctl.dialing, l.ctl.dialMode = nil, 0
 		}
 		return false

@@ -117,6 +117,7 @@ async function checkSeat() {
 const outcomeText = { busy: 'busy', no_answer: 'no answer', machine: 'answering machine', failed: 'failed', invalid: 'invalid number', abandoned: 'dropped' };
 function callNotice(d) {
   const box = $('call-notice');
+  if (d.notice) { box.textContent = d.notice; delete box.dataset.outcome; box.hidden = false; return; }
   if (d.change === 'dialing') { box.hidden = true; return; }
   if (d.change !== 'ended' || !d.outcome || d.outcome === 'completed') return;
   box.textContent = 'Call to ' + d.number + ' ended: ' + (outcomeText[d.outcome] || d.outcome) +
