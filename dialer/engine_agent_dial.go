@@ -105,7 +105,7 @@ type CallChange struct {
 	// Notice, when set, is news for the agent about the call that changes
 	// nothing (a transfer the target did not answer).
 	Notice string
-	At    time.Time
+	At     time.Time
 }
 
 // CallChanges receives every change of a call that has an agent, on the
