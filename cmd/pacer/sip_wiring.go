@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -158,6 +159,30 @@ func (n *sipNode) trunk(ctx context.Context, pool *pgxpool.Pool, c *campaigns.Ca
 	if err := campaigns.CheckCarrier(ctx, pool, *c); err != nil {
 		return nil, err
 	}
+	cfgs, err := sipTrunks(c, ts)
+	if err != nil {
+		return nil, err
+	}
+	audio, err := loadCampaignAudio(ctx, pool, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	log := n.log.With("campaign", int64(c.ID))
+	ct := &campaignTrunk{phones: n.phones, del: del, joined: map[agents.ID]bool{}, log: log, pool: pool,
+		campaign: c.ID, seen: c.UpdatedAt}
+	ct.audio.Store(&audio)
+	st, err := n.ua.Trunk(int64(c.ID), cfgs, del, sip.TrunkOptions{AgentLegs: n.phones, Prompts: ct.prompt,
+		HoldMusic: audio.hold, OnDTMF: ct.customerDTMF, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	ct.Trunk = st
+	ct.unsubscribe = n.phones.Subscribe(ct.phoneEvent)
+	return ct, nil
+}
+
+// sipTrunks is the SIP side's view of a campaign's enabled trunks.
+func sipTrunks(c *campaigns.Campaign, ts []campaigns.Trunk) ([]sip.TrunkConfig, error) {
 	var cfgs []sip.TrunkConfig
 	for _, t := range ts {
 		if !t.Enabled {
@@ -169,20 +194,7 @@ func (n *sipNode) trunk(ctx context.Context, pool *pgxpool.Pool, c *campaigns.Ca
 	if len(cfgs) == 0 {
 		return nil, fmt.Errorf("campaign %q: every one of its trunks is disabled", c.Name)
 	}
-	audio, err := loadCampaignAudio(ctx, pool, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	log := n.log.With("campaign", int64(c.ID))
-	ct := &campaignTrunk{phones: n.phones, del: del, joined: map[agents.ID]bool{}, log: log}
-	st, err := n.ua.Trunk(int64(c.ID), cfgs, del, sip.TrunkOptions{AgentLegs: n.phones, Prompts: audio.prompt,
-		HoldMusic: audio.hold, OnDTMF: ct.customerDTMF, Logger: log})
-	if err != nil {
-		return nil, err
-	}
-	ct.Trunk = st
-	ct.unsubscribe = n.phones.Subscribe(ct.phoneEvent)
-	return ct, nil
+	return cfgs, nil
 }
 
 // campaignAudio is a campaign's recordings as the SIP trunk plays them.
@@ -209,10 +221,6 @@ func loadCampaignAudio(ctx context.Context, pool *pgxpool.Pool, id campaigns.ID)
 	return a, nil
 }
 
-// prompt is what the engine's Play names: the information message is the
-// only prompt a campaign plays.
-func (a campaignAudio) prompt(string) (*media.Prompt, bool) { return a.info, a.info != nil }
-
 // campaignTrunk is a campaign's SIP trunk with its agents' phones: the
 // engine joins and leaves agents (dialer.AgentPhones), and the legs' ups and
 // downs reach the campaign's loop as trunk events.
@@ -222,9 +230,75 @@ type campaignTrunk struct {
 	del         dialer.TrunkDeliverer
 	log         *slog.Logger
 	unsubscribe func()
+	pool        *pgxpool.Pool
+	campaign    campaigns.ID
+	audio       atomic.Pointer[campaignAudio]
 
-	mu     sync.Mutex
-	joined map[agents.ID]bool
+	mu        sync.Mutex
+	joined    map[agents.ID]bool
+	seen      time.Time // the campaign's updated_at the trunks and recordings are from
+	reloading bool
+}
+
+var _ dialer.CampaignWatcher = (*campaignTrunk)(nil)
+
+// prompt is what the engine's Play names: the information message is the
+// only prompt a campaign plays.
+func (t *campaignTrunk) prompt(string) (*media.Prompt, bool) {
+	a := t.audio.Load()
+	return a.info, a.info != nil
+}
+
+// CampaignChanged reloads the campaign's trunks and recordings when its row
+// says they changed (their changes move updated_at): a manager's change
+// applies to the next call, mid-shift, without a restart.
+func (t *campaignTrunk) CampaignChanged(c campaigns.Campaign) {
+	t.mu.Lock()
+	if c.UpdatedAt.Equal(t.seen) || t.reloading {
+		t.mu.Unlock()
+		return
+	}
+	t.reloading = true
+	t.mu.Unlock()
+	go func() {
+		ok := t.reload(c)
+		t.mu.Lock()
+		t.reloading = false
+		if ok {
+			t.seen = c.UpdatedAt
+		}
+		t.mu.Unlock()
+	}()
+}
+
+func (t *campaignTrunk) reload(c campaigns.Campaign) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ts, err := campaigns.CampaignTrunks(ctx, t.pool, t.campaign)
+	if err == nil && len(ts) == 0 {
+		t.log.Warn("the campaign's trunks were all taken off while it runs on them: it keeps dialling its last trunks until it is paused and started again")
+		return true
+	}
+	var cfgs []sip.TrunkConfig
+	if err == nil {
+		cfgs, err = sipTrunks(&c, ts)
+	}
+	if err == nil {
+		err = t.SetTrunks(cfgs)
+	}
+	var audio campaignAudio
+	if err == nil {
+		audio, err = loadCampaignAudio(ctx, t.pool, t.campaign)
+	}
+	if err != nil {
+		t.log.Error("reload the campaign's trunks and recordings; the next poll tries again", "err", err)
+		return false
+	}
+	t.audio.Store(&audio)
+	t.SetHoldMusic(audio.hold)
+	t.log.Info("campaign's trunks and recordings reloaded", "trunks", len(cfgs), "info_message", audio.info != nil,
+		"hold_music", audio.hold != nil)
+	return true
 }
 
 var _ dialer.AgentPhones = (*campaignTrunk)(nil)

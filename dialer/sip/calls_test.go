@@ -175,9 +175,9 @@ func TestSIP503FailsOverToTheNextTrunk(t *testing.T) {
 	// "second" whether it goes there at once (back-off still running) or
 	// after "first", gone, gave no response.
 	require.NoError(t, tr.Hangup(context.Background(), 1))
-	tr.trunks[0].mu.Lock()
-	require.Equal(t, minBackoff, tr.trunks[0].backoff, "the trunk that answered 503 backs off")
-	tr.trunks[0].mu.Unlock()
+	tr.route.Load().trunks[0].mu.Lock()
+	require.Equal(t, minBackoff, tr.route.Load().trunks[0].backoff, "the trunk that answered 503 backs off")
+	tr.route.Load().trunks[0].mu.Unlock()
 	dial(t, tr, 2)
 	rec.waitFor(t, 2, dialer.TrunkAnsweredHuman)
 	require.NoError(t, tr.Hangup(context.Background(), 2))
@@ -495,4 +495,26 @@ func TestSIPChannelLimitSharedByCampaigns(t *testing.T) {
 	require.Equal(t, 1, b.Channels("carrier"))
 	require.NoError(t, a.Hangup(context.Background(), 1))
 	sippPassed(t, s)
+}
+
+// A manager changes the campaign's trunks mid-shift: the call under way
+// stays on its trunk, the next one goes to the new trunk.
+func TestSIPSetTrunksAppliesToTheNextCall(t *testing.T) {
+	t.Parallel()
+	u := startUA(t, Config{})
+	old := uas(t, "uas_answer.xml", 1)
+	next := uas(t, "uas_answer.xml", 1)
+	tr, rec := newTrunk(t, u, TrunkOptions{}, trunkTo("old", old))
+	dial(t, tr, 1)
+	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
+	require.NoError(t, tr.SetTrunks([]TrunkConfig{trunkTo("next", next)}))
+	require.Error(t, tr.SetTrunks(nil), "a SIP campaign keeps at least one trunk")
+	dial(t, tr, 2)
+	rec.waitFor(t, 2, dialer.TrunkAnsweredHuman)
+	require.Equal(t, 1, tr.Channels("next"))
+	require.Equal(t, 1, u.trunkState(trunkTo("old", old), time.Now()).channels(), "the call under way stays on its trunk")
+	require.NoError(t, tr.Hangup(context.Background(), 1))
+	require.NoError(t, tr.Hangup(context.Background(), 2))
+	sippPassed(t, old)
+	sippPassed(t, next)
 }

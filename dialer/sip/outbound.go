@@ -127,7 +127,8 @@ func (l *outLeg) run() {
 		call := l.req.Call
 		m.OnDTMF(func(d rune) { f(call, d) })
 	}
-	for i, ts := range l.t.trunks {
+	r := l.t.route.Load()
+	for i, ts := range r.trunks {
 		wait, ok := ts.reserve(time.Now(), l.t.opts.CPSWait)
 		if !ok {
 			l.log.Debug("trunk full or backing off", "trunk", ts.name)
@@ -142,7 +143,7 @@ func (l *outLeg) run() {
 			}
 		}
 		l.trunk = ts
-		res := l.attempt(ts, l.t.targets[i])
+		res := l.attempt(ts, r.targets[i])
 		switch res.kind {
 		case attemptAnswered:
 			l.live()

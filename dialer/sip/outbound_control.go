@@ -268,7 +268,7 @@ func (l *outLeg) setHold(log *slog.Logger, on bool) {
 		log.Warn("hold re-INVITE: unusable SDP answer", "hold", on, "err", err)
 	}
 	if on {
-		music := l.t.opts.HoldMusic
+		music := l.t.music.Load()
 		if music == nil {
 			music = media.HoldMusic()
 		}

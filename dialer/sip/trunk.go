@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -133,11 +134,13 @@ func (o TrunkOptions) withDefaults() TrunkOptions {
 type Trunk struct {
 	ua       *UA
 	campaign int64
-	trunks   []*trunkState
-	targets  []sip.Uri
-	del      dialer.TrunkDeliverer
-	opts     TrunkOptions
-	log      *slog.Logger
+	// route is the trunks in priority order, swapped whole by SetTrunks;
+	// each call reads it once, at its dial.
+	route atomic.Pointer[route]
+	music atomic.Pointer[media.Prompt] // nil: media.HoldMusic()
+	del   dialer.TrunkDeliverer
+	opts  TrunkOptions
+	log   *slog.Logger
 
 	mu   sync.Mutex
 	legs map[dialer.CallID]*outLeg
@@ -157,30 +160,57 @@ func (u *UA) Trunk(campaign int64, trunks []TrunkConfig, del dialer.TrunkDeliver
 	opts = opts.withDefaults()
 	t := &Trunk{ua: u, campaign: campaign, del: del, opts: opts, legs: map[dialer.CallID]*outLeg{},
 		log: opts.Logger.With("campaign", campaign)}
+	if err := t.SetTrunks(trunks); err != nil {
+		return nil, err
+	}
+	t.music.Store(opts.HoldMusic)
+	return t, nil
+}
+
+// route is a campaign's trunks in priority order with their Request-URIs.
+type route struct {
+	trunks  []*trunkState
+	targets []sip.Uri
+}
+
+// SetTrunks replaces the campaign's trunks (a manager changed them
+// mid-shift): calls dialled from now on use the new list; calls under way
+// keep the trunk they are on. A trunk keeps its node-wide state (channels
+// in use, CPS bucket, back-off) across the change.
+func (t *Trunk) SetTrunks(trunks []TrunkConfig) error {
+	if len(trunks) == 0 {
+		return errors.New("a SIP campaign needs at least one trunk")
+	}
+	var r route
 	now := time.Now()
 	for _, c := range trunks {
 		if err := c.Validate(); err != nil {
-			return nil, err
+			return err
 		}
 		target, _ := c.target()
-		t.trunks = append(t.trunks, u.trunkState(c, now))
-		t.targets = append(t.targets, target)
+		r.trunks = append(r.trunks, t.ua.trunkState(c, now))
+		r.targets = append(r.targets, target)
 		if ip, err := netip.ParseAddr(target.Host); err == nil {
-			u.allowTrunkHost(ip)
+			t.ua.allowTrunkHost(ip)
 		} else if ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", target.Host); err == nil {
 			for _, ip := range ips {
-				u.allowTrunkHost(ip)
+				t.ua.allowTrunkHost(ip)
 			}
 		} else {
 			t.log.Warn("trunk host does not resolve now: its INVITEs will be refused", "trunk", c.Name, "host", target.Host, "err", err)
 		}
 	}
-	return t, nil
+	t.route.Store(&r)
+	return nil
 }
+
+// SetHoldMusic replaces what a held customer hears from the next hold on
+// (nil: the generated music).
+func (t *Trunk) SetHoldMusic(p *media.Prompt) { t.music.Store(p) }
 
 // Channels is the number of dialogs open on the named trunk.
 func (t *Trunk) Channels(name string) int {
-	for _, s := range t.trunks {
+	for _, s := range t.route.Load().trunks {
 		if s.name == name {
 			return s.channels()
 		}
