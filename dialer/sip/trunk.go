@@ -74,7 +74,7 @@ func (c TrunkConfig) target() (sip.Uri, error) {
 		return u, err
 	}
 	if !strings.HasPrefix(c.URI, "sip:") {
-		return u, fmt.Errorf("trunk %s: uri %q must start with sip:", c.Name, c.URI)
+		return u, fmt.Errorf("trunk %s: uri %q must be sip:HOST[:PORT]", c.Name, c.URI)
 	}
 	if err := sip.ParseUri(c.URI, &u); err != nil {
 		return u, fmt.Errorf("trunk %s: uri %q: %w", c.Name, c.URI, err)

@@ -193,7 +193,9 @@ func (u *UA) Start(ctx context.Context) error {
 	}()
 	go func() {
 		defer u.serve.Done()
-		if err := u.srv.ServeTCP(tcp); err != nil && u.ctx.Err() == nil {
+		// ServeTCP returns only when the listener fails or is closed.
+		err := u.srv.ServeTCP(tcp)
+		if u.ctx.Err() == nil {
 			u.log.Error("sip tcp socket stopped", "err", err)
 		}
 	}()
