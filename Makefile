@@ -40,6 +40,7 @@ bench:
 	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench BenchmarkWSBroadcast1000 -benchtime 1x -timeout 10m ./web/
 	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench 'BenchmarkDBOutage|BenchmarkTakeoverAfterKill|BenchmarkDrain' -benchtime 1x -timeout 20m ./cmd/pacer/
 	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench 'BenchmarkRelay|BenchmarkHoldMusic' -benchtime 1x -timeout 30m ./media/
+	PACER_BENCH_OUT=$(CURDIR)/bench/results PACER_SIP_BENCH_SECONDS=300 $(GO) test -run '^$$' -bench BenchmarkSIPCallsPerSecond -benchtime 1x -timeout 30m ./dialer/sip/
 	$(GO) run ./bench/report
 
 clean:

@@ -158,7 +158,7 @@ func benchCPS(b *testing.B, rate int, dur, hold time.Duration) {
 		rate, dur, hold, len(setup), achieved, failed, reasons, pct(0.5), pct(0.99), elapsed.Round(time.Millisecond))
 	met := failed == 0 && achieved >= 0.99*float64(rate)
 	require.NoError(b, benchout.Write(benchout.Result{
-		Name:    "SIPCallsPerSecond_" + strconv.Itoa(rate),
+		Name:    "sip_cps_" + strconv.Itoa(rate),
 		Summary: fmt.Sprintf("SIP calls (each with an RTP leg, up %s) to a sipp UAS at %d/s for %s: %.1f calls/s answered, %d failed, setup p50 %s p99 %s", hold, rate, dur, achieved, failed, pct(0.5).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond)),
 		Figures: map[string]float64{"target_cps": float64(rate), "achieved_cps": achieved, "failed": float64(failed),
 			"setup_p50_ms": float64(pct(0.5).Microseconds()) / 1000, "setup_p99_ms": float64(pct(0.99).Microseconds()) / 1000,
