@@ -25,6 +25,8 @@ await run(out, async () => {
   await page.locator('#phone-now', { hasText: 'Now: None' }).waitFor();
   await page.getByLabel('Fixed URI').fill('sip:agent1@10.0.0.5:5060>;x=1');
   await btn(page, 'Save URI').click();
+  // The refusal comes back from the server: wait for it, then read it.
+  await page.locator('#phone-error', { hasText: /\S/ }).waitFor();
   out.uri_error = await page.locator('#phone-error').textContent();
   assert.match(out.uri_error, /angle brackets/);
   await page.getByLabel('Fixed URI').fill('sip:agent1@10.0.0.5:5060');
