@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -65,13 +64,10 @@ func trunkFlags(c *dbCommand) func(stdin io.Reader) (campaigns.TrunkSpec, error)
 			empty := ""
 			spec.Password = &empty
 		case *passwordStdin:
-			// One line from stdin, so the password never appears in the
-			// process list or the shell's history.
-			line, rerr := bufio.NewReader(stdin).ReadString('\n')
-			if rerr != nil && !errors.Is(rerr, io.EOF) {
-				return spec, fmt.Errorf("read password from stdin: %w", rerr)
+			p, err := secretFromStdin(stdin, "password")
+			if err != nil {
+				return spec, err
 			}
-			p := strings.TrimRight(line, "\r\n")
 			if p == "" {
 				return spec, usageError{"--password-stdin: write the password to stdin"}
 			}

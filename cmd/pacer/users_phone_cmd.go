@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -55,13 +54,10 @@ func usersSetSIPPassword(ctx context.Context, args []string, stdout, stderr io.W
 	}
 	var password string
 	if !*clear {
-		// One line from stdin, so the password never appears in the
-		// process list or shell history.
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read SIP password from stdin: %w", err)
+		var err error
+		if password, err = secretFromStdin(os.Stdin, "SIP password"); err != nil {
+			return err
 		}
-		password = strings.TrimRight(line, "\r\n")
 		if password == "" {
 			return usageError{"write the SIP password to stdin"}
 		}
