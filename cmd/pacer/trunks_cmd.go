@@ -166,21 +166,15 @@ func trunksList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return tw.Flush()
 }
 
-// openTrunk opens the database and finds the named trunk.
+// openTrunk opens the database and finds the named trunk; the caller
+// closes the database.
 func (c *dbCommand) openTrunk(ctx context.Context, stderr io.Writer, name string) (*database, campaigns.Trunk, error) {
 	if name == "" {
 		return nil, campaigns.Trunk{}, usageError{"trunk NAME is required"}
 	}
-	d, err := c.open(ctx, stderr)
-	if err != nil {
-		return nil, campaigns.Trunk{}, err
-	}
-	t, err := campaigns.GetTrunkByName(ctx, d.pool, name)
-	if err != nil {
-		d.Close()
-		return nil, campaigns.Trunk{}, err
-	}
-	return d, t, nil
+	return openFind(ctx, c, stderr, func(d *database) (campaigns.Trunk, error) {
+		return campaigns.GetTrunkByName(ctx, d.pool, name)
+	})
 }
 
 func trunksShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {

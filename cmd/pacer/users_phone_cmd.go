@@ -25,16 +25,19 @@ func leadingArgs(args []string, n int) (pos, rest []string) {
 	return pos, args
 }
 
-// agentUser finds the named user for a phone command.
-func agentUser(ctx context.Context, d *database, name string) (web.User, error) {
-	u, err := web.GetUserByName(ctx, d.pool, name)
-	if errors.Is(err, web.ErrUserNotFound) {
-		return web.User{}, fmt.Errorf("no user %q", name)
-	}
-	if err != nil {
-		return web.User{}, fmt.Errorf("user %q: %w", name, err)
-	}
-	return u, nil
+// openUser opens the database and finds the named user for a phone
+// command; the caller closes the database.
+func (c *dbCommand) openUser(ctx context.Context, stderr io.Writer, name string) (*database, web.User, error) {
+	return openFind(ctx, c, stderr, func(d *database) (web.User, error) {
+		u, err := web.GetUserByName(ctx, d.pool, name)
+		if errors.Is(err, web.ErrUserNotFound) {
+			return web.User{}, fmt.Errorf("no user %q", name)
+		}
+		if err != nil {
+			return web.User{}, fmt.Errorf("user %q: %w", name, err)
+		}
+		return u, nil
+	})
 }
 
 func usersSetSIPPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,15 +68,11 @@ func usersSetSIPPassword(ctx context.Context, args []string, stdout, stderr io.W
 			return usageError{err.Error()}
 		}
 	}
-	d, err := c.open(ctx, stderr)
+	d, u, err := c.openUser(ctx, stderr, pos[0])
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	u, err := agentUser(ctx, d, pos[0])
-	if err != nil {
-		return err
-	}
 	if *clear {
 		if err := agents.ClearSIPPassword(ctx, d.pool, agents.ID(u.ID)); err != nil {
 			return err
@@ -109,15 +108,11 @@ func usersSetPhone(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return usageError{err.Error()}
 		}
 	}
-	d, err := c.open(ctx, stderr)
+	d, u, err := c.openUser(ctx, stderr, pos[0])
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	u, err := agentUser(ctx, d, pos[0])
-	if err != nil {
-		return err
-	}
 	if *clear {
 		if err := agents.ClearPhoneURI(ctx, d.pool, agents.ID(u.ID)); err != nil {
 			return err
@@ -141,15 +136,11 @@ func usersShow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) != 1 {
 		return usageError{"name the user: pacer users show USER"}
 	}
-	d, err := c.open(ctx, stderr)
+	d, u, err := c.openUser(ctx, stderr, pos[0])
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	u, err := agentUser(ctx, d, pos[0])
-	if err != nil {
-		return err
-	}
 	status := "active"
 	if u.Disabled {
 		status = "disabled"
