@@ -3,7 +3,6 @@ package sip
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -20,32 +19,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/internal/sipptest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
-
-// requireSipp is the sipp binary, or skips the test saying loudly why.
-func requireSipp(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Skip("SKIPPED: sipp is not on PATH (Debian package sip-tester): the SIP tests against a real peer did not run")
-	}
-	return path
-}
-
-// freeUDPPort is a loopback UDP port free at the time of the call (for a
-// sipp, which wants a port number, not a socket).
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := c.LocalAddr().(*net.UDPAddr).Port
-	require.NoError(t, c.Close())
-	return port
-}
 
 // sippRun is one sipp run: its exit code and what it wrote.
 type sippRun struct {
@@ -70,12 +49,12 @@ type sippProc struct {
 
 func startSipp(t *testing.T, scenario string, target netip.AddrPort, args ...string) *sippProc {
 	t.Helper()
-	bin := requireSipp(t)
+	bin := sipptest.Need(t)
 	sf, err := filepath.Abs(filepath.Join("testdata", scenario))
 	require.NoError(t, err)
 	// -i, -p and -m default to loopback, a free port and one call; args
 	// may give their own.
-	opts := map[string]string{"-i": "127.0.0.1", "-p": strconv.Itoa(freeUDPPort(t)), "-m": "1"}
+	opts := map[string]string{"-i": "127.0.0.1", "-p": strconv.Itoa(sipptest.FreeUDPPort(t)), "-m": "1"}
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		if _, ok := opts[args[i]]; ok && i+1 < len(args) {
@@ -197,7 +176,7 @@ func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func startRegistrar(t *testing.T, db *pgxpool.Pool, cfg RegistrarConfig) (*Registrar, netip.AddrPort) {
 	t.Helper()
-	cfg.Logger = phoneTestLogger(t)
+	cfg.Logger = testLogger(t)
 	reg, err := NewRegistrar(db, cfg)
 	require.NoError(t, err)
 	_, addr := sipServer(t, func(s *sipgo.Server) { s.OnRegister(reg.HandleRegister) })
@@ -209,7 +188,7 @@ func startRegistrar(t *testing.T, db *pgxpool.Pool, cfg RegistrarConfig) (*Regis
 // at; too brief an Expires gets 423, too long is shortened; Contact: * with
 // Expires: 0 removes it.
 func TestPhoneRegistersWithDigestAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
@@ -263,7 +242,7 @@ func TestPhoneRegistersWithDigestAgainstSipp(t *testing.T) {
 // right password gets 403 without being checked, until the failure window
 // has passed. Users without a SIP password, or disabled, get 403.
 func TestPhoneWithWrongPasswordIsThrottledAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
@@ -301,7 +280,7 @@ func TestPhoneWithWrongPasswordIsThrottledAgainstSipp(t *testing.T) {
 // A nonce that expired between challenge and answer gets 401 stale=true, and
 // the phone's retry with the new nonce registers.
 func TestPhoneWithExpiredNonceGetsStaleAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
@@ -323,17 +302,4 @@ func TestPhoneWithExpiredNonceGetsStaleAgainstSipp(t *testing.T) {
 	regs, err := agents.Registrations(ctx, db, ann, base.Add(6*time.Minute))
 	require.NoError(t, err)
 	require.Len(t, regs, 1)
-}
-
-// phoneTestLogger writes to the test's log.
-func phoneTestLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testLogWriter struct{ t *testing.T }
-
-func (w testLogWriter) Write(b []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
 }
