@@ -2,11 +2,8 @@ package sip
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,7 +18,6 @@ import (
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/internal/sipptest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
-	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -40,95 +36,50 @@ func runSipp(t *testing.T, scenario string, target netip.AddrPort, args ...strin
 }
 
 // sippProc is a running sipp.
-type sippProc struct {
-	cmd  *exec.Cmd
-	out  *strings.Builder
-	done chan struct{} // closed when sipp has exited; err is then set
-	err  error
-}
+type sippProc struct{ *sipptest.Sipp }
 
+// startSipp starts sipp running scenario (a file in testdata) against
+// target, or as a phone (UAS) when target is not valid, returning once it
+// listens. -i, -p, -mp and -m in args set its address, ports and number of
+// calls (default loopback, free ports, one call).
 func startSipp(t *testing.T, scenario string, target netip.AddrPort, args ...string) *sippProc {
 	t.Helper()
-	bin := sipptest.Need(t)
-	sf, err := filepath.Abs(filepath.Join("testdata", scenario))
-	require.NoError(t, err)
-	// -i, -p and -m default to loopback, a free port and one call; args
-	// may give their own.
-	opts := map[string]string{"-i": "127.0.0.1", "-p": strconv.Itoa(sipptest.FreeUDPPort(t)), "-m": "1"}
-	var rest []string
+	o := sipptest.Options{Scenario: filepath.Join("testdata", scenario), Calls: 1}
+	rest := []string{"-timeout", "120s"}
 	for i := 0; i < len(args); i++ {
-		if _, ok := opts[args[i]]; ok && i+1 < len(args) {
-			opts[args[i]] = args[i+1]
-			i++
+		if i+1 == len(args) {
+			rest = append(rest, args[i])
+			break
+		}
+		var err error
+		switch args[i] {
+		case "-i":
+			o.IP = args[i+1]
+		case "-p":
+			o.Port, err = strconv.Atoi(args[i+1])
+		case "-mp":
+			o.MediaPort, err = strconv.Atoi(args[i+1])
+		case "-m":
+			o.Calls, err = strconv.Atoi(args[i+1])
+		default:
+			rest = append(rest, args[i])
 			continue
 		}
-		rest = append(rest, args[i])
+		require.NoError(t, err, "sipp %s", args[i])
+		i++
 	}
-	all := []string{"-sf", sf, "-i", opts["-i"], "-p", opts["-p"], "-m", opts["-m"], "-nostdin",
-		"-trace_err", "-timeout", "120s", "-timeout_error"}
-	all = append(all, rest...)
+	o.Args = rest
 	if target.IsValid() {
-		all = append(all, target.String())
+		o.Remote = target.String()
 	}
-	p := &sippProc{cmd: exec.Command(bin, all...), out: &strings.Builder{}}
-	p.cmd.Dir = t.TempDir()
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	require.NoError(t, p.cmd.Start())
-	p.done = make(chan struct{})
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	if !target.IsValid() {
-		// A phone (UAS): wait until sipp holds its port, so that the first
-		// INVITE is not sent to a closed port.
-		addr := opts["-i"] + ":" + opts["-p"]
-		testwait.Until(t, func() bool {
-			select {
-			case <-p.done:
-				return true
-			default:
-			}
-			c, err := net.ListenPacket("udp4", addr)
-			if err != nil {
-				return true
-			}
-			_ = c.Close()
-			return false
-		}, "sipp listens on %s", addr)
-	}
-	return p
+	return &sippProc{sipptest.Start(t, o)}
 }
 
-// wait waits for sipp to exit; on failure the output has its error log.
+// wait waits for sipp to exit; sipptest logs its error file when the
+// test fails.
 func (p *sippProc) wait(t *testing.T) sippRun {
 	t.Helper()
-	<-p.done
-	err := p.err
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	out := p.out.String()
-	if code != 0 {
-		logs, _ := filepath.Glob(filepath.Join(p.cmd.Dir, "*_errors.log"))
-		for _, l := range logs {
-			b, _ := os.ReadFile(l)
-			out += "\n--- " + filepath.Base(l) + "\n" + string(b)
-		}
-	}
-	return sippRun{code: code, output: out}
+	return sippRun{code: p.ExitCode(), output: p.Output()}
 }
 
 // sipServer is a sipgo server on a loopback UDP port of its own.
