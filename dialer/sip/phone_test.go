@@ -228,8 +228,7 @@ func TestPhoneLegIsCalledKeptAndRedialledAgainstSipp(t *testing.T) {
 	db := testdb.NewPool(t)
 	ann := addAgent(t, db, "ann", false)
 	u := newPhoneTestUA(t, nil)
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
+	ports := testPorts(t)
 
 	sippPort := sipptest.FreeUDPPort(t)
 	mediaPort := sipptest.FreeMediaPort(t)
@@ -297,8 +296,7 @@ func TestRegisteredPhoneIsCalledAtItsSourceAgainstSipp(t *testing.T) {
 	reg, err := NewRegistrar(db, RegistrarConfig{Node: "n", Logger: testLogger(t)})
 	require.NoError(t, err)
 	u := newPhoneTestUA(t, reg)
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
+	ports := testPorts(t)
 
 	sippPort := strconv.Itoa(sipptest.FreeUDPPort(t))
 	r := runSipp(t, "phone_register_nat.xml", u.addr, "-p", sippPort, "-s", "ann", "-au", "ann", "-ap", "right-secret",
@@ -332,8 +330,7 @@ func TestSilentPhoneLegTimesOutAndIsRedialledAgainstSipp(t *testing.T) {
 	db := testdb.NewPool(t)
 	ann := addAgent(t, db, "ann", false)
 	u := newPhoneTestUA(t, nil)
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
+	ports := testPorts(t)
 	sippPort := sipptest.FreeUDPPort(t)
 	sipp := startSipp(t, "phone_silent.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-mp", strconv.Itoa(sipptest.FreeMediaPort(t)),
 		"-m", "2")
@@ -376,8 +373,7 @@ func TestPhonesOnTheNodeUAAgainstSipp(t *testing.T) {
 	require.Zero(t, r.code, r.output)
 	require.True(t, reg.KnownSource(netip.MustParseAddr("127.0.0.1")))
 
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
+	ports := testPorts(t)
 	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(sipptest.FreeMediaPort(t)))
 	// The UA routes the dialog's requests; the test only counts the ACKs
 	// on their way (the hold is complete when its ACK arrived).
@@ -411,8 +407,7 @@ func TestUnansweredPhoneIsCancelledAndRedialledAgainstSipp(t *testing.T) {
 	db := testdb.NewPool(t)
 	ann := addAgent(t, db, "ann", false)
 	u := newPhoneTestUA(t, nil)
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
+	ports := testPorts(t)
 	sippPort := sipptest.FreeUDPPort(t)
 	sipp := startSipp(t, "phone_noanswer.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-m", "2")
 	require.NoError(t, agents.SetPhoneURI(ctx, db, ann, fmt.Sprintf("sip:ann@127.0.0.1:%d", sippPort)))
