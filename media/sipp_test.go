@@ -5,26 +5,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os/exec"
 	"regexp"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/pacer-dialer/pacer/internal/sipptest"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pion/rtp"
 	"github.com/stretchr/testify/require"
 )
-
-// freeUDPPort is a loopback UDP port free at the moment (for sipp, which
-// must be told its ports).
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
-	require.NoError(t, err)
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
 
 // sipRequest sends req to sipp until a response with wantCode arrives
 // (UDP: sipp may not be listening yet, and SIP retransmits anyway) and
@@ -58,14 +47,12 @@ func sipRequest(t *testing.T, c *net.UDPConn, to netip.AddrPort, req string, wan
 // sippCarrier is sipp playing a carrier that answers one call with the
 // scenario's SDP and media; signalling is done by hand over UDP.
 type sippCarrier struct {
-	t       *testing.T
-	sig     *net.UDPConn
-	at      netip.AddrPort
-	port    int
-	toTag   string
-	out     bytes.Buffer
-	exited  chan struct{}
-	waitErr error
+	t     *testing.T
+	sipp  *sipptest.Sipp
+	sig   *net.UDPConn
+	at    netip.AddrPort
+	port  int
+	toTag string
 }
 
 // startSippCarrier runs sipp with scenario (from testdata) and calls it
@@ -73,25 +60,9 @@ type sippCarrier struct {
 // sipp is missing.
 func startSippCarrier(t *testing.T, scenario string, leg *Leg) *sippCarrier {
 	t.Helper()
-	sipp, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Skip("SKIP: sipp is missing (install the Debian package sip-tester) — this test needs a real SIP/RTP peer")
-	}
-	c := &sippCarrier{t: t, port: freeUDPPort(t), exited: make(chan struct{})}
-	c.at = netip.AddrPortFrom(loopback, uint16(c.port))
-	cmd := exec.Command(sipp, "-sf", "testdata/"+scenario, "-i", "127.0.0.1", "-mi", "127.0.0.1",
-		"-p", strconv.Itoa(c.port), "-mp", strconv.Itoa(freeUDPPort(t)), "-m", "1", "-nostdin", "-timeout", "120", "-timeout_error")
-	cmd.Stdout, cmd.Stderr = &c.out, &c.out
-	require.NoError(t, cmd.Start())
-	go func() { c.waitErr = cmd.Wait(); close(c.exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-c.exited:
-		default:
-			_ = cmd.Process.Kill()
-			<-c.exited
-		}
-	})
+	s := sipptest.Start(t, sipptest.Options{Scenario: "testdata/" + scenario, Calls: 1})
+	c := &sippCarrier{t: t, sipp: s, port: s.Port, at: netip.AddrPortFrom(loopback, uint16(s.Port))}
+	var err error
 	c.sig, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
 	require.NoError(t, err)
 	t.Cleanup(func() { c.sig.Close() })
@@ -123,10 +94,10 @@ func (c *sippCarrier) bye() {
 	t := c.t
 	sipRequest(t, c.sig, c.at, c.head("BYE", 2)+"Content-Length: 0\r\n\r\n", "200")
 	select {
-	case <-c.exited:
-		require.NoError(t, c.waitErr, "sipp:\n%s", c.out.String())
+	case <-c.sipp.Done():
+		require.Zero(t, c.sipp.ExitCode(), "sipp:\n%s", c.sipp.Output())
 	case <-testwait.Expired(t):
-		t.Fatalf("sipp did not finish:\n%s", c.out.String())
+		t.Fatalf("sipp did not finish")
 	}
 }
 

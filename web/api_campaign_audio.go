@@ -17,12 +17,18 @@ import (
 // header's extra chunks.
 const MaxAudioUpload = 64 << 20
 
-func audioKindParam(c *fiber.Ctx) (campaigns.AudioKind, error) {
+// audioParams are the campaign and the kind of recording a
+// /campaigns/:id/audio/:kind route names.
+func audioParams(c *fiber.Ctx) (campaigns.ID, campaigns.AudioKind, error) {
+	id, err := campaignParam(c)
+	if err != nil {
+		return 0, "", err
+	}
 	k, err := campaigns.ParseAudioKind(c.Params("kind"))
 	if err != nil {
-		return "", apiError(fiber.StatusNotFound, "no recording %q: info_message or hold_music", c.Params("kind"))
+		return 0, "", apiError(fiber.StatusNotFound, "no recording %q: info_message or hold_music", c.Params("kind"))
 	}
-	return k, nil
+	return id, k, nil
 }
 
 // apiCampaignAudio describes the campaign's recordings (length, file name,
@@ -47,11 +53,7 @@ func (s *Server) apiCampaignAudio(c *fiber.Ctx) error {
 // recording of that kind, replacing the earlier one. A file DecodeWAV
 // refuses is a 400 with its reason.
 func (s *Server) apiCampaignAudioUpload(c *fiber.Ctx) error {
-	id, err := campaignParam(c)
-	if err != nil {
-		return err
-	}
-	kind, err := audioKindParam(c)
+	id, kind, err := audioParams(c)
 	if err != nil {
 		return err
 	}
@@ -90,11 +92,7 @@ func (s *Server) apiCampaignAudioUpload(c *fiber.Ctx) error {
 // apiCampaignAudioPlay answers the recording as a 16-bit 8 kHz WAV, what
 // callers will hear, for the console's player.
 func (s *Server) apiCampaignAudioPlay(c *fiber.Ctx) error {
-	id, err := campaignParam(c)
-	if err != nil {
-		return err
-	}
-	kind, err := audioKindParam(c)
+	id, kind, err := audioParams(c)
 	if err != nil {
 		return err
 	}
@@ -112,11 +110,7 @@ func (s *Server) apiCampaignAudioPlay(c *fiber.Ctx) error {
 // apiCampaignAudioDelete removes a recording; an active predictive or
 // power campaign on a real trunk keeps its information message (409).
 func (s *Server) apiCampaignAudioDelete(c *fiber.Ctx) error {
-	id, err := campaignParam(c)
-	if err != nil {
-		return err
-	}
-	kind, err := audioKindParam(c)
+	id, kind, err := audioParams(c)
 	if err != nil {
 		return err
 	}

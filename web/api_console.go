@@ -176,6 +176,25 @@ type passwordRequest struct {
 	Generate bool   `json:"generate"`
 }
 
+// choose fills in a generated password when the request asks for one, and
+// refuses a request with both a password and generate, or with neither
+// (missing says what to send).
+func (r *passwordRequest) choose(missing string) error {
+	switch {
+	case r.Generate && r.Password != "":
+		return apiError(fiber.StatusBadRequest, "send either a password or generate, not both")
+	case r.Generate:
+		p, err := generatePassword()
+		if err != nil {
+			return err
+		}
+		r.Password = p
+	case r.Password == "":
+		return fieldError(fiber.StatusBadRequest, "password", "%s", missing)
+	}
+	return nil
+}
+
 // generatedPasswordLen is long enough (16 of 56 symbols: ~93 bits) to need
 // no other rule.
 const generatedPasswordLen = 16
@@ -207,15 +226,8 @@ func (s *Server) apiUserPassword(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	switch {
-	case req.Generate && req.Password != "":
-		return apiError(fiber.StatusBadRequest, "send either a password or generate, not both")
-	case req.Generate:
-		if req.Password, err = generatePassword(); err != nil {
-			return err
-		}
-	case req.Password == "":
-		return fieldError(fiber.StatusBadRequest, "password", "send the new password, or generate: true")
+	if err := req.choose("send the new password, or generate: true"); err != nil {
+		return err
 	}
 	me := sessionOf(c).User
 	if err := SetPassword(c.UserContext(), s.db, u.ID, req.Password, s.cfg.BcryptCost, me); err != nil {

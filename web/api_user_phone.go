@@ -162,15 +162,8 @@ func (s *Server) apiUserSIPPasswordSet(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req); err != nil {
 		return err
 	}
-	switch {
-	case req.Generate && req.Password != "":
-		return apiError(fiber.StatusBadRequest, "send either a password or generate, not both")
-	case req.Generate:
-		if req.Password, err = generatePassword(); err != nil {
-			return err
-		}
-	case req.Password == "":
-		return fieldError(fiber.StatusBadRequest, "password", "send the SIP password, or generate: true")
+	if err := req.choose("send the SIP password, or generate: true"); err != nil {
+		return err
 	}
 	if err := agents.CheckSIPPassword(req.Password); err != nil {
 		return fieldError(fiber.StatusBadRequest, "password", "%v", err)

@@ -100,16 +100,25 @@ func (c *dbCommand) openCampaign(ctx context.Context, stderr io.Writer, name str
 	if name == "" {
 		return nil, campaigns.Campaign{}, usageError{"campaign NAME is required"}
 	}
+	return openFind(ctx, c, stderr, func(d *database) (campaigns.Campaign, error) {
+		return campaigns.GetByName(ctx, d.pool, name)
+	})
+}
+
+// openFind opens the database and finds one row in it with find; the
+// caller closes the database when it is returned.
+func openFind[T any](ctx context.Context, c *dbCommand, stderr io.Writer, find func(*database) (T, error)) (*database, T, error) {
+	var none T
 	d, err := c.open(ctx, stderr)
 	if err != nil {
-		return nil, campaigns.Campaign{}, err
+		return nil, none, err
 	}
-	camp, err := campaigns.GetByName(ctx, d.pool, name)
+	v, err := find(d)
 	if err != nil {
 		d.Close()
-		return nil, campaigns.Campaign{}, err
+		return nil, none, err
 	}
-	return d, camp, nil
+	return d, v, nil
 }
 
 // takeName splits a leading positional NAME from the flags.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -122,3 +123,15 @@ func (o logOptions) logger(w io.Writer) (*slog.Logger, error) {
 type wallClock struct{}
 
 func (wallClock) Now() time.Time { return time.Now() }
+
+// secretFromStdin reads a password from the first line of stdin, without
+// its line ending, so that `echo secret | pacer ...` works and the secret
+// never appears in the process list or the shell's history. An empty line
+// is returned as "": the caller says what to write.
+func secretFromStdin(stdin io.Reader, what string) (string, error) {
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read %s from stdin: %w", what, err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -65,13 +64,10 @@ func trunkFlags(c *dbCommand) func(stdin io.Reader) (campaigns.TrunkSpec, error)
 			empty := ""
 			spec.Password = &empty
 		case *passwordStdin:
-			// One line from stdin, so the password never appears in the
-			// process list or the shell's history.
-			line, rerr := bufio.NewReader(stdin).ReadString('\n')
-			if rerr != nil && !errors.Is(rerr, io.EOF) {
-				return spec, fmt.Errorf("read password from stdin: %w", rerr)
+			p, err := secretFromStdin(stdin, "password")
+			if err != nil {
+				return spec, err
 			}
-			p := strings.TrimRight(line, "\r\n")
 			if p == "" {
 				return spec, usageError{"--password-stdin: write the password to stdin"}
 			}
@@ -170,21 +166,15 @@ func trunksList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return tw.Flush()
 }
 
-// openTrunk opens the database and finds the named trunk.
+// openTrunk opens the database and finds the named trunk; the caller
+// closes the database.
 func (c *dbCommand) openTrunk(ctx context.Context, stderr io.Writer, name string) (*database, campaigns.Trunk, error) {
 	if name == "" {
 		return nil, campaigns.Trunk{}, usageError{"trunk NAME is required"}
 	}
-	d, err := c.open(ctx, stderr)
-	if err != nil {
-		return nil, campaigns.Trunk{}, err
-	}
-	t, err := campaigns.GetTrunkByName(ctx, d.pool, name)
-	if err != nil {
-		d.Close()
-		return nil, campaigns.Trunk{}, err
-	}
-	return d, t, nil
+	return openFind(ctx, c, stderr, func(d *database) (campaigns.Trunk, error) {
+		return campaigns.GetTrunkByName(ctx, d.pool, name)
+	})
 }
 
 func trunksShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/pacer-dialer/pacer/web"
@@ -52,13 +49,10 @@ func usersAdd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *cost < web.WeakBcryptCost {
 		fmt.Fprintf(stderr, "warning: bcrypt cost %d is for tests; this password hash is weak\n", *cost)
 	}
-	// One line from stdin, so `echo secret | pacer users add ...` works and
-	// the password never appears in the process list or shell history.
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("read password from stdin: %w", err)
+	password, err := secretFromStdin(os.Stdin, "password")
+	if err != nil {
+		return err
 	}
-	password := strings.TrimRight(line, "\r\n")
 	if password == "" {
 		return usageError{"write the password to stdin"}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -26,16 +25,19 @@ func leadingArgs(args []string, n int) (pos, rest []string) {
 	return pos, args
 }
 
-// agentUser finds the named user for a phone command.
-func agentUser(ctx context.Context, d *database, name string) (web.User, error) {
-	u, err := web.GetUserByName(ctx, d.pool, name)
-	if errors.Is(err, web.ErrUserNotFound) {
-		return web.User{}, fmt.Errorf("no user %q", name)
-	}
-	if err != nil {
-		return web.User{}, fmt.Errorf("user %q: %w", name, err)
-	}
-	return u, nil
+// openUser opens the database and finds the named user for a phone
+// command; the caller closes the database.
+func (c *dbCommand) openUser(ctx context.Context, stderr io.Writer, name string) (*database, web.User, error) {
+	return openFind(ctx, c, stderr, func(d *database) (web.User, error) {
+		u, err := web.GetUserByName(ctx, d.pool, name)
+		if errors.Is(err, web.ErrUserNotFound) {
+			return web.User{}, fmt.Errorf("no user %q", name)
+		}
+		if err != nil {
+			return web.User{}, fmt.Errorf("user %q: %w", name, err)
+		}
+		return u, nil
+	})
 }
 
 func usersSetSIPPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,13 +57,10 @@ func usersSetSIPPassword(ctx context.Context, args []string, stdout, stderr io.W
 	}
 	var password string
 	if !*clear {
-		// One line from stdin, so the password never appears in the
-		// process list or shell history.
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read SIP password from stdin: %w", err)
+		var err error
+		if password, err = secretFromStdin(os.Stdin, "SIP password"); err != nil {
+			return err
 		}
-		password = strings.TrimRight(line, "\r\n")
 		if password == "" {
 			return usageError{"write the SIP password to stdin"}
 		}
@@ -69,15 +68,11 @@ func usersSetSIPPassword(ctx context.Context, args []string, stdout, stderr io.W
 			return usageError{err.Error()}
 		}
 	}
-	d, err := c.open(ctx, stderr)
+	d, u, err := c.openUser(ctx, stderr, pos[0])
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	u, err := agentUser(ctx, d, pos[0])
-	if err != nil {
-		return err
-	}
 	if *clear {
 		if err := agents.ClearSIPPassword(ctx, d.pool, agents.ID(u.ID)); err != nil {
 			return err
@@ -113,15 +108,11 @@ func usersSetPhone(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return usageError{err.Error()}
 		}
 	}
-	d, err := c.open(ctx, stderr)
+	d, u, err := c.openUser(ctx, stderr, pos[0])
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	u, err := agentUser(ctx, d, pos[0])
-	if err != nil {
-		return err
-	}
 	if *clear {
 		if err := agents.ClearPhoneURI(ctx, d.pool, agents.ID(u.ID)); err != nil {
 			return err
@@ -145,15 +136,11 @@ func usersShow(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(pos) != 1 {
 		return usageError{"name the user: pacer users show USER"}
 	}
-	d, err := c.open(ctx, stderr)
+	d, u, err := c.openUser(ctx, stderr, pos[0])
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	u, err := agentUser(ctx, d, pos[0])
-	if err != nil {
-		return err
-	}
 	status := "active"
 	if u.Disabled {
 		status = "disabled"

@@ -63,6 +63,34 @@ func (t *Trunk) controlled(call dialer.CallID, what string) (*outLeg, error) {
 	return l, nil
 }
 
+// pairControlled is controlled followed by pairLocked: the leg of call if
+// it is up with the agent alone with the customer, else an error wrapping
+// dialer.ErrTrunkRefused. The caller holds l.ctl.mu on success.
+func (t *Trunk) pairControlled(call dialer.CallID, what string) (*outLeg, error) {
+	l, err := t.controlled(call, what)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.pairLocked(what); err != nil {
+		l.ctl.mu.Unlock()
+		return nil, err
+	}
+	return l, nil
+}
+
+// phoneLeg is agent's nailed-up phone leg for the control what, else an
+// error wrapping dialer.ErrTrunkRefused.
+func (t *Trunk) phoneLeg(call dialer.CallID, what string, agent agents.ID) (*media.Leg, error) {
+	if t.opts.AgentLegs == nil {
+		return nil, refused(call, what+": this node has no agent phone legs")
+	}
+	leg, ok := t.opts.AgentLegs.AgentLeg(agent)
+	if !ok {
+		return nil, refused(call, fmt.Sprintf("%s: agent %d has no phone leg up", what, agent))
+	}
+	return leg, nil
+}
+
 // bridgedLocked refuses a control that needs the agent on the call.
 func (l *outLeg) bridgedLocked(what string) error {
 	if l.ctl.bridge == nil && l.ctl.conf == nil {
@@ -96,12 +124,9 @@ func (l *outLeg) pairLocked(what string) error {
 // ringing: the agent's leg keeps its own stream (one SSRC, continuous
 // sequence numbers) across customers.
 func (t *Trunk) Bridge(_ context.Context, call dialer.CallID, agent agents.ID) error {
-	if t.opts.AgentLegs == nil {
-		return refused(call, "bridge: this node has no agent phone legs")
-	}
-	agentLeg, ok := t.opts.AgentLegs.AgentLeg(agent)
-	if !ok {
-		return refused(call, fmt.Sprintf("bridge: agent %d has no phone leg up", agent))
+	agentLeg, err := t.phoneLeg(call, "bridge", agent)
+	if err != nil {
+		return err
 	}
 	l, err := t.controlled(call, "bridge")
 	if err != nil {
@@ -138,14 +163,11 @@ func (t *Trunk) Unmute(_ context.Context, call dialer.CallID) error { return t.m
 
 func (t *Trunk) mute(call dialer.CallID, on bool) error {
 	what := map[bool]string{true: "mute", false: "unmute"}[on]
-	l, err := t.controlled(call, what)
+	l, err := t.pairControlled(call, what)
 	if err != nil {
 		return err
 	}
 	defer l.ctl.mu.Unlock()
-	if err := l.pairLocked(what); err != nil {
-		return err
-	}
 	if l.ctl.muted == on {
 		return refused(call, what+": already "+what+"d")
 	}
@@ -199,14 +221,11 @@ func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target
 		if err := userPartSafe("transfer number", to.Number); err != nil {
 			return err
 		}
-		l, err := t.controlled(call, "transfer")
+		l, err := t.pairControlled(call, "transfer")
 		if err != nil {
 			return err
 		}
 		defer l.ctl.mu.Unlock()
-		if err := l.pairLocked("transfer"); err != nil {
-			return err
-		}
 		if err := l.startPartyLocked(to.Number, partyTransfer); err != nil {
 			return err
 		}
@@ -217,21 +236,15 @@ func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target
 	if to.Kind != dialer.TargetAgent {
 		return refused(call, "transfer to "+to.Kind.String()+" (not supported by the SIP trunk yet)")
 	}
-	if t.opts.AgentLegs == nil {
-		return refused(call, "transfer: this node has no agent phone legs")
+	agentLeg, err := t.phoneLeg(call, "transfer", to.Agent)
+	if err != nil {
+		return err
 	}
-	agentLeg, ok := t.opts.AgentLegs.AgentLeg(to.Agent)
-	if !ok {
-		return refused(call, fmt.Sprintf("transfer: agent %d has no phone leg up", to.Agent))
-	}
-	l, err := t.controlled(call, "transfer")
+	l, err := t.pairControlled(call, "transfer")
 	if err != nil {
 		return err
 	}
 	defer l.ctl.mu.Unlock()
-	if err := l.pairLocked("transfer"); err != nil {
-		return err
-	}
 	if l.ctl.agentLeg == agentLeg {
 		return refused(call, "transfer: the agent is already on the call")
 	}
@@ -332,34 +345,25 @@ func (t *Trunk) AddParty(_ context.Context, call dialer.CallID, party dialer.Tar
 		if err := userPartSafe("party number", party.Number); err != nil {
 			return err
 		}
-		l, err := t.controlled(call, "conference")
+		l, err := t.pairControlled(call, "conference")
 		if err != nil {
 			return err
 		}
 		defer l.ctl.mu.Unlock()
-		if err := l.pairLocked("conference"); err != nil {
-			return err
-		}
 		return l.startPartyLocked(party.Number, partyConference)
 	}
 	if party.Kind != dialer.TargetAgent {
 		return refused(call, "conference with a "+party.Kind.String()+" (not supported by the SIP trunk yet)")
 	}
-	if t.opts.AgentLegs == nil {
-		return refused(call, "conference: this node has no agent phone legs")
+	partyLeg, err := t.phoneLeg(call, "conference", party.Agent)
+	if err != nil {
+		return err
 	}
-	partyLeg, ok := t.opts.AgentLegs.AgentLeg(party.Agent)
-	if !ok {
-		return refused(call, fmt.Sprintf("conference: agent %d has no phone leg up", party.Agent))
-	}
-	l, err := t.controlled(call, "conference")
+	l, err := t.pairControlled(call, "conference")
 	if err != nil {
 		return err
 	}
 	defer l.ctl.mu.Unlock()
-	if err := l.pairLocked("conference"); err != nil {
-		return err
-	}
 	if partyLeg == l.ctl.agentLeg {
 		return refused(call, "conference: the agent is already on the call")
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/internal/sipptest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/media"
@@ -38,18 +39,6 @@ type phoneTestUA struct {
 func newPhoneTestUA(t *testing.T, reg *Registrar) *phoneTestUA {
 	t.Helper()
 	u := &phoneTestUA{dialogs: map[string]func(*sipmsg.Request, sipmsg.ServerTransaction){}}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("pacer-test"), sipgo.WithUserAgentHostname("127.0.0.1"))
-	require.NoError(t, err)
-	srv, err := sipgo.NewServer(ua)
-	require.NoError(t, err)
-	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	u.addr = netip.MustParseAddrPort(conn.LocalAddr().String())
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(int(u.addr.Port())),
-		sipgo.WithClientConnectionAddr(conn.LocalAddr().String()))
-	require.NoError(t, err)
-	u.dua = &sipgo.DialogUA{Client: cli, ContactHDR: sipmsg.ContactHeader{
-		Address: sipmsg.Uri{Scheme: "sip", User: "pacer", Host: "127.0.0.1", Port: int(u.addr.Port())}}}
 	dispatch := func(req *sipmsg.Request, tx sipmsg.ServerTransaction) {
 		if req.IsAck() {
 			u.acks.Add(1)
@@ -65,22 +54,20 @@ func newPhoneTestUA(t *testing.T, reg *Registrar) *phoneTestUA {
 		}
 		h(req, tx)
 	}
-	for _, m := range []sipmsg.RequestMethod{sipmsg.INVITE, sipmsg.BYE, sipmsg.ACK, sipmsg.INFO} {
-		srv.OnRequest(m, dispatch)
-	}
-	if reg != nil {
-		srv.OnRegister(reg.HandleRegister)
-	}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = srv.ServeUDP(conn)
-	}()
-	t.Cleanup(func() {
-		_ = ua.Close()
-		_ = conn.Close()
-		<-served
+	ua, addr := sipServer(t, func(srv *sipgo.Server) {
+		for _, m := range []sipmsg.RequestMethod{sipmsg.INVITE, sipmsg.BYE, sipmsg.ACK, sipmsg.INFO} {
+			srv.OnRequest(m, dispatch)
+		}
+		if reg != nil {
+			srv.OnRegister(reg.HandleRegister)
+		}
 	})
+	u.addr = addr
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(int(addr.Port())),
+		sipgo.WithClientConnectionAddr(addr.String()))
+	require.NoError(t, err)
+	u.dua = &sipgo.DialogUA{Client: cli, ContactHDR: sipmsg.ContactHeader{
+		Address: sipmsg.Uri{Scheme: "sip", User: "pacer", Host: "127.0.0.1", Port: int(addr.Port())}}}
 	return u
 }
 
@@ -93,32 +80,6 @@ func (u *phoneTestUA) HandleDialog(callID string, h DialogHandler) func() {
 		delete(u.dialogs, callID)
 		u.mu.Unlock()
 	}
-}
-
-// freeMediaPort is an even loopback UDP port with the next three free (sipp
-// echoes audio on -mp and video on -mp+2).
-func freeMediaPort(t *testing.T) int {
-	t.Helper()
-	for range 200 {
-		port := freeUDPPort(t)
-		if port%2 != 0 || port > 65000 {
-			continue
-		}
-		ok := true
-		for p := port; p < port+4 && ok; p++ {
-			c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				ok = false
-				continue
-			}
-			_ = c.Close()
-		}
-		if ok {
-			return port
-		}
-	}
-	require.FailNow(t, "no free media port")
-	return 0
 }
 
 // phoneEvents collects a Phones' events for one test.
@@ -233,13 +194,20 @@ func sendInfo(t *testing.T, phone netip.AddrPort, callID string) {
 	require.NoError(t, err)
 }
 
-func newTestPhones(t *testing.T, db agents.PhoneDB, u *phoneTestUA, ports *media.Ports, legCfg media.LegConfig) (*Phones, *phoneEvents) {
+// phones is the part of a PhonesConfig that places legs through u.
+func (u *phoneTestUA) phones() PhonesConfig {
+	return PhonesConfig{DialogUA: u.dua, HandleDialog: u.HandleDialog}
+}
+
+// newTestPhones starts phone legs on loopback with cfg (its DialogUA,
+// HandleDialog and timeouts), media from ports with legCfg, and collects
+// their events.
+func newTestPhones(t *testing.T, db agents.PhoneDB, cfg PhonesConfig, ports *media.Ports, legCfg media.LegConfig) (*Phones, *phoneEvents) {
 	t.Helper()
 	legCfg.BindIP = netip.MustParseAddr("127.0.0.1")
-	ph, err := NewPhones(db, PhonesConfig{
-		DialogUA: u.dua, HandleDialog: u.HandleDialog, Host: "127.0.0.1", Logger: phoneTestLogger(t),
-		NewMedia: func() (*media.Leg, error) { return ports.NewLeg(legCfg) },
-	})
+	cfg.Host, cfg.Logger = "127.0.0.1", testLogger(t)
+	cfg.NewMedia = func() (*media.Leg, error) { return ports.NewLeg(legCfg) }
+	ph, err := NewPhones(db, cfg)
 	require.NoError(t, err)
 	evs := &phoneEvents{}
 	unsub := ph.Subscribe(evs.add)
@@ -254,23 +222,22 @@ func newTestPhones(t *testing.T, db agents.PhoneDB, u *phoneTestUA, ports *media
 // up again; Leave sends BYE, and a later Join calls the phone again (sipp
 // sees all three calls end cleanly).
 func TestPhoneLegIsCalledKeptAndRedialledAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	ann := addAgent(t, db, "ann", false)
 	u := newPhoneTestUA(t, nil)
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
+	ports := testPorts(t)
 
-	sippPort := freeUDPPort(t)
-	mediaPort := freeMediaPort(t)
+	sippPort := sipptest.FreeUDPPort(t)
+	mediaPort := sipptest.FreeMediaPort(t)
 	phone := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sippPort))
 	sipp := startSipp(t, "phone_autoanswer.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-mp", strconv.Itoa(mediaPort),
 		"-rtp_echo", "-m", "3")
 	require.NoError(t, agents.SetPhoneURI(ctx, db, ann, "sip:ann@"+phone.String()))
 
-	ph, evs := newTestPhones(t, db, u, ports, media.LegConfig{})
+	ph, evs := newTestPhones(t, db, u.phones(), ports, media.LegConfig{})
 	require.ErrorContains(t, ph.Join(ctx, addAgent(t, db, "bob", false)), "has no SIP phone")
 	require.NoError(t, ph.Join(ctx, ann))
 	up := evs.waitFor(t, PhoneUp, 1)
@@ -320,19 +287,18 @@ func TestPhoneLegIsCalledKeptAndRedialledAgainstSipp(t *testing.T) {
 // is called where its REGISTER came from; its hold (re-INVITE sendonly) is
 // answered recvonly; Leave hangs up.
 func TestRegisteredPhoneIsCalledAtItsSourceAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	ann := addAgent(t, db, "ann", false)
 	require.NoError(t, agents.SetSIPPassword(ctx, db, agents.SIPPassword{Agent: ann, Password: "right-secret"}))
-	reg, err := NewRegistrar(db, RegistrarConfig{Node: "n", Logger: phoneTestLogger(t)})
+	reg, err := NewRegistrar(db, RegistrarConfig{Node: "n", Logger: testLogger(t)})
 	require.NoError(t, err)
 	u := newPhoneTestUA(t, reg)
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
+	ports := testPorts(t)
 
-	sippPort := strconv.Itoa(freeUDPPort(t))
+	sippPort := strconv.Itoa(sipptest.FreeUDPPort(t))
 	r := runSipp(t, "phone_register_nat.xml", u.addr, "-p", sippPort, "-s", "ann", "-au", "ann", "-ap", "right-secret",
 		"-key", "expires", "300")
 	require.Zero(t, r.code, r.output)
@@ -342,8 +308,8 @@ func TestRegisteredPhoneIsCalledAtItsSourceAgainstSipp(t *testing.T) {
 	require.Equal(t, "127.0.0.1:"+sippPort, c.Source.String())
 
 	// The same phone (port) now answers calls.
-	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(freeMediaPort(t)))
-	ph, evs := newTestPhones(t, db, u, ports, media.LegConfig{})
+	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(sipptest.FreeMediaPort(t)))
+	ph, evs := newTestPhones(t, db, u.phones(), ports, media.LegConfig{})
 	require.NoError(t, ph.Join(ctx, ann))
 	evs.waitFor(t, PhoneUp, 1)
 	testwait.Until(t, func() bool { return u.acks.Load() == 1 }, "the phone's hold re-INVITE is answered and ACKed")
@@ -358,20 +324,19 @@ func TestRegisteredPhoneIsCalledAtItsSourceAgainstSipp(t *testing.T) {
 // A phone that answers but sends no RTP is hung up by the media timeout,
 // reported down with why, and redialled.
 func TestSilentPhoneLegTimesOutAndIsRedialledAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	ann := addAgent(t, db, "ann", false)
 	u := newPhoneTestUA(t, nil)
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
-	sippPort := freeUDPPort(t)
-	sipp := startSipp(t, "phone_silent.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-mp", strconv.Itoa(freeMediaPort(t)),
+	ports := testPorts(t)
+	sippPort := sipptest.FreeUDPPort(t)
+	sipp := startSipp(t, "phone_silent.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-mp", strconv.Itoa(sipptest.FreeMediaPort(t)),
 		"-m", "2")
 	require.NoError(t, agents.SetPhoneURI(ctx, db, ann, fmt.Sprintf("sip:ann@127.0.0.1:%d", sippPort)))
 
-	ph, evs := newTestPhones(t, db, u, ports, media.LegConfig{FirstPacketTimeout: 300 * time.Millisecond})
+	ph, evs := newTestPhones(t, db, u.phones(), ports, media.LegConfig{FirstPacketTimeout: 300 * time.Millisecond})
 	require.NoError(t, ph.Join(ctx, ann))
 	down := evs.waitFor(t, PhoneDown, 1)
 	require.ErrorIs(t, down.Err, media.ErrMediaTimeout)
@@ -388,13 +353,13 @@ func TestSilentPhoneLegTimesOutAndIsRedialledAgainstSipp(t *testing.T) {
 // leg is placed from the UA's sockets with in-dialog requests (the hold
 // re-INVITE, ACK) routed by the UA.
 func TestPhonesOnTheNodeUAAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	ann := addAgent(t, db, "ann", false)
 	require.NoError(t, agents.SetSIPPassword(ctx, db, agents.SIPPassword{Agent: ann, Password: "right-secret"}))
-	reg, err := NewRegistrar(db, RegistrarConfig{Node: "n", Logger: phoneTestLogger(t)})
+	reg, err := NewRegistrar(db, RegistrarConfig{Node: "n", Logger: testLogger(t)})
 	require.NoError(t, err)
 	require.NoError(t, reg.Start(ctx))
 	t.Cleanup(reg.Stop)
@@ -402,15 +367,14 @@ func TestPhonesOnTheNodeUAAgainstSipp(t *testing.T) {
 	ua.SetRegisterHandler(reg.HandleRegister)
 	uaAddr := netip.MustParseAddrPort(ua.Contact().Address.Host + ":" + strconv.Itoa(ua.Contact().Address.Port))
 
-	sippPort := strconv.Itoa(freeUDPPort(t))
+	sippPort := strconv.Itoa(sipptest.FreeUDPPort(t))
 	r := runSipp(t, "phone_register_nat.xml", uaAddr, "-p", sippPort, "-s", "ann", "-au", "ann", "-ap", "right-secret",
 		"-key", "expires", "300")
 	require.Zero(t, r.code, r.output)
 	require.True(t, reg.KnownSource(netip.MustParseAddr("127.0.0.1")))
 
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
-	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(freeMediaPort(t)))
+	ports := testPorts(t)
+	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(sipptest.FreeMediaPort(t)))
 	// The UA routes the dialog's requests; the test only counts the ACKs
 	// on their way (the hold is complete when its ACK arrived).
 	var acks atomic.Int64
@@ -422,14 +386,7 @@ func TestPhonesOnTheNodeUAAgainstSipp(t *testing.T) {
 			h(req, tx)
 		})
 	}
-	ph, err := NewPhones(db, PhonesConfig{DialogUA: ua.DialogUA(), HandleDialog: handle, Host: "127.0.0.1",
-		Logger: phoneTestLogger(t), NewMedia: func() (*media.Leg, error) {
-			return ports.NewLeg(media.LegConfig{BindIP: netip.MustParseAddr("127.0.0.1")})
-		}})
-	require.NoError(t, err)
-	t.Cleanup(ph.Stop)
-	evs := &phoneEvents{}
-	ph.Subscribe(evs.add)
+	ph, evs := newTestPhones(t, db, PhonesConfig{DialogUA: ua.DialogUA(), HandleDialog: handle}, ports, media.LegConfig{})
 	require.NoError(t, ph.Join(ctx, ann))
 	evs.waitFor(t, PhoneUp, 1)
 	testwait.Until(t, func() bool { return acks.Load() == 1 }, "the phone's hold re-INVITE is answered and ACKed through the UA")
@@ -444,27 +401,20 @@ func TestPhonesOnTheNodeUAAgainstSipp(t *testing.T) {
 // A phone that rings but does not answer is cancelled after the answer
 // timeout, reported down with why, and redialled.
 func TestUnansweredPhoneIsCancelledAndRedialledAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
 	ann := addAgent(t, db, "ann", false)
 	u := newPhoneTestUA(t, nil)
-	ports, err := media.NewPorts(30000, 39998)
-	require.NoError(t, err)
-	sippPort := freeUDPPort(t)
+	ports := testPorts(t)
+	sippPort := sipptest.FreeUDPPort(t)
 	sipp := startSipp(t, "phone_noanswer.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-m", "2")
 	require.NoError(t, agents.SetPhoneURI(ctx, db, ann, fmt.Sprintf("sip:ann@127.0.0.1:%d", sippPort)))
 
-	ph, err := NewPhones(db, PhonesConfig{DialogUA: u.dua, HandleDialog: u.HandleDialog, Host: "127.0.0.1",
-		Logger: phoneTestLogger(t), AnswerTimeout: 300 * time.Millisecond,
-		NewMedia: func() (*media.Leg, error) {
-			return ports.NewLeg(media.LegConfig{BindIP: netip.MustParseAddr("127.0.0.1")})
-		}})
-	require.NoError(t, err)
-	t.Cleanup(ph.Stop)
-	evs := &phoneEvents{}
-	ph.Subscribe(evs.add)
+	cfg := u.phones()
+	cfg.AnswerTimeout = 300 * time.Millisecond
+	ph, evs := newTestPhones(t, db, cfg, ports, media.LegConfig{})
 	require.NoError(t, ph.Join(ctx, ann))
 	down := evs.waitFor(t, PhoneDown, 1)
 	require.ErrorContains(t, down.Err, "did not answer")

@@ -2,12 +2,8 @@ package sip
 
 import (
 	"context"
-	"errors"
-	"log/slog"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,32 +16,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/internal/sipptest"
 	"github.com/pacer-dialer/pacer/internal/testdb"
-	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
-
-// requireSipp is the sipp binary, or skips the test saying loudly why.
-func requireSipp(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Skip("SKIPPED: sipp is not on PATH (Debian package sip-tester): the SIP tests against a real peer did not run")
-	}
-	return path
-}
-
-// freeUDPPort is a loopback UDP port free at the time of the call (for a
-// sipp, which wants a port number, not a socket).
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := c.LocalAddr().(*net.UDPAddr).Port
-	require.NoError(t, c.Close())
-	return port
-}
 
 // sippRun is one sipp run: its exit code and what it wrote.
 type sippRun struct {
@@ -61,95 +36,50 @@ func runSipp(t *testing.T, scenario string, target netip.AddrPort, args ...strin
 }
 
 // sippProc is a running sipp.
-type sippProc struct {
-	cmd  *exec.Cmd
-	out  *strings.Builder
-	done chan struct{} // closed when sipp has exited; err is then set
-	err  error
-}
+type sippProc struct{ *sipptest.Sipp }
 
+// startSipp starts sipp running scenario (a file in testdata) against
+// target, or as a phone (UAS) when target is not valid, returning once it
+// listens. -i, -p, -mp and -m in args set its address, ports and number of
+// calls (default loopback, free ports, one call).
 func startSipp(t *testing.T, scenario string, target netip.AddrPort, args ...string) *sippProc {
 	t.Helper()
-	bin := requireSipp(t)
-	sf, err := filepath.Abs(filepath.Join("testdata", scenario))
-	require.NoError(t, err)
-	// -i, -p and -m default to loopback, a free port and one call; args
-	// may give their own.
-	opts := map[string]string{"-i": "127.0.0.1", "-p": strconv.Itoa(freeUDPPort(t)), "-m": "1"}
-	var rest []string
+	o := sipptest.Options{Scenario: filepath.Join("testdata", scenario), Calls: 1}
+	rest := []string{"-timeout", "120s"}
 	for i := 0; i < len(args); i++ {
-		if _, ok := opts[args[i]]; ok && i+1 < len(args) {
-			opts[args[i]] = args[i+1]
-			i++
+		if i+1 == len(args) {
+			rest = append(rest, args[i])
+			break
+		}
+		var err error
+		switch args[i] {
+		case "-i":
+			o.IP = args[i+1]
+		case "-p":
+			o.Port, err = strconv.Atoi(args[i+1])
+		case "-mp":
+			o.MediaPort, err = strconv.Atoi(args[i+1])
+		case "-m":
+			o.Calls, err = strconv.Atoi(args[i+1])
+		default:
+			rest = append(rest, args[i])
 			continue
 		}
-		rest = append(rest, args[i])
+		require.NoError(t, err, "sipp %s", args[i])
+		i++
 	}
-	all := []string{"-sf", sf, "-i", opts["-i"], "-p", opts["-p"], "-m", opts["-m"], "-nostdin",
-		"-trace_err", "-timeout", "120s", "-timeout_error"}
-	all = append(all, rest...)
+	o.Args = rest
 	if target.IsValid() {
-		all = append(all, target.String())
+		o.Remote = target.String()
 	}
-	p := &sippProc{cmd: exec.Command(bin, all...), out: &strings.Builder{}}
-	p.cmd.Dir = t.TempDir()
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	require.NoError(t, p.cmd.Start())
-	p.done = make(chan struct{})
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
-	if !target.IsValid() {
-		// A phone (UAS): wait until sipp holds its port, so that the first
-		// INVITE is not sent to a closed port.
-		addr := opts["-i"] + ":" + opts["-p"]
-		testwait.Until(t, func() bool {
-			select {
-			case <-p.done:
-				return true
-			default:
-			}
-			c, err := net.ListenPacket("udp4", addr)
-			if err != nil {
-				return true
-			}
-			_ = c.Close()
-			return false
-		}, "sipp listens on %s", addr)
-	}
-	return p
+	return &sippProc{sipptest.Start(t, o)}
 }
 
-// wait waits for sipp to exit; on failure the output has its error log.
+// wait waits for sipp to exit; sipptest logs its error file when the
+// test fails.
 func (p *sippProc) wait(t *testing.T) sippRun {
 	t.Helper()
-	<-p.done
-	err := p.err
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	out := p.out.String()
-	if code != 0 {
-		logs, _ := filepath.Glob(filepath.Join(p.cmd.Dir, "*_errors.log"))
-		for _, l := range logs {
-			b, _ := os.ReadFile(l)
-			out += "\n--- " + filepath.Base(l) + "\n" + string(b)
-		}
-	}
-	return sippRun{code: code, output: out}
+	return sippRun{code: p.ExitCode(), output: p.Output()}
 }
 
 // sipServer is a sipgo server on a loopback UDP port of its own.
@@ -197,7 +127,7 @@ func (c *testClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 func startRegistrar(t *testing.T, db *pgxpool.Pool, cfg RegistrarConfig) (*Registrar, netip.AddrPort) {
 	t.Helper()
-	cfg.Logger = phoneTestLogger(t)
+	cfg.Logger = testLogger(t)
 	reg, err := NewRegistrar(db, cfg)
 	require.NoError(t, err)
 	_, addr := sipServer(t, func(s *sipgo.Server) { s.OnRegister(reg.HandleRegister) })
@@ -209,7 +139,7 @@ func startRegistrar(t *testing.T, db *pgxpool.Pool, cfg RegistrarConfig) (*Regis
 // at; too brief an Expires gets 423, too long is shortened; Contact: * with
 // Expires: 0 removes it.
 func TestPhoneRegistersWithDigestAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
@@ -263,7 +193,7 @@ func TestPhoneRegistersWithDigestAgainstSipp(t *testing.T) {
 // right password gets 403 without being checked, until the failure window
 // has passed. Users without a SIP password, or disabled, get 403.
 func TestPhoneWithWrongPasswordIsThrottledAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
@@ -301,7 +231,7 @@ func TestPhoneWithWrongPasswordIsThrottledAgainstSipp(t *testing.T) {
 // A nonce that expired between challenge and answer gets 401 stale=true, and
 // the phone's retry with the new nonce registers.
 func TestPhoneWithExpiredNonceGetsStaleAgainstSipp(t *testing.T) {
-	requireSipp(t)
+	sipptest.Need(t)
 	t.Parallel()
 	ctx := context.Background()
 	db := testdb.NewPool(t)
@@ -323,17 +253,4 @@ func TestPhoneWithExpiredNonceGetsStaleAgainstSipp(t *testing.T) {
 	regs, err := agents.Registrations(ctx, db, ann, base.Add(6*time.Minute))
 	require.NoError(t, err)
 	require.Len(t, regs, 1)
-}
-
-// phoneTestLogger writes to the test's log.
-func phoneTestLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testLogWriter struct{ t *testing.T }
-
-func (w testLogWriter) Write(b []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
 }

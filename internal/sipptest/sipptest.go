@@ -86,13 +86,20 @@ type Options struct {
 	// Remote is the host:port sipp sends to (a UAC scenario's target); empty
 	// for a UAS.
 	Remote string
+	// IP is the loopback address sipp's SIP socket binds (-i; default
+	// 127.0.0.1).
+	IP string
+	// Port and MediaPort are -p and -mp when a test needs them fixed (a
+	// phone called at a known port, or again at the port it registered
+	// from); 0 picks free ones.
+	Port, MediaPort int
 	// Args are more arguments (-r, -rp, -l, -d, -key name value ...).
 	Args []string
 }
 
 // Sipp is one running sipp process.
 type Sipp struct {
-	// Port is the loopback UDP port sipp listens on; Addr is 127.0.0.1:Port.
+	// Port is the loopback UDP port sipp listens on; Addr is IP:Port.
 	Port int
 	Addr string
 	// MediaPort is sipp's -mp (its [media_port] in SDP).
@@ -118,7 +125,7 @@ func Start(t testing.TB, o Options) *Sipp {
 		if o.Remote != "" || s.waitBound(t) {
 			return s
 		}
-		if attempt == 10 || !strings.Contains(s.out.String(), "Unable to bind") {
+		if attempt == 10 || o.Port != 0 || !strings.Contains(s.out.String(), "Unable to bind") {
 			require.FailNow(t, "sipp exited before it listened", "%s", s.out.String())
 		}
 	}
@@ -131,10 +138,19 @@ func start(t testing.TB, o Options) *Sipp {
 	scen, err := filepath.Abs(o.Scenario)
 	require.NoError(t, err)
 	s := &Sipp{dir: t.TempDir(), done: make(chan struct{})}
-	s.Port = FreeUDPPort(t)
-	s.MediaPort = FreeMediaPort(t)
-	s.Addr = "127.0.0.1:" + strconv.Itoa(s.Port)
-	args := []string{"-sf", scen, "-i", "127.0.0.1", "-p", strconv.Itoa(s.Port),
+	ip := o.IP
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	s.Port, s.MediaPort = o.Port, o.MediaPort
+	if s.Port == 0 {
+		s.Port = FreeUDPPort(t)
+	}
+	if s.MediaPort == 0 {
+		s.MediaPort = FreeMediaPort(t)
+	}
+	s.Addr = ip + ":" + strconv.Itoa(s.Port)
+	args := []string{"-sf", scen, "-i", ip, "-p", strconv.Itoa(s.Port),
 		"-mi", "127.0.0.1", "-mp", strconv.Itoa(s.MediaPort),
 		"-m", strconv.Itoa(o.Calls), "-nostdin", "-trace_stat", "-stf", filepath.Join(s.dir, "stat.csv"), "-fd", "1",
 		"-trace_err", "-error_file", filepath.Join(s.dir, "err.log"), "-timeout_error", "-max_recv_loops", "1000"}
