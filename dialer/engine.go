@@ -106,6 +106,9 @@ type agentSlot struct {
 	readyIdx   int // index in Engine.ready, -1 when not queued
 	// phoneUp: the agent's own leg is up (only kept with Deps.Phones).
 	phoneUp bool
+	// readyOnPhone: the agent asked for READY while their phone was being
+	// called; they are READY when it answers, unless they pause meanwhile.
+	readyOnPhone bool
 }
 
 // Engine paces one campaign. It is not safe for concurrent use: exactly one
@@ -375,7 +378,11 @@ func (e *Engine) applyAgent(ctx context.Context, s *agentSlot, ev agents.Event) 
 func (e *Engine) applyAgentDisposal(ctx context.Context, s *agentSlot, ev agents.Event, d *Disposal) error {
 	from := s.a.State()
 	if e.phoneDown(s) && (ev.Kind == agents.EvDial || ev.Kind == agents.EvReady && from == agents.Paused) {
+		s.readyOnPhone = ev.Kind == agents.EvReady
 		return fmt.Errorf("agent %d: %w", s.a.ID(), ErrPhoneDown)
+	}
+	if ev.Kind == agents.EvPause || ev.Kind == agents.EvLogout || ev.Kind == agents.EvSessionLost {
+		s.readyOnPhone = false
 	}
 	tr, err := s.a.Apply(ev)
 	if err != nil {

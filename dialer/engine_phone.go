@@ -9,11 +9,11 @@ import (
 
 // ErrPhoneDown refuses READY and dials to an agent whose own phone leg is
 // not up (Deps.Phones): a customer bridged to them would hear silence.
-var ErrPhoneDown = errors.New("the agent's phone is not connected")
+var ErrPhoneDown = errors.New("your phone is not connected yet: Pacer is calling it, and you are READY as soon as it answers")
 
 // ErrNoPhone is wrapped by AgentPhones.JoinAgent for an agent who has no
 // phone to call: they cannot log in to a campaign on a real trunk.
-var ErrNoPhone = errors.New("the agent has no phone: set a SIP password or a phone URI")
+var ErrNoPhone = errors.New("no SIP phone to call: register your phone (or have a manager set its address) before joining a campaign on a real trunk")
 
 func (e *Engine) phoneDown(s *agentSlot) bool { return e.deps.Phones != nil && !s.phoneUp }
 
@@ -36,8 +36,10 @@ func (e *Engine) phoneChanged(ctx context.Context, ev TrunkEvent) {
 	log := e.log.With("agent", int64(s.a.ID()))
 	if up {
 		log.Info("agent's phone is up")
+		ready := s.readyOnPhone
+		s.readyOnPhone = false
 		switch st := s.a.State(); {
-		case st == agents.Paused && s.a.PauseCode() == agents.PauseCodePhone,
+		case st == agents.Paused && (ready || s.a.PauseCode() == agents.PauseCodePhone),
 			st != agents.Paused && s.a.PausePending() == agents.PauseCodePhone:
 			if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvReady}); err != nil {
 				log.Error("agent ready after their phone came back", "err", err)

@@ -55,7 +55,13 @@ func TestAgentIsReadyOnlyWithTheirPhoneUp(t *testing.T) {
 	require.Equal(t, agents.Paused, h.eng.Agent(1).State())
 
 	h.phone(1, dialer.TrunkPhoneUp)
-	require.Equal(t, agents.Paused, h.eng.Agent(1).State(), "the login pause is the agent's to end")
+	require.Equal(t, agents.Ready, h.eng.Agent(1).State(), "the READY asked for while the phone rang comes true when it answers")
+	h.agent(1, agents.EvPause)
+	h.phone(1, dialer.TrunkPhoneDown)
+	require.Error(t, h.eng.HandleAgent(h.ctx, 1, agents.Event{Kind: agents.EvReady}))
+	require.NoError(t, h.eng.HandleAgent(h.ctx, 1, agents.Event{Kind: agents.EvPause, PauseCode: "LUNCH"}))
+	h.phone(1, dialer.TrunkPhoneUp)
+	require.Equal(t, agents.Paused, h.eng.Agent(1).State(), "a pause after the refused READY takes it back")
 	h.agent(1, agents.EvReady)
 	require.Equal(t, agents.Ready, h.eng.Agent(1).State())
 

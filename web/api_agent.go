@@ -29,6 +29,15 @@ func engineError(err error) error {
 	return err
 }
 
+// asConflict makes an engine's refusal of an agent's action a 409, once:
+// an error the engine already called a conflict keeps its one prefix.
+func asConflict(err error) error {
+	if errors.Is(err, ErrConflict) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrConflict, err)
+}
+
 func (s *Server) needEngine() error {
 	if s.engine == nil {
 		return apiError(fiber.StatusServiceUnavailable, "the dialer engine is not running on this node")
@@ -360,7 +369,7 @@ func (s *Server) apiAgentSetState(c *fiber.Ctx) error {
 	}
 	if !(action == ActPause && v.State == agents.Paused && v.PauseCode == req.PauseCode) && !(action == ActReady && v.State == agents.Ready) {
 		if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), action, req.PauseCode); err != nil {
-			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+			return engineError(asConflict(err))
 		}
 	}
 	return s.apiAgentState(c)
@@ -628,7 +637,7 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 			}
 		}
 		if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), act, ""); err != nil {
-			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+			return engineError(asConflict(err))
 		}
 		return c.SendStatus(fiber.StatusNoContent)
 	}
@@ -762,7 +771,7 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 			return err
 		}
 		if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), ActPause, code); err != nil {
-			return engineError(fmt.Errorf("%w: %v", ErrConflict, err))
+			return engineError(asConflict(err))
 		}
 	}
 	res, err := s.engine.Disposition(ctx, campaigns.ID(campaign), agents.ID(agent), req.CallID, in)

@@ -306,7 +306,7 @@ var _ dialer.AgentPhones = (*campaignTrunk)(nil)
 func (t *campaignTrunk) JoinAgent(ctx context.Context, id agents.ID) error {
 	if err := t.phones.Join(ctx, id); err != nil {
 		if errors.Is(err, agents.ErrNoPhone) {
-			return fmt.Errorf("%w (agent %d)", dialer.ErrNoPhone, id)
+			return dialer.ErrNoPhone
 		}
 		return err
 	}
