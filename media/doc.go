@@ -3,7 +3,8 @@
 // an agent's nailed-up leg while keeping the agent's stream continuous,
 // G.711 µ-law/A-law (PCMU<->PCMA by table), paced prompts and generated
 // hold music, RFC 4733 DTMF both ways, and a mixing conference with a small
-// jitter buffer.
+// jitter buffer. DecodeWAV and EncodeWAV (wav.go) read the recordings
+// managers upload (converted to 8 kHz) and write them back for listening.
 //
 // It knows nothing about campaigns, agents or calls' business meaning and
 // imports no other Pacer package (its tests use internal/testwait and

@@ -66,6 +66,15 @@
 // before a request is built; Trunk.Dial refuses such a call with an error
 // wrapping dialer.ErrBadControl and sends nothing.
 //
-// Imports: dialer and agents (the Trunk seam), media (RTP), sipgo and the
-// standard library. It is wired by cmd/pacer; no other package imports it.
+// Agents' phones: Registrar answers REGISTER with digest authentication
+// (stateless expiring nonces, failures throttled per user and source) and
+// keeps bindings in the agents package's tables, so any node finds a phone;
+// Phones calls an agent's phone (registered contact, else fixed URI) with
+// auto-answer headers when the agent joins, keeps that one leg up for the
+// session (one goroutine per agent), redials it with back-off when it drops,
+// and hands its media.Leg to the campaign Trunk for bridging (AgentLegs).
+//
+// Imports: dialer and agents (the Trunk seam, phones and registrations),
+// media (RTP), sipgo and the standard library. It is wired by cmd/pacer; no
+// other package imports it.
 package sip
