@@ -132,6 +132,17 @@ func checkTarget(id agents.ID, to Target) error {
 	return nil
 }
 
+// agentTargetOnPhones refuses another agent as a transfer or conference
+// target where agents talk on phone legs of their own: the trunk would put
+// the customer into that agent's leg, but the engine does not yet make the
+// agent busy, so they could be given a second customer on the same line.
+func (e *Engine) agentTargetOnPhones(to Target) error {
+	if e.deps.Phones == nil || to.Kind != TargetAgent {
+		return nil
+	}
+	return fmt.Errorf("%w: transfer or conference to another agent is not available on a real trunk yet; use a number", ErrTrunkRefused)
+}
+
 // Transfer hands the customer to the target (blind transfer: REFER, or a
 // new leg bridged to the customer's) and ends the agent's part: the call is
 // completed, and the agent goes on to its disposition.
@@ -142,6 +153,9 @@ func checkTarget(id agents.ID, to Target) error {
 // (TrunkTransferFailed: the agent still has the customer, and is told).
 func (e *Engine) Transfer(ctx context.Context, id agents.ID, call CallID, to Target) error {
 	if err := checkTarget(id, to); err != nil {
+		return err
+	}
+	if err := e.agentTargetOnPhones(to); err != nil {
 		return err
 	}
 	if _, c, err := e.agentCall(id, call); err == nil && !c.transferTo.IsZero() {
@@ -191,6 +205,9 @@ func (e *Engine) transferDone(ctx context.Context, c *Call, ev TrunkEvent) {
 // transfer): customer, agent and party hear each other.
 func (e *Engine) AddParty(ctx context.Context, id agents.ID, call CallID, party Target) error {
 	if err := checkTarget(id, party); err != nil {
+		return err
+	}
+	if err := e.agentTargetOnPhones(party); err != nil {
 		return err
 	}
 	_, c, err := e.control(ctx, id, call, ceAddParty, func(ctx context.Context, c CallID) error {
