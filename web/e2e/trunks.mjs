@@ -12,7 +12,7 @@
 //   CAMPAIGN       a draft power campaign that is not simulated
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { shots, browser, run, login, btn } from './lib.mjs';
+import { shots, browser, run, login, btn, HANG_GUARD_MS } from './lib.mjs';
 
 const campaign = process.env.CAMPAIGN;
 const out = {};
@@ -111,9 +111,14 @@ async function carrier(page) {
   await wavErr.waitFor({ state: 'hidden' });
   out.recording_info = await page.locator('#info-info_message').textContent();
   assert.match(out.recording_info, /^message\.wav · 2\.5 s · uploaded by manager on /);
-  // The player loads what callers will hear.
-  await page.waitForFunction(() => document.getElementById('audio-info_message').duration > 0);
-  out.player_duration = await page.locator('#audio-info_message').evaluate((a) => a.duration);
+  // The player loads what callers will hear. (Polled from here: the page's
+  // CSP forbids the eval waitForFunction uses when its first check fails.)
+  const player = page.locator('#audio-info_message');
+  for (const end = Date.now() + HANG_GUARD_MS; Date.now() < end && !((await player.evaluate((a) => a.duration)) > 0);) {
+    await page.waitForTimeout(100);
+  }
+  out.player_duration = await player.evaluate((a) => a.duration);
+  assert.ok(out.player_duration > 0, 'the player loaded the recording');
   // The carrier and recordings sections sit under the long settings form.
   await page.locator('#carrier h2').evaluate((h) => h.scrollIntoView());
   await page.screenshot({ path: path.join(shots, 'manage-carrier.png') });
