@@ -231,7 +231,7 @@ func TestPhoneLegIsCalledKeptAndRedialledAgainstSipp(t *testing.T) {
 	ports := testPorts(t)
 
 	sippPort := sipptest.FreeUDPPort(t)
-	mediaPort := sipptest.FreeMediaPort(t)
+	mediaPort := sipptest.FreeMediaPortBeside(t, sippPort)
 	phone := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(sippPort))
 	sipp := startSipp(t, "phone_autoanswer.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-mp", strconv.Itoa(mediaPort),
 		"-rtp_echo", "-m", "3")
@@ -308,7 +308,7 @@ func TestRegisteredPhoneIsCalledAtItsSourceAgainstSipp(t *testing.T) {
 	require.Equal(t, "127.0.0.1:"+sippPort, c.Source.String())
 
 	// The same phone (port) now answers calls.
-	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(sipptest.FreeMediaPort(t)))
+	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort)
 	ph, evs := newTestPhones(t, db, u.phones(), ports, media.LegConfig{})
 	require.NoError(t, ph.Join(ctx, ann))
 	evs.waitFor(t, PhoneUp, 1)
@@ -332,7 +332,7 @@ func TestSilentPhoneLegTimesOutAndIsRedialledAgainstSipp(t *testing.T) {
 	u := newPhoneTestUA(t, nil)
 	ports := testPorts(t)
 	sippPort := sipptest.FreeUDPPort(t)
-	sipp := startSipp(t, "phone_silent.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort), "-mp", strconv.Itoa(sipptest.FreeMediaPort(t)),
+	sipp := startSipp(t, "phone_silent.xml", netip.AddrPort{}, "-p", strconv.Itoa(sippPort),
 		"-m", "2")
 	require.NoError(t, agents.SetPhoneURI(ctx, db, ann, fmt.Sprintf("sip:ann@127.0.0.1:%d", sippPort)))
 
@@ -374,7 +374,7 @@ func TestPhonesOnTheNodeUAAgainstSipp(t *testing.T) {
 	require.True(t, reg.KnownSource(netip.MustParseAddr("127.0.0.1")))
 
 	ports := testPorts(t)
-	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort, "-mp", strconv.Itoa(sipptest.FreeMediaPort(t)))
+	sipp := startSipp(t, "phone_hold.xml", netip.AddrPort{}, "-p", sippPort)
 	// The UA routes the dialog's requests; the test only counts the ACKs
 	// on their way (the hold is complete when its ACK arrived).
 	var acks atomic.Int64

@@ -47,6 +47,17 @@ func FreeUDPPort(t testing.TB) int {
 	return 0
 }
 
+// FreeMediaPortBeside is FreeMediaPort for a sipp whose -p is sipPort:
+// none of the media ports sipp binds (-mp to -mp+3) is sipPort.
+func FreeMediaPortBeside(t testing.TB, sipPort int) int {
+	t.Helper()
+	for {
+		if mp := FreeMediaPort(t); sipPort < mp || sipPort > mp+3 {
+			return mp
+		}
+	}
+}
+
 // FreeMediaPort returns an even loopback UDP port with its odd neighbour
 // free, for sipp's -mp (it uses port and port+2 for audio and video).
 func FreeMediaPort(t testing.TB) int {
@@ -143,12 +154,16 @@ func start(t testing.TB, o Options) *Sipp {
 		ip = "127.0.0.1"
 	}
 	s.Port, s.MediaPort = o.Port, o.MediaPort
-	if s.Port == 0 {
+	// sipp binds -mp and -mp+2 (audio, video) besides -p: ports chosen
+	// here must not land on each other.
+	clash := func() bool { return s.Port >= s.MediaPort && s.Port <= s.MediaPort+3 }
+	for s.Port == 0 || (o.Port == 0 && s.MediaPort != 0 && clash()) {
 		s.Port = FreeUDPPort(t)
 	}
-	if s.MediaPort == 0 {
+	for s.MediaPort == 0 || (o.MediaPort == 0 && clash()) {
 		s.MediaPort = FreeMediaPort(t)
 	}
+	require.False(t, clash(), "sipptest: -p %d falls on the media ports of -mp %d", s.Port, s.MediaPort)
 	s.Addr = ip + ":" + strconv.Itoa(s.Port)
 	args := []string{"-sf", scen, "-i", ip, "-p", strconv.Itoa(s.Port),
 		"-mi", "127.0.0.1", "-mp", strconv.Itoa(s.MediaPort),
