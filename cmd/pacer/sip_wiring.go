@@ -319,13 +319,15 @@ func (t *campaignTrunk) JoinAgent(ctx context.Context, id agents.ID) error {
 	return nil
 }
 
-// LeaveAgent hangs the phone up in the background: the engine's goroutine
-// must not wait for the phone to answer the BYE.
+// LeaveAgent starts hanging the phone up and returns: the engine's
+// goroutine must not wait for the phone to answer the BYE. The leg is let go
+// of here and now, so a Join that follows (the agent moving to another
+// campaign) is never undone by this one.
 func (t *campaignTrunk) LeaveAgent(_ context.Context, id agents.ID) {
 	t.mu.Lock()
 	delete(t.joined, id)
 	t.mu.Unlock()
-	go t.phones.Leave(id)
+	t.phones.Hangup(id)
 }
 
 func (t *campaignTrunk) phoneEvent(ev sip.PhoneEvent) {

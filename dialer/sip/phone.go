@@ -237,19 +237,26 @@ func (p *Phones) Join(ctx context.Context, agent agents.ID) error {
 
 // Leave hangs up the agent's phone leg (BYE, or CANCEL while it rings) and
 // stops redialling; it returns when the leg's goroutine has exited, which
-// may take until the phone answers the BYE. The leg is forgotten at once,
-// so a Join meanwhile calls the phone afresh. Leaving an agent who has not
+// may take until the phone answers the BYE. Leaving an agent who has not
 // joined does nothing.
-func (p *Phones) Leave(agent agents.ID) {
+func (p *Phones) Leave(agent agents.ID) { <-p.Hangup(agent) }
+
+// Hangup is Leave without the wait: the leg is forgotten and told to hang
+// up before it returns (a Join after it calls the phone afresh, and a later
+// Hangup cannot reach that new leg); the channel closes once the leg's
+// goroutine has exited.
+func (p *Phones) Hangup(agent agents.ID) <-chan struct{} {
 	p.mu.Lock()
 	l := p.legs[agent]
 	delete(p.legs, agent)
 	p.mu.Unlock()
 	if l == nil {
-		return
+		done := make(chan struct{})
+		close(done)
+		return done
 	}
 	l.cancel()
-	<-l.done
+	return l.done
 }
 
 // Stop leaves every agent and waits for every leg to be hung up.

@@ -269,15 +269,23 @@ func TestPhoneLegIsCalledKeptAndRedialledAgainstSipp(t *testing.T) {
 	require.True(t, ok)
 	require.NotSame(t, leg, leg2)
 
-	ph.Leave(ann)
+	// Hangup lets go of the leg at once: a Join straight after (the agent
+	// moving to another campaign) calls the phone afresh while the old leg
+	// is still hanging up, and the old one cannot take the new one down.
+	gone := ph.Hangup(ann)
 	require.Equal(t, PhoneOff, ph.State(ann))
 	_, ok = ph.AgentLeg(ann)
 	require.False(t, ok)
-	evs.waitFor(t, PhoneOff, 1)
-
-	// Joining again (the agent's next session) calls the phone again.
 	require.NoError(t, ph.Join(ctx, ann))
+	select {
+	case <-gone:
+	case <-testwait.Expired(t):
+		t.Fatal("the old leg never finished hanging up")
+	}
+	evs.waitFor(t, PhoneOff, 1)
 	evs.waitFor(t, PhoneUp, 3)
+	_, ok = ph.AgentLeg(ann)
+	require.True(t, ok, "the new leg is up")
 	ph.Leave(ann)
 	r := sipp.wait(t)
 	require.Zero(t, r.code, "sipp: three calls answered and ended cleanly (the last two by our BYE)\n%s", r.output)
