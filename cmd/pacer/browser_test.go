@@ -79,7 +79,7 @@ func (b *browserRun) serve(flags ...string) (stop func()) {
 	b.base = "http://" + b.addr
 	args := append([]string{"serve", "--http-addr", b.addr, "--campaign-poll", "200ms", "--bcrypt-cost", "4"}, flags...)
 	stop, b.logs = startPacer(b.t, workDir(b.t), cleanEnv("DATABASE_URL="+b.dbURL), args...)
-	waitReady(b.t, b.addr)
+	waitReady(b.t, b.addr, b.logs)
 	return stop
 }
 

@@ -390,19 +390,12 @@ func TestCallbackSurvivesKill(t *testing.T) {
 			"--campaign-poll", "200ms", "--bcrypt-cost", "4", "--node-id", "kill-test", "--lease-ttl", "2s")
 		cmd.Dir = dir
 		cmd.Env = cleanEnv("DATABASE_URL=" + dbURL)
-		logs = &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		require.NoError(t, cmd.Start())
-		done = make(chan error, 1)
-		go func() {
-			done <- cmd.Wait()
-			close(done)
-		}()
+		logs, done = launch(t, cmd)
 		t.Cleanup(func() {
 			_ = cmd.Process.Kill()
 			<-done
 		})
-		waitReady(t, addr)
+		waitReady(t, addr, logs)
 		return addr, cmd, done, logs
 	}
 

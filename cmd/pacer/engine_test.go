@@ -150,7 +150,7 @@ func TestNoDemoFromTheEnvironment(t *testing.T) {
 	addr := freeAddr(t)
 	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+dbURL, "PACER_NO_DEMO=1", "PACER_SIM_AGENTS=2"),
 		"serve", "--http-addr", addr)
-	waitReady(t, addr)
+	waitReady(t, addr, logs)
 	stop()
 	db, err := pgxpool.New(context.Background(), dbURL)
 	require.NoError(t, err)

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testport"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
@@ -62,10 +63,7 @@ func cleanEnv(extra ...string) []string {
 }
 
 func freeAddr(t testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
+	return testport.TCPAddr(t)
 }
 
 func get(t testing.TB, url string) (int, string) {
@@ -79,12 +77,36 @@ func get(t testing.TB, url string) (int, string) {
 	return resp.StatusCode, string(body)
 }
 
-func waitReady(t testing.TB, addr string) {
+// waitReady waits until the process launch started answers 200 on
+// /readyz at addr. A process that exits first fails the test at once, and
+// a failure prints what the process logged.
+func waitReady(t testing.TB, addr string, logs *syncBuffer) {
 	t.Helper()
 	testwait.Until(t, func() bool {
+		select {
+		case <-logs.exited:
+			require.FailNow(t, "pacer exited before it was ready", "addr %s; logs:\n%s", addr, logs)
+		default:
+		}
 		code, _ := get(t, "http://"+addr+"/readyz")
 		return code == http.StatusOK
-	}, "/readyz on %s turns 200", addr)
+	}, "/readyz on %s turns 200; logs so far:\n%s", addr, logs)
+}
+
+// launch starts cmd with its output in logs. done receives Wait's error
+// and is then closed; logs.exited is closed too.
+func launch(t testing.TB, cmd *exec.Cmd) (logs *syncBuffer, done chan error) {
+	t.Helper()
+	logs = &syncBuffer{exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	done = make(chan error, 1)
+	go func() {
+		done <- cmd.Wait()
+		close(done)
+		close(logs.exited)
+	}()
+	return logs, done
 }
 
 // startPacer runs the real binary; the returned func sends SIGTERM and waits
@@ -94,11 +116,7 @@ func startPacer(t testing.TB, dir string, env []string, args ...string) (stop fu
 	cmd := exec.Command(pacerBin, args...)
 	cmd.Dir = dir
 	cmd.Env = env
-	logs = &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	logs, done := launch(t, cmd)
 	stopped := false
 	stop = func() {
 		if stopped {
@@ -125,8 +143,9 @@ func startPacer(t testing.TB, dir string, env []string, args ...string) (stop fu
 
 // syncBuffer collects a child's output while the test reads it.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	exited chan struct{} // closed when the child has exited (launch)
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
@@ -189,12 +208,12 @@ func TestPrivateClusterLifecycle(t *testing.T) {
 
 	addrA := freeAddr(t)
 	stopA, logsA := startPacer(t, dir, cleanEnv(), "serve", "--http-addr", addrA)
-	waitReady(t, addrA)
+	waitReady(t, addrA, logsA)
 	require.True(t, postgresRunningIn(dataDir))
 
 	addrB := freeAddr(t)
 	stopB, logsB := startPacer(t, dir, cleanEnv("PACER_HTTP_ADDR="+addrB), "serve")
-	waitReady(t, addrB)
+	waitReady(t, addrB, logsB)
 	require.Contains(t, logsB.String(), "using running private PostgreSQL")
 
 	stopA()
@@ -210,7 +229,7 @@ func TestPrivateClusterLifecycle(t *testing.T) {
 	// Kept between runs: a restart reuses the initialised cluster.
 	addrC := freeAddr(t)
 	stopC, logsC := startPacer(t, dir, cleanEnv(), "serve", "--http-addr", addrC)
-	waitReady(t, addrC)
+	waitReady(t, addrC, logsC)
 	stopC()
 	require.NotContains(t, logsC.String(), "initialising private PostgreSQL cluster")
 	testwait.Until(t, func() bool { return !postgresRunningIn(dataDir) }, "no PostgreSQL process is left behind")
@@ -220,7 +239,7 @@ func TestServeAgainstNamedServer(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
 	stop, logs := startPacer(t, workDir(t), cleanEnv("DATABASE_URL="+testdb.New(t)), "serve", "--http-addr", addr, "--log-format", "json")
-	waitReady(t, addr)
+	waitReady(t, addr, logs)
 	code, body := get(t, "http://"+addr+"/healthz")
 	require.Equal(t, http.StatusOK, code)
 	require.JSONEq(t, `{"status":"ok"}`, body)

@@ -50,7 +50,7 @@ func runOutage(t testing.TB, outage time.Duration, during func(addr string)) out
 	addr := freeAddr(t)
 	stop, logs := startPacer(t, dir, cleanEnv("DATABASE_URL="+proxied), "serve", "--http-addr", addr,
 		"--sim-agents", "5", "--sim-config", simConfig, "--campaign-poll", "200ms", "--summary-every", "1s")
-	waitReady(t, addr)
+	waitReady(t, addr, logs)
 	count := func(sql string, args ...any) int {
 		var n int
 		require.NoError(t, db.QueryRow(context.Background(), sql, args...).Scan(&n))
@@ -66,7 +66,7 @@ func runOutage(t testing.TB, outage time.Duration, during func(addr string)) out
 	time.Sleep(time.Until(r.cutAt.Add(outage)))
 	proxy.Restore()
 	r.restoredAt = time.Now()
-	waitReady(t, addr) // /readyz answers 200 again
+	waitReady(t, addr, logs) // /readyz answers 200 again
 	testwait.Until(t, func() bool { return count(`SELECT count(*) FROM calls WHERE dialed_at > $1`, r.restoredAt) > 0 }, "dialling resumes after the outage; logs:\n%s", logs)
 	testwait.Until(t, func() bool {
 		return count(`SELECT count(DISTINCT agent_id) FROM agent_events WHERE event IN ('dispo_saved', 'wrapup_timeout')

@@ -137,7 +137,7 @@ func TestASecondServeChangesNothing(t *testing.T) {
 	env := cleanEnv("DATABASE_URL=" + c.dbURL)
 	addr := freeAddr(t)
 	stop, logs := startPacer(t, c.dir, env, c.args(addr, "")...)
-	waitReady(t, addr)
+	waitReady(t, addr, logs)
 	c.waitCalls(15, "true")
 	var node string
 	require.NoError(t, c.db.QueryRow(context.Background(), `SELECT id FROM nodes`).Scan(&node))
@@ -208,13 +208,9 @@ func TestSIGTERMDrainsCallsInProgress(t *testing.T) {
 	addr := freeAddr(t)
 	cmd := exec.Command(pacerBin, c.args(addr, "drainer", "--drain-timeout", "1m")...)
 	cmd.Dir, cmd.Env = c.dir, cleanEnv("DATABASE_URL="+c.dbURL)
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	logs, done := launch(t, cmd)
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	waitReady(t, addr)
+	waitReady(t, addr, logs)
 	c.waitCalls(3, "true")
 	testwait.Until(t, func() bool {
 		return c.count(`SELECT count(*) FROM calls WHERE state = 'connected'`) >= 2
@@ -265,7 +261,7 @@ func TestDrainTimeoutEndsTheCallsLeft(t *testing.T) {
 	})
 	addr := freeAddr(t)
 	stop, logs := startPacer(t, c.dir, cleanEnv("DATABASE_URL="+c.dbURL), c.args(addr, "", "--drain-timeout", "1s")...)
-	waitReady(t, addr)
+	waitReady(t, addr, logs)
 	testwait.Until(t, func() bool {
 		return c.count(`SELECT count(*) FROM calls WHERE state = 'connected'`) >= 2
 	})
@@ -288,17 +284,15 @@ type proc struct {
 // start runs a node (a random node id) and waits until it is ready.
 func (c *cluster) start(extra ...string) *proc {
 	c.t.Helper()
-	p := &proc{addr: freeAddr(c.t), done: make(chan error, 1), logs: &syncBuffer{}}
+	p := &proc{addr: freeAddr(c.t)}
 	p.cmd = exec.Command(pacerBin, c.args(p.addr, "", extra...)...)
 	p.cmd.Dir, p.cmd.Env = c.dir, c.env
-	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
-	require.NoError(c.t, p.cmd.Start())
-	go func() { p.done <- p.cmd.Wait(); close(p.done) }()
+	p.logs, p.done = launch(c.t, p.cmd)
 	c.t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
 		<-p.done
 	})
-	waitReady(c.t, p.addr)
+	waitReady(c.t, p.addr, p.logs)
 	return p
 }
 

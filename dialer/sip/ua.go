@@ -133,6 +133,36 @@ func New(cfg Config) (*UA, error) {
 		trunkHosts: map[netip.Addr]int{}, trunkStates: map[string]*trunkState{}}, nil
 }
 
+// listenUDPAndTCP binds UDP on addr and TCP on the same port. With port 0
+// the kernel's choice for UDP may be a port a TCP socket already holds (an
+// outgoing connection's local port, on a busy machine): then it tries
+// another UDP port, a few times, before it gives up.
+func listenUDPAndTCP(addr string) (net.PacketConn, net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sip address %q: %w", addr, err)
+	}
+	tries := 1
+	if port == "0" || port == "" {
+		tries = 20
+	}
+	for i := 1; ; i++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("listen sip udp %s: %w", addr, err)
+		}
+		p := udp.LocalAddr().(*net.UDPAddr).Port
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if i >= tries {
+			return nil, nil, fmt.Errorf("listen sip tcp on udp's port %d: %w", p, err)
+		}
+	}
+}
+
 // Start binds UDP and TCP on Addr and starts serving. The sockets live until
 // Stop (or ctx ends, which stops the UA the same way).
 func (u *UA) Start(ctx context.Context) error {
@@ -144,17 +174,11 @@ func (u *UA) Start(ctx context.Context) error {
 	u.started = true
 	u.mu.Unlock()
 
-	udp, err := net.ListenPacket("udp", u.cfg.Addr)
+	udp, tcp, err := listenUDPAndTCP(u.cfg.Addr)
 	if err != nil {
-		return fmt.Errorf("listen sip udp %s: %w", u.cfg.Addr, err)
+		return err
 	}
 	bound := udp.LocalAddr().(*net.UDPAddr)
-	host, _, _ := net.SplitHostPort(u.cfg.Addr)
-	tcp, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(bound.Port)))
-	if err != nil {
-		udp.Close()
-		return fmt.Errorf("listen sip tcp on udp's port %d: %w", bound.Port, err)
-	}
 	u.udp, u.tcp = udp, tcp
 	if err := u.setPublic(bound); err != nil {
 		udp.Close()

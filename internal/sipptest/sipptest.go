@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/internal/testport"
 )
 
 // Need skips t, loudly, when sipp is not installed.
@@ -31,20 +33,7 @@ func Need(t testing.TB) string {
 // whose TCP twin was free too, since sipp may open both).
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
-	for range 50 {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		l, err := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	require.FailNow(t, "no free loopback port pair found")
-	return 0
+	return testport.UDPAndTCP(t)
 }
 
 // FreeMediaPortBeside is FreeMediaPort for a sipp whose -p is sipPort:
@@ -62,29 +51,7 @@ func FreeMediaPortBeside(t testing.TB, sipPort int) int {
 // free, for sipp's -mp (it uses port and port+2 for audio and video).
 func FreeMediaPort(t testing.TB) int {
 	t.Helper()
-	for range 200 {
-		c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		require.NoError(t, err)
-		port := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		if port%2 != 0 || port > 65000 {
-			continue
-		}
-		ok := true
-		for _, p := range []int{port, port + 1, port + 2, port + 3} {
-			c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(p))
-			if err != nil {
-				ok = false
-				break
-			}
-			c.Close()
-		}
-		if ok {
-			return port
-		}
-	}
-	require.FailNow(t, "no free loopback media ports found")
-	return 0
+	return testport.Media(t)
 }
 
 // Options starts one sipp.
