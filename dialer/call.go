@@ -108,12 +108,15 @@ const (
 	ceAddParty // a third party joins: conference
 	ceLeave    // the agent leaves the conference; the customer stays with the third party
 	ceSettle   // the agent's disposition (or AUTO) settles a call in wrap-up
+	// ceTakeOver: the host of a conference left it; its guest agent now
+	// has the customer to themself.
+	ceTakeOver
 	numCallEvents
 )
 
 var callEventNames = [numCallEvents]string{"dial", "ringing", "answer_human", "answer_machine", "connect", "hold",
 	"resume", "busy", "failed", "no_answer", "deadline", "drop_machine", "hangup", "invalid_number", "mute", "unmute",
-	"dtmf", "transfer", "add_party", "leave", "settle"}
+	"dtmf", "transfer", "add_party", "leave", "settle", "take_over"}
 
 func (e callEvent) String() string {
 	if e < numCallEvents {
@@ -172,6 +175,7 @@ var callTable = func() (t [numCallStates][numCallEvents]callRule) {
 	set(CallConference, ceLeave, CallWrapUp, OutcomeCompleted)
 	set(CallConference, ceHangup, CallWrapUp, OutcomeCompleted)
 	set(CallWrapUp, ceSettle, CallEnded, OutcomeCompleted)
+	set(CallConference, ceTakeOver, CallConnected, OutcomeNone)
 	return t
 }()
 
@@ -200,6 +204,22 @@ type Call struct {
 	Party Target
 	// Cause is why the call ended (zero until it has).
 	Cause Cause
+	// TransferredFrom is the call another agent of the campaign handed this
+	// customer on from (a blind transfer, or a conference its host left);
+	// 0 for a call the engine dialled. A transferred call is the target
+	// agent's part of one customer's call: it is not a dial, an answer or a
+	// live answer of its own, and it shares the customer's trunk leg.
+	TransferredFrom CallID
+
+	// leg is the trunk's name for the customer's leg: the ID of the call
+	// that dialled it.
+	leg CallID
+	// noLead: the call does not hold its lead (it handed the customer on,
+	// or it is a guest's part of a conference): settling it does not
+	// complete the lead; the call that has the customer does.
+	noLead bool
+	// partner links a conference host's call and its guest agent's call.
+	partner *Call
 
 	idx int // position in Engine.active
 }
@@ -287,6 +307,12 @@ type CallRecord struct {
 	Stamps [numCallStates]time.Time
 	// Cause is why the call ended (zero: not known).
 	Cause Cause
+	// TransferredFrom: the call was this customer handed on from another
+	// agent's call (Call.TransferredFrom); 0 for a dialled call.
+	TransferredFrom CallID
+	// WithoutLead: the call ended without holding its lead (it handed the
+	// customer on, or was a guest's part of a conference).
+	WithoutLead bool
 }
 
 // DialedAt is when the dial was sent to the trunk.
@@ -302,3 +328,17 @@ func (r *CallRecord) AnsweredAt() time.Time {
 
 // EndedAt is when the call ended.
 func (r *CallRecord) EndedAt() time.Time { return r.Stamps[CallEnded] }
+
+// guest reports whether the call is an agent's part of another agent's
+// conference (AddParty to an agent).
+func (c *Call) guest() bool { return c.partner != nil && c.noLead }
+
+// guestRefusal refuses a guest's controls of the call: the conference is
+// its host's, who can leave it to them (Leave) or end it.
+func (c *Call) guestRefusal() error {
+	if !c.guest() {
+		return nil
+	}
+	return fmt.Errorf("%w: call %d is agent %d's conference: they can leave it to you, or end it",
+		ErrTrunkRefused, c.ID, c.partner.Agent)
+}

@@ -27,6 +27,13 @@ INSERT INTO calls (id, run_id, seq, campaign_id, lead_id, phone, node, agent_id,
 VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'dialing', $8, $8, $9)
 ON CONFLICT (run_id, seq) DO NOTHING`
 
+	// A customer handed on to another agent: their call starts connected,
+	// with the stamps of the call that dialled the customer.
+	insertTransferredCallSQL = `
+INSERT INTO calls (id, run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, answered_by, queued_at,
+	dialed_at, ringing_at, answered_at, connected_at, epoch, transferred_from_seq)
+VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'connected', 'human', $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (run_id, seq) DO NOTHING`
 	ringingCallSQL = `
 UPDATE calls SET state = 'ringing', ringing_at = $3 WHERE run_id = $1 AND seq = $2 AND state = 'dialing'`
 
@@ -41,14 +48,16 @@ WHERE run_id = $1 AND seq = $2 AND state = 'answered'`
 	endedCallSQL = `
 INSERT INTO calls (id, run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, outcome, abandoned,
 	answered_by, end_cause, disposition, queued_at, dialed_at, ringing_at, answered_at, connected_at, ended_at,
-	dispositioned_at, epoch, sip_code, q850_cause, cause_text)
-VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+	dispositioned_at, epoch, sip_code, q850_cause, cause_text, transferred_from_seq, without_lead)
+VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+	$24, $25)
 ON CONFLICT (run_id, seq) DO UPDATE SET agent_id = EXCLUDED.agent_id, state = 'ended',
 	outcome = EXCLUDED.outcome, abandoned = EXCLUDED.abandoned, answered_by = EXCLUDED.answered_by,
 	end_cause = EXCLUDED.end_cause, disposition = EXCLUDED.disposition, queued_at = EXCLUDED.queued_at,
 	sip_code = EXCLUDED.sip_code, q850_cause = EXCLUDED.q850_cause, cause_text = EXCLUDED.cause_text,
 	dialed_at = EXCLUDED.dialed_at, ringing_at = EXCLUDED.ringing_at, answered_at = EXCLUDED.answered_at,
-	connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, dispositioned_at = EXCLUDED.dispositioned_at
+	connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, dispositioned_at = EXCLUDED.dispositioned_at,
+	without_lead = EXCLUDED.without_lead
 WHERE calls.end_cause <> 'node_lost'`
 
 	dispositionedCallSQL = `
@@ -63,6 +72,7 @@ SELECT date_trunc('hour', ended_at, 'UTC'), count(*) FILTER (WHERE outcome IN ('
 	count(*) FILTER (WHERE outcome = 'abandoned'), count(*) FILTER (WHERE outcome = 'machine')
 FROM calls
 WHERE campaign_id = $1 AND ended_at >= $2 AND outcome IN ('completed', 'abandoned', 'machine')
+	AND transferred_from_seq IS NULL
 GROUP BY 1 ORDER BY 1`
 )
 
@@ -80,6 +90,10 @@ type CallProgress struct {
 	State CallState
 	Agent agents.ID
 	At    time.Time
+	// TransferredFrom: a customer handed on to Agent from that call; the
+	// call starts connected, with Stamps (Call.TransferredFrom).
+	TransferredFrom CallID
+	Stamps          [numCallStates]time.Time
 }
 
 // CallEnd is a call's final record plus what only the loop knows.
@@ -210,6 +224,12 @@ func (j *StoreJournal) Run() uuid.UUID { return j.run }
 
 func (j *StoreJournal) CallProgress(p *CallProgress) {
 	w := j.s.w
+	if p.TransferredFrom != 0 {
+		w.Enqueue(insertTransferredCallSQL, j.run, int64(p.Call), int64(j.campaign), leadArg(p.Lead), p.Number,
+			j.s.node, int64(p.Agent), p.Stamps[CallQueued], p.Stamps[CallDialing], stamp(p.Stamps[CallRinging]),
+			p.Stamps[CallAnsweredHuman], p.Stamps[CallConnected], j.epoch, int64(p.TransferredFrom))
+		return
+	}
 	switch p.State {
 	case CallDialing:
 		w.Enqueue(insertCallSQL, j.run, int64(p.Call), int64(j.campaign), leadArg(p.Lead), p.Number, j.s.node,
@@ -246,7 +266,8 @@ func (j *StoreJournal) CallEnded(e *CallEnd) {
 	j.s.w.Enqueue(endedCallSQL, j.run, int64(r.ID), int64(j.campaign), leadArg(r.Lead), r.Number, j.s.node, agent,
 		r.Outcome.String(), r.Abandoned, answeredBy, e.Cause, dispo, r.Stamps[CallQueued], r.DialedAt(),
 		stamp(r.Stamps[CallRinging]), stamp(r.AnsweredAt()), stamp(r.Stamps[CallConnected]), r.EndedAt(), dispoAt,
-		j.epoch, sipArg(r.Cause), q850Arg(r.Cause), reasonArg(r.Cause))
+		j.epoch, sipArg(r.Cause), q850Arg(r.Cause), reasonArg(r.Cause), transferredArg(r.TransferredFrom),
+		r.WithoutLead)
 }
 
 // The cause's columns are NULL where the cause has no such part. A cause
@@ -334,6 +355,13 @@ func (j *StoreJournal) DisposeTx(ctx context.Context, tx pgx.Tx, d *CallDisposit
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func transferredArg(from CallID) *int64 {
+	if from == 0 {
+		return nil
+	}
+	return ptr(int64(from))
+}
 
 func stamp(t time.Time) *time.Time {
 	if t.IsZero() {

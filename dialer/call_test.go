@@ -37,13 +37,14 @@ func TestCallTableExhaustive(t *testing.T) {
 		// The agent's controls: DTMF only where the customer hears it, a
 		// blind transfer from talk or hold, a conference only from talk,
 		// and Leave only out of a conference.
-		{CallConnected, ceDTMF}:     {CallConnected, OutcomeNone},
-		{CallConference, ceDTMF}:    {CallConference, OutcomeNone},
-		{CallConnected, ceTransfer}: {CallWrapUp, OutcomeCompleted},
-		{CallHeld, ceTransfer}:      {CallWrapUp, OutcomeCompleted},
-		{CallConnected, ceAddParty}: {CallConference, OutcomeNone},
-		{CallConference, ceLeave}:   {CallWrapUp, OutcomeCompleted},
-		{CallConference, ceHangup}:  {CallWrapUp, OutcomeCompleted},
+		{CallConnected, ceDTMF}:      {CallConnected, OutcomeNone},
+		{CallConference, ceDTMF}:     {CallConference, OutcomeNone},
+		{CallConnected, ceTransfer}:  {CallWrapUp, OutcomeCompleted},
+		{CallHeld, ceTransfer}:       {CallWrapUp, OutcomeCompleted},
+		{CallConnected, ceAddParty}:  {CallConference, OutcomeNone},
+		{CallConference, ceLeave}:    {CallWrapUp, OutcomeCompleted},
+		{CallConference, ceHangup}:   {CallWrapUp, OutcomeCompleted},
+		{CallConference, ceTakeOver}: {CallConnected, OutcomeNone},
 	}
 	for _, s := range []CallState{CallConnected, CallHeld, CallConference} {
 		legal[key{s, ceMute}] = want{s, OutcomeNone}

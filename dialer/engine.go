@@ -271,10 +271,13 @@ func (e *Engine) HandleAgent(ctx context.Context, id agents.ID, ev agents.Event)
 	}
 	if (ev.Kind == agents.EvLogout || ev.Kind == agents.EvSessionLost) && s.call != nil {
 		// The agent leaves mid-call: finish the call first; the agent's own
-		// logout closes its call accounting.
+		// logout closes its call accounting. A guest in another agent's
+		// conference leaves it to the host and the customer.
 		c := s.call
 		s.call = nil
-		e.hangup(ctx, c)
+		if !c.guest() {
+			e.hangup(ctx, c)
+		}
 		if c.State != CallEnded {
 			e.end(ctx, c, ceHangup, CauseAgentLoggedOut)
 		}
@@ -314,6 +317,9 @@ func (e *Engine) HangupCall(ctx context.Context, id agents.ID) error {
 		return fmt.Errorf("agent %d has no call to hang up: %w", id, ErrNoCall)
 	}
 	c := s.call
+	if err := c.guestRefusal(); err != nil {
+		return err
+	}
 	e.hangup(ctx, c)
 	e.end(ctx, c, ceHangup, CauseAgentHangup)
 	e.pace(ctx)
@@ -528,7 +534,7 @@ func (e *Engine) HandleTimer(ctx context.Context, t Timer) {
 			return
 		}
 		e.removeWaiting(c)
-		if err := e.deps.Trunk.Play(ctx, c.ID, c.Settings.InfoPrompt); err != nil {
+		if err := e.deps.Trunk.Play(ctx, c.leg, c.Settings.InfoPrompt); err != nil {
 			e.log.Error("play abandon message", "call", uint64(c.ID), "err", err)
 		} else {
 			e.counters.PromptsPlayed++
@@ -595,7 +601,7 @@ func (e *Engine) bridge(ctx context.Context, c *Call, s *agentSlot) {
 	e.budget.Record(e.now(), false)
 	e.counters.LiveAnswers++
 	e.counters.Connected++
-	if err := e.deps.Trunk.Bridge(ctx, c.ID, s.a.ID()); err != nil {
+	if err := e.deps.Trunk.Bridge(ctx, c.leg, s.a.ID()); err != nil {
 		e.log.Error("bridge call", "call", uint64(c.ID), "agent", int64(s.a.ID()), "err", err)
 		e.hangup(ctx, c)
 		e.end(ctx, c, ceHangup, CauseBridgeFailed)
@@ -603,7 +609,7 @@ func (e *Engine) bridge(ctx context.Context, c *Call, s *agentSlot) {
 }
 
 func (e *Engine) hangup(ctx context.Context, c *Call) {
-	if err := e.deps.Trunk.Hangup(ctx, c.ID); err != nil {
+	if err := e.deps.Trunk.Hangup(ctx, c.leg); err != nil {
 		e.log.Error("hang up call", "call", uint64(c.ID), "err", err)
 	}
 }
@@ -616,6 +622,15 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 	}
 	c.Cause = cause
 	wrap := c.State == CallWrapUp
+	// A conference's two calls part: the host's end takes its guest's part
+	// with it; a guest's end leaves the host with the customer.
+	var guest *Call
+	if p := c.partner; p != nil {
+		c.partner, p.partner = nil, nil
+		if !c.noLead {
+			guest = p
+		}
+	}
 	now := c.Stamps[c.State]
 	switch c.Outcome {
 	case OutcomeAbandoned:
@@ -639,10 +654,14 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 	e.active[c.idx] = e.active[last]
 	e.active[c.idx].idx = c.idx
 	e.active = e.active[:last]
-	delete(e.calls, c.ID)
-	delete(e.inFlight, c.Lead.ID)
+	if e.calls[c.leg] == c {
+		delete(e.calls, c.leg)
+	}
+	if e.inFlight[c.Lead.ID] == c.ID {
+		delete(e.inFlight, c.Lead.ID)
+	}
 
-	if !wrap || e.deps.Watcher == nil {
+	if !c.noLead && (!wrap || e.deps.Watcher == nil) {
 		if err := e.deps.Leads.Complete(ctx, c.Lead.ID, c.Outcome); err != nil {
 			e.log.Error("complete lead", "lead", int64(c.Lead.ID), "err", err)
 		}
@@ -650,7 +669,8 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 	e.rec = CallRecord{
 		ID: c.ID, Campaign: c.Campaign, Lead: c.Lead.ID, Number: c.Lead.Number,
 		Agent: c.Agent, HasAgent: c.HasAgent, Outcome: c.Outcome,
-		Abandoned: c.Outcome == OutcomeAbandoned, Stamps: c.Stamps, Cause: c.Cause,
+		Abandoned: c.Outcome == OutcomeAbandoned, Stamps: c.Stamps, Cause: c.Cause, TransferredFrom: c.TransferredFrom,
+		WithoutLead: c.noLead,
 	}
 	e.rec.Stamps[CallEnded] = now
 	if e.deps.Calls != nil {
@@ -658,7 +678,8 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 			e.log.Error("record call", "call", uint64(c.ID), "err", err)
 		}
 	}
-	if e.obs != nil {
+	if e.obs != nil && c.TransferredFrom == 0 {
+		// A transferred call is not a dial the pacing learns from.
 		e.obs.ObserveCall(&e.rec)
 	}
 	var s *agentSlot
@@ -691,10 +712,11 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 	if wrap && (s == nil || s.wrap != c) {
 		// Nobody left to disposition it.
 		e.settle(ctx, c, s, agents.Transition{Agent: c.Agent, At: now}, nil)
-		return
-	}
-	if !wrap {
+	} else if !wrap {
 		e.release(c)
+	}
+	if guest != nil {
+		e.end(ctx, guest, ceHangup, cause)
 	}
 }
 
@@ -740,13 +762,14 @@ func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
 	}
 	now := e.now()
 	e.nextID++
-	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Lead: lead, Settings: e.cfg.callSettings(), idx: len(e.active)}
+	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Lead: lead, Settings: e.cfg.callSettings(), leg: e.nextID,
+		idx: len(e.active)}
 	c.Stamps[CallQueued] = now
 	if s != nil {
 		c.Agent, c.HasAgent = s.a.ID(), true
 		s.call = c
 	}
-	e.calls[c.ID] = c
+	e.calls[c.leg] = c
 	e.active = append(e.active, c)
 	e.inFlight[lead.ID] = c.ID
 	e.step(c, ceDial)

@@ -25,6 +25,9 @@ func (e *Engine) agentCall(id agents.ID, call CallID) (*agentSlot, *Call, error)
 	if s.call == nil || (call != 0 && s.call.ID != call) {
 		return s, nil, fmt.Errorf("agent %d: %w", id, ErrNoCall)
 	}
+	if err := s.call.guestRefusal(); err != nil {
+		return s, nil, err
+	}
 	return s, s.call, nil
 }
 
@@ -38,7 +41,7 @@ func (e *Engine) control(ctx context.Context, id agents.ID, call CallID, ev call
 	if err := c.can(ev); err != nil {
 		return nil, nil, err
 	}
-	if err := do(ctx, c.ID); err != nil {
+	if err := do(ctx, c.leg); err != nil {
 		return nil, nil, fmt.Errorf("%s on call %d: %w", ev, c.ID, err)
 	}
 	return s, c, nil
@@ -75,7 +78,7 @@ func (e *Engine) holdOrResume(ctx context.Context, id agents.ID, call CallID, ev
 	if _, err := s.a.Peek(ev); err != nil {
 		return err
 	}
-	if err := op(ctx, c.ID); err != nil {
+	if err := op(ctx, c.leg); err != nil {
 		return fmt.Errorf("%s on call %d: %w", ce, c.ID, err)
 	}
 	if err := e.applyAgent(ctx, s, ev); err != nil {
@@ -132,15 +135,66 @@ func checkTarget(id agents.ID, to Target) error {
 	return nil
 }
 
-// agentTargetOnPhones refuses another agent as a transfer or conference
-// target where agents talk on phone legs of their own: the trunk would put
-// the customer into that agent's leg, but the engine does not yet make the
-// agent busy, so they could be given a second customer on the same line.
-func (e *Engine) agentTargetOnPhones(to Target) error {
-	if e.deps.Phones == nil || to.Kind != TargetAgent {
-		return nil
+// ErrTargetUnavailable: the agent a transfer or conference names cannot
+// take the customer now (not in this campaign, or not READY).
+var ErrTargetUnavailable = errors.New("the agent cannot take the call now")
+
+// readyTarget is the agent of this campaign a transfer or conference to
+// another agent hands the customer to: they must be READY here (their own
+// phone up), since the customer goes straight into their line and they
+// are busy from then on, with the call theirs to disposition.
+func (e *Engine) readyTarget(to Target) (*agentSlot, error) {
+	b, ok := e.agents[to.Agent]
+	if !ok || b.a.State() == agents.LoggedOut {
+		return nil, fmt.Errorf("%w: agent %d is not working in campaign %d", ErrTargetUnavailable, to.Agent, e.cfg.Campaign)
 	}
-	return fmt.Errorf("%w: transfer or conference to another agent is not available on a real trunk yet; use a number", ErrTrunkRefused)
+	if b.a.State() != agents.Ready || e.phoneDown(b) {
+		return nil, fmt.Errorf("%w: agent %d is %s, not READY", ErrTargetUnavailable, to.Agent, b.a.State())
+	}
+	return b, nil
+}
+
+// handOn gives the customer of call from to agent b (READY; the trunk has
+// already put the customer on b's line): b is connected, on a call of
+// their own that shares from's trunk leg and carries from's lead, in state
+// (connected after a transfer, conference while b is a guest in one).
+func (e *Engine) handOn(ctx context.Context, from *Call, b *agentSlot, state CallState) *Call {
+	if err := e.applyAgent(ctx, b, agents.Event{Kind: agents.EvConnect}); err != nil {
+		// b was READY a moment ago on this goroutine: nothing can refuse.
+		e.log.Error("connect transfer target", "agent", int64(b.a.ID()), "err", err)
+	}
+	var c *Call
+	if n := len(e.free); n > 0 {
+		c = e.free[n-1]
+		e.free = e.free[:n-1]
+	} else {
+		c = new(Call)
+	}
+	now := e.now()
+	e.nextID++
+	*c = Call{ID: e.nextID, Campaign: from.Campaign, Lead: from.Lead, Settings: from.Settings, State: state,
+		Agent: b.a.ID(), HasAgent: true, TransferredFrom: from.ID, leg: from.leg, idx: len(e.active)}
+	// The customer's call was dialled and answered once: the new call keeps
+	// when, and is connected (to b) from now.
+	for st := CallQueued; st <= CallAnsweredHuman; st++ {
+		c.Stamps[st] = from.Stamps[st]
+	}
+	c.Stamps[CallConnected] = now
+	c.Stamps[state] = now
+	e.active = append(e.active, c)
+	b.call = c
+	if e.deps.Watcher != nil {
+		e.deps.Watcher.CallProgressed(c)
+	}
+	e.callChanged(c, CallAnsweredHuman, ceConnect)
+	return c
+}
+
+// takeOver makes c the call that has its customer's leg and lead.
+func (e *Engine) takeOver(c *Call) {
+	c.noLead = false
+	e.calls[c.leg] = c
+	e.inFlight[c.Lead.ID] = c.ID
 }
 
 // Transfer hands the customer to the target (blind transfer: REFER, or a
@@ -155,11 +209,11 @@ func (e *Engine) Transfer(ctx context.Context, id agents.ID, call CallID, to Tar
 	if err := checkTarget(id, to); err != nil {
 		return err
 	}
-	if err := e.agentTargetOnPhones(to); err != nil {
-		return err
-	}
 	if _, c, err := e.agentCall(id, call); err == nil && !c.transferTo.IsZero() {
 		return fmt.Errorf("transfer on call %d: %w: a transfer to %s is under way", c.ID, ErrTrunkRefused, c.transferTo)
+	}
+	if to.Kind == TargetAgent {
+		return e.transferToAgent(ctx, id, call, to)
 	}
 	pending := false
 	_, c, err := e.control(ctx, id, call, ceTransfer, func(ctx context.Context, c CallID) error {
@@ -176,6 +230,33 @@ func (e *Engine) Transfer(ctx context.Context, id agents.ID, call CallID, to Tar
 		c.transferTo = to
 		return nil
 	}
+	e.end(ctx, c, ceTransfer, transferredCause(to))
+	e.pace(ctx)
+	return nil
+}
+
+// transferToAgent hands the customer to another READY agent of the
+// campaign: the trunk puts the customer on their line, they get a call of
+// their own (with the lead, theirs to disposition), and the transferring
+// agent's call ends into its disposition without the lead.
+func (e *Engine) transferToAgent(ctx context.Context, id agents.ID, call CallID, to Target) error {
+	_, c, err := e.agentCall(id, call)
+	if err != nil {
+		return err
+	}
+	if err := c.can(ceTransfer); err != nil {
+		return err
+	}
+	b, err := e.readyTarget(to)
+	if err != nil {
+		return err
+	}
+	if err := e.deps.Trunk.Transfer(ctx, c.leg, to); err != nil {
+		return fmt.Errorf("%s on call %d: %w", ceTransfer, c.ID, err)
+	}
+	next := e.handOn(ctx, c, b, CallConnected)
+	e.takeOver(next)
+	c.noLead = true
 	e.end(ctx, c, ceTransfer, transferredCause(to))
 	e.pace(ctx)
 	return nil
@@ -207,10 +288,14 @@ func (e *Engine) AddParty(ctx context.Context, id agents.ID, call CallID, party 
 	if err := checkTarget(id, party); err != nil {
 		return err
 	}
-	if err := e.agentTargetOnPhones(party); err != nil {
-		return err
-	}
+	var b *agentSlot
 	_, c, err := e.control(ctx, id, call, ceAddParty, func(ctx context.Context, c CallID) error {
+		if party.Kind == TargetAgent {
+			var err error
+			if b, err = e.readyTarget(party); err != nil {
+				return err
+			}
+		}
 		return e.deps.Trunk.AddParty(ctx, c, party)
 	})
 	if err != nil {
@@ -218,15 +303,34 @@ func (e *Engine) AddParty(ctx context.Context, id agents.ID, call CallID, party 
 	}
 	e.step(c, ceAddParty)
 	c.Party = party
+	if b != nil {
+		// The agent joins as the host's guest: busy, on a call of their own
+		// that ends with the host's unless the host leaves it to them.
+		g := e.handOn(ctx, c, b, CallConference)
+		g.noLead, g.Party = true, AgentTarget(id)
+		c.partner, g.partner = g, c
+	}
 	return nil
 }
 
 // Leave takes the agent out of the conference; the customer stays with the
 // third party and the agent goes on to the disposition.
 func (e *Engine) Leave(ctx context.Context, id agents.ID, call CallID) error {
+	if _, c, err := e.agentCall(id, call); err == nil && c.Party.Kind == TargetAgent && c.partner == nil {
+		return fmt.Errorf("leave call %d: %w: agent %d has left the conference; hang up or go on talking",
+			c.ID, ErrTrunkRefused, c.Party.Agent)
+	}
 	_, c, err := e.control(ctx, id, call, ceLeave, e.deps.Trunk.Leave)
 	if err != nil {
 		return err
+	}
+	if g := c.partner; g != nil {
+		// The guest agent has the customer to themself now, and the lead.
+		c.partner, g.partner = nil, nil
+		e.takeOver(g)
+		g.Party = Target{}
+		e.step(g, ceTakeOver)
+		c.noLead = true
 	}
 	e.end(ctx, c, ceLeave, CauseLeftConference)
 	e.pace(ctx)

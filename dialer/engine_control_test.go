@@ -134,7 +134,7 @@ func TestEachCallControlReachesTheCarrierAndChangesTheCall(t *testing.T) {
 func TestBlindTransferEndsTheAgentsPartAndSendsTheCustomerToTheTarget(t *testing.T) {
 	t.Parallel()
 	d := newCarrierDesk(t)
-	for i, to := range []dialer.Target{dialer.QueueTarget("sales"), dialer.AgentTarget(7), dialer.NumberTarget("+442079460000")} {
+	for i, to := range []dialer.Target{dialer.QueueTarget("sales"), dialer.NumberTarget("+442079460000")} {
 		call := d.dial(true)
 		require.NoError(t, d.eng.Hold(d.ctx, deskAgent, call))
 		require.NoError(t, d.eng.Transfer(d.ctx, deskAgent, call, to))

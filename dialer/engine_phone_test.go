@@ -174,28 +174,3 @@ func TestTransferToANumberEndsTheAgentsPartOnlyWhenAnswered(t *testing.T) {
 	require.Equal(t, agents.Dispo, a.State(), "answered: the agent's part ends")
 	require.Equal(t, "transferred to +15550001111", h.log.Records()[0].Cause.Reason)
 }
-
-// On a trunk with agents' phones, another agent is not yet a transfer or
-// conference target (the engine would not make them busy): refused with
-// the reason, the call unchanged.
-func TestAgentTargetsAreRefusedOnPhones(t *testing.T) {
-	t.Parallel()
-	h := newHarnessWith(t, dialer.Config{Mode: dialer.ModeManual}, dialer.Deps{Leads: dialer.NewMemoryHopper(), Phones: &phoneBook{}})
-	for _, id := range []agents.ID{1, 2} {
-		require.NoError(t, h.eng.AddAgent(id, agents.Config{}))
-		h.agent(id, agents.EvLogin)
-		h.phone(id, dialer.TrunkPhoneUp)
-		h.agent(id, agents.EvReady)
-	}
-	call, err := h.eng.ManualDial(h.ctx, 1, dialer.Lead{ID: 42, Number: "+15550142"})
-	require.NoError(t, err)
-	h.far(call, dialer.TrunkAnsweredHuman, time.Second)
-	h.advance(5 * time.Second)
-	err = h.eng.Transfer(h.ctx, 1, call, dialer.AgentTarget(2))
-	require.ErrorIs(t, err, dialer.ErrTrunkRefused)
-	require.ErrorContains(t, err, "not available on a real trunk yet")
-	require.ErrorIs(t, h.eng.AddParty(h.ctx, 1, call, dialer.AgentTarget(2)), dialer.ErrTrunkRefused)
-	require.Empty(t, h.trunk.controls, "nothing asked of the trunk")
-	require.Equal(t, agents.InCall, h.eng.Agent(1).State())
-	require.Equal(t, agents.Ready, h.eng.Agent(2).State())
-}

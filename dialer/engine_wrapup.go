@@ -45,6 +45,10 @@ type Settlement struct {
 	// Left: the agent left the call without a disposition (logout, session
 	// lost, shutdown): the code is campaigns.DispoAuto.
 	Left bool
+	// NoLead: the call handed its customer on to another agent (or was a
+	// guest's part of a conference); its settlement does not complete the
+	// lead.
+	NoLead bool
 	// Transition is the agent's move that settled it; its Call holds the
 	// call's talk, hold and dispo time (nil if the agent had none open).
 	Transition agents.Transition
@@ -67,7 +71,7 @@ func progressed(from, to CallState) bool {
 // settle ends a call in wrap-up with its agent's disposal d, or AUTO when
 // d is nil (the agent left it without one).
 func (e *Engine) settle(ctx context.Context, c *Call, s *agentSlot, tr agents.Transition, d *Disposal) {
-	st := Settlement{Call: c.ID, Lead: c.Lead.ID, Agent: c.Agent, Transition: tr}
+	st := Settlement{Call: c.ID, Lead: c.Lead.ID, Agent: c.Agent, Transition: tr, NoLead: c.noLead}
 	if d != nil {
 		st.Code, st.Saved = d.Code, d.Saved
 	} else {

@@ -404,7 +404,7 @@ func (l *Loop) shutdown(ctx context.Context) {
 	}
 	calls := l.eng.openCalls()
 	for _, c := range calls {
-		id := c.ID
+		id := c.leg
 		if err := l.trunk.Hangup(ctx, id); err != nil {
 			l.log.Error("hang up call at stop", "call", uint64(id), "err", err)
 		}
@@ -769,8 +769,11 @@ func (s loopCalls) CallProgressed(c *Call) {
 		return
 	}
 	p := &CallProgress{Call: c.ID, Lead: c.Lead.ID, Number: c.Lead.Number, State: c.State, At: c.Stamps[c.State]}
-	if c.State == CallConnected {
+	if c.State == CallConnected || c.TransferredFrom != 0 {
 		p.Agent = c.Agent
+	}
+	if c.TransferredFrom != 0 {
+		p.TransferredFrom, p.Stamps = c.TransferredFrom, c.Stamps
 	}
 	l.deps.Journal.CallProgress(p)
 }
@@ -818,6 +821,9 @@ func (s loopCalls) CallSettled(ctx context.Context, st *Settlement) {
 	}
 	l.log.Debug("call dispositioned", "agent", int64(st.Agent), "call", uint64(st.Call), "lead", int64(st.Lead),
 		"disposition", st.Code, "talk_s", times.Talk.Seconds(), "dispo_s", times.Dispo.Seconds())
+	if st.NoLead {
+		return // handed on: the call that has the customer completes the lead
+	}
 	if err := l.deps.Leads.CompleteDisposed(ctx, st.Lead, OutcomeCompleted, st.Code); err != nil {
 		l.log.Error("record attempt", "lead", int64(st.Lead), "err", err)
 	}

@@ -141,7 +141,9 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 	if dc := l.eng.dispositionCall(id); dc != nil {
 		ac = *dc
 	}
-	open, held := ac.ID != 0, ac.State == CallWrapUp
+	// A call that handed its customer on to another agent does not hold the
+	// lead: that agent's disposition settles it.
+	open, held := ac.ID != 0, ac.State == CallWrapUp && !ac.noLead
 	settled := l.eng.settledCall(id)
 	if call != 0 && (!open || ac.ID != call) {
 		if settled == call {

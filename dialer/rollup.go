@@ -18,10 +18,11 @@ import (
 // campaign's wait and pause time are the agents' rolled-up time.
 
 const rollupCampaignCallsSQL = `
-SELECT campaign_id, count(*), count(*) FILTER (WHERE answered_by = 'human'),
-	count(*) FILTER (WHERE connected_at IS NOT NULL), count(*) FILTER (WHERE abandoned),
+SELECT campaign_id, count(*) FILTER (WHERE dialled), count(*) FILTER (WHERE dialled AND answered_by = 'human'),
+	count(*) FILTER (WHERE dialled AND connected_at IS NOT NULL), count(*) FILTER (WHERE abandoned),
 	count(*) FILTER (WHERE outcome = 'machine'), coalesce(sum(talk_s), 0)::float8, coalesce(sum(dispo_s), 0)::float8
-FROM calls WHERE ended_at >= $1 AND ended_at < $2 GROUP BY 1`
+FROM (SELECT *, transferred_from_seq IS NULL AS dialled FROM calls) calls
+WHERE ended_at >= $1 AND ended_at < $2 GROUP BY 1`
 
 const rollupDispositionsSQL = `
 SELECT campaign_id, coalesce(agent_id, 0), disposition, count(*)

@@ -147,7 +147,7 @@ func (m *MemoryCallLog) BudgetHistory(_ context.Context, campaign CampaignID, si
 	var out []BudgetBucket
 	for i := range m.records {
 		r := &m.records[i]
-		if r.Campaign != campaign || !r.Outcome.Live() || r.EndedAt().Before(since) {
+		if r.Campaign != campaign || !r.Outcome.Live() || r.EndedAt().Before(since) || r.TransferredFrom != 0 {
 			continue
 		}
 		start := r.EndedAt().Truncate(budgetBucket)

@@ -153,8 +153,9 @@ func (c *Carrier) SendDTMF(_ context.Context, call dialer.CallID, digits dialer.
 	return nil
 }
 
-// Transfer REFERs the customer to the target; the agent's leg is released
-// and the customer's dialog is no longer ours.
+// Transfer REFERs the customer to a number or a queue: the agent's leg is
+// released and the customer's dialog is no longer ours. To another agent,
+// the customer is re-bridged into their leg and talks on to their hangup.
 func (c *Carrier) Transfer(_ context.Context, call dialer.CallID, to dialer.Target) error {
 	l, err := c.bridged(call, OpTransfer)
 	if err != nil {
@@ -166,7 +167,9 @@ func (c *Carrier) Transfer(_ context.Context, call dialer.CallID, to dialer.Targ
 	if !l.party.IsZero() {
 		return refuse(OpTransfer, call, "the call is a conference")
 	}
-	delete(c.legs, call)
+	if to.Kind != dialer.TargetAgent {
+		delete(c.legs, call)
+	}
 	c.record(Action{Call: call, Op: OpTransfer, Target: to})
 	return nil
 }

@@ -26,7 +26,8 @@ var checks = []check{
 	{"lead in two calls at once", `
 SELECT format('lead %s: calls %s and %s overlap', x.lead_id, x.id, y.id)
 FROM calls x JOIN calls y ON x.lead_id = y.lead_id AND x.id < y.id
-WHERE tstzrange(x.dialed_at, coalesce(x.ended_at, 'infinity')) && tstzrange(y.dialed_at, coalesce(y.ended_at, 'infinity'))`},
+WHERE x.transferred_from_seq IS NULL AND y.transferred_from_seq IS NULL
+  AND tstzrange(x.dialed_at, coalesce(x.ended_at, 'infinity')) && tstzrange(y.dialed_at, coalesce(y.ended_at, 'infinity'))`},
 
 	{"agent on two calls at once", `
 SELECT format('agent %s: calls %s and %s overlap', x.agent_id, x.id, y.id)
@@ -42,7 +43,7 @@ WHERE x.connected_at IS NOT NULL AND y.connected_at IS NOT NULL
 WITH seq AS (
 	SELECT c.id, c.lead_id, c.campaign_id, c.outcome, c.disposition, c.ended_at, c.dispositioned_at, c.end_cause,
 		lead(c.dialed_at) OVER w AS next_dial, lead(c.id) OVER w AS next_id
-	FROM calls c WHERE c.lead_id IS NOT NULL
+	FROM calls c WHERE c.lead_id IS NOT NULL AND NOT c.without_lead
 	WINDOW w AS (PARTITION BY c.lead_id ORDER BY c.dialed_at, c.id)
 )
 SELECT format('lead %s: call %s (%s %s) then call %s at %s', s.lead_id, s.id, s.outcome, coalesce(s.disposition, '-'),
@@ -72,7 +73,7 @@ WHERE s.next_dial IS NOT NULL AND s.ended_at IS NOT NULL
 SELECT DISTINCT ON (c.id) format('call %s to lead %s at %s: %s local in %s, outside %s-%s', c.id, c.lead_id, c.dialed_at,
 	(c.dialed_at AT TIME ZONE z)::time(0), z, h.opens, h.closes)
 FROM calls c
-JOIN leads l ON l.id = c.lead_id
+JOIN leads l ON l.id = c.lead_id AND c.transferred_from_seq IS NULL
 JOIN tz_groups g ON g.id = l.tz_group
 JOIN campaigns k ON k.id = c.campaign_id
 CROSS JOIN LATERAL unnest(g.zones) z
@@ -87,7 +88,7 @@ ORDER BY c.id, h.closes, z`},
 	{"DNC number dialled", `
 SELECT format('call %s to %s after it went on a DNC list at %s', c.id, c.phone, d.added_at)
 FROM calls c JOIN dnc d ON d.phone = c.phone AND (d.campaign_id IS NULL OR d.campaign_id = c.campaign_id)
-WHERE c.dialed_at > d.added_at + interval '5 seconds'`},
+WHERE c.dialed_at > d.added_at + interval '5 seconds' AND c.transferred_from_seq IS NULL`},
 
 	{"call left open", `
 SELECT format('call %s of node %s is %s', id, node, state) FROM calls WHERE state <> 'ended'`},
