@@ -62,6 +62,7 @@ type rtpSocket struct {
 type rtpSeen struct {
 	from netip.AddrPort
 	hdr  rtp.Header
+	b0   byte // the payload's first byte: whose voice it is
 }
 
 func listenRTP(t *testing.T) *rtpSocket {
@@ -82,7 +83,11 @@ func listenRTP(t *testing.T) *rtpSocket {
 				continue
 			}
 			s.mu.Lock()
-			s.got = append(s.got, rtpSeen{from: from, hdr: p.Header})
+			var b0 byte
+			if len(p.Payload) > 0 {
+				b0 = p.Payload[0]
+			}
+			s.got = append(s.got, rtpSeen{from: from, hdr: p.Header, b0: b0})
 			s.mu.Unlock()
 		}
 	}()
@@ -99,8 +104,12 @@ func (s *rtpSocket) seen() []rtpSeen {
 
 // talk sends n 20 ms PCMU packets of a tone as stream ssrc to port, paced.
 func (s *rtpSocket) talk(ctx context.Context, port int, ssrc uint32, n int) int {
+	return s.say(ctx, port, ssrc, n, media.PCMU.Encode(nil, tone(160)))
+}
+
+// say is talk with the payload given: a voice the other end can tell apart.
+func (s *rtpSocket) say(ctx context.Context, port int, ssrc uint32, n int, payload []byte) int {
 	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port}
-	payload := media.PCMU.Encode(nil, tone(160))
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	sent := 0
