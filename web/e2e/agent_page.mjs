@@ -129,7 +129,8 @@ async function agents() {
   await dialog.waitFor();
   await dialog.locator('#dir-agents tr[data-state="PAUSED"]', { hasText: 'agent2' }).waitFor();
   await dialog.locator('#dir-numbers tr', { hasText: 'Billing desk' }).waitFor();
-  assert.ok(await dialog.getByRole('button', { name: 'Transfer to agent2' }).isEnabled());
+  // agent2 is paused: the customer could not go into their line.
+  assert.ok(await dialog.getByRole('button', { name: 'Transfer to agent2' }).isDisabled(), 'only a READY agent takes a transfer');
   assert.ok(await ag.locator('#dir-queues-box').isHidden(), 'no queues exist, so no queue section');
   await ag.screenshot({ path: path.join(shots, 'agent-transfer.png') });
   await btn(ag, 'Close').click();

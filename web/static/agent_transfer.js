@@ -26,9 +26,19 @@ async function openDirectory(m) {
     const d = await api('GET', '/agent/transfer-directory');
     const pick = (target, name) => el('button', { type: 'button', text: (mode === 'transfer' ? 'Transfer to ' : 'Conference ') + name,
       onclick: () => choose(target) });
+    // The customer goes straight into the other agent's line: only a READY
+    // one can take them (the server refuses the others with the reason).
+    const pickAgent = (a) => {
+      const b = pick(a.target, a.username);
+      if (a.state !== 'READY') {
+        b.disabled = true;
+        b.title = a.username + ' is ' + a.state + ': only a READY agent can take the customer';
+      }
+      return b;
+    };
     $('dir-agents').replaceChildren(...d.agents.map((a) => el('tr', { 'data-state': a.state },
       el('td', { text: a.name ? a.name + ' (' + a.username + ')' : a.username }), el('td', { class: 'state-' + a.state, text: a.state }),
-      el('td', {}, pick(a.target, a.username)))));
+      el('td', {}, pickAgent(a)))));
     $('dir-agents-none').hidden = d.agents.length > 0;
     // Queues come with inbound; the section shows only when there are some.
     $('dir-queues-box').hidden = !d.queues.length;
