@@ -49,6 +49,9 @@ type AgentCallView struct {
 	Muted bool
 	// Party is the third party while the call is a conference.
 	Party Target
+	// Guest: the conference is Party's (an agent's), who can leave the
+	// customer to this agent or end it; the guest's controls are refused.
+	Guest bool
 }
 
 // AgentView reports one agent's live state.
@@ -66,7 +69,10 @@ func (l *Loop) AgentView(ctx context.Context, id agents.ID) (AgentView, error) {
 		case s.call != nil:
 			c := s.call
 			cv := &AgentCallView{ID: c.ID, Lead: c.Lead.ID, Number: c.Lead.Number, Start: c.Stamps[CallDialing],
-				Muted: c.Muted, Party: c.Party}
+				Muted: c.Muted, Party: c.Party, Guest: c.guest()}
+			if c.TransferredFrom != 0 {
+				cv.Start = c.Stamps[CallConnected] // theirs since it was handed to them
+			}
 			switch c.State {
 			case CallDialing, CallQueued:
 				cv.State = "dialing"

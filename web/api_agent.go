@@ -500,7 +500,8 @@ func (s *Server) apiAgentCall(c *fiber.Ctx) error {
 		conference = s.targetLabel(ctx, *v.Call.Party)
 	}
 	out := fiber.Map{"id": v.Call.ID, "state": v.Call.State, "start": v.Call.Start, "campaign_id": campaign,
-		"on_hold": v.OnHold, "muted": v.Call.Muted, "conference": conference, "agent_state": v.State}
+		"on_hold": v.OnHold, "muted": v.Call.Muted, "conference": conference, "conference_guest": v.Call.Guest,
+		"agent_state": v.State}
 	lead, err := campaigns.GetLead(ctx, s.db, campaigns.LeadID(v.Call.Lead))
 	if err == nil {
 		out["lead"] = lead

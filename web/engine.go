@@ -158,6 +158,9 @@ type CallView struct {
 	Muted bool `json:"muted"`
 	// Party is the third party while the call is a conference.
 	Party *TransferTarget `json:"party,omitempty"`
+	// Guest: the conference is Party's, who can leave the customer to this
+	// agent or end it.
+	Guest bool `json:"guest,omitempty"`
 	// Callback is set when a preview is one of the agent's callbacks.
 	Callback *campaigns.Callback `json:"callback,omitempty"`
 }

@@ -310,7 +310,7 @@ func (e *webEngine) Agent(ctx context.Context, campaign campaigns.ID, agent agen
 	}
 	if c := v.Call; c != nil {
 		out.Call = &web.CallView{ID: web.CallID(c.ID), Lead: campaigns.LeadID(c.Lead), Number: c.Number, State: c.State, Start: c.Start,
-			Muted: c.Muted, Party: webTarget(c.Party)}
+			Muted: c.Muted, Party: webTarget(c.Party), Guest: c.Guest}
 		if c.State == "preview" {
 			// A callback's preview shows its notes.
 			if o, ok, err := l.Offer(ctx, agent); err == nil && ok && o.Lead.ID == c.Lead {

@@ -19,12 +19,17 @@ let lastCallKey = '';
 function renderControls() {
   const s = ws.agent.state || 'LOGGED_OUT', call = ws.call;
   const cs = call ? call.state : 'none';
-  const talking = cs === 'connected' || cs === 'held';
   const held = !!(call && call.on_hold);
   const muted = !!(call && call.muted);
   const conference = (call && call.conference) || '';
+  // A guest in another agent's conference listens and talks; the call's
+  // controls are the host's.
+  const guest = !!(call && call.conference_guest);
+  const talking = (cs === 'connected' || cs === 'held') && !guest;
   setText('call-state', cs);
-  setText('call-flags', [held ? 'on hold' : '', muted ? 'muted' : '', conference ? 'in conference with ' + conference : ''].filter(Boolean).join(' · '));
+  setText('call-flags', [held ? 'on hold' : '', muted ? 'muted' : '',
+    conference ? (guest ? conference + "'s conference: they can leave the customer to you" : 'in conference with ' + conference) : '']
+    .filter(Boolean).join(' · '));
   // Dial: the preview on screen, or (READY, nothing on screen) the number typed.
   $('btn-dial').disabled = !(cs === 'preview' || (s === 'READY' && !call && $('dial-number').value.trim() !== ''));
   // Skip is refused past the campaign's hourly cap: the button says so.
@@ -39,7 +44,8 @@ function renderControls() {
   $('btn-unmute').disabled = !muted;
   $('btn-transfer').disabled = !talking || !!conference;
   $('btn-conference').disabled = !talking || !!conference;
-  $('btn-leave').disabled = !conference;
+  $('btn-leave').disabled = !conference || guest;
+  $('btn-leave').title = guest ? 'The conference is ' + conference + "'s: only they can leave it" : '';
   $('btn-keypad').disabled = !talking;
   const key = call ? call.id + ':' + cs : '';
   if (call && key !== lastCallKey && (cs === 'connected' || cs === 'preview')) alertCall();
