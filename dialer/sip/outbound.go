@@ -559,6 +559,9 @@ func (l *outLeg) live() {
 		}
 		select {
 		case req := <-l.farBye:
+			if l.transferredBeforeBye(log) {
+				return
+			}
 			cause := byeCause(req)
 			log.Info("the customer hung up", "cause", cause.String())
 			l.report(dialer.TrunkHungUp, cause)
@@ -594,7 +597,7 @@ func (l *outLeg) live() {
 		case r := <-l.rf.results:
 			l.onReferResult(log, r)
 		case n := <-l.rf.notifies:
-			if l.onReferNotify(log, n) {
+			if l.onReferNotify(log, n, false) {
 				return
 			}
 		case <-l.rf.timeout():

@@ -215,7 +215,8 @@ func (l *outLeg) onReferResult(log *slog.Logger, r referResult) {
 
 // onReferNotify handles a sipfrag status from the carrier (leg's
 // goroutine); true when the transfer succeeded and our leg is over.
-func (l *outLeg) onReferNotify(log *slog.Logger, n referNotify) bool {
+// farHungUp: the carrier's BYE has come already.
+func (l *outLeg) onReferNotify(log *slog.Logger, n referNotify, farHungUp bool) bool {
 	st := l.rf.state
 	if st == nil {
 		log.Debug("NOTIFY for no REFER under way", "status", n.code)
@@ -244,6 +245,9 @@ func (l *outLeg) onReferNotify(log *slog.Logger, n referNotify) bool {
 		l.ctl.up = false // no control applies any more; endControls releases the media
 		l.ctl.mu.Unlock()
 		l.report(dialer.TrunkTransferAnswered, dialer.Cause{})
+		if farHungUp {
+			return true
+		}
 		select {
 		case <-l.farBye:
 			// The carrier hung up on us first: nothing more to say.
@@ -277,16 +281,35 @@ func (l *outLeg) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 489, "Bad Event")
 		return
 	}
-	respond(tx, req, sip.StatusOK, "OK")
-	n, ok := parseSipfrag(req.Body())
-	if !ok {
+	// The status reaches the leg before our 200 leaves: a BYE the carrier
+	// sends once it has our 200 then always finds it there
+	// (transferredBeforeBye).
+	if n, ok := parseSipfrag(req.Body()); ok {
+		select {
+		case l.rf.notifies <- n:
+		case <-l.ctx.Done():
+		}
+	} else {
 		l.log.Debug("NOTIFY without a sipfrag status line")
-		return
 	}
-	select {
-	case l.rf.notifies <- n:
-	case <-l.ctx.Done():
+	respond(tx, req, sip.StatusOK, "OK")
+}
+
+// transferredBeforeBye runs on the leg's goroutine when the far end hung
+// up: a NOTIFY that came before the BYE and says the transfer was answered
+// is the call's outcome (true), not the hang-up.
+func (l *outLeg) transferredBeforeBye(log *slog.Logger) bool {
+	for l.rf.state != nil {
+		select {
+		case n := <-l.rf.notifies:
+			if l.onReferNotify(log, n, true) {
+				return true
+			}
+		default:
+			return false
+		}
 	}
+	return false
 }
 
 // isReferEvent: "refer", maybe with parameters (";id=2").

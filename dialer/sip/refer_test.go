@@ -59,6 +59,21 @@ func TestSIPTransferByReferAnswered(t *testing.T) {
 		"one transfer event and no hang-up after it")
 }
 
+// A carrier that hangs up on us itself once the transfer is answered
+// (its BYE crossing ours, or coming first): the engine hears of the
+// transfer once and of nothing after it, and the leg ends.
+func TestSIPTransferByReferThenCarrierBye(t *testing.T) {
+	t.Parallel()
+	tr, rec, _, _, _, s, l := referCall(t, Config{}, "uas_refer_bye.xml")
+	require.ErrorIs(t, tr.Transfer(context.Background(), 1, dialer.NumberTarget("+15550001111")), dialer.ErrTransferPending)
+	rec.waitFor(t, 1, dialer.TrunkTransferAnswered)
+	sippPassed(t, s)
+	testwait.Until(t, func() bool { _, ok := tr.leg(1); return !ok }, "the customer leg is over")
+	<-l.media.Done()
+	require.Zero(t, tr.Channels("carrier"))
+	require.Equal(t, []dialer.TrunkEventKind{dialer.TrunkAnsweredHuman, dialer.TrunkTransferAnswered}, withoutRinging(rec.kinds(1)))
+}
+
 // The carrier's NOTIFY says the number is busy: the transfer failed with
 // that cause, and the customer and the agent still hear each other.
 func TestSIPTransferByReferBusyAgentKeepsCustomer(t *testing.T) {
