@@ -169,3 +169,10 @@ func TestParseSipfrag(t *testing.T) {
 	require.True(t, isReferEvent(" Refer "))
 	require.False(t, isReferEvent("presence"))
 }
+
+func TestTrunkConfigTransferMethod(t *testing.T) {
+	for _, m := range []string{"", TransferBridge, TransferRefer} {
+		require.NoError(t, TrunkConfig{Name: "a", URI: "sip:127.0.0.1", TransferMethod: m}.Validate(), m)
+	}
+	require.ErrorContains(t, TrunkConfig{Name: "a", URI: "sip:127.0.0.1", TransferMethod: "blind"}.Validate(), `transfer method "blind" is not bridge or refer`)
+}
