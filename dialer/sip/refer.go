@@ -37,15 +37,18 @@ type referLeg struct {
 	notifies chan referNotify
 
 	state *referState // nil: no REFER under way
+	sent  int         // REFERs sent on the call: tells a late result from the current one's
 }
 
 type referState struct {
+	id       int
 	number   string
 	accepted bool        // 2xx to the REFER, or a NOTIFY arrived
 	timer    *time.Timer // the next NOTIFY is due before it fires
 }
 
 type referResult struct {
+	id  int
 	res *sip.Response
 	err error
 }
@@ -78,7 +81,7 @@ func (r *referLeg) done() {
 
 // referRequest builds the REFER for number: Refer-To is the number at the
 // trunk's host, as the INVITE's Request-URI would be; Referred-By is the
-// identity our INVITE gave (From).
+// campaign's caller ID at our host (anonymous without one).
 func (l *outLeg) referRequest(number string) (*sip.Request, error) {
 	target, err := l.trunk.config().target()
 	if err != nil {
@@ -89,6 +92,10 @@ func (l *outLeg) referRequest(number string) (*sip.Request, error) {
 	referTo.UriParams = target.UriParams.Clone()
 	referTo.Headers = nil
 	referredBy := l.dlg.InviteRequest.From().Address
+	if l.req.CallerID != "" {
+		// The caller ID, also when it went in P-Asserted-Identity.
+		referredBy = sip.Uri{Scheme: "sip", User: l.req.CallerID, Host: l.t.ua.host}
+	}
 	referredBy.UriParams, referredBy.Headers = nil, nil
 	referToV, referredByV := "<"+referTo.String()+">", "<"+referredBy.String()+">"
 	if err := headerSafe("Refer-To", referToV); err != nil {
@@ -128,11 +135,13 @@ func (l *outLeg) startRefer(log *slog.Logger, number string) {
 		l.referEnded(dialer.TrunkTransferFailed, dialer.Cause{Q850: 41, Reason: "REFER not sent"})
 		return
 	}
-	l.rf.state = &referState{number: number}
+	l.rf.sent++
+	l.rf.state = &referState{id: l.rf.sent, number: number}
+	id := l.rf.sent
 	wait := func() {
 		defer cancel()
 		defer tx.Terminate()
-		var r referResult
+		r := referResult{id: id}
 	loop:
 		for {
 			select {
@@ -176,8 +185,8 @@ func (l *outLeg) referEnded(kind dialer.TrunkEventKind, cause dialer.Cause) {
 // onReferResult handles the REFER's final response (leg's goroutine).
 func (l *outLeg) onReferResult(log *slog.Logger, r referResult) {
 	st := l.rf.state
-	if st == nil {
-		return
+	if st == nil || st.id != r.id {
+		return // the REFER it answers is over already
 	}
 	switch {
 	case r.err != nil:
