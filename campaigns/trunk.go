@@ -26,6 +26,16 @@ const (
 	CallerIDPAI  CallerIDHeader = "pai"
 )
 
+// TransferMethod is how a blind transfer to a number leaves a call on the
+// trunk: a new call bridged to the customer's, or REFER to the carrier.
+type TransferMethod string
+
+// Transfer methods.
+const (
+	TransferBridge TransferMethod = "bridge"
+	TransferRefer  TransferMethod = "refer"
+)
+
 // Transport is the SIP transport to a trunk.
 type Transport string
 
@@ -58,6 +68,7 @@ type Trunk struct {
 	MaxChannels    int            `json:"max_channels"`
 	CPS            float64        `json:"cps"`
 	CallerIDHeader CallerIDHeader `json:"caller_id_header"`
+	TransferMethod TransferMethod `json:"transfer_method"`
 	Enabled        bool           `json:"enabled"`
 	// Campaigns names the campaigns that dial through this trunk.
 	Campaigns []string  `json:"campaigns"`
@@ -173,6 +184,7 @@ type TrunkSpec struct {
 	MaxChannels    *int
 	CPS            *float64
 	CallerIDHeader *string
+	TransferMethod *string
 	Enabled        *bool
 }
 
@@ -249,6 +261,9 @@ func (s TrunkSpec) apply(t *Trunk) error {
 	if s.CallerIDHeader != nil {
 		t.CallerIDHeader = CallerIDHeader(strings.ToLower(strings.TrimSpace(*s.CallerIDHeader)))
 	}
+	if s.TransferMethod != nil {
+		t.TransferMethod = TransferMethod(strings.ToLower(strings.TrimSpace(*s.TransferMethod)))
+	}
 	if s.Enabled != nil {
 		t.Enabled = *s.Enabled
 	}
@@ -285,6 +300,11 @@ func (t *Trunk) validate() error {
 	case CallerIDFrom, CallerIDPAI:
 	default:
 		return trunkError("caller_id_header", "caller_id_header %q refused: from or pai (P-Asserted-Identity)", t.CallerIDHeader)
+	}
+	switch t.TransferMethod {
+	case TransferBridge, TransferRefer:
+	default:
+		return trunkError("transfer_method", "transfer_method %q refused: bridge (a new call bridged to the customer) or refer (REFER to the carrier)", t.TransferMethod)
 	}
 	return nil
 }

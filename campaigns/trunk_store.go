@@ -25,14 +25,14 @@ func touchCampaigns(ctx context.Context, db DB, where string, arg any) error {
 }
 
 const trunkColumns = `t.id, t.name, t.uri, t.username, t.password, t.max_channels, t.cps::float8,
-	t.caller_id_header, t.enabled, t.created_at, t.updated_at,
+	t.caller_id_header, t.transfer_method, t.enabled, t.created_at, t.updated_at,
 	ARRAY(SELECT c.name FROM campaign_trunks ct JOIN campaigns c ON c.id = ct.campaign_id
 		WHERE ct.trunk_id = t.id ORDER BY c.name)`
 
 func scanTrunk(row pgx.Row) (Trunk, error) {
 	var t Trunk
 	err := row.Scan(&t.ID, &t.Name, &t.URI, &t.Username, &t.Password, &t.MaxChannels, &t.CPS,
-		&t.CallerIDHeader, &t.Enabled, &t.CreatedAt, &t.UpdatedAt, &t.Campaigns)
+		&t.CallerIDHeader, &t.TransferMethod, &t.Enabled, &t.CreatedAt, &t.UpdatedAt, &t.Campaigns)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -75,9 +75,10 @@ func trunkWriteError(err error, name string) error {
 }
 
 // AddTrunk creates a trunk. Name and URI are required; the rest default
-// (DefaultTrunkChannels, DefaultTrunkCPS, caller ID in From, enabled).
+// (DefaultTrunkChannels, DefaultTrunkCPS, caller ID in From, transfers
+// bridged, enabled).
 func AddTrunk(ctx context.Context, db DB, spec TrunkSpec) (Trunk, error) {
-	t := Trunk{MaxChannels: DefaultTrunkChannels, CPS: DefaultTrunkCPS, CallerIDHeader: CallerIDFrom, Enabled: true}
+	t := Trunk{MaxChannels: DefaultTrunkChannels, CPS: DefaultTrunkCPS, CallerIDHeader: CallerIDFrom, TransferMethod: TransferBridge, Enabled: true}
 	if spec.Name == nil || strings.TrimSpace(*spec.Name) == "" {
 		return t, trunkError("name", "a trunk needs a name")
 	}
@@ -88,9 +89,9 @@ func AddTrunk(ctx context.Context, db DB, spec TrunkSpec) (Trunk, error) {
 		return t, err
 	}
 	var id TrunkID
-	err := db.QueryRow(ctx, `INSERT INTO trunks (name, uri, username, password, max_channels, cps, caller_id_header, enabled)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		t.Name, t.URI, t.Username, t.Password, t.MaxChannels, t.CPS, t.CallerIDHeader, t.Enabled).Scan(&id)
+	err := db.QueryRow(ctx, `INSERT INTO trunks (name, uri, username, password, max_channels, cps, caller_id_header, transfer_method, enabled)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		t.Name, t.URI, t.Username, t.Password, t.MaxChannels, t.CPS, t.CallerIDHeader, t.TransferMethod, t.Enabled).Scan(&id)
 	if err != nil {
 		return t, trunkWriteError(err, t.Name)
 	}
@@ -134,8 +135,8 @@ func UpdateTrunk(ctx context.Context, db TxDB, id TrunkID, spec TrunkSpec) (Trun
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE trunks SET name = $2, uri = $3, username = $4, password = $5, max_channels = $6,
-			cps = $7, caller_id_header = $8, enabled = $9, updated_at = now() WHERE id = $1`,
-			id, t.Name, t.URI, t.Username, t.Password, t.MaxChannels, t.CPS, t.CallerIDHeader, t.Enabled)
+			cps = $7, caller_id_header = $8, transfer_method = $9, enabled = $10, updated_at = now() WHERE id = $1`,
+			id, t.Name, t.URI, t.Username, t.Password, t.MaxChannels, t.CPS, t.CallerIDHeader, t.TransferMethod, t.Enabled)
 		if err != nil {
 			return trunkWriteError(err, t.Name)
 		}

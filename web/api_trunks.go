@@ -20,12 +20,14 @@ type trunkRequest struct {
 	MaxChannels    *int     `json:"max_channels"`
 	CPS            *float64 `json:"cps"`
 	CallerIDHeader *string  `json:"caller_id_header"`
+	TransferMethod *string  `json:"transfer_method"`
 	Enabled        *bool    `json:"enabled"`
 }
 
 func (r trunkRequest) spec() campaigns.TrunkSpec {
 	return campaigns.TrunkSpec{Name: r.Name, URI: r.URI, Username: r.Username, Password: r.Password,
-		MaxChannels: r.MaxChannels, CPS: r.CPS, CallerIDHeader: r.CallerIDHeader, Enabled: r.Enabled}
+		MaxChannels: r.MaxChannels, CPS: r.CPS, CallerIDHeader: r.CallerIDHeader,
+		TransferMethod: r.TransferMethod, Enabled: r.Enabled}
 }
 
 // trunkStoreError answers a refused trunk change: a bad field 400 naming

@@ -189,7 +189,8 @@ func sipTrunks(c *campaigns.Campaign, ts []campaigns.Trunk) ([]sip.TrunkConfig, 
 			continue
 		}
 		cfgs = append(cfgs, sip.TrunkConfig{Name: t.Name, URI: t.URI, Username: t.Username, Password: t.Password,
-			MaxChannels: t.MaxChannels, CPS: t.CPS, CallerIDHeader: string(t.CallerIDHeader)})
+			MaxChannels: t.MaxChannels, CPS: t.CPS, CallerIDHeader: string(t.CallerIDHeader),
+			TransferMethod: string(t.TransferMethod)})
 	}
 	if len(cfgs) == 0 {
 		return nil, fmt.Errorf("campaign %q: every one of its trunks is disabled", c.Name)

@@ -16,10 +16,10 @@ import (
 
 func trunksCommand() func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return subcommands("trunks", map[string]command{
-		"add":    {"add a SIP trunk: --name NAME --uri sip:HOST[:PORT][;transport=udp|tcp] [--username U --password-stdin] [--max-channels N] [--cps N] [--caller-id-header from|pai]", trunksAdd},
+		"add":    {"add a SIP trunk: --name NAME --uri sip:HOST[:PORT][;transport=udp|tcp] [--username U --password-stdin] [--max-channels N] [--cps N] [--caller-id-header from|pai] [--transfer bridge|refer]", trunksAdd},
 		"list":   {"list trunks with their limits and the campaigns using them [--json]", trunksList},
 		"show":   {"show one trunk as JSON (never its password): show NAME", trunksShow},
-		"set":    {"change a trunk: set NAME [--name NEW] [--uri ...] [--username U] [--password-stdin | --no-password] [--max-channels N] [--cps N] [--caller-id-header from|pai] [--enabled=false]", trunksSet},
+		"set":    {"change a trunk: set NAME [--name NEW] [--uri ...] [--username U] [--password-stdin | --no-password] [--max-channels N] [--cps N] [--caller-id-header from|pai] [--transfer bridge|refer] [--enabled=false]", trunksSet},
 		"remove": {"remove a trunk no campaign uses: remove NAME", trunksRemove},
 	})
 }
@@ -35,8 +35,9 @@ func trunkFlags(c *dbCommand) func(stdin io.Reader) (campaigns.TrunkSpec, error)
 	channels := fs.Int("max-channels", campaigns.DefaultTrunkChannels, "simultaneous calls the carrier allows")
 	cps := fs.Float64("cps", campaigns.DefaultTrunkCPS, "new calls per second the carrier allows (may be fractional, e.g. 0.5)")
 	header := fs.String("caller-id-header", string(campaigns.CallerIDFrom), "where the caller ID goes: from (the From header) or pai (P-Asserted-Identity)")
+	transfer := fs.String("transfer", string(campaigns.TransferBridge), "blind transfer to a number: bridge (a new call through the trunk, bridged to the customer) or refer (REFER: the carrier connects the customer; bridged anyway if it refuses)")
 	enabled := fs.Bool("enabled", true, "whether campaigns may dial through it")
-	for _, n := range []string{"name", "uri", "username", "password-stdin", "no-password", "max-channels", "cps", "caller-id-header", "enabled"} {
+	for _, n := range []string{"name", "uri", "username", "password-stdin", "no-password", "max-channels", "cps", "caller-id-header", "transfer", "enabled"} {
 		fs.noEnv[n] = true
 	}
 	return func(stdin io.Reader) (campaigns.TrunkSpec, error) {
@@ -53,6 +54,8 @@ func trunkFlags(c *dbCommand) func(stdin io.Reader) (campaigns.TrunkSpec, error)
 				spec.CPS = cps
 			case "caller-id-header":
 				spec.CallerIDHeader = header
+			case "transfer":
+				spec.TransferMethod = transfer
 			case "enabled":
 				spec.Enabled = enabled
 			}
@@ -101,8 +104,8 @@ func trunksAdd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return trunkCLIError(err)
 	}
-	fmt.Fprintf(stdout, "added trunk %s (id %d): %s, %d channels, %s calls/s, caller ID in %s, password %s\n",
-		t.Name, t.ID, t.URI, t.MaxChannels, formatCPS(t.CPS), t.CallerIDHeader, passwordState(t))
+	fmt.Fprintf(stdout, "added trunk %s (id %d): %s, %d channels, %s calls/s, caller ID in %s, password %s, transfers by %s\n",
+		t.Name, t.ID, t.URI, t.MaxChannels, formatCPS(t.CPS), t.CallerIDHeader, passwordState(t), t.TransferMethod)
 	return nil
 }
 
@@ -116,7 +119,11 @@ func trunkFlagGiven(fs *flagSet, name string) bool {
 func trunkCLIError(err error) error {
 	var te *campaigns.TrunkError
 	if errors.As(err, &te) && te.Field != "" && te.Field != "trunks" {
-		return fmt.Errorf("--%s: %s", strings.ReplaceAll(te.Field, "_", "-"), te.Message)
+		flag := strings.ReplaceAll(te.Field, "_", "-")
+		if te.Field == "transfer_method" {
+			flag = "transfer"
+		}
+		return fmt.Errorf("--%s: %s", flag, te.Message)
 	}
 	return err
 }
@@ -150,7 +157,7 @@ func trunksList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return printJSON(stdout, list)
 	}
 	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tURI\tCHANNELS\tCPS\tCALLER-ID\tUSERNAME\tPASSWORD\tENABLED\tCAMPAIGNS")
+	fmt.Fprintln(tw, "NAME\tURI\tCHANNELS\tCPS\tCALLER-ID\tUSERNAME\tPASSWORD\tENABLED\tCAMPAIGNS\tTRANSFER")
 	for _, t := range list {
 		user := t.Username
 		if user == "" {
@@ -160,8 +167,8 @@ func trunksList(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if used == "" {
 			used = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%v\t%s\n", t.Name, t.URI, t.MaxChannels, formatCPS(t.CPS),
-			t.CallerIDHeader, user, passwordState(t), t.Enabled, used)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%v\t%s\t%s\n", t.Name, t.URI, t.MaxChannels, formatCPS(t.CPS),
+			t.CallerIDHeader, user, passwordState(t), t.Enabled, used, t.TransferMethod)
 	}
 	return tw.Flush()
 }

@@ -31,7 +31,12 @@
 //     goroutine, through the same trunks and limits) whose progress goes to
 //     the customer leg's goroutine, which wires it in when it answers (until
 //     then, and if it does not, the agent keeps the customer) and hangs it
-//     up when the call ends. A Hangup after Play sends its BYE when the
+//     up when the call ends. On a trunk whose TransferMethod is refer, a
+//     transfer to a number is a REFER in the customer's dialog instead
+//     (refer.go): the leg's goroutine sends it, one short goroutine waits
+//     for its final response, the carrier's NOTIFYs come through the
+//     dialog's handler; a NOTIFY saying 2xx ends our leg, a carrier that
+//     refuses REFER gets the bridged transfer. A Hangup after Play sends its BYE when the
 //     prompt has finished. The agents' phone legs are not ours:
 //     TrunkOptions.AgentLegs lends them; prompts come from
 //     TrunkOptions.Prompts.

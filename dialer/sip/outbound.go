@@ -67,6 +67,8 @@ type outLeg struct {
 	// parent is the customer leg of a third party's leg, nil otherwise.
 	parent      *outLeg
 	partyEvents chan partyEvent // progress of our third party's leg
+	// rf is a transfer by REFER under way (refer.go).
+	rf referLeg
 
 	ctl legCtl
 
@@ -90,7 +92,7 @@ type outLeg struct {
 func newOutLeg(t *Trunk, req dialer.DialRequest) *outLeg {
 	l := &outLeg{t: t, req: req, farBye: make(chan *sip.Request, 1), reinvites: make(chan reinvite),
 		acks: make(chan *sip.Request, 4), cmds: make(chan func(*slog.Logger), 8), partyEvents: make(chan partyEvent, 4),
-		log: t.log.With("call", uint64(req.Call))}
+		rf: newReferLeg(), log: t.log.With("call", uint64(req.Call))}
 	ctx, cancel := context.WithCancelCause(t.ua.ctx)
 	l.ctx, l.cancel = ctx, cancel
 	l.report = func(kind dialer.TrunkEventKind, cause dialer.Cause) { t.deliver(req.Call, kind, cause) }
@@ -526,6 +528,8 @@ func (l *outLeg) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		case l.acks <- req:
 		default:
 		}
+	case sip.NOTIFY:
+		l.onNotify(req, tx)
 	default:
 		respond(tx, req, 488, "Not Acceptable Here")
 	}
@@ -537,6 +541,7 @@ func (l *outLeg) live() {
 	log := l.log.With("trunk", l.trunk.name)
 	l.controlsUp()
 	defer l.endControls()
+	defer l.rf.done()
 
 	l.report(dialer.TrunkAnsweredHuman, dialer.Cause{})
 	mediaDone := l.media.Done()
@@ -554,6 +559,9 @@ func (l *outLeg) live() {
 		}
 		select {
 		case req := <-l.farBye:
+			if l.transferredBeforeBye(log) {
+				return
+			}
 			cause := byeCause(req)
 			log.Info("the customer hung up", "cause", cause.String())
 			l.report(dialer.TrunkHungUp, cause)
@@ -586,6 +594,14 @@ func (l *outLeg) live() {
 			if l.onPartyEvent(log, ev) {
 				return
 			}
+		case r := <-l.rf.results:
+			l.onReferResult(log, r)
+		case n := <-l.rf.notifies:
+			if l.onReferNotify(log, n, false) {
+				return
+			}
+		case <-l.rf.timeout():
+			l.onReferTimeout(log)
 		case r := <-l.reinvites:
 			if pending != nil {
 				// A new offer replaces the one whose ACK is missing.

@@ -46,6 +46,11 @@ type legCtl struct {
 	// playing is closed when the prompt of Play has finished: a Hangup
 	// after Play waits for it.
 	playing <-chan struct{}
+	// referring is the number of a transfer by REFER under way; noRefer
+	// is set once the carrier refused a REFER on this call (later
+	// transfers are bridged at once).
+	referring string
+	noRefer   bool
 }
 
 // controlled returns the leg of call if it is up, else an error wrapping
@@ -113,6 +118,9 @@ func (l *outLeg) pairLocked(what string) error {
 	}
 	if l.ctl.dialing != nil {
 		return refused(l.req.Call, what+": a "+l.ctl.dialMode.String()+" to a number is ringing")
+	}
+	if l.ctl.referring != "" {
+		return refused(l.req.Call, what+": a transfer to "+l.ctl.referring+" is under way")
 	}
 	if l.ctl.agentLeg == nil {
 		return refused(l.req.Call, what+": the agent has left the call")
@@ -196,6 +204,9 @@ func (t *Trunk) hold(call dialer.CallID, on bool) error {
 	if l.ctl.conf != nil {
 		return refused(call, what+": the call is a conference")
 	}
+	if l.ctl.referring != "" {
+		return refused(call, what+": a transfer to "+l.ctl.referring+" is under way")
+	}
 	if l.ctl.held == on {
 		return refused(call, what+": the call is already "+map[bool]string{true: "on hold", false: "off hold"}[on])
 	}
@@ -210,9 +221,11 @@ func (t *Trunk) hold(call dialer.CallID, on bool) error {
 
 // Transfer hands the customer to another agent's phone leg (re-bridged at
 // once), or to a number: a new leg through the trunk, bridged to the
-// customer when it answers (the agent's leg is released then); until then,
-// and if it is not answered, the agent keeps the customer. Transfers to a
-// queue are refused (no inbound queues on this trunk yet).
+// customer when it answers (the agent's leg is released then), or, on a
+// trunk whose TransferMethod is TransferRefer, a REFER to the carrier
+// (refer.go); until then, and if it is not answered, the agent keeps the
+// customer. Transfers to a queue are refused (no inbound queues on this
+// trunk yet).
 func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target) error {
 	if err := to.Validate(); err != nil {
 		return err
@@ -226,7 +239,15 @@ func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target
 			return err
 		}
 		defer l.ctl.mu.Unlock()
-		if err := l.startPartyLocked(to.Number, partyTransfer); err != nil {
+		if l.trunk.config().TransferMethod == TransferRefer && !l.ctl.noRefer {
+			number := to.Number
+			select {
+			case l.cmds <- func(log *slog.Logger) { l.startRefer(log, number) }:
+			default:
+				return refused(call, "transfer: the call is busy with earlier controls")
+			}
+			l.ctl.referring = number
+		} else if err := l.startPartyLocked(to.Number, partyTransfer); err != nil {
 			return err
 		}
 		// The engine keeps the call the agent's until the number answers

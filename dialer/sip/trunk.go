@@ -40,7 +40,20 @@ type TrunkConfig struct {
 	// CallerIDHeader is where the campaign's caller ID goes: "from" (the
 	// default) or "pai" (P-Asserted-Identity, with an anonymous From).
 	CallerIDHeader string
+	// TransferMethod is how a blind transfer to a number leaves a call
+	// answered through this trunk: TransferBridge (the default: a new leg
+	// through the trunks, bridged to the customer when it answers) or
+	// TransferRefer (REFER inside the customer's dialog; the carrier
+	// connects the customer and we hang up, falling back to a bridge when
+	// the carrier refuses the REFER).
+	TransferMethod string
 }
+
+// Transfer methods of a trunk (TrunkConfig.TransferMethod).
+const (
+	TransferBridge = "bridge"
+	TransferRefer  = "refer"
+)
 
 // Validate checks the trunk can be dialled.
 func (c TrunkConfig) Validate() error {
@@ -63,6 +76,11 @@ func (c TrunkConfig) Validate() error {
 	case "", "from", "pai":
 	default:
 		errs = append(errs, fmt.Errorf("trunk %s: caller-id header %q is not from or pai", c.Name, c.CallerIDHeader))
+	}
+	switch c.TransferMethod {
+	case "", TransferBridge, TransferRefer:
+	default:
+		errs = append(errs, fmt.Errorf("trunk %s: transfer method %q is not bridge or refer", c.Name, c.TransferMethod))
 	}
 	return errors.Join(errs...)
 }

@@ -34,7 +34,12 @@ type Config struct {
 	// AckTimeout is how long a dialog we answered waits for the ACK before it
 	// is ended (default 32 s, 64×T1, RFC 3261's Timer H).
 	AckTimeout time.Duration
-	Logger     *slog.Logger
+	// ReferNotifyTimeout is how long a transfer by REFER waits for the
+	// carrier's next NOTIFY (after its 202, and after each provisional
+	// one) before the transfer counts as failed and the agent keeps the
+	// customer (default 32 s, 64×T1).
+	ReferNotifyTimeout time.Duration
+	Logger             *slog.Logger
 	// Media is where calls' RTP legs come from.
 	Media MediaConfig
 }
@@ -49,6 +54,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.AckTimeout == 0 {
 		c.AckTimeout = 64 * sip.T1
+	}
+	if c.ReferNotifyTimeout == 0 {
+		c.ReferNotifyTimeout = 64 * sip.T1
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -70,7 +78,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("sip public addr %q: bad port", c.PublicAddr))
 		}
 	}
-	if c.ShutdownGrace < 0 || c.AckTimeout < 0 {
+	if c.ShutdownGrace < 0 || c.AckTimeout < 0 || c.ReferNotifyTimeout < 0 {
 		errs = append(errs, errors.New("sip timeouts must not be negative"))
 	}
 	if err := c.Media.validate(); err != nil {

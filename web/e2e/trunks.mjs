@@ -73,9 +73,11 @@ async function trunksPage(page) {
   await btn(page, 'Edit trunk carrier-b').click();
   assert.equal(await page.getByLabel('URI', { exact: true }).inputValue(), 'sip:carrier-b.example;transport=tcp');
   await page.getByLabel('Max channels').fill('5');
+  await page.getByLabel('Transfer to a number').selectOption('refer');
   await btn(page, 'Save trunk').click();
   await info(page, 'Saved trunk carrier-b');
   await page.locator('#trunk-rows tr[data-trunk="carrier-b"] td:nth-child(3)', { hasText: '5' }).waitFor();
+  await page.locator('#trunk-rows tr[data-trunk="carrier-b"] td.transfer', { hasText: 'REFER' }).waitFor();
   await page.locator('#trunk-form-title', { hasText: 'New trunk' }).waitFor();
   await page.screenshot({ path: path.join(shots, 'manage-trunks.png'), fullPage: true });
 }

@@ -1,5 +1,5 @@
 // Trunks: the SIP carriers campaigns dial through. The list shows each
-// trunk's limits, whether a password is set (the API never returns it) and
+// trunk's limits, how it transfers to a number (bridged or REFER), whether a password is set (the API never returns it) and
 // the campaigns using it; one form adds a trunk or edits the one chosen;
 // removal asks first, and a trunk still in use is refused with the
 // campaigns named.
@@ -11,7 +11,7 @@ let editing = null; // the trunk being edited, or null when adding
 async function loadTrunks() {
   const r = await api('GET', '/trunks');
   if (r.trunks.length === 0) {
-    $('trunk-rows').replaceChildren(el('tr', {}, el('td', { colspan: '10', text: 'No trunks yet: every campaign dials the simulated carrier.' })));
+    $('trunk-rows').replaceChildren(el('tr', {}, el('td', { colspan: '11', text: 'No trunks yet: every campaign dials the simulated carrier.' })));
     return;
   }
   $('trunk-rows').replaceChildren(...r.trunks.map((t) => el('tr', { 'data-trunk': t.name },
@@ -20,6 +20,7 @@ async function loadTrunks() {
     el('td', { text: String(t.max_channels) }),
     el('td', { text: String(t.cps) }),
     el('td', { text: t.caller_id_header === 'pai' ? 'P-Asserted-Identity' : 'From' }),
+    el('td', { class: 'transfer', text: t.transfer_method === 'refer' ? 'REFER' : 'Bridged' }),
     el('td', { text: t.username || '—' }),
     el('td', { class: 'password', text: t.password_set ? 'set' : 'none' }),
     el('td', { text: t.enabled ? 'yes' : 'no' }),
@@ -42,6 +43,7 @@ function edit(t) {
   $('t-channels').value = t.max_channels;
   $('t-cps').value = t.cps;
   $('t-header').value = t.caller_id_header;
+  $('t-transfer').value = t.transfer_method;
   $('t-enabled').checked = t.enabled;
   $('btn-trunk-save').textContent = 'Save trunk';
   $('btn-trunk-cancel').hidden = false;
@@ -68,6 +70,7 @@ function formBody() {
     max_channels: Number($('t-channels').value),
     cps: Number($('t-cps').value),
     caller_id_header: $('t-header').value,
+    transfer_method: $('t-transfer').value,
     enabled: $('t-enabled').checked,
   };
   if ($('t-password').value !== '') body.password = $('t-password').value;
