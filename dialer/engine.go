@@ -720,6 +720,24 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 	}
 }
 
+// outOfIDs: this run of the campaign has used all its call ids (they are
+// never reused); the loop must be restarted (a new lease epoch) for more.
+func (e *Engine) outOfIDs() bool { return e.nextID-e.idBase >= 1<<CallIDBits-1 }
+
+// newCall takes a Call from the free list (or a new one) for the next call
+// id, which it reserves; the caller fills it in.
+func (e *Engine) newCall() *Call {
+	var c *Call
+	if n := len(e.free); n > 0 {
+		c = e.free[n-1]
+		e.free = e.free[:n-1]
+	} else {
+		c = new(Call)
+	}
+	e.nextID++
+	return c
+}
+
 func (e *Engine) release(c *Call) {
 	*c = Call{}
 	e.free = append(e.free, c)
@@ -743,7 +761,7 @@ func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
 		}
 		return nil
 	}
-	if e.nextID-e.idBase >= 1<<CallIDBits-1 {
+	if e.outOfIDs() {
 		// Out of call ids for this run: never reuse one. The campaign's
 		// loop must be restarted (a new lease epoch) to dial again.
 		e.log.Error("this run of the campaign has used all its call ids; restart the campaign to dial again",
@@ -753,15 +771,8 @@ func (e *Engine) dial(ctx context.Context, lead Lead, s *agentSlot) *Call {
 		}
 		return nil
 	}
-	var c *Call
-	if n := len(e.free); n > 0 {
-		c = e.free[n-1]
-		e.free = e.free[:n-1]
-	} else {
-		c = new(Call)
-	}
+	c := e.newCall()
 	now := e.now()
-	e.nextID++
 	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Lead: lead, Settings: e.cfg.callSettings(), leg: e.nextID,
 		idx: len(e.active)}
 	c.Stamps[CallQueued] = now

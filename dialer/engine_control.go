@@ -151,6 +151,9 @@ func (e *Engine) readyTarget(to Target) (*agentSlot, error) {
 	if b.a.State() != agents.Ready || e.phoneDown(b) {
 		return nil, fmt.Errorf("%w: agent %d is %s, not READY", ErrTargetUnavailable, to.Agent, b.a.State())
 	}
+	if e.outOfIDs() {
+		return nil, fmt.Errorf("%w: this run of the campaign has used all its call ids", ErrTargetUnavailable)
+	}
 	return b, nil
 }
 
@@ -163,15 +166,8 @@ func (e *Engine) handOn(ctx context.Context, from *Call, b *agentSlot, state Cal
 		// b was READY a moment ago on this goroutine: nothing can refuse.
 		e.log.Error("connect transfer target", "agent", int64(b.a.ID()), "err", err)
 	}
-	var c *Call
-	if n := len(e.free); n > 0 {
-		c = e.free[n-1]
-		e.free = e.free[:n-1]
-	} else {
-		c = new(Call)
-	}
+	c := e.newCall()
 	now := e.now()
-	e.nextID++
 	*c = Call{ID: e.nextID, Campaign: from.Campaign, Lead: from.Lead, Settings: from.Settings, State: state,
 		Agent: b.a.ID(), HasAgent: true, TransferredFrom: from.ID, leg: from.leg, idx: len(e.active)}
 	// The customer's call was dialled and answered once: the new call keeps
