@@ -84,12 +84,16 @@ func TestSIPBlindTransferToAnotherAgentsPhone(t *testing.T) {
 	testwait.Until(t, func() bool { return ann.agentState().State == "INCALL" }, "ann has the customer")
 	testwait.Until(t, func() bool { return heardFrom(annPhone, customerVoice) > 25 && heardFrom(customer, annVoice) > 25 },
 		"ann and the customer hear each other")
+	// Not to bob before he works this campaign.
+	code, body := ann.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "agent:bob"}, true)
+	require.Equal(t, http.StatusConflict, code, body)
+	require.Contains(t, body, "is not working in campaign")
 	bob := newClient(t, base)
 	require.Equal(t, http.StatusOK, bob.login("bob", "password-bob"))
 	bob.ready(c.ID) // the campaign's one lead is ann's: bob waits READY
 
 	// Not to herself.
-	code, body := ann.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "agent:ann"}, true)
+	code, body = ann.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "agent:ann"}, true)
 	require.Equal(t, http.StatusBadRequest, code, body)
 	code, body = ann.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "agent:bob"}, true)
 	require.Equal(t, http.StatusNoContent, code, body)

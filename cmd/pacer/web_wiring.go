@@ -119,7 +119,7 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %v", web.ErrInvalid, err)
 	case errors.Is(err, dialer.ErrAgentBusy):
 		return fmt.Errorf("%w: %v", web.ErrBusy, err)
-	case errors.Is(err, dialer.ErrPhoneDown), errors.Is(err, dialer.ErrNoPhone):
+	case errors.Is(err, dialer.ErrPhoneDown), errors.Is(err, dialer.ErrNoPhone), errors.Is(err, dialer.ErrTargetUnavailable):
 		return fmt.Errorf("%w: %v", web.ErrConflict, err)
 	case errors.As(err, &ite), errors.As(err, &cte), errors.Is(err, dialer.ErrTrunkRefused):
 		return fmt.Errorf("%w: %v", web.ErrConflict, err)
