@@ -85,6 +85,10 @@ type outLeg struct {
 	// reinviting is set while our own re-INVITE waits for its answer: a
 	// re-INVITE from the far end then gets 491.
 	reinviting atomic.Bool
+	// answeredAt is when the 200 OK to our INVITE reached the leg (unix
+	// nanos, 0 before): the start of BenchmarkAnswerToFirstPacket's
+	// answer-to-first-relayed-packet time. One clock read per call.
+	answeredAt atomic.Int64
 }
 
 func newOutLeg(t *Trunk, req dialer.DialRequest) *outLeg {
@@ -297,6 +301,9 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
 	cfg := ts.config()
 	opts := sipgo.AnswerOptions{Username: cfg.Username, Password: cfg.Password,
 		OnResponse: func(res *sip.Response) error {
+			if res.IsSuccess() {
+				l.answeredAt.CompareAndSwap(0, time.Now().UnixNano())
+			}
 			responded.Store(true)
 			noResp.Stop()
 			if (res.StatusCode == 180 || res.StatusCode == 183) && !l.rang {
