@@ -383,21 +383,24 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
 	}
 }
 
-// answered ACKs the 200 and applies the SDP answer; nil when the call is up.
+// answered applies the SDP answer and ACKs the 200; nil when the call is
+// up. The answer goes in first: the customer's audio can follow the 200 at
+// once, and until the leg knows the far address it drops those packets as
+// strays (the first syllable lost).
 func (l *outLeg) answered(log *slog.Logger) *attemptResult {
+	l.media.SetHold(false) // the media timeout starts now
+	if err := l.media.ApplyAnswer(l.dlg.InviteResponse.Body()); err != nil {
+		log.Warn("unusable SDP answer: hanging up", "err", err)
+		l.ackAndBye(log)
+		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed,
+			cause: dialer.Cause{SIP: 488, Q850: 65, Reason: "unusable SDP answer"}}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 	defer cancel()
 	if err := l.dlg.Ack(ctx); err != nil {
 		log.Warn("ACK not sent", "err", err)
 		l.bye(log)
 		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed, cause: dialer.CauseTemporaryFailure}
-	}
-	l.media.SetHold(false) // the media timeout starts now
-	if err := l.media.ApplyAnswer(l.dlg.InviteResponse.Body()); err != nil {
-		log.Warn("unusable SDP answer: hanging up", "err", err)
-		l.bye(log)
-		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed,
-			cause: dialer.Cause{SIP: 488, Q850: 65, Reason: "unusable SDP answer"}}
 	}
 	log.Info("answered")
 	return nil
