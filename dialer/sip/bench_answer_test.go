@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime/metrics"
 	"slices"
 	"strconv"
 	"strings"
@@ -277,6 +279,7 @@ func benchAnswer(b *testing.B, rate int, dur, hold time.Duration, bridged int) {
 	if gen != nil {
 		gen.mark()
 	}
+	sched0 := schedLatencies()
 	b.ResetTimer()
 	start := time.Now()
 	tick := time.NewTicker(time.Second / time.Duration(rate))
@@ -293,6 +296,7 @@ func benchAnswer(b *testing.B, rate int, dur, hold time.Duration, bridged int) {
 	}
 	elapsed := time.Since(start)
 	b.StopTimer()
+	schedP99 := schedLatencyQuantile(sched0, schedLatencies(), 0.99)
 	var bg rtpLoadReport
 	if gen != nil {
 		bg = gen.report(b)
@@ -344,10 +348,11 @@ func benchAnswer(b *testing.B, rate int, dur, hold time.Duration, bridged int) {
 	b.Logf("%d calls/s for %s (held %s) over %d bridged calls relaying (background: %d pkts sent, loss %.3f%%, generator CPU %.2f s/s; this process CPU %.2f s/s): "+
 		"answer to first packet to the agent p50 %.2f ms p99 %.2f ms max %.2f ms over %d calls; "+
 		"parts p50/p99: 200 OK to engine event %.2f/%.2f ms, event to bridged %.2f/%.2f ms, bridged to first relayed %.2f/%.2f ms; 200 OK to the carrier's first packet in %.2f/%.2f ms; Pacer-added (from the later of the 200 and the first packet) %.2f/%.2f ms max %.2f ms; "+
-		"%d calls had customer audio before the bridge, %d had stray packets; %d never relayed, no free agent %d, failed %v; all done in %s",
+		"%d calls had customer audio before the bridge, %d had stray packets; %d never relayed, no free agent %d, failed %v; all done in %s; "+
+		"Go scheduling latency p99 %.2f ms (runnable goroutines waiting for a CPU)",
 		rate, dur, hold, bridged, bg.Sent, bg.lossPct(), bg.CPU, bg.relayCPU, p50, p99, mx, len(total),
 		q(toEvent, 0.5), q(toEvent, 0.99), q(toBridge, 0.5), q(toBridge, 0.99), q(toPacket, 0.5), q(toPacket, 0.99), q(toAudio, 0.5), q(toAudio, 0.99), q(added, 0.5), q(added, 0.99), q(added, 1),
-		early, stray, never, e.noAgent, e.failed, elapsed.Round(time.Millisecond))
+		early, stray, never, e.noAgent, e.failed, elapsed.Round(time.Millisecond), ms(schedP99))
 	met := failed == 0 && p99 < 20
 	require.NoError(b, benchout.Write(benchout.Result{
 		Name: "sip_answer_first_packet_" + strconv.Itoa(rate),
@@ -359,13 +364,42 @@ func benchAnswer(b *testing.B, rate int, dur, hold time.Duration, bridged int) {
 			"to_bridged_p50_ms": q(toBridge, 0.5), "to_bridged_p99_ms": q(toBridge, 0.99),
 			"bridged_to_packet_p50_ms": q(toPacket, 0.5), "bridged_to_packet_p99_ms": q(toPacket, 0.99),
 			"carrier_first_packet_p50_ms": q(toAudio, 0.5), "carrier_first_packet_p99_ms": q(toAudio, 0.99),
-			"pacer_added_p50_ms": q(added, 0.5), "pacer_added_p99_ms": q(added, 0.99), "pacer_added_max_ms": q(added, 1),
+			"sched_latency_p99_ms": ms(schedP99), "pacer_added_p50_ms": q(added, 0.5), "pacer_added_p99_ms": q(added, 0.99), "pacer_added_max_ms": q(added, 1),
 			"audio_before_bridge": float64(early), "background_loss_pct": bg.lossPct(), "relay_process_cpu_s_per_s": bg.relayCPU,
 			"seconds": dur.Seconds(), "hold_seconds": hold.Seconds()},
 		Goal: "200 OK to the first customer packet sent to the agent's leg: p99 under 20 ms at 500 bridged calls",
 		Met:  &met,
 	}))
 	<-s.Done()
+}
+
+// schedLatencies is the runtime's histogram of how long goroutines waited
+// runnable before running.
+func schedLatencies() *metrics.Float64Histogram {
+	m := []metrics.Sample{{Name: "/sched/latencies:seconds"}}
+	metrics.Read(m)
+	return m[0].Value.Float64Histogram()
+}
+
+// schedLatencyQuantile is the q quantile of the waits between two readings.
+func schedLatencyQuantile(a, b *metrics.Float64Histogram, q float64) time.Duration {
+	var total uint64
+	for i := range b.Counts {
+		total += b.Counts[i] - a.Counts[i]
+	}
+	want := uint64(q * float64(total))
+	var run uint64
+	for i := range b.Counts {
+		run += b.Counts[i] - a.Counts[i]
+		if run > want {
+			hi := b.Buckets[i+1] // the bucket's upper bound; the last one's is +Inf
+			if math.IsInf(hi, 1) {
+				hi = b.Buckets[i]
+			}
+			return time.Duration(hi * float64(time.Second))
+		}
+	}
+	return 0
 }
 
 func maxTime(a, b time.Time) time.Time {
