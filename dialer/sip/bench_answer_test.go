@@ -356,7 +356,7 @@ func benchAnswer(b *testing.B, rate int, dur, hold time.Duration, bridged int) {
 	met := failed == 0 && p99 < 20
 	require.NoError(b, benchout.Write(benchout.Result{
 		Name: "sip_answer_first_packet_" + strconv.Itoa(rate),
-		Summary: fmt.Sprintf("carrier's 200 OK to the first customer packet relayed to the agent's leg, %d new calls/s for %s (sipp streaming g711a.pcap, PCMA 30 ms, from its 200) over %d bridged calls relaying 20 ms G.711 (background loss %.3f%%): p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d calls, %d failed (of which the carrier's stream started p99 %.2f ms after its 200; Pacer-added p99 %.2f ms; %d calls' audio came before the bridge)",
+		Summary: fmt.Sprintf("carrier's 200 OK to the first customer packet relayed to the agent's leg, %d new calls/s for %s (sipp streaming g711a.pcap, PCMA 30 ms, from our ACK) over %d bridged calls relaying 20 ms G.711 (background loss %.3f%%): p50 %.2f ms, p99 %.2f ms, max %.2f ms over %d calls, %d failed (the carrier's stream started p99 %.2f ms after its 200; Pacer-added p99 %.2f ms; %d calls' audio came before the bridge)",
 			rate, dur, bridged, bg.lossPct(), p50, p99, mx, len(total), failed, q(toAudio, 0.99), q(added, 0.99), early),
 		Figures: map[string]float64{"cps": float64(rate), "bridged_background": float64(bridged), "calls": float64(len(total)), "failed": float64(failed),
 			"p50_ms": p50, "p99_ms": p99, "max_ms": mx,
