@@ -412,13 +412,13 @@ func maxTime(a, b time.Time) time.Time {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // The background relay load. Its RTP generator runs in a second process
-// (this test binary again, TestAnswerBenchRTPGenerator with
-// rtpGenEnv set), so its goroutines do not queue behind the relay's in one
-// Go scheduler: one sender goroutine pacing every endpoint's 20 ms stream,
-// staggered over 20 slots of 1 ms as independent phones are, four sockets
-// with a reader each counting what comes back. It talks JSON lines: it
-// says its sockets, is told where each endpoint sends, sends until its
-// stdin closes, then reports.
+// (this test binary again, with rtpGenEnv set: see init), so its
+// goroutines do not queue behind the relay's in one Go scheduler: one
+// sender goroutine pacing every endpoint's 20 ms stream, staggered over 20
+// slots of 1 ms as independent phones are, four sockets with a reader each
+// counting what comes back. It talks JSON lines: it says its sockets, is
+// told where each endpoint sends, is told "mark" when the count starts,
+// sends until its stdin closes, then reports.
 const rtpGenEnv = "PACER_SIP_BENCH_RTP_GENERATOR"
 
 const rtpGenSockets = 4
@@ -446,12 +446,11 @@ func (r rtpLoadReport) lossPct() float64 {
 	return 100 * (1 - float64(r.Recv)/float64(r.Sent))
 }
 
-// TestAnswerBenchRTPGenerator is not a test: it is the generator process
-// BenchmarkAnswerToFirstPacket starts (this binary run again with
-// rtpGenEnv=1); in a test run it skips.
-func TestAnswerBenchRTPGenerator(t *testing.T) {
+// init makes this test binary the generator process when started as one
+// (rtpGenEnv=1), before any test machinery runs.
+func init() {
 	if os.Getenv(rtpGenEnv) != "1" {
-		t.Skip("the RTP generator process of BenchmarkAnswerToFirstPacket, not a test")
+		return
 	}
 	if err := runRTPGenerator(os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "generator:", err)
@@ -602,7 +601,7 @@ type rtpLoad struct {
 // generator sending into them.
 func startRTPLoad(b *testing.B, ports *media.Ports, n int) *rtpLoad {
 	b.Helper()
-	g := &rtpLoad{cmd: exec.Command(os.Args[0], "-test.run=^TestAnswerBenchRTPGenerator$")}
+	g := &rtpLoad{cmd: exec.Command(os.Args[0], "-test.run=^$")}
 	g.cmd.Env = append(os.Environ(), rtpGenEnv+"=1")
 	g.cmd.Stderr = os.Stderr
 	var err error
