@@ -104,15 +104,22 @@ func (br *Bridge) Relayed(from *Leg) (packets uint64, first time.Time) {
 // NewBridge relays a<->b, taking each leg out of any bridge (which closes)
 // or conference it was in. The legs' streams carry on: the far ends see
 // the new audio in the same SSRC with continuous sequence numbers and
-// timestamps.
+// timestamps. A leg that was in nothing hands over the last audio packet
+// it read if that is under 50 ms old (the customer's first syllable when
+// the bridge comes just after the answer), on its reader, ahead of the
+// next packet.
 func NewBridge(a, b *Leg) *Bridge {
 	br := &Bridge{a: a, b: b, ab: &relay{dst: b}, ba: &relay{dst: a}}
 	br.ab.via.Store(nextID())
 	br.ba.via.Store(nextID())
 	attachMu.Lock()
-	defer attachMu.Unlock()
 	attachLocked(a, br, br.ab)
 	attachLocked(b, br, br.ba)
+	attachMu.Unlock()
+	// What either far end said just before the bridge (within a packet
+	// time or so) goes across now rather than being lost.
+	a.wakeForEarly()
+	b.wakeForEarly()
 	return br
 }
 

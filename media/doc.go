@@ -29,7 +29,11 @@
 // continues the sequence numbers and advances the timestamp by the time
 // that passed, in whole packets, with the marker bit set. Gaps a source
 // had (packets it lost) stay gaps. The relay does not repacketise: a
-// carrier's 30 ms packets reach the phone as 30 ms packets.
+// carrier's 30 ms packets reach the phone as 30 ms packets. A leg in no
+// bridge or conference keeps the last audio packet it read; a new bridge
+// sends it across at once when it is under 50 ms old (the customer's first
+// word when the agent is bridged just after the answer), on the leg's
+// reader, which NewBridge wakes for it.
 //
 // Received audio may be PCMU or PCMA whatever was negotiated (it is
 // transcoded by table on the way out); comfort noise (payload type 13)

@@ -134,6 +134,13 @@ type Leg struct {
 
 	att    atomic.Pointer[attHolder]
 	onDTMF atomic.Pointer[func(rune)]
+	// handOver asks the reader to pass its early packet (the last audio
+	// read while the leg was in nothing) to the bridge it just joined; see
+	// rxState.early.
+	handOver atomic.Bool
+	// earlyMaxAge is how old the early packet may be and still be handed
+	// over (earlyMaxAge by default; tests shorten it).
+	earlyMaxAge time.Duration
 
 	// mu guards the control state below (SDP session, what plays).
 	mu      sync.Mutex
@@ -187,6 +194,7 @@ func (p *Ports) NewLeg(cfg LegConfig) (*Leg, error) {
 		done:         make(chan struct{}),
 	}
 	l.log = cfg.Logger.With("rtp_port", port)
+	l.earlyMaxAge = earlyMaxAge
 	l.out.init(l)
 	l.activity.Store(nanotime())
 	go l.read()
@@ -336,7 +344,24 @@ type rxState struct {
 	dtmfSeen bool
 	dtmfSSRC uint32
 	dtmfTS   uint32
+
+	// early is the last audio packet read while the leg was in no bridge
+	// or conference (a customer who answered and spoke before the engine
+	// bridged an agent): a new bridge sends it on at once, so the first
+	// syllable is not lost and the agent hears the customer without waiting
+	// a packet time for the next one.
+	early struct {
+		buf   [1600]byte
+		n     int
+		hdr   rtp.Header
+		codec Codec
+		at    int64 // nanotime read; 0 = none
+	}
 }
+
+// earlyMaxAge: an early packet older than this (a packet time and a half at
+// 30 ms, with jitter) is stale when its leg joins a bridge and is dropped.
+const earlyMaxAge = 50 * time.Millisecond
 
 // read is the leg's reader goroutine. Every way out of it goes through
 // shutdown first (a closed socket, a timeout, a read error).
@@ -361,7 +386,11 @@ func (l *Leg) read() {
 					l.shutdown(ErrMediaTimeout)
 					return
 				}
+				// Re-armed before handOver is read: a bridge that sets
+				// handOver after the read wakes us again (its deadline
+				// comes after this one).
 				_ = l.conn.SetReadDeadline(time.Now().Add(check))
+				l.handEarlyOver(&rx)
 				continue
 			}
 			l.shutdown(fmt.Errorf("media: read RTP: %w", err))
@@ -453,8 +482,41 @@ func (l *Leg) receive(rx *rxState, b []byte, from netip.AddrPort) {
 		l.detectDTMF(rx, p)
 	}
 	if a := l.att.Load(); a != nil {
+		l.handEarlyOver(rx)
 		a.a.deliver(l, p)
+	} else if !p.dtmf {
+		e := &rx.early
+		e.n = copy(e.buf[:], payload)
+		e.hdr, e.codec, e.at = rx.hdr, p.codec, nanotime()
 	}
+}
+
+// handEarlyOver, on the reader, sends the early packet to the bridge the
+// leg joined, if NewBridge asked and the packet is fresh; either way the
+// early packet is gone afterwards.
+func (l *Leg) handEarlyOver(rx *rxState) {
+	if !l.handOver.Load() || !l.handOver.Swap(false) {
+		return
+	}
+	e := &rx.early
+	if e.at == 0 {
+		return
+	}
+	fresh := time.Duration(nanotime()-e.at) <= l.earlyMaxAge
+	e.at = 0
+	a := l.att.Load()
+	if !fresh || a == nil {
+		return
+	}
+	hdr := e.hdr
+	a.a.deliver(l, &rxPacket{hdr: &hdr, payload: e.buf[:e.n], codec: e.codec})
+}
+
+// wakeForEarly asks the reader to hand its early packet to the bridge the
+// leg has just joined, waking it from its read.
+func (l *Leg) wakeForEarly() {
+	l.handOver.Store(true)
+	_ = l.conn.SetReadDeadline(time.Now())
 }
 
 // fromLockedSource implements symmetric RTP: packets from where we send

@@ -87,6 +87,10 @@ type outLeg struct {
 	// reinviting is set while our own re-INVITE waits for its answer: a
 	// re-INVITE from the far end then gets 491.
 	reinviting atomic.Bool
+	// answeredAt is when the 200 OK to our INVITE reached the leg (unix
+	// nanos, 0 before): the start of BenchmarkAnswerToFirstPacket's
+	// answer-to-first-relayed-packet time. One clock read per call.
+	answeredAt atomic.Int64
 }
 
 func newOutLeg(t *Trunk, req dialer.DialRequest) *outLeg {
@@ -299,6 +303,9 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
 	cfg := ts.config()
 	opts := sipgo.AnswerOptions{Username: cfg.Username, Password: cfg.Password,
 		OnResponse: func(res *sip.Response) error {
+			if res.IsSuccess() {
+				l.answeredAt.CompareAndSwap(0, time.Now().UnixNano())
+			}
 			responded.Store(true)
 			noResp.Stop()
 			if (res.StatusCode == 180 || res.StatusCode == 183) && !l.rang {
@@ -378,21 +385,24 @@ func (l *outLeg) attempt(ts *trunkState, target sip.Uri) (res attemptResult) {
 	}
 }
 
-// answered ACKs the 200 and applies the SDP answer; nil when the call is up.
+// answered applies the SDP answer and ACKs the 200; nil when the call is
+// up. The answer goes in first: the customer's audio can follow the 200 at
+// once, and until the leg knows the far address it drops those packets as
+// strays (the first syllable lost).
 func (l *outLeg) answered(log *slog.Logger) *attemptResult {
+	l.media.SetHold(false) // the media timeout starts now
+	if err := l.media.ApplyAnswer(l.dlg.InviteResponse.Body()); err != nil {
+		log.Warn("unusable SDP answer: hanging up", "err", err)
+		l.ackAndBye(log)
+		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed,
+			cause: dialer.Cause{SIP: 488, Q850: 65, Reason: "unusable SDP answer"}}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
 	defer cancel()
 	if err := l.dlg.Ack(ctx); err != nil {
 		log.Warn("ACK not sent", "err", err)
 		l.bye(log)
 		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed, cause: dialer.CauseTemporaryFailure}
-	}
-	l.media.SetHold(false) // the media timeout starts now
-	if err := l.media.ApplyAnswer(l.dlg.InviteResponse.Body()); err != nil {
-		log.Warn("unusable SDP answer: hanging up", "err", err)
-		l.bye(log)
-		return &attemptResult{kind: attemptFinal, event: dialer.TrunkFailed,
-			cause: dialer.Cause{SIP: 488, Q850: 65, Reason: "unusable SDP answer"}}
 	}
 	log.Info("answered")
 	return nil
