@@ -357,7 +357,8 @@ func TestSIPPhoneDropIsRedialledAndTheAgentIsReadyAgain(t *testing.T) {
 
 	// Nobody asks for READY: she is READY when her phone answers, and the
 	// lead is dialled and bridged to her.
-	testwait.Until(t, func() bool { return agent.agentState().State == "INCALL" }, "the next customer is bridged to the agent by itself")
+	testwait.Until(t, func() bool { s := agent.agentState().State; return s == "INCALL" || s == "DISPO" },
+		"the next customer is bridged to the agent by itself")
 	testwait.Until(t, func() bool { return agent.agentState().State == "DISPO" }, "the second customer talked and hung up")
 	code, body = agent.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
 	require.Equal(t, http.StatusOK, code, body)
@@ -489,4 +490,93 @@ func TestSIPPhoneThatDoesNotAnswerKeepsTheAgentPausedAndLogoutIsClean(t *testing
 	require.NoError(t, err)
 	require.Equal(t, 1, strings.Count(string(b), "\n"), "the phone was called once after the new login: %s", b)
 	stop()
+}
+
+// A phone that drops while its agent talks to a customer: the customer
+// would talk to no one, so Pacer hangs the customer up (the carrier gets a
+// BYE) and records why; the agent wraps the call up as any other and is
+// PAUSED with code PHONE after the disposition, not READY; when the phone
+// answers the redial she is READY by herself.
+func TestSIPPhoneDropDuringACallEndsTheCustomersCall(t *testing.T) {
+	t.Parallel()
+	sipptest.Need(t)
+	dir := t.TempDir()
+	customers, phone := listenRTP(t), listenRTP(t)
+	phone1Log, phone2Log := filepath.Join(dir, "phone1.txt"), filepath.Join(dir, "phone2.txt")
+	carrier := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_carrier_stays.xml", Calls: 1,
+		Args: []string{"-set", "out", filepath.Join(dir, "carrier.txt"), "-set", "media", strconv.Itoa(customers.port())}})
+	handset := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone_drop.xml", Calls: 1,
+		Args: []string{"-set", "out", phone1Log, "-set", "media", strconv.Itoa(phone.port())}})
+
+	dbURL := testdb.New(t)
+	db, err := pgxpool.New(context.Background(), dbURL)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	c, ann := sipCampaign(t, db, carrier.Port, handset.Port, 1)
+	base, stop := servePhoneDrop(t, dbURL)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	agent := newClient(t, base)
+	require.Equal(t, http.StatusOK, agent.login("ann", "password-ann"))
+	agent.ready(c.ID)
+	leg := nextLeg(t, phoneLegs(ctx, phone1Log), "first call to the phone")
+	talk, stopTalk := context.WithCancel(ctx)
+	go phone.talk(talk, leg.port, 0xa6e17, 1<<20)
+	testwait.Until(t, func() bool { return agent.agentState().State == "INCALL" }, "the customer is bridged to the agent")
+
+	dropPhone(t, handset.Addr, leg)
+	select {
+	case <-handset.Done():
+	case <-testwait.Expired(t):
+		t.Fatal("the phone's BYE was not answered")
+	}
+	require.Zero(t, handset.ExitCode(), "Pacer answered the phone's BYE: %s", handset.Output())
+	stopTalk()
+	unplugged := standInPhone(t, handset.Port, true)
+	select {
+	case <-carrier.Done():
+	case <-testwait.Expired(t):
+		t.Fatal("the customer was not hung up when the agent's phone dropped")
+	}
+	require.Zero(t, carrier.ExitCode(), "the customer got Pacer's BYE: %s", carrier.Output())
+
+	var st agentStateJSON
+	testwait.Until(t, func() bool { st = agent.agentState(); return st.State == "DISPO" }, "the agent wraps the call up")
+	require.Equal(t, "PHONE", st.PausePending, "paused after the disposition")
+	var agentID int64
+	var cause string
+	testwait.Until(t, func() bool {
+		err := db.QueryRow(context.Background(), `SELECT coalesce(agent_id, 0), coalesce(cause_text, '') FROM calls
+			WHERE campaign_id = $1 AND state = 'ended'`, c.ID).Scan(&agentID, &cause)
+		return err == nil
+	}, "the call is recorded ended")
+	require.Equal(t, int64(ann), agentID)
+	require.Contains(t, cause, "agent's phone")
+
+	code, body := agent.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	st = agent.agentState()
+	require.Equal(t, "PAUSED", st.State, "not READY: her phone is still down")
+	require.Equal(t, "PHONE", st.PauseCode)
+	require.Equal(t, phoneDownLabel, st.PauseLabel)
+	testwait.Until(t, func() bool { ids, acked := unplugged.calls(); return len(ids) > 0 && acked == len(ids) },
+		"Pacer redials the phone, which is unavailable")
+	require.Equal(t, "PAUSED", agent.agentState().State)
+
+	unplugged.close()
+	handset2 := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone_drop.xml", Calls: 1, Port: handset.Port,
+		Args: []string{"-set", "out", phone2Log, "-set", "media", strconv.Itoa(phone.port())}})
+	leg2 := nextLeg(t, phoneLegs(ctx, phone2Log), "the redial")
+	go phone.talk(ctx, leg2.port, 0xa6e18, 1<<20)
+	testwait.Until(t, func() bool { st = agent.agentState(); return st.State == "READY" }, "READY by herself when the phone is back")
+	require.Empty(t, st.PauseLabel)
+
+	stop()
+	select {
+	case <-handset2.Done():
+	case <-testwait.Expired(t):
+		t.Fatal("the redialled leg was not hung up at shutdown")
+	}
+	require.Zero(t, handset2.ExitCode(), handset2.Output())
 }
