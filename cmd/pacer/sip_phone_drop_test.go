@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,7 +168,7 @@ func (d *deadPhone) serve() {
 		d.mu.Lock()
 		switch method {
 		case "INVITE":
-			if !contains(d.invites, callID) {
+			if !slices.Contains(d.invites, callID) {
 				d.invites = append(d.invites, callID)
 			}
 		case "ACK":
@@ -191,15 +192,6 @@ func (d *deadPhone) calls() (ids []string, acked int) {
 		}
 	}
 	return append([]string(nil), d.invites...), acked
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 // sipHeader is the value of the first header called name (or its compact
@@ -332,6 +324,9 @@ func TestSIPPhoneDropIsRedialledAndTheAgentIsReadyAgain(t *testing.T) {
 	require.NoError(t, err)
 	ids, _ := unplugged.calls()
 	testwait.Until(t, func() bool {
+		st := agent.agentState()
+		require.Equal(t, "PAUSED", st.State, "paused for as long as the phone is down")
+		require.Equal(t, "PHONE", st.PauseCode)
 		got, acked := unplugged.calls()
 		return len(got) >= len(ids)+2 && acked == len(got)
 	}, "Pacer redials the phone, which is unavailable, twice after the lead arrived")
