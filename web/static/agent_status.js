@@ -48,6 +48,10 @@ function renderStatus() {
   stateEl.dataset.state = s;
   stateEl.dataset.preview = ws.call && ws.call.state === 'preview' ? 'yes' : 'no';
   setText('pause-code', s === 'PAUSED' ? (a.pause_label || a.pause_code) : '');
+  if (readyRefused && s !== 'PAUSED' && s !== 'LOGGED_OUT') {
+    readyRefused = false;
+    showError(errBox, null);
+  }
   const pending = a.pause_pending || '';
   $('pause-pending').hidden = !pending;
   const p = pauseCodes.find((c) => c.code === pending);
@@ -81,7 +85,16 @@ function tickStatus() {
 }
 onTick(tickStatus);
 
-$('btn-ready').addEventListener('click', () => run(() => api('POST', '/agent/state', { state: 'READY', campaign_id: campaignId() })));
+// A READY refused while the agent's phone is down is remembered and comes
+// true when the phone answers: its refusal is taken off the screen once the
+// agent is no longer paused, instead of staying there as if still true.
+let readyRefused = false;
+$('btn-ready').addEventListener('click', () => run(async () => {
+  readyRefused = false;
+  try {
+    return await api('POST', '/agent/state', { state: 'READY', campaign_id: campaignId() });
+  } catch (e) { readyRefused = true; throw e; }
+}));
 $('btn-pause').addEventListener('click', () => run(() => api('POST', '/agent/state', { state: 'PAUSED',
   pause_code: $('pause-code-select').value, campaign_id: campaignId() })));
 // Ready during a call or its disposition takes back the pause asked for.
