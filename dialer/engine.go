@@ -385,7 +385,7 @@ func (e *Engine) applyAgentDisposal(ctx context.Context, s *agentSlot, ev agents
 	from := s.a.State()
 	if e.phoneDown(s) && (ev.Kind == agents.EvDial || ev.Kind == agents.EvReady && from == agents.Paused) {
 		s.readyOnPhone = ev.Kind == agents.EvReady
-		return fmt.Errorf("agent %d: %w", s.a.ID(), ErrPhoneDown)
+		return ErrPhoneDown // said to the agent as it is
 	}
 	if ev.Kind == agents.EvPause || ev.Kind == agents.EvLogout || ev.Kind == agents.EvSessionLost {
 		s.readyOnPhone = false

@@ -9,7 +9,7 @@ import (
 
 // ErrPhoneDown refuses READY and dials to an agent whose own phone leg is
 // not up (Deps.Phones): a customer bridged to them would hear silence.
-var ErrPhoneDown = errors.New("your phone is not connected yet: Pacer is calling it, and you are READY as soon as it answers")
+var ErrPhoneDown = errors.New("your phone is not connected: Pacer is calling it, and you are READY as soon as it answers")
 
 // ErrNoPhone is wrapped by AgentPhones.JoinAgent for an agent who has no
 // phone to call: they cannot log in to a campaign on a real trunk.
