@@ -60,6 +60,10 @@ func (t *Trunk) controlled(call dialer.CallID, what string) (*outLeg, error) {
 	if !ok {
 		return nil, refused(call, what+": no such call on this trunk")
 	}
+	if l.ctx.Err() != nil {
+		// Hung up (or ending): the leg is on its way out.
+		return nil, refused(call, what+": the call is ending")
+	}
 	l.ctl.mu.Lock()
 	if !l.ctl.up {
 		l.ctl.mu.Unlock()
