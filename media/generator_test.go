@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/internal/rtpgen"
 )
 
 // The RTP generator of BenchmarkRelay runs in its own process (this test
@@ -68,19 +69,11 @@ type genEvent struct {
 // clock) in its payload, which the relay passes through untouched.
 func runGenerator(in io.Reader, out io.Writer) error {
 	enc := json.NewEncoder(out)
-	socks := make([]*net.UDPConn, genSockets)
-	var hello genHello
-	for i := range socks {
-		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(loopback, 0)))
-		if err != nil {
-			return err
-		}
-		_ = c.SetReadBuffer(4 << 20)
-		_ = c.SetWriteBuffer(4 << 20)
-		socks[i] = c
-		hello.Addrs = append(hello.Addrs, c.LocalAddr().String())
+	socks, addrs, err := rtpgen.Listen(genSockets)
+	if err != nil {
+		return err
 	}
-	if err := enc.Encode(hello); err != nil {
+	if err := enc.Encode(genHello{Addrs: addrs}); err != nil {
 		return err
 	}
 	var plan genPlan
@@ -88,13 +81,9 @@ func runGenerator(in io.Reader, out io.Writer) error {
 		return fmt.Errorf("read plan: %w", err)
 	}
 	eps := len(plan.Dst)
-	dst := make([]netip.AddrPort, eps)
-	for i, d := range plan.Dst {
-		a, err := netip.ParseAddrPort(d)
-		if err != nil {
-			return err
-		}
-		dst[i] = a
+	dst, err := rtpgen.ParseDst(plan.Dst)
+	if err != nil {
+		return err
 	}
 	ws := nanotime() + int64(plan.WarmupMS)*int64(time.Millisecond)
 	we := ws + int64(plan.WindowMS)*int64(time.Millisecond)
@@ -128,44 +117,16 @@ func runGenerator(in io.Reader, out io.Writer) error {
 	}
 
 	stop := make(chan struct{})
-	var sent atomic.Uint64
+	var sent uint64
 	senderDone := make(chan struct{})
 	go func() {
 		defer close(senderDone)
-		const slots = 20
-		pkt := make([]byte, 12+160)
-		for i := range pkt[12:] {
-			pkt[12+i] = 0xff
-		}
-		seq := make([]uint16, eps)
-		ts := make([]uint32, eps)
-		start := time.Now()
-		var n uint64
-		defer func() { sent.Add(n) }()
-		for k := 0; ; k++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			if d := time.Until(start.Add(time.Duration(k) * time.Millisecond)); d > 0 {
-				time.Sleep(d)
-			}
-			for e := k % slots; e < eps; e += slots {
-				pkt[0], pkt[1] = 0x80, 0
-				binary.BigEndian.PutUint16(pkt[2:], seq[e])
-				binary.BigEndian.PutUint32(pkt[4:], ts[e])
-				binary.BigEndian.PutUint32(pkt[8:], uint32(e))
-				binary.BigEndian.PutUint32(pkt[12:], uint32(e))
-				now := nanotime()
-				binary.BigEndian.PutUint64(pkt[16:], uint64(now))
-				seq[e]++
-				ts[e] += 160
-				if _, err := socks[e%genSockets].WriteToUDPAddrPort(pkt, dst[e]); err == nil && inWindow(now) {
-					n++
-				}
-			}
-		}
+		sent = rtpgen.Pace(stop, socks, dst, func(payload []byte, e int) bool {
+			binary.BigEndian.PutUint32(payload, uint32(e))
+			now := nanotime()
+			binary.BigEndian.PutUint64(payload[4:], uint64(now))
+			return inWindow(now)
+		})
 	}()
 
 	time.Sleep(time.Duration(ws - nanotime()))
@@ -195,7 +156,7 @@ func runGenerator(in io.Reader, out io.Writer) error {
 			all[i] += c
 		}
 	}
-	r := genEvent{Sent: sent.Load(), Recv: recv.Load(), P50: all.quantile(0.5), P99: all.quantile(0.99), P999: all.quantile(0.999)}
+	r := genEvent{Sent: sent, Recv: recv.Load(), P50: all.quantile(0.5), P99: all.quantile(0.99), P999: all.quantile(0.999)}
 	for i, c := range all {
 		for k, lim := range []int{100, 500, 1000, 2000, 5000} {
 			if i >= lim {
@@ -205,13 +166,8 @@ func runGenerator(in io.Reader, out io.Writer) error {
 	}
 	owed := float64(eps) * 50 * float64(plan.WindowMS) / 1000
 	r.SentShortPct = 100 * (1 - float64(r.Sent)/owed)
-	r.CPU = rusageSeconds(ru0, ru1) / wall.Seconds()
+	r.CPU = rtpgen.CPUSeconds(ru0, ru1) / wall.Seconds()
 	return enc.Encode(r)
-}
-
-func rusageSeconds(a, b syscall.Rusage) float64 {
-	ns := syscall.TimevalToNsec(b.Utime) - syscall.TimevalToNsec(a.Utime) + syscall.TimevalToNsec(b.Stime) - syscall.TimevalToNsec(a.Stime)
-	return time.Duration(ns).Seconds()
 }
 
 type loadResult struct {
@@ -287,6 +243,6 @@ func runRelayLoad(b *testing.B, n int, relay bool, window time.Duration) loadRes
 	if r.Sent > 0 {
 		r.lossPct = 100 * (1 - float64(r.Recv)/float64(r.Sent))
 	}
-	r.cpu = rusageSeconds(ru0, ru1) / wall.Seconds()
+	r.cpu = rtpgen.CPUSeconds(ru0, ru1) / wall.Seconds()
 	return r
 }

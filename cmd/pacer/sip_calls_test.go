@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +23,6 @@ import (
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/sipptest"
-	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/media"
 	"github.com/pacer-dialer/pacer/web"
@@ -222,56 +220,29 @@ func TestSIPPowerCampaignBridgesCustomersIntoTheAgentsPhone(t *testing.T) {
 	customers, phone := listenRTP(t), listenRTP(t)
 	carrierLog, phoneLog := filepath.Join(dir, "carrier.txt"), filepath.Join(dir, "phone.txt")
 	const calls = 3
-	carrier := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_carrier.xml", Calls: calls,
-		Args: []string{"-set", "out", carrierLog, "-set", "media", strconv.Itoa(customers.port())}})
-	handset := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone.xml", Calls: 1,
-		Args: []string{"-set", "out", phoneLog, "-set", "media", strconv.Itoa(phone.port())}})
+	carrier := startSipp(t, "e2e_carrier.xml", calls, carrierLog, customers, 0)
+	handset := startSipp(t, "e2e_phone.xml", 1, phoneLog, phone, 0)
 
-	dbURL := testdb.New(t)
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
+	dbURL, db := sipDB(t)
 	c, _ := sipCampaign(t, db, carrier.Port, handset.Port, calls)
-	base, stop := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "sip-e2e",
-		engine: engineOptions{noDemo: true, poll: 100 * time.Millisecond, summary: -1},
-		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour},
-		sip:    sipOptions{addr: "127.0.0.1:0", rtpPorts: "30000-39999"}})
+	base, stop := serveSIP(t, dbURL, "sip-e2e")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
 	// The agent talks as soon as her phone leg is up; each customer talks
 	// for three seconds once their call is answered.
 	go portsWritten(ctx, phoneLog, func(_, port int) { phone.talk(ctx, port, 0xa6e17, 1<<20) })
-	var sentMu sync.Mutex
-	sent := map[int]int{} // Pacer's port for the call → packets the customer sent
-	go portsWritten(ctx, carrierLog, func(call, port int) {
-		go func() {
-			n := customers.talk(ctx, port, 0xc0ffee00+uint32(call), 150)
-			sentMu.Lock()
-			sent[port] = n
-			sentMu.Unlock()
-		}()
-	})
+	voices := customersTalk(ctx, customers, carrierLog)
 
-	ann := newClient(t, base)
-	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
+	ann := loginAgent(t, base, "ann")
 	ann.ready(c.ID) // refused (409) until her phone leg is up
 	for i := range calls {
 		testwait.Until(t, func() bool { return ann.agentState().State == "DISPO" }, "customer %d talked and hung up", i+1)
-		code, body := ann.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
-		require.Equal(t, http.StatusOK, code, body)
+		ann.disposition("NI")
 	}
-	select {
-	case <-carrier.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the carrier did not see its three calls end")
-	}
-	require.Zero(t, carrier.ExitCode(), carrier.Output())
-	testwait.Until(t, func() bool {
-		sentMu.Lock()
-		defer sentMu.Unlock()
-		return len(sent) == calls
-	}, "every customer finished talking")
+	sippExits(t, carrier, "the carrier did not see its three calls end", "the carrier's calls went as its scenario says")
+	testwait.Until(t, voices.done(calls), "every customer finished talking")
+	sent := voices.bySent()
 
 	// The phone heard the customers on one stream.
 	heard := phone.seen()
@@ -296,25 +267,13 @@ func TestSIPPowerCampaignBridgesCustomersIntoTheAgentsPhone(t *testing.T) {
 	require.GreaterOrEqual(t, len(heard), totalSent/2, "the phone heard most of what %d customers said", calls)
 
 	// Each customer heard the agent, from the port Pacer gave their call.
-	got := map[uint16]int{}
-	for _, p := range customers.seen() {
-		got[p.from.Port()]++
-	}
-	sentMu.Lock()
+	got := byPort(customers)
 	t.Logf("customers sent %v packets (by Pacer port); the phone heard %d on SSRC %#x with %d missing; customers heard the agent %v",
 		sent, len(heard), ssrc, gaps, got)
-	for port := range sent {
-		require.Greater(t, got[uint16(port)], 25, "customer on Pacer port %d heard the agent", port)
-	}
-	sentMu.Unlock()
+	requireHeardAgent(t, sent, got)
 
 	stop()
-	select {
-	case <-handset.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the phone leg was not hung up at shutdown")
-	}
-	require.Zero(t, handset.ExitCode(), "one phone leg for the whole session, hung up at the end: %s", handset.Output())
+	sippExits(t, handset, "the phone leg was not hung up at shutdown", "one phone leg for the whole session, hung up at the end")
 }
 
 // A live answer no agent can take within the connect deadline hears the
@@ -327,20 +286,12 @@ func TestSIPAbandonPlaysTheInformationMessage(t *testing.T) {
 	dir := t.TempDir()
 	customer, phone := listenRTP(t), listenRTP(t)
 	carrierLog := filepath.Join(dir, "carrier.txt")
-	carrier := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_carrier_abandon.xml", Calls: 1,
-		Args: []string{"-set", "out", carrierLog, "-set", "media", strconv.Itoa(customer.port())}})
-	handset := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone.xml", Calls: 1,
-		Args: []string{"-set", "out", filepath.Join(dir, "phone.txt"), "-set", "media", strconv.Itoa(phone.port())}})
+	carrier := startSipp(t, "e2e_carrier_abandon.xml", 1, carrierLog, customer, 0)
+	handset := startSipp(t, "e2e_phone.xml", 1, filepath.Join(dir, "phone.txt"), phone, 0)
 
-	dbURL := testdb.New(t)
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
+	dbURL, db := sipDB(t)
 	c, _ := sipCampaign(t, db, carrier.Port, handset.Port, 1)
-	base, _ := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "sip-abandon",
-		engine: engineOptions{noDemo: true, poll: 100 * time.Millisecond, summary: -1},
-		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour},
-		sip:    sipOptions{addr: "127.0.0.1:0", rtpPorts: "30000-39999"}})
+	base, _ := serveSIP(t, dbURL, "sip-abandon")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	invited := make(chan struct{}, 4)
@@ -353,8 +304,7 @@ func TestSIPAbandonPlaysTheInformationMessage(t *testing.T) {
 		answeredPort.Store(int32(port))
 	})
 
-	ann := newClient(t, base)
-	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
+	ann := loginAgent(t, base, "ann")
 	ann.ready(c.ID)
 	select {
 	case <-invited:
@@ -364,12 +314,7 @@ func TestSIPAbandonPlaysTheInformationMessage(t *testing.T) {
 	code, body := ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "PAUSED", "pause_code": "BREAK"}, true)
 	require.Equal(t, http.StatusOK, code, body)
 
-	select {
-	case <-carrier.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("Pacer did not hang up the abandoned call")
-	}
-	require.Zero(t, carrier.ExitCode(), carrier.Output())
+	sippExits(t, carrier, "Pacer did not hang up the abandoned call", "the customer heard the message and got Pacer's BYE")
 	port := uint16(answeredPort.Load())
 	require.NotZero(t, port)
 	heard := 0

@@ -19,7 +19,6 @@ import (
 
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/sipptest"
-	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
@@ -239,6 +238,33 @@ func campaignCalls(t *testing.T, db *pgxpool.Pool, c campaigns.ID) (placed, conn
 	return placed, connected
 }
 
+// firstLeg is the first call to the phone, which the scenario writes to
+// log; the phone talks on it until stopTalk.
+func firstLeg(ctx context.Context, t *testing.T, phone *rtpSocket, log string) (leg phoneLeg, stopTalk func()) {
+	t.Helper()
+	leg = nextLeg(t, phoneLegs(ctx, log), "first call to the phone")
+	talk, stopTalk := context.WithCancel(ctx)
+	go phone.talk(talk, leg.port, 0xa6e17, 1<<20)
+	return leg, stopTalk
+}
+
+// hangUpPhone has the sipp phone handset put its line down on leg and
+// requires Pacer to answer its BYE (the scenario then ends cleanly).
+func hangUpPhone(t *testing.T, handset *sipptest.Sipp, leg phoneLeg) {
+	t.Helper()
+	dropPhone(t, handset.Addr, leg)
+	sippExits(t, handset, "the phone's BYE was not answered", "Pacer answered the phone's BYE")
+}
+
+// requirePhoneDown requires st to be PAUSED (why says when) with code
+// PHONE, and the workspace to say the phone is disconnected.
+func requirePhoneDown(t *testing.T, st agentStateJSON, why string) {
+	t.Helper()
+	require.Equal(t, "PAUSED", st.State, why)
+	require.Equal(t, "PHONE", st.PauseCode)
+	require.Equal(t, phoneDownLabel, st.PauseLabel, "the workspace says why")
+}
+
 // A power campaign's agent takes a customer on her phone, wraps up and is
 // READY; then the phone hangs up its line. She is PAUSED with code PHONE and
 // her workspace says the phone is disconnected; Pacer redials the phone
@@ -253,73 +279,41 @@ func TestSIPPhoneDropIsRedialledAndTheAgentIsReadyAgain(t *testing.T) {
 	customers, phone := listenRTP(t), listenRTP(t)
 	carrierLog := filepath.Join(dir, "carrier.txt")
 	phone1Log, phone2Log := filepath.Join(dir, "phone1.txt"), filepath.Join(dir, "phone2.txt")
-	carrier := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_carrier.xml", Calls: 2,
-		Args: []string{"-set", "out", carrierLog, "-set", "media", strconv.Itoa(customers.port())}})
-	handset := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone_drop.xml", Calls: 1,
-		Args: []string{"-set", "out", phone1Log, "-set", "media", strconv.Itoa(phone.port())}})
+	carrier := startSipp(t, "e2e_carrier.xml", 2, carrierLog, customers, 0)
+	handset := startSipp(t, "e2e_phone_drop.xml", 1, phone1Log, phone, 0)
 
-	dbURL := testdb.New(t)
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
+	dbURL, db := sipDB(t)
 	c, ann := sipCampaign(t, db, carrier.Port, handset.Port, 1)
 	base, stop := servePhoneDrop(t, dbURL)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
 	// Each customer talks for three seconds once answered.
-	var sentMu sync.Mutex
-	sent := map[int]int{} // Pacer's port for the customer's call → packets they sent
-	go portsWritten(ctx, carrierLog, func(call, port int) {
-		go func() {
-			n := customers.talk(ctx, port, 0xc0ffee00+uint32(call), 150)
-			sentMu.Lock()
-			sent[port] = n
-			sentMu.Unlock()
-		}()
-	})
-	customersDone := func(n int) func() bool {
-		return func() bool {
-			sentMu.Lock()
-			defer sentMu.Unlock()
-			return len(sent) == n
-		}
-	}
+	voices := customersTalk(ctx, customers, carrierLog)
 
-	agent := newClient(t, base)
-	require.Equal(t, http.StatusOK, agent.login("ann", "password-ann"))
+	agent := loginAgent(t, base, "ann")
 	agent.ready(c.ID) // refused (409) until her phone leg is up
-	leg1 := nextLeg(t, phoneLegs(ctx, phone1Log), "first call to the phone")
-	talk1, stopTalk1 := context.WithCancel(ctx)
-	go phone.talk(talk1, leg1.port, 0xa6e17, 1<<20)
+	leg1, stopTalk1 := firstLeg(ctx, t, phone, phone1Log)
 
 	// 1. The first customer, bridged, hangs up; she disposes and is READY
 	// (the campaign has no other lead yet).
 	testwait.Until(t, func() bool { return agent.agentState().State == "DISPO" }, "the first customer talked and hung up")
-	code, body := agent.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
-	require.Equal(t, http.StatusOK, code, body)
+	agent.disposition("NI")
 	testwait.Until(t, func() bool { return agent.agentState().State == "READY" }, "READY after the disposition")
-	testwait.Until(t, customersDone(1), "the first customer finished talking")
+	testwait.Until(t, voices.done(1), "the first customer finished talking")
 
 	// 2. The phone hangs up its line.
-	dropPhone(t, handset.Addr, leg1)
-	select {
-	case <-handset.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the phone's BYE was not answered")
-	}
-	require.Zero(t, handset.ExitCode(), "Pacer answered the phone's BYE: %s", handset.Output())
+	hangUpPhone(t, handset, leg1)
 	stopTalk1()
 	unplugged := standInPhone(t, handset.Port, true)
 
 	var st agentStateJSON
 	testwait.Until(t, func() bool { st = agent.agentState(); return st.State == "PAUSED" }, "the agent is paused when her phone drops")
-	require.Equal(t, "PHONE", st.PauseCode)
-	require.Equal(t, phoneDownLabel, st.PauseLabel, "the workspace says why")
+	requirePhoneDown(t, st, "paused when her phone drops")
 
 	// A lead arrives while the phone is down: a READY agent of a power
 	// campaign would have it dialled at once.
-	_, err = campaigns.Import(context.Background(), db, strings.NewReader("phone\n"+openNumber(t)+"7\n"),
+	_, err := campaigns.Import(context.Background(), db, strings.NewReader("phone\n"+openNumber(t)+"7\n"),
 		campaigns.ImportOptions{Campaign: c.ID, Name: "later.csv", Format: campaigns.FormatCSV})
 	require.NoError(t, err)
 	ids, _ := unplugged.calls()
@@ -330,10 +324,7 @@ func TestSIPPhoneDropIsRedialledAndTheAgentIsReadyAgain(t *testing.T) {
 		got, acked := unplugged.calls()
 		return len(got) >= len(ids)+2 && acked == len(got)
 	}, "Pacer redials the phone, which is unavailable, twice after the lead arrived")
-	st = agent.agentState()
-	require.Equal(t, "PAUSED", st.State, "still paused while the phone is down")
-	require.Equal(t, "PHONE", st.PauseCode)
-	require.Equal(t, phoneDownLabel, st.PauseLabel)
+	requirePhoneDown(t, agent.agentState(), "still paused while the phone is down")
 	placed, connected := campaignCalls(t, db, c.ID)
 	require.Equal(t, 1, placed, "no customer was dialled for the agent while her phone was down")
 	require.Equal(t, 1, connected)
@@ -344,8 +335,7 @@ func TestSIPPhoneDropIsRedialledAndTheAgentIsReadyAgain(t *testing.T) {
 
 	// 3. The phone is back: the next redial is answered.
 	unplugged.close()
-	handset2 := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone_drop.xml", Calls: 1, Port: handset.Port,
-		Args: []string{"-set", "out", phone2Log, "-set", "media", strconv.Itoa(phone.port())}})
+	handset2 := startSipp(t, "e2e_phone_drop.xml", 1, phone2Log, phone, handset.Port)
 	leg2 := nextLeg(t, phoneLegs(ctx, phone2Log), "the redial")
 	require.NotEqual(t, leg1.port, leg2.port, "a new leg, on a new RTP port")
 	go phone.talk(ctx, leg2.port, 0xa6e18, 1<<20)
@@ -355,15 +345,9 @@ func TestSIPPhoneDropIsRedialledAndTheAgentIsReadyAgain(t *testing.T) {
 	testwait.Until(t, func() bool { s := agent.agentState().State; return s == "INCALL" || s == "DISPO" },
 		"the next customer is bridged to the agent by itself")
 	testwait.Until(t, func() bool { return agent.agentState().State == "DISPO" }, "the second customer talked and hung up")
-	code, body = agent.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
-	require.Equal(t, http.StatusOK, code, body)
-	select {
-	case <-carrier.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the carrier did not see its two calls end")
-	}
-	require.Zero(t, carrier.ExitCode(), carrier.Output())
-	testwait.Until(t, customersDone(2), "the second customer finished talking")
+	agent.disposition("NI")
+	sippExits(t, carrier, "the carrier did not see its two calls end", "the carrier's calls went as its scenario says")
+	testwait.Until(t, voices.done(2), "the second customer finished talking")
 	placed, connected = campaignCalls(t, db, c.ID)
 	require.Equal(t, 2, placed)
 	require.Equal(t, 2, connected)
@@ -375,31 +359,15 @@ func TestSIPPhoneDropIsRedialledAndTheAgentIsReadyAgain(t *testing.T) {
 	// The second customer and the agent heard each other through the new
 	// leg: the phone got the customer from Pacer's port of leg 2, and the
 	// customer got the agent from Pacer's port of their call.
-	fromLeg := map[uint16]int{}
-	for _, p := range phone.seen() {
-		fromLeg[p.from.Port()]++
-	}
-	heardAgent := map[uint16]int{}
-	for _, p := range customers.seen() {
-		heardAgent[p.from.Port()]++
-	}
-	sentMu.Lock()
+	fromLeg, heardAgent, sent := byPort(phone), byPort(customers), voices.bySent()
 	t.Logf("phone heard %v (by Pacer port; leg 1 %d, leg 2 %d); customers sent %v and heard %v",
 		fromLeg, leg1.port, leg2.port, sent, heardAgent)
-	for port := range sent {
-		require.Greater(t, heardAgent[uint16(port)], 25, "customer on Pacer port %d heard the agent", port)
-	}
-	sentMu.Unlock()
+	requireHeardAgent(t, sent, heardAgent)
 	require.Greater(t, fromLeg[uint16(leg1.port)], 25, "the phone heard the first customer on leg 1")
 	require.Greater(t, fromLeg[uint16(leg2.port)], 25, "the phone heard the second customer on leg 2")
 
 	stop()
-	select {
-	case <-handset2.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the redialled leg was not hung up at shutdown")
-	}
-	require.Zero(t, handset2.ExitCode(), "the redialled leg, up to the end, hung up at shutdown: %s", handset2.Output())
+	sippExits(t, handset2, "the redialled leg was not hung up at shutdown", "the redialled leg, up to the end, hung up at shutdown")
 }
 
 // A phone that drops and then does not answer at all (switched off): the
@@ -414,13 +382,9 @@ func TestSIPPhoneThatDoesNotAnswerKeepsTheAgentPausedAndLogoutIsClean(t *testing
 	dir := t.TempDir()
 	phone := listenRTP(t)
 	phone1Log, phone2Log := filepath.Join(dir, "phone1.txt"), filepath.Join(dir, "phone2.txt")
-	handset := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone_drop.xml", Calls: 1,
-		Args: []string{"-set", "out", phone1Log, "-set", "media", strconv.Itoa(phone.port())}})
+	handset := startSipp(t, "e2e_phone_drop.xml", 1, phone1Log, phone, 0)
 
-	dbURL := testdb.New(t)
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
+	dbURL, db := sipDB(t)
 	// No leads: the agent waits READY and nothing is dialled. The trunk
 	// points at a port nobody listens on.
 	c, _ := sipCampaign(t, db, sipptest.FreeUDPPort(t), handset.Port, 0)
@@ -428,28 +392,16 @@ func TestSIPPhoneThatDoesNotAnswerKeepsTheAgentPausedAndLogoutIsClean(t *testing
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	agent := newClient(t, base)
-	require.Equal(t, http.StatusOK, agent.login("ann", "password-ann"))
+	agent := loginAgent(t, base, "ann")
 	agent.ready(c.ID)
-	leg := nextLeg(t, phoneLegs(ctx, phone1Log), "first call to the phone")
-	talk, stopTalk := context.WithCancel(ctx)
-	go phone.talk(talk, leg.port, 0xa6e17, 1<<20)
+	leg, stopTalk := firstLeg(ctx, t, phone, phone1Log)
 
-	dropPhone(t, handset.Addr, leg)
-	select {
-	case <-handset.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the phone's BYE was not answered")
-	}
-	require.Zero(t, handset.ExitCode(), "Pacer answered the phone's BYE: %s", handset.Output())
+	hangUpPhone(t, handset, leg)
 	stopTalk()
 	off := standInPhone(t, handset.Port, false)
 	testwait.Until(t, func() bool { ids, _ := off.calls(); return len(ids) > 0 }, "Pacer redials the phone")
 
-	st := agent.agentState()
-	require.Equal(t, "PAUSED", st.State, "paused while the phone rings unanswered")
-	require.Equal(t, "PHONE", st.PauseCode)
-	require.Equal(t, phoneDownLabel, st.PauseLabel)
+	requirePhoneDown(t, agent.agentState(), "paused while the phone rings unanswered")
 	code, body := agent.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY"}, true)
 	require.Equal(t, http.StatusConflict, code, body)
 	require.Contains(t, body, "your phone is not connected")
@@ -464,23 +416,17 @@ func TestSIPPhoneThatDoesNotAnswerKeepsTheAgentPausedAndLogoutIsClean(t *testing
 
 	// Logged in again with the phone back on: it is called afresh and
 	// answered, and she is READY.
-	handset2 := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone_drop.xml", Calls: 1, Port: handset.Port,
-		Args: []string{"-set", "out", phone2Log, "-set", "media", strconv.Itoa(phone.port())}})
+	handset2 := startSipp(t, "e2e_phone_drop.xml", 1, phone2Log, phone, handset.Port)
 	agent.ready(c.ID)
 	leg2 := nextLeg(t, phoneLegs(ctx, phone2Log), "the call after the new login")
 	require.NotContains(t, ids, leg2.callID, "a new call, not the unanswered one")
-	st = agent.agentState()
+	st := agent.agentState()
 	require.Equal(t, "READY", st.State)
 	require.Empty(t, st.PauseCode)
 
 	code, body = agent.do("POST", "/api/v1/agent/state", map[string]any{"state": "LOGGED_OUT"}, true)
 	require.Equal(t, http.StatusNoContent, code, body)
-	select {
-	case <-handset2.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the phone was not hung up at logout")
-	}
-	require.Zero(t, handset2.ExitCode(), "one call to the phone after the new login, hung up at logout: %s", handset2.Output())
+	sippExits(t, handset2, "the phone was not hung up at logout", "one call to the phone after the new login, hung up at logout")
 	b, err := os.ReadFile(phone2Log)
 	require.NoError(t, err)
 	require.Equal(t, 1, strings.Count(string(b), "\n"), "the phone was called once after the new login: %s", b)
@@ -498,43 +444,24 @@ func TestSIPPhoneDropDuringACallEndsTheCustomersCall(t *testing.T) {
 	dir := t.TempDir()
 	customers, phone := listenRTP(t), listenRTP(t)
 	phone1Log, phone2Log := filepath.Join(dir, "phone1.txt"), filepath.Join(dir, "phone2.txt")
-	carrier := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_carrier_stays.xml", Calls: 1,
-		Args: []string{"-set", "out", filepath.Join(dir, "carrier.txt"), "-set", "media", strconv.Itoa(customers.port())}})
-	handset := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone_drop.xml", Calls: 1,
-		Args: []string{"-set", "out", phone1Log, "-set", "media", strconv.Itoa(phone.port())}})
+	carrier := startSipp(t, "e2e_carrier_stays.xml", 1, filepath.Join(dir, "carrier.txt"), customers, 0)
+	handset := startSipp(t, "e2e_phone_drop.xml", 1, phone1Log, phone, 0)
 
-	dbURL := testdb.New(t)
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
+	dbURL, db := sipDB(t)
 	c, ann := sipCampaign(t, db, carrier.Port, handset.Port, 1)
 	base, stop := servePhoneDrop(t, dbURL)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	agent := newClient(t, base)
-	require.Equal(t, http.StatusOK, agent.login("ann", "password-ann"))
+	agent := loginAgent(t, base, "ann")
 	agent.ready(c.ID)
-	leg := nextLeg(t, phoneLegs(ctx, phone1Log), "first call to the phone")
-	talk, stopTalk := context.WithCancel(ctx)
-	go phone.talk(talk, leg.port, 0xa6e17, 1<<20)
+	leg, stopTalk := firstLeg(ctx, t, phone, phone1Log)
 	testwait.Until(t, func() bool { return agent.agentState().State == "INCALL" }, "the customer is bridged to the agent")
 
-	dropPhone(t, handset.Addr, leg)
-	select {
-	case <-handset.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the phone's BYE was not answered")
-	}
-	require.Zero(t, handset.ExitCode(), "Pacer answered the phone's BYE: %s", handset.Output())
+	hangUpPhone(t, handset, leg)
 	stopTalk()
 	unplugged := standInPhone(t, handset.Port, true)
-	select {
-	case <-carrier.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the customer was not hung up when the agent's phone dropped")
-	}
-	require.Zero(t, carrier.ExitCode(), "the customer got Pacer's BYE: %s", carrier.Output())
+	sippExits(t, carrier, "the customer was not hung up when the agent's phone dropped", "the customer got Pacer's BYE")
 
 	var st agentStateJSON
 	testwait.Until(t, func() bool { st = agent.agentState(); return st.State == "DISPO" }, "the agent wraps the call up")
@@ -549,29 +476,19 @@ func TestSIPPhoneDropDuringACallEndsTheCustomersCall(t *testing.T) {
 	require.Equal(t, int64(ann), agentID)
 	require.Contains(t, cause, "agent's phone")
 
-	code, body := agent.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
-	require.Equal(t, http.StatusOK, code, body)
-	st = agent.agentState()
-	require.Equal(t, "PAUSED", st.State, "not READY: her phone is still down")
-	require.Equal(t, "PHONE", st.PauseCode)
-	require.Equal(t, phoneDownLabel, st.PauseLabel)
+	agent.disposition("NI")
+	requirePhoneDown(t, agent.agentState(), "not READY: her phone is still down")
 	testwait.Until(t, func() bool { ids, acked := unplugged.calls(); return len(ids) > 0 && acked == len(ids) },
 		"Pacer redials the phone, which is unavailable")
 	require.Equal(t, "PAUSED", agent.agentState().State)
 
 	unplugged.close()
-	handset2 := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone_drop.xml", Calls: 1, Port: handset.Port,
-		Args: []string{"-set", "out", phone2Log, "-set", "media", strconv.Itoa(phone.port())}})
+	handset2 := startSipp(t, "e2e_phone_drop.xml", 1, phone2Log, phone, handset.Port)
 	leg2 := nextLeg(t, phoneLegs(ctx, phone2Log), "the redial")
 	go phone.talk(ctx, leg2.port, 0xa6e18, 1<<20)
 	testwait.Until(t, func() bool { st = agent.agentState(); return st.State == "READY" }, "READY by herself when the phone is back")
 	require.Empty(t, st.PauseLabel)
 
 	stop()
-	select {
-	case <-handset2.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the redialled leg was not hung up at shutdown")
-	}
-	require.Zero(t, handset2.ExitCode(), handset2.Output())
+	sippExits(t, handset2, "the redialled leg was not hung up at shutdown", "the redialled leg, up to the end, hung up at shutdown")
 }

@@ -6,18 +6,14 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/sipptest"
-	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/web"
 )
@@ -47,17 +43,11 @@ func TestSIPBlindTransferToAnotherAgentsPhone(t *testing.T) {
 	dir := t.TempDir()
 	customer, annPhone, bobPhone := listenRTP(t), listenRTP(t), listenRTP(t)
 	carrierLog, annLog, bobLog := filepath.Join(dir, "carrier.txt"), filepath.Join(dir, "ann.txt"), filepath.Join(dir, "bob.txt")
-	carrier := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_carrier_stays.xml", Calls: 1,
-		Args: []string{"-set", "out", carrierLog, "-set", "media", strconv.Itoa(customer.port())}})
-	annSet := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone.xml", Calls: 1,
-		Args: []string{"-set", "out", annLog, "-set", "media", strconv.Itoa(annPhone.port())}})
-	bobSet := sipptest.Start(t, sipptest.Options{Scenario: "testdata/e2e_phone.xml", Calls: 1,
-		Args: []string{"-set", "out", bobLog, "-set", "media", strconv.Itoa(bobPhone.port())}})
+	carrier := startSipp(t, "e2e_carrier_stays.xml", 1, carrierLog, customer, 0)
+	annSet := startSipp(t, "e2e_phone.xml", 1, annLog, annPhone, 0)
+	bobSet := startSipp(t, "e2e_phone.xml", 1, bobLog, bobPhone, 0)
 
-	dbURL := testdb.New(t)
-	db, err := pgxpool.New(context.Background(), dbURL)
-	require.NoError(t, err)
-	t.Cleanup(db.Close)
+	dbURL, db := sipDB(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	c, _ := sipCampaign(t, db, carrier.Port, annSet.Port, 1)
@@ -66,10 +56,7 @@ func TestSIPBlindTransferToAnotherAgentsPhone(t *testing.T) {
 	require.NoError(t, agents.SetPhoneURI(ctx, db, agents.ID(u.ID), fmt.Sprintf("sip:bob@127.0.0.1:%d", bobSet.Port)))
 	_, err = campaigns.AssignAgents(ctx, db, c.ID, []int64{u.ID})
 	require.NoError(t, err)
-	base, stop := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "sip-xfer",
-		engine: engineOptions{noDemo: true, poll: 100 * time.Millisecond, summary: -1},
-		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour},
-		sip:    sipOptions{addr: "127.0.0.1:0", rtpPorts: "30000-39999"}})
+	base, stop := serveSIP(t, dbURL, "sip-xfer")
 
 	// Three voices the others can tell apart by their payload.
 	const customerVoice, annVoice, bobVoice = 0x33, 0x22, 0x11
@@ -78,8 +65,7 @@ func TestSIPBlindTransferToAnotherAgentsPhone(t *testing.T) {
 	go portsWritten(ctx, bobLog, func(_, port int) { bobPhone.say(ctx, port, 0xb0b, 1<<20, voice(bobVoice)) })
 	go portsWritten(ctx, carrierLog, func(_, port int) { customer.say(ctx, port, 0xc057, 1<<20, voice(customerVoice)) })
 
-	ann := newClient(t, base)
-	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
+	ann := loginAgent(t, base, "ann")
 	ann.ready(c.ID)
 	testwait.Until(t, func() bool { return ann.agentState().State == "INCALL" }, "ann has the customer")
 	testwait.Until(t, func() bool { return heardFrom(annPhone, customerVoice) > 25 && heardFrom(customer, annVoice) > 25 },
@@ -88,8 +74,7 @@ func TestSIPBlindTransferToAnotherAgentsPhone(t *testing.T) {
 	code, body := ann.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "agent:bob"}, true)
 	require.Equal(t, http.StatusConflict, code, body)
 	require.Contains(t, body, "is not working in campaign")
-	bob := newClient(t, base)
-	require.Equal(t, http.StatusOK, bob.login("bob", "password-bob"))
+	bob := loginAgent(t, base, "bob")
 	bob.ready(c.ID) // the campaign's one lead is ann's: bob waits READY
 
 	// Not to herself.
@@ -106,17 +91,10 @@ func TestSIPBlindTransferToAnotherAgentsPhone(t *testing.T) {
 
 	code, body = bob.do("POST", "/api/v1/agent/call/hangup", nil, true)
 	require.Equal(t, http.StatusNoContent, code, body)
-	select {
-	case <-carrier.Done():
-	case <-testwait.Expired(t):
-		t.Fatal("the carrier did not get Pacer's BYE")
-	}
-	require.Zero(t, carrier.ExitCode(), carrier.Output())
+	sippExits(t, carrier, "the carrier did not get Pacer's BYE", "the customer got Pacer's BYE")
 	testwait.Until(t, func() bool { return bob.agentState().State == "DISPO" }, "bob dispositions")
-	code, body = ann.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "NI"}, true)
-	require.Equal(t, http.StatusOK, code, body)
-	code, body = bob.do("POST", "/api/v1/agent/disposition", map[string]string{"code": "SALE"}, true)
-	require.Equal(t, http.StatusOK, code, body)
+	ann.disposition("NI")
+	bob.disposition("SALE")
 
 	var rows []string
 	testwait.Until(t, func() bool {
@@ -140,11 +118,6 @@ func TestSIPBlindTransferToAnotherAgentsPhone(t *testing.T) {
 
 	stop()
 	for name, set := range map[string]*sipptest.Sipp{"ann": annSet, "bob": bobSet} {
-		select {
-		case <-set.Done():
-		case <-testwait.Expired(t):
-			t.Fatalf("%s's phone leg was not hung up at shutdown", name)
-		}
-		require.Zero(t, set.ExitCode(), "%s: one phone leg for the session: %s", name, set.Output())
+		sippExits(t, set, name+"'s phone leg was not hung up at shutdown", name+": one phone leg for the session")
 	}
 }

@@ -3,7 +3,6 @@ package sip
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,6 +27,7 @@ import (
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/internal/benchout"
+	"github.com/pacer-dialer/pacer/internal/rtpgen"
 	"github.com/pacer-dialer/pacer/internal/sipptest"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/media"
@@ -461,19 +461,11 @@ func init() {
 
 func runRTPGenerator(in io.Reader, out io.Writer) error {
 	enc := json.NewEncoder(out)
-	socks := make([]*net.UDPConn, rtpGenSockets)
-	var hello rtpGenHello
-	for i := range socks {
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			return err
-		}
-		_ = c.SetReadBuffer(4 << 20)
-		_ = c.SetWriteBuffer(4 << 20)
-		socks[i] = c
-		hello.Addrs = append(hello.Addrs, c.LocalAddr().String())
+	socks, addrs, err := rtpgen.Listen(rtpGenSockets)
+	if err != nil {
+		return err
 	}
-	if err := enc.Encode(hello); err != nil {
+	if err := enc.Encode(rtpGenHello{Addrs: addrs}); err != nil {
 		return err
 	}
 	rd := bufio.NewReader(in)
@@ -482,20 +474,16 @@ func runRTPGenerator(in io.Reader, out io.Writer) error {
 	if err := dec.Decode(&plan); err != nil {
 		return fmt.Errorf("read plan: %w", err)
 	}
-	dst := make([]netip.AddrPort, len(plan.Dst))
-	for i, d := range plan.Dst {
-		a, err := netip.ParseAddrPort(d)
-		if err != nil {
-			return err
-		}
-		dst[i] = a
+	dst, err := rtpgen.ParseDst(plan.Dst)
+	if err != nil {
+		return err
 	}
 	// counting is set at the mark: packets sent from then on carry the
 	// counted byte first in their payload (the relay passes G.711 payloads
 	// through untouched) and only those count as received.
 	const counted = 0x01
 	var counting atomic.Bool
-	var recv, sent atomic.Uint64
+	var recv atomic.Uint64
 	var readers sync.WaitGroup
 	for _, c := range socks {
 		readers.Go(func() {
@@ -512,44 +500,18 @@ func runRTPGenerator(in io.Reader, out io.Writer) error {
 		})
 	}
 	stop := make(chan struct{})
+	var sent uint64
 	senderDone := make(chan struct{})
 	go func() {
 		defer close(senderDone)
-		const slots = 20
-		pkt := make([]byte, 12+160)
-		for i := range pkt[12:] {
-			pkt[12+i] = 0xff
-		}
-		eps := len(dst)
-		seq := make([]uint16, eps)
-		ts := make([]uint32, eps)
-		start := time.Now()
-		for k := 0; ; k++ {
-			select {
-			case <-stop:
-				return
-			default:
+		sent = rtpgen.Pace(stop, socks, dst, func(payload []byte, _ int) bool {
+			count := counting.Load()
+			payload[0] = 0xff
+			if count {
+				payload[0] = counted
 			}
-			if d := time.Until(start.Add(time.Duration(k) * time.Millisecond)); d > 0 {
-				time.Sleep(d)
-			}
-			for e := k % slots; e < eps; e += slots {
-				pkt[0], pkt[1] = 0x80, 0
-				binary.BigEndian.PutUint16(pkt[2:], seq[e])
-				binary.BigEndian.PutUint32(pkt[4:], ts[e])
-				binary.BigEndian.PutUint32(pkt[8:], uint32(e))
-				count := counting.Load()
-				pkt[12] = 0xff
-				if count {
-					pkt[12] = counted
-				}
-				seq[e]++
-				ts[e] += 160
-				if _, err := socks[e%rtpGenSockets].WriteToUDPAddrPort(pkt, dst[e]); err == nil && count {
-					sent.Add(1)
-				}
-			}
-		}
+			return count
+		})
 	}()
 	// "mark" starts the count; end of input stops sending.
 	var ru0, ru1 syscall.Rusage
@@ -574,16 +536,11 @@ func runRTPGenerator(in io.Reader, out io.Writer) error {
 		c.Close()
 	}
 	readers.Wait()
-	r := rtpLoadReport{Sent: sent.Load(), Recv: recv.Load()}
+	r := rtpLoadReport{Sent: sent, Recv: recv.Load()}
 	if !t0.IsZero() {
-		r.CPU = cpuSeconds(ru0, ru1) / wall.Seconds()
+		r.CPU = rtpgen.CPUSeconds(ru0, ru1) / wall.Seconds()
 	}
 	return enc.Encode(r)
-}
-
-func cpuSeconds(a, b syscall.Rusage) float64 {
-	ns := syscall.TimevalToNsec(b.Utime) - syscall.TimevalToNsec(a.Utime) + syscall.TimevalToNsec(b.Stime) - syscall.TimevalToNsec(a.Stime)
-	return time.Duration(ns).Seconds()
 }
 
 // rtpLoad is the running background: the generator process and the
@@ -652,7 +609,7 @@ func (g *rtpLoad) report(b *testing.B) rtpLoadReport {
 	var r rtpLoadReport
 	require.NoError(b, g.dec.Decode(&r))
 	require.NoError(b, g.cmd.Wait())
-	r.relayCPU = cpuSeconds(g.ru0, ru1) / wall.Seconds()
+	r.relayCPU = rtpgen.CPUSeconds(g.ru0, ru1) / wall.Seconds()
 	g.cmd = nil
 	return r
 }

@@ -140,13 +140,9 @@ func TestSIPCustomerDTMF(t *testing.T) {
 // phone: the phone receives PCMU packets from the agent leg only.
 func TestSIPPCMA30msToPCMUPhone(t *testing.T) {
 	t.Parallel()
-	ports := testPorts(t)
-	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
-	var ag agentPhones
-	ph := newPhone(t)
-	agentLeg := ag.add(t, ports, 1, ph, media.PCMU)
+	u, ag, ph, agentLeg := uaWithAgentPhone(t, Config{})
 	s := uas(t, "uas_pcma.xml", 1)
-	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, trunkTo("carrier", s))
+	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: ag}, trunkTo("carrier", s))
 	dial(t, tr, 1)
 	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
 	l, _ := tr.leg(1)
@@ -168,14 +164,10 @@ func TestSIPPCMA30msToPCMUPhone(t *testing.T) {
 // packet).
 func TestSIPThreeCustomersOneAgentStream(t *testing.T) {
 	t.Parallel()
-	ports := testPorts(t)
-	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
-	var ag agentPhones
-	agent := newPhone(t)
-	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
+	u, ag, agent, agentLeg := uaWithAgentPhone(t, Config{})
 	cust := newPhone(t)
 	s := uas(t, scenario(t, "uas_answer.xml", "[media_port]", strconv.Itoa(int(cust.addr().Port()))), 3)
-	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, trunkTo("carrier", s))
+	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: ag}, trunkTo("carrier", s))
 	for i, fill := range []byte{0x71, 0x72, 0x73} {
 		call := dialer.CallID(i + 1)
 		dial(t, tr, call)

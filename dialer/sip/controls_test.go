@@ -63,12 +63,8 @@ func TestSIPInfoMessageThenHangup(t *testing.T) {
 // audio is held back; Resume brings the agent's audio back.
 func TestSIPHoldMusicReachesTheCustomer(t *testing.T) {
 	t.Parallel()
-	ports := testPorts(t)
-	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
-	var ag agentPhones
-	agent := newPhone(t)
-	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
-	tr, _, cust, s, l := callWithPhone(t, u, TrunkOptions{AgentLegs: &ag}, "uas_hold.xml")
+	u, ag, agent, agentLeg := uaWithAgentPhone(t, Config{})
+	tr, _, cust, s, l := callWithPhone(t, u, TrunkOptions{AgentLegs: ag}, "uas_hold.xml")
 	custLeg := l.media.LocalAddr()
 	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
 	require.NoError(t, tr.Hold(context.Background(), 1))
@@ -193,12 +189,8 @@ func partyLegOf(l *outLeg) *media.Leg {
 // to it, both ways, and the agent is released.
 func TestSIPTransferToNumber(t *testing.T) {
 	t.Parallel()
-	ports := testPorts(t)
-	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
-	var ag agentPhones
-	agent := newPhone(t)
-	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
-	tr, rec, cust, party, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_answer.xml")
+	u, ag, agent, agentLeg := uaWithAgentPhone(t, Config{})
+	tr, rec, cust, party, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: ag}, "uas_answer.xml")
 	l, _ := tr.leg(1)
 	custLeg := l.media.LocalAddr()
 	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
@@ -240,12 +232,8 @@ func TestSIPTransferredPartyHangsUp(t *testing.T) {
 // A transfer to a number that is busy: the agent keeps the customer.
 func TestSIPTransferToNumberBusyAgentKeepsCustomer(t *testing.T) {
 	t.Parallel()
-	ports := testPorts(t)
-	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
-	var ag agentPhones
-	agent := newPhone(t)
-	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
-	tr, rec, cust, _, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_final.xml")
+	u, ag, agent, agentLeg := uaWithAgentPhone(t, Config{})
+	tr, rec, cust, _, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: ag}, "uas_final.xml")
 	l, _ := tr.leg(1)
 	custLeg := l.media.LocalAddr()
 	require.NoError(t, tr.Bridge(context.Background(), 1, 1))
@@ -270,12 +258,8 @@ func TestSIPTransferToNumberBusyAgentKeepsCustomer(t *testing.T) {
 // directly.
 func TestSIPConferenceWithNumber(t *testing.T) {
 	t.Parallel()
-	ports := testPorts(t)
-	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
-	var ag agentPhones
-	agent := newPhone(t)
-	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
-	tr, _, cust, party, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: &ag}, "uas_answer.xml")
+	u, ag, agent, agentLeg := uaWithAgentPhone(t, Config{})
+	tr, _, cust, party, custSipp, partySipp := twoCarriers(t, u, TrunkOptions{AgentLegs: ag}, "uas_answer.xml")
 	l, _ := tr.leg(1)
 	custLeg := l.media.LocalAddr()
 	require.NoError(t, tr.Bridge(context.Background(), 1, 1))

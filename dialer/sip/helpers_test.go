@@ -186,3 +186,16 @@ func withoutRinging(ks []dialer.TrunkEventKind) []dialer.TrunkEventKind {
 	}
 	return out
 }
+
+// uaWithAgentPhone is a UA (cfg with its own media ports) and agent 1's
+// nailed-up PCMU leg to a test phone, offered to trunks through ag.
+func uaWithAgentPhone(t *testing.T, cfg Config) (u *UA, ag *agentPhones, agent *phone, agentLeg *media.Leg) {
+	t.Helper()
+	ports := testPorts(t)
+	cfg.Media.Ports = ports
+	u = startUA(t, cfg)
+	ag = &agentPhones{}
+	agent = newPhone(t)
+	agentLeg = ag.add(t, ports, 1, agent, media.PCMU)
+	return u, ag, agent, agentLeg
+}

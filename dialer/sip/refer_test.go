@@ -18,18 +18,13 @@ import (
 // transfers by REFER, with agent 1's phone leg bridged in.
 func referCall(t *testing.T, cfg Config, file string, subst ...string) (tr *Trunk, rec *recorder, cust, agent *phone, agentLeg *media.Leg, s *sipptest.Sipp, l *outLeg) {
 	t.Helper()
-	ports := testPorts(t)
-	cfg.Media.Ports = ports
-	u := startUA(t, cfg)
-	var ag agentPhones
-	agent = newPhone(t)
-	agentLeg = ag.add(t, ports, 1, agent, media.PCMU)
+	u, ag, agent, agentLeg := uaWithAgentPhone(t, cfg)
 	cust = newPhone(t)
 	subst = append(subst, "[media_port]", strconv.Itoa(int(cust.addr().Port())))
 	s = uas(t, scenario(t, file, subst...), 1)
 	trunk := trunkTo("carrier", s)
 	trunk.TransferMethod = TransferRefer
-	tr, rec = newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, trunk)
+	tr, rec = newTrunk(t, u, TrunkOptions{AgentLegs: ag}, trunk)
 	dial(t, tr, 1)
 	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
 	l, ok := tr.leg(1)
@@ -99,18 +94,14 @@ func TestSIPTransferByReferBusyAgentKeepsCustomer(t *testing.T) {
 // being full), and the customer is with the number when it answers.
 func TestSIPTransferReferRefusedFallsBackToBridge(t *testing.T) {
 	t.Parallel()
-	ports := testPorts(t)
-	u := startUA(t, Config{Media: MediaConfig{Ports: ports}})
-	var ag agentPhones
-	agent := newPhone(t)
-	agentLeg := ag.add(t, ports, 1, agent, media.PCMU)
+	u, ag, agent, agentLeg := uaWithAgentPhone(t, Config{})
 	cust, party := newPhone(t), newPhone(t)
 	custSipp := uas(t, scenario(t, "uas_refer501.xml", "[media_port]", strconv.Itoa(int(cust.addr().Port()))), 1)
 	partySipp := uas(t, scenario(t, "uas_answer.xml", "[media_port]", strconv.Itoa(int(party.addr().Port()))), 1)
 	first := trunkTo("customer-carrier", custSipp)
 	first.MaxChannels = 1
 	first.TransferMethod = TransferRefer
-	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, first, trunkTo("party-carrier", partySipp))
+	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: ag}, first, trunkTo("party-carrier", partySipp))
 	dial(t, tr, 1)
 	rec.waitFor(t, 1, dialer.TrunkAnsweredHuman)
 	l, _ := tr.leg(1)
