@@ -137,7 +137,7 @@ func checkTarget(id agents.ID, to Target) error {
 
 // ErrTargetUnavailable: the agent a transfer or conference names cannot
 // take the customer now (not in this campaign, or not READY).
-var ErrTargetUnavailable = errors.New("the agent cannot take the call now")
+var ErrTargetUnavailable = errors.New("the agent you chose cannot take the customer")
 
 // readyTarget is the agent of this campaign a transfer or conference to
 // another agent hands the customer to: they must be READY here (their own
@@ -146,10 +146,11 @@ var ErrTargetUnavailable = errors.New("the agent cannot take the call now")
 func (e *Engine) readyTarget(to Target) (*agentSlot, error) {
 	b, ok := e.agents[to.Agent]
 	if !ok || b.a.State() == agents.LoggedOut {
-		return nil, fmt.Errorf("%w: agent %d is not working in campaign %d", ErrTargetUnavailable, to.Agent, e.cfg.Campaign)
+		// Said to the agent who chose them: no internal ids.
+		return nil, fmt.Errorf("%w: they are not working in this campaign", ErrTargetUnavailable)
 	}
 	if b.a.State() != agents.Ready || e.phoneDown(b) {
-		return nil, fmt.Errorf("%w: agent %d is %s, not READY", ErrTargetUnavailable, to.Agent, b.a.State())
+		return nil, fmt.Errorf("%w: they are %s, not READY", ErrTargetUnavailable, b.a.State())
 	}
 	if e.outOfIDs() {
 		return nil, fmt.Errorf("%w: this run of the campaign has used all its call ids", ErrTargetUnavailable)

@@ -110,7 +110,7 @@ func TestTransferToAnAgentWhoCannotTakeItIsRefused(t *testing.T) {
 	t.Parallel()
 	h, _ := phoneDesk(t)
 	call := talking(t, h)
-	for to, want := range map[agents.ID]string{3: "agent 3 is PAUSED, not READY", 9: "agent 9 is not working in campaign"} {
+	for to, want := range map[agents.ID]string{3: "they are PAUSED, not READY", 9: "they are not working in this campaign"} {
 		err := h.eng.Transfer(h.ctx, 1, call, dialer.AgentTarget(to))
 		require.ErrorIs(t, err, dialer.ErrTargetUnavailable)
 		require.ErrorContains(t, err, want)

@@ -73,7 +73,7 @@ func TestSIPBlindTransferToAnotherAgentsPhone(t *testing.T) {
 	// Not to bob before he works this campaign.
 	code, body := ann.do("POST", "/api/v1/agent/call/transfer", map[string]string{"target": "agent:bob"}, true)
 	require.Equal(t, http.StatusConflict, code, body)
-	require.Contains(t, body, "is not working in campaign")
+	require.Contains(t, body, "the agent you chose cannot take the customer: they are not working in this campaign")
 	bob := loginAgent(t, base, "bob")
 	bob.ready(c.ID) // the campaign's one lead is ann's: bob waits READY
 
