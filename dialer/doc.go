@@ -72,6 +72,11 @@
 // typed Target, conference and leave). The engine checks each against the
 // call table, asks the trunk, and only then changes the call
 // (engine_control.go); the Loop offers them as commands (loop_control.go).
+// A transfer or conference to another READY agent of the campaign hands
+// the customer on: that agent gets a call of their own on the customer's
+// trunk leg (Call.TransferredFrom), and whichever call has the customer
+// holds the lead; a handed-on customer is one dial, one live answer and one
+// attempt everywhere they are counted.
 // Trunk events that end a call carry a Cause (cause.go: SIP status, Q.850
 // cause, reason), kept on the call record.
 //
