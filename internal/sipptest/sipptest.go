@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/internal/testport"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 )
 
 // Need skips t, loudly, when sipp is not installed.
@@ -103,10 +104,26 @@ func Start(t testing.TB, o Options) *Sipp {
 		if o.Remote != "" || s.waitBound(t) {
 			return s
 		}
-		if attempt == 10 || o.Port != 0 || !strings.Contains(s.out.String(), "Unable to bind") {
+		if attempt == 10 || !strings.Contains(s.out.String(), "Unable to bind") {
 			require.FailNow(t, "sipp exited before it listened", "%s", s.out.String())
 		}
+		if o.Port != 0 {
+			// The port is the test's to reuse (a phone back on the port it
+			// left) and something still held it: start again once it is
+			// free (seen in CI right after a stand-in let it go).
+			testwait.Until(t, func() bool { return portFree(o.Port) }, "sipp's port %d is free again", o.Port)
+		}
 	}
+}
+
+// portFree reports whether the loopback UDP port can be bound now.
+func portFree(port int) bool {
+	c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port))
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 func start(t testing.TB, o Options) *Sipp {
