@@ -216,7 +216,7 @@ func settleLeftLeads(ctx context.Context, tx pgx.Tx, node string, now time.Time)
 // dispositioned them within the campaign's wrap-up limit (an hour when the
 // campaign has none) since the recovery.
 const orphanDispoSQL = `
-SELECT c.id, c.campaign_id, c.lead_id, coalesce(c.agent_id, 0) FROM calls c
+SELECT c.id, c.campaign_id, c.lead_id, coalesce(c.agent_id, 0), c.without_lead FROM calls c
 JOIN nodes n ON n.id = c.node
 JOIN campaigns k ON k.id = c.campaign_id
 WHERE c.outcome = 'completed' AND c.disposition IS NULL AND c.lead_id IS NOT NULL
@@ -236,10 +236,13 @@ func DisposeOrphans(ctx context.Context, db NodeDB, clock Clock, callbacks campa
 	if err != nil {
 		return 0, fmt.Errorf("find calls awaiting dispositions of dead nodes: %w", err)
 	}
-	type orphan struct{ call, campaign, lead, agent int64 }
+	type orphan struct {
+		call, campaign, lead, agent int64
+		withoutLead                 bool
+	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (orphan, error) {
 		var o orphan
-		err := r.Scan(&o.call, &o.campaign, &o.lead, &o.agent)
+		err := r.Scan(&o.call, &o.campaign, &o.lead, &o.agent, &o.withoutLead)
 		return o, err
 	})
 	if err != nil {
@@ -250,7 +253,9 @@ func DisposeOrphans(ctx context.Context, db NodeDB, clock Clock, callbacks campa
 		now := clock.Now()
 		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 			tag, err := tx.Exec(ctx, autoDisposeOrphanSQL, o.call, campaigns.DispoAuto, now)
-			if err != nil || tag.RowsAffected() == 0 {
+			if err != nil || tag.RowsAffected() == 0 || o.withoutLead {
+				// A call that handed its customer on never settles the lead:
+				// the call that had the customer does.
 				return err
 			}
 			c, err := campaigns.Get(ctx, tx, campaigns.ID(o.campaign))

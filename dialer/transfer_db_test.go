@@ -2,6 +2,7 @@ package dialer_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -126,4 +127,45 @@ func TestConferenceOfTwoAgentsOnTheDatabase(t *testing.T) {
 	v, err := dialcheck.Violations(ctx, db, false)
 	require.NoError(t, err)
 	require.Empty(t, v)
+}
+
+// A dead node's call that had handed its customer on gets AUTO when its
+// agent never dispositions it, but never settles the lead: here the lead
+// has been claimed again since, and stays claimed.
+func TestAnOrphanedHandedOnCallLeavesItsLeadAlone(t *testing.T) {
+	db := testdb.NewPool(t)
+	ctx := context.Background()
+	c := newCampaign(t, db, 1, map[string]string{"wrapup_limit_s": "30"})
+	addNode(t, db, "dead", -time.Minute, 15*time.Second)
+	leads, err := campaigns.NewHopper("dead").Claim(ctx, db, &c, 1, time.Now())
+	require.NoError(t, err)
+	require.Len(t, leads, 1)
+	s := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "dead"})
+	require.NoError(t, s.Start(ctx))
+	at := time.Now().Add(-time.Minute).Truncate(time.Microsecond)
+	rec := &dialer.CallRecord{ID: 1, Campaign: dialer.CampaignID(c.ID), Lead: dialer.LeadID(leads[0].ID),
+		Number: leads[0].Phone, Agent: 7, HasAgent: true, Outcome: dialer.OutcomeCompleted, WithoutLead: true}
+	for i, st := range []dialer.CallState{dialer.CallQueued, dialer.CallDialing, dialer.CallAnsweredHuman,
+		dialer.CallConnected, dialer.CallWrapUp, dialer.CallEnded} {
+		rec.Stamps[st] = at.Add(time.Duration(i) * time.Second)
+	}
+	s.Journal(dialer.CampaignID(c.ID)).CallEnded(&dialer.CallEnd{Record: rec})
+	s.Stop()
+	// The customer's own call settled the lead, and it was claimed again.
+	_, err = db.Exec(ctx, `UPDATE leads SET claimed_by = 'alive' WHERE id = $1`, leads[0].ID)
+	require.NoError(t, err)
+
+	recovered, err := dialer.RecoverNode(ctx, db, wallClock{}, "dead")
+	require.NoError(t, err)
+	require.Equal(t, "dead", recovered.Node)
+	_, err = db.Exec(ctx, `UPDATE nodes SET recovered_at = now() - interval '31 seconds' WHERE id = 'dead'`)
+	require.NoError(t, err)
+	n, err := dialer.DisposeOrphans(ctx, db, wallClock{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the handed-on call gets its AUTO code")
+	var status, claimedBy string
+	var attempts int
+	require.NoError(t, db.QueryRow(ctx, `SELECT status, claimed_by, attempts FROM leads WHERE id = $1`, leads[0].ID).
+		Scan(&status, &claimedBy, &attempts))
+	require.Equal(t, "dialing alive 0", fmt.Sprintf("%s %s %d", status, claimedBy, attempts), "the lead is left alone")
 }
