@@ -314,8 +314,9 @@ func (e *Engine) AddParty(ctx context.Context, id agents.ID, call CallID, party 
 // third party and the agent goes on to the disposition.
 func (e *Engine) Leave(ctx context.Context, id agents.ID, call CallID) error {
 	if _, c, err := e.agentCall(id, call); err == nil && c.Party.Kind == TargetAgent && c.partner == nil {
-		return fmt.Errorf("leave call %d: %w: agent %d has left the conference; hang up or go on talking",
-			c.ID, ErrTrunkRefused, c.Party.Agent)
+		// Said to the host as it is: no internal ids.
+		return fmt.Errorf("leave call %d: %w: the other agent has left the conference; hang up or go on talking",
+			c.ID, ErrTrunkRefused)
 	}
 	_, c, err := e.control(ctx, id, call, ceLeave, e.deps.Trunk.Leave)
 	if err != nil {

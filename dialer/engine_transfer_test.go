@@ -196,7 +196,7 @@ func TestAGuestLoggingOutLeavesTheConferenceToTheHost(t *testing.T) {
 	require.Equal(t, agents.InCall, h.eng.Agent(1).State())
 	err := h.eng.Leave(h.ctx, 1, call)
 	require.ErrorIs(t, err, dialer.ErrTrunkRefused)
-	require.ErrorContains(t, err, "agent 2 has left the conference")
+	require.ErrorContains(t, err, "the other agent has left the conference")
 	require.NoError(t, h.eng.HangupCall(h.ctx, 1))
 	require.True(t, h.trunk.hungUp[call])
 	require.Equal(t, agents.Dispo, h.eng.Agent(1).State())

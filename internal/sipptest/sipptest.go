@@ -111,19 +111,9 @@ func Start(t testing.TB, o Options) *Sipp {
 			// The port is the test's to reuse (a phone back on the port it
 			// left) and something still held it: start again once it is
 			// free (seen in CI right after a stand-in let it go).
-			testwait.Until(t, func() bool { return portFree(o.Port) }, "sipp's port %d is free again", o.Port)
+			testwait.Until(t, func() bool { return testport.UDPFree(o.Port) }, "sipp's port %d is free again", o.Port)
 		}
 	}
-}
-
-// portFree reports whether the loopback UDP port can be bound now.
-func portFree(port int) bool {
-	c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port))
-	if err != nil {
-		return false
-	}
-	c.Close()
-	return true
 }
 
 func start(t testing.TB, o Options) *Sipp {

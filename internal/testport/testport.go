@@ -1,9 +1,3 @@
-// Package testport picks loopback ports for a test's child processes
-// (pacer serve, sipp) outside the kernel's ephemeral range. A port the
-// kernel hands out for a connect() or a bind to port 0 cannot then take the
-// one a test chose and is about to give a child: on a busy machine
-// (thousands of database and HTTP connections, two suites at once) that
-// race is real.
 package testport
 
 import (
@@ -23,7 +17,7 @@ const (
 )
 
 // pick returns a random port in the range for which free holds, trying up
-// to tries times.
+// to 500 ports.
 func pick(t testing.TB, what string, free func(port int) bool) int {
 	t.Helper()
 	for range 500 {
@@ -44,7 +38,8 @@ func tcpFree(port int) bool {
 	return true
 }
 
-func udpFree(port int) bool {
+// UDPFree reports whether the loopback UDP port can be bound now.
+func UDPFree(port int) bool {
 	c, err := net.ListenPacket("udp4", "127.0.0.1:"+strconv.Itoa(port))
 	if err != nil {
 		return false
@@ -63,7 +58,7 @@ func TCPAddr(t testing.TB) string {
 // may open both).
 func UDPAndTCP(t testing.TB) int {
 	t.Helper()
-	return pick(t, "udp+tcp", func(p int) bool { return udpFree(p) && tcpFree(p) })
+	return pick(t, "udp+tcp", func(p int) bool { return UDPFree(p) && tcpFree(p) })
 }
 
 // Media is an even UDP port with the three above it free too (sipp's -mp
@@ -75,7 +70,7 @@ func Media(t testing.TB) int {
 			return false
 		}
 		for q := p; q < p+4; q++ {
-			if !udpFree(q) {
+			if !UDPFree(q) {
 				return false
 			}
 		}
