@@ -62,9 +62,12 @@ type Agent struct {
 	state        State
 	pauseCode    string
 	pendingPause string // set while INCALL/DISPO: go PAUSED(code) after DISPO
-	held         bool
-	since        time.Time // entered current state
-	mark         time.Time // last time accounted
+	// beforeDND and beforeDNDCode are where DND off returns the agent.
+	beforeDND     State
+	beforeDNDCode string
+	held          bool
+	since         time.Time // entered current state
+	mark          time.Time // last time accounted
 
 	session Session
 	call    CallTimes
@@ -116,6 +119,8 @@ func (a *Agent) Session() Session {
 			s.Dispo += d
 		case Paused:
 			s.Pause[a.pauseCode] += d
+		case DND:
+			s.Pause[PauseCodeDND] += d
 		}
 	}
 	return s
@@ -203,10 +208,19 @@ func (a *Agent) Apply(ev Event) (Transition, error) {
 		a.held = false
 		a.call = CallTimes{Start: now}
 	case actRingEnded:
-		if a.cfg.RejectPauses {
+		if ev.DND {
+			to = DND
+			a.beforeDND, a.beforeDNDCode = Ready, ""
+		} else if a.cfg.RejectPauses {
 			to = Paused
 			a.pauseCode = PauseCodeDND
 		}
+	case actDND:
+		a.beforeDND, a.beforeDNDCode = from, a.pauseCode
+		a.pauseCode = ""
+	case actDNDOff:
+		to = a.beforeDND
+		a.pauseCode = a.beforeDNDCode
 	case actHold:
 		a.held = true
 	case actResume:
@@ -294,6 +308,8 @@ func (a *Agent) account(now time.Time) {
 		a.call.Dispo += d
 	case Paused:
 		a.session.Pause[a.pauseCode] += d
+	case DND:
+		a.session.Pause[PauseCodeDND] += d
 	}
 }
 

@@ -37,6 +37,8 @@ func pathTo(s State) []EventKind {
 		return []EventKind{EvLogin, EvReady, EvConnect, EvCallEnd}
 	case Dialing:
 		return []EventKind{EvLogin, EvReady, EvDial}
+	case DND:
+		return []EventKind{EvLogin, EvReady, EvDND}
 	}
 	panic(fmt.Sprintf("no path to %s", s))
 }
@@ -84,8 +86,13 @@ func TestTransitionTableExhaustive(t *testing.T) {
 		{Dialing, EvPause}:       Dialing,
 		{Dialing, EvAnswer}:      InCall,
 		{Dialing, EvUnanswered}:  Ready,
+		{Ready, EvDND}:           DND,
+		{Paused, EvDND}:          DND,
+		{DND, EvDNDOff}:          Ready, // where the path came from
+		{DND, EvReady}:           Ready,
+		{DND, EvPause}:           Paused,
 	}
-	for _, s := range []State{Paused, Ready, Ringing, InCall, Dispo, Dialing} {
+	for _, s := range []State{Paused, Ready, Ringing, InCall, Dispo, Dialing, DND} {
 		want[key{s, EvLogout}] = LoggedOut
 		want[key{s, EvSessionLost}] = LoggedOut
 	}

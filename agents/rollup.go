@@ -32,7 +32,7 @@ WITH sessions AS (
 	SELECT agent_id, campaign_id,
 		coalesce(sum(secs) FILTER (WHERE to_state IN ('READY', 'DIALING')), 0) AS wait_s,
 		coalesce(sum(secs) FILTER (WHERE to_state = 'RINGING'), 0) AS ring_s,
-		coalesce(sum(secs) FILTER (WHERE to_state = 'PAUSED'), 0) AS pause_s
+		coalesce(sum(secs) FILTER (WHERE to_state IN ('PAUSED', 'DND')), 0) AS pause_s
 	FROM clipped GROUP BY 1, 2
 ), calls AS (
 	SELECT agent_id, campaign_id, count(*) AS calls, sum(call_talk_s) AS talk_s, sum(call_hold_s) AS hold_s,

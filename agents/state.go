@@ -23,10 +23,15 @@ const (
 	// (Session.Wait), not talk: talk starts when the customer answers, and
 	// an unanswered dial returns the agent to READY with no wrap-up.
 	Dialing
+	// DND: do not disturb. The agent is at their desk but takes no offers
+	// and no outbound calls; DND off returns them to the state they were in
+	// (READY, or PAUSED with its code). Its time is accounted as pause with
+	// code DND.
+	DND
 	numStates
 )
 
-var stateNames = [numStates]string{"LOGGED_OUT", "PAUSED", "READY", "RINGING", "INCALL", "DISPO", "DIALING"}
+var stateNames = [numStates]string{"LOGGED_OUT", "PAUSED", "READY", "RINGING", "INCALL", "DISPO", "DIALING", "DND"}
 
 func (s State) String() string {
 	if s < numStates {
@@ -93,13 +98,17 @@ const (
 	// (busy, no answer, machine, failed); its outcome is the engine's, and
 	// the agent goes back to READY (PAUSED if they asked for a pause).
 	EvUnanswered
+	// EvDND and EvDNDOff switch do-not-disturb on (from READY or PAUSED)
+	// and off (back to where the agent was).
+	EvDND
+	EvDNDOff
 	numEvents
 )
 
 var eventNames = [numEvents]string{
 	"login", "ready", "pause", "offer", "accept", "reject", "ring_timeout", "connect",
 	"hold", "resume", "call_end", "dispo_saved", "wrapup_timeout", "logout", "session_lost",
-	"dial", "answer", "unanswered",
+	"dial", "answer", "unanswered", "dnd", "dnd_off",
 }
 
 func (e EventKind) String() string {
@@ -131,6 +140,9 @@ type Event struct {
 	// saved at the instant recorded on the call, and the few milliseconds
 	// its transaction took are accounted to the state that follows.
 	At time.Time
+	// DND, on EvReject and EvRingTimeout, sends the agent to DND instead
+	// of back to READY (the queue's setting for agents who pass on a call).
+	DND bool
 }
 
 // PauseCodeWrapup is the pause an agent goes to when the wrap-up limit

@@ -25,6 +25,8 @@ const (
 	actDispoDone
 	actLogout
 	actDialEnded
+	actDND
+	actDNDOff
 )
 
 type rule struct {
@@ -71,6 +73,13 @@ var table = func() (t [numStates][numEvents]rule) {
 	set(Dispo, EvReady, Dispo, actCancelPause)
 	set(Dispo, EvDispoSaved, Ready, actDispoDone)
 	set(Dispo, EvWrapupTimeout, Ready, actDispoDone)
+
+	set(Ready, EvDND, DND, actDND)
+	set(Paused, EvDND, DND, actDND)
+	set(DND, EvDNDOff, Ready, actDNDOff)
+	// Choosing READY or a pause also ends DND.
+	set(DND, EvReady, Ready, actReady)
+	set(DND, EvPause, Paused, actPause)
 
 	for s := Paused; s < numStates; s++ {
 		set(s, EvLogout, LoggedOut, actLogout)

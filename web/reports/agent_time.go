@@ -100,7 +100,10 @@ func runAgentTime(ctx context.Context, db Querier, p Params, head header, row em
 			}
 		case "DISPO":
 			cur.dispo += ms
-		case "PAUSED":
+		case "PAUSED", "DND":
+			if state == "DND" {
+				code = "DND" // do not disturb is pause with that code
+			}
 			cur.pause += ms
 			cur.pauseBy[code] += ms
 			codes[code] = true
