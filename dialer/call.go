@@ -111,12 +111,14 @@ const (
 	// ceTakeOver: the host of a conference left it; its guest agent now
 	// has the customer to themself.
 	ceTakeOver
+	// ceInbound: an agent took an inbound caller; the call starts connected.
+	ceInbound
 	numCallEvents
 )
 
 var callEventNames = [numCallEvents]string{"dial", "ringing", "answer_human", "answer_machine", "connect", "hold",
 	"resume", "busy", "failed", "no_answer", "deadline", "drop_machine", "hangup", "invalid_number", "mute", "unmute",
-	"dtmf", "transfer", "add_party", "leave", "settle", "take_over"}
+	"dtmf", "transfer", "add_party", "leave", "settle", "take_over", "inbound"}
 
 func (e callEvent) String() string {
 	if e < numCallEvents {
@@ -176,6 +178,7 @@ var callTable = func() (t [numCallStates][numCallEvents]callRule) {
 	set(CallConference, ceHangup, CallWrapUp, OutcomeCompleted)
 	set(CallWrapUp, ceSettle, CallEnded, OutcomeCompleted)
 	set(CallConference, ceTakeOver, CallConnected, OutcomeNone)
+	set(CallQueued, ceInbound, CallConnected, OutcomeNone)
 	return t
 }()
 
@@ -210,6 +213,12 @@ type Call struct {
 	// agent's part of one customer's call: it is not a dial, an answer or a
 	// live answer of its own, and it shares the customer's trunk leg.
 	TransferredFrom CallID
+	// Inbound: a caller from an inbound queue (Queue), not a dial: it is
+	// in none of the outbound figures (dials, answers, the abandon budget,
+	// what pacing learns). Stamps[CallQueued] is when they entered the
+	// queue.
+	Inbound bool
+	Queue   int64
 
 	// leg is the trunk's name for the customer's leg: the ID of the call
 	// that dialled it.
@@ -313,6 +322,9 @@ type CallRecord struct {
 	// WithoutLead: the call ended without holding its lead (it handed the
 	// customer on, or was a guest's part of a conference).
 	WithoutLead bool
+	// Inbound: a caller from queue Queue (Call.Inbound).
+	Inbound bool
+	Queue   int64
 }
 
 // DialedAt is when the dial was sent to the trunk.

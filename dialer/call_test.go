@@ -45,6 +45,7 @@ func TestCallTableExhaustive(t *testing.T) {
 		{CallConference, ceLeave}:    {CallWrapUp, OutcomeCompleted},
 		{CallConference, ceHangup}:   {CallWrapUp, OutcomeCompleted},
 		{CallConference, ceTakeOver}: {CallConnected, OutcomeNone},
+		{CallQueued, ceInbound}:      {CallConnected, OutcomeNone},
 	}
 	for _, s := range []CallState{CallConnected, CallHeld, CallConference} {
 		legal[key{s, ceMute}] = want{s, OutcomeNone}

@@ -69,7 +69,11 @@ type Deps struct {
 	// Phones, when the trunk gives agents legs of their own, is asked to
 	// set up and tear down each agent's leg (optional; see AgentPhones).
 	Phones AgentPhones
-	Logger *slog.Logger
+	// Inbound, when the campaign's agents serve inbound queues, offers
+	// them callers and tells pacing what to leave free (optional; see
+	// engine_inbound.go).
+	Inbound Inbound
+	Logger  *slog.Logger
 }
 
 // Counters are running totals since the engine started.
@@ -87,6 +91,9 @@ type Counters struct {
 	// DuplicateLeads counts claimed leads refused because another call to
 	// the same lead was still in flight.
 	DuplicateLeads int64
+	// InboundConnected counts inbound callers an agent took. Inbound calls
+	// are in none of the outbound counters above.
+	InboundConnected int64
 }
 
 type agentSlot struct {
@@ -109,6 +116,15 @@ type agentSlot struct {
 	// readyOnPhone: the agent asked for READY while their phone was being
 	// called; they are READY when it answers, unless they pause meanwhile.
 	readyOnPhone bool
+	// inOffer is the inbound caller ringing the agent (inOffered);
+	// inboundCall: the agent's current or last call is inbound, until they
+	// are READY again (its wrap-up teaches pacing nothing).
+	inOffer     InboundOffer
+	inOffered   bool
+	inboundCall bool
+	// dedicated: the agent takes only inbound calls; outbound pacing does
+	// not count them and no outbound answer is given to them.
+	dedicated bool
 }
 
 // Engine paces one campaign. It is not safe for concurrent use: exactly one
@@ -129,8 +145,9 @@ type Engine struct {
 
 	agents    map[agents.ID]*agentSlot
 	agentList []*agentSlot
-	ready     []*agentSlot // READY agents, longest waiting first
-	waiting   []*Call      // live answers without an agent, oldest first
+	ready     []*agentSlot          // READY agents, longest waiting first
+	waiting   []*Call               // live answers without an agent, oldest first
+	inOffers  map[CallID]*agentSlot // inbound offers ringing, by caller's leg
 
 	counters Counters
 	snap     Snapshot
@@ -165,6 +182,7 @@ func NewEngine(cfg Config, deps Deps) (*Engine, error) {
 		calls:    make(map[CallID]*Call),
 		inFlight: make(map[LeadID]CallID),
 		agents:   make(map[agents.ID]*agentSlot),
+		inOffers: make(map[CallID]*agentSlot),
 		idBase:   cfg.CallIDBase,
 		nextID:   cfg.CallIDBase,
 	}
@@ -248,6 +266,7 @@ func (e *Engine) AddAgent(id agents.ID, cfg agents.Config) error {
 		return fmt.Errorf("agent %d already in campaign %d", id, e.cfg.Campaign)
 	}
 	s := &agentSlot{a: agents.New(id, cfg, e.deps.Scheduler, e.deps.AgentSink), readyIdx: -1}
+	s.dedicated = e.deps.Inbound != nil && e.deps.Inbound.Dedicated(id)
 	e.agents[id] = s
 	e.agentList = append(e.agentList, s)
 	return nil
@@ -292,6 +311,11 @@ func (e *Engine) HandleAgent(ctx context.Context, id agents.ID, ev agents.Event)
 		// Hold is the customer leg's (a re-INVITE) and the agent's (hold
 		// time) at once: both must accept it before either changes.
 		return e.holdOrResume(ctx, id, 0, ev)
+	}
+	if s.inOffered && s.a.State() == agents.Ringing && (ev.Kind == agents.EvAccept || ev.Kind == agents.EvReject) {
+		err := e.answerInbound(ctx, s, ev.Kind)
+		e.pace(ctx)
+		return err
 	}
 	if s.offered && s.a.State() == agents.Ringing {
 		if err := e.answerOffer(ctx, s, ev, true); err != nil {
@@ -395,6 +419,9 @@ func (e *Engine) applyAgentDisposal(ctx context.Context, s *agentSlot, ev agents
 		return err
 	}
 	to := tr.To
+	if e.deps.Inbound != nil {
+		e.deps.Inbound.AgentChanged(s.a.ID(), e.cfg.Campaign, to, tr.At)
+	}
 	if s.wrap != nil && to != agents.Dispo && (tr.Call != nil || from == agents.Dispo) {
 		e.settle(ctx, s.wrap, s, tr, d)
 	}
@@ -419,15 +446,30 @@ func (e *Engine) applyAgentDisposal(ctx context.Context, s *agentSlot, ev agents
 				e.log.Error("release preview lead on logout", "lead", int64(s.offer.ID), "err", err)
 			}
 		}
+		if s.inOffered {
+			// The caller goes on to the next agent.
+			s.inOffered = false
+			delete(e.inOffers, s.inOffer.Leg)
+			e.deps.Inbound.Pass(s.inOffer.Leg, s.a.ID(), false, tr.At)
+		}
 	case agents.Ready:
 		if from != agents.Ready {
-			if s.wrapping && e.obs != nil {
+			if s.wrapping && e.obs != nil && !s.inboundCall {
 				e.obs.ObserveWrap(tr.At.Sub(s.callEnd))
 			}
-			s.wrapping = false
+			s.wrapping, s.inboundCall = false, false
 			if e.phoneDown(s) {
 				// Back from a call (or wrap-up) with no phone to take the next.
 				return e.applyAgent(ctx, s, agents.Event{Kind: agents.EvPause, PauseCode: agents.PauseCodePhone})
+			}
+			// An outbound answer waiting first (the 2-second rule), then
+			// an inbound caller, then the agent's own callback, then new
+			// outbound work.
+			if (len(e.waiting) == 0 || s.dedicated) && e.claimInbound(ctx, s) {
+				return nil
+			}
+			if s.dedicated {
+				return nil // READY for inbound only: out of the outbound queue
 			}
 			if e.offerOwn(ctx, s) {
 				return nil
@@ -528,6 +570,8 @@ func (e *Engine) HandleTimer(ctx context.Context, t Timer) {
 		e.hangup(ctx, c)
 		e.end(ctx, c, ceNoAnswer, CauseRingTimeout)
 		e.pace(ctx)
+	case TimerOfferTimeout:
+		e.offerTimedOut(ctx, t.Call)
 	case TimerConnectDeadline:
 		c, ok := e.calls[t.Call]
 		if !ok || c.State != CallAnsweredHuman {
@@ -598,6 +642,9 @@ func (e *Engine) connect(ctx context.Context, c *Call, s *agentSlot) {
 func (e *Engine) bridge(ctx context.Context, c *Call, s *agentSlot) {
 	s.call = c
 	e.step(c, ceConnect)
+	if c.Inbound {
+		return // already bridged by answerInbound
+	}
 	e.budget.Record(e.now(), false)
 	e.counters.LiveAnswers++
 	e.counters.Connected++
@@ -670,7 +717,7 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 		ID: c.ID, Campaign: c.Campaign, Lead: c.Lead.ID, Number: c.Lead.Number,
 		Agent: c.Agent, HasAgent: c.HasAgent, Outcome: c.Outcome,
 		Abandoned: c.Outcome == OutcomeAbandoned, Stamps: c.Stamps, Cause: c.Cause, TransferredFrom: c.TransferredFrom,
-		WithoutLead: c.noLead,
+		WithoutLead: c.noLead, Inbound: c.Inbound, Queue: c.Queue,
 	}
 	e.rec.Stamps[CallEnded] = now
 	if e.deps.Calls != nil {
@@ -678,7 +725,7 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 			e.log.Error("record call", "call", uint64(c.ID), "err", err)
 		}
 	}
-	if e.obs != nil && c.TransferredFrom == 0 {
+	if e.obs != nil && c.TransferredFrom == 0 && !c.Inbound {
 		// A transferred call is not a dial the pacing learns from.
 		e.obs.ObserveCall(&e.rec)
 	}
@@ -809,6 +856,13 @@ func (e *Engine) pace(ctx context.Context) {
 		return
 	}
 	s := e.snapshot()
+	if e.deps.Inbound != nil {
+		load := e.deps.Inbound.Load(e.cfg.Campaign, s.Now)
+		if load.Stop {
+			return
+		}
+		s.Reserve = load.Reserve
+	}
 	n := e.deps.Policy.Decide(s)
 	limit := int(math.Ceil(e.cfg.MaxLinesPerAgent*float64(s.LoggedIn))) + 1 - s.Dialing - s.Waiting
 	n = min(n, limit)
@@ -883,6 +937,9 @@ func (e *Engine) snapshot() *Snapshot {
 	s := &e.snap
 	*s = Snapshot{Now: now, Busy: s.Busy[:0], InFlight: s.InFlight[:0], RingTimeout: e.cfg.RingTimeout}
 	for _, a := range e.agentList {
+		if a.dedicated {
+			continue // not outbound's
+		}
 		switch a.a.State() {
 		case agents.LoggedOut:
 			continue
@@ -890,7 +947,7 @@ func (e *Engine) snapshot() *Snapshot {
 			s.Ready++
 		case agents.InCall, agents.Dialing:
 			s.InCall++
-			if a.call != nil && a.call.State >= CallConnected {
+			if a.call != nil && a.call.State >= CallConnected && !a.call.Inbound {
 				s.Busy = append(s.Busy, BusyAgent{Talking: true, Age: now.Sub(a.call.Stamps[CallConnected])})
 			}
 		case agents.Dispo:
@@ -901,7 +958,7 @@ func (e *Engine) snapshot() *Snapshot {
 			s.Ringing++
 		}
 		s.LoggedIn++
-		if a.wrapping {
+		if a.wrapping && !a.inboundCall {
 			s.Busy = append(s.Busy, BusyAgent{Age: now.Sub(a.callEnd)})
 		}
 	}

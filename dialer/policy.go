@@ -59,6 +59,9 @@ type Snapshot struct {
 	InFlight    []time.Duration
 	Budget      BudgetState
 	RingTimeout time.Duration
+	// Reserve is how many READY agents the policy must leave free for
+	// inbound callers (the blending reserve, plus callers waiting).
+	Reserve int
 }
 
 // Power keeps Ratio × READY agents lines up: ratio × ready − calls in flight.
@@ -76,5 +79,5 @@ func (p Power) Name() string {
 func (p Power) Decide(s *Snapshot) int { return powerLines(p.Ratio, s) }
 
 func powerLines(ratio float64, s *Snapshot) int {
-	return int(math.Floor(ratio*float64(s.Ready)+1e-9)) - s.Dialing - s.Waiting
+	return int(math.Floor(ratio*float64(s.Ready-s.Reserve)+1e-9)) - s.Dialing - s.Waiting
 }

@@ -59,7 +59,7 @@ func (v *VicidialAdaptive) Decide(s *Snapshot) int {
 			v.nextAdapt = s.Now.Add(15 * time.Second)
 		}
 	}
-	agents := s.InCall + s.Ready
+	agents := s.InCall + s.Ready - s.Reserve
 	return int(math.Round(v.level*float64(agents))) - s.Dialing - s.Waiting - s.InCall
 }
 

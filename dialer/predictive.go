@@ -257,7 +257,7 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	// model is no jump in lines.
 	warm := max(warmShare(m.dial.count(), minDials), warmShare(m.talk.count(), minTalks))
 	theta *= 1 - (1-warmupTheta)*warm
-	free := float64(s.Ready - s.Waiting)
+	free := float64(s.Ready - s.Waiting - s.Reserve) // the reserve is inbound's
 	limit := 4*s.LoggedIn + 1
 	n := 0
 	for k := 0; k < limit; k++ {

@@ -133,3 +133,18 @@ type DID struct {
 	Number string
 	Queue  QueueID
 }
+
+// Open reports whether the queue is open at t. Hours with no day set are
+// open all the time, as are Always hours.
+func (h Hours) Open(t time.Time) bool {
+	if h.Always || h.Days == [7]struct{ Open, Close time.Duration }{} {
+		return true
+	}
+	if h.Zone != nil {
+		t = t.In(h.Zone)
+	}
+	d := h.Days[t.Weekday()]
+	y, m, day := t.Date()
+	since := t.Sub(time.Date(y, m, day, 0, 0, 0, 0, t.Location()))
+	return since >= d.Open && since < d.Close
+}

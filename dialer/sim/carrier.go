@@ -2,12 +2,14 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/dialer/blend"
 )
 
 // Deliverer hands trunk events to the engine's goroutine at a given time:
@@ -71,6 +73,8 @@ type Carrier struct {
 
 	legs    map[dialer.CallID]*leg
 	bridges int
+	// in plays the inbound callers' side, when the scenario has them.
+	in *inboundSim
 
 	actMu   sync.Mutex
 	actions []Action
@@ -160,8 +164,16 @@ func (c *Carrier) pick(usual dialer.Cause, n int, other dialer.Cause) dialer.Cau
 
 func (c *Carrier) Bridge(_ context.Context, call dialer.CallID, _ agents.ID) error {
 	now := c.del.Now()
-	until := now.Add(c.talk.draw(c.talkRNG))
-	c.del.DeliverTrunk(until, dialer.TrunkEvent{Call: call, Kind: dialer.TrunkHungUp, Cause: dialer.CauseNormalClearing})
+	var until time.Time
+	if c.in != nil && blend.IsInbound(call) {
+		var ok bool
+		if until, ok = c.in.bridge(call); !ok {
+			return fmt.Errorf("bridge caller %d: %w: the caller has hung up", call, dialer.ErrTrunkRefused)
+		}
+	} else {
+		until = now.Add(c.talk.draw(c.talkRNG))
+		c.del.DeliverTrunk(until, dialer.TrunkEvent{Call: call, Kind: dialer.TrunkHungUp, Cause: dialer.CauseNormalClearing})
+	}
 	c.legs[call] = &leg{until: until}
 	if c.bridges++; c.bridges%256 == 0 {
 		c.sweep(now)

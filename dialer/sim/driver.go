@@ -16,6 +16,7 @@ const (
 	itTrunk
 	itAgent
 	itPhase
+	itFunc
 )
 
 // item is one scheduled happening. A flat struct (no interfaces) keeps the
@@ -29,6 +30,7 @@ type item struct {
 	agent agents.ID
 	event agents.Event
 	phase int
+	fn    func()
 }
 
 func (a *item) before(b *item) bool {
@@ -73,6 +75,12 @@ func (d *Driver) DeliverAgent(at time.Time, id agents.ID, ev agents.Event) {
 	d.push(item{at: d.offset(at), kind: itAgent, agent: id, event: ev})
 }
 
+// DeliverFunc runs f on the driver's goroutine at time at (the inbound
+// router's pokes and the simulated callers).
+func (d *Driver) DeliverFunc(at time.Time, f func()) {
+	d.push(item{at: d.offset(at), kind: itFunc, fn: f})
+}
+
 func (d *Driver) schedulePhase(at time.Time, i int) {
 	d.push(item{at: d.offset(at), kind: itPhase, phase: i})
 }
@@ -102,6 +110,8 @@ func (d *Driver) RunUntil(ctx context.Context, until time.Time) error {
 			if d.onPhase != nil {
 				d.onPhase(it.phase)
 			}
+		case itFunc:
+			it.fn()
 		}
 		if n++; n&0xffff == 0 {
 			if err := ctx.Err(); err != nil {

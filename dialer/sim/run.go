@@ -12,6 +12,7 @@ import (
 
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/dialer/blend"
 )
 
 // Policies are the policy names Run accepts, in report order.
@@ -34,6 +35,10 @@ type Result struct {
 	DialsPerHour         float64 `json:"dials_per_hour"`
 	AgentHours           float64 `json:"agent_hours"`
 	AgentHoursPerWallSec float64 `json:"agent_hours_per_wall_s"`
+	// With inbound callers: outbound calls connected to an agent per hour,
+	// and the queues' figures (from the queue event log).
+	OutboundTalksPerHour float64        `json:"outbound_talks_per_hour,omitempty"`
+	Inbound              *InboundResult `json:"inbound,omitempty"`
 }
 
 // Report is the output of `pacer sim`.
@@ -73,6 +78,8 @@ func RunAll(ctx context.Context, sc *Scenario, policies []string, opt Options) (
 // NewPolicy builds a named policy for a scenario's campaign.
 func NewPolicy(name string, sc *Scenario, opt Options) (dialer.Policy, error) {
 	switch name {
+	case "blended", "split", "vicidial_no_dial":
+		return newInboundPolicy(name, sc, opt)
 	case "progressive":
 		return dialer.Power{Ratio: 1}, nil
 	case "vicidial_adaptive":
@@ -92,6 +99,8 @@ func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Se
 // each call, saves the disposition after a drawn dispo time and sometimes
 // pauses before going READY again.
 type simAgents struct {
+	ctx   context.Context
+	in    *inboundSim // nil without inbound callers
 	drv   *Driver
 	dispo sampler
 	pause *sampler
@@ -101,8 +110,17 @@ type simAgents struct {
 
 func (s *simAgents) AppendTransition(t agents.Transition) {
 	switch {
+	case t.To == agents.Ringing && s.in != nil:
+		s.in.ringing(s.ctx, t.Agent)
 	case t.To == agents.Dispo && t.From == agents.InCall:
-		at := t.At.Add(s.dispo.draw(s.rng))
+		d, inbound := time.Duration(0), false
+		if s.in != nil {
+			d, inbound = s.in.dispoFor(t.Agent)
+		}
+		if !inbound {
+			d = s.dispo.draw(s.rng)
+		}
+		at := t.At.Add(d)
 		if s.pause != nil && s.rng.Float64() < s.pP {
 			s.drv.DeliverAgent(at, t.Agent, agents.Event{Kind: agents.EvPause, PauseCode: "BREAK"})
 		}
@@ -132,7 +150,25 @@ func RunPolicy(ctx context.Context, sc *Scenario, pol dialer.Policy, opt Options
 
 	drv := NewDriver(simStart)
 	carrier := NewCarrier(drv, sc.Seed, sc.Outcomes, sc.Talk)
-	sa := &simAgents{drv: drv, dispo: sc.Dispo.sampler(), rng: rand.New(rand.NewPCG(sc.Seed, 0x94d049bb133111eb))}
+	sa := &simAgents{ctx: ctx, drv: drv, dispo: sc.Dispo.sampler(), rng: rand.New(rand.NewPCG(sc.Seed, 0x94d049bb133111eb))}
+	ip, isInbound := pol.(*inboundPolicy)
+	if isInbound != (sc.Inbound != nil) {
+		if isInbound {
+			return Result{}, fmt.Errorf("policy %s needs a scenario with inbound callers", pol.Name())
+		}
+		return Result{}, fmt.Errorf("a scenario with inbound callers runs the policies %s, not %s",
+			strings.Join(InboundPolicies, ", "), pol.Name())
+	}
+	var in *inboundSim
+	var inDeps dialer.Inbound
+	if isInbound {
+		var err error
+		if in, err = newInboundSim(sc, drv, ip.mode, sc.Seed); err != nil {
+			return Result{}, err
+		}
+		carrier.in, sa.in = in, in
+		inDeps = blend.Engines{R: in.router}
+	}
 	if sc.AgentPause != nil && sc.AgentPause.P > 0 {
 		ps := sc.AgentPause.Pause.sampler()
 		sa.pause, sa.pP = &ps, sc.AgentPause.P
@@ -150,6 +186,7 @@ func RunPolicy(ctx context.Context, sc *Scenario, pol dialer.Policy, opt Options
 		Policy:    pol,
 		AgentSink: sa,
 		Calls:     opt.Calls,
+		Inbound:   inDeps,
 	})
 	if err != nil {
 		return Result{}, err
@@ -157,6 +194,9 @@ func RunPolicy(ctx context.Context, sc *Scenario, pol dialer.Policy, opt Options
 	drv.Attach(eng)
 	if err := eng.Start(ctx); err != nil {
 		return Result{}, err
+	}
+	if in != nil {
+		in.start(ctx, eng)
 	}
 	for i := 1; i <= sc.Agents; i++ {
 		id := agents.ID(i)
@@ -212,6 +252,10 @@ func RunPolicy(ctx context.Context, sc *Scenario, pol dialer.Policy, opt Options
 	}
 	if s := elapsed.Seconds(); s > 0 {
 		r.AgentHoursPerWallSec = logged / s
+	}
+	if in != nil {
+		r.OutboundTalksPerHour = float64(after.c.Connected-before.c.Connected) / hours
+		r.Inbound = in.result(measureStart, end)
 	}
 	return r, nil
 }

@@ -23,6 +23,9 @@ type Scenario struct {
 	Dispo         Dist      `json:"dispo_s"`
 	AgentPause    *Pause    `json:"agent_pause,omitempty"`
 	Phases        []Phase   `json:"phases,omitempty"`
+	// Inbound, when set, adds callers to queues every agent serves; the
+	// scenario then runs the inbound policies (InboundPolicies).
+	Inbound *Inbound `json:"inbound,omitempty"`
 }
 
 // Campaign holds the campaign settings a scenario fixes.
@@ -129,6 +132,9 @@ func (s *Scenario) Validate() error {
 			errs = append(errs, fmt.Errorf("agent_pause.p %g must be in [0, 1]", p))
 		}
 		errs = append(errs, s.AgentPause.Pause.validate("agent_pause.pause_s"))
+	}
+	if s.Inbound != nil {
+		errs = append(errs, s.Inbound.validate())
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,65 @@
+// Package blend joins the inbound router to the dialer's engines: it is
+// the dialer.Inbound an engine sees, and the place both composition roots
+// (cmd/pacer and the simulator) wire the two packages, which never import
+// each other (DESIGN.md §2).
+package blend
+
+import (
+	"time"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/inbound"
+)
+
+// LegBase is where inbound callers' legs are numbered from: above every
+// call id an engine gives its own dials (dialer.CallIDBase), so a trunk can
+// tell a caller's leg from a dialled one by its number.
+const LegBase dialer.CallID = 1 << 62
+
+// Leg is the trunk's name for an inbound call.
+func Leg(k inbound.CallKey) dialer.CallID { return dialer.CallID(k) }
+
+// Key is the router's name for an inbound leg.
+func Key(leg dialer.CallID) inbound.CallKey { return inbound.CallKey(leg) }
+
+// IsInbound reports whether a leg is an inbound caller's.
+func IsInbound(leg dialer.CallID) bool { return leg >= LegBase }
+
+// Engines gives the router's adapter the dialer.Inbound view for engines.
+type Engines struct{ R *inbound.Router }
+
+var _ dialer.Inbound = Engines{}
+
+func (e Engines) Claim(agent agents.ID, now time.Time) (dialer.InboundOffer, bool) {
+	o, ok := e.R.Claim(agent, now)
+	if !ok {
+		return dialer.InboundOffer{}, false
+	}
+	off := dialer.InboundOffer{Leg: Leg(o.Call), Queue: int64(o.Queue), QueueName: o.QueueName, DID: o.DID,
+		From: o.From, Entered: o.Entered, RingTime: o.RingTime, RejectToDND: o.RejectToDND}
+	for _, l := range o.Leads {
+		off.Leads = append(off.Leads, dialer.InboundLead{Lead: dialer.LeadID(l.Lead),
+			Campaign: dialer.CampaignID(l.Campaign), Name: l.Name})
+	}
+	return off, true
+}
+
+func (e Engines) Accept(leg dialer.CallID, agent agents.ID, now time.Time) bool {
+	return e.R.Accept(Key(leg), agent, now)
+}
+
+func (e Engines) Pass(leg dialer.CallID, agent agents.ID, timeout bool, now time.Time) {
+	e.R.Pass(Key(leg), agent, timeout, now)
+}
+
+func (e Engines) AgentChanged(agent agents.ID, campaign dialer.CampaignID, s agents.State, now time.Time) {
+	e.R.AgentChanged(agent, int64(campaign), s, now)
+}
+
+func (e Engines) Load(campaign dialer.CampaignID, now time.Time) dialer.InboundLoad {
+	l := e.R.Load(int64(campaign), now)
+	return dialer.InboundLoad{Reserve: l.Reserve, Stop: l.Stop}
+}
+
+func (e Engines) Dedicated(agent agents.ID) bool { return e.R.Dedicated(agent) }
