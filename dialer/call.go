@@ -328,7 +328,14 @@ type CallRecord struct {
 }
 
 // DialedAt is when the dial was sent to the trunk.
-func (r *CallRecord) DialedAt() time.Time { return r.Stamps[CallDialing] }
+// An inbound call was never dialled: its DialedAt is when the caller
+// entered the queue.
+func (r *CallRecord) DialedAt() time.Time {
+	if r.Inbound {
+		return r.Stamps[CallQueued]
+	}
+	return r.Stamps[CallDialing]
+}
 
 // AnsweredAt is when a person or machine answered (zero if never).
 func (r *CallRecord) AnsweredAt() time.Time {

@@ -89,7 +89,7 @@ func CampaignDayStats(ctx context.Context, db campaigns.DB, campaign CampaignID,
 	s := DayStats{Dispositions: map[string]int64{}, AgentDispoS: map[int64]float64{}, Agents: map[int64]AgentDay{}}
 	err := db.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE outcome IN ('completed', 'abandoned')),
 		count(*) FILTER (WHERE outcome = 'abandoned'), coalesce(avg(dispo_s), 0)::float8
-		FROM calls WHERE campaign_id = $1 AND dialed_at >= $2 AND transferred_from_seq IS NULL`, int64(campaign), since).
+		FROM calls WHERE campaign_id = $1 AND dialed_at >= $2 AND transferred_from_seq IS NULL AND direction = 'outbound'`, int64(campaign), since).
 		Scan(&s.Dials, &s.LiveAnswers, &s.Abandons, &s.AvgDispoS)
 	if err != nil {
 		return s, fmt.Errorf("day stats of campaign %d: %w", campaign, err)

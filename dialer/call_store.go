@@ -48,9 +48,9 @@ WHERE run_id = $1 AND seq = $2 AND state = 'answered'`
 	endedCallSQL = `
 INSERT INTO calls (id, run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, outcome, abandoned,
 	answered_by, end_cause, disposition, queued_at, dialed_at, ringing_at, answered_at, connected_at, ended_at,
-	dispositioned_at, epoch, sip_code, q850_cause, cause_text, transferred_from_seq, without_lead)
+	dispositioned_at, epoch, sip_code, q850_cause, cause_text, transferred_from_seq, without_lead, direction, queue_id)
 VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'ended', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-	$24, $25)
+	$24, $25, $26, $27)
 ON CONFLICT (run_id, seq) DO UPDATE SET agent_id = EXCLUDED.agent_id, state = 'ended',
 	outcome = EXCLUDED.outcome, abandoned = EXCLUDED.abandoned, answered_by = EXCLUDED.answered_by,
 	end_cause = EXCLUDED.end_cause, disposition = EXCLUDED.disposition, queued_at = EXCLUDED.queued_at,
@@ -72,7 +72,7 @@ SELECT date_trunc('hour', ended_at, 'UTC'), count(*) FILTER (WHERE outcome IN ('
 	count(*) FILTER (WHERE outcome = 'abandoned'), count(*) FILTER (WHERE outcome = 'machine')
 FROM calls
 WHERE campaign_id = $1 AND ended_at >= $2 AND outcome IN ('completed', 'abandoned', 'machine')
-	AND transferred_from_seq IS NULL
+	AND transferred_from_seq IS NULL AND direction = 'outbound'
 GROUP BY 1 ORDER BY 1`
 )
 
@@ -267,7 +267,21 @@ func (j *StoreJournal) CallEnded(e *CallEnd) {
 		r.Outcome.String(), r.Abandoned, answeredBy, e.Cause, dispo, r.Stamps[CallQueued], r.DialedAt(),
 		stamp(r.Stamps[CallRinging]), stamp(r.AnsweredAt()), stamp(r.Stamps[CallConnected]), r.EndedAt(), dispoAt,
 		j.epoch, sipArg(r.Cause), q850Arg(r.Cause), reasonArg(r.Cause), transferredArg(r.TransferredFrom),
-		r.WithoutLead)
+		r.WithoutLead, r.direction(), queueArg(r))
+}
+
+func (r *CallRecord) direction() string {
+	if r.Inbound {
+		return "inbound"
+	}
+	return "outbound"
+}
+
+func queueArg(r *CallRecord) *int64 {
+	if !r.Inbound {
+		return nil
+	}
+	return &r.Queue
 }
 
 // The cause's columns are NULL where the cause has no such part. A cause

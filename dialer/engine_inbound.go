@@ -114,7 +114,8 @@ func (e *Engine) answerInbound(ctx context.Context, s *agentSlot, ev agents.Even
 	}
 	c := e.newCall()
 	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Settings: e.cfg.callSettings(), leg: off.Leg,
-		idx: len(e.active), Inbound: true, noLead: true, Agent: id, HasAgent: true, Queue: off.Queue}
+		idx: len(e.active), Inbound: true, noLead: true, Agent: id, HasAgent: true, Queue: off.Queue,
+		Lead: Lead{Number: off.From}}
 	c.Stamps[CallQueued] = off.Entered
 	e.calls[c.leg] = c
 	e.active = append(e.active, c)

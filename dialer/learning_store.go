@@ -16,7 +16,7 @@ const recentCallsSQL = `
 SELECT dialed_at, ringing_at, answered_at, answered_by, connected_at, ended_at, outcome, abandoned
 FROM calls
 WHERE campaign_id = $1 AND state = 'ended' AND outcome IS NOT NULL AND end_cause = ''
-	AND transferred_from_seq IS NULL
+	AND transferred_from_seq IS NULL AND direction = 'outbound'
 ORDER BY dialed_at DESC
 LIMIT $2`
 

@@ -75,6 +75,8 @@ type LoopDeps struct {
 	// Writers are the campaign's write-behind paths (outage.go): while any
 	// is unhealthy the loop claims no new leads.
 	Writers []WriteHealth
+	// Inbound offers the campaign's agents inbound callers (optional).
+	Inbound Inbound
 }
 
 // LoopLeads is a loop's lead source (HopperLeads): the engine's, and the
@@ -205,6 +207,7 @@ func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
 		Offers:    l.offers(),
 		Watcher:   loopCalls{l},
 		Changes:   loopCalls{l},
+		Inbound:   deps.Inbound,
 		Logger:    log,
 	})
 	if err != nil {
@@ -275,6 +278,22 @@ func (l *Loop) DeliverTrunk(at time.Time, ev TrunkEvent) {
 	l.push(due{at: at, trunk: ev, isTrunk: true})
 }
 
+// post runs fn on the loop goroutine as soon as it can, without waiting
+// for it: safe from any goroutine, the loop's own included.
+func (l *Loop) post(fn func(ctx context.Context)) { l.push(due{at: l.Now(), fn: fn}) }
+
+// PokeInbound asks the engine to claim an inbound caller for the agent if
+// they are READY (the router's Notifier.Poke); it does not wait.
+func (l *Loop) PokeInbound(id agents.ID) {
+	l.post(func(ctx context.Context) { l.eng.PokeInbound(ctx, id) })
+}
+
+// WithdrawInbound takes back the agent's offer of the caller on leg, if it
+// still rings them; it does not wait.
+func (l *Loop) WithdrawInbound(id agents.ID, leg CallID) {
+	l.post(func(ctx context.Context) { l.eng.WithdrawInbound(ctx, id, leg) })
+}
+
 func (l *Loop) push(d due) {
 	l.qMu.Lock()
 	l.seq++
@@ -327,6 +346,8 @@ func (l *Loop) run(startCtx context.Context) {
 				break
 			}
 			switch {
+			case d.fn != nil:
+				d.fn(ctx)
 			case d.isTrunk:
 				l.trunkEvent(ctx, d.trunk)
 			case d.timer.Kind >= timerLoopFirst:
@@ -912,6 +933,8 @@ type due struct {
 	// the loop's own wrap-up timer: whose, and the DISPO it was started for
 	agent agents.ID
 	since time.Time
+	// fn is work another goroutine posted without waiting (post).
+	fn func(ctx context.Context)
 }
 
 type dueQueue []due

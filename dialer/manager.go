@@ -50,6 +50,8 @@ type ManagerDeps struct {
 	// (package jobs' Runner). Required: dispositions are saved in one
 	// transaction with their callback's job.
 	Callbacks campaigns.CallbackJobs
+	// Inbound offers the campaigns' agents inbound callers (optional).
+	Inbound Inbound
 }
 
 // Manager runs a Loop for every active campaign this node owns: one goroutine
@@ -432,6 +434,7 @@ func (m *Manager) start(ctx context.Context, c *campaigns.Campaign, lease Lease)
 		deps.Agents, deps.Sessions, deps.TxAgents = sink, sink, sink
 		deps.Writers = append(deps.Writers, m.deps.Agents)
 	}
+	deps.Inbound = m.deps.Inbound
 	loop, err := NewLoop(LoopConfig{Engine: cfg, Summary: m.cfg.Summary, Dispositions: codes, Node: m.cfg.Node,
 		CallbackPoll: m.cfg.CallbackPoll, Logger: log}, deps)
 	if err != nil {
@@ -508,6 +511,17 @@ func ukAMDFalsePositive(c *campaigns.Campaign) float64 {
 // CallbackDue tells the campaign's loop on this node, if it runs here, that
 // a callback of one of its agents fell due, so it is offered at once. It
 // never blocks (jobs calls it from a worker).
+// Running returns the loop of a campaign this node runs, without waiting
+// for the manager's goroutine: safe from any goroutine, a loop's own
+// included (the inbound router's requests).
+func (m *Manager) Running(id CampaignID) (*Loop, bool) {
+	l, ok := m.loops.Load(id)
+	if !ok {
+		return nil, false
+	}
+	return l.(*Loop), true
+}
+
 func (m *Manager) CallbackDue(campaign campaigns.ID, _ int64) {
 	if l, ok := m.loops.Load(CampaignID(campaign)); ok {
 		l.(*Loop).KickCallbacks()

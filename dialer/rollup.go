@@ -21,7 +21,7 @@ const rollupCampaignCallsSQL = `
 SELECT campaign_id, count(*) FILTER (WHERE dialled), count(*) FILTER (WHERE dialled AND answered_by = 'human'),
 	count(*) FILTER (WHERE dialled AND connected_at IS NOT NULL), count(*) FILTER (WHERE abandoned),
 	count(*) FILTER (WHERE outcome = 'machine'), coalesce(sum(talk_s), 0)::float8, coalesce(sum(dispo_s), 0)::float8
-FROM (SELECT *, transferred_from_seq IS NULL AS dialled FROM calls) calls
+FROM (SELECT *, transferred_from_seq IS NULL AS dialled FROM calls WHERE direction = 'outbound') calls
 WHERE ended_at >= $1 AND ended_at < $2 GROUP BY 1`
 
 const rollupDispositionsSQL = `

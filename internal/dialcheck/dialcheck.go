@@ -88,7 +88,8 @@ ORDER BY c.id, h.closes, z`},
 	{"DNC number dialled", `
 SELECT format('call %s to %s after it went on a DNC list at %s', c.id, c.phone, d.added_at)
 FROM calls c JOIN dnc d ON d.phone = c.phone AND (d.campaign_id IS NULL OR d.campaign_id = c.campaign_id)
-WHERE c.dialed_at > d.added_at + interval '5 seconds' AND c.transferred_from_seq IS NULL`},
+WHERE c.dialed_at > d.added_at + interval '5 seconds' AND c.transferred_from_seq IS NULL
+  AND c.direction = 'outbound'`},
 
 	{"call left open", `
 SELECT format('call %s of node %s is %s', id, node, state) FROM calls WHERE state <> 'ended'`},

@@ -30,7 +30,7 @@ SELECT campaign_id, date_trunc('minute', ended_at, 'UTC'),
 	count(*) FILTER (WHERE outcome = 'machine')
 FROM calls
 WHERE ended_at >= $1 AND ended_at < $2 AND outcome IN ('completed', 'abandoned', 'machine')
-	AND ($3::bigint = 0 OR campaign_id = $3) AND transferred_from_seq IS NULL
+	AND ($3::bigint = 0 OR campaign_id = $3) AND transferred_from_seq IS NULL AND direction = 'outbound'
 GROUP BY 1, 2 ORDER BY 1, 2`
 
 // usWindow and ukWindow are the legal windows, as the campaigns' budgets

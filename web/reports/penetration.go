@@ -21,7 +21,7 @@ WITH lists AS (
 		count(DISTINCT c.lead_id) FILTER (WHERE c.answered_by = 'human') AS contacted
 	FROM calls c JOIN leads l ON l.id = c.lead_id
 	WHERE c.dialed_at >= $1 AND c.dialed_at < $2 AND ($3::bigint = 0 OR c.campaign_id = $3)
-		AND c.transferred_from_seq IS NULL
+		AND c.transferred_from_seq IS NULL AND c.direction = 'outbound'
 	GROUP BY 1
 )
 SELECT li.campaign_id, li.campaign, li.id, li.name, li.status, coalesce(lc.leads, 0), coalesce(cc.dialed, 0),
