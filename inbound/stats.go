@@ -260,6 +260,17 @@ func visits(events []Event, now time.Time) ([]visit, map[QueueID]bool) {
 	return out, queues
 }
 
+// Thresholds maps each queue to its service-level threshold, the map
+// Compute and Intervals take; every queue given is reported even with no
+// calls.
+func Thresholds(queues ...Queue) map[QueueID]time.Duration {
+	out := make(map[QueueID]time.Duration, len(queues))
+	for _, q := range queues {
+		out[q.ID] = q.SLThreshold
+	}
+	return out
+}
+
 func threshold(thresholds map[QueueID]time.Duration, q QueueID) time.Duration {
 	if t, ok := thresholds[q]; ok && t > 0 {
 		return t

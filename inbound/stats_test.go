@@ -217,7 +217,7 @@ func TestACallCountsInTheIntervalItEntered(t *testing.T) {
 
 func TestAQueueWithNoCallsHasNoServiceLevelAndEncodesAsNull(t *testing.T) {
 	t.Parallel()
-	all := Compute(nil, map[QueueID]time.Duration{qBackup: sec(30)}, t0, t0.Add(time.Hour), t0.Add(time.Hour))
+	all := Compute(nil, Thresholds(Queue{ID: qBackup, SLThreshold: sec(30)}), t0, t0.Add(time.Hour), t0.Add(time.Hour))
 	f, ok := all[qBackup]
 	require.True(t, ok, "a queue in thresholds is reported though it had no calls")
 	require.Equal(t, sec(30), f.Threshold)
