@@ -14,21 +14,28 @@ import (
 // first connect, abandon, overflow or exit of the same call in the same
 // queue after it (the terminal event). A call that overflows from queue A to
 // queue B makes two visits, one in each; a call that later comes back to A
-// makes a second visit there. Offers, rejects and timeouts do not change the
-// figures. Rules for an imperfect log, so that every log gives one answer:
+// makes a second visit there. A visit counts in the interval its enter falls
+// in, whenever its outcome came. Its wait runs from the Entered of its enter
+// event (the call's first entry in any queue: an overflowed caller keeps
+// their place), or from the enter itself when Entered is not known. Offers,
+// rejects and timeouts do not change the figures.
+//
+// Rules for an imperfect log, so that every log gives one answer:
 //   - events after now are ignored (the figures are as of now);
 //   - an enter for a call already waiting in that queue is ignored;
 //   - a terminal event with no open visit (its enter lies before the events
 //     given, or was never written) is ignored;
-//   - a wait is never negative: a terminal event whose call entered after it
-//     counts as a wait of zero.
+//   - a wait is never negative: a call whose first entry is after the event
+//     (another node's clock) has waited zero.
 //
 // Events are taken in the order of At; at one instant by kind, in the order
 // of the EventKind constants (an enter first, so a call answered the instant
 // it arrives is an answer whatever order its events come in; a connect
 // before an abandon), then by Seq, then in the order given. The figures
-// therefore do not depend on the order of the slice, nor on whether the
-// events were stored.
+// therefore do not depend on the order of the slice; and since the store
+// keeps every field as given but rounds times down to the microsecond
+// (EventStore.Append does the same in the caller's slice), the log read back
+// gives exactly the figures of the events appended.
 
 // DefaultSLThreshold is the service-level threshold of a queue that does not
 // say (and of a queue missing from a thresholds map).
@@ -44,7 +51,10 @@ type Figures struct {
 	// Threshold is the service-level threshold T the figures use.
 	Threshold time.Duration
 	// Waiting is the number of offered calls still in the queue at now: they
-	// entered and have had no connect, abandon, overflow or exit yet.
+	// entered and have had no connect, abandon, overflow or exit yet. Like
+	// every figure it counts only calls that entered in the span asked for:
+	// "waiting now" on the wallboard is Compute from the start of the day
+	// (or earlier) to now.
 	Waiting int
 	// LongestWait is the longest wait among them at now, measured from
 	// their first entry in any queue (an overflowed caller keeps their
@@ -250,6 +260,17 @@ func visits(events []Event, now time.Time) ([]visit, map[QueueID]bool) {
 	return out, queues
 }
 
+// Thresholds maps each queue to its service-level threshold, the map
+// Compute and Intervals take; every queue given is reported even with no
+// calls.
+func Thresholds(queues ...Queue) map[QueueID]time.Duration {
+	out := make(map[QueueID]time.Duration, len(queues))
+	for _, q := range queues {
+		out[q.ID] = q.SLThreshold
+	}
+	return out
+}
+
 func threshold(thresholds map[QueueID]time.Duration, q QueueID) time.Duration {
 	if t, ok := thresholds[q]; ok && t > 0 {
 		return t
@@ -340,16 +361,22 @@ func Compute(events []Event, thresholds map[QueueID]time.Duration, from, to, now
 	return out
 }
 
+// MaxIntervals bounds the intervals Intervals returns per queue (a step
+// read from a request cannot make it allocate without limit); a day of
+// 1-minute intervals is 1440.
+const MaxIntervals = 4096
+
 // Intervals splits [dayStart, now] into intervals of step (30 minutes on
 // the wallboard and in the simulator) and returns, for every queue the log
 // or thresholds name, the figures of each interval as Compute gives them for
 // [Start, End) as of now. The last interval is the one now falls in; it ends
-// a whole step after its start. A step of zero or less gives no intervals.
+// a whole step after its start. A step of zero or less gives no intervals;
+// past MaxIntervals, only the first MaxIntervals are returned.
 func Intervals(events []Event, thresholds map[QueueID]time.Duration, dayStart, now time.Time,
 	step time.Duration) map[QueueID][]IntervalFigures {
 	n := 0
 	if step > 0 && !now.Before(dayStart) {
-		n = int(now.Sub(dayStart)/step) + 1
+		n = int(min(now.Sub(dayStart)/step, MaxIntervals-1)) + 1
 	}
 	vs, queues := visits(events, now)
 	tallies := map[QueueID][]tally{}

@@ -210,11 +210,14 @@ func TestACallCountsInTheIntervalItEntered(t *testing.T) {
 	require.Len(t, Intervals(log, thresholds20, t0, t0, half)[qSales], 1, "at the day's first instant: one interval")
 	require.Empty(t, Intervals(log, thresholds20, t0, t0.Add(-time.Second), half)[qSales], "now before the day")
 	require.Empty(t, Intervals(log, thresholds20, t0, now, 0)[qSales], "no step, no intervals")
+	tiny := Intervals(log, thresholds20, t0, now, time.Nanosecond)[qSales]
+	require.Len(t, tiny, MaxIntervals, "a silly step does not allocate without bound")
+	require.Equal(t, t0.Add(MaxIntervals*time.Nanosecond), tiny[MaxIntervals-1].End)
 }
 
 func TestAQueueWithNoCallsHasNoServiceLevelAndEncodesAsNull(t *testing.T) {
 	t.Parallel()
-	all := Compute(nil, map[QueueID]time.Duration{qBackup: sec(30)}, t0, t0.Add(time.Hour), t0.Add(time.Hour))
+	all := Compute(nil, Thresholds(Queue{ID: qBackup, SLThreshold: sec(30)}), t0, t0.Add(time.Hour), t0.Add(time.Hour))
 	f, ok := all[qBackup]
 	require.True(t, ok, "a queue in thresholds is reported though it had no calls")
 	require.Equal(t, sec(30), f.Threshold)

@@ -58,7 +58,9 @@ func NewEventStore(db DB) *EventStore { return &EventStore{db: db} }
 // Append writes evs to the log in one round trip and one transaction (all
 // or none), in the order given, and sets each event's Seq. PostgreSQL keeps
 // time to the microsecond: Append rounds At and Entered down to it, in UTC,
-// in evs too, so evs then hold exactly what the log holds.
+// in evs too, so evs then hold exactly what the log holds. Appenders take
+// turns (see appendLockKey); on a caller's transaction the turn lasts until
+// it commits, so keep such a transaction short.
 func (s *EventStore) Append(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
@@ -146,7 +148,9 @@ func (s *EventStore) Between(ctx context.Context, from, to time.Time) ([]Event, 
 }
 
 // Since returns every event appended after seq, in log order: a reader
-// that passes the last Seq it saw gets each event exactly once.
+// that passes the last Seq it saw gets each event exactly once. It is not
+// paged: a reader starts from a recent Seq (or Between), not from 0 on a
+// long log.
 func (s *EventStore) Since(ctx context.Context, seq int64) ([]Event, error) {
 	evs, err := s.query(ctx, `SELECT `+queueEventColumns+` FROM queue_events WHERE seq > $1 ORDER BY seq`, seq)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/agents"
@@ -143,7 +144,9 @@ func TestAppendIsAllOrNothing(t *testing.T) {
 	err := store.Append(ctx, []Event{good, {Queue: 1, Call: 1, Kind: EvConnect, At: t0}})
 	require.ErrorContains(t, err, "event 2 of 2: connect of call 1 names no agent")
 	err = store.Append(ctx, []Event{good, {Queue: 1, Call: 1, Kind: EvAbandon, At: t0, From: "+1202\x00"}})
-	require.Error(t, err, "PostgreSQL refuses a NUL in text")
+	var pe *pgconn.PgError
+	require.ErrorAs(t, err, &pe, "PostgreSQL itself refuses a NUL in text, after the first insert ran")
+	require.Equal(t, "22021", pe.Code)
 	got, err := store.Since(ctx, 0)
 	require.NoError(t, err)
 	require.Empty(t, got, "the good event of a refused batch is not written either")
