@@ -14,6 +14,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/jobs"
+	"github.com/pacer-dialer/pacer/web"
 )
 
 // engineOptions are serve's flags for the dialer engine and its simulated
@@ -24,15 +25,19 @@ type engineOptions struct {
 	simCampaign   string
 	simConfig     string
 	simAnswerRate float64
-	poll          time.Duration
-	summary       time.Duration
-	leaseTTL      time.Duration
+	// simInboundPerHour makes simulated callers ring the demo number.
+	simInboundPerHour float64
+	poll              time.Duration
+	summary           time.Duration
+	leaseTTL          time.Duration
 	// sim, when set, replaces the simulated carrier and agents' settings
 	// (tests use short delays).
 	sim *sim.Realtime
 	// onManager, when set, is handed the campaign manager once it runs
 	// (serve wires the web workspace to it).
 	onManager func(*dialer.Manager)
+	// onInbound, when set, is handed the inbound side once it runs.
+	onInbound func(*inboundSide)
 	// jobs queues callbacks' jobs and tells the manager when one falls due.
 	jobs *jobs.Runner
 	// sip is the node's SIP side (nil: SIP off): campaigns with a trunk
@@ -50,6 +55,7 @@ func (o *engineOptions) register(fs *flagSet) {
 	fs.StringVar(&o.simCampaign, "sim-campaign", campaigns.DemoName, "campaign the simulated agents work")
 	fs.StringVar(&o.simConfig, "sim-config", "", "JSON file with the simulated carrier's and agents' distributions (fields as in sim.Realtime; omitted ones keep the demo defaults)")
 	fs.Float64Var(&o.simAnswerRate, "sim-answer-rate", 0, "share of simulated dials a person answers (0 keeps the configured 0.40)")
+	fs.Float64Var(&o.simInboundPerHour, "sim-inbound-per-hour", 0, "simulated callers per hour (Poisson) ringing the demo queue's number "+DemoDID)
 	fs.DurationVar(&o.poll, "campaign-poll", 3*time.Second, "how often the campaigns table is read to start and stop campaigns")
 	fs.DurationVar(&o.summary, "summary-every", 10*time.Second, "interval of each running campaign's summary log line")
 }
@@ -120,25 +126,58 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 		}
 	}
 
+	in, err := newInboundSide(pool, clock, logger)
+	if err != nil {
+		return nil, err
+	}
+	stops = append(stops, in.Stop)
+	if !o.noDemo {
+		members := simAgentIDs(o.simAgents)
+		for _, d := range web.DemoUsers() {
+			if u, err := web.GetUserByName(ctx, pool, d.Username); err == nil && u.Role == web.RoleAgent {
+				members = append(members, u.ID)
+			}
+		}
+		created, err := ensureDemoQueue(ctx, in.Queues, members)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			logger.Info("created the demo inbound queue", "queue", DemoQueue, "number", DemoDID, "members", len(members))
+		}
+	}
+
 	mgr, err := dialer.NewManager(dialer.ManagerConfig{Node: node, Poll: o.poll, Summary: o.summary,
 		LeaseTTL: o.leaseTTL, Logger: logger},
 		dialer.ManagerDeps{
 			DB:    pool,
 			Clock: clock,
 			Trunk: func(c *campaigns.Campaign, del dialer.TrunkDeliverer) (dialer.Trunk, error) {
-				return o.sip.trunk(ctx, pool, c, del, func() dialer.Trunk { return rt.Trunk(dialer.CampaignID(c.ID), del) })
+				return o.sip.trunk(ctx, pool, c, del, func() dialer.Trunk {
+					return rt.TrunkFor(dialer.CampaignID(c.ID), del, in.Callers)
+				})
 			},
 			Calls:     calls,
 			Agents:    events,
 			Callbacks: callbackJobs(o.jobs),
+			Inbound:   in.Engines(),
 		})
 	if err != nil {
 		return nil, err
 	}
+	in.Attach(mgr)
 	if err := mgr.Start(ctx); err != nil {
 		return nil, err
 	}
 	stops = append(stops, mgr.Stop)
+	inCtx, stopIn := context.WithCancel(ctx)
+	stops = append(stops, stopIn)
+	if err := in.Start(inCtx, o.poll, clock, o.simInboundPerHour); err != nil {
+		return nil, err
+	}
+	if o.onInbound != nil {
+		o.onInbound(in)
+	}
 	if o.jobs != nil {
 		o.jobs.SetCallbackNotifier(mgr.CallbackDue)
 		o.jobs.SetAgentFinder(mgr)

@@ -5,6 +5,7 @@
 package blend
 
 import (
+	"sync"
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
@@ -26,8 +27,12 @@ func Key(leg dialer.CallID) inbound.CallKey { return inbound.CallKey(leg) }
 // IsInbound reports whether a leg is an inbound caller's.
 func IsInbound(leg dialer.CallID) bool { return leg >= LegBase }
 
-// Engines gives the router's adapter the dialer.Inbound view for engines.
-type Engines struct{ R *inbound.Router }
+// Engines is the dialer.Inbound engines see, over the router. Where, if
+// set, learns which campaign each agent works (for Loops).
+type Engines struct {
+	R     *inbound.Router
+	Where *Loops
+}
 
 var _ dialer.Inbound = Engines{}
 
@@ -54,6 +59,9 @@ func (e Engines) Pass(leg dialer.CallID, agent agents.ID, timeout bool, now time
 }
 
 func (e Engines) AgentChanged(agent agents.ID, campaign dialer.CampaignID, s agents.State, now time.Time) {
+	if e.Where != nil {
+		e.Where.place(agent, campaign)
+	}
 	e.R.AgentChanged(agent, int64(campaign), s, now)
 }
 
@@ -63,3 +71,38 @@ func (e Engines) Load(campaign dialer.CampaignID, now time.Time) dialer.InboundL
 }
 
 func (e Engines) Dedicated(agent agents.ID) bool { return e.R.Dedicated(agent) }
+
+// Loops is the router's Notifier in `pacer serve`: it posts each request to
+// the loop of the campaign the agent works, found through the campaign they
+// were last reported in (Engines.Where records it) and Find (the manager's
+// Running). Requests for an agent whose campaign does not run here are
+// dropped: the router offers the call elsewhere once its poke goes
+// unanswered.
+type Loops struct {
+	Find  func(dialer.CampaignID) (*dialer.Loop, bool)
+	where sync.Map // agents.ID → dialer.CampaignID
+}
+
+var _ inbound.Notifier = (*Loops)(nil)
+
+func (n *Loops) place(agent agents.ID, campaign dialer.CampaignID) { n.where.Store(agent, campaign) }
+
+func (n *Loops) loop(agent agents.ID) (*dialer.Loop, bool) {
+	c, ok := n.where.Load(agent)
+	if !ok {
+		return nil, false
+	}
+	return n.Find(c.(dialer.CampaignID))
+}
+
+func (n *Loops) Poke(agent agents.ID) {
+	if l, ok := n.loop(agent); ok {
+		l.PokeInbound(agent)
+	}
+}
+
+func (n *Loops) Withdraw(agent agents.ID, call inbound.CallKey) {
+	if l, ok := n.loop(agent); ok {
+		l.WithdrawInbound(agent, Leg(call))
+	}
+}

@@ -73,8 +73,8 @@ type Carrier struct {
 
 	legs    map[dialer.CallID]*leg
 	bridges int
-	// in plays the inbound callers' side, when the scenario has them.
-	in *inboundSim
+	// in plays the inbound callers' side, when there are any.
+	in callerLegs
 
 	actMu   sync.Mutex
 	actions []Action
@@ -93,6 +93,13 @@ type leg struct {
 	held  bool
 	muted bool
 	party dialer.Target // the third party of a conference
+}
+
+// callerLegs are inbound callers waiting for an agent: bridge takes one to
+// an agent and returns when they will hang up (delivering that through
+// del), or false if they are gone.
+type callerLegs interface {
+	bridge(leg dialer.CallID, del Deliverer) (time.Time, bool)
 }
 
 // NewCarrier returns a carrier drawing outcomes from os and talk times from talk.
@@ -167,7 +174,7 @@ func (c *Carrier) Bridge(_ context.Context, call dialer.CallID, _ agents.ID) err
 	var until time.Time
 	if c.in != nil && blend.IsInbound(call) {
 		var ok bool
-		if until, ok = c.in.bridge(call); !ok {
+		if until, ok = c.in.bridge(call, c.del); !ok {
 			return fmt.Errorf("bridge caller %d: %w: the caller has hung up", call, dialer.ErrTrunkRefused)
 		}
 	} else {

@@ -278,14 +278,14 @@ func (s *inboundSim) ringing(ctx context.Context, id agents.ID) {
 
 // bridge is the carrier bridging an inbound caller to an agent: they talk
 // for a drawn time, then hang up.
-func (s *inboundSim) bridge(leg dialer.CallID) (time.Time, bool) {
+func (s *inboundSim) bridge(leg dialer.CallID, del Deliverer) (time.Time, bool) {
 	c, ok := s.callers[leg]
 	if !ok || !c.waiting {
 		return time.Time{}, false
 	}
 	c.waiting = false
-	until := s.drv.Now().Add(s.talk[c.queue].draw(s.rng))
-	s.drv.DeliverTrunk(until, dialer.TrunkEvent{Call: leg, Kind: dialer.TrunkHungUp, Cause: dialer.CauseNormalClearing})
+	until := del.Now().Add(s.talk[c.queue].draw(s.rng))
+	del.DeliverTrunk(until, dialer.TrunkEvent{Call: leg, Kind: dialer.TrunkHungUp, Cause: dialer.CauseNormalClearing})
 	return until, true
 }
 

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/dialer/blend"
+	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/inbound"
+)
+
+// DemoQueue and DemoDID are the queue and number `pacer serve` creates on a
+// database without queues, so simulated callers (--sim-inbound-per-hour,
+// POST /api/v1/sim/inbound) reach the demo agents.
+const (
+	DemoQueue = "Support"
+	DemoDID   = "+12025550100"
+)
+
+// inboundSide is serve's inbound part: the router over the stored queues,
+// its event log, and the simulated carrier's callers.
+type inboundSide struct {
+	Router  *inbound.Router
+	Callers *sim.Callers
+	Queues  *inbound.QueueStore
+	Events  *inbound.EventStore
+	loops   *blend.Loops
+	writer  *inbound.LogWriter
+	log     *slog.Logger
+}
+
+// newInboundSide builds the router (not yet fed: Start does that). Engines
+// reach it through Engines(); the manager must be handed to Attach before
+// Start.
+func newInboundSide(pool *pgxpool.Pool, clock dialer.Clock, logger *slog.Logger) (*inboundSide, error) {
+	s := &inboundSide{
+		Queues: inbound.NewQueueStore(pool),
+		Events: inbound.NewEventStore(pool),
+		loops:  &blend.Loops{},
+		log:    logger,
+	}
+	s.writer = inbound.NewLogWriter(s.Events, logger)
+	var err error
+	s.Router, err = inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: s.loops, Line: lineOf(s), Log: s.writer})
+	if err != nil {
+		return nil, err
+	}
+	if s.Callers, err = sim.NewCallers(s.Router, clock, sim.CallersConfig{}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// lineOf defers the router's CallerLine to the callers made after it.
+func lineOf(s *inboundSide) inbound.CallerLine { return callerLine{s} }
+
+type callerLine struct{ s *inboundSide }
+
+func (l callerLine) Dismiss(call inbound.CallKey, why string) { l.s.Callers.Dismiss(call, why) }
+
+// Engines is the dialer.Inbound the campaigns' engines get.
+func (s *inboundSide) Engines() dialer.Inbound { return blend.Engines{R: s.Router, Where: s.loops} }
+
+// Attach lets the router reach the loops of the campaigns this node runs.
+func (s *inboundSide) Attach(m *dialer.Manager) { s.loops.Find = m.Running }
+
+// Reload reads the stored queues into the router.
+func (s *inboundSide) Reload(ctx context.Context) error {
+	qs, err := s.Queues.Queues(ctx)
+	if err != nil {
+		return fmt.Errorf("read queues: %w", err)
+	}
+	return s.Router.Replace(qs, time.Now())
+}
+
+// Start loads the queues and runs the router's clock and the reload poll
+// (every poll) until ctx ends; perHour > 0 also starts simulated callers to
+// the demo number.
+func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock dialer.Clock, perHour float64) error {
+	if err := s.Reload(ctx); err != nil {
+		return err
+	}
+	go func() {
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		reload := time.NewTicker(poll)
+		defer reload.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				s.Router.Advance(clock.Now())
+			case <-reload.C:
+				if err := s.Reload(ctx); err != nil && ctx.Err() == nil {
+					s.log.Error("reload inbound queues", "err", err)
+				}
+			}
+		}
+	}()
+	if perHour > 0 {
+		go s.Callers.Arrivals(ctx, DemoDID, perHour)
+		s.log.Info("simulated callers will ring the demo number", "number", DemoDID, "per_hour", perHour)
+	}
+	return nil
+}
+
+// Stop writes the queue events still queued.
+func (s *inboundSide) Stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.writer.Stop(ctx)
+}
+
+// ensureDemoQueue creates the demo queue and number, served by members, on
+// a database without queues.
+func ensureDemoQueue(ctx context.Context, store *inbound.QueueStore, members []int64) (bool, error) {
+	qs, err := store.Queues(ctx)
+	if err != nil || len(qs) > 0 {
+		return false, err
+	}
+	q, err := store.CreateQueue(ctx, inbound.Queue{Name: DemoQueue, RejectToDND: true, AllowTake: true,
+		NoAgents: inbound.Fallback{Action: inbound.ActionWait}, AtClose: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults())
+	if err != nil {
+		return false, fmt.Errorf("create the demo queue: %w", err)
+	}
+	if _, err := store.SetDID(ctx, DemoDID, q.ID); err != nil {
+		return false, fmt.Errorf("route the demo number: %w", err)
+	}
+	var errs []error
+	for _, id := range members {
+		if _, err := store.SetMember(ctx, inbound.Member{Queue: q.ID, Agent: agents.ID(id), Level: 1}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return true, errors.Join(errs...)
+}

@@ -1,0 +1,52 @@
+package inbound
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Replace makes the router's queues, members and numbers exactly these (a
+// reload of the stored settings). Changed queues keep their callers and
+// their places; callers of a queue that is gone leave with an exit event
+// ("queue removed") and are sent away.
+func (r *Router) Replace(queues []QueueDetail, now time.Time) error {
+	var errs []error
+	keep := map[QueueID]bool{}
+	for _, q := range queues {
+		if err := r.SetQueue(q.Queue, q.Members); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		keep[q.ID] = true
+	}
+	defer r.flush()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, q := range r.queues {
+		if keep[id] {
+			continue
+		}
+		for _, c := range slices.Clone(q.waiting) {
+			r.fallback(c, Fallback{Action: ActionHangup}, "queue removed", now)
+		}
+		delete(r.queues, id)
+	}
+	r.dids = map[string]QueueID{}
+	for _, q := range queues {
+		if !keep[q.ID] {
+			continue
+		}
+		for _, d := range q.DIDs {
+			r.dids[d] = q.ID
+		}
+	}
+	for _, a := range r.agents {
+		a.queues = r.queuesOf(a.id)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("reload queues: %w", errors.Join(errs...))
+	}
+	return nil
+}
