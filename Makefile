@@ -43,6 +43,7 @@ bench:
 	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench 'BenchmarkRelay|BenchmarkHoldMusic' -benchtime 1x -timeout 30m ./media/
 	PACER_BENCH_OUT=$(CURDIR)/bench/results PACER_SIP_BENCH_SECONDS=300 $(GO) test -run '^$$' -bench BenchmarkSIPCallsPerSecond -benchtime 1x -timeout 30m ./dialer/sip/
 	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench BenchmarkAnswerToFirstPacket -benchtime 1x -timeout 30m ./dialer/sip/
+	PACER_BENCH_OUT=$(CURDIR)/bench/results $(GO) test -run '^$$' -bench BenchmarkInboundOffer -benchtime 1x -timeout 20m ./dialer/blend/
 	$(GO) run ./bench/report
 
 clean:

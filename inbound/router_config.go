@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/pacer-dialer/pacer/agents"
 )
 
 // Replace makes the router's queues, members and numbers exactly these (a
@@ -49,4 +51,20 @@ func (r *Router) Replace(queues []QueueDetail, now time.Time) error {
 		return fmt.Errorf("reload queues: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// Members lists the agents serving a queue, by id.
+func (r *Router) Members(q QueueID) []agents.ID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	qs, ok := r.queues[q]
+	if !ok {
+		return nil
+	}
+	out := make([]agents.ID, 0, len(qs.members))
+	for id := range qs.members {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
 }

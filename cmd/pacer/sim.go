@@ -17,7 +17,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	scenario := fs.String("scenario", "", "scenario file (JSON, see scenarios/README.md)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	policy := fs.String("policy", "all", "predictive, progressive, vicidial_adaptive or all")
+	policy := fs.String("policy", "all", "predictive, progressive, vicidial_adaptive or all; for a scenario with inbound callers blended, split, vicidial_no_dial or all")
 	hours := fs.Float64("hours", 0, "override the scenario's measured hours (0 keeps it)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -31,6 +31,9 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return fmt.Errorf("sim: %w", err)
 	}
 	policies := sim.Policies
+	if sc.Inbound != nil {
+		policies = sim.InboundPolicies
+	}
 	if *policy != "all" {
 		policies = []string{*policy}
 	}
