@@ -22,7 +22,9 @@ func (wallClock) Now() time.Time { return time.Now() }
 // noLeads is the lead source of campaigns that never dial (manual mode).
 type noLeads struct{ dialer.SyntheticLeads }
 
-func (*noLeads) CompleteDisposed(context.Context, dialer.LeadID, dialer.Outcome, string) error { return nil }
+func (*noLeads) CompleteDisposed(context.Context, dialer.LeadID, dialer.Outcome, string) error {
+	return nil
+}
 
 // line is the callers' side: the benchmark hangs its callers up itself.
 type line struct{}
