@@ -71,3 +71,9 @@ func (t loopTrunk) AddParty(ctx context.Context, call CallID, party Target) erro
 	return t.l.trunk.AddParty(ctx, call, party)
 }
 func (t loopTrunk) Leave(ctx context.Context, call CallID) error { return t.l.trunk.Leave(ctx, call) }
+
+// TakeInbound gives a READY agent the waiting caller they picked from the
+// queue panel (Engine.TakeInbound).
+func (l *Loop) TakeInbound(ctx context.Context, id agents.ID, leg CallID) error {
+	return l.do(ctx, func(ctx context.Context) error { return l.eng.TakeInbound(ctx, id, leg) })
+}

@@ -41,13 +41,17 @@ func (e Engines) Claim(agent agents.ID, now time.Time) (dialer.InboundOffer, boo
 	if !ok {
 		return dialer.InboundOffer{}, false
 	}
+	return offerOf(o), true
+}
+
+func offerOf(o inbound.Offer) dialer.InboundOffer {
 	off := dialer.InboundOffer{Leg: Leg(o.Call), Queue: int64(o.Queue), QueueName: o.QueueName, DID: o.DID,
 		From: o.From, Entered: o.Entered, RingTime: o.RingTime, RejectToDND: o.RejectToDND}
 	for _, l := range o.Leads {
 		off.Leads = append(off.Leads, dialer.InboundLead{Lead: dialer.LeadID(l.Lead),
 			Campaign: dialer.CampaignID(l.Campaign), Name: l.Name})
 	}
-	return off, true
+	return off
 }
 
 func (e Engines) Accept(leg dialer.CallID, agent agents.ID, now time.Time) bool {
@@ -105,4 +109,15 @@ func (n *Loops) Withdraw(agent agents.ID, call inbound.CallKey) {
 	if l, ok := n.loop(agent); ok {
 		l.WithdrawInbound(agent, Leg(call))
 	}
+}
+
+var _ dialer.InboundTaker = Engines{}
+
+// Take gives the agent the waiting caller on leg (the queue panel).
+func (e Engines) Take(agent agents.ID, leg dialer.CallID, now time.Time) (dialer.InboundOffer, error) {
+	o, err := e.R.Take(agent, Key(leg), now)
+	if err != nil {
+		return dialer.InboundOffer{}, err
+	}
+	return offerOf(o), nil
 }
