@@ -717,7 +717,10 @@ func (r *Router) everyonePassed(c *icall, now time.Time) bool {
 		if !ok || a.state == agents.LoggedOut {
 			continue
 		}
-		if until, passed := c.passed[id]; !passed || !now.Before(until) {
+		// A pass counts however long ago it was: a member whose pass has
+		// expired (one ring time, the next agent's ring-out) has still
+		// passed on this call.
+		if _, passed := c.passed[id]; !passed {
 			return false
 		}
 	}
