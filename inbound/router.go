@@ -152,6 +152,10 @@ type icall struct {
 	ringing   map[agents.ID]bool
 	passed    map[agents.ID]time.Time // agent → until when they are not offered this call again
 	state     callState
+	// entering holds the queues the call is being entered in by one chain
+	// of fallbacks (a full queue overflowing to a full queue…), so that a
+	// cycle of them ends instead of recursing forever.
+	entering map[*queueState]bool
 }
 
 type queueState struct {
@@ -336,6 +340,11 @@ func (r *Router) Arrive(a Arrival, now time.Time) error {
 
 // enter puts c in q (first arrival or overflow) and applies q's gates.
 func (r *Router) enter(c *icall, q *queueState, now time.Time) {
+	if c.entering == nil {
+		c.entering = map[*queueState]bool{}
+	}
+	c.entering[q] = true
+	defer delete(c.entering, q)
 	c.queue, c.here = q, now
 	if k := c.entered.Add(-time.Duration(q.cfg.Priority) * r.cfg.AgingStep); k.Before(c.key) {
 		c.key = k
@@ -413,7 +422,7 @@ func (r *Router) fallback(c *icall, f Fallback, why string, now time.Time) {
 		}
 		return
 	case ActionQueue:
-		if t, ok := r.queues[f.Target]; ok && t != c.queue {
+		if t, ok := r.queues[f.Target]; ok && t != c.queue && !c.entering[t] {
 			r.log(c, EvOverflow, now, 0, fmt.Sprintf("queue %d: %s", f.Target, why))
 			r.leave(c)
 			r.enter(c, t, now)
