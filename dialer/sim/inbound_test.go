@@ -326,3 +326,28 @@ func (f callSinkFunc) RecordCall(_ context.Context, rec *dialer.CallRecord) erro
 	f(rec)
 	return nil
 }
+
+// TestInboundReofferGetsAFullRingTime: a caller the only member rejected
+// overflows to a second queue of the same agent and is offered to them
+// again at once; the first offer's ring timer must not cut the new one.
+func TestInboundReofferGetsAFullRingTime(t *testing.T) {
+	h := newInHarness(t, 1, dialer.ModeManual, func(q *inbound.Queue) {
+		q.NoAgents = inbound.Fallback{Action: inbound.ActionQueue, Target: 2}
+	})
+	require.NoError(t, h.router.SetQueue(inbound.Queue{ID: 2, Name: "overflow", RingTime: 30 * time.Second,
+		NoAgents: inbound.Fallback{Action: inbound.ActionWait}}, []inbound.Member{{Queue: 2, Agent: 1, Level: 1}}))
+	leg := h.call("+15550001212")
+	h.offered(1)
+	h.run(5 * time.Second)
+	h.do(1, agents.EvReject)
+	h.run(0)
+	off := h.offered(1)
+	require.Equal(t, leg, off.Leg)
+	require.Equal(t, int64(2), off.Queue)
+	h.run(29 * time.Second)
+	require.Equal(t, agents.Ringing, h.state(1), "the new offer rings its whole ring time")
+	h.run(time.Second)
+	require.NotEqual(t, agents.Ringing, h.state(1))
+	require.Equal(t, []inbound.EventKind{inbound.EvEnter, inbound.EvOffer, inbound.EvReject, inbound.EvOverflow,
+		inbound.EvEnter, inbound.EvOffer, inbound.EvTimeout}, h.events(leg))
+}
