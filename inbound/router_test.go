@@ -584,6 +584,14 @@ func TestRouterStickyAgent(t *testing.T) {
 		r.Advance(rAt(20))
 		rClaim(t, r, f, 1, 10, rAt(20))
 	})
+	t.Run("not held for an agent who is not a member", func(t *testing.T) {
+		r, f := newTestRouter(t, Config{})
+		rSetQueue(t, r, rQueue(1, sticky), rMembers(1, 1, 2))
+		r.AgentChanged(9, 1, agents.InCall, rAt(-10)) // at work, outbound only
+		rReady(r, rAt(-5), 1)
+		arriveFor(t, r, 9)
+		rClaim(t, r, f, 1, 10, rAt(0))
+	})
 	t.Run("not held for an agent away", func(t *testing.T) {
 		for _, s := range []agents.State{agents.LoggedOut, agents.Paused, agents.DND} {
 			r, f := newTestRouter(t, Config{})
