@@ -544,8 +544,9 @@ func (r *Router) eligible(c *icall, a *agentView, now time.Time) bool {
 	if last := c.LastAgent; last != 0 && last != a.id && c.queue.cfg.StickyFor > 0 &&
 		now.Sub(c.here) < c.queue.cfg.StickyFor {
 		// The caller is kept for the agent who last spoke with them, if
-		// that agent is at work.
-		if la, ok := r.agents[last]; ok && la.state != agents.LoggedOut && la.state != agents.Paused &&
+		// that agent is at work and serves this queue.
+		_, member := c.queue.members[last]
+		if la, ok := r.agents[last]; ok && member && la.state != agents.LoggedOut && la.state != agents.Paused &&
 			la.state != agents.DND {
 			return false
 		}
