@@ -790,3 +790,41 @@ func TestRouterEventLogGivesTheFigures(t *testing.T) {
 	require.Equal(t, 312*time.Second, q2.ASA, "the wait counts from the first entry")
 	require.Zero(t, q2.AnsweredWithin)
 }
+
+func TestRouterNoAgents(t *testing.T) {
+	hangup := func(q *Queue) { q.NoAgents = Fallback{Action: ActionHangup} }
+	t.Run("nobody logged in", func(t *testing.T) {
+		r, f := newTestRouter(t, Config{})
+		rSetQueue(t, r, rQueue(1, hangup), rMembers(1, 1))
+		rArrive(t, r, 1, "q1", rAt(0))
+		require.Equal(t, "no agents", f.dismissed[1])
+		require.Equal(t, []EventKind{EvEnter, EvExit}, f.kinds(1))
+	})
+	t.Run("the last member logs out", func(t *testing.T) {
+		r, f := newTestRouter(t, Config{})
+		rSetQueue(t, r, rQueue(1, hangup), rMembers(1, 1, 2))
+		r.AgentChanged(1, 1, agents.Paused, rAt(0))
+		r.AgentChanged(2, 1, agents.InCall, rAt(0))
+		rArrive(t, r, 1, "q1", rAt(1))
+		r.AgentChanged(1, 1, agents.LoggedOut, rAt(2))
+		require.Len(t, r.Waiting(), 1, "agent 2 is still at work")
+		r.AgentChanged(2, 1, agents.LoggedOut, rAt(3))
+		require.Equal(t, "no agents", f.dismissed[1])
+		require.Empty(t, r.Waiting())
+	})
+	t.Run("wait", func(t *testing.T) {
+		r, f := newTestRouter(t, Config{})
+		rSetQueue(t, r, rQueue(1), rMembers(1, 1))
+		rArrive(t, r, 1, "q1", rAt(0))
+		require.Empty(t, f.dismissed)
+		r.AgentChanged(1, 1, agents.Ready, rAt(30))
+		rClaim(t, r, f, 1, 1, rAt(30))
+	})
+	t.Run("unknown number", func(t *testing.T) {
+		r, _ := newTestRouter(t, Config{})
+		require.ErrorIs(t, r.Arrive(Arrival{Call: 1, DID: "nowhere"}, rAt(0)), ErrUnknownDID)
+		rSetQueue(t, r, rQueue(1), rMembers(1, 1))
+		rArrive(t, r, 2, "q1", rAt(0))
+		require.ErrorIs(t, r.Arrive(Arrival{Call: 2, DID: "q1"}, rAt(1)), ErrDuplicate)
+	})
+}

@@ -80,6 +80,22 @@ func (h *inHarness) AppendTransition(tr agents.Transition) {
 // (set up by q over the test defaults) on testDID.
 func newInHarness(t *testing.T, n int, mode dialer.Mode, q func(*inbound.Queue)) *inHarness {
 	t.Helper()
+	return newInHarnessWith(t, harnessOpts{agents: n, mode: mode, queue: q})
+}
+
+type harnessOpts struct {
+	agents int
+	mode   dialer.Mode
+	queue  func(*inbound.Queue)
+	// routing is the router's mode (Blended by default); members are the
+	// queue's members (all agents when nil).
+	routing inbound.Mode
+	members []agents.ID
+}
+
+func newInHarnessWith(t *testing.T, o harnessOpts) *inHarness {
+	t.Helper()
+	n, mode, q := o.agents, o.mode, o.queue
 	ctx := context.Background()
 	sc := &Scenario{
 		Name: "inbound-harness", Agents: n, Seed: 1,
@@ -92,16 +108,21 @@ func newInHarness(t *testing.T, n int, mode dialer.Mode, q func(*inbound.Queue))
 			Patience: Dist{Dist: "const", Value: 1e6}, SLThresholdS: 20, SLTarget: 0.8}}},
 	}
 	drv := NewDriver(simStart)
-	in, err := newInboundSim(sc, drv, inbound.Blended, 1)
+	in, err := newInboundSim(sc, drv, o.routing, 1)
 	require.NoError(t, err)
 	cfg := inbound.Queue{ID: 1, Name: "support", SLThreshold: 20 * time.Second, SLTarget: 0.8,
 		RingTime: 30 * time.Second, NoAgents: inbound.Fallback{Action: inbound.ActionWait}}
 	if q != nil {
 		q(&cfg)
 	}
+	if o.members == nil {
+		for a := 1; a <= n; a++ {
+			o.members = append(o.members, agents.ID(a))
+		}
+	}
 	var members []inbound.Member
-	for a := 1; a <= n; a++ {
-		members = append(members, inbound.Member{Queue: 1, Agent: agents.ID(a), Level: 1})
+	for _, a := range o.members {
+		members = append(members, inbound.Member{Queue: 1, Agent: a, Level: 1})
 	}
 	require.NoError(t, in.router.SetQueue(cfg, members))
 	in.router.SetDID(testDID, 1)

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -350,4 +351,51 @@ func TestInboundReofferGetsAFullRingTime(t *testing.T) {
 	require.NotEqual(t, agents.Ringing, h.state(1))
 	require.Equal(t, []inbound.EventKind{inbound.EvEnter, inbound.EvOffer, inbound.EvReject, inbound.EvOverflow,
 		inbound.EvEnter, inbound.EvOffer, inbound.EvTimeout}, h.events(leg))
+}
+
+// TestInboundPacingLeavesWaitingCallersTheirAgents: with a caller waiting
+// for the queue's member (on a call), pacing places no call for the READY
+// agent who does not serve the queue under vicidial_no_dial (Stop) nor
+// under blending (one reserved per caller waiting), and dials once the
+// caller is gone.
+func TestInboundPacingLeavesWaitingCallersTheirAgents(t *testing.T) {
+	for _, routing := range []inbound.Mode{inbound.NoDialWhileWaiting, inbound.Blended} {
+		t.Run(fmt.Sprint(routing), func(t *testing.T) {
+			h := newInHarnessWith(t, harnessOpts{agents: 2, mode: dialer.ModeAuto, routing: routing,
+				members: []agents.ID{1}})
+			h.call("+15550001313")
+			h.do(1, agents.EvAccept)
+			require.Equal(t, agents.InCall, h.state(1))
+			waiting := h.call("+15550001314")
+			h.pol.Power = true
+			h.run(10 * time.Second)
+			require.Empty(t, h.trunk.dials, "no dial while the caller waits")
+			require.Equal(t, agents.Ready, h.state(2))
+			h.hangUp(waiting)
+			h.run(2 * time.Second)
+			if routing == inbound.NoDialWhileWaiting {
+				require.Len(t, h.trunk.dials, 1, "dialling again for agent 2")
+			}
+		})
+	}
+}
+
+// TestInboundRingAll: a ring-all queue rings every READY member; the first
+// to accept takes the caller and the others are READY again.
+func TestInboundRingAll(t *testing.T) {
+	h := newInHarness(t, 3, dialer.ModeManual, func(q *inbound.Queue) { q.Method = inbound.RingAll })
+	h.do(3, agents.EvPause)
+	leg := h.call("+15550001515")
+	h.run(0)
+	require.Equal(t, leg, h.offered(1).Leg)
+	require.Equal(t, leg, h.offered(2).Leg)
+	require.Equal(t, agents.Paused, h.state(3))
+	h.run(2 * time.Second)
+	h.do(2, agents.EvAccept)
+	h.run(0)
+	h.requireStates(map[agents.ID]agents.State{1: agents.Ready, 2: agents.InCall, 3: agents.Paused})
+	err := h.eng.HandleAgent(h.ctx, 1, agents.Event{Kind: agents.EvAccept})
+	require.Error(t, err, "agent 1's offer is gone")
+	require.Equal(t, agents.Ready, h.state(1))
+	require.Equal(t, int64(1), h.eng.Counters().InboundConnected)
 }
