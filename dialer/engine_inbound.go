@@ -193,6 +193,9 @@ func (e *Engine) offerTimedOut(ctx context.Context, leg CallID) {
 	if !ok || !s.inOffered || s.inOffer.Leg != leg || s.a.State() != agents.Ringing {
 		return
 	}
+	if e.now().Sub(s.a.StateSince()) < s.inOffer.RingTime {
+		return // an earlier offer's timer: the same caller offered again since
+	}
 	if err := e.answerInbound(ctx, s, agents.EvRingTimeout); err != nil {
 		e.log.Error("inbound offer rang out", "agent", int64(s.a.ID()), "err", err)
 	}

@@ -152,6 +152,10 @@ type icall struct {
 	ringing   map[agents.ID]bool
 	passed    map[agents.ID]time.Time // agent → until when they are not offered this call again
 	state     callState
+	// entering holds the queues the call is being entered in by one chain
+	// of fallbacks (a full queue overflowing to a full queue…), so that a
+	// cycle of them ends instead of recursing forever.
+	entering map[*queueState]bool
 }
 
 type queueState struct {
@@ -336,6 +340,11 @@ func (r *Router) Arrive(a Arrival, now time.Time) error {
 
 // enter puts c in q (first arrival or overflow) and applies q's gates.
 func (r *Router) enter(c *icall, q *queueState, now time.Time) {
+	if c.entering == nil {
+		c.entering = map[*queueState]bool{}
+	}
+	c.entering[q] = true
+	defer delete(c.entering, q)
 	c.queue, c.here = q, now
 	if k := c.entered.Add(-time.Duration(q.cfg.Priority) * r.cfg.AgingStep); k.Before(c.key) {
 		c.key = k
@@ -413,7 +422,7 @@ func (r *Router) fallback(c *icall, f Fallback, why string, now time.Time) {
 		}
 		return
 	case ActionQueue:
-		if t, ok := r.queues[f.Target]; ok && t != c.queue {
+		if t, ok := r.queues[f.Target]; ok && t != c.queue && !c.entering[t] {
 			r.log(c, EvOverflow, now, 0, fmt.Sprintf("queue %d: %s", f.Target, why))
 			r.leave(c)
 			r.enter(c, t, now)
@@ -535,8 +544,9 @@ func (r *Router) eligible(c *icall, a *agentView, now time.Time) bool {
 	if last := c.LastAgent; last != 0 && last != a.id && c.queue.cfg.StickyFor > 0 &&
 		now.Sub(c.here) < c.queue.cfg.StickyFor {
 		// The caller is kept for the agent who last spoke with them, if
-		// that agent is at work.
-		if la, ok := r.agents[last]; ok && la.state != agents.LoggedOut && la.state != agents.Paused &&
+		// that agent is at work and serves this queue.
+		_, member := c.queue.members[last]
+		if la, ok := r.agents[last]; ok && member && la.state != agents.LoggedOut && la.state != agents.Paused &&
 			la.state != agents.DND {
 			return false
 		}
@@ -717,7 +727,10 @@ func (r *Router) everyonePassed(c *icall, now time.Time) bool {
 		if !ok || a.state == agents.LoggedOut {
 			continue
 		}
-		if until, passed := c.passed[id]; !passed || !now.Before(until) {
+		// A pass counts however long ago it was: a member whose pass has
+		// expired (one ring time, the next agent's ring-out) has still
+		// passed on this call.
+		if _, passed := c.passed[id]; !passed {
 			return false
 		}
 	}
