@@ -121,8 +121,9 @@ func Ideal(in IdealInput) (IdealResult, error) {
 	}
 	rt := in.rates()
 	qr := newQueueRate(rt)
+	inTime := frees(rt.agents, math.MaxInt32, rt.muIn, rt.muOut, in.ThresholdSec)
 	for c := 0; c <= in.Agents; c++ {
-		fig, err := solveIdealWith(rt, qr, c, in.ThresholdSec)
+		fig, err := solveIdealWith(rt, qr, inTime, c)
 		if err != nil {
 			return IdealResult{}, fmt.Errorf("reserve %d: %w", c, err)
 		}
@@ -257,11 +258,12 @@ func (qr queueRate) largestDiagonal() float64 {
 // π_{d=0}·R^{q}.
 func solveIdeal(in IdealInput, c int) (idealFigures, error) {
 	rt := in.rates()
-	qr := newQueueRate(rt)
-	return solveIdealWith(rt, qr, c, in.ThresholdSec)
+	return solveIdealWith(rt, newQueueRate(rt), frees(rt.agents, math.MaxInt32, rt.muIn, rt.muOut, in.ThresholdSec), c)
 }
 
-func solveIdealWith(rt idealRates, qr queueRate, c int, threshold float64) (idealFigures, error) {
+// solveIdealWith is solveIdeal with the parts that do not depend on c
+// computed once: the queue's R and the chances of enough frees in time.
+func solveIdealWith(rt idealRates, qr queueRate, inTime freesTable, c int) (idealFigures, error) {
 	n := rt.agents
 	size := func(d int) int { return n - d + 1 }
 	// Local block of level d, with its diagonal.
@@ -334,7 +336,6 @@ func solveIdealWith(rt idealRates, qr queueRate, c int, threshold float64) (idea
 
 	// Walk the queue levels q = 0, 1, … (q = 0 is d = 0: all busy, nobody
 	// waiting) until their weight is gone, collecting the figures.
-	inTime := frees(n, math.MaxInt32, rt.muIn, rt.muOut, threshold)
 	meanWait := make([]float64, n+1) // mean time to q+1 frees from phase i
 	total, outbound, onTime, waited := 0.0, 0.0, 0.0, 0.0
 	for d := 1; d <= c; d++ {

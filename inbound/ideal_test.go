@@ -128,7 +128,7 @@ func simulateIdeal(in IdealInput, c int, hours float64, seed uint64) idealSim {
 // hang-ups, solved there in closed form: the two must agree to rounding.
 func TestIdealWithEqualHandleTimesIsTheReserveModel(t *testing.T) {
 	t.Parallel()
-	for _, agents := range []int{1, 4, 20, 40} {
+	for _, agents := range []int{1, 4, 20, 30} {
 		for _, occupancy := range []float64{0.2, 0.6, 0.9} {
 			for _, threshold := range []float64{0, 20, 90} {
 				in := IdealInput{Agents: agents, ArrivalsPerHour: occupancy * float64(agents) * 3600 / 200,
