@@ -191,7 +191,7 @@ func TestReserveMatchesASimulationOfTheSameChain(t *testing.T) {
 	require.True(t, c >= 1 && c <= 5, "a handful of agents, not %d", c)
 
 	for _, reserve := range []int{0, c, c + 2} {
-		sim := simulateReserveChain(in, reserve, 2000*3600, 7)
+		sim := simulateReserveChain(in, reserve, 1000*3600, 7)
 		model := ReserveSL(in, reserve)
 		t.Logf("reserve %d: model SL %.4f, simulated %.4f over %d calls", reserve, model, sim.sl, sim.arrivals)
 		require.InDelta(t, model, sim.sl, 0.012, "reserve %d", reserve)
@@ -207,7 +207,7 @@ func TestReserveMatchesASimulationOfTheSameChain(t *testing.T) {
 		reserve           int
 	}{{200, 120, c}, {200, 120, c + 2}, {300, 30, 2}, {330, 60, 1}} {
 		in.ArrivalsPerSec, in.PatienceSec = load.perHour/3600, load.patience
-		sim := simulateReserveChain(in, load.reserve, 2000*3600, 11)
+		sim := simulateReserveChain(in, load.reserve, 1000*3600, 11)
 		atOnce := in
 		atOnce.ThresholdSec = 0
 		model := ReserveSL(atOnce, load.reserve)
