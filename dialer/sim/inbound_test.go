@@ -167,7 +167,16 @@ func TestInboundNotReadyAgentsAreNotRung(t *testing.T) {
 // back at random, and checks every transition to RINGING (the harness's
 // cleanup) and that every caller's log ends one way.
 func TestInboundRandomAgentsNeverRungUnlessReady(t *testing.T) {
-	h := newInHarness(t, 5, dialer.ModeManual, func(q *inbound.Queue) { q.RejectToDND = true })
+	t.Run("inbound only", func(t *testing.T) { randomAgents(t, dialer.ModeManual) })
+	t.Run("blended", func(t *testing.T) { randomAgents(t, dialer.ModeAuto) })
+}
+
+func randomAgents(t *testing.T, mode dialer.Mode) {
+	h := newInHarness(t, 5, mode, func(q *inbound.Queue) { q.RejectToDND = true })
+	if mode == dialer.ModeAuto {
+		h.trunk.carry = true
+		h.pol.Power = true
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	var legs []dialer.CallID
 	for step := 0; step < 600; step++ {
@@ -224,7 +233,13 @@ func TestInboundRandomAgentsNeverRungUnlessReady(t *testing.T) {
 	}
 	require.Greater(t, rings, 100, "the run offered many calls")
 	require.Positive(t, connects)
-	require.Equal(t, int64(connects), h.eng.Counters().InboundConnected)
+	c := h.eng.Counters()
+	require.Equal(t, int64(connects), c.InboundConnected)
+	if mode == dialer.ModeAuto {
+		require.Positive(t, c.Connected, "outbound calls were connected too")
+		require.Equal(t, c.LiveAnswers, c.Connected+c.Abandons)
+		require.Equal(t, int64(len(h.trunk.dials)), c.Dials)
+	}
 }
 
 // TestInboundOrderOutboundAnswerFirst: an agent freed while an outbound
