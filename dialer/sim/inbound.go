@@ -391,3 +391,32 @@ func (s *inboundSim) result(from, to time.Time) *InboundResult {
 	}
 	return r
 }
+
+// IdealBound is the idealised comparison of the reserve rule with a split
+// team for a scenario (inbound.Ideal: exponential times, no dial delays, no
+// abandonment, outbound work always at hand), and how much of its gain the
+// real engine reached.
+type IdealBound struct {
+	SplitTeam            int     `json:"split_team"`
+	SplitOutboundPerHour float64 `json:"split_outbound_per_hour"`
+	BlendReserve         int     `json:"blend_reserve"`
+	BlendOutboundPerHour float64 `json:"blend_outbound_per_hour"`
+	Gain                 float64 `json:"gain"`
+	// Reached is (blended − split) outbound talks per hour of the engine's
+	// runs ÷ Gain; set when both policies ran.
+	Reached float64 `json:"reached,omitempty"`
+}
+
+// Ideal computes the scenario's idealised bound: the scenario's team,
+// inbound load and service level, and the outbound handle time of a
+// connected call (talk and wrap-up).
+func (s *Scenario) Ideal() (*IdealBound, error) {
+	perSec, handle, t, target := s.Inbound.load()
+	res, err := inbound.Ideal(inbound.IdealInput{Agents: s.Agents, ArrivalsPerHour: perSec * 3600,
+		InboundHandleSec: handle, OutboundHandleSec: s.Talk.mean() + s.Dispo.mean(), ThresholdSec: t, Target: target})
+	if err != nil {
+		return nil, fmt.Errorf("idealised bound: %w", err)
+	}
+	return &IdealBound{SplitTeam: res.SplitTeam, SplitOutboundPerHour: res.SplitOutboundPerHour,
+		BlendReserve: res.BlendReserve, BlendOutboundPerHour: res.BlendOutboundPerHour, Gain: res.Gain}, nil
+}

@@ -45,6 +45,8 @@ type Result struct {
 type Report struct {
 	Scenario string   `json:"scenario"`
 	Results  []Result `json:"results"`
+	// Ideal is the idealised bound of a scenario with inbound callers.
+	Ideal *IdealBound `json:"ideal,omitempty"`
 }
 
 // Options adjust a run without editing the scenario.
@@ -71,6 +73,22 @@ func RunAll(ctx context.Context, sc *Scenario, policies []string, opt Options) (
 			return nil, err
 		}
 		rep.Results = append(rep.Results, r)
+	}
+	if sc.Inbound != nil {
+		ideal, err := sc.Ideal()
+		if err != nil {
+			return nil, err
+		}
+		out := map[string]float64{}
+		for _, r := range rep.Results {
+			out[r.Policy] = r.OutboundTalksPerHour
+		}
+		b, okB := out["blended"]
+		s, okS := out["split"]
+		if okB && okS && ideal.Gain > 0 {
+			ideal.Reached = (b - s) / ideal.Gain
+		}
+		rep.Ideal = ideal
 	}
 	return rep, nil
 }
