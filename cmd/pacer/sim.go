@@ -30,10 +30,7 @@ func simCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
-	policies := sim.Policies
-	if sc.Inbound != nil {
-		policies = sim.InboundPolicies
-	}
+	policies := sc.DefaultPolicies()
 	if *policy != "all" {
 		policies = []string{*policy}
 	}

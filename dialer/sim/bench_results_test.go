@@ -32,9 +32,13 @@ func BenchmarkSimScenarios(b *testing.B) {
 		b.Run(sc.Name, func(b *testing.B) {
 			var rep *Report
 			for b.Loop() {
-				if rep, err = RunAll(context.Background(), sc, Policies, Options{}); err != nil {
+				if rep, err = RunAll(context.Background(), sc, sc.DefaultPolicies(), Options{}); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if sc.Inbound != nil {
+				recordBlend(b, sc, rep)
+				return
 			}
 			figs := map[string]float64{"agents": float64(sc.Agents), "hours": sc.Hours}
 			var parts []string
@@ -77,5 +81,51 @@ func BenchmarkSimScenarios(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
+	}
+}
+
+// recordBlend records a blended scenario's figures against the inbound
+// issue's goals: the blended policy meets the service level in ≥ 95% of
+// 30-minute intervals with the outbound abandon rate within target, makes
+// more outbound talks per hour than split and vicidial_no_dial, and reaches
+// ≥ 80% of the idealised gain of the reserve rule over split.
+func recordBlend(b *testing.B, sc *Scenario, rep *Report) {
+	figs := map[string]float64{"agents": float64(sc.Agents), "hours": sc.Hours}
+	by := map[string]Result{}
+	var parts []string
+	for _, r := range rep.Results {
+		by[r.Policy] = r
+		in := r.Inbound
+		figs[r.Policy+"_outbound_talks_per_hour"] = r.OutboundTalksPerHour
+		figs[r.Policy+"_abandon_rate"] = r.AbandonRate
+		figs[r.Policy+"_service_level"] = in.ServiceLevel
+		figs[r.Policy+"_sl_intervals_met"] = in.SLIntervalsMet
+		figs[r.Policy+"_asa_s"] = in.ASAS
+		parts = append(parts, fmt.Sprintf("%s %.1f outbound talks/h, %.2f%% abandon, SL %.1f%% (%.0f%% of intervals met), ASA %.1f s",
+			r.Policy, r.OutboundTalksPerHour, 100*r.AbandonRate, 100*in.ServiceLevel, 100*in.SLIntervalsMet, in.ASAS))
+	}
+	bl := by["blended"]
+	met := bl.Inbound.SLIntervalsMet >= 0.95 && bl.AbandonRate <= sc.Campaign.AbandonTarget &&
+		bl.OutboundTalksPerHour > by["split"].OutboundTalksPerHour &&
+		bl.OutboundTalksPerHour > by["vicidial_no_dial"].OutboundTalksPerHour
+	summary := fmt.Sprintf("%s (%d agents, %g h, %.0f calls/h inbound): %s", sc.Name, sc.Agents, sc.Hours,
+		3600*func() float64 { p, _, _, _ := sc.Inbound.load(); return p }(), strings.Join(parts, "; "))
+	if id := rep.Ideal; id != nil {
+		figs["ideal_gain"] = id.Gain
+		figs["ideal_gain_reached"] = id.Reached
+		summary += fmt.Sprintf("; idealised gain over split %.1f/h (split team %d, reserve %d), reached %.0f%%",
+			id.Gain, id.SplitTeam, id.BlendReserve, 100*id.Reached)
+		met = met && id.Reached >= 0.8
+	}
+	b.ReportMetric(bl.OutboundTalksPerHour, "blended_out/h")
+	if err := benchout.Write(benchout.Result{
+		Name:    "sim_" + sc.Name,
+		Summary: summary,
+		Figures: figs,
+		Goal: "blended: SL met in ≥ 95% of 30-min intervals, abandon ≤ target, more outbound talks/h than split and " +
+			"vicidial_no_dial, ≥ 80% of the idealised gain",
+		Met: &met,
+	}); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -86,6 +86,15 @@ func ParseScenario(b []byte) (*Scenario, error) {
 	return &s, nil
 }
 
+// DefaultPolicies are the policies `pacer sim` runs on the scenario: the
+// inbound ones when it has inbound callers.
+func (s *Scenario) DefaultPolicies() []string {
+	if s.Inbound != nil {
+		return InboundPolicies
+	}
+	return Policies
+}
+
 // Warmup is the simulated time before measuring starts.
 func (s *Scenario) Warmup() time.Duration {
 	m := 30.0

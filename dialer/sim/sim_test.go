@@ -179,11 +179,11 @@ func TestGeneralisationFull(t *testing.T) {
 		scs = append(scs, sc)
 	}
 	for _, sc := range scs {
-		rep, err := RunAll(context.Background(), sc, Policies, Options{})
+		rep, err := RunAll(context.Background(), sc, sc.DefaultPolicies(), Options{})
 		require.NoError(t, err)
 		require.NoError(t, rep.WriteTable(os.Stdout))
 		for _, r := range rep.Results {
-			if r.Policy == "predictive" {
+			if r.Policy == "predictive" || r.Policy == "blended" {
 				require.LessOrEqual(t, r.AbandonRate, sc.Campaign.AbandonTarget, sc.Name)
 			}
 		}
