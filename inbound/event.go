@@ -77,6 +77,9 @@ type Event struct {
 	From    string    // the caller's number (E.164 when known)
 	DID     string    // the number the caller dialled
 	Detail  string    // overflow target or exit reason
+	// Node is the node that logged the event (the one holding the caller's
+	// leg); set by LogWriter.
+	Node string
 }
 
 // Wait is how long the call had waited when the event happened.

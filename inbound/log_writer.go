@@ -13,6 +13,7 @@ import (
 // lost to an outage. Stop writes what is left (for as long as ctx allows).
 type LogWriter struct {
 	store *EventStore
+	node  string
 	log   *slog.Logger
 
 	mu      sync.Mutex
@@ -23,9 +24,9 @@ type LogWriter struct {
 	once    sync.Once
 }
 
-// NewLogWriter starts a writer on store.
-func NewLogWriter(store *EventStore, log *slog.Logger) *LogWriter {
-	w := &LogWriter{store: store, log: log, wake: make(chan struct{}, 1), done: make(chan struct{}),
+// NewLogWriter starts a writer on store; it stamps each event with node.
+func NewLogWriter(store *EventStore, node string, log *slog.Logger) *LogWriter {
+	w := &LogWriter{store: store, node: node, log: log, wake: make(chan struct{}, 1), done: make(chan struct{}),
 		stop: make(chan struct{})}
 	go w.run()
 	return w
@@ -33,6 +34,7 @@ func NewLogWriter(store *EventStore, log *slog.Logger) *LogWriter {
 
 // Append queues one event.
 func (w *LogWriter) Append(ev Event) {
+	ev.Node = w.node
 	w.mu.Lock()
 	w.pending = append(w.pending, ev)
 	w.mu.Unlock()

@@ -68,3 +68,16 @@ func (r *Router) Members(q QueueID) []agents.ID {
 	slices.Sort(out)
 	return out
 }
+
+// CloseAll sends every waiting caller away with an exit event (the node is
+// stopping: their legs end with it). It returns how many there were.
+func (r *Router) CloseAll(why string, now time.Time) int {
+	defer r.flush()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	waiting := slices.Clone(r.waiting)
+	for _, c := range waiting {
+		r.fallback(c, Fallback{Action: ActionHangup}, why, now)
+	}
+	return len(waiting)
+}

@@ -34,10 +34,10 @@ const (
 	// that commits later with a smaller seq.
 	appendLockKey int64 = 0x7165766c6f67
 
-	insertQueueEventSQL = `INSERT INTO queue_events (queue_id, call_key, kind, at, entered, agent_id, from_number, did, detail)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`
+	insertQueueEventSQL = `INSERT INTO queue_events (queue_id, call_key, kind, at, entered, agent_id, from_number, did, detail, node)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING seq`
 
-	queueEventColumns = `seq, queue_id, call_key, kind, at, entered, agent_id, from_number, did, detail`
+	queueEventColumns = `seq, queue_id, call_key, kind, at, entered, agent_id, from_number, did, detail, node`
 )
 
 // Field lengths the log keeps (the CHECKs of queue_events).
@@ -84,7 +84,7 @@ func (s *EventStore) Append(ctx context.Context, evs []Event) error {
 			agent = &a
 		}
 		b.Queue(insertQueueEventSQL, int64(e.Queue), int64(e.Call), e.Kind.String(), dbTime(e.At), entered, agent,
-			e.From, e.DID, e.Detail)
+			e.From, e.DID, e.Detail, e.Node)
 	}
 	seqs := make([]int64, len(evs))
 	err := func() error {
@@ -131,6 +131,8 @@ func (e Event) check() error {
 		return fmt.Errorf("%s of call %d names no agent", e.Kind, e.Call)
 	case len(e.From) > maxEventNumber || len(e.DID) > maxEventNumber:
 		return fmt.Errorf("%s of call %d: caller or dialled number longer than %d bytes", e.Kind, e.Call, maxEventNumber)
+	case len(e.Node) > maxEventNumber:
+		return fmt.Errorf("%s of call %d: node name longer than %d bytes", e.Kind, e.Call, maxEventNumber)
 	case len(e.Detail) > maxEventDetail:
 		return fmt.Errorf("%s of call %d: detail longer than %d bytes", e.Kind, e.Call, maxEventDetail)
 	}
@@ -206,7 +208,7 @@ func (s *EventStore) query(ctx context.Context, sql string, args ...any) ([]Even
 			entered *time.Time
 			agent   *int64
 		)
-		if err := rows.Scan(&e.Seq, &queue, &call, &kind, &e.At, &entered, &agent, &e.From, &e.DID, &e.Detail); err != nil {
+		if err := rows.Scan(&e.Seq, &queue, &call, &kind, &e.At, &entered, &agent, &e.From, &e.DID, &e.Detail, &e.Node); err != nil {
 			return nil, err
 		}
 		if e.Kind, err = ParseEventKind(kind); err != nil {

@@ -33,20 +33,22 @@ type inboundSide struct {
 	Events  *inbound.EventStore
 	loops   *blend.Loops
 	writer  *inbound.LogWriter
+	pool    *pgxpool.Pool
 	log     *slog.Logger
 }
 
 // newInboundSide builds the router (not yet fed: Start does that). Engines
 // reach it through Engines(); the manager must be handed to Attach before
 // Start.
-func newInboundSide(pool *pgxpool.Pool, clock dialer.Clock, logger *slog.Logger) (*inboundSide, error) {
+func newInboundSide(pool *pgxpool.Pool, node string, clock dialer.Clock, logger *slog.Logger) (*inboundSide, error) {
 	s := &inboundSide{
 		Queues: inbound.NewQueueStore(pool),
 		Events: inbound.NewEventStore(pool),
 		loops:  &blend.Loops{},
+		pool:   pool,
 		log:    logger,
 	}
-	s.writer = inbound.NewLogWriter(s.Events, logger)
+	s.writer = inbound.NewLogWriter(s.Events, node, logger)
 	var err error
 	s.Router, err = inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: s.loops, Line: lineOf(s), Log: s.writer})
 	if err != nil {
@@ -87,6 +89,7 @@ func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock diale
 	if err := s.Reload(ctx); err != nil {
 		return err
 	}
+	s.closeOrphans(ctx)
 	go func() {
 		tick := time.NewTicker(500 * time.Millisecond)
 		defer tick.Stop()
@@ -102,6 +105,7 @@ func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock diale
 				if err := s.Reload(ctx); err != nil && ctx.Err() == nil {
 					s.log.Error("reload inbound queues", "err", err)
 				}
+				s.closeOrphans(ctx)
 			}
 		}
 	}()
@@ -112,8 +116,23 @@ func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock diale
 	return nil
 }
 
-// Stop writes the queue events still queued.
+// closeOrphans closes the visits of callers left waiting by dead nodes.
+func (s *inboundSide) closeOrphans(ctx context.Context) {
+	n, err := s.Events.CloseOrphans(ctx, s.pool, time.Now())
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Error("close callers left by lost nodes", "err", err)
+	case n > 0:
+		s.log.Warn("callers left waiting by a lost node are closed", "callers", n)
+	}
+}
+
+// Stop sends the callers still waiting away (their legs end with this
+// node) and writes the queue events still queued.
 func (s *inboundSide) Stop() {
+	if n := s.Router.CloseAll("shutdown", time.Now()); n > 0 {
+		s.log.Info("callers still waiting at stop were sent away", "callers", n)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s.writer.Stop(ctx)
