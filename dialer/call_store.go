@@ -34,6 +34,13 @@ INSERT INTO calls (id, run_id, seq, campaign_id, lead_id, phone, node, agent_id,
 	dialed_at, ringing_at, answered_at, connected_at, epoch, transferred_from_seq)
 VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'connected', 'human', $8, $9, $10, $11, $12, $13, $14)
 ON CONFLICT (run_id, seq) DO NOTHING`
+	// An inbound caller an agent took: connected from the start, with no
+	// lead of its own (the campaign's outbound figures skip it).
+	insertInboundCallSQL = `
+INSERT INTO calls (id, run_id, seq, campaign_id, phone, node, agent_id, state, answered_by, queued_at, dialed_at,
+	answered_at, connected_at, epoch, without_lead, direction, queue_id)
+VALUES ($2, $1, $2, $3, $4, $5, $6, 'connected', 'human', $7, $7, $7, $8, $9, true, 'inbound', $10)
+ON CONFLICT (run_id, seq) DO NOTHING`
 	ringingCallSQL = `
 UPDATE calls SET state = 'ringing', ringing_at = $3 WHERE run_id = $1 AND seq = $2 AND state = 'dialing'`
 
@@ -94,6 +101,10 @@ type CallProgress struct {
 	// call starts connected, with Stamps (Call.TransferredFrom).
 	TransferredFrom CallID
 	Stamps          [numCallStates]time.Time
+	// Inbound: a caller from queue Queue an agent took; the call starts
+	// connected (Stamps[CallQueued]: when they entered the queue).
+	Inbound bool
+	Queue   int64
 }
 
 // CallEnd is a call's final record plus what only the loop knows.
@@ -224,6 +235,11 @@ func (j *StoreJournal) Run() uuid.UUID { return j.run }
 
 func (j *StoreJournal) CallProgress(p *CallProgress) {
 	w := j.s.w
+	if p.Inbound {
+		w.Enqueue(insertInboundCallSQL, j.run, int64(p.Call), int64(j.campaign), p.Number, j.s.node, int64(p.Agent),
+			p.Stamps[CallQueued], p.Stamps[CallConnected], j.epoch, p.Queue)
+		return
+	}
 	if p.TransferredFrom != 0 {
 		w.Enqueue(insertTransferredCallSQL, j.run, int64(p.Call), int64(j.campaign), leadArg(p.Lead), p.Number,
 			j.s.node, int64(p.Agent), p.Stamps[CallQueued], p.Stamps[CallDialing], stamp(p.Stamps[CallRinging]),

@@ -116,7 +116,8 @@ func (e *Engine) answerInbound(ctx context.Context, s *agentSlot, ev agents.Even
 	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Settings: e.cfg.callSettings(), leg: off.Leg,
 		idx: len(e.active), Inbound: true, noLead: true, Agent: id, HasAgent: true, Queue: off.Queue,
 		Lead: Lead{Number: off.From}}
-	c.Stamps[CallQueued] = off.Entered
+	// Pacer answered the caller when they entered the queue.
+	c.Stamps[CallQueued], c.Stamps[CallAnsweredHuman] = off.Entered, off.Entered
 	e.calls[c.leg] = c
 	e.active = append(e.active, c)
 	s.call = c

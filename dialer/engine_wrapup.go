@@ -63,7 +63,8 @@ func progressed(from, to CallState) bool {
 	case CallRinging:
 		return from == CallDialing
 	case CallConnected:
-		return from == CallAnsweredHuman
+		// An inbound caller's call starts connected.
+		return from == CallAnsweredHuman || from == CallQueued
 	}
 	return false
 }

@@ -796,6 +796,9 @@ func (s loopCalls) CallProgressed(c *Call) {
 	if c.TransferredFrom != 0 {
 		p.TransferredFrom, p.Stamps = c.TransferredFrom, c.Stamps
 	}
+	if c.Inbound {
+		p.Inbound, p.Queue, p.Stamps = true, c.Queue, c.Stamps
+	}
 	l.deps.Journal.CallProgress(p)
 }
 
