@@ -53,10 +53,10 @@ type campaignReserveJSON struct {
 	Stop     bool         `json:"stop"`
 }
 
-// dayStart is midnight of now's day in zone.
+// dayStart is midnight of now's day in zone, in UTC (as the API writes times).
 func dayStart(now time.Time, zone *time.Location) time.Time {
 	y, m, d := now.In(zone).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, zone)
+	return time.Date(y, m, d, 0, 0, 0, 0, zone).UTC()
 }
 
 // apiQueueBoard is the queues' wallboard (see above). Live parts are null
