@@ -192,7 +192,10 @@ func TestQueuesAPIManagesQueuesLive(t *testing.T) {
 
 	status, body = max.do("POST", salesPath+"/numbers", map[string]any{"number": "+12025550177", "move": true})
 	require.Equal(t, http.StatusCreated, status, body)
-	status, body = max.do("DELETE", salesPath+"/numbers/"+url.PathEscape("+12025550177"), nil)
+	status, body = max.do("DELETE", path+"/numbers/%2B12025550177", nil)
+	require.Equal(t, http.StatusNotFound, status, body)
+	require.Contains(t, decodeError(t, body).Error, `reaches queue "Sales", not queue`)
+	status, body = max.do("DELETE", salesPath+"/numbers/%2B12025550177", nil)
 	require.Equal(t, http.StatusNoContent, status, body)
 	status, body = max.do("DELETE", salesPath+"/numbers/"+url.PathEscape("+12025550177"), nil)
 	require.Equal(t, http.StatusNotFound, status, body)

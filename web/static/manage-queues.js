@@ -80,7 +80,7 @@ async function load() {
 
 function clearErrors() {
   for (const n of document.querySelectorAll('#queue-editor .field-error')) { n.hidden = true; n.textContent = ''; }
-  for (const n of document.querySelectorAll('#queue-editor .field.invalid')) n.classList.remove('invalid');
+  for (const n of document.querySelectorAll('#queue-editor .invalid')) n.classList.remove('invalid');
   $('queue-form-error').hidden = true;
 }
 
@@ -91,7 +91,10 @@ function showFieldError(err, fallbackBox) {
   if (box) {
     box.textContent = err.message;
     box.hidden = false;
-    const field = box.closest('.field');
+    let field = box.closest('.field');
+    // An hours refusal names its day: mark that day's row, not the week.
+    const day = err.field === 'hours' && days.find(([, name]) => err.message.startsWith(name));
+    if (day) field = document.querySelector('#hours-rows tr[data-day="' + day[0] + '"]');
     if (field) field.classList.add('invalid');
     const input = field && field.querySelector('input, select');
     if (input) input.focus();

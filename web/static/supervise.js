@@ -7,7 +7,7 @@
 // Both follow the "stats" and "agent" events; alerts come computed from the
 // server.
 import { api, connectEvents, el, clock, pct, showError, wireLogout } from './common.js';
-import { startQueues } from './supervise_queues.js';
+import { startQueues, startReserve } from './supervise_queues.js';
 
 wireLogout();
 const $ = (id) => document.getElementById(id);
@@ -398,6 +398,7 @@ if (!campaign) {
   loadAudit();
   loadCharts();
   loadMissed();
+  startReserve(campaign);
   setInterval(loadCharts, 10000);
   setInterval(loadMissed, 15000);
 }

@@ -107,3 +107,21 @@ export function startQueues() {
   setInterval(poll, POLL_MS);
   setInterval(tick, 500);
 }
+
+// startReserve shows one campaign's blending reserve on its wallboard: the
+// READY agents pacing leaves for inbound, and the callers waiting for its
+// agents (hidden when the campaign does not run here or serves no queue).
+export function startReserve(campaign) {
+  const show = async () => {
+    try {
+      const r = await api('GET', '/wallboard/queues');
+      const c = r.campaigns.find((x) => x.campaign_id === campaign);
+      $('tile-reserve').hidden = !c || !r.queues.length;
+      if (!c) return;
+      $('t-reserve').textContent = String(c.reserve);
+      $('t-reserve-note').textContent = c.waiting + ' caller' + (c.waiting === 1 ? '' : 's') + ' waiting for its agents' + (c.stop ? ' · dialling stopped' : '');
+    } catch (e) { $('tile-reserve').hidden = true; }
+  };
+  show();
+  setInterval(show, POLL_MS);
+}
