@@ -2,9 +2,11 @@
 // (/agent: call, lead panel with edits, transfer directory, disposition,
 // callbacks, history; its script is split by concern into agent_*.js
 // modules over agent_core.js), supervisor wallboard (/supervise, with
-// missed callbacks), manager console (/manage: campaigns, a campaign's
+// missed callbacks, and the inbound queues' figures and blending reserve:
+// api_queue_board.go), manager console (/manage: campaigns, a campaign's
 // settings with its SIP trunks and recordings, lists, dispositions and
-// agents, DNC, users, pause codes, transfer numbers and SIP trunks;
+// agents, DNC, users, pause codes, transfer numbers, SIP trunks and inbound
+// queues with their numbers and members (api_queues.go);
 // pages_console.go), reports (/reports) and admins' jobs page
 // (/admin/jobs) as html/template pages with small vanilla JavaScript modules (embedded,
 // no build step); the JSON API under /api/v1 (OpenAPI at
@@ -59,7 +61,13 @@
 // muted or a conference comes back in the AgentView, never kept here.
 // Workspace sockets are reported to an agents.Presence, which decides when
 // an agent has left. It reaches the job queue through Jobs and
-// campaigns.CallbackJobs; it never imports dialer, inbound or jobs. Dispositions go through the engine (one transaction with the
+// campaigns.CallbackJobs; it never imports dialer or jobs. It reads and
+// writes queues, their numbers and members through package inbound's
+// QueueStore and computes queue figures from the queue event log through
+// its EventStore (the same inbound.Compute as the simulator); the live
+// router (callers waiting, members READY, the blending reserve, reloading
+// changed queues) it reaches only through the Inbound interface it declares
+// (inbound.go), which cmd/pacer implements. Dispositions go through the engine (one transaction with the
 // call, lead and callback); callbacks are read and rescheduled or cancelled
 // through package campaigns' store functions, which do not check who asks:
 // the handlers do (an agent the callbacks they set, and may dial an anyone

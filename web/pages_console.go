@@ -81,3 +81,9 @@ func (s *Server) pageManageUsers(c *fiber.Ctx) error {
 func (s *Server) pageManageTrunks(c *fiber.Ctx) error {
 	return s.renderConsole(c, "manage-trunks.html", "manage-trunks", "Trunks", consolePage{})
 }
+
+// pageManageQueues is the inbound queues: their settings, numbers and
+// members; add, edit, remove.
+func (s *Server) pageManageQueues(c *fiber.Ctx) error {
+	return s.renderConsole(c, "manage-queues.html", "manage-queues", "Queues", consolePage{})
+}

@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	s.app.Get("/manage/dnc", s.authPage(manage...), s.pageManageDNC)
 	s.app.Get("/manage/users", s.authPage(manage...), s.pageManageUsers)
 	s.app.Get("/manage/trunks", s.authPage(manage...), s.pageManageTrunks)
+	s.app.Get("/manage/queues", s.authPage(manage...), s.pageManageQueues)
 	s.app.Get("/admin/jobs", s.authPage(admin...), s.pageJobs)
 	s.app.Get("/reports", s.authPage(watch...), s.pageReports)
 
@@ -81,6 +82,7 @@ func (s *Server) routes() {
 	api.Get("/campaigns/:id/stats", s.authAPI(watch...), s.apiCampaignStats)
 	api.Get("/campaigns/:id/agents", s.authAPI(watch...), s.apiCampaignAgents)
 	api.Get("/wallboard", s.authAPI(watch...), s.apiWallboard)
+	api.Get("/wallboard/queues", s.authAPI(watch...), s.apiQueueBoard)
 	api.Get("/campaigns/:id/stats/history", s.authAPI(watch...), s.apiStatsHistory)
 	api.Post("/campaigns/:id/agents/:agent/force-pause", s.authAPI(watch...), s.apiForcePause)
 	api.Post("/campaigns/:id/agents/:agent/force-logout", s.authAPI(watch...), s.apiForceLogout)
@@ -155,6 +157,18 @@ func (s *Server) routes() {
 	api.Get("/transfer-numbers", s.authAPI(manage...), s.apiTransferNumbers)
 	api.Post("/transfer-numbers", s.authAPI(manage...), s.apiTransferNumberCreate)
 	api.Delete("/transfer-numbers/:id", s.authAPI(manage...), s.apiTransferNumberDelete)
+
+	// Manager: inbound queues, the numbers that reach them and the agents
+	// who serve them; each change reaches the router at once.
+	api.Get("/queues", s.authAPI(manage...), s.apiQueues)
+	api.Post("/queues", s.authAPI(manage...), s.apiQueueCreate)
+	api.Get("/queues/:id", s.authAPI(manage...), s.apiQueue)
+	api.Patch("/queues/:id", s.authAPI(manage...), s.apiQueueUpdate)
+	api.Delete("/queues/:id", s.authAPI(manage...), s.apiQueueDelete)
+	api.Post("/queues/:id/numbers", s.authAPI(manage...), s.apiQueueNumberAdd)
+	api.Delete("/queues/:id/numbers/:number", s.authAPI(manage...), s.apiQueueNumberRemove)
+	api.Put("/queues/:id/members/:agent", s.authAPI(manage...), s.apiQueueMemberSet)
+	api.Delete("/queues/:id/members/:agent", s.authAPI(manage...), s.apiQueueMemberRemove)
 
 	// Admin: the durable job queue.
 	api.Get("/jobs", s.authAPI(admin...), s.apiJobs)

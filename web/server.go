@@ -183,6 +183,11 @@ type Deps struct {
 	// first thing in Stop, so closing every socket at shutdown is not
 	// taken for agents leaving. Nil: nobody is logged out for leaving.
 	Presence *agents.Presence
+	// Inbound is the router of this node's inbound queues: queue changes
+	// reach it at once, and the wallboard shows its callers waiting and the
+	// blending reserve. Nil: queue changes apply at the next periodic
+	// reload and the wallboard shows only the event log's figures.
+	Inbound Inbound
 }
 
 // Clock is the server's time source.
@@ -207,6 +212,7 @@ type Server struct {
 
 	callbackJobs campaigns.CallbackJobs
 	jobs         Jobs
+	inbound      Inbound
 
 	dummyHash func() []byte // see checkPassword
 
@@ -249,7 +255,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, local: deps.Engine,
-		clock: deps.Clock, callbackJobs: deps.Callbacks, jobs: deps.Jobs, presence: deps.Presence,
+		clock: deps.Clock, callbackJobs: deps.Callbacks, jobs: deps.Jobs, presence: deps.Presence, inbound: deps.Inbound,
 		agentCampaign: map[int64]int64{}, figures: map[int64]storedFigures{}, dialMarks: map[int64]dialMark{}}
 	if s.clock == nil {
 		s.clock = wallClock{}

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/blend"
 	"github.com/pacer-dialer/pacer/dialer/sim"
@@ -160,4 +161,15 @@ func ensureDemoQueue(ctx context.Context, store *inbound.QueueStore, members []i
 		}
 	}
 	return true, errors.Join(errs...)
+}
+
+// webInbound is web.Inbound over the inbound side.
+type webInbound struct{ s *inboundSide }
+
+func (w webInbound) Reload(ctx context.Context) error { return w.s.Reload(ctx) }
+
+func (w webInbound) Now(now time.Time) []inbound.QueueNow { return w.s.Router.Now(now) }
+
+func (w webInbound) Load(campaign campaigns.ID, now time.Time) inbound.Load {
+	return w.s.Router.Load(int64(campaign), now)
 }

@@ -212,6 +212,8 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	var draining atomic.Bool
 	var server atomic.Pointer[web.Server]
 	o.engine.onManager = func(m *dialer.Manager) { mgr = m }
+	var in *inboundSide
+	o.engine.onInbound = func(s *inboundSide) { in = s }
 	o.engine.jobs = runner
 	if o.db.dataDir != "" {
 		// One spool per data directory: a restart replays what the last
@@ -234,6 +236,9 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	defer stopEngine()
 
 	deps := web.Deps{DB: db.pool, Callbacks: runner, Jobs: webJobs{runner}}
+	if in != nil {
+		deps.Inbound = webInbound{in}
+	}
 	if mgr != nil {
 		deps.Engine = &webEngine{mgr: mgr, db: db.pool}
 		deps.Router = webRouter{db: db.pool, node: o.nodeID}

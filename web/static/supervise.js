@@ -3,9 +3,11 @@
 // /supervise?campaign=ID is one campaign: its alerts, live figures, agent
 // rows (force pause / force logout, audited), charts over a chosen range,
 // dispositions by label, the audit of supervisor actions, missed callbacks.
+// The overview also shows the inbound queues (supervise_queues.js).
 // Both follow the "stats" and "agent" events; alerts come computed from the
 // server.
 import { api, connectEvents, el, clock, pct, showError, wireLogout } from './common.js';
+import { startQueues, startReserve } from './supervise_queues.js';
 
 wireLogout();
 const $ = (id) => document.getElementById(id);
@@ -368,6 +370,7 @@ if (!campaign) {
     renderOverview();
   }, onOpen, onClose);
   loadOverview();
+  startQueues();
 } else {
   $('overview').hidden = true;
   $('campaign-view').hidden = false;
@@ -395,6 +398,7 @@ if (!campaign) {
   loadAudit();
   loadCharts();
   loadMissed();
+  startReserve(campaign);
   setInterval(loadCharts, 10000);
   setInterval(loadMissed, 15000);
 }
