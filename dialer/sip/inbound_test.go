@@ -1,0 +1,278 @@
+package sip
+
+import (
+	"context"
+	"net/netip"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/dialer/blend"
+	"github.com/pacer-dialer/pacer/inbound"
+	"github.com/pacer-dialer/pacer/internal/sipptest"
+	"github.com/pacer-dialer/pacer/internal/testwait"
+	"github.com/pacer-dialer/pacer/media"
+)
+
+const testDID = "+12025550100"
+
+// Endings of testdata/uac_caller.xml: the caller hangs up after PAUSE ms,
+// or waits for our BYE.
+const (
+	callerHangsUp = `  <pause milliseconds="PAUSE"/>
+  <send retrans="500">
+    <![CDATA[
+
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:+12025550177@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 2 BYE
+Contact: <sip:caller@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" />`
+	callerWaitsForBye = `  <recv request="BYE" />
+  <send>
+    <![CDATA[
+
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>`
+)
+
+// queueLog keeps the router's queue events.
+type queueLog struct {
+	mu  sync.Mutex
+	evs []inbound.Event
+}
+
+func (q *queueLog) Append(ev inbound.Event) {
+	q.mu.Lock()
+	q.evs = append(q.evs, ev)
+	q.mu.Unlock()
+}
+
+func (q *queueLog) has(kind inbound.EventKind) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, ev := range q.evs {
+		if ev.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// lateLine is the router's CallerLine, the callers made after the router.
+type lateLine struct{ c *Callers }
+
+func (l *lateLine) Dismiss(call inbound.CallKey, why string) { l.c.Dismiss(call, why) }
+
+// pokes hands the router's pokes to a function of the test, on its own
+// goroutine (the router must not be called back from Poke).
+type pokes struct{ f func(agents.ID) }
+
+func (p pokes) Poke(a agents.ID) {
+	if p.f != nil {
+		go p.f(a)
+	}
+}
+func (pokes) Withdraw(agents.ID, inbound.CallKey) {}
+
+// callerSide is a UA taking callers from loopback "trunks" into a router
+// with one queue on testDID, served by members (none: a caller is sent
+// away at once, the queue's no-agents action being hang-up).
+func callerSide(t *testing.T, u *UA, poke func(agents.ID), members ...agents.ID) (*Callers, *inbound.Router, *queueLog) {
+	t.Helper()
+	line := &lateLine{}
+	log := &queueLog{}
+	r, err := inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: pokes{poke}, Line: line, Log: log})
+	require.NoError(t, err)
+	q := inbound.Queue{ID: 1, Name: "support"}.WithDefaults()
+	if len(members) > 0 {
+		q.NoAgents = inbound.Fallback{Action: inbound.ActionWait}
+	}
+	var ms []inbound.Member
+	for _, a := range members {
+		ms = append(ms, inbound.Member{Queue: 1, Agent: a, Level: 1})
+	}
+	require.NoError(t, r.SetQueue(q, ms))
+	r.SetDID(testDID, 1)
+	c, err := u.NewCallers(CallersConfig{Router: r, Ringback: 100 * time.Millisecond, Logger: testLogger(t)})
+	require.NoError(t, err)
+	line.c = c
+	u.SetInboundHandler(c.HandleInvite)
+	return c, r, log
+}
+
+func loopbackUA(t *testing.T) *UA {
+	return startUA(t, Config{KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
+}
+
+// caller starts sipp calling number once with ending, its RTP endpoint
+// the test's phone ph.
+func caller(t *testing.T, u *UA, ph *phone, number, ending string, pauseMS int) *sipptest.Sipp {
+	t.Helper()
+	ending = stringsReplace(ending, "PAUSE", strconv.Itoa(pauseMS))
+	file := scenario(t, "uac_caller.xml", "PHONEPORT", strconv.Itoa(int(ph.addr().Port())), "ENDING", ending)
+	return sipptest.Start(t, sipptest.Options{Scenario: file, Calls: 1, Remote: u.udp.LocalAddr().String(),
+		Args: []string{"-s", number}})
+}
+
+func stringsReplace(s, old, new string) string {
+	out := ""
+	for {
+		i := indexOf(s, old)
+		if i < 0 {
+			return out + s
+		}
+		out += s[:i] + new
+		s = s[i+len(old):]
+	}
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+// A caller dialling a queue's DID hears ringing (180), is answered (200
+// with SDP) and hears music from our leg while waiting; their BYE while
+// waiting reaches the router as an abandon, and the leg is gone.
+func TestSIPInboundCallerWaitsHearingMusicAndAbandons(t *testing.T) {
+	t.Parallel()
+	u := loopbackUA(t)
+	c, _, log := callerSide(t, u, nil, 7) // agent 7 never comes: the caller waits
+	ph := newPhone(t)
+	s := caller(t, u, ph, testDID, callerHangsUp, 3000)
+	sippPassed(t, s) // 180, 200, ACK, then the caller's BYE answered 200
+	testwait.Until(t, func() bool { return log.has(inbound.EvAbandon) }, "the caller's BYE reached the router as an abandon")
+	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the caller's leg ended")
+	got := ph.others(netip.AddrPort{})
+	require.Greater(t, got, 10, "the waiting caller heard music from our leg")
+	require.True(t, log.has(inbound.EvEnter))
+}
+
+// A number no queue answers is refused 404, without an answer.
+func TestSIPInboundUnknownDIDIs404(t *testing.T) {
+	t.Parallel()
+	u := loopbackUA(t)
+	c, _, log := callerSide(t, u, nil, 7)
+	s := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "404"), Calls: 1,
+		Remote: u.udp.LocalAddr().String(), Args: []string{"-s", "+12025550199"}})
+	sippPassed(t, s)
+	s = sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "404"), Calls: 1,
+		Remote: u.udp.LocalAddr().String(), Args: []string{"-s", "not-a-number"}})
+	sippPassed(t, s)
+	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the refused callers' legs ended")
+	require.False(t, log.has(inbound.EvEnter), "nothing was queued")
+}
+
+// A caller the queue sends away (no agents, hang-up) is answered, hears
+// the dismiss tone and gets our BYE.
+func TestSIPInboundDismissPlaysAndHangsUp(t *testing.T) {
+	t.Parallel()
+	u := loopbackUA(t)
+	c, _, log := callerSide(t, u, nil) // no members: "no agents" sends the caller away
+	ph := newPhone(t)
+	s := caller(t, u, ph, testDID, callerWaitsForBye, 0)
+	sippPassed(t, s) // 180, 200, ACK, then our BYE
+	require.True(t, log.has(inbound.EvExit), "the router sent the caller away")
+	tone := DismissTone().Duration()
+	got := ph.others(netip.AddrPort{})
+	require.GreaterOrEqual(t, got, int(tone/(20*time.Millisecond))-5, "the caller heard the whole message before the BYE (%d packets)", got)
+	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the caller's leg ended")
+}
+
+// An agent taking a waiting caller on a campaign's trunk (Trunk.Bridge,
+// as the engine does when the agent accepts): the music stops, the caller
+// and the agent's phone hear each other through our legs, controls work
+// on the caller's leg, and the caller's BYE reaches that campaign's loop
+// as TrunkHungUp (not the router: no abandon).
+func TestSIPInboundBridgedCallerTalksToTheAgentAndHangsUp(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports},
+		KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
+	var ag agentPhones
+	agentPhone := newPhone(t)
+	agentLeg := ag.add(t, ports, 1, agentPhone, media.PCMU)
+	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, TrunkConfig{Name: "carrier", URI: "sip:127.0.0.1:5999"})
+
+	bridged := make(chan dialer.CallID, 1)
+	var r *inbound.Router
+	var c *Callers
+	var log *queueLog
+	c, r, log = callerSide(t, u, func(a agents.ID) {
+		off, ok := r.Claim(a, time.Now())
+		if !ok {
+			return
+		}
+		require.True(t, r.Accept(off.Call, a, time.Now()))
+		leg := blend.Leg(off.Call)
+		if err := tr.Bridge(context.Background(), leg, a); err != nil {
+			t.Errorf("bridge: %v", err)
+			return
+		}
+		bridged <- leg
+	}, 1)
+	r.AgentChanged(1, 1, agents.Ready, time.Now())
+
+	ph := newPhone(t)
+	s := caller(t, u, ph, testDID, callerHangsUp, 6000)
+	var leg dialer.CallID
+	select {
+	case leg = <-bridged:
+	case <-testwait.Expired(t):
+		t.Fatal("the agent never took the caller")
+	}
+	require.True(t, IsCaller(leg))
+	l, ok := c.leg(leg)
+	require.True(t, ok)
+	testwait.Until(t, func() bool {
+		l.ctl.mu.Lock()
+		defer l.ctl.mu.Unlock()
+		return l.ctl.bridge != nil
+	}, "the bridge is made once the answer is ACKed")
+	callerLeg := l.ctl.media.LocalAddr()
+
+	agentPhone.send(agentLeg.LocalAddr(), 0, 0x55, 10)
+	testwait.Until(t, func() bool { return ph.withFill(callerLeg, 0x55) == 10 }, "the agent's audio reaches the caller")
+	ph.send(callerLeg, 0, 0x66, 10)
+	testwait.Until(t, func() bool { return agentPhone.withFill(agentLeg.LocalAddr(), 0x66) == 10 }, "the caller's audio reaches the agent")
+	require.Zero(t, ph.others(callerLeg), "the caller hears only our caller leg")
+
+	require.NoError(t, tr.Mute(context.Background(), leg))
+	require.NoError(t, tr.Unmute(context.Background(), leg))
+	require.ErrorIs(t, tr.AddParty(context.Background(), leg, dialer.AgentTarget(2)), dialer.ErrTrunkRefused)
+	require.ErrorIs(t, tr.Bridge(context.Background(), leg, 99), dialer.ErrTrunkRefused, "agent without a phone leg")
+
+	sippPassed(t, s)
+	ev := rec.waitFor(t, leg, dialer.TrunkHungUp)
+	require.Equal(t, dialer.CauseNormalClearing.SIP, ev.Cause.SIP)
+	require.False(t, log.has(inbound.EvAbandon), "a bridged caller's hang-up is the campaign's, not an abandon")
+	require.True(t, log.has(inbound.EvConnect))
+	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the caller's leg ended")
+	require.ErrorIs(t, tr.Mute(context.Background(), leg), dialer.ErrTrunkRefused, "no controls after the end")
+}
