@@ -13,8 +13,8 @@ import (
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/blend"
-	"github.com/pacer-dialer/pacer/dialer/sip"
 	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/dialer/sip"
 	"github.com/pacer-dialer/pacer/inbound"
 )
 

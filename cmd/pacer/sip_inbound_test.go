@@ -14,6 +14,8 @@ import (
 
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/dialer/blend"
+	"github.com/pacer-dialer/pacer/dialer/sip"
 	"github.com/pacer-dialer/pacer/inbound"
 	"github.com/pacer-dialer/pacer/internal/sipptest"
 	"github.com/pacer-dialer/pacer/internal/testwait"
@@ -107,4 +109,31 @@ func TestSIPInboundCallerReachesTheAgentsPhone(t *testing.T) {
 
 	stop()
 	sippExits(t, annSet, "ann's phone leg was not hung up at shutdown", "one phone leg for the session")
+}
+
+type noPokes struct{}
+
+func (noPokes) Poke(agents.ID)                      {}
+func (noPokes) Withdraw(agents.ID, inbound.CallKey) {}
+
+// serve's rule for who may be offered which caller: a SIP caller only
+// agents on a SIP campaign (their phone leg is what a caller is bridged
+// to), a simulated caller only agents on the simulated carrier; an agent
+// whose campaign is not known yet is not refused.
+func TestSIPInboundCallersOnlyReachAgentsOnSIPCampaigns(t *testing.T) {
+	s := &inboundSide{loops: &blend.Loops{}}
+	r, err := inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: noPokes{}, Line: callerLine{s}})
+	require.NoError(t, err)
+	e := blend.Engines{R: r, Where: s.loops}
+	s.carries(1, true)
+	s.carries(2, false)
+	now := time.Now()
+	e.AgentChanged(10, 1, agents.Ready, now)
+	e.AgentChanged(20, 2, agents.Ready, now)
+	sipCaller, simCaller := blend.Key(sip.CallerLegBase+5), blend.Key(blend.LegBase+5)
+	require.True(t, s.canTake(10, sipCaller))
+	require.False(t, s.canTake(10, simCaller))
+	require.False(t, s.canTake(20, sipCaller))
+	require.True(t, s.canTake(20, simCaller))
+	require.True(t, s.canTake(30, sipCaller), "an agent not placed yet")
 }
