@@ -99,7 +99,7 @@ func (pokes) Withdraw(agents.ID, inbound.CallKey) {}
 // callerSide is a UA taking callers from loopback "trunks" into a router
 // with one queue on testDID, served by members (none: a caller is sent
 // away at once, the queue's no-agents action being hang-up).
-func callerSide(t *testing.T, u *UA, poke func(agents.ID), members ...agents.ID) (*Callers, *inbound.Router, *queueLog) {
+func callerSide(t *testing.T, u *UA, ringback time.Duration, poke func(agents.ID), members ...agents.ID) (*Callers, *inbound.Router, *queueLog) {
 	t.Helper()
 	line := &lateLine{}
 	log := &queueLog{}
@@ -115,7 +115,7 @@ func callerSide(t *testing.T, u *UA, poke func(agents.ID), members ...agents.ID)
 	}
 	require.NoError(t, r.SetQueue(q, ms))
 	r.SetDID(testDID, 1)
-	c, err := u.NewCallers(CallersConfig{Router: r, Ringback: 100 * time.Millisecond, Logger: testLogger(t)})
+	c, err := u.NewCallers(CallersConfig{Router: r, Ringback: ringback, Logger: testLogger(t)})
 	require.NoError(t, err)
 	line.c = c
 	u.SetInboundHandler(c.HandleInvite)
@@ -163,7 +163,7 @@ func indexOf(s, sub string) int {
 func TestSIPInboundCallerWaitsHearingMusicAndAbandons(t *testing.T) {
 	t.Parallel()
 	u := loopbackUA(t)
-	c, _, log := callerSide(t, u, nil, 7) // agent 7 never comes: the caller waits
+	c, _, log := callerSide(t, u, 100*time.Millisecond, nil, 7) // agent 7 never comes: the caller waits
 	ph := newPhone(t)
 	s := caller(t, u, ph, testDID, callerHangsUp, 3000)
 	sippPassed(t, s) // 180, 200, ACK, then the caller's BYE answered 200
@@ -174,11 +174,26 @@ func TestSIPInboundCallerWaitsHearingMusicAndAbandons(t *testing.T) {
 	require.True(t, log.has(inbound.EvEnter))
 }
 
+// A caller who gives up while ringing (CANCEL, answered 487 by the
+// transaction) leaves the queue as an abandon, never answered.
+func TestSIPInboundCancelWhileRingingIsAnAbandon(t *testing.T) {
+	t.Parallel()
+	u := loopbackUA(t)
+	c, _, log := callerSide(t, u, time.Hour, nil, 7)
+	ph := newPhone(t)
+	file := scenario(t, "uac_caller_cancel.xml", "PHONEPORT", strconv.Itoa(int(ph.addr().Port())))
+	s := sipptest.Start(t, sipptest.Options{Scenario: file, Calls: 1, Remote: u.udp.LocalAddr().String(),
+		Args: []string{"-s", testDID}})
+	sippPassed(t, s)
+	testwait.Until(t, func() bool { return log.has(inbound.EvAbandon) }, "the CANCEL reached the router as an abandon")
+	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the caller's leg ended")
+}
+
 // A number no queue answers is refused 404, without an answer.
 func TestSIPInboundUnknownDIDIs404(t *testing.T) {
 	t.Parallel()
 	u := loopbackUA(t)
-	c, _, log := callerSide(t, u, nil, 7)
+	c, _, log := callerSide(t, u, 100*time.Millisecond, nil, 7)
 	s := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "404"), Calls: 1,
 		Remote: u.udp.LocalAddr().String(), Args: []string{"-s", "+12025550199"}})
 	sippPassed(t, s)
@@ -194,7 +209,7 @@ func TestSIPInboundUnknownDIDIs404(t *testing.T) {
 func TestSIPInboundDismissPlaysAndHangsUp(t *testing.T) {
 	t.Parallel()
 	u := loopbackUA(t)
-	c, _, log := callerSide(t, u, nil) // no members: "no agents" sends the caller away
+	c, _, log := callerSide(t, u, 100*time.Millisecond, nil) // no members: "no agents" sends the caller away
 	ph := newPhone(t)
 	s := caller(t, u, ph, testDID, callerWaitsForBye, 0)
 	sippPassed(t, s) // 180, 200, ACK, then our BYE
@@ -224,7 +239,7 @@ func TestSIPInboundBridgedCallerTalksToTheAgentAndHangsUp(t *testing.T) {
 	var r *inbound.Router
 	var c *Callers
 	var log *queueLog
-	c, r, log = callerSide(t, u, func(a agents.ID) {
+	c, r, log = callerSide(t, u, 100*time.Millisecond, func(a agents.ID) {
 		off, ok := r.Claim(a, time.Now())
 		if !ok {
 			return
