@@ -122,6 +122,23 @@ func callerSide(t *testing.T, u *UA, ringback time.Duration, poke func(agents.ID
 	return c, r, log
 }
 
+// tune counts the packets p received from anywhere whose payload varies
+// (music or a tone, not silence or a test's uniform fill).
+func tune(p *phone) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, r := range p.got {
+		for _, b := range r.pay {
+			if b != r.pay[0] {
+				n++
+				break
+			}
+		}
+	}
+	return n
+}
+
 func loopbackUA(t *testing.T) *UA {
 	return startUA(t, Config{KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
 }
@@ -169,8 +186,7 @@ func TestSIPInboundCallerWaitsHearingMusicAndAbandons(t *testing.T) {
 	sippPassed(t, s) // 180, 200, ACK, then the caller's BYE answered 200
 	testwait.Until(t, func() bool { return log.has(inbound.EvAbandon) }, "the caller's BYE reached the router as an abandon")
 	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the caller's leg ended")
-	got := ph.others(netip.AddrPort{})
-	require.Greater(t, got, 10, "the waiting caller heard music from our leg")
+	require.Greater(t, tune(ph), 10, "the waiting caller heard music from our leg")
 	require.True(t, log.has(inbound.EvEnter))
 }
 
@@ -214,9 +230,9 @@ func TestSIPInboundDismissPlaysAndHangsUp(t *testing.T) {
 	s := caller(t, u, ph, testDID, callerWaitsForBye, 0)
 	sippPassed(t, s) // 180, 200, ACK, then our BYE
 	require.True(t, log.has(inbound.EvExit), "the router sent the caller away")
-	tone := DismissTone().Duration()
-	got := ph.others(netip.AddrPort{})
-	require.GreaterOrEqual(t, got, int(tone/(20*time.Millisecond))-5, "the caller heard the whole message before the BYE (%d packets)", got)
+	tone := DismissTone().Duration() // 1 s of tones, then 0.5 s of silence
+	got := tune(ph)
+	require.GreaterOrEqual(t, got, int(tone/(20*time.Millisecond))-35, "the caller heard the whole message before the BYE (%d packets)", got)
 	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the caller's leg ended")
 }
 
@@ -290,4 +306,100 @@ func TestSIPInboundBridgedCallerTalksToTheAgentAndHangsUp(t *testing.T) {
 	require.True(t, log.has(inbound.EvConnect))
 	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the caller's leg ended")
 	require.ErrorIs(t, tr.Mute(context.Background(), leg), dialer.ErrTrunkRefused, "no controls after the end")
+}
+
+// bridgedCaller starts a caller who waits for our BYE and has agent 1 (a
+// phone leg of ag) take them on tr as soon as they are queued; it returns
+// the caller's sipp, their leg and RTP endpoint, and the router's log.
+func bridgedCaller(t *testing.T, u *UA, tr *Trunk) (*sipptest.Sipp, *inLeg, *phone, *queueLog) {
+	t.Helper()
+	bridged := make(chan dialer.CallID, 1)
+	var r *inbound.Router
+	c, r, log := callerSide(t, u, 100*time.Millisecond, func(a agents.ID) {
+		off, ok := r.Claim(a, time.Now())
+		if !ok || !r.Accept(off.Call, a, time.Now()) {
+			t.Errorf("agent %d could not take the caller", a)
+			return
+		}
+		leg := blend.Leg(off.Call)
+		if err := tr.Bridge(context.Background(), leg, a); err != nil {
+			t.Errorf("bridge: %v", err)
+			return
+		}
+		bridged <- leg
+	}, 1)
+	r.AgentChanged(1, 1, agents.Ready, time.Now())
+	ph := newPhone(t)
+	s := caller(t, u, ph, testDID, callerWaitsForBye, 0)
+	var leg dialer.CallID
+	select {
+	case leg = <-bridged:
+	case <-testwait.Expired(t):
+		t.Fatal("the agent never took the caller")
+	}
+	l, ok := c.leg(leg)
+	require.True(t, ok)
+	testwait.Until(t, func() bool {
+		l.ctl.mu.Lock()
+		defer l.ctl.mu.Unlock()
+		return l.ctl.bridge != nil
+	}, "the bridge is made once the answer is ACKed")
+	return s, l, ph, log
+}
+
+// On a bridged caller, Hold gives the caller music and keeps their voice
+// from the agent, Resume brings both back; the engine's Hangup sends our
+// BYE and reports nothing back (the engine ended the call itself).
+func TestSIPInboundBridgedCallerHoldResumeAndAgentHangup(t *testing.T) {
+	t.Parallel()
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports},
+		KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
+	var ag agentPhones
+	agentPhone := newPhone(t)
+	agentLeg := ag.add(t, ports, 1, agentPhone, media.PCMU)
+	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, TrunkConfig{Name: "carrier", URI: "sip:127.0.0.1:5999"})
+	s, l, ph, log := bridgedCaller(t, u, tr)
+	leg := l.call
+	callerLeg := l.ctl.media.LocalAddr()
+	ctx := context.Background()
+
+	require.ErrorIs(t, tr.Resume(ctx, leg), dialer.ErrTrunkRefused, "not on hold")
+	require.NoError(t, tr.Hold(ctx, leg))
+	require.ErrorIs(t, tr.Mute(ctx, leg), dialer.ErrTrunkRefused, "on hold")
+	ph.send(callerLeg, 0, 0x66, 10)
+	testwait.Until(t, func() bool { return l.ctl.media.Stats().PacketsIn >= 10 }, "our caller leg read what the held caller said")
+	agentPhone.send(agentLeg.LocalAddr(), 0, 0x55, 10)
+	testwait.Until(t, func() bool { return agentLeg.Stats().PacketsIn >= 10 }, "the agent leg read what the agent said")
+	before := tune(ph)
+	testwait.Until(t, func() bool { return tune(ph) >= before+10 }, "the held caller hears music")
+	require.NoError(t, tr.Resume(ctx, leg))
+	ph.send(callerLeg, 0, 0x67, 10)
+	testwait.Until(t, func() bool { return agentPhone.withFill(agentLeg.LocalAddr(), 0x67) == 10 }, "after Resume the agent hears the caller")
+	agentPhone.send(agentLeg.LocalAddr(), 0, 0x56, 10)
+	testwait.Until(t, func() bool { return ph.withFill(callerLeg, 0x56) == 10 }, "after Resume the caller hears the agent")
+	require.Zero(t, agentPhone.withFill(agentLeg.LocalAddr(), 0x66), "the agent never heard the held caller")
+	require.Zero(t, ph.withFill(callerLeg, 0x55), "the held caller never heard the agent")
+
+	require.NoError(t, tr.Hangup(ctx, leg))
+	sippPassed(t, s) // our BYE, answered
+	testwait.Until(t, func() bool { return l.c.Waiting() == 0 }, "the caller's leg ended")
+	require.Empty(t, rec.of(leg), "the engine hung up: nothing to report")
+	require.False(t, log.has(inbound.EvAbandon))
+}
+
+// A caller still waiting when the node stops gets our BYE and leaves the
+// queue (an abandon).
+func TestSIPInboundWaitingCallerAtShutdown(t *testing.T) {
+	t.Parallel()
+	u := loopbackUA(t)
+	c, _, log := callerSide(t, u, 100*time.Millisecond, nil, 7)
+	ph := newPhone(t)
+	s := caller(t, u, ph, testDID, callerWaitsForBye, 0)
+	testwait.Until(t, func() bool { return log.has(inbound.EvEnter) && tune(ph) > 0 },
+		"the caller waits, hearing music")
+	u.Stop()
+	sippPassed(t, s)
+	require.True(t, log.has(inbound.EvAbandon), "the caller left the queue")
+	require.Zero(t, c.Waiting())
 }
