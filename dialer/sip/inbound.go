@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -190,7 +191,19 @@ func dialledNumber(req *sip.Request) (string, error) {
 	if user == "" {
 		return "", errors.New("no user part in the Request-URI or To")
 	}
-	return inbound.NormalizeDID(user)
+	return didOf(user)
+}
+
+// didOf normalises a dialled number; carriers often send E.164 without
+// its "+" (12025550100), which is taken as +12025550100.
+func didOf(user string) (string, error) {
+	n, err := inbound.NormalizeDID(user)
+	if err != nil && strings.Trim(user, "0123456789") == "" && !strings.HasPrefix(user, "0") {
+		if n, err2 := inbound.NormalizeDID("+" + user); err2 == nil {
+			return n, nil
+		}
+	}
+	return n, err
 }
 
 // callerNumber is the caller's number as the agent sees it: From's user

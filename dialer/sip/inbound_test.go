@@ -395,11 +395,26 @@ func TestSIPInboundWaitingCallerAtShutdown(t *testing.T) {
 	u := loopbackUA(t)
 	c, _, log := callerSide(t, u, 100*time.Millisecond, nil, 7)
 	ph := newPhone(t)
-	s := caller(t, u, ph, testDID, callerWaitsForBye, 0)
+	s := caller(t, u, ph, testDID[1:], callerWaitsForBye, 0) // as carriers often send it: no "+"
 	testwait.Until(t, func() bool { return log.has(inbound.EvEnter) && tune(ph) > 0 },
 		"the caller waits, hearing music")
 	u.Stop()
 	sippPassed(t, s)
 	require.True(t, log.has(inbound.EvAbandon), "the caller left the queue")
 	require.Zero(t, c.Waiting())
+}
+
+// The dialled number is taken in E.164, with or without its "+"; what is
+// no number is refused.
+func TestSIPInboundDIDOf(t *testing.T) {
+	for in, want := range map[string]string{"+12025550100": "+12025550100", "12025550100": "+12025550100",
+		"+1-202-555-0100": "+12025550100"} {
+		got, err := didOf(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"2025550100", "02025550100", "support", "+"} {
+		_, err := didOf(in)
+		require.Error(t, err, in)
+	}
 }
