@@ -85,14 +85,19 @@ func (l callerLine) Dismiss(call inbound.CallKey, why string) {
 }
 
 // takeSIP makes the callers from the node's SIP trunks: INVITEs from a
-// trunk host are queued by their DID from now on.
+// trunk host are queued by their DID from now on. stop (once the
+// campaigns have stopped) refuses new ones and hangs up the callers still
+// here, so their abandons reach the event log before it is flushed.
 func (s *inboundSide) takeSIP(ua *sip.UA) (stop func(), err error) {
 	s.SIP, err = ua.NewCallers(sip.CallersConfig{Router: s.Router, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
 	ua.SetInboundHandler(s.SIP.HandleInvite)
-	return func() { ua.SetInboundHandler(nil) }, nil
+	return func() {
+		ua.SetInboundHandler(nil)
+		s.SIP.Close()
+	}, nil
 }
 
 // carries records whether a campaign running here dials through SIP

@@ -64,9 +64,11 @@ type Callers struct {
 	cfg CallersConfig
 	log *slog.Logger
 
-	mu   sync.Mutex
-	next dialer.CallID
-	legs map[dialer.CallID]*inLeg
+	mu     sync.Mutex
+	next   dialer.CallID
+	legs   map[dialer.CallID]*inLeg
+	closed bool
+	live   sync.WaitGroup // one per leg goroutine
 }
 
 // NewCallers makes the UA's callers (one per UA). Route INVITEs to them
@@ -167,17 +169,48 @@ func (c *Callers) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
+		return
+	}
 	c.next++
 	l := newInLeg(c, c.next, dlg, tx, number, callerNumber(req))
 	c.legs[l.call] = l
+	c.live.Add(1)
 	c.mu.Unlock()
 	answered := make(chan struct{})
-	if !c.ua.goLeg(func() { l.run(answered) }) {
+	if !c.ua.goLeg(func() { defer c.live.Done(); l.run(answered) }) {
+		c.live.Done()
 		c.forget(l)
 		respond(tx, req, sip.StatusServiceUnavailable, "Service Unavailable")
 		return
 	}
 	<-answered
+}
+
+// Close stops taking callers (503) and hangs up every caller still here
+// (BYE; a waiting one leaves the queue as an abandon), waiting for their
+// legs to end up to the UA's ShutdownGrace: serve calls it when its
+// campaigns have stopped, before the queue event log is flushed.
+func (c *Callers) Close() {
+	c.mu.Lock()
+	c.closed = true
+	legs := make([]*inLeg, 0, len(c.legs))
+	for _, l := range c.legs {
+		legs = append(legs, l)
+	}
+	c.mu.Unlock()
+	for _, l := range legs {
+		l.cancel(errStopping)
+	}
+	done := make(chan struct{})
+	go func() { c.live.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(c.ua.cfg.ShutdownGrace):
+		c.log.Warn("SIP callers still ending at close", "legs", c.Waiting())
+	}
 }
 
 // dialledNumber is the DID the caller dialled, normalised.

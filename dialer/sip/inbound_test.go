@@ -388,20 +388,35 @@ func TestSIPInboundBridgedCallerHoldResumeAndAgentHangup(t *testing.T) {
 	require.False(t, log.has(inbound.EvAbandon))
 }
 
-// A caller still waiting when the node stops gets our BYE and leaves the
-// queue (an abandon).
+// A caller still waiting when the node stops (the UA's Stop, or serve
+// closing its callers once the campaigns have stopped) gets our BYE and
+// leaves the queue (an abandon); after Close a new caller gets 503.
 func TestSIPInboundWaitingCallerAtShutdown(t *testing.T) {
 	t.Parallel()
-	u := loopbackUA(t)
-	c, _, log := callerSide(t, u, 100*time.Millisecond, nil, 7)
-	ph := newPhone(t)
-	s := caller(t, u, ph, testDID[1:], callerWaitsForBye, 0) // as carriers often send it: no "+"
-	testwait.Until(t, func() bool { return log.has(inbound.EvEnter) && tune(ph) > 0 },
-		"the caller waits, hearing music")
-	u.Stop()
-	sippPassed(t, s)
-	require.True(t, log.has(inbound.EvAbandon), "the caller left the queue")
-	require.Zero(t, c.Waiting())
+	for name, closed := range map[string]bool{"ua stop": false, "callers close": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			u := loopbackUA(t)
+			c, _, log := callerSide(t, u, 100*time.Millisecond, nil, 7)
+			ph := newPhone(t)
+			s := caller(t, u, ph, testDID[1:], callerWaitsForBye, 0) // as carriers often send it: no "+"
+			testwait.Until(t, func() bool { return log.has(inbound.EvEnter) && tune(ph) > 0 },
+				"the caller waits, hearing music")
+			if closed {
+				c.Close()
+			} else {
+				u.Stop()
+			}
+			sippPassed(t, s)
+			require.True(t, log.has(inbound.EvAbandon), "the caller left the queue")
+			require.Zero(t, c.Waiting())
+			if closed {
+				s := sipptest.Start(t, sipptest.Options{Scenario: scenario(t, "uac_invite.xml", "EXPECT", "503"), Calls: 1,
+					Remote: u.udp.LocalAddr().String(), Args: []string{"-s", testDID}})
+				sippPassed(t, s)
+			}
+		})
+	}
 }
 
 // The dialled number is taken in E.164, with or without its "+"; what is
