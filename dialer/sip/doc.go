@@ -63,7 +63,9 @@
 //     it, as TrunkHungUp. Mute, Play, SendDTMF and Transfer to an agent
 //     work as on a customer; Hold is music to the caller with their voice
 //     held back from the agent (no re-INVITE); AddParty, Leave and
-//     transfers to a number or queue are refused on callers.
+//     transfers to a number or queue are refused on callers. Close (serve,
+//     once its campaigns have stopped) refuses new callers (503) and hangs
+//     up those still here; the UA's Stop ends them as it ends every leg.
 //   - Channels and rates: per trunk (by name, shared by every campaign of
 //     the node dialling through it), the dialogs in use (MaxChannels, counted
 //     until a cancelled INVITE's 487 arrived, not by engine calls), a
