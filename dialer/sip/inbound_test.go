@@ -237,18 +237,16 @@ func TestSIPInboundDismissPlaysAndHangsUp(t *testing.T) {
 }
 
 // An agent taking a waiting caller on a campaign's trunk (Trunk.Bridge,
-// as the engine does when the agent accepts): the music stops, the caller
-// and the agent's phone hear each other through our legs, controls work
-// on the caller's leg, and the caller's BYE reaches that campaign's loop
-// as TrunkHungUp (not the router: no abandon).
+// as the engine does when the agent accepts) makes the trunk the caller's:
+// the caller's BYE reaches that campaign's loop as TrunkHungUp (not the
+// router: no abandon), and controls are refused once the call is over.
 func TestSIPInboundBridgedCallerTalksToTheAgentAndHangsUp(t *testing.T) {
 	t.Parallel()
 	ports := testPorts(t)
 	u := startUA(t, Config{Media: MediaConfig{Ports: ports},
 		KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
 	var ag agentPhones
-	agentPhone := newPhone(t)
-	agentLeg := ag.add(t, ports, 1, agentPhone, media.PCMU)
+	ag.add(t, ports, 1, newPhone(t), media.PCMU)
 	tr, rec := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, TrunkConfig{Name: "carrier", URI: "sip:127.0.0.1:5999"})
 
 	bridged := make(chan dialer.CallID, 1)
@@ -271,7 +269,7 @@ func TestSIPInboundBridgedCallerTalksToTheAgentAndHangsUp(t *testing.T) {
 	r.AgentChanged(1, 1, agents.Ready, time.Now())
 
 	ph := newPhone(t)
-	s := caller(t, u, ph, testDID, callerHangsUp, 6000)
+	s := caller(t, u, ph, testDID, callerHangsUp, 2000)
 	var leg dialer.CallID
 	select {
 	case leg = <-bridged:
@@ -286,18 +284,6 @@ func TestSIPInboundBridgedCallerTalksToTheAgentAndHangsUp(t *testing.T) {
 		defer l.ctl.mu.Unlock()
 		return l.ctl.bridge != nil
 	}, "the bridge is made once the answer is ACKed")
-	callerLeg := l.ctl.media.LocalAddr()
-
-	agentPhone.send(agentLeg.LocalAddr(), 0, 0x55, 10)
-	testwait.Until(t, func() bool { return ph.withFill(callerLeg, 0x55) == 10 }, "the agent's audio reaches the caller")
-	ph.send(callerLeg, 0, 0x66, 10)
-	testwait.Until(t, func() bool { return agentPhone.withFill(agentLeg.LocalAddr(), 0x66) == 10 }, "the caller's audio reaches the agent")
-	require.Zero(t, ph.others(callerLeg), "the caller hears only our caller leg")
-
-	require.NoError(t, tr.Mute(context.Background(), leg))
-	require.NoError(t, tr.Unmute(context.Background(), leg))
-	require.ErrorIs(t, tr.AddParty(context.Background(), leg, dialer.AgentTarget(2)), dialer.ErrTrunkRefused)
-	require.ErrorIs(t, tr.Bridge(context.Background(), leg, 99), dialer.ErrTrunkRefused, "agent without a phone leg")
 
 	sippPassed(t, s)
 	ev := rec.waitFor(t, leg, dialer.TrunkHungUp)
@@ -347,9 +333,11 @@ func bridgedCaller(t *testing.T, u *UA, tr *Trunk) (*sipptest.Sipp, *inLeg, *pho
 	return s, l, ph, log
 }
 
-// On a bridged caller, Hold gives the caller music and keeps their voice
-// from the agent, Resume brings both back; the engine's Hangup sends our
-// BYE and reports nothing back (the engine ended the call itself).
+// A bridged caller and the agent's phone hear each other through our legs
+// (the music stopped), each only from the leg facing them; Mute and Unmute
+// work; Hold gives the caller music and keeps their voice from the agent,
+// Resume brings both back; a conference is refused; the engine's Hangup
+// sends our BYE and reports nothing back (the engine ended the call).
 func TestSIPInboundBridgedCallerHoldResumeAndAgentHangup(t *testing.T) {
 	t.Parallel()
 	ports := testPorts(t)
@@ -364,13 +352,25 @@ func TestSIPInboundBridgedCallerHoldResumeAndAgentHangup(t *testing.T) {
 	callerLeg := l.ctl.media.LocalAddr()
 	ctx := context.Background()
 
+	agentPhone.send(agentLeg.LocalAddr(), 0, 0x44, 10)
+	testwait.Until(t, func() bool { return ph.withFill(callerLeg, 0x44) == 10 }, "the agent's audio reaches the caller")
+	ph.send(callerLeg, 0, 0x45, 10)
+	testwait.Until(t, func() bool { return agentPhone.withFill(agentLeg.LocalAddr(), 0x45) == 10 }, "the caller's audio reaches the agent")
+	require.Zero(t, ph.others(callerLeg), "the caller hears only our caller leg")
+	require.Zero(t, agentPhone.others(agentLeg.LocalAddr()), "the agent hears only the agent leg")
+	require.NoError(t, tr.Mute(ctx, leg))
+	require.ErrorIs(t, tr.Mute(ctx, leg), dialer.ErrTrunkRefused, "already muted")
+	require.NoError(t, tr.Unmute(ctx, leg))
+	require.ErrorIs(t, tr.AddParty(ctx, leg, dialer.AgentTarget(2)), dialer.ErrTrunkRefused)
+	require.ErrorIs(t, tr.Bridge(ctx, leg, 99), dialer.ErrTrunkRefused, "agent without a phone leg")
+
 	require.ErrorIs(t, tr.Resume(ctx, leg), dialer.ErrTrunkRefused, "not on hold")
 	require.NoError(t, tr.Hold(ctx, leg))
 	require.ErrorIs(t, tr.Mute(ctx, leg), dialer.ErrTrunkRefused, "on hold")
 	ph.send(callerLeg, 0, 0x66, 10)
-	testwait.Until(t, func() bool { return l.ctl.media.Stats().PacketsIn >= 10 }, "our caller leg read what the held caller said")
+	testwait.Until(t, func() bool { return l.ctl.media.Stats().PacketsIn >= 20 }, "our caller leg read what the held caller said")
 	agentPhone.send(agentLeg.LocalAddr(), 0, 0x55, 10)
-	testwait.Until(t, func() bool { return agentLeg.Stats().PacketsIn >= 10 }, "the agent leg read what the agent said")
+	testwait.Until(t, func() bool { return agentLeg.Stats().PacketsIn >= 20 }, "the agent leg read what the agent said")
 	before := tune(ph)
 	testwait.Until(t, func() bool { return tune(ph) >= before+10 }, "the held caller hears music")
 	require.NoError(t, tr.Resume(ctx, leg))
