@@ -106,6 +106,21 @@ func TestSIPInboundCallerReachesTheAgentsPhone(t *testing.T) {
 	require.Equal(t, "inbound", direction)
 	require.Equal(t, int64(q.ID), queue)
 	require.Equal(t, int64(ann), agent)
+	var kinds []string
+	testwait.Until(t, func() bool {
+		rows, err := db.Query(ctx, `SELECT kind || ' ' || did || ' ' || from_number || ' ' || (call_key >= $2)::text
+			FROM queue_events WHERE queue_id = $1 ORDER BY seq`, q.ID, int64(sip.CallerLegBase))
+		require.NoError(t, err)
+		kinds = nil
+		for rows.Next() {
+			var k string
+			require.NoError(t, rows.Scan(&k))
+			kinds = append(kinds, k)
+		}
+		return len(kinds) == 3
+	}, "the queue's events are written")
+	require.Equal(t, []string{"enter " + did + " +12025550177 true", "offer " + did + " +12025550177 true",
+		"connect " + did + " +12025550177 true"}, kinds, "one SIP caller, queued, offered to ann and connected")
 
 	stop()
 	sippExits(t, annSet, "ann's phone leg was not hung up at shutdown", "one phone leg for the session")
