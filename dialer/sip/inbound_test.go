@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,31 +148,10 @@ func loopbackUA(t *testing.T) *UA {
 // the test's phone ph.
 func caller(t *testing.T, u *UA, ph *phone, number, ending string, pauseMS int) *sipptest.Sipp {
 	t.Helper()
-	ending = stringsReplace(ending, "PAUSE", strconv.Itoa(pauseMS))
+	ending = strings.ReplaceAll(ending, "PAUSE", strconv.Itoa(pauseMS))
 	file := scenario(t, "uac_caller.xml", "PHONEPORT", strconv.Itoa(int(ph.addr().Port())), "ENDING", ending)
 	return sipptest.Start(t, sipptest.Options{Scenario: file, Calls: 1, Remote: u.udp.LocalAddr().String(),
 		Args: []string{"-s", number}})
-}
-
-func stringsReplace(s, old, new string) string {
-	out := ""
-	for {
-		i := indexOf(s, old)
-		if i < 0 {
-			return out + s
-		}
-		out += s[:i] + new
-		s = s[i+len(old):]
-	}
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 // A caller dialling a queue's DID hears ringing (180), is answered (200
