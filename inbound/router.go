@@ -91,6 +91,12 @@ type Deps struct {
 	Notify Notifier
 	Line   CallerLine
 	Log    EventLog // optional
+	// CanTake, when set, says whether the agent's side can carry the
+	// call's audio at all (a SIP caller needs an agent on a SIP campaign,
+	// a simulated caller one on the simulated carrier): an agent who
+	// cannot is never offered the call. Called under the router's lock: it
+	// must return at once and not call the router.
+	CanTake func(agent agents.ID, call CallKey) bool
 }
 
 // Arrival is a caller reaching a DID.
@@ -538,6 +544,9 @@ func (r *Router) eligible(c *icall, a *agentView, now time.Time) bool {
 		return false
 	}
 	if until, passed := c.passed[a.id]; passed && now.Before(until) {
+		return false
+	}
+	if r.deps.CanTake != nil && !r.deps.CanTake(a.id, c.Call) {
 		return false
 	}
 	if m.Level > 1 && c.queue.cfg.WidenAfter > 0 && now.Sub(c.entered) < c.queue.cfg.WidenAfter {

@@ -131,6 +131,13 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 		return nil, err
 	}
 	stops = append(stops, in.Stop)
+	if o.sip != nil {
+		stopSIP, err := in.takeSIP(o.sip.ua)
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, stopSIP)
+	}
 	if !o.noDemo {
 		members := simAgentIDs(o.simAgents)
 		for _, d := range web.DemoUsers() {
@@ -153,9 +160,15 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 			DB:    pool,
 			Clock: clock,
 			Trunk: func(c *campaigns.Campaign, del dialer.TrunkDeliverer) (dialer.Trunk, error) {
-				return o.sip.trunk(ctx, pool, c, del, func() dialer.Trunk {
+				simulated := false
+				t, err := o.sip.trunk(ctx, pool, c, del, func() dialer.Trunk {
+					simulated = true
 					return rt.TrunkFor(dialer.CampaignID(c.ID), del, in.Callers)
 				})
+				if err == nil {
+					in.carries(dialer.CampaignID(c.ID), !simulated)
+				}
+				return t, err
 			},
 			Calls:     calls,
 			Agents:    events,

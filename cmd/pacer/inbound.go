@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -14,6 +15,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/blend"
 	"github.com/pacer-dialer/pacer/dialer/sim"
+	"github.com/pacer-dialer/pacer/dialer/sip"
 	"github.com/pacer-dialer/pacer/inbound"
 )
 
@@ -26,16 +28,23 @@ const (
 )
 
 // inboundSide is serve's inbound part: the router over the stored queues,
-// its event log, and the simulated carrier's callers.
+// its event log, the simulated carrier's callers and, with SIP on, the
+// callers from trunks.
 type inboundSide struct {
 	Router  *inbound.Router
 	Callers *sim.Callers
-	Queues  *inbound.QueueStore
-	Events  *inbound.EventStore
-	loops   *blend.Loops
-	writer  *inbound.LogWriter
-	pool    *pgxpool.Pool
-	log     *slog.Logger
+	// SIP is the callers from SIP trunks (nil: SIP off).
+	SIP    *sip.Callers
+	Queues *inbound.QueueStore
+	Events *inbound.EventStore
+	loops  *blend.Loops
+	writer *inbound.LogWriter
+	pool   *pgxpool.Pool
+	log    *slog.Logger
+	// onSIP is, per campaign running here, whether its trunk is SIP
+	// (true) or the simulated carrier (false): a caller is offered only to
+	// agents whose campaign's trunk carries their kind of leg.
+	onSIP sync.Map // dialer.CampaignID → bool
 }
 
 // newInboundSide builds the router (not yet fed: Start does that). Engines
@@ -51,7 +60,8 @@ func newInboundSide(pool *pgxpool.Pool, node string, clock dialer.Clock, logger 
 	}
 	s.writer = inbound.NewLogWriter(s.Events, node, logger)
 	var err error
-	s.Router, err = inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: s.loops, Line: lineOf(s), Log: s.writer})
+	s.Router, err = inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: s.loops, Line: lineOf(s), Log: s.writer,
+		CanTake: s.canTake})
 	if err != nil {
 		return nil, err
 	}
@@ -64,9 +74,56 @@ func newInboundSide(pool *pgxpool.Pool, node string, clock dialer.Clock, logger 
 // lineOf defers the router's CallerLine to the callers made after it.
 func lineOf(s *inboundSide) inbound.CallerLine { return callerLine{s} }
 
+// callerLine sends a caller away through whoever owns their leg: the SIP
+// callers (their legs are numbered from sip.CallerLegBase) or the
+// simulated carrier.
 type callerLine struct{ s *inboundSide }
 
-func (l callerLine) Dismiss(call inbound.CallKey, why string) { l.s.Callers.Dismiss(call, why) }
+func (l callerLine) Dismiss(call inbound.CallKey, why string) {
+	if l.s.SIP != nil && l.s.SIP.Owns(call) {
+		l.s.SIP.Dismiss(call, why)
+		return
+	}
+	l.s.Callers.Dismiss(call, why)
+}
+
+// takeSIP makes the callers from the node's SIP trunks: INVITEs from a
+// trunk host are queued by their DID from now on. stop (once the
+// campaigns have stopped) refuses new ones and hangs up the callers still
+// here, so their abandons reach the event log before it is flushed.
+func (s *inboundSide) takeSIP(ua *sip.UA) (stop func(), err error) {
+	s.SIP, err = ua.NewCallers(sip.CallersConfig{Router: s.Router, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	ua.SetInboundHandler(s.SIP.HandleInvite)
+	return func() {
+		ua.SetInboundHandler(nil)
+		s.SIP.Close()
+	}, nil
+}
+
+// carries records whether a campaign running here dials through SIP
+// trunks (else the simulated carrier).
+func (s *inboundSide) carries(c dialer.CampaignID, onSIP bool) { s.onSIP.Store(c, onSIP) }
+
+// canTake is the router's CanTake: a SIP caller can only be bridged into
+// an agent's phone leg on a SIP campaign's trunk (an agent on the
+// simulated carrier has no audio a caller could hear), and a simulated
+// caller only by the simulated carrier. An agent whose campaign is not
+// known yet is not refused (the router offers only agents their engines
+// have reported, and the engine reports the campaign with the state).
+func (s *inboundSide) canTake(agent agents.ID, call inbound.CallKey) bool {
+	c, ok := s.loops.Campaign(agent)
+	if !ok {
+		return true
+	}
+	onSIP, ok := s.onSIP.Load(c)
+	if !ok {
+		return true
+	}
+	return sip.IsCaller(blend.Leg(call)) == onSIP.(bool)
+}
 
 // Engines is the dialer.Inbound the campaigns' engines get.
 func (s *inboundSide) Engines() dialer.Inbound { return blend.Engines{R: s.Router, Where: s.loops} }

@@ -211,7 +211,13 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	var mgr *dialer.Manager
 	var draining atomic.Bool
 	var server atomic.Pointer[web.Server]
-	o.engine.onManager = func(m *dialer.Manager) { mgr = m }
+	onManager := o.engine.onManager // a test's, if any
+	o.engine.onManager = func(m *dialer.Manager) {
+		mgr = m
+		if onManager != nil {
+			onManager(m)
+		}
+	}
 	var in *inboundSide
 	o.engine.onInbound = func(s *inboundSide) { in = s }
 	o.engine.jobs = runner

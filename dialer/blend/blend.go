@@ -91,6 +91,15 @@ var _ inbound.Notifier = (*Loops)(nil)
 
 func (n *Loops) place(agent agents.ID, campaign dialer.CampaignID) { n.where.Store(agent, campaign) }
 
+// Campaign is the campaign the agent was last reported in, if any.
+func (n *Loops) Campaign(agent agents.ID) (dialer.CampaignID, bool) {
+	c, ok := n.where.Load(agent)
+	if !ok {
+		return 0, false
+	}
+	return c.(dialer.CampaignID), true
+}
+
 func (n *Loops) loop(agent agents.ID) (*dialer.Loop, bool) {
 	c, ok := n.where.Load(agent)
 	if !ok {

@@ -1,6 +1,6 @@
 // Package sip is Pacer's SIP side, built on github.com/emiago/sipgo: the
-// node's user agent (UA) and the dialer.Trunk that places customer calls
-// through SIP carriers.
+// node's user agent (UA), the dialer.Trunk that places customer calls
+// through SIP carriers, and the callers who dial in from those carriers.
 //
 // What it owns:
 //   - Sockets: one UDP and one TCP socket on Config.Addr (default :5060),
@@ -40,6 +40,32 @@
 //     prompt has finished. The agents' phone legs are not ours:
 //     TrunkOptions.AgentLegs lends them; prompts come from
 //     TrunkOptions.Prompts.
+//   - Callers from trunks (inbound.go, inbound_control.go): Callers, made
+//     once per UA (NewCallers) and set as the inbound handler, takes each
+//     new INVITE from a trunk host: the DID is the Request-URI's user part
+//     (else To's), normalised by inbound.NormalizeDID; the caller is queued
+//     with the router (CallerRouter.Arrive, keyed by a leg numbered from
+//     CallerLegBase, which grows with the wall clock and lies above the
+//     simulated callers' legs), 404 when no queue answers the number, else
+//     180 Ringing for Ringback, then 200 with our SDP answer (a media.Leg
+//     from the node's ports) and hold music while they wait. One goroutine
+//     per caller owns the dialog and the RTP leg until the call is over
+//     (the INVITE handler returns once the INVITE has its final response);
+//     the caller's re-INVITEs are answered as a customer's are. While the
+//     caller waits, their CANCEL or BYE (or a media timeout) is
+//     Router.HungUp; Dismiss (the router sending them away) plays Goodbye
+//     (the special information tone by default), then BYE. Any campaign's
+//     Trunk of the node controls a caller's leg (IsCaller): Bridge stops
+//     the music and relays the caller and the agent's phone leg with the
+//     same media.Bridge as a customer (made when the answer completes if
+//     the agent took the caller during the ringback); from then on the
+//     leg's hang-up goes to the loop of the campaign whose trunk bridged
+//     it, as TrunkHungUp. Mute, Play, SendDTMF and Transfer to an agent
+//     work as on a customer; Hold is music to the caller with their voice
+//     held back from the agent (no re-INVITE); AddParty, Leave and
+//     transfers to a number or queue are refused on callers. Close (serve,
+//     once its campaigns have stopped) refuses new callers (503) and hangs
+//     up those still here; the UA's Stop ends them as it ends every leg.
 //   - Channels and rates: per trunk (by name, shared by every campaign of
 //     the node dialling through it), the dialogs in use (MaxChannels, counted
 //     until a cancelled INVITE's 487 arrived, not by engine calls), a
@@ -52,7 +78,7 @@
 // Routing of incoming requests: a new INVITE from an address that is
 // neither a configured trunk host nor accepted by Config.KnownSource gets
 // 403; from a trunk it goes to the handler set with SetInboundHandler (480
-// while none is set). REGISTER goes to SetRegisterHandler's handler (405
+// while none is set; cmd/pacer sets Callers.HandleInvite). REGISTER goes to SetRegisterHandler's handler (405
 // while none). OPTIONS is answered 200. Requests inside a dialog (BYE,
 // re-INVITE, ACK, INFO, NOTIFY, UPDATE, REFER, PRACK) go to the handler
 // registered for their Call-ID with HandleDialog, 481 when none.
@@ -80,6 +106,7 @@
 // and hands its media.Leg to the campaign Trunk for bridging (AgentLegs).
 //
 // Imports: dialer and agents (the Trunk seam, phones and registrations),
-// media (RTP), sipgo and the standard library. It is wired by cmd/pacer; no
+// inbound and dialer/blend (the router callers are queued with, and the
+// numbering of inbound legs), media (RTP), sipgo and the standard library. It is wired by cmd/pacer; no
 // other package imports it.
 package sip

@@ -136,6 +136,9 @@ func (l *outLeg) pairLocked(what string) error {
 // ringing: the agent's leg keeps its own stream (one SSRC, continuous
 // sequence numbers) across customers.
 func (t *Trunk) Bridge(_ context.Context, call dialer.CallID, agent agents.ID) error {
+	if IsCaller(call) {
+		return t.bridgeCaller(call, agent)
+	}
 	agentLeg, err := t.phoneLeg(call, "bridge", agent)
 	if err != nil {
 		return err
@@ -174,6 +177,9 @@ func (t *Trunk) Mute(_ context.Context, call dialer.CallID) error { return t.mut
 func (t *Trunk) Unmute(_ context.Context, call dialer.CallID) error { return t.mute(call, false) }
 
 func (t *Trunk) mute(call dialer.CallID, on bool) error {
+	if IsCaller(call) {
+		return t.muteCaller(call, on)
+	}
 	what := map[bool]string{true: "mute", false: "unmute"}[on]
 	l, err := t.pairControlled(call, what)
 	if err != nil {
@@ -196,6 +202,9 @@ func (t *Trunk) Hold(_ context.Context, call dialer.CallID) error { return t.hol
 func (t *Trunk) Resume(_ context.Context, call dialer.CallID) error { return t.hold(call, false) }
 
 func (t *Trunk) hold(call dialer.CallID, on bool) error {
+	if IsCaller(call) {
+		return t.holdCaller(call, on)
+	}
 	what := map[bool]string{true: "hold", false: "resume"}[on]
 	l, err := t.controlled(call, what)
 	if err != nil {
@@ -231,6 +240,9 @@ func (t *Trunk) hold(call dialer.CallID, on bool) error {
 // customer. Transfers to a queue are refused (no inbound queues on this
 // trunk yet).
 func (t *Trunk) Transfer(_ context.Context, call dialer.CallID, to dialer.Target) error {
+	if IsCaller(call) {
+		return t.transferCaller(call, to)
+	}
 	if err := to.Validate(); err != nil {
 		return err
 	}
@@ -319,6 +331,9 @@ func (l *outLeg) setHold(log *slog.Logger, on bool) {
 // customer; a Hangup that follows sends its BYE only when the prompt has
 // finished.
 func (t *Trunk) Play(_ context.Context, call dialer.CallID, prompt string) error {
+	if IsCaller(call) {
+		return t.playCaller(call, prompt)
+	}
 	if t.opts.Prompts == nil {
 		return refused(call, "play: this trunk has no prompts")
 	}
@@ -339,6 +354,9 @@ func (t *Trunk) Play(_ context.Context, call dialer.CallID, prompt string) error
 // SendDTMF plays RFC 4733 events to the customer with the payload type the
 // call negotiated; refused when none was, or while the call is held.
 func (t *Trunk) SendDTMF(_ context.Context, call dialer.CallID, digits dialer.Digits) error {
+	if IsCaller(call) {
+		return t.dtmfCaller(call, digits)
+	}
 	if _, err := dialer.ParseDigits(string(digits)); err != nil {
 		return err
 	}
@@ -363,6 +381,9 @@ func (t *Trunk) SendDTMF(_ context.Context, call dialer.CallID, digits dialer.Di
 // joining when it answers), into the call: customer, agent and party hear
 // each other (mixed, each without their own voice).
 func (t *Trunk) AddParty(_ context.Context, call dialer.CallID, party dialer.Target) error {
+	if IsCaller(call) {
+		return refused(call, "conference on a SIP caller's call (not supported yet)")
+	}
 	if err := party.Validate(); err != nil {
 		return err
 	}
@@ -404,6 +425,9 @@ func (t *Trunk) AddParty(_ context.Context, call dialer.CallID, party dialer.Tar
 // Leave takes the agent out of the conference: the customer and the party
 // are bridged directly (a plain relay, no mixing).
 func (t *Trunk) Leave(_ context.Context, call dialer.CallID) error {
+	if IsCaller(call) {
+		return refused(call, "leave: a SIP caller's call is never a conference")
+	}
 	l, err := t.controlled(call, "leave")
 	if err != nil {
 		return err

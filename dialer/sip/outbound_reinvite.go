@@ -7,6 +7,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/media"
 )
 
 // reinvite is a re-INVITE from the far end, handed by the dialog handler
@@ -61,6 +62,12 @@ func (l *outLeg) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 // when the SDP is malformed or has no codec we take. It returns the 200's
 // pending ACK, or nil.
 func (l *outLeg) answerReinvite(log *slog.Logger, r reinvite) *pendingAck {
+	return answerReinvite(log, l.t.ua, l.media, r)
+}
+
+// answerReinvite answers r on the leg m of a dialog of u (customer legs
+// and callers alike).
+func answerReinvite(log *slog.Logger, u *UA, m *media.Leg, r reinvite) *pendingAck {
 	defer close(r.answered)
 	body := r.req.Body()
 	var ans []byte
@@ -69,9 +76,9 @@ func (l *outLeg) answerReinvite(log *slog.Logger, r reinvite) *pendingAck {
 	if offerless {
 		// A re-INVITE without SDP (a session refresh, or asking for our
 		// offer): our offer goes in the 200 and the ACK carries the answer.
-		ans = l.media.Offer()
+		ans = m.Offer()
 	} else {
-		ans, err = l.media.Answer(body)
+		ans, err = m.Answer(body)
 	}
 	if err != nil {
 		log.Info("re-INVITE refused: 488", "err", err)
@@ -82,7 +89,7 @@ func (l *outLeg) answerReinvite(log *slog.Logger, r reinvite) *pendingAck {
 	}
 	res := sip.NewResponseFromRequest(r.req, sip.StatusOK, "OK", ans)
 	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	contact := l.t.ua.Contact()
+	contact := u.Contact()
 	res.AppendHeader(&contact)
 	if err := r.tx.Respond(res); err != nil {
 		log.Warn("answer re-INVITE", "err", err)
@@ -90,7 +97,7 @@ func (l *outLeg) answerReinvite(log *slog.Logger, r reinvite) *pendingAck {
 	}
 	log.Info("re-INVITE answered", "cseq", cseqOf(r.req))
 	return &pendingAck{cseq: cseqOf(r.req), offerless: offerless, res: res, tx: r.tx, interval: sip.T1,
-		deadline: time.NewTimer(l.t.ua.cfg.AckTimeout), retrans: time.NewTimer(sip.T1)}
+		deadline: time.NewTimer(u.cfg.AckTimeout), retrans: time.NewTimer(sip.T1)}
 }
 
 func cseqOf(m sip.Message) uint32 {
@@ -103,9 +110,14 @@ func cseqOf(m sip.Message) uint32 {
 // ackReceived settles p with the ACK: false when the ACK's SDP answer (to
 // an offerless re-INVITE) is unusable.
 func (l *outLeg) ackReceived(log *slog.Logger, p *pendingAck, ack *sip.Request) bool {
+	return ackReceived(log, l.media, p, ack)
+}
+
+// ackReceived settles p, a pending ACK on leg m.
+func ackReceived(log *slog.Logger, m *media.Leg, p *pendingAck, ack *sip.Request) bool {
 	p.stop()
 	if p.offerless {
-		if err := l.media.ApplyAnswer(ack.Body()); err != nil {
+		if err := m.ApplyAnswer(ack.Body()); err != nil {
 			log.Warn("unusable SDP answer in the ACK", "err", err)
 			return false
 		}

@@ -285,6 +285,9 @@ func (t *Trunk) deliver(call dialer.CallID, kind dialer.TrunkEventKind, cause di
 // Hangup cancels a ringing leg or hangs up an answered one (after a prompt
 // being played has finished). A call already over is not an error.
 func (t *Trunk) Hangup(_ context.Context, call dialer.CallID) error {
+	if IsCaller(call) {
+		return t.hangupCaller(call)
+	}
 	if l, ok := t.leg(call); ok {
 		l.cancel(errHangup)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -129,6 +130,9 @@ type UA struct {
 	register    sipgo.RequestHandler
 	inbound     InboundHandler
 	stopOnce    sync.Once
+	// callers is the node's SIP callers (NewCallers), whose legs every
+	// campaign trunk can bridge; nil until made.
+	callers atomic.Pointer[Callers]
 }
 
 // New builds a UA from cfg (defaults applied); Start binds its sockets.
