@@ -779,6 +779,9 @@ type Load struct {
 	Stop bool
 	// Waiting is how many callers wait for these agents.
 	Waiting int
+	// ArrivalsPerSec is the live rate of callers these agents take: each
+	// takes a free agent that outbound answers could otherwise have.
+	ArrivalsPerSec float64
 }
 
 // Load computes the reserve for a campaign's agents now: from the live
@@ -838,6 +841,7 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 	}
 	in.ThresholdSec = max(in.ThresholdSec-r.answer.mean(0), minAimedThreshold.Seconds())
 	l.Reserve = Reserve(in) + l.Waiting
+	l.ArrivalsPerSec = in.ArrivalsPerSec
 	return l
 }
 
