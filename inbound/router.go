@@ -165,6 +165,7 @@ type queueState struct {
 	waiting []*icall // in key order
 	lastRR  agents.ID
 	rate    ewma // arrivals per second
+	tally   slTally
 }
 
 type agentView struct {
@@ -303,6 +304,7 @@ func (r *Router) flush() {
 }
 
 func (r *Router) log(c *icall, kind EventKind, at time.Time, agent agents.ID, detail string) {
+	c.queue.tally.see(kind, c.entered, at, c.queue.cfg.SLThreshold)
 	if r.deps.Log == nil {
 		return
 	}
@@ -806,9 +808,16 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 			served[q] = true
 		}
 	}
+	late := map[QueueID]int{}
 	for _, c := range r.waiting {
-		if served[c.queue.cfg.ID] && len(c.ringing) == 0 {
+		if !served[c.queue.cfg.ID] {
+			continue
+		}
+		if len(c.ringing) == 0 {
 			l.Waiting++
+		}
+		if now.Sub(c.entered) > c.queue.cfg.SLThreshold && !c.entered.Before(now.Truncate(slInterval)) {
+			late[c.queue.cfg.ID]++
 		}
 	}
 	switch r.cfg.Mode {
@@ -825,20 +834,18 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 	for qid := range served {
 		q := r.queues[qid]
 		share := r.campaignShare(q, campaign)
-		in.ArrivalsPerSec += q.rate.rate(now, r.cfg.RateWindow) * share
-		t, target := q.cfg.SLThreshold.Seconds(), q.cfg.SLTarget
+		rate := q.rate.rate(now, r.cfg.RateWindow)
+		in.ArrivalsPerSec += rate * share
+		t := q.cfg.SLThreshold.Seconds()
 		if in.ThresholdSec == 0 || t < in.ThresholdSec {
 			in.ThresholdSec = t
 		}
-		in.Target = max(in.Target, target)
+		// The goal is met per 30-minute interval (the wallboard's and
+		// the measure), not only on average: aim at what the
+		// rest of the current interval needs (queueState.aimedSL).
+		in.Target = max(in.Target, q.aimedSL(now, late[qid], rate))
 	}
-	// The goal is met per 30-minute interval (the wallboard's and the
-	// issue's measure), not only on average: aim above the target by the
-	// one-sided 95% margin of an interval's share, and count the time
-	// agents take to accept an offer as part of the wait.
-	if perInterval := in.ArrivalsPerSec * slInterval.Seconds(); perInterval >= 1 && in.Target < 1 {
-		in.Target = min(in.Target+1.645*math.Sqrt(in.Target*(1-in.Target)/perInterval), maxAimedSL)
-	}
+	// Count the time agents take to accept an offer as part of the wait.
 	in.ThresholdSec = max(in.ThresholdSec-r.answer.mean(0), minAimedThreshold.Seconds())
 	l.Reserve = Reserve(in) + l.Waiting
 	l.ArrivalsPerSec = in.ArrivalsPerSec
