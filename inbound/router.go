@@ -831,6 +831,7 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 		return l
 	}
 	in := ReserveInput{Agents: n, FreeAfterSec: r.handle.mean(r.cfg.FreeAfterPrior.Seconds())}
+	extra := 0
 	for qid := range served {
 		q := r.queues[qid]
 		share := r.campaignShare(q, campaign)
@@ -844,10 +845,11 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 		// the measure), not only on average: aim at what the
 		// rest of the current interval needs (queueState.aimedSL).
 		in.Target = max(in.Target, q.aimedSL(now, late[qid], rate))
+		extra = max(extra, int(math.Round(q.tally.extra)))
 	}
 	// Count the time agents take to accept an offer as part of the wait.
 	in.ThresholdSec = max(in.ThresholdSec-r.answer.mean(0), minAimedThreshold.Seconds())
-	l.Reserve = Reserve(in) + l.Waiting
+	l.Reserve = min(Reserve(in)+extra, n) + l.Waiting
 	l.ArrivalsPerSec = in.ArrivalsPerSec
 	return l
 }

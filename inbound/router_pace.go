@@ -13,6 +13,18 @@ import (
 type slTally struct {
 	start        time.Time
 	within, late int
+	// extra is how many agents the reserve adds to the model's c, learned
+	// from outcomes: the model takes outbound work to start the moment an
+	// agent is free beyond c, but a predictive dialer starts it ahead, on
+	// a forecast, so the free count at a caller's arrival is spread around
+	// c and runs dry more often than the model says. Each late caller adds
+	// (1 − miss) agents and each caller in time takes miss, so extra
+	// settles where the share in time is the aim (miss = 1 − aim, the aim
+	// at an interval's start); it never goes below zero: the model's c
+	// already errs toward serving more, and an interval ahead of its goal
+	// lowers the aim instead.
+	extra float64
+	miss  float64
 }
 
 // see counts a connect or an abandon of a caller who entered at entered.
@@ -27,15 +39,17 @@ func (t *slTally) see(kind EventKind, entered, at time.Time, threshold time.Dura
 	switch {
 	case at.Sub(entered) > threshold:
 		t.late++
+		t.extra += 1 - t.miss
 	case kind == EvConnect:
 		t.within++
+		t.extra = max(t.extra-t.miss, 0)
 	}
 }
 
 // roll starts a new interval's count when now has left the last one.
 func (t *slTally) roll(now time.Time) {
 	if start := now.Truncate(slInterval); !start.Equal(t.start) {
-		*t = slTally{start: start}
+		*t = slTally{start: start, extra: t.extra, miss: t.miss}
 	}
 }
 
@@ -56,6 +70,9 @@ func (q *queueState) aimedSL(now time.Time, lateWaiting int, rate float64) float
 		return t
 	}
 	a, b := float64(q.tally.within), float64(q.tally.late+lateWaiting)
+	if n := rate * slInterval.Seconds(); n >= 1 {
+		q.tally.miss = max(1-t-1.645*math.Sqrt(t*(1-t)/n), 0)
+	}
 	m := rate * q.tally.start.Add(slInterval).Sub(now).Seconds()
 	if m < 1 {
 		m = 1
