@@ -94,6 +94,14 @@ func (c PredictiveConfig) WithDefaults() PredictiveConfig {
 // budget (target × live answers − abandons over the legal window, restored
 // from history by the engine) is below one abandon, it falls back to power
 // 1.0.
+//
+// On a team that also takes inbound callers, agents on inbound calls free
+// on a clock of their own, learned apart (InboundObserver); callers waiting
+// take the next free agents, and callers arriving before an answer take
+// free agents too (Poisson at the live rate). The blending reserve c is
+// the reservation rule on the forecast: a call is placed only while the
+// free count expected at its answer, less the agent it takes, is at least
+// c. Both the abandon risk and c then see the same agents.
 type Predictive struct {
 	cfg PredictiveConfig
 	m   model

@@ -788,7 +788,9 @@ type Load struct {
 
 // Load computes the reserve for a campaign's agents now: from the live
 // arrival rate of the queues they serve, the measured handle time and the
-// strictest service-level goal among those queues (Reserve).
+// strictest service level those queues need for the rest of the current
+// interval (Reserve, queueState.aimedSL), plus the agents the outcomes
+// show the model misses (slTally.extra).
 func (r *Router) Load(campaign int64, now time.Time) Load {
 	r.mu.Lock()
 	defer r.mu.Unlock()
