@@ -454,8 +454,12 @@ func (e *Engine) applyAgentDisposal(ctx context.Context, s *agentSlot, ev agents
 		}
 	case agents.Ready:
 		if from != agents.Ready {
-			if s.wrapping && e.obs != nil && !s.inboundCall {
-				e.obs.ObserveWrap(tr.At.Sub(s.callEnd))
+			if s.wrapping && e.obs != nil {
+				if !s.inboundCall {
+					e.obs.ObserveWrap(tr.At.Sub(s.callEnd))
+				} else if o, ok := e.obs.(InboundObserver); ok {
+					o.ObserveInboundWrap(tr.At.Sub(s.callEnd))
+				}
 			}
 			s.wrapping, s.inboundCall = false, false
 			if e.phoneDown(s) {
@@ -729,6 +733,9 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 		// A transferred call is not a dial the pacing learns from.
 		e.obs.ObserveCall(&e.rec)
 	}
+	if o, ok := e.obs.(InboundObserver); ok && c.Inbound && !c.Stamps[CallConnected].IsZero() {
+		o.ObserveInboundTalk(now.Sub(c.Stamps[CallConnected]))
+	}
 	var s *agentSlot
 	if c.HasAgent {
 		s = e.agents[c.Agent]
@@ -861,7 +868,7 @@ func (e *Engine) pace(ctx context.Context) {
 		if load.Stop {
 			return
 		}
-		s.Reserve = load.Reserve
+		s.Reserve, s.InboundWaiting, s.InboundPerSec = load.Reserve, load.Waiting, load.ArrivalsPerSec
 	}
 	n := e.deps.Policy.Decide(s)
 	limit := int(math.Ceil(e.cfg.MaxLinesPerAgent*float64(s.LoggedIn))) + 1 - s.Dialing - s.Waiting
@@ -947,8 +954,8 @@ func (e *Engine) snapshot() *Snapshot {
 			s.Ready++
 		case agents.InCall, agents.Dialing:
 			s.InCall++
-			if a.call != nil && a.call.State >= CallConnected && !a.call.Inbound {
-				s.Busy = append(s.Busy, BusyAgent{Talking: true, Age: now.Sub(a.call.Stamps[CallConnected])})
+			if a.call != nil && a.call.State >= CallConnected {
+				s.Busy = append(s.Busy, BusyAgent{Talking: true, Inbound: a.call.Inbound, Age: now.Sub(a.call.Stamps[CallConnected])})
 			}
 		case agents.Dispo:
 			s.Dispo++
@@ -958,8 +965,8 @@ func (e *Engine) snapshot() *Snapshot {
 			s.Ringing++
 		}
 		s.LoggedIn++
-		if a.wrapping && !a.inboundCall {
-			s.Busy = append(s.Busy, BusyAgent{Age: now.Sub(a.callEnd)})
+		if a.wrapping {
+			s.Busy = append(s.Busy, BusyAgent{Inbound: a.inboundCall, Age: now.Sub(a.callEnd)})
 		}
 	}
 	for _, c := range e.active {

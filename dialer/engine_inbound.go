@@ -59,6 +59,10 @@ type InboundLoad struct {
 	Reserve int
 	// Stop: place no outbound call now.
 	Stop bool
+	// Waiting is how many inbound callers (counted in Reserve) wait for
+	// these agents; ArrivalsPerSec is the live rate of callers arriving.
+	Waiting        int
+	ArrivalsPerSec float64
 }
 
 // TimerOfferTimeout ends an inbound offer nobody answered (Timer.Call is

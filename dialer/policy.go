@@ -31,11 +31,24 @@ type Learner interface {
 	LearnCall(rec *CallRecord)
 }
 
+// InboundObserver is implemented by policies that learn how long agents
+// stay busy with inbound callers, whose talk and wrap-up times differ from
+// the campaign's own calls'.
+type InboundObserver interface {
+	// ObserveInboundTalk sees each inbound call's time from connect to end.
+	ObserveInboundTalk(d time.Duration)
+	// ObserveInboundWrap sees each agent's time from an inbound call's end
+	// back to READY.
+	ObserveInboundWrap(d time.Duration)
+}
+
 // BusyAgent is an agent who will become free without anyone's action: in a
 // call (Talking, Age since connect) or wrapping up after one (Age since the
-// call ended, through DISPO and any pause taken after it).
+// call ended, through DISPO and any pause taken after it). Inbound: the
+// call is an inbound caller's.
 type BusyAgent struct {
 	Talking bool
+	Inbound bool
 	Age     time.Duration
 }
 
@@ -62,6 +75,11 @@ type Snapshot struct {
 	// Reserve is how many READY agents the policy must leave free for
 	// inbound callers (the blending reserve, plus callers waiting).
 	Reserve int
+	// InboundWaiting is how many of Reserve are inbound callers waiting;
+	// InboundPerSec is the rate of inbound callers arriving for these
+	// agents: each one that arrives while an agent is free takes them.
+	InboundWaiting int
+	InboundPerSec  float64
 }
 
 // Power keeps Ratio × READY agents lines up: ratio × ready − calls in flight.

@@ -94,6 +94,14 @@ func (c PredictiveConfig) WithDefaults() PredictiveConfig {
 // budget (target × live answers − abandons over the legal window, restored
 // from history by the engine) is below one abandon, it falls back to power
 // 1.0.
+//
+// On a team that also takes inbound callers, agents on inbound calls free
+// on a clock of their own, learned apart (InboundObserver); callers waiting
+// take the next free agents, and callers arriving before an answer take
+// free agents too (Poisson at the live rate). The blending reserve c is
+// the reservation rule on the forecast: a call is placed only while the
+// free count expected at its answer, less the agent it takes, is at least
+// c. Both the abandon risk and c then see the same agents.
 type Predictive struct {
 	cfg PredictiveConfig
 	m   model
@@ -193,7 +201,7 @@ type Warmup struct {
 
 // Warmup reports how far the policy is in learning the campaign.
 func (p *Predictive) Warmup() Warmup {
-	d, t := p.m.dial.count(), p.m.talk.count()
+	d, t := p.m.dial.count(), p.m.out.talk.count()
 	return Warmup{Learning: d < minDials || t < minTalks, Dials: d, Talks: t, NeedDials: minDials, NeedTalks: minTalks}
 }
 
@@ -213,7 +221,7 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	// that over-dials spends the budget in minutes and then depresses θ
 	// for hours. The tables are rebuilt sooner meanwhile, as every few
 	// calls move the estimates.
-	p.learning = m.dial.count() < minDials || m.talk.count() < minTalks
+	p.learning = m.dial.count() < minDials || m.out.talk.count() < minTalks
 	every := p.cfg.RebuildEvery
 	if p.learning {
 		every = min(every, warmupRebuildEvery)
@@ -228,11 +236,15 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	clear(p.muN)
 	clear(p.vN)
 	for _, b := range s.Busy {
+		bm := &m.out
+		if b.Inbound {
+			bm = &m.in
+		}
 		var row []float64
 		if b.Talking {
-			row = m.qTalk.row(b.Age)
+			row = bm.qTalk.row(b.Age)
 		} else {
-			row = m.qWrap.row(b.Age)
+			row = bm.qWrap.row(b.Age)
 		}
 		for j, q := range row {
 			p.muD[j] += q
@@ -255,21 +267,39 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	theta := math.Exp(p.logTheta)
 	// The cut fades with the warm-up priors, so the step to a trained
 	// model is no jump in lines.
-	warm := max(warmShare(m.dial.count(), minDials), warmShare(m.talk.count(), minTalks))
+	warm := max(warmShare(m.dial.count(), minDials), warmShare(m.out.talk.count(), minTalks))
 	theta *= 1 - (1-warmupTheta)*warm
-	free := float64(s.Ready - s.Waiting - s.Reserve) // the reserve is inbound's
+	// Inbound callers arriving before τ_j take agents an answer would
+	// need (Poisson, so their count's variance is its mean).
+	if lam := s.InboundPerSec; lam > 0 {
+		for j := range M {
+			p.muN[j] += lam * m.tau[j]
+			p.vN[j] += lam * m.tau[j]
+		}
+	}
+	// Callers waiting take the next free agents. The rest of the reserve,
+	// c, is no agent an answer lacks: the engine gives a freed agent an
+	// answered outbound call first. It is the reservation rule, applied
+	// to the forecast: a call is placed only while, when it is answered,
+	// more than c agents are expected free (the median of the free count
+	// at its answer time, less the agent it takes, is at least c).
+	free := float64(s.Ready - s.Waiting - s.InboundWaiting)
+	c := float64(max(s.Reserve-s.InboundWaiting, 0))
 	limit := 4*s.LoggedIn + 1
 	n := 0
 	for k := 0; k < limit; k++ {
 		fk := float64(k)
-		risk := 0.0
+		risk, short := 0.0, 0.0
 		for j := range M {
 			pg := m.pNew[j]
 			mu := free - 1 + p.muD[j] - p.muN[j] - fk*pg
 			v := p.vD[j] + p.vN[j] + fk*pg*(1-pg)
 			risk += probBelowZero(mu, v)
+			if c > 0 {
+				short += probBelowZero(mu-c, v)
+			}
 		}
-		if risk/float64(M) > theta {
+		if risk/float64(M) > theta || short/float64(M) > 0.5 {
 			break
 		}
 		n++
@@ -322,17 +352,24 @@ func (p *Predictive) ObserveCall(rec *CallRecord) {
 		p.logTheta = min(max(p.logTheta, math.Log(1e-4)), math.Log(0.5))
 	}
 	if rec.Outcome == OutcomeCompleted && !rec.Stamps[CallConnected].IsZero() {
-		p.m.observeTalk(rec.EndedAt().Sub(rec.Stamps[CallConnected]))
+		p.m.observeTalk(&p.m.out, rec.EndedAt().Sub(rec.Stamps[CallConnected]))
 	}
 }
 
-func (p *Predictive) ObserveWrap(d time.Duration) { p.m.observeWrap(d) }
+func (p *Predictive) ObserveWrap(d time.Duration) { p.m.observeWrap(&p.m.out, d) }
+
+// ObserveInboundTalk and ObserveInboundWrap teach the estimates of how long
+// agents stay busy with inbound callers; they leave the dial estimates and
+// the threshold alone (pacing placed no such call).
+func (p *Predictive) ObserveInboundTalk(d time.Duration) { p.m.observeTalk(&p.m.in, d) }
+
+func (p *Predictive) ObserveInboundWrap(d time.Duration) { p.m.observeWrap(&p.m.in, d) }
 
 // LearnCall feeds a call from history to the estimates (answer probability
 // and delays, talk time) without touching the threshold's feedback.
 func (p *Predictive) LearnCall(rec *CallRecord) {
 	p.m.observeDial(rec)
 	if rec.Outcome == OutcomeCompleted && !rec.Stamps[CallConnected].IsZero() {
-		p.m.observeTalk(rec.EndedAt().Sub(rec.Stamps[CallConnected]))
+		p.m.observeTalk(&p.m.out, rec.EndedAt().Sub(rec.Stamps[CallConnected]))
 	}
 }

@@ -129,7 +129,7 @@ func (w *window) add(bin int, live bool) {
 type model struct {
 	cfg PredictiveConfig
 
-	dial, talk, wrap                 window
+	dial                             window
 	priorLive, priorOther            []float64
 	priorTalk, priorWrap             []float64
 	scratch1, scratch2, scratchOther []float64
@@ -148,12 +148,24 @@ type model struct {
 	p                 float64
 	dialAgeCap        float64 // seconds
 	liveCDF, otherCDF cdf
-	talkCDF, wrapCDF  cdf
 	tau, pNew         []float64
 	// tauFree is τ plus the connect deadline: an agent freed that much
 	// after an answer still takes the call in time.
-	tauFree      []float64
-	qTalk, qWrap ageTable
+	tauFree []float64
+	// out is learned from outbound calls and their wrap-ups; in from
+	// inbound ones, which a blended team takes too: callers' talk and
+	// wrap-up times are their own, and an agent on an inbound call frees
+	// for outbound work as surely as one on an outbound call.
+	out, in busyModel
+}
+
+// busyModel is how long agents stay busy with one kind of call: recent
+// talk and wrap-up (call end → READY) times, and from them, per age, the
+// probability of being free by each τ_j.
+type busyModel struct {
+	talk, wrap       window
+	talkCDF, wrapCDF cdf
+	qTalk, qWrap     ageTable
 }
 
 const (
@@ -170,8 +182,11 @@ const (
 func (m *model) init(cfg PredictiveConfig) {
 	m.cfg = cfg
 	m.sizeDial()
-	m.talk = newWindow(cfg.TalkWindow, maxTalkSeconds, false)
-	m.wrap = newWindow(cfg.WrapWindow, maxWrapSeconds, false)
+	for _, b := range []*busyModel{&m.out, &m.in} {
+		b.talk = newWindow(cfg.TalkWindow, maxTalkSeconds, false)
+		b.wrap = newWindow(cfg.WrapWindow, maxWrapSeconds, false)
+		b.qTalk.m, b.qWrap.m = cfg.Points, cfg.Points
+	}
 
 	// Priors: talk ~2 min and wrap ~15 s, exponential (the dial priors are
 	// sizeDial's). Weights are a few observations only.
@@ -181,7 +196,6 @@ func (m *model) init(cfg PredictiveConfig) {
 	m.warmWrap = expPrior(maxWrapSeconds, warmWrapMean, warmTalkWeight)
 	m.scratch1 = make([]float64, maxTalkSeconds)
 	m.scratch2 = make([]float64, maxWrapSeconds)
-	m.qTalk.m, m.qWrap.m = cfg.Points, cfg.Points
 	m.tau = make([]float64, cfg.Points)
 	m.tauFree = make([]float64, cfg.Points)
 	m.pNew = make([]float64, cfg.Points)
@@ -285,13 +299,13 @@ func (m *model) observeDial(rec *CallRecord) {
 	m.fresh++
 }
 
-func (m *model) observeTalk(d time.Duration) {
-	m.talk.add(int(d/time.Second), true)
+func (m *model) observeTalk(b *busyModel, d time.Duration) {
+	b.talk.add(int(d/time.Second), true)
 	m.fresh++
 }
 
-func (m *model) observeWrap(d time.Duration) {
-	m.wrap.add(int(d/time.Second), true)
+func (m *model) observeWrap(b *busyModel, d time.Duration) {
+	b.wrap.add(int(d/time.Second), true)
 	m.fresh++
 }
 
@@ -306,7 +320,6 @@ func addInto(dst, a, b []float64) []float64 {
 func (m *model) rebuild() {
 	m.fresh = 0
 	fd := warmShare(m.dial.count(), minDials)
-	ft := warmShare(m.talk.count(), minTalks)
 	live := addWarm(addInto(m.scratchOther, m.dial.hist, m.priorLive), m.warmLive, fd)
 	var nLive float64
 	for _, v := range live {
@@ -328,7 +341,6 @@ func (m *model) rebuild() {
 		m.pNew[j] = m.p * u
 		m.tauFree[j] = m.tau[j] + m.cfg.ConnectDeadline.Seconds()
 	}
-	maxTau := m.tauFree[M-1]
 
 	// Calls older than this have too few comparable calls behind them to
 	// estimate from; they are treated as if this old.
@@ -341,9 +353,19 @@ func (m *model) rebuild() {
 		m.dialAgeCap = float64(k)
 	}
 
-	m.talkCDF.fill(addWarm(addInto(m.scratch1, m.talk.hist, m.priorTalk), m.warmTalk, ft))
-	wrap := addWarm(addInto(m.scratch2, m.wrap.hist, m.priorWrap), m.warmWrap, ft)
-	m.wrapCDF.fill(wrap)
+	m.out.build(m)
+	m.in.build(m)
+}
+
+// build refreshes b's distributions and per-age tables from its
+// observations, m's priors and m's quadrature times.
+func (b *busyModel) build(m *model) {
+	M := m.cfg.Points
+	maxTau := m.tauFree[M-1]
+	ft := warmShare(b.talk.count(), minTalks)
+	b.talkCDF.fill(addWarm(addInto(m.scratch1, b.talk.hist, m.priorTalk), m.warmTalk, ft))
+	wrap := addWarm(addInto(m.scratch2, b.wrap.hist, m.priorWrap), m.warmWrap, ft)
+	b.wrapCDF.fill(wrap)
 	var wsum float64
 	for _, v := range wrap {
 		wsum += v
@@ -360,17 +382,17 @@ func (m *model) rebuild() {
 	}
 
 	// Talking agents: P(remaining talk + wrap ≤ τ | talked a so far).
-	n := supportEnd(m.talkCDF, tailSamples/float64(m.talk.count()+2))
-	m.qTalk.data = resize(m.qTalk.data, (n+1)*M)
+	n := supportEnd(b.talkCDF, tailSamples/float64(b.talk.count()+2))
+	b.qTalk.data = resize(b.qTalk.data, (n+1)*M)
 	for a := 0; a <= n; a++ {
-		row := m.qTalk.data[a*M : (a+1)*M]
-		ca := m.talkCDF[a]
+		row := b.qTalk.data[a*M : (a+1)*M]
+		ca := b.talkCDF[a]
 		surv := 1 - ca
 		for j := range M {
 			var q float64
 			for _, w := range short {
 				if x := m.tauFree[j] - w.mid; x > 0 {
-					q += w.mass * (m.talkCDF.at(float64(a)+x) - ca)
+					q += w.mass * (b.talkCDF.at(float64(a)+x) - ca)
 				}
 			}
 			row[j] = min(q/surv, 1)
@@ -378,13 +400,13 @@ func (m *model) rebuild() {
 	}
 
 	// Wrapping agents: P(wrap ≤ d + τ | wrapped d so far).
-	n = supportEnd(m.wrapCDF, tailSamples/float64(m.wrap.count()+2))
-	m.qWrap.data = resize(m.qWrap.data, (n+1)*M)
+	n = supportEnd(b.wrapCDF, tailSamples/float64(b.wrap.count()+2))
+	b.qWrap.data = resize(b.qWrap.data, (n+1)*M)
 	for d := 0; d <= n; d++ {
-		row := m.qWrap.data[d*M : (d+1)*M]
-		cd := m.wrapCDF[d]
+		row := b.qWrap.data[d*M : (d+1)*M]
+		cd := b.wrapCDF[d]
 		for j := range M {
-			row[j] = min((m.wrapCDF.at(float64(d)+m.tauFree[j])-cd)/(1-cd), 1)
+			row[j] = min((b.wrapCDF.at(float64(d)+m.tauFree[j])-cd)/(1-cd), 1)
 		}
 	}
 }

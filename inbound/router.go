@@ -171,6 +171,7 @@ type queueState struct {
 	waiting []*icall // in key order
 	lastRR  agents.ID
 	rate    ewma // arrivals per second
+	tally   slTally
 }
 
 type agentView struct {
@@ -309,6 +310,7 @@ func (r *Router) flush() {
 }
 
 func (r *Router) log(c *icall, kind EventKind, at time.Time, agent agents.ID, detail string) {
+	c.queue.tally.see(kind, c.entered, at, c.queue.cfg.SLThreshold)
 	if r.deps.Log == nil {
 		return
 	}
@@ -788,11 +790,16 @@ type Load struct {
 	Stop bool
 	// Waiting is how many callers wait for these agents.
 	Waiting int
+	// ArrivalsPerSec is the live rate of callers these agents take: each
+	// takes a free agent that outbound answers could otherwise have.
+	ArrivalsPerSec float64
 }
 
 // Load computes the reserve for a campaign's agents now: from the live
 // arrival rate of the queues they serve, the measured handle time and the
-// strictest service-level goal among those queues (Reserve).
+// strictest service level those queues need for the rest of the current
+// interval (Reserve, queueState.aimedSL), plus the agents the outcomes
+// show the model misses (slTally.extra).
 func (r *Router) Load(campaign int64, now time.Time) Load {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -812,9 +819,16 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 			served[q] = true
 		}
 	}
+	late := map[QueueID]int{}
 	for _, c := range r.waiting {
-		if served[c.queue.cfg.ID] && len(c.ringing) == 0 {
+		if !served[c.queue.cfg.ID] {
+			continue
+		}
+		if len(c.ringing) == 0 {
 			l.Waiting++
+		}
+		if now.Sub(c.entered) > c.queue.cfg.SLThreshold && !c.entered.Before(now.Truncate(slInterval)) {
+			late[c.queue.cfg.ID]++
 		}
 	}
 	switch r.cfg.Mode {
@@ -828,25 +842,26 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 		return l
 	}
 	in := ReserveInput{Agents: n, FreeAfterSec: r.handle.mean(r.cfg.FreeAfterPrior.Seconds())}
+	extra := 0
 	for qid := range served {
 		q := r.queues[qid]
 		share := r.campaignShare(q, campaign)
-		in.ArrivalsPerSec += q.rate.rate(now, r.cfg.RateWindow) * share
-		t, target := q.cfg.SLThreshold.Seconds(), q.cfg.SLTarget
+		rate := q.rate.rate(now, r.cfg.RateWindow)
+		in.ArrivalsPerSec += rate * share
+		t := q.cfg.SLThreshold.Seconds()
 		if in.ThresholdSec == 0 || t < in.ThresholdSec {
 			in.ThresholdSec = t
 		}
-		in.Target = max(in.Target, target)
+		// The goal is met per 30-minute interval (the wallboard's and
+		// the measure), not only on average: aim at what the
+		// rest of the current interval needs (queueState.aimedSL).
+		in.Target = max(in.Target, q.aimedSL(now, late[qid], rate))
+		extra = max(extra, int(math.Round(q.tally.extra)))
 	}
-	// The goal is met per 30-minute interval (the wallboard's and the
-	// issue's measure), not only on average: aim above the target by the
-	// one-sided 95% margin of an interval's share, and count the time
-	// agents take to accept an offer as part of the wait.
-	if perInterval := in.ArrivalsPerSec * slInterval.Seconds(); perInterval >= 1 && in.Target < 1 {
-		in.Target = min(in.Target+1.645*math.Sqrt(in.Target*(1-in.Target)/perInterval), maxAimedSL)
-	}
+	// Count the time agents take to accept an offer as part of the wait.
 	in.ThresholdSec = max(in.ThresholdSec-r.answer.mean(0), minAimedThreshold.Seconds())
-	l.Reserve = Reserve(in) + l.Waiting
+	l.Reserve = min(Reserve(in)+extra, n) + l.Waiting
+	l.ArrivalsPerSec = in.ArrivalsPerSec
 	return l
 }
 

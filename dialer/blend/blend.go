@@ -71,7 +71,7 @@ func (e Engines) AgentChanged(agent agents.ID, campaign dialer.CampaignID, s age
 
 func (e Engines) Load(campaign dialer.CampaignID, now time.Time) dialer.InboundLoad {
 	l := e.R.Load(int64(campaign), now)
-	return dialer.InboundLoad{Reserve: l.Reserve, Stop: l.Stop}
+	return dialer.InboundLoad{Reserve: l.Reserve, Stop: l.Stop, Waiting: l.Waiting, ArrivalsPerSec: l.ArrivalsPerSec}
 }
 
 func (e Engines) Dedicated(agent agents.ID) bool { return e.R.Dedicated(agent) }

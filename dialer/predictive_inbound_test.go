@@ -1,0 +1,64 @@
+package dialer_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pacer-dialer/pacer/dialer"
+)
+
+// blendSnap is a trained campaign's floor with ready agents free and the
+// busy ones given.
+func blendSnap(ready int, busy []dialer.BusyAgent) *dialer.Snapshot {
+	return &dialer.Snapshot{Now: t0.Add(10 * time.Hour), LoggedIn: ready + len(busy), Ready: ready, InCall: len(busy), Busy: busy,
+		Budget: dialer.BudgetState{Target: 0.03, Live: 1000, Remaining: 12}, RingTimeout: 25 * time.Second}
+}
+
+// Agents on inbound calls free on the inbound callers' clock, not the
+// campaign's: with inbound calls of 30 s learned, agents 28 s into one are
+// about to free and the policy dials ahead of them; the same agents 28 s
+// into the campaign's 2.5-minute calls are not, and it does not.
+func TestPredictiveDialsAheadOfAgentsFinishingInboundCalls(t *testing.T) {
+	t.Parallel()
+	p := trainedPredictive(t)
+	for range 100 {
+		p.ObserveInboundTalk(30 * time.Second)
+		p.ObserveInboundWrap(2 * time.Second)
+	}
+	busy := func(inbound bool) []dialer.BusyAgent {
+		b := make([]dialer.BusyAgent, 8)
+		for i := range b {
+			b[i] = dialer.BusyAgent{Talking: true, Inbound: inbound, Age: 28 * time.Second}
+		}
+		return b
+	}
+	in := p.Decide(blendSnap(0, busy(true)))
+	out := p.Decide(blendSnap(0, busy(false)))
+	require.Zero(t, out, "nobody frees within an answer delay")
+	require.Greater(t, in, 2, "eight agents end their inbound calls within seconds")
+}
+
+// What inbound needs comes off what outbound may count on: callers
+// waiting take agents one for one, callers arriving before an answer take
+// agents too, and the reserve c holds agents back from new dials.
+func TestPredictiveLeavesInboundItsAgents(t *testing.T) {
+	t.Parallel()
+	p := trainedPredictive(t)
+	plain := p.Decide(blendSnap(8, nil))
+
+	waiting := blendSnap(8, nil)
+	waiting.Reserve, waiting.InboundWaiting = 2, 2
+	require.Equal(t, p.Decide(blendSnap(6, nil)), p.Decide(waiting), "two callers waiting are two agents fewer")
+
+	arriving := blendSnap(8, nil)
+	arriving.InboundPerSec = 0.2 // one caller every 5 s
+	require.Less(t, p.Decide(arriving), plain)
+
+	reserved := blendSnap(8, nil)
+	reserved.Reserve = 6
+	n := p.Decide(reserved)
+	require.Less(t, n, plain)
+	require.GreaterOrEqual(t, n, 8-6, "never below power 1.0 on the agents outside the reserve")
+}
