@@ -10,10 +10,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/blend"
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/inbound"
+	"github.com/pacer-dialer/pacer/web"
 )
 
 // DemoQueue and DemoDID are the queue and number `pacer serve` creates on a
@@ -55,7 +57,45 @@ func newInboundSide(pool *pgxpool.Pool, clock dialer.Clock, logger *slog.Logger)
 	if s.Callers, err = sim.NewCallers(s.Router, clock, sim.CallersConfig{}); err != nil {
 		return nil, err
 	}
+	s.Callers.Match = matchCaller(pool)
 	return s, nil
+}
+
+// matchCaller finds a caller's leads by their number, for every way a
+// caller comes in (the simulated carrier now, a SIP trunk later).
+func matchCaller(pool *pgxpool.Pool) func(context.Context, string) ([]inbound.LeadMatch, agents.ID, error) {
+	return func(ctx context.Context, from string) ([]inbound.LeadMatch, agents.ID, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		leads, err := campaigns.CallerLeads(ctx, pool, from)
+		if err != nil {
+			return nil, 0, err
+		}
+		out := make([]inbound.LeadMatch, len(leads))
+		for i, l := range leads {
+			out[i] = inbound.LeadMatch{Lead: int64(l.Lead), Campaign: int64(l.Campaign), Name: l.Name}
+		}
+		return out, agents.ID(campaigns.LastAgent(leads)), nil
+	}
+}
+
+// simInbound is web.SimInbound over the simulated carrier's callers.
+type simInbound struct {
+	callers *sim.Callers
+	log     *slog.Logger
+}
+
+func (s simInbound) InjectCaller(ctx context.Context, did, from string) error {
+	_, err := s.callers.Inject(ctx, did, from)
+	switch {
+	case errors.Is(err, inbound.ErrUnknownDID):
+		return fmt.Errorf("%w: %v", web.ErrNoQueue, err)
+	case errors.Is(err, sim.ErrUnmatched):
+		// Queued all the same: the agent sees the number without a name.
+		s.log.Warn("simulated caller not matched to leads", "from", from, "err", err)
+		return nil
+	}
+	return err
 }
 
 // lineOf defers the router's CallerLine to the callers made after it.
