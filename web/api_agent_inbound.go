@@ -186,12 +186,19 @@ func (s *Server) apiAgentDND(c *fiber.Ctx) error {
 // simulated carrier when that carries the calls.
 type SimInbound interface {
 	// InjectCaller makes a caller from the number from ring did; a number
-	// no queue answers wraps ErrNoQueue.
+	// no queue answers wraps ErrNoQueue, and ErrNoSimCarrier says no
+	// campaign takes simulated callers.
 	InjectCaller(ctx context.Context, did, from string) error
 }
 
-// ErrNoQueue: no inbound queue answers the number dialled.
-var ErrNoQueue = errors.New("no queue answers this number")
+// Errors a SimInbound wraps.
+var (
+	// ErrNoQueue: no inbound queue answers the number dialled.
+	ErrNoQueue = errors.New("no queue answers this number")
+	// ErrNoSimCarrier: no campaign runs on the simulated carrier, so a
+	// simulated caller could reach no agent.
+	ErrNoSimCarrier = errors.New("the simulated carrier is not in use")
+)
 
 type simInboundRequest struct {
 	DID  string `json:"did"`
@@ -214,12 +221,15 @@ func (s *Server) apiSimInbound(c *fiber.Ctx) error {
 		return apiError(fiber.StatusBadRequest, "from: %v", err)
 	}
 	if s.simInbound == nil {
-		return apiError(fiber.StatusConflict, "the simulated carrier is not in use on this node (calls come in through a SIP trunk), so it has no callers to inject")
+		return apiError(fiber.StatusConflict, "the simulated carrier is not in use on this node, so it has no callers to inject")
 	}
-	if err := s.simInbound.InjectCaller(c.UserContext(), did, from); err != nil {
-		if errors.Is(err, ErrNoQueue) {
-			return apiError(fiber.StatusNotFound, "no queue answers %s: route the number to a queue first", did)
-		}
+	err = s.simInbound.InjectCaller(c.UserContext(), did, from)
+	switch {
+	case errors.Is(err, ErrNoQueue):
+		return apiError(fiber.StatusNotFound, "no queue answers %s: route the number to a queue first", did)
+	case errors.Is(err, ErrNoSimCarrier):
+		return apiError(fiber.StatusConflict, "%v: inbound calls come in through the SIP trunk, so there is no simulated caller to inject", err)
+	case err != nil:
 		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"did": did, "from": from})

@@ -41,7 +41,7 @@ type inboundSide struct {
 // newInboundSide builds the router (not yet fed: Start does that). Engines
 // reach it through Engines(); the manager must be handed to Attach before
 // Start.
-func newInboundSide(pool *pgxpool.Pool, clock dialer.Clock, logger *slog.Logger) (*inboundSide, error) {
+func newInboundSide(pool *pgxpool.Pool, clock dialer.Clock, callers sim.CallersConfig, logger *slog.Logger) (*inboundSide, error) {
 	s := &inboundSide{
 		Queues: inbound.NewQueueStore(pool),
 		Events: inbound.NewEventStore(pool),
@@ -54,7 +54,7 @@ func newInboundSide(pool *pgxpool.Pool, clock dialer.Clock, logger *slog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	if s.Callers, err = sim.NewCallers(s.Router, clock, sim.CallersConfig{}); err != nil {
+	if s.Callers, err = sim.NewCallers(s.Router, clock, callers); err != nil {
 		return nil, err
 	}
 	s.Callers.Match = matchCaller(pool)
@@ -82,11 +82,35 @@ func matchCaller(pool *pgxpool.Pool) func(context.Context, string) ([]inbound.Le
 // simInbound is web.SimInbound over the simulated carrier's callers.
 type simInbound struct {
 	callers *sim.Callers
+	pool    *pgxpool.Pool
+	mgr     *dialer.Manager
 	log     *slog.Logger
 }
 
+// InjectCaller queues a simulated caller, if any campaign running on this
+// node dials through the simulated carrier: only those campaigns' agents
+// can be bridged to one (a campaign on a SIP trunk takes its callers from
+// the trunk).
 func (s simInbound) InjectCaller(ctx context.Context, did, from string) error {
-	_, err := s.callers.Inject(ctx, did, from)
+	list, err := campaigns.List(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	simulated := false
+	for _, c := range list {
+		if _, running := s.mgr.Running(dialer.CampaignID(c.ID)); !running {
+			continue
+		}
+		ts, err := campaigns.CampaignTrunks(ctx, s.pool, c.ID)
+		if err != nil {
+			return err
+		}
+		simulated = simulated || len(ts) == 0
+	}
+	if !simulated {
+		return fmt.Errorf("%w: every campaign running on this node dials through a SIP trunk", web.ErrNoSimCarrier)
+	}
+	_, err = s.callers.Inject(ctx, did, from)
 	switch {
 	case errors.Is(err, inbound.ErrUnknownDID):
 		return fmt.Errorf("%w: %v", web.ErrNoQueue, err)

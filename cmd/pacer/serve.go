@@ -212,6 +212,8 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 	var draining atomic.Bool
 	var server atomic.Pointer[web.Server]
 	o.engine.onManager = func(m *dialer.Manager) { mgr = m }
+	var in *inboundSide
+	o.engine.onInbound = func(s *inboundSide) { in = s }
 	o.engine.jobs = runner
 	if o.db.dataDir != "" {
 		// One spool per data directory: a restart replays what the last
@@ -245,6 +247,9 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 			}
 			return false, nil
 		}, logger)
+	}
+	if in != nil && mgr != nil {
+		deps.SimInbound = simInbound{callers: in.Callers, pool: db.pool, mgr: mgr, log: logger}
 	}
 	deps.Checks = []web.Check{
 		{Name: "database", Func: func(ctx context.Context) error { return db.pool.Ping(ctx) }},

@@ -70,7 +70,7 @@ function overviewRow(st) {
   return el('tr', { 'data-campaign': st.campaign_id, 'data-running': st.running ? 'yes' : 'no' },
     el('th', {}, el('a', { href: '/supervise?campaign=' + st.campaign_id, text: st.name })),
     el('td', { text: st.status + (st.running ? '' : ' (no loop here)') }),
-    el('td', { class: 'num', text: [by.READY || 0, (by.INCALL || 0) + (by.RINGING || 0) + (by.DIALING || 0), by.DISPO || 0, by.PAUSED || 0].join(' / ') }),
+    el('td', { class: 'num', text: [by.READY || 0, (by.INCALL || 0) + (by.RINGING || 0) + (by.DIALING || 0), by.DISPO || 0, (by.PAUSED || 0) + (by.DND || 0)].join(' / ') }),
     el('td', { class: 'num', text: String(st.lines || 0) }),
     el('td', { class: 'num', text: level(st.dial_level) }),
     el('td', { class: 'num', text: pct(st.today_answer_rate) }),
@@ -156,6 +156,7 @@ function agentsNow() {
 function stateText(a) {
   let t = a.state;
   if (a.state === 'PAUSED' && a.pause_code) t += ' (' + a.pause_code + ')';
+  if (a.state === 'DND') t = 'DND (do not disturb)';
   if (a.pause_pending) t += ' · pause after call';
   return t;
 }
