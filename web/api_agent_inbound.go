@@ -228,7 +228,7 @@ func (s *Server) apiSimInbound(c *fiber.Ctx) error {
 	case errors.Is(err, ErrNoQueue):
 		return apiError(fiber.StatusNotFound, "no queue answers %s: route the number to a queue first", did)
 	case errors.Is(err, ErrNoSimCarrier):
-		return apiError(fiber.StatusConflict, "%v: inbound calls come in through the SIP trunk, so there is no simulated caller to inject", err)
+		return apiError(fiber.StatusConflict, "%v, so no agent could take a simulated caller", err)
 	case err != nil:
 		return err
 	}

@@ -108,7 +108,8 @@ func (s simInbound) InjectCaller(ctx context.Context, did, from string) error {
 		simulated = simulated || len(ts) == 0
 	}
 	if !simulated {
-		return fmt.Errorf("%w: every campaign running on this node dials through a SIP trunk", web.ErrNoSimCarrier)
+		return fmt.Errorf("%w: no campaign running on this node dials through it (none runs, or each dials through a SIP trunk)",
+			web.ErrNoSimCarrier)
 	}
 	_, err = s.callers.Inject(ctx, did, from)
 	switch {
