@@ -51,6 +51,7 @@ func TestBrowserInboundOffer(t *testing.T) {
 	defer stop()
 	var out struct {
 		OfferedFirst  string `json:"offered_first"`
+		TabAlert      bool   `json:"tab_alert"`
 		Rejected      bool
 		Accepted      bool
 		DND           bool
@@ -59,7 +60,7 @@ func TestBrowserInboundOffer(t *testing.T) {
 	}
 	b.script("inbound_offer.mjs", &out, "CALLER="+caller, "DID="+DemoDID, "CALLER_NAME="+name)
 	require.Equal(t, "agent1", out.OfferedFirst)
-	require.True(t, out.Rejected && out.Accepted && out.DND && out.Dispositioned && out.DNDOff)
+	require.True(t, out.TabAlert && out.Rejected && out.Accepted && out.DND && out.Dispositioned && out.DNDOff)
 	stop() // the queue events are written behind: stopping writes the rest
 
 	var direction, agent, disposition, notes, phone string

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { base, shots, browser, login, btn, run } from './lib.mjs';
 
 const caller = process.env.CALLER, did = process.env.DID, name = process.env.CALLER_NAME;
-const out = { offered_first: '', rejected: false, accepted: false, dnd: false, dispositioned: false, dnd_off: false };
+const out = { offered_first: '', tab_alert: false, rejected: false, accepted: false, dnd: false, dispositioned: false, dnd_off: false };
 
 async function agent(user, viewport) {
   const { page } = await browser({ viewport });
@@ -56,6 +56,9 @@ await run(out, async () => {
   }, [did, caller]);
   assert.equal(status, 202);
 
+  // agent2's tab is in the background when the call reaches them.
+  await a2.evaluate(() => Object.defineProperty(document, 'hidden', { value: true, configurable: true }));
+
   await seesOffer(a1);
   out.offered_first = 'agent1';
   assert.equal(await a2.locator('#agent-state').getAttribute('data-state'), 'READY', 'one agent rings at a time');
@@ -65,6 +68,15 @@ await run(out, async () => {
 
   // The call rings agent2 at once; agent1 is in Do not disturb.
   await seesOffer(a2);
+  // A background tab alerts in its title and favicon until looked at.
+  assert.equal(await a2.title(), '● Incoming call – Agent · Pacer');
+  assert.match(await a2.locator('#favicon').getAttribute('href'), /favicon-alert\.svg$/);
+  await a2.evaluate(() => {
+    Object.defineProperty(document, 'hidden', { value: false, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  assert.equal(await a2.title(), 'Agent · Pacer');
+  out.tab_alert = true;
   await shot(a2, 'inbound-offer-narrow');
   await a1.locator('#agent-state[data-state="DND"]', { hasText: 'DO NOT DISTURB' }).waitFor();
   assert.equal(await btn(a1, 'End do not disturb').getAttribute('aria-pressed'), 'true');
