@@ -781,6 +781,11 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 	if err != nil {
 		return engineError(err)
 	}
+	if v.Call != nil && v.Call.Inbound && in.Callback != nil {
+		// The engine's inbound call holds no lead to call back (an attached
+		// lead is the workspace's): a callback would silently not happen.
+		return apiError(fiber.StatusConflict, "a callback cannot be scheduled from an inbound call yet; choose a disposition without one")
+	}
 	// Refuse bad input before anything changes (the pause below).
 	if _, err := campaigns.CheckDisposition(ctx, s.db, campaigns.ID(campaign), in, s.clock.Now(), false); err != nil {
 		return dispositionError(err)
