@@ -98,12 +98,17 @@ function renderInboundLead() {
   const lead = call.lead || {};
   setText('inbound-attached', attached ? '· lead #' + attached + ' ' + [lead.first_name, lead.last_name].filter(Boolean).join(' ') : '');
   const leads = inb.leads || [];
-  $('inbound-choose').hidden = !!attached || leads.length === 0;
+  // Several leads: the agent attaches the one calling (and may change
+  // their mind); none: they make one from the call.
+  const others = leads.filter((l) => l.lead_id !== attached);
+  $('inbound-choose').hidden = others.length === 0 || (attached && leads.length < 2);
+  setText('inbound-choose-text', attached ? 'Not them? This number is also:' : leads.length > 1
+    ? 'This number is several leads: attach the one calling.' : 'Attach the caller\'s lead:');
   $('inbound-create').hidden = !!attached || leads.length > 0;
-  const key = call.id + ':' + leads.map((l) => l.lead_id).join(',');
+  const key = call.id + ':' + attached + ':' + leads.map((l) => l.lead_id).join(',');
   if (key === leadsFor) return;
   leadsFor = key;
-  $('inbound-lead-options').replaceChildren(...leads.map((l) => {
+  $('inbound-lead-options').replaceChildren(...others.map((l) => {
     const b = el('button', { type: 'button', text: 'Attach ' + (l.name || '(no name)') + ' · lead #' + l.lead_id, 'data-lead': l.lead_id });
     b.addEventListener('click', () => run(() => api('POST', '/agent/inbound/lead', { lead_id: l.lead_id })));
     return b;
