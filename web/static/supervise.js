@@ -218,7 +218,7 @@ function confirmForce(kind, agent, name, state) {
   pending = { kind, agent };
   set('force-title', kind === 'pause' ? 'Force pause' : 'Force logout');
   set('force-text', kind === 'pause'
-    ? (state === 'READY' ? name + ' is READY and will be PAUSED (code SUPERVISOR) at once.' : name + ' is ' + state + ': the pause is taken after this call, when its disposition is saved.')
+    ? (state === 'READY' || state === 'DND' ? name + ' is ' + state + ' and will be PAUSED (code SUPERVISOR) at once.' : name + ' is ' + state + ': the pause is taken after this call, when its disposition is saved.')
     : name + ' is ' + state + ' and will be logged out of this campaign.');
   set('force-confirm', kind === 'pause' ? 'Force pause' : 'Force logout');
   $('force-reason').value = '';
@@ -318,7 +318,7 @@ function drawCharts() {
   const n = Math.max(1, ...points.map((p) => p.ready + p.incall + p.dispo + p.paused));
   chart($('chart-agents'), $('legend-agents'), [
     { name: 'READY', color: 'green', fn: (p) => p.ready }, { name: 'in call', color: 'blue', fn: (p) => p.incall },
-    { name: 'wrap-up', color: 'amber', fn: (p) => p.dispo }, { name: 'PAUSED', color: 'grey', fn: (p) => p.paused }],
+    { name: 'wrap-up', color: 'amber', fn: (p) => p.dispo }, { name: 'PAUSED (with DND)', color: 'grey', fn: (p) => p.paused }],
   Math.ceil(n), (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)), from, to);
 }
 for (const b of document.querySelectorAll('.range button')) {
