@@ -85,6 +85,13 @@
 // lead and in preview_skips, which the campaign's per-agent hourly cap
 // counts (preview_skip.go, migration 0017).
 //
+// An inbound caller is matched to leads by number (caller_match.go):
+// CallerLeads finds every lead with the caller's number in any campaign,
+// most recently talked to first, with the agent of each one's last
+// connected call (read from package dialer's calls table: the sticky agent,
+// LastAgent); InboundLead makes a caller no lead has a lead of the
+// campaign's manual list, with the name the agent took down.
+//
 // Two append-only logs keep what a manager may be asked about later:
 // EditDisposition logs each change to a disposition (disposition_changes),
 // and the dnc table records its own adds and removes in dnc_events by

@@ -108,7 +108,14 @@ func ManualLead(ctx context.Context, db TxDB, c *Campaign, phone string, now tim
 	if err := CheckNumber(ctx, db, c, phone, now); err != nil {
 		return 0, err
 	}
-	err = pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+	return manualListLead(ctx, db, c, phone, "", "", now)
+}
+
+// manualListLead returns campaign c's lead with phone, adding it (with a
+// name) to the campaign's manual list when there is none.
+func manualListLead(ctx context.Context, db TxDB, c *Campaign, phone, first, last string, now time.Time) (LeadID, error) {
+	var id LeadID
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO lead_lists (campaign_id, name, format, status, finished_at)
 VALUES ($1, $2, 'manual', 'ready', $3) ON CONFLICT (campaign_id) WHERE format = 'manual' DO NOTHING`,
 			c.ID, ManualListName, now); err != nil {
@@ -132,9 +139,9 @@ VALUES ($1, $2, 'manual', 'ready', $3) ON CONFLICT (campaign_id) WHERE format = 
 		if err != nil {
 			return err
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO leads (id, campaign_id, list_id, line, phone, tz_group)
-SELECT nextval('leads_shared_id_seq'), $1, $2, imported + 1, $3, $4 FROM lead_lists WHERE id = $2 RETURNING id`,
-			c.ID, list, phone, group).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO leads (id, campaign_id, list_id, line, phone, tz_group, first_name, last_name)
+SELECT nextval('leads_shared_id_seq'), $1, $2, imported + 1, $3, $4, $5, $6 FROM lead_lists WHERE id = $2 RETURNING id`,
+			c.ID, list, phone, group, first, last).Scan(&id); err != nil {
 			return fmt.Errorf("add %s to the manual list of campaign %d: %w", phone, c.ID, err)
 		}
 		_, err = tx.Exec(ctx, `UPDATE lead_lists SET rows_read = rows_read + 1, imported = imported + 1 WHERE id = $1`, list)

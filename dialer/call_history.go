@@ -27,16 +27,18 @@ type HistoryCall struct {
 	DurationS float64 `json:"duration_s"`
 	// Notes are the agent's notes saved with the disposition.
 	Notes string `json:"notes"`
+	// Direction is outbound (dialled) or inbound (the caller dialled in).
+	Direction string `json:"direction"`
 }
 
 const historyColumns = `id, campaign_id, lead_id, phone, agent_id, coalesce(outcome, ''), coalesce(disposition, ''),
 	dialed_at, connected_at, ended_at,
-	coalesce(extract(epoch FROM ended_at - coalesce(connected_at, dialed_at)), 0)::float8, notes`
+	coalesce(extract(epoch FROM ended_at - coalesce(connected_at, dialed_at)), 0)::float8, notes, direction`
 
 func scanHistory(row pgx.CollectableRow) (HistoryCall, error) {
 	var h HistoryCall
 	err := row.Scan(&h.ID, &h.Campaign, &h.Lead, &h.Phone, &h.Agent, &h.Outcome, &h.Disposition, &h.DialedAt,
-		&h.ConnectedAt, &h.EndedAt, &h.DurationS, &h.Notes)
+		&h.ConnectedAt, &h.EndedAt, &h.DurationS, &h.Notes, &h.Direction)
 	return h, err
 }
 

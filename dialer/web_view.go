@@ -32,6 +32,9 @@ type AgentView struct {
 	// Call is the agent's open call, the preview lead offered to them, or
 	// (in DISPO) the call their disposition will close; nil when none.
 	Call *AgentCallView
+	// Inbound is the inbound caller ringing the agent (state RINGING), nil
+	// when none: Call is then nil, the agent answers with accept or reject.
+	Inbound *InboundOffer
 }
 
 // AgentCallView is the call on an agent's screen.
@@ -52,6 +55,10 @@ type AgentCallView struct {
 	// Guest: the conference is Party's (an agent's), who can leave the
 	// customer to this agent or end it; the guest's controls are refused.
 	Guest bool
+	// Inbound: a caller who dialled in through Queue; Number is then the
+	// caller's, and Lead is 0 (the call holds no lead of its own).
+	Inbound bool
+	Queue   int64
 }
 
 // AgentView reports one agent's live state.
@@ -69,7 +76,7 @@ func (l *Loop) AgentView(ctx context.Context, id agents.ID) (AgentView, error) {
 		case s.call != nil:
 			c := s.call
 			cv := &AgentCallView{ID: c.ID, Lead: c.Lead.ID, Number: c.Lead.Number, Start: c.Stamps[CallDialing],
-				Muted: c.Muted, Party: c.Party, Guest: c.guest()}
+				Muted: c.Muted, Party: c.Party, Guest: c.guest(), Inbound: c.Inbound, Queue: c.Queue}
 			if c.TransferredFrom != 0 {
 				cv.Start = c.Stamps[CallConnected] // theirs since it was handed to them
 			}
@@ -93,11 +100,19 @@ func (l *Loop) AgentView(ctx context.Context, id agents.ID) (AgentView, error) {
 				cv.Start = t
 			}
 			v.Call = cv
+		case s.inOffered && a.State() == agents.Ringing:
+			off := s.inOffer
+			off.Leads = append([]InboundLead(nil), off.Leads...)
+			v.Inbound = &off
 		case s.offered && a.State() == agents.Ringing:
 			v.Call = &AgentCallView{Lead: s.offer.ID, Number: s.offer.Number, State: "preview", Start: a.StateSince()}
 		case a.State() == agents.Dispo:
 			if c := l.eng.dispositionCall(id); c != nil {
-				v.Call = &AgentCallView{ID: c.ID, Lead: c.Lead.ID, State: "ended", Start: a.CallStart()}
+				v.Call = &AgentCallView{ID: c.ID, Lead: c.Lead.ID, State: "ended", Start: a.CallStart(),
+					Inbound: c.Inbound, Queue: c.Queue}
+				if c.Inbound {
+					v.Call.Number = c.Lead.Number // the caller's: an inbound call has no lead to read it from
+				}
 			}
 		}
 		return nil
@@ -164,4 +179,20 @@ func (l *Loop) ManualDial(ctx context.Context, id agents.ID, lead campaigns.Lead
 		return 0, err
 	}
 	return call, nil
+}
+
+// DND switches the agent's do-not-disturb on (from READY or PAUSED: no
+// offers, no outbound calls) or off (back to where they were). Any other
+// state is refused with the agents package's IllegalTransitionError.
+func (l *Loop) DND(ctx context.Context, id agents.ID, on bool) error {
+	ev := agents.Event{Kind: agents.EvDNDOff}
+	if on {
+		ev.Kind = agents.EvDND
+	}
+	return l.do(ctx, func(ctx context.Context) error {
+		if l.eng.Agent(id) == nil {
+			return fmt.Errorf("agent %d, campaign %d: %w", id, l.cfg.Engine.Campaign, ErrAgentNotInCampaign)
+		}
+		return l.eng.HandleAgent(ctx, id, ev)
+	})
 }

@@ -21,6 +21,8 @@ func engineError(err error) error {
 		return nil
 	case errors.Is(err, ErrNoCall):
 		return apiError(fiber.StatusNotFound, "%v", err)
+	case errors.Is(err, ErrCallerGone):
+		return apiError(fiber.StatusConflict, "The caller hung up before you could take the call; you are READY")
 	case errors.Is(err, ErrInvalid):
 		return apiError(fiber.StatusBadRequest, "%v", err)
 	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrConflict), errors.Is(err, ErrBusy):
@@ -431,6 +433,9 @@ func (s *Server) agentState(c *fiber.Ctx) (fiber.Map, error) {
 	out := fiber.Map{"agent_id": agent, "campaign_id": campaign, "state": v.State, "since": v.Since,
 		"pause_code": v.PauseCode, "pause_pending": v.PausePending, "on_hold": v.OnHold, "session": v.Session,
 		"muted": v.Call != nil && v.Call.Muted, "now": s.clock.Now()}
+	if v.Inbound != nil {
+		out["inbound"] = v.Inbound
+	}
 	if err := s.addWorkspaceLimits(c.UserContext(), out, campaign, v); err != nil {
 		return nil, err
 	}
@@ -481,6 +486,12 @@ func (s *Server) currentCall(c *fiber.Ctx) (int64, AgentView, error) {
 	if err != nil {
 		return campaign, AgentView{}, nil
 	}
+	if v.Call != nil && v.Call.Inbound && v.Call.Lead == 0 && s.db != nil {
+		// The lead the agent attached to the inbound call is its lead on screen.
+		if v.Call.Lead, err = attachedLead(c.UserContext(), s.db, campaign, agent, v.Call.ID); err != nil {
+			return 0, AgentView{}, err
+		}
+	}
 	return campaign, v, nil
 }
 
@@ -502,6 +513,11 @@ func (s *Server) apiAgentCall(c *fiber.Ctx) error {
 	out := fiber.Map{"id": v.Call.ID, "state": v.Call.State, "start": v.Call.Start, "campaign_id": campaign,
 		"on_hold": v.OnHold, "muted": v.Call.Muted, "conference": conference, "conference_guest": v.Call.Guest,
 		"agent_state": v.State}
+	if v.Call.Inbound {
+		if err := s.inboundCallView(ctx, out, v); err != nil {
+			return err
+		}
+	}
 	lead, err := campaigns.GetLead(ctx, s.db, campaigns.LeadID(v.Call.Lead))
 	if err == nil {
 		out["lead"] = lead
@@ -614,6 +630,9 @@ func (s *Server) apiAgentCallAction(c *fiber.Ctx) error {
 	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
 	if err != nil {
 		return apiError(fiber.StatusNotFound, "you have no call")
+	}
+	if action == "accept" || action == "reject" {
+		return s.answerOffer(c, campaign, agent, v, action, req.LeadID)
 	}
 	if action == "dial" && v.Call == nil {
 		if v.State != agents.Ready {
@@ -761,6 +780,11 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
 	if err != nil {
 		return engineError(err)
+	}
+	if v.Call != nil && v.Call.Inbound && in.Callback != nil {
+		// The engine's inbound call holds no lead to call back (an attached
+		// lead is the workspace's): a callback would silently not happen.
+		return apiError(fiber.StatusConflict, "a callback cannot be scheduled from an inbound call yet; choose a disposition without one")
 	}
 	// Refuse bad input before anything changes (the pause below).
 	if _, err := campaigns.CheckDisposition(ctx, s.db, campaigns.ID(campaign), in, s.clock.Now(), false); err != nil {

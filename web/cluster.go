@@ -80,6 +80,7 @@ var errorKinds = []struct {
 }{
 	{"not_running", ErrNotRunning}, {"not_logged_in", ErrNotLoggedIn}, {"no_call", ErrNoCall},
 	{"conflict", ErrConflict}, {"invalid", ErrInvalid}, {"busy", ErrBusy},
+	{"caller_gone", ErrCallerGone},
 	{"unknown_disposition", campaigns.ErrUnknownDisposition}, {"system_disposition", campaigns.ErrSystemDisposition},
 	{"not_agents_call", campaigns.ErrNotAgentsCall}, {"already_dispositioned", campaigns.ErrAlreadyDispositioned},
 	{"no_call_to_disposition", campaigns.ErrNoCallToDisposition}, {"callback_required", campaigns.ErrCallbackRequired},

@@ -31,10 +31,18 @@ const (
 	// refused with ErrBusy, checked in the campaign's loop so no call can
 	// slip in between the check and the logout.
 	ActLogoutIdle
+	// ActAccept and ActReject answer the inbound call offered to the agent
+	// (ErrCallerGone when the caller hung up meanwhile); ActDND and
+	// ActDNDOff switch do-not-disturb on (from READY or PAUSED) and off.
+	ActAccept
+	ActReject
+	ActDND
+	ActDNDOff
 	numAgentActions
 )
 
-var agentActionNames = [numAgentActions]string{"", "ready", "pause", "logout", "session_lost", "dial", "skip", "logout_idle"}
+var agentActionNames = [numAgentActions]string{"", "ready", "pause", "logout", "session_lost", "dial", "skip", "logout_idle",
+	"accept", "reject", "dnd", "dnd_off"}
 
 func (a AgentAction) String() string {
 	if a < numAgentActions {
@@ -121,6 +129,9 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrBusy: the agent is on a call, ringing or in wrap-up.
 	ErrBusy = errors.New("agent is busy with a call")
+	// ErrCallerGone: the agent accepted an inbound call whose caller had
+	// just hung up; the agent is READY again.
+	ErrCallerGone = errors.New("the caller hung up")
 )
 
 // AgentView is an agent's live state.
@@ -133,6 +144,31 @@ type AgentView struct {
 	OnHold       bool         `json:"on_hold"`
 	Session      Session      `json:"session"`
 	Call         *CallView    `json:"call,omitempty"`
+	// Inbound is the inbound call ringing the agent (state RINGING; Call
+	// is then nil), answered with ActAccept or ActReject.
+	Inbound *InboundOffer `json:"inbound,omitempty"`
+}
+
+// InboundOffer is an inbound caller offered to an agent: the number they
+// dialled and its queue, who they are, and how long the offer rings.
+type InboundOffer struct {
+	Queue     int64     `json:"queue_id"`
+	QueueName string    `json:"queue"`
+	DID       string    `json:"did"`
+	From      string    `json:"from"`
+	Entered   time.Time `json:"entered"`
+	RingS     float64   `json:"ring_s"`
+	// RejectToDND: rejecting (or letting it ring out) puts the agent in DND.
+	RejectToDND bool `json:"reject_to_dnd"`
+	// Leads are the leads whose number is the caller's.
+	Leads []CallerLead `json:"leads"`
+}
+
+// CallerLead is a lead whose number matched an inbound caller's.
+type CallerLead struct {
+	Lead     campaigns.LeadID `json:"lead_id"`
+	Campaign int64            `json:"campaign_id"`
+	Name     string           `json:"name"`
 }
 
 // Session is an agent's accounting since login, in seconds.
@@ -163,6 +199,10 @@ type CallView struct {
 	Guest bool `json:"guest,omitempty"`
 	// Callback is set when a preview is one of the agent's callbacks.
 	Callback *campaigns.Callback `json:"callback,omitempty"`
+	// Inbound: the caller dialled in through Queue; Number is theirs, and
+	// Lead is 0 (a lead is attached by the workspace, not the engine).
+	Inbound bool  `json:"inbound,omitempty"`
+	Queue   int64 `json:"queue_id,omitempty"`
 }
 
 // Transition is one agent state change.
@@ -278,6 +318,7 @@ type HistoryCall struct {
 	EndedAt     *time.Time `json:"ended_at"`
 	DurationS   float64    `json:"duration_s"`
 	Notes       string     `json:"notes"`
+	Direction   string     `json:"direction"`
 }
 
 // DayStats are a campaign's figures since a moment.

@@ -72,7 +72,7 @@ func (c liveCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descDialLevel, prometheus.GaugeValue, st.DialLevel, camp)
 		ch <- prometheus.MustNewConstMetric(descLines, prometheus.GaugeValue, float64(st.Lines), camp)
 		ch <- prometheus.MustNewConstMetric(descAbRate, prometheus.GaugeValue, st.WindowRate, camp)
-		for _, state := range []string{"PAUSED", "READY", "RINGING", "DIALING", "INCALL", "DISPO"} {
+		for _, state := range []string{"PAUSED", "READY", "RINGING", "DIALING", "INCALL", "DISPO", "DND"} {
 			ch <- prometheus.MustNewConstMetric(descAgents, prometheus.GaugeValue, float64(st.AgentsByState[state]), camp, state)
 		}
 	}

@@ -60,8 +60,10 @@ func (s *Server) routes() {
 	api.Post("/agent/state", s.authAPI(agent...), s.apiAgentSetState)
 	api.Get("/agent/seat", s.authAPI(agent...), s.apiAgentSeat)
 	api.Post("/agent/seat", s.authAPI(agent...), s.apiAgentTakeSeat)
+	api.Post("/agent/dnd", s.authAPI(agent...), s.apiAgentDND)
 	api.Get("/agent/call", s.authAPI(agent...), s.apiAgentCall)
 	api.Post("/agent/call/:action", s.authAPI(agent...), s.apiAgentCallAction)
+	api.Post("/agent/inbound/lead", s.authAPI(agent...), s.apiAgentInboundLead)
 	api.Get("/agent/leads/:id", s.authAPI(agent...), s.apiAgentLead)
 	api.Get("/agent/leads/:id/edits", s.authAPI(agent...), s.apiAgentLeadEdits)
 	api.Patch("/agent/lead", s.authAPI(agent...), s.apiAgentLeadEdit)
@@ -174,6 +176,8 @@ func (s *Server) routes() {
 	api.Get("/jobs", s.authAPI(admin...), s.apiJobs)
 	api.Post("/jobs/:id/retry", s.authAPI(admin...), s.apiJobAction(true))
 	api.Post("/jobs/:id/cancel", s.authAPI(admin...), s.apiJobAction(false))
+	// Admin: one simulated inbound caller (the simulated carrier only).
+	api.Post("/sim/inbound", s.authAPI(admin...), s.apiSimInbound)
 
 	api.Use(func(c *fiber.Ctx) error { return apiError(404, "no such endpoint: %s %s", c.Method(), c.Path()) })
 }

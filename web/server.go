@@ -188,6 +188,10 @@ type Deps struct {
 	// blending reserve. Nil: queue changes apply at the next periodic
 	// reload and the wallboard shows only the event log's figures.
 	Inbound Inbound
+	// SimInbound injects simulated inbound callers (the admins' POST
+	// /api/v1/sim/inbound); nil when the simulated carrier is not in use
+	// (a SIP trunk brings the callers), which refuses it with 409.
+	SimInbound SimInbound
 }
 
 // Clock is the server's time source.
@@ -199,16 +203,17 @@ func (wallClock) Now() time.Time { return time.Now() }
 
 // Server is the HTTP server.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	app    *fiber.App
-	checks []Check
-	db     *pgxpool.Pool
-	engine Engine // routed to each campaign's node (cluster.go)
-	local  Engine // this node's loops only
-	secret string // the cluster secret internal engine calls carry
-	router Router // nil: every campaign is local
-	clock  Clock
+	cfg        Config
+	log        *slog.Logger
+	app        *fiber.App
+	checks     []Check
+	db         *pgxpool.Pool
+	engine     Engine // routed to each campaign's node (cluster.go)
+	simInbound SimInbound
+	local      Engine // this node's loops only
+	secret     string // the cluster secret internal engine calls carry
+	router     Router // nil: every campaign is local
+	clock      Clock
 
 	callbackJobs campaigns.CallbackJobs
 	jobs         Jobs
@@ -255,7 +260,8 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, local: deps.Engine,
-		clock: deps.Clock, callbackJobs: deps.Callbacks, jobs: deps.Jobs, presence: deps.Presence, inbound: deps.Inbound,
+		clock: deps.Clock, callbackJobs: deps.Callbacks, simInbound: deps.SimInbound, jobs: deps.Jobs, presence: deps.Presence,
+		inbound: deps.Inbound,
 		agentCampaign: map[int64]int64{}, figures: map[int64]storedFigures{}, dialMarks: map[int64]dialMark{}}
 	if s.clock == nil {
 		s.clock = wallClock{}

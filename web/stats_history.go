@@ -48,7 +48,7 @@ func saveSample(ctx context.Context, db campaigns.DB, id int64, at time.Time, st
 		ready, incall, dispo, paused) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
 		id, at, st.DialLevel, st.Lines, min(max(st.WindowRate, 0), 1), min(max(st.TodayAnswer, 0), 1),
 		by[agents.Ready.String()], by[agents.InCall.String()]+by[agents.Ringing.String()], by[agents.Dispo.String()],
-		by[agents.Paused.String()])
+		by[agents.Paused.String()]+by[agents.DND.String()]) // DND is paused for the chart, as on the overview
 	if err != nil {
 		return fmt.Errorf("save stats sample of campaign %d: %w", id, err)
 	}

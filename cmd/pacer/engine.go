@@ -126,7 +126,7 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 		}
 	}
 
-	in, err := newInboundSide(pool, node, clock, logger)
+	in, err := newInboundSide(pool, node, clock, sim.CallersConfig{Talk: rt.CallerTalk, Patience: rt.CallerPatience}, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/pacer-dialer/pacer/dialer/sim"
 	"github.com/pacer-dialer/pacer/dialer/sip"
 	"github.com/pacer-dialer/pacer/inbound"
+	"github.com/pacer-dialer/pacer/web"
 )
 
 // DemoQueue and DemoDID are the queue and number `pacer serve` creates on a
@@ -50,7 +51,8 @@ type inboundSide struct {
 // newInboundSide builds the router (not yet fed: Start does that). Engines
 // reach it through Engines(); the manager must be handed to Attach before
 // Start.
-func newInboundSide(pool *pgxpool.Pool, node string, clock dialer.Clock, logger *slog.Logger) (*inboundSide, error) {
+func newInboundSide(pool *pgxpool.Pool, node string, clock dialer.Clock, callers sim.CallersConfig,
+	logger *slog.Logger) (*inboundSide, error) {
 	s := &inboundSide{
 		Queues: inbound.NewQueueStore(pool),
 		Events: inbound.NewEventStore(pool),
@@ -65,10 +67,73 @@ func newInboundSide(pool *pgxpool.Pool, node string, clock dialer.Clock, logger 
 	if err != nil {
 		return nil, err
 	}
-	if s.Callers, err = sim.NewCallers(s.Router, clock, sim.CallersConfig{}); err != nil {
+	if s.Callers, err = sim.NewCallers(s.Router, clock, callers); err != nil {
 		return nil, err
 	}
+	s.Callers.Match = matchCaller(pool)
 	return s, nil
+}
+
+// matchCaller finds a caller's leads by their number, for every way a
+// caller comes in (the simulated carrier now, a SIP trunk later).
+func matchCaller(pool *pgxpool.Pool) func(context.Context, string) ([]inbound.LeadMatch, agents.ID, error) {
+	return func(ctx context.Context, from string) ([]inbound.LeadMatch, agents.ID, error) {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		leads, err := campaigns.CallerLeads(ctx, pool, from)
+		if err != nil {
+			return nil, 0, err
+		}
+		out := make([]inbound.LeadMatch, len(leads))
+		for i, l := range leads {
+			out[i] = inbound.LeadMatch{Lead: int64(l.Lead), Campaign: int64(l.Campaign), Name: l.Name}
+		}
+		return out, agents.ID(campaigns.LastAgent(leads)), nil
+	}
+}
+
+// simInbound is web.SimInbound over the simulated carrier's callers.
+type simInbound struct {
+	callers *sim.Callers
+	pool    *pgxpool.Pool
+	mgr     *dialer.Manager
+	log     *slog.Logger
+}
+
+// InjectCaller queues a simulated caller, if any campaign running on this
+// node dials through the simulated carrier: only those campaigns' agents
+// can be bridged to one (a campaign on a SIP trunk takes its callers from
+// the trunk).
+func (s simInbound) InjectCaller(ctx context.Context, did, from string) error {
+	list, err := campaigns.List(ctx, s.pool)
+	if err != nil {
+		return err
+	}
+	simulated := false
+	for _, c := range list {
+		if _, running := s.mgr.Running(dialer.CampaignID(c.ID)); !running {
+			continue
+		}
+		ts, err := campaigns.CampaignTrunks(ctx, s.pool, c.ID)
+		if err != nil {
+			return err
+		}
+		simulated = simulated || len(ts) == 0
+	}
+	if !simulated {
+		return fmt.Errorf("%w: no campaign running on this node dials through it (none runs, or each dials through a SIP trunk)",
+			web.ErrNoSimCarrier)
+	}
+	_, err = s.callers.Inject(ctx, did, from)
+	switch {
+	case errors.Is(err, inbound.ErrUnknownDID):
+		return fmt.Errorf("%w: %v", web.ErrNoQueue, err)
+	case errors.Is(err, sim.ErrUnmatched):
+		// Queued all the same: the agent sees the number without a name.
+		s.log.Warn("simulated caller not matched to leads", "from", from, "err", err)
+		return nil
+	}
+	return err
 }
 
 // lineOf defers the router's CallerLine to the callers made after it.

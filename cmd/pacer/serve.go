@@ -257,6 +257,9 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 			return false, nil
 		}, logger)
 	}
+	if in != nil && mgr != nil {
+		deps.SimInbound = simInbound{callers: in.Callers, pool: db.pool, mgr: mgr, log: logger}
+	}
 	deps.Checks = []web.Check{
 		{Name: "database", Func: func(ctx context.Context) error { return db.pool.Ping(ctx) }},
 		{Name: "migrations", Func: func(ctx context.Context) error { return migrations.Check(ctx, db.pool) }},

@@ -111,6 +111,8 @@ func mapErr(err error) error {
 		return nil
 	case errors.Is(err, dialer.ErrLoopStopped):
 		return fmt.Errorf("%w: %v", web.ErrNotRunning, err)
+	case errors.Is(err, dialer.ErrCallerGone):
+		return fmt.Errorf("%w: %v", web.ErrCallerGone, err)
 	case errors.Is(err, dialer.ErrAgentNotInCampaign):
 		return fmt.Errorf("%w: %v", web.ErrNotLoggedIn, err)
 	case errors.Is(err, dialer.ErrNoCall):
@@ -156,6 +158,7 @@ func (e *webEngine) Login(ctx context.Context, campaign campaigns.ID, agent agen
 var agentEvents = map[web.AgentAction]agents.EventKind{
 	web.ActReady: agents.EvReady, web.ActPause: agents.EvPause, web.ActLogout: agents.EvLogout,
 	web.ActSessionLost: agents.EvSessionLost, web.ActDial: agents.EvAccept, web.ActSkip: agents.EvReject,
+	web.ActAccept: agents.EvAccept, web.ActReject: agents.EvReject,
 }
 
 func (e *webEngine) Act(ctx context.Context, campaign campaigns.ID, agent agents.ID, action web.AgentAction, pauseCode string) error {
@@ -163,8 +166,11 @@ func (e *webEngine) Act(ctx context.Context, campaign campaigns.ID, agent agents
 	if err != nil {
 		return err
 	}
-	if action == web.ActLogoutIdle {
+	switch action {
+	case web.ActLogoutIdle:
 		return mapErr(l.LogoutIdle(ctx, agent))
+	case web.ActDND, web.ActDNDOff:
+		return mapErr(l.DND(ctx, agent, action == web.ActDND))
 	}
 	kind, ok := agentEvents[action]
 	if !ok {
@@ -310,12 +316,19 @@ func (e *webEngine) Agent(ctx context.Context, campaign campaigns.ID, agent agen
 	}
 	if c := v.Call; c != nil {
 		out.Call = &web.CallView{ID: web.CallID(c.ID), Lead: campaigns.LeadID(c.Lead), Number: c.Number, State: c.State, Start: c.Start,
-			Muted: c.Muted, Party: webTarget(c.Party), Guest: c.Guest}
+			Muted: c.Muted, Party: webTarget(c.Party), Guest: c.Guest, Inbound: c.Inbound, Queue: c.Queue}
 		if c.State == "preview" {
 			// A callback's preview shows its notes.
 			if o, ok, err := l.Offer(ctx, agent); err == nil && ok && o.Lead.ID == c.Lead {
 				out.Call.Callback = o.Callback
 			}
+		}
+	}
+	if o := v.Inbound; o != nil {
+		out.Inbound = &web.InboundOffer{Queue: o.Queue, QueueName: o.QueueName, DID: o.DID, From: o.From, Entered: o.Entered,
+			RingS: o.RingTime.Seconds(), RejectToDND: o.RejectToDND, Leads: make([]web.CallerLead, len(o.Leads))}
+		for i, m := range o.Leads {
+			out.Inbound.Leads[i] = web.CallerLead{Lead: campaigns.LeadID(m.Lead), Campaign: int64(m.Campaign), Name: m.Name}
 		}
 	}
 	return out, nil

@@ -36,6 +36,11 @@ type Realtime struct {
 	Codes []Code `json:"codes"`
 	// Pause is the chance of a break after a call, and its length.
 	Pause *Pause `json:"agent_pause,omitempty"`
+	// CallerTalk and CallerPatience are the simulated inbound callers'
+	// (Callers): how long one talks once an agent takes them, and how long
+	// one waits before hanging up; unset keeps CallersConfig's defaults.
+	CallerTalk     Dist `json:"caller_talk_s,omitzero"`
+	CallerPatience Dist `json:"caller_patience_s,omitzero"`
 	// OnDial, if set, sees every dial the carrier is sent, with the caller
 	// ID and ring timeout the engine sent it with, as a real carrier would.
 	// It runs on the campaign loop's goroutine and must not block. Not read
@@ -143,6 +148,12 @@ func (r Realtime) Validate() error {
 	}
 	if len(r.Codes) == 0 || math.Abs(sum-1) > 1e-6 {
 		errs = append(errs, fmt.Errorf("codes: probabilities sum to %g, not 1", sum))
+	}
+	if r.CallerTalk.Dist != "" {
+		errs = append(errs, r.CallerTalk.validate("caller_talk_s"))
+	}
+	if r.CallerPatience.Dist != "" {
+		errs = append(errs, r.CallerPatience.validate("caller_patience_s"))
 	}
 	if r.Pause != nil {
 		if r.Pause.P < 0 || r.Pause.P > 1 {

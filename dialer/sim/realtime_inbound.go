@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/dialer"
 	"github.com/pacer-dialer/pacer/dialer/blend"
 	"github.com/pacer-dialer/pacer/inbound"
@@ -22,6 +23,11 @@ import (
 type Callers struct {
 	router *inbound.Router
 	clock  dialer.Clock
+	// Match, when set, finds the leads whose number is the caller's and the
+	// agent who last spoke with them (the sticky agent), before the caller
+	// reaches the router; an error is logged by nobody and the caller
+	// simply goes unmatched. Set it before the first caller.
+	Match func(ctx context.Context, from string) ([]inbound.LeadMatch, agents.ID, error)
 
 	mu       sync.Mutex
 	rng      *rand.Rand
@@ -67,9 +73,30 @@ func NewCallers(r *inbound.Router, clock dialer.Clock, cfg CallersConfig) (*Call
 	}, nil
 }
 
-// Inject makes one caller dial did from the number from. It returns the
-// router's refusal (no queue answers the number).
-func (c *Callers) Inject(did, from string) (inbound.CallKey, error) {
+// Inject makes one caller dial did from the number from, matched to leads
+// (Match) first. It returns the router's refusal (no queue answers the
+// number) or the matching's error (the caller is still queued, unmatched).
+func (c *Callers) Inject(ctx context.Context, did, from string) (inbound.CallKey, error) {
+	var matchErr error
+	arr := inbound.Arrival{DID: did, From: from}
+	if c.Match != nil {
+		arr.Leads, arr.LastAgent, matchErr = c.Match(ctx, from)
+	}
+	key, err := c.arrive(arr)
+	if err != nil {
+		return key, err
+	}
+	if matchErr != nil {
+		return key, fmt.Errorf("%w: %w", ErrUnmatched, matchErr)
+	}
+	return key, nil
+}
+
+// ErrUnmatched: the caller is queued, but their number could not be matched
+// to leads.
+var ErrUnmatched = errors.New("caller queued without matching their number to leads")
+
+func (c *Callers) arrive(arr inbound.Arrival) (inbound.CallKey, error) {
 	c.mu.Lock()
 	c.next++
 	leg := c.next
@@ -80,7 +107,8 @@ func (c *Callers) Inject(did, from string) (inbound.CallKey, error) {
 	c.mu.Lock()
 	c.waiting[leg] = nil
 	c.mu.Unlock()
-	if err := c.router.Arrive(inbound.Arrival{Call: key, DID: did, From: from}, c.clock.Now()); err != nil {
+	arr.Call = key
+	if err := c.router.Arrive(arr, c.clock.Now()); err != nil {
 		c.mu.Lock()
 		delete(c.waiting, leg)
 		c.mu.Unlock()
@@ -161,7 +189,7 @@ func (c *Callers) Arrivals(ctx context.Context, did string, perHour float64) {
 			return
 		case <-t.C:
 		}
-		_, _ = c.Inject(did, from) // a number no queue answers is refused, as a carrier would be
+		_, _ = c.Inject(ctx, did, from) // a number no queue answers is refused, as a carrier would be
 	}
 }
 

@@ -3,12 +3,14 @@
 // their own modules: agent_status (state, timers, pause codes), agent_lead
 // (the lead panel and its edits), agent_dispo (disposition, wrap-up
 // countdown, hotkeys), agent_transfer (directory, keypad), agent_lists
-// (history and callbacks); agent_core holds what they share.
+// (history and callbacks), agent_inbound (inbound offers, DND, the
+// caller's lead); agent_core holds what they share.
 import { api, connectEvents, clock, showError, wireLogout, tabId } from './common.js';
-import { $, ws, errBox, setText, run, refresh, onRender, onTick, secondsSince, callAction } from './agent_core.js';
+import { $, ws, errBox, setText, run, refresh, onRender, onTick, secondsSince, callAction, alertCall } from './agent_core.js';
 import { loadCampaigns } from './agent_status.js';
 import './agent_lead.js';
 import './agent_dispo.js';
+import './agent_inbound.js';
 import { customerPressed } from './agent_transfer.js';
 import { loadCallbacks } from './agent_lists.js';
 
@@ -60,24 +62,6 @@ onTick(() => {
   if (!call) { setText('call-timer', '0:00'); return; }
   // A preview counts from when it was offered, never from the last call.
   if (['connected', 'held', 'dialing', 'ringing', 'preview'].includes(cs)) setText('call-timer', clock(secondsSince(call.start)));
-});
-
-// A short tone and, in a background tab, a title and favicon badge.
-function alertCall() {
-  try {
-    const ctx = new (window.AudioContext || window.webkitAudioContext)();
-    const o = ctx.createOscillator(), g = ctx.createGain();
-    o.frequency.value = 880; g.gain.value = 0.1;
-    o.connect(g); g.connect(ctx.destination);
-    o.start(); o.stop(ctx.currentTime + 0.25);
-  } catch (e) { /* no audio: fine */ }
-  if (document.hidden) {
-    document.title = '● Call – Agent · Pacer';
-    $('favicon').href = '/static/favicon-alert.svg';
-  }
-}
-document.addEventListener('visibilitychange', () => {
-  if (!document.hidden) { document.title = 'Agent · Pacer'; $('favicon').href = '/static/favicon.svg'; }
 });
 
 const action = (name, body) => () => run(() => callAction(name, body));

@@ -72,3 +72,21 @@ export function typing(target) {
   if (target.tagName !== 'INPUT') return false;
   return !['radio', 'checkbox', 'button', 'submit'].includes((target.type || '').toLowerCase());
 }
+
+// alertCall sounds a short tone and, in a background tab, badges the title
+// and the favicon (until the agent looks at the tab, or clearAlert).
+export function alertCall(title = '● Call') {
+  try {
+    const ctx = new (window.AudioContext || window.webkitAudioContext)();
+    const o = ctx.createOscillator(), g = ctx.createGain();
+    o.frequency.value = 880; g.gain.value = 0.1;
+    o.connect(g); g.connect(ctx.destination);
+    o.start(); o.stop(ctx.currentTime + 0.25);
+  } catch (e) { /* no audio: fine */ }
+  if (document.hidden) {
+    document.title = title + ' – Agent · Pacer';
+    $('favicon').href = '/static/favicon-alert.svg';
+  }
+}
+export function clearAlert() { document.title = 'Agent · Pacer'; $('favicon').href = '/static/favicon.svg'; }
+document.addEventListener('visibilitychange', () => { if (!document.hidden) clearAlert(); });

@@ -27,7 +27,9 @@ function renderDispo() {
   $('callback-at').value = '';
   $('scope-me').checked = true;
   $('callback-fields').hidden = true;
-  $('dispo-options').replaceChildren(...(call.dispositions || []).map((d, i) => {
+  // An inbound call schedules no callback (the server refuses one).
+  const codes = (call.dispositions || []).filter((d) => !(call.inbound && d.schedules_callback));
+  $('dispo-options').replaceChildren(...codes.map((d, i) => {
     const id = 'dispo-' + d.code;
     const input = el('input', { type: 'radio', name: 'dispo', id, value: d.code });
     // A disposition that schedules a callback asks when and for whom.

@@ -40,7 +40,7 @@ function renderLead() {
     shownLead = l.id;
     loadEdits();
   }
-  setText('lead-name', [l.first_name, l.last_name].filter(Boolean).join(' ') || '(no name)');
+  setText('lead-name', [l.first_name, l.last_name].filter(Boolean).join(' ') || (call.inbound && !l.id ? 'Unknown caller' : '(no name)'));
   setText('lead-id', l.id ? '#' + l.id : '');
   // attempts counts the tries finished before this one.
   setText('lead-attempts', l.attempts == null ? '' : l.attempts + ' before this call');

@@ -66,13 +66,15 @@ export async function loadHistory() {
   try {
     const h = await api('GET', '/agent/history');
     $('history-rows').replaceChildren(...h.calls.map((c) => {
-      const tr = el('tr', { tabindex: '0', title: 'Dial ' + c.phone },
-        el('td', { text: 'outbound' }), el('td', { text: c.phone }), el('td', { text: clock(c.duration_s) }),
+      const inbound = c.direction === 'inbound';
+      const tr = el('tr', { tabindex: '0', title: 'Dial ' + c.phone, 'data-direction': c.direction || 'outbound' },
+        el('td', { class: 'direction', text: inbound ? '↙ inbound' : '↗ outbound' }), el('td', { text: c.phone }), el('td', { text: clock(c.duration_s) }),
         el('td', { text: new Date(c.dialed_at).toLocaleString() }), el('td', { text: c.outcome }), el('td', { text: c.disposition }));
       tr.addEventListener('click', () => {
         if (!canDial(c.phone)) return;
         showTab('call');
-        run(() => api('POST', '/agent/call/dial', { lead_id: c.lead_id }));
+        // A caller who rang in is dialled by number (the call holds no lead).
+        run(() => api('POST', '/agent/call/dial', c.lead_id ? { lead_id: c.lead_id } : { number: c.phone }));
       });
       return tr;
     }));

@@ -10,7 +10,8 @@ import { $, ws, errBox, setText, run, onRender, onTick, secondsSince, elapsed, c
 export function stateLabel(agent, call) {
   switch (agent.state) {
     case 'LOGGED_OUT': return 'Not ready — press Ready';
-    case 'RINGING': return call && call.state === 'preview' ? 'PREVIEW' : 'RINGING';
+    case 'RINGING': return call && call.state === 'preview' ? 'PREVIEW' : agent.inbound ? 'INCOMING CALL' : 'RINGING';
+    case 'DND': return 'DO NOT DISTURB';
     case 'DIALING': return 'DIALING';
     case 'INCALL': return 'IN CALL';
     case 'DISPO': return 'WRAP-UP';
@@ -58,7 +59,7 @@ function renderStatus() {
   setText('pause-pending-code', p ? p.label : pending);
   setText('s-calls', (a.session || {}).calls || 0);
   setText('s-dispo', clock((a.session || {}).avg_dispo_s || 0));
-  $('btn-ready').disabled = !(s === 'PAUSED' || s === 'LOGGED_OUT');
+  $('btn-ready').disabled = !(s === 'PAUSED' || s === 'LOGGED_OUT' || s === 'DND');
   // During a call or its disposition, Pause asks for a pause after it.
   $('btn-pause').disabled = s === 'RINGING' || !!pending;
   if (a.campaign_id && a.campaign_id !== codesFor) loadPauseCodes();
@@ -72,7 +73,7 @@ function tickStatus() {
   setText('state-time', clock(s === 'LOGGED_OUT' ? 0 : secondsSince(a.since)));
   // The seconds the agent's own dial rings are wait until it is answered.
   setText('s-wait', clock((ss.wait_s || 0) + (s === 'READY' || s === 'DIALING' ? more : 0)));
-  setText('s-pause', clock((ss.pause_s || 0) + (s === 'PAUSED' ? more : 0)));
+  setText('s-pause', clock((ss.pause_s || 0) + (s === 'PAUSED' || s === 'DND' ? more : 0)));
   setText('s-talk', clock((ss.talk_s || 0) + (s === 'INCALL' && !a.on_hold ? more : 0)));
   const limit = s === 'PAUSED' && a.pause_limit_min ? a.pause_limit_min * 60 : 0;
   const box = $('pause-limit');

@@ -72,7 +72,7 @@ function overviewRow(st) {
   return el('tr', { 'data-campaign': st.campaign_id, 'data-running': st.running ? 'yes' : 'no' },
     el('th', {}, el('a', { href: '/supervise?campaign=' + st.campaign_id, text: st.name })),
     el('td', { text: st.status + (st.running ? '' : ' (no loop here)') }),
-    el('td', { class: 'num', text: [by.READY || 0, (by.INCALL || 0) + (by.RINGING || 0) + (by.DIALING || 0), by.DISPO || 0, by.PAUSED || 0].join(' / ') }),
+    el('td', { class: 'num', text: [by.READY || 0, (by.INCALL || 0) + (by.RINGING || 0) + (by.DIALING || 0), by.DISPO || 0, (by.PAUSED || 0) + (by.DND || 0)].join(' / ') }),
     el('td', { class: 'num', text: String(st.lines || 0) }),
     el('td', { class: 'num', text: level(st.dial_level) }),
     el('td', { class: 'num', text: pct(st.today_answer_rate) }),
@@ -158,6 +158,7 @@ function agentsNow() {
 function stateText(a) {
   let t = a.state;
   if (a.state === 'PAUSED' && a.pause_code) t += ' (' + a.pause_code + ')';
+  if (a.state === 'DND') t = 'DND (do not disturb)';
   if (a.pause_pending) t += ' · pause after call';
   return t;
 }
@@ -219,7 +220,7 @@ function confirmForce(kind, agent, name, state) {
   pending = { kind, agent };
   set('force-title', kind === 'pause' ? 'Force pause' : 'Force logout');
   set('force-text', kind === 'pause'
-    ? (state === 'READY' ? name + ' is READY and will be PAUSED (code SUPERVISOR) at once.' : name + ' is ' + state + ': the pause is taken after this call, when its disposition is saved.')
+    ? (state === 'READY' || state === 'DND' ? name + ' is ' + state + ' and will be PAUSED (code SUPERVISOR) at once.' : name + ' is ' + state + ': the pause is taken after this call, when its disposition is saved.')
     : name + ' is ' + state + ' and will be logged out of this campaign.');
   set('force-confirm', kind === 'pause' ? 'Force pause' : 'Force logout');
   $('force-reason').value = '';
@@ -319,7 +320,7 @@ function drawCharts() {
   const n = Math.max(1, ...points.map((p) => p.ready + p.incall + p.dispo + p.paused));
   chart($('chart-agents'), $('legend-agents'), [
     { name: 'READY', color: 'green', fn: (p) => p.ready }, { name: 'in call', color: 'blue', fn: (p) => p.incall },
-    { name: 'wrap-up', color: 'amber', fn: (p) => p.dispo }, { name: 'PAUSED', color: 'grey', fn: (p) => p.paused }],
+    { name: 'wrap-up', color: 'amber', fn: (p) => p.dispo }, { name: 'PAUSED (with DND)', color: 'grey', fn: (p) => p.paused }],
   Math.ceil(n), (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)), from, to);
 }
 for (const b of document.querySelectorAll('.range button')) {

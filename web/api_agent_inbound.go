@@ -1,0 +1,252 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
+)
+
+// An inbound call reaches the agent as an offer (AgentView.Inbound) they
+// accept or reject; the engine takes it from there (the next agent, DND).
+// The engine's inbound call holds no lead: the workspace attaches the
+// caller's lead to it (call_actions, action attach_lead) — the one lead
+// whose number is the caller's at once, one of several as the agent
+// chooses, or a new lead of the campaign's manual list made from the call.
+
+// answerOffer accepts or rejects the inbound call ringing the agent. An
+// accept may name which of the caller's leads they are (lead_id); with one
+// match that lead is attached by itself.
+func (s *Server) answerOffer(c *fiber.Ctx, campaign, agent int64, v AgentView, action string, lead campaigns.LeadID) error {
+	if v.Inbound == nil {
+		return apiError(fiber.StatusNotFound, "no inbound call is ringing you")
+	}
+	ctx := c.UserContext()
+	if lead != 0 && !slices.ContainsFunc(v.Inbound.Leads, func(m CallerLead) bool { return m.Lead == lead }) {
+		return apiError(fiber.StatusBadRequest, "lead %d is not one of the caller's leads", lead)
+	}
+	act := ActAccept
+	if action == "reject" {
+		act = ActReject
+	}
+	if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), act, ""); err != nil {
+		if errors.Is(err, ErrCallerGone) {
+			return engineError(err)
+		}
+		return engineError(asConflict(err))
+	}
+	if act == ActReject {
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	if lead == 0 && len(v.Inbound.Leads) == 1 {
+		lead = v.Inbound.Leads[0].Lead
+	}
+	if lead != 0 {
+		now, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
+		if err == nil && now.Call != nil && now.Call.Inbound {
+			if err := recordAction(ctx, s.db, campaign, agent, lead, now.Call.ID, "attach_lead", "", s.clock.Now()); err != nil {
+				return err
+			}
+		}
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// attachedLead is the lead the agent attached to their inbound call, 0 if
+// none.
+func attachedLead(ctx context.Context, db UserDB, campaign, agent int64, call CallID) (campaigns.LeadID, error) {
+	var lead campaigns.LeadID
+	err := db.QueryRow(ctx, `SELECT lead_id FROM call_actions
+WHERE campaign_id = $1 AND agent_id = $2 AND call_seq = $3 AND action = 'attach_lead' AND lead_id IS NOT NULL
+ORDER BY at DESC, id DESC LIMIT 1`, campaign, agent, int64(call)).Scan(&lead)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("lead attached to call %d: %w", call, err)
+	}
+	return lead, nil
+}
+
+type inboundLeadRequest struct {
+	// LeadID attaches one of the caller's leads; without it, a lead of the
+	// campaign's manual list is made for the caller with the name given.
+	LeadID    campaigns.LeadID `json:"lead_id"`
+	FirstName string           `json:"first_name"`
+	LastName  string           `json:"last_name"`
+}
+
+// apiAgentInboundLead attaches a lead to the agent's inbound call (during
+// the call or its disposition): one of the leads whose number is the
+// caller's, or a new one made from the call.
+func (s *Server) apiAgentInboundLead(c *fiber.Ctx) error {
+	if err := s.needEngine(); err != nil {
+		return err
+	}
+	var req inboundLeadRequest
+	if err := decodeBody(c, &req); err != nil {
+		return err
+	}
+	agent := sessionOf(c).User.ID
+	if err := s.staleTab(c, agent); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	campaign, v, err := s.currentCall(c)
+	if err != nil {
+		return err
+	}
+	if v.Call == nil || !v.Call.Inbound || v.Call.ID == 0 {
+		return apiError(fiber.StatusNotFound, "you have no inbound call to attach a lead to")
+	}
+	lead := req.LeadID
+	if lead != 0 {
+		matches, err := campaigns.CallerLeads(ctx, s.db, v.Call.Number)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(matches, func(m campaigns.CallerLead) bool { return m.Lead == lead }) {
+			return apiError(fiber.StatusBadRequest, "lead %d is not one of the caller's leads", lead)
+		}
+	} else {
+		camp, err := campaigns.Get(ctx, s.db, campaigns.ID(campaign))
+		if err != nil {
+			return storeError(err)
+		}
+		lead, err = campaigns.InboundLead(ctx, s.db, &camp, v.Call.Number, req.FirstName, req.LastName, s.clock.Now())
+		switch {
+		case errors.Is(err, campaigns.ErrInvalidPhone), errors.Is(err, campaigns.ErrNameTooLong):
+			return apiError(fiber.StatusBadRequest, "%v", err)
+		case err != nil:
+			return err
+		}
+	}
+	if err := recordAction(ctx, s.db, campaign, agent, lead, v.Call.ID, "attach_lead", "", s.clock.Now()); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"lead_id": lead, "call_id": v.Call.ID})
+}
+
+type dndRequest struct {
+	On *bool `json:"on"`
+}
+
+// apiAgentDND switches do-not-disturb on (from READY or PAUSED: no inbound
+// offers, no outbound calls) or off (back to where the agent was).
+func (s *Server) apiAgentDND(c *fiber.Ctx) error {
+	if err := s.needEngine(); err != nil {
+		return err
+	}
+	var req dndRequest
+	if err := decodeBody(c, &req); err != nil {
+		return err
+	}
+	if req.On == nil {
+		return apiError(fiber.StatusBadRequest, `"on" (true or false) is required`)
+	}
+	agent := sessionOf(c).User.ID
+	if err := s.staleTab(c, agent); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	campaign, ok := s.agentCampaignOf(agent)
+	if !ok {
+		return apiError(fiber.StatusConflict, "you are not logged in to a campaign: press Ready or Pause first")
+	}
+	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
+	if err != nil {
+		return engineError(err)
+	}
+	act := ActDNDOff
+	if *req.On {
+		switch v.State {
+		case agents.DND:
+			return s.apiAgentState(c)
+		case agents.Ready, agents.Paused:
+			act = ActDND
+		default:
+			return apiError(fiber.StatusConflict, "do not disturb can be switched on only when READY or PAUSED, and you are %s", v.State)
+		}
+	} else if v.State != agents.DND {
+		return apiError(fiber.StatusConflict, "you are not in do not disturb (you are %s)", v.State)
+	}
+	if err := s.engine.Act(ctx, campaigns.ID(campaign), agents.ID(agent), act, ""); err != nil {
+		return engineError(asConflict(err))
+	}
+	return s.apiAgentState(c)
+}
+
+// SimInbound injects simulated inbound callers: cmd/pacer wires it to the
+// simulated carrier when that carries the calls.
+type SimInbound interface {
+	// InjectCaller makes a caller from the number from ring did; a number
+	// no queue answers wraps ErrNoQueue, and ErrNoSimCarrier says no
+	// campaign takes simulated callers.
+	InjectCaller(ctx context.Context, did, from string) error
+}
+
+// Errors a SimInbound wraps.
+var (
+	// ErrNoQueue: no inbound queue answers the number dialled.
+	ErrNoQueue = errors.New("no queue answers this number")
+	// ErrNoSimCarrier: no campaign runs on the simulated carrier, so a
+	// simulated caller could reach no agent.
+	ErrNoSimCarrier = errors.New("the simulated carrier is not in use")
+)
+
+type simInboundRequest struct {
+	DID  string `json:"did"`
+	From string `json:"from"`
+}
+
+// apiSimInbound makes one simulated caller ring a number (admins only): the
+// demo and the browser tests show inbound offers with it.
+func (s *Server) apiSimInbound(c *fiber.Ctx) error {
+	var req simInboundRequest
+	if err := decodeBody(c, &req); err != nil {
+		return err
+	}
+	did, err := campaigns.NormalizePhone(req.DID, "US")
+	if err != nil {
+		return apiError(fiber.StatusBadRequest, "did: %v", err)
+	}
+	from, err := campaigns.NormalizePhone(req.From, "US")
+	if err != nil {
+		return apiError(fiber.StatusBadRequest, "from: %v", err)
+	}
+	if s.simInbound == nil {
+		return apiError(fiber.StatusConflict, "the simulated carrier is not in use on this node, so it has no callers to inject")
+	}
+	err = s.simInbound.InjectCaller(c.UserContext(), did, from)
+	switch {
+	case errors.Is(err, ErrNoQueue):
+		return apiError(fiber.StatusNotFound, "no queue answers %s: route the number to a queue first", did)
+	case errors.Is(err, ErrNoSimCarrier):
+		return apiError(fiber.StatusConflict, "%v, so no agent could take a simulated caller", err)
+	case err != nil:
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"did": did, "from": from})
+}
+
+// inboundCallView adds to the agent's inbound call what the workspace shows
+// of it: the caller's leads to choose from (several), or to make one from
+// (none), and the lead attached (currentCall made it v.Call.Lead), which
+// the lead panel shows.
+func (s *Server) inboundCallView(ctx context.Context, out fiber.Map, v AgentView) error {
+	matches, err := campaigns.CallerLeads(ctx, s.db, v.Call.Number)
+	if err != nil {
+		return err
+	}
+	if matches == nil {
+		matches = []campaigns.CallerLead{}
+	}
+	out["inbound"] = fiber.Map{"from": v.Call.Number, "queue_id": v.Call.Queue, "leads": matches, "attached_lead_id": v.Call.Lead}
+	return nil
+}
