@@ -261,7 +261,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: logger, checks: deps.Checks, db: deps.DB, engine: deps.Engine, local: deps.Engine,
 		clock: deps.Clock, callbackJobs: deps.Callbacks, simInbound: deps.SimInbound, jobs: deps.Jobs, presence: deps.Presence,
-		inbound: deps.Inbound,
+		inbound:       deps.Inbound,
 		agentCampaign: map[int64]int64{}, figures: map[int64]storedFigures{}, dialMarks: map[int64]dialMark{}}
 	if s.clock == nil {
 		s.clock = wallClock{}

@@ -61,7 +61,7 @@ func TestAnInboundCallIsRecordedFromItsConnect(t *testing.T) {
 	require.NoError(t, loop.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
 
 	before := time.Now()
-	_, err = callers.Inject("+12025550100", "+12025550177")
+	_, err = callers.Inject(ctx, "+12025550100", "+12025550177")
 	require.NoError(t, err)
 	testwait.Until(t, func() bool {
 		v, err := loop.AgentView(ctx, 1)

@@ -59,11 +59,11 @@ func TestTakingACallerFromTheQueuePanel(t *testing.T) {
 	require.NoError(t, loop.Login(ctx, 1, agents.Config{}))
 	require.NoError(t, loop.AgentEvent(ctx, 1, agents.Event{Kind: agents.EvReady}))
 
-	take, err := callers.Inject("+12025550101", "+12025550199")
+	take, err := callers.Inject(ctx, "+12025550101", "+12025550199")
 	require.NoError(t, err)
-	noTake, err := callers.Inject("+12025550102", "+12025550198")
+	noTake, err := callers.Inject(ctx, "+12025550102", "+12025550198")
 	require.NoError(t, err)
-	notMine, err := callers.Inject("+12025550103", "+12025550197")
+	notMine, err := callers.Inject(ctx, "+12025550103", "+12025550197")
 	require.NoError(t, err)
 	for range 3 {
 		require.Equal(t, inbound.EvEnter, next(t, log.evs).Kind)
