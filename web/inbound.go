@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -26,10 +25,6 @@ type Inbound interface {
 	// campaign's agents now (the reserve) and the callers waiting for them.
 	Load(campaign campaigns.ID, now time.Time) inbound.Load
 }
-
-// errNoInbound answers a request that needs the router on a server without
-// one.
-var errNoInbound = errors.New("inbound routing is not running on this node")
 
 func (s *Server) queueStore() *inbound.QueueStore { return inbound.NewQueueStore(s.db) }
 

@@ -34,10 +34,9 @@ func (line) Dismiss(inbound.CallKey, string) {}
 // center is one node's inbound side at the size: 500 agents in 10
 // campaigns (real loops, real time), 50 queues, each agent serving 5.
 type center struct {
-	router  *inbound.Router
-	loops   []*dialer.Loop
-	rings   chan agents.Transition // every agent's transitions to RINGING and back to READY
-	readies chan agents.ID
+	router *inbound.Router
+	loops  []*dialer.Loop
+	rings  chan agents.Transition // every agent's transitions to RINGING and back to READY
 }
 
 const (
