@@ -32,6 +32,9 @@ const (
 	TimerTick TimerKind = iota + 1
 	TimerRingTimeout
 	TimerConnectDeadline
+	// TimerOfferTimeout ends an inbound offer nobody answered (Timer.Call
+	// is the caller's leg).
+	TimerOfferTimeout
 )
 
 // Timer is a deferred engine wake-up.

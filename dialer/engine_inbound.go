@@ -65,10 +65,6 @@ type InboundLoad struct {
 	ArrivalsPerSec float64
 }
 
-// TimerOfferTimeout ends an inbound offer nobody answered (Timer.Call is
-// the caller's leg).
-const TimerOfferTimeout TimerKind = 100
-
 // claimInbound offers a READY agent the best waiting inbound call of their
 // queues, if any, and reports whether it did.
 func (e *Engine) claimInbound(ctx context.Context, s *agentSlot) bool {
