@@ -209,6 +209,9 @@ func (s *inboundSide) Reload(ctx context.Context) error {
 // (every poll) until ctx ends; perHour > 0 also starts simulated callers to
 // the demo number.
 func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock dialer.Clock, perHour float64) error {
+	if poll <= 0 {
+		poll = 3 * time.Second // the campaign poll's default
+	}
 	if err := s.Reload(ctx); err != nil {
 		return err
 	}
