@@ -485,7 +485,7 @@ func (l *Loop) LogoutIdle(ctx context.Context, id agents.ID) error {
 		if a == nil {
 			return fmt.Errorf("agent %d: %w", id, ErrAgentNotInCampaign)
 		}
-		if s := a.State(); s != agents.Ready && s != agents.Paused {
+		if s := a.State(); s != agents.Ready && s != agents.Paused && s != agents.DND {
 			return fmt.Errorf("agent %d is %s: %w", id, s, ErrAgentBusy)
 		}
 		return l.eng.HandleAgent(ctx, id, agents.Event{Kind: agents.EvLogout})

@@ -63,4 +63,10 @@ func TestAnOfferRingsOutInRealTime(t *testing.T) {
 	v, err := loop.AgentView(ctx, first.Agent)
 	require.NoError(t, err)
 	require.Equal(t, agents.DND, v.State)
+
+	// A supervisor can log out an agent who is in DND (idle, at the desk).
+	require.NoError(t, loop.LogoutIdle(ctx, first.Agent))
+	v, err = loop.AgentView(ctx, first.Agent)
+	require.NoError(t, err)
+	require.Equal(t, agents.LoggedOut, v.State)
 }

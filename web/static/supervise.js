@@ -185,8 +185,8 @@ function renderAgents() {
     const pauseBtn = act('Force pause', 'pause');
     pauseBtn.disabled = !canPause;
     const logoutBtn = act('Force logout', 'logout');
-    logoutBtn.disabled = !(a.state === 'READY' || a.state === 'PAUSED');
-    if (logoutBtn.disabled) logoutBtn.title = 'Only READY or PAUSED agents: force a pause first, it is taken after the call';
+    logoutBtn.disabled = !(a.state === 'READY' || a.state === 'PAUSED' || a.state === 'DND');
+    if (logoutBtn.disabled) logoutBtn.title = 'Only READY, PAUSED or DND agents: force a pause first, it is taken after the call';
     return el('tr', { 'data-agent': a.agent_id, 'data-name': name, 'data-state': a.state, class: a.overrun ? 'overrun overrun-' + a.overrun : '' },
       el('td', { text: name }),
       el('td', { class: 'state state-' + a.state, text: stateText(a) }),
