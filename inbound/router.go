@@ -899,12 +899,18 @@ func (r *Router) campaignShare(q *queueState, campaign int64) float64 {
 
 // Waiting is one caller waiting, as the queue panel shows them.
 type Waiting struct {
-	Call    CallKey
-	Queue   QueueID
-	From    string
-	DID     string
-	Entered time.Time
-	Ringing []agents.ID
+	Call      CallKey
+	Queue     QueueID
+	QueueName string
+	// AllowTake: the queue lets its members take the caller from the queue
+	// panel (Take).
+	AllowTake bool
+	From      string
+	DID       string
+	Entered   time.Time
+	Ringing   []agents.ID
+	// Leads are the leads whose number is the caller's.
+	Leads []LeadMatch
 }
 
 // Waiting lists the callers waiting in the given queues (all when none),
@@ -917,7 +923,8 @@ func (r *Router) Waiting(queues ...QueueID) []Waiting {
 		if len(queues) > 0 && !slices.Contains(queues, c.queue.cfg.ID) {
 			continue
 		}
-		w := Waiting{Call: c.Call, Queue: c.queue.cfg.ID, From: c.From, DID: c.DID, Entered: c.entered}
+		w := Waiting{Call: c.Call, Queue: c.queue.cfg.ID, QueueName: c.queue.cfg.Name, AllowTake: c.queue.cfg.AllowTake,
+			From: c.From, DID: c.DID, Entered: c.entered, Leads: slices.Clone(c.Leads)}
 		for id := range c.ringing {
 			w.Ringing = append(w.Ringing, id)
 		}

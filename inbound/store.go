@@ -161,6 +161,16 @@ func (s *EventStore) Since(ctx context.Context, seq int64) ([]Event, error) {
 	return evs, nil
 }
 
+// OfCall returns one call's events, in log order (none: the log never
+// heard of it).
+func (s *EventStore) OfCall(ctx context.Context, call CallKey) ([]Event, error) {
+	evs, err := s.query(ctx, `SELECT `+queueEventColumns+` FROM queue_events WHERE call_key = $1 ORDER BY seq`, int64(call))
+	if err != nil {
+		return nil, fmt.Errorf("queue events of call %d: %w", call, err)
+	}
+	return evs, nil
+}
+
 // through returns the events that happened in [from, now].
 func (s *EventStore) through(ctx context.Context, from, now time.Time) ([]Event, error) {
 	evs, err := s.query(ctx, `SELECT `+queueEventColumns+` FROM queue_events WHERE at >= $1 AND at <= $2 ORDER BY seq`,

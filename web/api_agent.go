@@ -25,7 +25,8 @@ func engineError(err error) error {
 		return apiError(fiber.StatusConflict, "The caller hung up before you could take the call; you are READY")
 	case errors.Is(err, ErrInvalid):
 		return apiError(fiber.StatusBadRequest, "%v", err)
-	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrConflict), errors.Is(err, ErrBusy):
+	case errors.Is(err, ErrNotRunning), errors.Is(err, ErrNotLoggedIn), errors.Is(err, ErrConflict), errors.Is(err, ErrBusy),
+		errors.Is(err, ErrNotReady), errors.Is(err, ErrNotWaiting):
 		return apiError(fiber.StatusConflict, "%v", err)
 	}
 	return err

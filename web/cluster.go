@@ -80,7 +80,7 @@ var errorKinds = []struct {
 }{
 	{"not_running", ErrNotRunning}, {"not_logged_in", ErrNotLoggedIn}, {"no_call", ErrNoCall},
 	{"conflict", ErrConflict}, {"invalid", ErrInvalid}, {"busy", ErrBusy},
-	{"caller_gone", ErrCallerGone},
+	{"caller_gone", ErrCallerGone}, {"not_ready", ErrNotReady}, {"not_waiting", ErrNotWaiting},
 	{"unknown_disposition", campaigns.ErrUnknownDisposition}, {"system_disposition", campaigns.ErrSystemDisposition},
 	{"not_agents_call", campaigns.ErrNotAgentsCall}, {"already_dispositioned", campaigns.ErrAlreadyDispositioned},
 	{"no_call_to_disposition", campaigns.ErrNoCallToDisposition}, {"callback_required", campaigns.ErrCallbackRequired},
@@ -184,6 +184,12 @@ var engineMethods = map[string]func(ctx context.Context, e Engine, c engineCall)
 	},
 	"status": func(ctx context.Context, e Engine, c engineCall) (any, error) {
 		return e.Status(ctx, c.Campaign)
+	},
+	"waiting": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return e.Waiting(ctx, c.Campaign, c.Agent)
+	},
+	"take_inbound": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return nil, e.TakeInbound(ctx, c.Campaign, c.Agent, c.Call)
 	},
 }
 
@@ -374,6 +380,20 @@ func (r *routedEngine) LeadHistory(ctx context.Context, lead campaigns.LeadID, l
 
 func (r *routedEngine) DayStats(ctx context.Context, campaign campaigns.ID, since time.Time, saleCodes []string) (DayStats, error) {
 	return r.local.DayStats(ctx, campaign, since, saleCodes)
+}
+
+// Waiting and TakeInbound go to the node running the agent's campaign: its
+// router holds the callers that node's engine can bridge to the agent.
+func (r *routedEngine) Waiting(ctx context.Context, campaign campaigns.ID, agent agents.ID) ([]WaitingCaller, error) {
+	var out []WaitingCaller
+	err := r.route(ctx, "waiting", engineCall{Campaign: campaign, Agent: agent}, &out,
+		func() (err error) { out, err = r.local.Waiting(ctx, campaign, agent); return err })
+	return out, err
+}
+
+func (r *routedEngine) TakeInbound(ctx context.Context, campaign campaigns.ID, agent agents.ID, call CallID) error {
+	return r.route(ctx, "take_inbound", engineCall{Campaign: campaign, Agent: agent, Call: call}, nil,
+		func() error { return r.local.TakeInbound(ctx, campaign, agent, call) })
 }
 
 var _ Engine = (*routedEngine)(nil)

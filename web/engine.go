@@ -113,6 +113,31 @@ type Engine interface {
 	LeadHistory(ctx context.Context, lead campaigns.LeadID, limit int) ([]HistoryCall, error)
 	// saleCodes are the campaign's dispositions of the sale category.
 	DayStats(ctx context.Context, campaign campaigns.ID, since time.Time, saleCodes []string) (DayStats, error)
+	// Waiting lists the callers waiting in the queues the agent serves, as
+	// the inbound router of the node running their campaign holds them (the
+	// only callers that node can bridge to the agent), best place first.
+	Waiting(ctx context.Context, campaign campaigns.ID, agent agents.ID) ([]WaitingCaller, error)
+	// TakeInbound gives the READY agent the waiting caller they picked from
+	// the queue panel: offered and accepted at once. Refusals wrap
+	// ErrNotReady, ErrNotWaiting or ErrConflict (the queue does not allow
+	// it, not the agent's queue, ringing another agent).
+	TakeInbound(ctx context.Context, campaign campaigns.ID, agent agents.ID, call CallID) error
+}
+
+// WaitingCaller is a caller waiting in one of an agent's queues.
+type WaitingCaller struct {
+	// Call is the caller's leg (an inbound call key, above 2^62: JSON
+	// carries it as a string).
+	Call      CallID    `json:"call_id,string"`
+	Queue     int64     `json:"queue_id"`
+	QueueName string    `json:"queue"`
+	AllowTake bool      `json:"allow_take"`
+	From      string    `json:"from"`
+	DID       string    `json:"did"`
+	Entered   time.Time `json:"entered"`
+	// Ringing are the agents the caller is being offered to now.
+	Ringing []agents.ID  `json:"ringing"`
+	Leads   []CallerLead `json:"leads"`
 }
 
 // Errors an Engine wraps.
@@ -132,6 +157,11 @@ var (
 	// ErrCallerGone: the agent accepted an inbound call whose caller had
 	// just hung up; the agent is READY again.
 	ErrCallerGone = errors.New("the caller hung up")
+	// ErrNotReady: the action needs the agent READY (taking a waiting
+	// caller).
+	ErrNotReady = errors.New("you are not READY")
+	// ErrNotWaiting: the caller the agent picked is no longer waiting.
+	ErrNotWaiting = errors.New("the caller is no longer waiting")
 )
 
 // AgentView is an agent's live state.

@@ -64,6 +64,8 @@ func (s *Server) routes() {
 	api.Get("/agent/call", s.authAPI(agent...), s.apiAgentCall)
 	api.Post("/agent/call/:action", s.authAPI(agent...), s.apiAgentCallAction)
 	api.Post("/agent/inbound/lead", s.authAPI(agent...), s.apiAgentInboundLead)
+	api.Get("/agent/queue", s.authAPI(agent...), s.apiAgentQueue)
+	api.Post("/agent/queue/take", s.authAPI(agent...), s.apiAgentQueueTake)
 	api.Get("/agent/leads/:id", s.authAPI(agent...), s.apiAgentLead)
 	api.Get("/agent/leads/:id/edits", s.authAPI(agent...), s.apiAgentLeadEdits)
 	api.Patch("/agent/lead", s.authAPI(agent...), s.apiAgentLeadEdit)

@@ -246,7 +246,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		deps.Inbound = webInbound{in}
 	}
 	if mgr != nil {
-		deps.Engine = &webEngine{mgr: mgr, db: db.pool}
+		deps.Engine = &webEngine{mgr: mgr, db: db.pool, in: in}
 		deps.Router = webRouter{db: db.pool, node: o.nodeID}
 		// The workspace's presence is this node's; the agent's campaign may
 		// run on another, so the server (which routes) logs them out.

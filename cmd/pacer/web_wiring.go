@@ -15,6 +15,8 @@ import (
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/dialer/blend"
+	"github.com/pacer-dialer/pacer/inbound"
 	"github.com/pacer-dialer/pacer/jobs"
 	"github.com/pacer-dialer/pacer/web"
 )
@@ -92,6 +94,8 @@ func ensureDemoUsers(ctx context.Context, o serveOptions, pool *pgxpool.Pool, lo
 type webEngine struct {
 	mgr *dialer.Manager
 	db  *pgxpool.Pool
+	// in is this node's inbound side (nil: none, so no caller waits here).
+	in *inboundSide
 }
 
 func (e *webEngine) loop(ctx context.Context, campaign campaigns.ID) (*dialer.Loop, error) {
@@ -121,6 +125,12 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %v", web.ErrInvalid, err)
 	case errors.Is(err, dialer.ErrAgentBusy):
 		return fmt.Errorf("%w: %v", web.ErrBusy, err)
+	case errors.Is(err, dialer.ErrNotReady):
+		return fmt.Errorf("%w: %v", web.ErrNotReady, err)
+	case errors.Is(err, inbound.ErrNotWaiting):
+		return fmt.Errorf("%w: %v", web.ErrNotWaiting, err)
+	case errors.Is(err, inbound.ErrNoTake), errors.Is(err, inbound.ErrNotMember), errors.Is(err, inbound.ErrRinging):
+		return fmt.Errorf("%w: %v", web.ErrConflict, err)
 	case errors.Is(err, dialer.ErrPhoneDown), errors.Is(err, dialer.ErrNoPhone), errors.Is(err, dialer.ErrTargetUnavailable):
 		return fmt.Errorf("%w: %v", web.ErrConflict, err)
 	case errors.As(err, &ite), errors.As(err, &cte), errors.Is(err, dialer.ErrTrunkRefused):
@@ -544,4 +554,40 @@ func jobErr(err error) error {
 		return fmt.Errorf("%w: %v", web.ErrJobNotFound, err)
 	}
 	return err
+}
+
+// Waiting lists the callers this node's router holds in the agent's
+// queues: an agent is offered only callers of the node running their
+// campaign, so those are the ones they can take.
+func (e *webEngine) Waiting(ctx context.Context, campaign campaigns.ID, agent agents.ID) ([]web.WaitingCaller, error) {
+	if _, err := e.loop(ctx, campaign); err != nil {
+		return nil, err
+	}
+	if e.in == nil {
+		return nil, nil
+	}
+	r := e.in.Router
+	qs := r.QueuesOf(agent)
+	if len(qs) == 0 {
+		return nil, nil
+	}
+	ws := r.Waiting(qs...)
+	out := make([]web.WaitingCaller, len(ws))
+	for i, w := range ws {
+		leads := make([]web.CallerLead, len(w.Leads))
+		for j, l := range w.Leads {
+			leads[j] = web.CallerLead{Lead: campaigns.LeadID(l.Lead), Campaign: l.Campaign, Name: l.Name}
+		}
+		out[i] = web.WaitingCaller{Call: web.CallID(blend.Leg(w.Call)), Queue: int64(w.Queue), QueueName: w.QueueName,
+			AllowTake: w.AllowTake, From: w.From, DID: w.DID, Entered: w.Entered, Ringing: w.Ringing, Leads: leads}
+	}
+	return out, nil
+}
+
+func (e *webEngine) TakeInbound(ctx context.Context, campaign campaigns.ID, agent agents.ID, call web.CallID) error {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return err
+	}
+	return mapErr(l.TakeInbound(ctx, agent, dialer.CallID(call)))
 }
