@@ -4,7 +4,8 @@
 // (the lead panel and its edits), agent_dispo (disposition, wrap-up
 // countdown, hotkeys), agent_transfer (directory, keypad), agent_lists
 // (history and callbacks), agent_inbound (inbound offers, DND, the
-// caller's lead); agent_core holds what they share.
+// caller's lead), agent_queue (the callers waiting in the agent's queues);
+// agent_core holds what they share.
 import { api, connectEvents, clock, showError, wireLogout, tabId } from './common.js';
 import { $, ws, errBox, setText, run, refresh, onRender, onTick, secondsSince, callAction, alertCall } from './agent_core.js';
 import { loadCampaigns } from './agent_status.js';
@@ -13,6 +14,7 @@ import './agent_dispo.js';
 import './agent_inbound.js';
 import { customerPressed } from './agent_transfer.js';
 import { loadCallbacks } from './agent_lists.js';
+import './agent_queue.js';
 
 wireLogout();
 

@@ -6,7 +6,7 @@ import { leadTime } from './agent_lead.js';
 import { rfc3339 } from './agent_dispo.js';
 
 export function showTab(name) {
-  for (const t of ['call', 'history', 'callbacks']) {
+  for (const t of ['call', 'queue', 'history', 'callbacks']) {
     $('tab-' + t).setAttribute('aria-selected', String(t === name));
     $('panel-' + t).hidden = t !== name;
   }
