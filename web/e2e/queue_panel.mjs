@@ -52,11 +52,11 @@ await run(out, async () => {
   assert.equal(await page.locator('#queue-empty').isHidden(), true);
   await page.locator('#queue-count', { hasText: '2 waiting' }).waitFor();
   const row1 = rows.nth(0), row2 = rows.nth(1);
-  assert.equal(await row1.locator('td').nth(1).textContent(), queue);
+  assert.equal(await row1.locator('.queue-name').textContent(), queue);
   assert.equal(await row1.locator('.queue-caller strong').textContent(), firstName);
-  assert.equal(await row1.locator('td').nth(3).textContent(), did);
+  assert.equal(await row1.locator('.queue-did').textContent(), 'to ' + did);
   assert.equal(await row2.locator('.queue-caller').textContent(), second);
-  assert.equal(await row2.locator('.queue-now').textContent(), 'waiting');
+  assert.equal(await row2.locator('.queue-now').count(), 0, 'ringing nobody');
   assert.equal(await page.getByRole('button', { name: 'Take the call from ' + firstName }).isEnabled(), true);
   // The wait ticks on screen.
   const wait = row1.locator('.queue-wait');

@@ -42,11 +42,11 @@ function renderQueue() {
     if (c.lead_name) caller.append(el('strong', { text: c.lead_name }), ' ');
     caller.append(el('span', { class: 'offer-from', text: c.from }));
     if (!c.lead_name && c.leads > 1) caller.append(' ', el('span', { class: 'hint', text: '(' + c.leads + ' leads)' }));
+    if (c.ringing.length) caller.append(el('small', { class: 'queue-now', text: 'ringing ' + c.ringing.join(', ') }));
     return el('tr', { 'data-call': c.call_id, 'data-from': c.from, 'data-can-take': String(!why) },
       el('td', { class: 'timer queue-wait', 'data-entered': c.entered, text: clock(secondsSince(c.entered)) }),
-      el('td', { text: c.queue }), caller, el('td', { text: c.did }),
-      el('td', { class: 'queue-now', text: c.ringing.length ? 'ringing ' + c.ringing.join(', ') : 'waiting' }),
-      el('td', {}, btn));
+      el('td', {}, el('span', { class: 'queue-name', text: c.queue }), el('small', { class: 'queue-did', text: 'to ' + c.did })),
+      caller, el('td', {}, btn));
   }));
 }
 
