@@ -30,6 +30,7 @@ function take(c) {
 
 function renderQueue() {
   $('queue-empty').hidden = callers.length > 0;
+  $('queue-rows').closest('table').hidden = callers.length === 0;
   $('queue-count').hidden = callers.length === 0;
   setText('queue-count', callers.length ? callers.length + ' waiting' : '');
   $('queue-rows').replaceChildren(...callers.map((c) => {
@@ -43,6 +44,7 @@ function renderQueue() {
     caller.append(el('span', { class: 'offer-from', text: c.from }));
     if (!c.lead_name && c.leads > 1) caller.append(' ', el('span', { class: 'hint', text: '(' + c.leads + ' leads)' }));
     if (c.ringing.length) caller.append(el('small', { class: 'queue-now', text: 'ringing ' + c.ringing.join(', ') }));
+    else if (!c.can_take) caller.append(el('small', { class: 'queue-why', text: c.why_not }));
     return el('tr', { 'data-call': c.call_id, 'data-from': c.from, 'data-can-take': String(!why) },
       el('td', { class: 'timer queue-wait', 'data-entered': c.entered, text: clock(secondsSince(c.entered)) }),
       el('td', {}, el('span', { class: 'queue-name', text: c.queue }), el('small', { class: 'queue-did', text: 'to ' + c.did })),
