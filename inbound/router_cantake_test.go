@@ -34,7 +34,7 @@ func TestRouterCanTakeKeepsCallsFromAgentsWhoCannotCarryThem(t *testing.T) {
 	notify := &pokeLog{}
 	const sipCaller CallKey = 1 << 62
 	r, err := NewRouter(Config{}, Deps{Notify: notify, Line: noLine{},
-		CanTake: func(a agents.ID, call CallKey) bool { return a != 1 || call != sipCaller }})
+		CanTake: func(a agents.ID, call CallKey) bool { return a != 1 || call < sipCaller }})
 	require.NoError(t, err)
 	require.NoError(t, r.SetQueue(Queue{ID: 1, Name: "q", NoAgents: Fallback{Action: ActionWait}}.WithDefaults(),
 		[]Member{{Queue: 1, Agent: 1, Level: 1}, {Queue: 1, Agent: 2, Level: 1}}))
@@ -51,6 +51,15 @@ func TestRouterCanTakeKeepsCallsFromAgentsWhoCannotCarryThem(t *testing.T) {
 	off, ok := r.Claim(2, now)
 	require.True(t, ok)
 	require.Equal(t, sipCaller, off.Call)
+
+	// Nor can agent 1 take such a caller from the queue panel.
+	const sipCaller2 CallKey = 1<<62 + 1
+	require.NoError(t, r.SetQueue(Queue{ID: 1, Name: "q", AllowTake: true, NoAgents: Fallback{Action: ActionWait}}.WithDefaults(),
+		[]Member{{Queue: 1, Agent: 1, Level: 1}, {Queue: 1, Agent: 2, Level: 1}}))
+	r.AgentChanged(2, 1, agents.InCall, now)
+	require.NoError(t, r.Arrive(Arrival{Call: sipCaller2, DID: "+12025550100"}, now))
+	_, err = r.Take(1, sipCaller2, now)
+	require.ErrorIs(t, err, ErrCannotCarry)
 
 	require.NoError(t, r.Arrive(Arrival{Call: 7, DID: "+12025550100"}, now))
 	off, ok = r.Claim(1, now)

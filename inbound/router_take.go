@@ -14,6 +14,9 @@ var (
 	ErrNoTake     = errors.New("this queue does not let agents take calls from the panel")
 	ErrNotMember  = errors.New("you do not serve this caller's queue")
 	ErrRinging    = errors.New("the caller is being offered to another agent")
+	// ErrCannotCarry: Deps.CanTake says the agent's side cannot carry the
+	// caller's audio (a SIP caller and an agent on the simulated carrier).
+	ErrCannotCarry = errors.New("your campaign's line cannot carry this caller")
 )
 
 // Take gives a READY member the waiting caller they picked from the queue
@@ -33,6 +36,9 @@ func (r *Router) Take(id agents.ID, call CallKey, now time.Time) (Offer, error) 
 	}
 	if _, member := q.members[id]; !member {
 		return Offer{}, fmt.Errorf("%w (%s)", ErrNotMember, q.cfg.Name)
+	}
+	if r.deps.CanTake != nil && !r.deps.CanTake(id, call) {
+		return Offer{}, ErrCannotCarry
 	}
 	if len(c.ringing) > 0 {
 		return Offer{}, ErrRinging

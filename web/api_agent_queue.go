@@ -86,6 +86,8 @@ func (s *Server) apiAgentQueue(c *fiber.Ctx) error {
 		switch {
 		case !w.AllowTake:
 			q.WhyNot = "this queue does not allow taking"
+		case w.CannotCarry:
+			q.WhyNot = "your campaign's line cannot carry this caller"
 		case len(w.Ringing) > 0:
 			q.WhyNot = "ringing " + strings.Join(q.Ringing, ", ")
 		default:

@@ -138,6 +138,9 @@ type WaitingCaller struct {
 	// Ringing are the agents the caller is being offered to now.
 	Ringing []agents.ID  `json:"ringing"`
 	Leads   []CallerLead `json:"leads"`
+	// CannotCarry: the agent's campaign cannot bridge this caller (a SIP
+	// caller, a campaign on the simulated carrier, or the reverse).
+	CannotCarry bool `json:"cannot_carry,omitempty"`
 }
 
 // Errors an Engine wraps.

@@ -129,7 +129,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %v", web.ErrNotReady, err)
 	case errors.Is(err, inbound.ErrNotWaiting):
 		return fmt.Errorf("%w: %v", web.ErrNotWaiting, err)
-	case errors.Is(err, inbound.ErrNoTake), errors.Is(err, inbound.ErrNotMember), errors.Is(err, inbound.ErrRinging):
+	case errors.Is(err, inbound.ErrNoTake), errors.Is(err, inbound.ErrNotMember), errors.Is(err, inbound.ErrRinging),
+		errors.Is(err, inbound.ErrCannotCarry):
 		return fmt.Errorf("%w: %v", web.ErrConflict, err)
 	case errors.Is(err, dialer.ErrPhoneDown), errors.Is(err, dialer.ErrNoPhone), errors.Is(err, dialer.ErrTargetUnavailable):
 		return fmt.Errorf("%w: %v", web.ErrConflict, err)
@@ -579,7 +580,8 @@ func (e *webEngine) Waiting(ctx context.Context, campaign campaigns.ID, agent ag
 			leads[j] = web.CallerLead{Lead: campaigns.LeadID(l.Lead), Campaign: l.Campaign, Name: l.Name}
 		}
 		out[i] = web.WaitingCaller{Call: web.CallID(blend.Leg(w.Call)), Queue: int64(w.Queue), QueueName: w.QueueName,
-			AllowTake: w.AllowTake, From: w.From, DID: w.DID, Entered: w.Entered, Ringing: w.Ringing, Leads: leads}
+			AllowTake: w.AllowTake, From: w.From, DID: w.DID, Entered: w.Entered, Ringing: w.Ringing, Leads: leads,
+			CannotCarry: !e.in.canTake(agent, w.Call)}
 	}
 	return out, nil
 }
