@@ -67,7 +67,10 @@
 // its EventStore (the same inbound.Compute as the simulator); the live
 // router (callers waiting, members READY, the blending reserve, reloading
 // changed queues) it reaches only through the Inbound interface it declares
-// (inbound.go), which cmd/pacer implements. Dispositions go through the engine (one transaction with the
+// (inbound.go), which cmd/pacer implements; the callers waiting in an
+// agent's queues and taking one (the queue panel) go through the Engine, to
+// the node running the agent's campaign, whose router holds the callers its
+// engine can bridge to them. Dispositions go through the engine (one transaction with the
 // call, lead and callback); callbacks are read and rescheduled or cancelled
 // through package campaigns' store functions, which do not check who asks:
 // the handlers do (an agent the callbacks they set, and may dial an anyone
