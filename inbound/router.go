@@ -201,9 +201,12 @@ type Router struct {
 	calls   map[CallKey]*icall
 	waiting []*icall // every waiting call, key order
 	agents  map[agents.ID]*agentView
-	handle  ewma // seconds from taking a call to free again, all agents
-	answer  ewma // seconds from an offer to its accept
-	out     []func()
+	// byCampaign indexes agents by the campaign they were last reported in,
+	// so Load (on every pacing decision) looks at one campaign's agents.
+	byCampaign map[int64]map[agents.ID]*agentView
+	handle     ewma // seconds from taking a call to free again, all agents
+	answer     ewma // seconds from an offer to its accept
+	out        []func()
 }
 
 // NewRouter makes an empty router.
@@ -212,12 +215,13 @@ func NewRouter(cfg Config, deps Deps) (*Router, error) {
 		return nil, errors.New("router needs a notifier and a caller line")
 	}
 	return &Router{
-		cfg:    cfg.withDefaults(),
-		deps:   deps,
-		queues: map[QueueID]*queueState{},
-		dids:   map[string]QueueID{},
-		calls:  map[CallKey]*icall{},
-		agents: map[agents.ID]*agentView{},
+		cfg:        cfg.withDefaults(),
+		deps:       deps,
+		queues:     map[QueueID]*queueState{},
+		dids:       map[string]QueueID{},
+		calls:      map[CallKey]*icall{},
+		agents:     map[agents.ID]*agentView{},
+		byCampaign: map[int64]map[agents.ID]*agentView{},
 	}, nil
 }
 
@@ -478,7 +482,14 @@ func (r *Router) AgentChanged(id agents.ID, campaign int64, s agents.State, now 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := r.agent(id)
-	a.campaign = campaign
+	if a.campaign != campaign || r.byCampaign[campaign][id] == nil {
+		delete(r.byCampaign[a.campaign], id)
+		if r.byCampaign[campaign] == nil {
+			r.byCampaign[campaign] = map[agents.ID]*agentView{}
+		}
+		r.byCampaign[campaign][id] = a
+		a.campaign = campaign
+	}
 	if a.state == s {
 		return
 	}
@@ -805,9 +816,9 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 	defer r.mu.Unlock()
 	var l Load
 	var n int
-	served := map[QueueID]bool{}
-	for _, a := range r.agents {
-		if a.campaign != campaign || a.dedicated || len(a.queues) == 0 {
+	var served map[QueueID]bool
+	for _, a := range r.byCampaign[campaign] {
+		if a.dedicated || len(a.queues) == 0 {
 			continue
 		}
 		switch a.state {
@@ -815,9 +826,15 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 			continue
 		}
 		n++
+		if served == nil {
+			served = map[QueueID]bool{}
+		}
 		for _, q := range a.queues {
 			served[q] = true
 		}
+	}
+	if n == 0 {
+		return l // no agent of this campaign serves a queue now
 	}
 	late := map[QueueID]int{}
 	for _, c := range r.waiting {
@@ -836,9 +853,6 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 		l.Stop = l.Waiting > 0
 		return l
 	case Dedicated:
-		return l
-	}
-	if n == 0 {
 		return l
 	}
 	in := ReserveInput{Agents: n, FreeAfterSec: r.handle.mean(r.cfg.FreeAfterPrior.Seconds())}

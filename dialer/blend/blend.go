@@ -1,7 +1,3 @@
-// Package blend joins the inbound router to the dialer's engines: it is
-// the dialer.Inbound an engine sees, and the place both composition roots
-// (cmd/pacer and the simulator) wire the two packages, which never import
-// each other (DESIGN.md §2).
 package blend
 
 import (
