@@ -271,6 +271,7 @@ func (s *inboundSim) ringing(ctx context.Context, id agents.ID) {
 		if err == nil {
 			if c, ok := s.callers[off.Leg]; ok {
 				s.agentQueue[id] = c.queue
+				delete(s.callers, off.Leg) // with an agent: nothing more to play for them
 			}
 		}
 	})
