@@ -150,7 +150,16 @@ type Loop struct {
 type command struct {
 	fn    func(ctx context.Context) error
 	reply chan error
+	// state is cmdQueued until the loop takes the command (cmdTaken) or the
+	// sender gives up on it first (cmdAbandoned: the loop skips it).
+	state *atomic.Int32
 }
+
+const (
+	cmdQueued int32 = iota
+	cmdTaken
+	cmdAbandoned
+)
 
 // NewLoop builds a stopped loop and its engine.
 func NewLoop(cfg LoopConfig, deps LoopDeps) (*Loop, error) {
@@ -368,6 +377,9 @@ func (l *Loop) run(startCtx context.Context) {
 		case <-timer.C:
 		case <-l.wake:
 		case c := <-l.cmds:
+			if !c.state.CompareAndSwap(cmdQueued, cmdTaken) {
+				continue // its sender gave up before it ran
+			}
 			err := c.fn(ctx)
 			if l.draining {
 				l.drainStep(ctx)
@@ -386,10 +398,15 @@ func (l *Loop) run(startCtx context.Context) {
 }
 
 // do runs fn on the loop goroutine and returns its error.
+//
+// A sender whose ctx ends gets ctx.Err() only if the loop had not started
+// fn yet (the loop then skips it); once fn runs, do waits for it, so fn's
+// writes to the sender's variables never race with the sender reading them.
 func (l *Loop) do(ctx context.Context, fn func(ctx context.Context) error) error {
 	reply := make(chan error, 1)
+	state := new(atomic.Int32)
 	select {
-	case l.cmds <- command{fn: fn, reply: reply}:
+	case l.cmds <- command{fn: fn, reply: reply, state: state}:
 	case <-l.exited:
 		return ErrLoopStopped
 	case <-ctx.Done():
@@ -406,7 +423,20 @@ func (l *Loop) do(ctx context.Context, fn func(ctx context.Context) error) error
 			return ErrLoopStopped
 		}
 	case <-ctx.Done():
-		return ctx.Err()
+		if state.CompareAndSwap(cmdQueued, cmdAbandoned) {
+			return ctx.Err()
+		}
+		select { // fn has started: its result is on the way
+		case err := <-reply:
+			return err
+		case <-l.exited:
+			select {
+			case err := <-reply:
+				return err
+			default:
+				return ErrLoopStopped
+			}
+		}
 	}
 }
 
