@@ -70,8 +70,8 @@
 // transaction. A lead waiting for its callback has status callback and is
 // never claimed by the hopper. DisposeLead (disposition_flow.go) is the lead's
 // side of a saved disposition, with the typed errors the web layer maps to
-// 4xx (IsDispositionInputError). Callback requests (callback_request.go) are
-// inbound callers' requests to be called back. maintenance.go holds the
+// 4xx (IsDispositionInputError). Callers' requests to be called back are
+// package inbound's (callback_request.go there). maintenance.go holds the
 // sweeps and purges the job runner schedules. A callback dial that does not
 // reach the person keeps its callback for the lead's next try (retry event).
 //

@@ -24,6 +24,13 @@
 //   - The figures: stats.go is the only definition of the queue figures
 //     (offered, answered, abandoned, both service levels, ASA, waiting),
 //     computed from the event log alone, per interval and over a span.
+//   - Callback requests (callback_request.go, callback_queue.go,
+//     router_callback.go; table callback_requests and its append-only
+//     callback_request_events): their state machine as a (status, event)
+//     table, the manual requests' automatic assignment, and queue requests
+//     that keep a caller's place in the router, are claimed for one dial at
+//     a time, and are settled from their call's outcome (retried a bounded
+//     number of times, expired, adopted when their node dies).
 //   - The models: Erlang C (erlang.go), the live reserve (reserve.go) and
 //     the idealised blending bound the simulator reports (ideal.go).
 //

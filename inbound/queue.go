@@ -116,6 +116,8 @@ type Queue struct {
 	StickyFor time.Duration
 	// AllowTake lets members take a waiting call from the queue panel.
 	AllowTake bool
+	// Callbacks are the queue's rules for callback requests.
+	Callbacks Callbacks
 }
 
 // Member is an agent serving a queue. Level 1 is the first line; higher

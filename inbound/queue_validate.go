@@ -96,6 +96,7 @@ func (q Queue) WithDefaults() Queue {
 	if q.Hours.Zone == nil {
 		q.Hours.Zone = time.UTC
 	}
+	q.Callbacks = q.Callbacks.withDefaults()
 	return q
 }
 
@@ -159,7 +160,35 @@ func (q Queue) Validate() error {
 			return err
 		}
 	}
+	if err := q.Callbacks.validate(); err != nil {
+		return err
+	}
 	return q.Hours.validate()
+}
+
+// Callback limits (the CHECKs of migrations/0033_queue_callbacks.sql hold
+// the same).
+const (
+	MaxCallbackAttempts = 10
+	MinCallbackRetry    = time.Minute
+	MaxCallbackRetry    = 24 * time.Hour
+	MinCallbackExpire   = 10 * time.Minute
+	MaxCallbackExpire   = 7 * 24 * time.Hour
+)
+
+func (c Callbacks) validate() error {
+	switch {
+	case c.Attempts < 1 || c.Attempts > MaxCallbackAttempts:
+		return queueError("callback_attempts", "callback attempts %d is out of range: 1 to %d", c.Attempts,
+			MaxCallbackAttempts)
+	case c.RetryAfter < MinCallbackRetry || c.RetryAfter > MaxCallbackRetry:
+		return queueError("callback_retry", "callback retry time %v is out of range: %v to %v", c.RetryAfter,
+			MinCallbackRetry, MaxCallbackRetry)
+	case c.ExpireAfter < MinCallbackExpire || c.ExpireAfter > MaxCallbackExpire:
+		return queueError("callback_expire", "callback expiry %v is out of range: %v to %v", c.ExpireAfter,
+			MinCallbackExpire, MaxCallbackExpire)
+	}
+	return nil
 }
 
 func (q Queue) checkFallback(field, label string, f Fallback, waitAllowed bool) error {

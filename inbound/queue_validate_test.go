@@ -20,12 +20,15 @@ func TestANewQueueGetsTheUsualServiceLevelRingTimeAndHours(t *testing.T) {
 	require.True(t, q.Hours.Always, "no hours given: open always")
 	require.Equal(t, time.UTC, q.Hours.Zone)
 	require.Equal(t, Fallback{Action: ActionHangup}, q.Overflow)
+	require.Equal(t, Callbacks{Attempts: 3, RetryAfter: 5 * time.Minute, ExpireAfter: 8 * time.Hour}, q.Callbacks,
+		"callbacks: not offered to callers, three tries five minutes apart within eight hours")
 	require.NoError(t, q.Validate())
 
 	ny, err := time.LoadLocation("America/New_York")
 	require.NoError(t, err)
 	set := Queue{Name: "Sales", SLThreshold: 30 * time.Second, SLTarget: 0.9, RingTime: time.Minute, Method: Rank,
-		Hours: Hours{Zone: ny}}
+		Hours: Hours{Zone: ny}, Callbacks: Callbacks{Allow: true, Attempts: 2, RetryAfter: 10 * time.Minute,
+			ExpireAfter: time.Hour}}
 	set.Hours.Days[time.Monday].Open, set.Hours.Days[time.Monday].Close = 9*time.Hour, 17*time.Hour
 	got := set.WithDefaults()
 	require.Equal(t, set, got, "what is set is kept")
@@ -70,6 +73,9 @@ func TestQueueSettingsAManagerMustFixAreRefusedWithTheField(t *testing.T) {
 		{"ring 180 s", func(q *Queue) { q.RingTime = 180 * time.Second }, "", ""},
 		{"ring 14 s", func(q *Queue) { q.RingTime = 14 * time.Second }, "ring_time", "ring time 14s is out of range: 15s to 3m0s"},
 		{"ring 181 s", func(q *Queue) { q.RingTime = 181 * time.Second }, "ring_time", "out of range"},
+		{"11 callback attempts", func(q *Queue) { q.Callbacks.Attempts = 11 }, "callback_attempts", "callback attempts 11 is out of range: 1 to 10"},
+		{"callback retry 30 s", func(q *Queue) { q.Callbacks.RetryAfter = 30 * time.Second }, "callback_retry", "callback retry time 30s is out of range"},
+		{"callback expiry 8 days", func(q *Queue) { q.Callbacks.ExpireAfter = 8 * 24 * time.Hour }, "callback_expire", "callback expiry 192h0m0s is out of range"},
 		{"negative max wait", func(q *Queue) { q.MaxWait = -time.Second }, "max_wait", "maximum wait -1s is out of range"},
 		{"negative depth", func(q *Queue) { q.MaxDepth = -1 }, "max_depth", "maximum depth -1 is out of range"},
 		{"widen after 2 days", func(q *Queue) { q.WidenAfter = 48 * time.Hour }, "widen_after", "widening delay"},

@@ -24,7 +24,7 @@ WITH last AS (
 	FROM queue_events WHERE at > $1 ORDER BY call_key, seq DESC
 )
 SELECT * FROM last l
-WHERE l.kind IN ('enter', 'offer', 'reject', 'timeout') AND l.node <> ''
+WHERE l.kind IN ('enter', 'offer', 'reject', 'timeout') AND l.node <> '' AND l.call_key > 0
   AND NOT EXISTS (SELECT 1 FROM nodes n WHERE n.id = l.node AND n.expires_at > now() AND n.stopped_at IS NULL
 	AND n.started_at <= l.at)`
 

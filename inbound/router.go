@@ -97,6 +97,30 @@ type Deps struct {
 	// cannot is never offered the call. Called under the router's lock: it
 	// must return at once and not call the router.
 	CanTake func(agent agents.ID, call CallKey) bool
+	// Requests receives the callers who leave a queue for a callback
+	// request (LeaveForCallback, or a queue's callback action); without
+	// it the router refuses both.
+	Requests RequestSink
+}
+
+// RequestSink records the callback requests callers leave. Left must
+// return at once (the store writes from its own goroutine) and then hand
+// the stored request back to the router (Router.HoldRequest).
+type RequestSink interface {
+	Left(c LeftCaller)
+}
+
+// LeftCaller is a caller who left a queue for a callback request, keeping
+// their place (Entered).
+type LeftCaller struct {
+	Call    CallKey
+	Queue   QueueID
+	From    string
+	DID     string
+	Name    string // the matched lead's, when exactly one matched
+	Entered time.Time
+	At      time.Time
+	Why     string
 }
 
 // Arrival is a caller reaching a DID.
@@ -132,6 +156,10 @@ type Offer struct {
 	RingTime    time.Duration
 	RejectToDND bool
 	Leads       []LeadMatch
+	// Request is set when the offer is a callback request to dial (From
+	// is its number), not a caller on the line.
+	Request RequestID
+	Name    string // the request's caller name
 }
 
 // Errors Arrive returns for callers it does not queue.
@@ -163,6 +191,12 @@ type icall struct {
 	// of fallbacks (a full queue overflowing to a full queue…), so that a
 	// cycle of them ends instead of recursing forever.
 	entering map[*queueState]bool
+	// A callback request (request ≠ 0) has no caller on the line: it is
+	// offered from notBefore on, while its queue is open, until expires.
+	request   RequestID
+	name      string
+	notBefore time.Time
+	expires   time.Time
 }
 
 type queueState struct {
@@ -228,9 +262,9 @@ func NewRouter(cfg Config, deps Deps) (*Router, error) {
 // SetQueue adds or changes a queue with its members. Callers waiting keep
 // their places.
 func (r *Router) SetQueue(q Queue, members []Member) error {
-	if q.Overflow.Action == ActionCallback || q.AfterHours.Action == ActionCallback ||
-		q.AtClose.Action == ActionCallback || q.NoAgents.Action == ActionCallback {
-		return fmt.Errorf("queue %q: a callback action is not available yet", q.Name)
+	if r.deps.Requests == nil && (q.Overflow.Action == ActionCallback || q.AfterHours.Action == ActionCallback ||
+		q.AtClose.Action == ActionCallback || q.NoAgents.Action == ActionCallback) {
+		return fmt.Errorf("queue %q: a callback action needs a request store, and this router has none", q.Name)
 	}
 	if q.Method == RingAll && len(members) > MaxRingAll {
 		return fmt.Errorf("queue %q: ring-all is for queues of at most %d members, it has %d", q.Name, MaxRingAll, len(members))
@@ -314,7 +348,9 @@ func (r *Router) flush() {
 }
 
 func (r *Router) log(c *icall, kind EventKind, at time.Time, agent agents.ID, detail string) {
-	c.queue.tally.see(kind, c.entered, at, c.queue.cfg.SLThreshold)
+	if c.request == 0 {
+		c.queue.tally.see(kind, c.entered, at, c.queue.cfg.SLThreshold)
+	}
 	if r.deps.Log == nil {
 		return
 	}
@@ -369,7 +405,7 @@ func (r *Router) enter(c *icall, q *queueState, now time.Time) {
 	case !q.cfg.Hours.Open(now):
 		r.fallback(c, q.cfg.AfterHours, "closed", now)
 		return
-	case q.cfg.MaxDepth > 0 && len(q.waiting) >= q.cfg.MaxDepth:
+	case q.cfg.MaxDepth > 0 && q.callers() >= q.cfg.MaxDepth:
 		r.fallback(c, q.cfg.Overflow, "queue full", now)
 		return
 	case !r.anyMemberIn(q):
@@ -440,6 +476,11 @@ func (r *Router) fallback(c *icall, f Fallback, why string, now time.Time) {
 			r.log(c, EvOverflow, now, 0, fmt.Sprintf("queue %d: %s", f.Target, why))
 			r.leave(c)
 			r.enter(c, t, now)
+			return
+		}
+	case ActionCallback:
+		if r.deps.Requests != nil {
+			r.toCallback(c, why, now)
 			return
 		}
 	}
@@ -527,7 +568,9 @@ func (r *Router) lastMemberLeft(a *agentView, now time.Time) {
 			continue
 		}
 		for _, c := range slices.Clone(q.waiting) {
-			r.fallback(c, q.cfg.NoAgents, "no agents", now)
+			if c.request == 0 {
+				r.fallback(c, q.cfg.NoAgents, "no agents", now)
+			}
 		}
 	}
 }
@@ -535,13 +578,13 @@ func (r *Router) lastMemberLeft(a *agentView, now time.Time) {
 // dispatch offers waiting calls to free agents, best key first.
 func (r *Router) dispatch(now time.Time) {
 	for _, c := range r.waiting {
-		if c.pending != 0 || len(c.ringing) > 0 && c.queue.cfg.Method != RingAll {
+		if c.pending != 0 || len(c.ringing) > 0 && !c.ringAll() {
 			continue
 		}
 		for _, id := range r.pick(c, now) {
 			a := r.agents[id]
 			a.pending = c.Call
-			if c.queue.cfg.Method != RingAll {
+			if !c.ringAll() {
 				c.pending, c.pendingAt = id, now
 			}
 			r.later(func() { r.deps.Notify.Poke(id) })
@@ -553,7 +596,7 @@ func (r *Router) dispatch(now time.Time) {
 // level.
 func (r *Router) eligible(c *icall, a *agentView, now time.Time) bool {
 	m, ok := c.queue.members[a.id]
-	if !ok || a.state != agents.Ready || a.pending != 0 || c.ringing[a.id] {
+	if !ok || a.state != agents.Ready || a.pending != 0 || c.ringing[a.id] || c.request != 0 && !c.due(now) {
 		return false
 	}
 	if until, passed := c.passed[a.id]; passed && now.Before(until) {
@@ -589,7 +632,7 @@ func (r *Router) pick(c *icall, now time.Time) []agents.ID {
 		if !ok || !r.eligible(c, a, now) {
 			continue
 		}
-		if q.cfg.Method == RingAll {
+		if c.ringAll() {
 			all = append(all, id)
 			continue
 		}
@@ -597,7 +640,7 @@ func (r *Router) pick(c *icall, now time.Time) []agents.ID {
 			best = a
 		}
 	}
-	if q.cfg.Method == RingAll {
+	if c.ringAll() {
 		slices.Sort(all)
 		return all
 	}
@@ -660,7 +703,7 @@ func (r *Router) Claim(id agents.ID, now time.Time) (Offer, bool) {
 	a := r.agent(id)
 	a.state = agents.Ready
 	var c *icall
-	if p := r.calls[a.pending]; p != nil && p.state == csWaiting && (p.pending == id || p.queue.cfg.Method == RingAll) {
+	if p := r.calls[a.pending]; p != nil && p.state == csWaiting && (p.pending == id || p.ringAll()) {
 		c = p
 	} else {
 		a.pending = 0
@@ -690,7 +733,7 @@ func (r *Router) Claim(id agents.ID, now time.Time) (Offer, bool) {
 	r.log(c, EvOffer, now, id, "")
 	q := c.queue.cfg
 	return Offer{Call: c.Call, Queue: q.ID, QueueName: q.Name, DID: c.DID, From: c.From, Entered: c.entered,
-		RingTime: q.RingTime, RejectToDND: q.RejectToDND, Leads: c.Leads}, true
+		RingTime: q.RingTime, RejectToDND: q.RejectToDND, Leads: c.Leads, Request: c.request, Name: c.name}, true
 }
 
 // Accept: the agent took the offer. It reports false when the call is gone
@@ -743,7 +786,7 @@ func (r *Router) Pass(call CallKey, id agents.ID, timeout bool, now time.Time) {
 		c.passed = map[agents.ID]time.Time{}
 	}
 	c.passed[id] = now.Add(c.queue.cfg.RingTime)
-	if len(c.ringing) == 0 && r.everyonePassed(c, now) && c.queue.cfg.NoAgents.Action != ActionWait {
+	if len(c.ringing) == 0 && c.request == 0 && r.everyonePassed(c, now) && c.queue.cfg.NoAgents.Action != ActionWait {
 		r.fallback(c, c.queue.cfg.NoAgents, "every agent passed", now)
 	}
 	r.dispatch(now)
@@ -781,6 +824,10 @@ func (r *Router) Advance(now time.Time) {
 		}
 		q := c.queue.cfg
 		switch {
+		case c.request != 0:
+			if !now.Before(c.expires) && len(c.ringing) == 0 && c.pending == 0 {
+				r.dropRequest(c) // the request store expires it
+			}
 		case !q.Hours.Open(now) && q.AtClose.Action != ActionWait:
 			r.fallback(c, q.AtClose, "closing time", now)
 		case q.MaxWait > 0 && now.Sub(c.here) >= q.MaxWait && len(c.ringing) == 0:
@@ -838,13 +885,13 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 	}
 	late := map[QueueID]int{}
 	for _, c := range r.waiting {
-		if !served[c.queue.cfg.ID] {
+		if !served[c.queue.cfg.ID] || c.request != 0 && !c.due(now) {
 			continue
 		}
 		if len(c.ringing) == 0 {
-			l.Waiting++
+			l.Waiting++ // a callback request due keeps an agent too
 		}
-		if now.Sub(c.entered) > c.queue.cfg.SLThreshold && !c.entered.Before(now.Truncate(slInterval)) {
+		if c.request == 0 && now.Sub(c.entered) > c.queue.cfg.SLThreshold && !c.entered.Before(now.Truncate(slInterval)) {
 			late[c.queue.cfg.ID]++
 		}
 	}
@@ -925,6 +972,11 @@ type Waiting struct {
 	Ringing   []agents.ID
 	// Leads are the leads whose number is the caller's.
 	Leads []LeadMatch
+	// Request is set for a callback request (no caller on the line); it
+	// is dialled from NotBefore on (zero: now).
+	Request   RequestID
+	Name      string
+	NotBefore time.Time
 }
 
 // Waiting lists the callers waiting in the given queues (all when none),
@@ -937,8 +989,9 @@ func (r *Router) Waiting(queues ...QueueID) []Waiting {
 		if len(queues) > 0 && !slices.Contains(queues, c.queue.cfg.ID) {
 			continue
 		}
-		w := Waiting{Call: c.Call, Queue: c.queue.cfg.ID, QueueName: c.queue.cfg.Name, AllowTake: c.queue.cfg.AllowTake,
-			From: c.From, DID: c.DID, Entered: c.entered, Leads: slices.Clone(c.Leads)}
+		w := Waiting{Call: c.Call, Queue: c.queue.cfg.ID, QueueName: c.queue.cfg.Name,
+			AllowTake: c.queue.cfg.AllowTake && c.request == 0, From: c.From, DID: c.DID, Entered: c.entered,
+			Leads: slices.Clone(c.Leads), Request: c.request, Name: c.name, NotBefore: c.notBefore}
 		for id := range c.ringing {
 			w.Ringing = append(w.Ringing, id)
 		}

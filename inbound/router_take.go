@@ -17,6 +17,9 @@ var (
 	// ErrCannotCarry: Deps.CanTake says the agent's side cannot carry the
 	// caller's audio (a SIP caller and an agent on the simulated carrier).
 	ErrCannotCarry = errors.New("your campaign's line cannot carry this caller")
+	// ErrRequestNoTake: a callback request is offered when its place comes
+	// up, not taken from the panel.
+	ErrRequestNoTake = errors.New("a callback request is offered to an agent when its turn comes")
 )
 
 // Take gives a READY member the waiting caller they picked from the queue
@@ -31,6 +34,9 @@ func (r *Router) Take(id agents.ID, call CallKey, now time.Time) (Offer, error) 
 		return Offer{}, ErrNotWaiting
 	}
 	q := c.queue
+	if c.request != 0 {
+		return Offer{}, ErrRequestNoTake
+	}
 	if !q.cfg.AllowTake {
 		return Offer{}, fmt.Errorf("%w (%s)", ErrNoTake, q.cfg.Name)
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/inbound"
 )
 
 // AgentFinder says which agents of a campaign may take a callback request
@@ -45,7 +46,7 @@ func (r *Runner) AssignRequests(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	now := r.clock.Now()
-	ids, err := campaigns.AutoAssignCampaigns(ctx, r.pool, now)
+	ids, err := inbound.AutoAssignCampaigns(ctx, r.pool, now)
 	if err != nil {
 		return 0, err
 	}
@@ -55,7 +56,7 @@ func (r *Runner) AssignRequests(ctx context.Context) (int, error) {
 		if !ok {
 			continue // another node runs it
 		}
-		n, err := campaigns.AutoAssign(ctx, r.pool, id, available, loggedIn, now)
+		n, err := inbound.AutoAssign(ctx, r.pool, id, available, loggedIn, now)
 		if err != nil {
 			return total, err
 		}

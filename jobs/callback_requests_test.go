@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/inbound"
 	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 )
@@ -43,16 +45,16 @@ func TestCallbackRequests(t *testing.T) {
 	r := newRunner(t, db)
 	r.SetAgentFinder(mgr)
 	now := time.Now()
-	var reqs []campaigns.CallbackRequest
+	var reqs []inbound.CallbackRequest
 	for i, phone := range []string{"(212) 555-0101", "212-555-0102", "+1 212 555 0103"} {
-		req, err := campaigns.CreateRequest(ctx, db, campaigns.NewRequest{Campaign: c.ID, Queue: "support", Phone: phone,
+		req, err := inbound.CreateRequest(ctx, db, inbound.NewRequest{Campaign: c.ID, Queue: "support", Phone: phone,
 			Name: "Caller", Now: now.Add(time.Duration(i) * time.Second)})
 		require.NoError(t, err)
-		require.Equal(t, campaigns.RequestPending, req.Status)
+		require.Equal(t, inbound.RequestPending, req.Status)
 		require.WithinDuration(t, now.Add(time.Duration(i)*time.Second).Add(2*time.Hour), req.AutoUntil, time.Millisecond)
 		reqs = append(reqs, req)
 	}
-	_, err = campaigns.CreateRequest(ctx, db, campaigns.NewRequest{Campaign: c.ID, Phone: "12", Now: now})
+	_, err = inbound.CreateRequest(ctx, db, inbound.NewRequest{Campaign: c.ID, Phone: "12", Now: now})
 	require.Error(t, err, "a number that is not one")
 
 	n, err := r.AssignRequests(ctx)
@@ -60,7 +62,7 @@ func TestCallbackRequests(t *testing.T) {
 	require.Equal(t, 3, n)
 	held := map[int64]int{}
 	for _, req := range reqs {
-		got, err := campaigns.GetRequest(ctx, db, req.ID)
+		got, err := inbound.GetRequest(ctx, db, req.ID)
 		require.NoError(t, err)
 		held[got.Agent]++
 	}
@@ -70,7 +72,7 @@ func TestCallbackRequests(t *testing.T) {
 	require.Zero(t, n, "held requests stay where they are")
 
 	// Agent 1 leaves: theirs go to agent 2, except one past its automatic period.
-	past, err := campaigns.ListRequests(ctx, db, campaigns.RequestFilter{Agent: 1})
+	past, err := inbound.ListRequests(ctx, db, inbound.RequestFilter{Agent: 1})
 	require.NoError(t, err)
 	require.Len(t, past, 2)
 	_, err = db.Exec(ctx, `UPDATE callback_requests SET requested_at = requested_at - interval '3 hours', auto_until = auto_until - interval '3 hours' WHERE id = $1`, past[0].ID)
@@ -79,35 +81,44 @@ func TestCallbackRequests(t *testing.T) {
 	n, err = r.AssignRequests(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
-	got, err := campaigns.GetRequest(ctx, db, past[1].ID)
+	got, err := inbound.GetRequest(ctx, db, past[1].ID)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, got.Agent)
-	got, err = campaigns.GetRequest(ctx, db, past[0].ID)
+	got, err = inbound.GetRequest(ctx, db, past[0].ID)
 	require.NoError(t, err)
 	require.EqualValues(t, 1, got.Agent, "after two hours it is left for manual action")
-	got, err = campaigns.AssignRequest(ctx, db, past[0].ID, 3, time.Now())
+	got, err = inbound.AssignRequest(ctx, db, past[0].ID, 3, time.Now())
 	require.NoError(t, err)
 	require.EqualValues(t, 3, got.Agent)
 
 	// States and counts.
-	_, err = campaigns.SetRequestStatus(ctx, db, reqs[0].ID, campaigns.RequestUnanswered, 2, time.Now())
+	_, err = inbound.SetRequestStatus(ctx, db, reqs[0].ID, inbound.RequestUnanswered, 2, time.Now())
 	require.NoError(t, err)
-	_, err = campaigns.SetRequestStatus(ctx, db, reqs[0].ID, campaigns.RequestPending, 2, time.Now())
+	_, err = inbound.SetRequestStatus(ctx, db, reqs[0].ID, inbound.RequestPending, 2, time.Now())
 	require.NoError(t, err, "an unanswered request can be tried again")
-	done, err := campaigns.SetRequestStatus(ctx, db, reqs[0].ID, campaigns.RequestAnswered, 2, time.Now())
+	done, err := inbound.SetRequestStatus(ctx, db, reqs[0].ID, inbound.RequestAnswered, 2, time.Now())
 	require.NoError(t, err)
 	require.NotNil(t, done.ClosedAt)
 	require.Equal(t, 2, done.Attempts)
-	_, err = campaigns.SetRequestStatus(ctx, db, reqs[0].ID, campaigns.RequestPending, 2, time.Now())
-	require.ErrorIs(t, err, campaigns.ErrRequestTransition)
-	_, err = campaigns.SetRequestStatus(ctx, db, reqs[1].ID, campaigns.RequestClosed, 9, time.Now())
+	_, err = inbound.SetRequestStatus(ctx, db, reqs[0].ID, inbound.RequestPending, 2, time.Now())
+	require.ErrorIs(t, err, inbound.ErrRequestTransition)
+	_, err = inbound.SetRequestStatus(ctx, db, reqs[1].ID, inbound.RequestClosed, 9, time.Now())
 	require.NoError(t, err)
-	counts, err := campaigns.CountRequests(ctx, db, c.ID)
+	counts, err := inbound.CountRequests(ctx, db, c.ID)
 	require.NoError(t, err)
-	require.Equal(t, map[campaigns.RequestStatus]int64{campaigns.RequestPending: 1, campaigns.RequestAnswered: 1,
-		campaigns.RequestUnanswered: 0, campaigns.RequestClosed: 1}, counts)
-	list, err := campaigns.ListRequests(ctx, db, campaigns.RequestFilter{Campaign: c.ID})
+	require.Equal(t, map[inbound.RequestStatus]int64{inbound.RequestPending: 1, inbound.RequestAnswered: 1,
+		inbound.RequestUnanswered: 0, inbound.RequestClosed: 1, inbound.RequestDialling: 0}, counts)
+	log, err := inbound.RequestLog(ctx, db, reqs[0].ID)
+	require.NoError(t, err)
+	var steps []string
+	for _, e := range log {
+		steps = append(steps, fmt.Sprintf("%s:%s→%s", e.Event, e.From, e.To))
+	}
+	require.Equal(t, []string{"request:→pending", "assign:pending→pending", "assign:pending→pending",
+		"mark_unanswered:pending→unanswered", "reopen:unanswered→pending", "mark_answered:pending→answered"}, steps,
+		"every step of the request is in its log")
+	list, err := inbound.ListRequests(ctx, db, inbound.RequestFilter{Campaign: c.ID})
 	require.NoError(t, err)
 	require.Len(t, list, 3)
-	require.Equal(t, campaigns.RequestPending, list[0].Status, "pending first")
+	require.Equal(t, inbound.RequestPending, list[0].Status, "pending first")
 }

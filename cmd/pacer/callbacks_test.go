@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/inbound"
 	"github.com/pacer-dialer/pacer/internal/testdb"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/web"
@@ -96,7 +97,7 @@ func TestWebCallbacks(t *testing.T) {
 	// One lead: once it waits for its callback nothing else is dialled, so
 	// the agent's READY is free for the callback.
 	camp := activeCampaign(t, db, "Callbacks", "predictive", "phone,first_name,last_name\n+12025550150,Cora,<i>Back</i>\n")
-	req, err := campaigns.CreateRequest(ctx, db, campaigns.NewRequest{Campaign: camp.ID, Phone: "+12025550177", Name: "Caller",
+	req, err := inbound.CreateRequest(ctx, db, inbound.NewRequest{Campaign: camp.ID, Phone: "+12025550177", Name: "Caller",
 		Now: time.Now()})
 	require.NoError(t, err)
 
