@@ -16,7 +16,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/pacer
 
 run: build
-	./$(BIN) serve --sim-agents 5 --sim-inbound-per-hour 60 $(RUN_FLAGS)
+	./$(BIN) serve --sim-agents 5 --sim-inbound-per-hour 60 --sim-callback-share 0.3 $(RUN_FLAGS)
 
 # go.mod must already be tidy (every direct requirement listed as direct),
 # then go vet, then staticcheck.

@@ -3,6 +3,7 @@ package dialer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pacer-dialer/pacer/agents"
@@ -44,6 +45,10 @@ type InboundOffer struct {
 	RingTime    time.Duration
 	RejectToDND bool
 	Leads       []InboundLead
+	// Request is set when the offer is a queue's callback request: the
+	// agent accepts it by dialling From (DialRequest), not by a bridge.
+	Request int64
+	Name    string
 }
 
 // InboundLead is a lead whose number matched the caller's.
@@ -93,6 +98,9 @@ func (e *Engine) answerInbound(ctx context.Context, s *agentSlot, ev agents.Even
 	off := s.inOffer
 	id := s.a.ID()
 	now := e.now()
+	if ev == agents.EvAccept && off.Request != 0 {
+		return fmt.Errorf("%w: callback request %d is accepted by dialling it", ErrNotAnInboundCall, off.Request)
+	}
 	if ev != agents.EvAccept {
 		s.inOffered = false
 		delete(e.inOffers, off.Leg)
@@ -202,6 +210,51 @@ func (e *Engine) offerTimedOut(ctx context.Context, leg CallID) {
 	}
 	e.pace(ctx)
 }
+
+// DialRequest accepts the callback request ringing the agent on leg by
+// dialling it to lead at once, with the agent in the call (as a manual
+// dial). It fails with ErrCallerGone when the request is no longer the
+// router's to give (it was withdrawn or settled elsewhere): the agent is
+// then READY again.
+func (e *Engine) DialRequest(ctx context.Context, id agents.ID, leg CallID, lead Lead) (CallID, error) {
+	s, ok := e.agents[id]
+	if !ok {
+		return 0, fmt.Errorf("agent %d not in campaign %d", id, e.cfg.Campaign)
+	}
+	if !s.inOffered || s.inOffer.Leg != leg || s.inOffer.Request == 0 || s.a.State() != agents.Ringing {
+		return 0, fmt.Errorf("agent %d: %w", id, ErrNoOffer)
+	}
+	if e.stopped {
+		return 0, fmt.Errorf("callback request by agent %d: %w", id, ErrStopped)
+	}
+	if other, busy := e.inFlight[lead.ID]; busy {
+		return 0, fmt.Errorf("callback request to lead %d: already in call %d", lead.ID, other)
+	}
+	if !e.deps.Inbound.Accept(leg, id, e.now()) {
+		if err := e.withdrawInbound(ctx, s); err != nil {
+			return 0, err
+		}
+		return 0, ErrCallerGone
+	}
+	s.inOffered = false
+	delete(e.inOffers, leg)
+	if err := e.applyAgent(ctx, s, agents.Event{Kind: agents.EvDial}); err != nil {
+		return 0, err
+	}
+	c := e.dial(ctx, lead, s)
+	if c == nil {
+		e.dialNotPlaced(ctx, s)
+		return 0, fmt.Errorf("callback request to lead %d: the dial failed", lead.ID)
+	}
+	return c.ID, nil
+}
+
+// ErrNoOffer: the agent has no callback request ringing them (it rang out,
+// was withdrawn, or they answered it already).
+var ErrNoOffer = errors.New("no callback request is ringing you")
+
+// ErrNotAnInboundCall: the offer is a callback request, to be dialled.
+var ErrNotAnInboundCall = errors.New("not a caller on the line")
 
 // ErrCallerGone: the agent accepted an inbound offer whose caller had just
 // hung up; the agent is READY again.

@@ -196,3 +196,46 @@ func (l *Loop) DND(ctx context.Context, id agents.ID, on bool) error {
 		return l.eng.HandleAgent(ctx, id, ev)
 	})
 }
+
+// InboundOffer is the inbound call or callback request ringing the agent,
+// if any.
+func (l *Loop) InboundOffer(ctx context.Context, id agents.ID) (InboundOffer, bool, error) {
+	var off InboundOffer
+	var ok bool
+	err := l.do(ctx, func(context.Context) error {
+		off, ok = l.eng.InboundOffered(id)
+		return nil
+	})
+	return off, ok, err
+}
+
+// DialRequest accepts the callback request ringing the agent on leg by
+// dialling lead (Engine.DialRequest). The lead is claimed as for a manual
+// dial (calling window, DNC, attempt limits: campaigns.ClaimLead's errors,
+// the request not touched) and goes back to the pool if it is not dialled.
+func (l *Loop) DialRequest(ctx context.Context, id agents.ID, leg CallID, lead campaigns.LeadID) (CallID, error) {
+	if l.deps.DB == nil {
+		return 0, errors.New("campaign loop has no database for callback requests")
+	}
+	c, err := campaigns.Get(ctx, l.deps.DB, campaigns.ID(l.cfg.Engine.Campaign))
+	if err != nil {
+		return 0, fmt.Errorf("callback request to lead %d: %w", lead, err)
+	}
+	claimed, err := campaigns.ClaimLead(ctx, l.deps.DB, &c, lead, l.Now(), l.cfg.Node)
+	if err != nil {
+		return 0, fmt.Errorf("callback request to lead %d: %w", lead, err)
+	}
+	var call CallID
+	err = l.do(ctx, func(ctx context.Context) error {
+		var err error
+		call, err = l.eng.DialRequest(ctx, id, leg, Lead{ID: LeadID(claimed.ID), Number: claimed.Phone})
+		return err
+	})
+	if err != nil {
+		if rerr := campaigns.Release(context.WithoutCancel(ctx), l.deps.DB, claimed.ID); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("release lead %d: %w", claimed.ID, rerr))
+		}
+		return 0, err
+	}
+	return call, nil
+}

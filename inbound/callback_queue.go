@@ -137,7 +137,7 @@ RETURNING `+requestColumns, d.Request, string(to), d.Agent, d.Campaign, dbTime(d
 
 // RequestPlaced records the call and lead of a request's dial.
 func RequestPlaced(ctx context.Context, db DB, id RequestID, lead, call int64) error {
-	tag, err := db.Exec(ctx, `UPDATE callback_requests SET dial_lead = NULLIF($2, 0), dial_call = $3
+	tag, err := db.Exec(ctx, `UPDATE callback_requests SET dial_lead = NULLIF($2::bigint, 0), dial_call = $3
 WHERE id = $1 AND status = 'dialling'`, id, lead, call)
 	if err != nil {
 		return fmt.Errorf("callback request %d placed: %w", id, err)
@@ -171,18 +171,25 @@ const nodeAliveSQL = `EXISTS (SELECT 1 FROM nodes n WHERE n.id = %s AND n.expire
 
 // SettleRequests settles the dialling requests whose outcome is known: the
 // ones node dials, and those of nodes no longer alive. A request whose call
-// connected the caller to an agent is answered; one whose call ended
-// otherwise is retried after its queue's retry time, keeping its place, or
+// has connected the caller to an agent is answered (at once: the rest is
+// the agent's call); one whose call ended otherwise is retried after its queue's retry time, keeping its place, or
 // given up when its attempts are used up. One with no call placed is
 // taken back (recover) when its node died or placing has taken longer than
 // placeGrace; so is one whose node died with its call never recorded. It
 // returns how many it settled.
 func SettleRequests(ctx context.Context, db TxDB, node string, now time.Time) (int, error) {
+	// A call placed but not yet recorded on the request (the node died, or
+	// the database was out, between placing and RequestPlaced) is found by
+	// its campaign, agent and number since the dial began.
 	rows, err := db.Query(ctx, `SELECT r.id, r.attempts, r.max_attempts, coalesce(q.callback_retry_ms, $3),
-	r.dial_call IS NOT NULL, r.dialled_at, coalesce(r.dial_agent, 0), coalesce(r.dial_call, 0),
+	r.dial_call IS NOT NULL OR c.id IS NOT NULL, r.dialled_at, coalesce(r.dial_agent, 0), coalesce(r.dial_call, c.id, 0),
 	c.id IS NOT NULL, coalesce(c.state = 'ended', false), c.connected_at IS NOT NULL, coalesce(c.outcome, ''),
 	`+fmt.Sprintf(nodeAliveSQL, "r.node")+`
-FROM callback_requests r LEFT JOIN queues q ON q.id = r.queue_id LEFT JOIN calls c ON c.id = r.dial_call
+FROM callback_requests r LEFT JOIN queues q ON q.id = r.queue_id
+LEFT JOIN LATERAL (SELECT c.id, c.state, c.connected_at, c.outcome FROM calls c
+	WHERE c.id = r.dial_call OR r.dial_call IS NULL AND c.campaign_id = r.dial_campaign AND c.agent_id = r.dial_agent
+		AND c.phone = r.phone AND c.dialed_at >= r.dialled_at
+	ORDER BY c.dialed_at LIMIT 1) c ON true
 WHERE r.kind = 'queue' AND r.status = 'dialling' AND (r.node = $1 OR NOT `+fmt.Sprintf(nodeAliveSQL, "r.node")+`)
   AND r.dialled_at <= $2`, node, dbTime(now), DefaultCallbackRetry.Milliseconds())
 	if err != nil {
@@ -214,8 +221,8 @@ WHERE r.kind = 'queue' AND r.status = 'dialling' AND (r.node = $1 OR NOT `+fmt.S
 		st := step{ID: d.id, At: now, Agent: d.agent, Node: node, Call: d.call}
 		attempt, notBefore := 0, time.Time{}
 		switch {
-		case d.ended && d.connected:
-			st.Event, attempt = ReqAnswer, 1
+		case d.connected:
+			st.Event, attempt = ReqAnswer, 1 // reached: the rest is the agent's call
 		case d.ended || d.placed && !d.found && !d.own:
 			// Not reached (or its call died unrecorded with its node).
 			st.Event, attempt, st.Detail = ReqRetry, 1, d.outcome
@@ -239,8 +246,9 @@ WHERE r.kind = 'queue' AND r.status = 'dialling' AND (r.node = $1 OR NOT `+fmt.S
 		}
 		_, err := st.run(ctx, db, func(tx pgx.Tx, to RequestStatus) (pgx.Rows, error) {
 			return tx.Query(ctx, `UPDATE callback_requests SET status = $2, attempts = attempts + $3, not_before = $4,
-	closed_at = CASE WHEN $2 IN ('answered', 'unanswered') THEN $5::timestamptz END
-WHERE id = $1 RETURNING `+requestColumns, d.id, string(to), attempt, nb, dbTime(now))
+	closed_at = CASE WHEN $2 IN ('answered', 'unanswered') THEN $5::timestamptz END,
+	dial_call = coalesce(dial_call, NULLIF($6::bigint, 0))
+WHERE id = $1 RETURNING `+requestColumns, d.id, string(to), attempt, nb, dbTime(now), d.call)
 		})
 		if errors.Is(err, ErrRequestTransition) {
 			continue // settled by another node just now

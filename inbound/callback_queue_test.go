@@ -289,3 +289,22 @@ func TestQueueRequestExpiresAndClosing(t *testing.T) {
 	require.Equal(t, RequestClosed, got.Status)
 	require.Equal(t, []RequestEvent{ReqCreate, ReqDial, ReqNotPlaced, ReqDial, ReqDNC}, w.events(t, live.ID))
 }
+
+// A call placed but never recorded on its request (the database was out
+// just then) is found by its campaign, agent and number: the request is
+// settled by it, not dialled again.
+func TestQueueRequestFindsACallItDidNotRecord(t *testing.T) {
+	t.Parallel()
+	w := newRequestWorld(t)
+	r := w.leave(t, "+12025550111", "n1", w.now)
+	_, err := ClaimRequest(w.ctx, w.db, Dial{Request: r.ID, Agent: 5, Campaign: int64(w.campaign), Node: "n1", Now: w.now})
+	require.NoError(t, err)
+	w.call(t, 77, "completed", true)
+	n, err := SettleRequests(w.ctx, w.db, "n1", w.now.Add(placeGrace+time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	got, err := GetRequest(w.ctx, w.db, r.ID)
+	require.NoError(t, err)
+	require.Equal(t, RequestAnswered, got.Status, "settled by the call found, not recovered")
+	require.Equal(t, int64(77), got.DialCall)
+}

@@ -214,7 +214,7 @@ func (st step) apply(ctx context.Context, tx pgx.Tx, update func(to RequestStatu
 
 func (st step) log(ctx context.Context, tx pgx.Tx, from, to RequestStatus) error {
 	_, err := tx.Exec(ctx, `INSERT INTO callback_request_events (request_id, at, event, from_status, to_status,
-	agent_id, by_user, node, call_id, detail) VALUES ($1, $2, $3, $4, $5, NULLIF($6, 0), NULLIF($7, 0), $8, NULLIF($9, 0), $10)`,
+	agent_id, by_user, node, call_id, detail) VALUES ($1, $2, $3, $4, $5, NULLIF($6::bigint, 0), NULLIF($7::bigint, 0), $8, NULLIF($9::bigint, 0), $10)`,
 		st.ID, dbTime(st.At), string(st.Event), string(from), string(to), st.Agent, st.By, st.Node, st.Call, st.Detail)
 	if err != nil {
 		return fmt.Errorf("log callback request %d %s: %w", st.ID, st.Event, err)
@@ -268,7 +268,7 @@ func CreateRequest(ctx context.Context, db TxDB, p NewRequest) (CallbackRequest,
 	}
 	return insertRequest(ctx, db, step{Event: ReqCreate, At: p.Now}, `INSERT INTO callback_requests
 	(campaign_id, queue, phone, name, notes, requested_at, auto_until)
-VALUES (NULLIF($1, 0), $2, $3, $4, $5, $6, $7) RETURNING `+requestColumns,
+VALUES (NULLIF($1::bigint, 0), $2, $3, $4, $5, $6, $7) RETURNING `+requestColumns,
 		p.Campaign, p.Queue, phone, p.Name, p.Notes, p.Now, p.Now.Add(AutoAssignFor))
 }
 
@@ -379,7 +379,7 @@ func SetRequestStatus(ctx context.Context, db TxDB, id RequestID, to RequestStat
 		}
 		return tx.Query(ctx, `UPDATE callback_requests SET status = $2, attempts = attempts + $3,
 	closed_at = CASE WHEN $2 = 'pending' THEN NULL ELSE $4::timestamptz END,
-	closed_by = CASE WHEN $2 = 'pending' THEN NULL ELSE NULLIF($5, 0) END,
+	closed_by = CASE WHEN $2 = 'pending' THEN NULL ELSE NULLIF($5::bigint, 0) END,
 	not_before = NULL
 WHERE id = $1 RETURNING `+requestColumns, id, string(to), attempt, now, by)
 	})

@@ -104,10 +104,12 @@ type Deps struct {
 }
 
 // RequestSink records the callback requests callers leave. Left must
-// return at once (the store writes from its own goroutine) and then hand
-// the stored request back to the router (Router.HoldRequest).
+// return at once (the store writes from its own goroutine); once the
+// request is stored it calls stored (which tells the caller they will be
+// called back and hangs up) and hands the request back to the router
+// (Router.HoldRequest).
 type RequestSink interface {
-	Left(c LeftCaller)
+	Left(c LeftCaller, stored func())
 }
 
 // LeftCaller is a caller who left a queue for a callback request, keeping
@@ -464,6 +466,10 @@ func (r *Router) leave(c *icall) {
 
 // fallback applies a queue action to a caller it cannot keep.
 func (r *Router) fallback(c *icall, f Fallback, why string, now time.Time) {
+	if c.request != 0 {
+		r.dropRequest(c) // stored: it waits for the store to hand it back
+		return
+	}
 	switch f.Action {
 	case ActionWait:
 		if !slices.Contains(c.queue.waiting, c) {
@@ -602,7 +608,9 @@ func (r *Router) eligible(c *icall, a *agentView, now time.Time) bool {
 	if until, passed := c.passed[a.id]; passed && now.Before(until) {
 		return false
 	}
-	if r.deps.CanTake != nil && !r.deps.CanTake(a.id, c.Call) {
+	// A callback request is dialled through the agent's own campaign,
+	// whatever its line: only a caller's leg needs carrying.
+	if c.request == 0 && r.deps.CanTake != nil && !r.deps.CanTake(a.id, c.Call) {
 		return false
 	}
 	if m.Level > 1 && c.queue.cfg.WidenAfter > 0 && now.Sub(c.entered) < c.queue.cfg.WidenAfter {

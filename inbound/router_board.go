@@ -15,6 +15,11 @@ type QueueNow struct {
 	// being offered to an agent right now.
 	Waiting int
 	Ringing int
+	// Callbacks counts the callback requests holding a place in the queue
+	// (not in Waiting: nobody is on the line); CallbacksDue those that may
+	// be offered now.
+	Callbacks    int
+	CallbacksDue int
 	// Oldest is the first entry (in any queue: their place) of the caller
 	// who has waited longest; zero when nobody waits. LongestWait is now
 	// minus Oldest.
@@ -33,8 +38,16 @@ func (r *Router) Now(now time.Time) []QueueNow {
 	defer r.mu.Unlock()
 	out := make([]QueueNow, 0, len(r.queues))
 	for id, q := range r.queues {
-		qn := QueueNow{Queue: id, Waiting: len(q.waiting), Members: len(q.members)}
+		qn := QueueNow{Queue: id, Members: len(q.members)}
 		for _, c := range q.waiting {
+			if c.request != 0 {
+				qn.Callbacks++
+				if c.due(now) {
+					qn.CallbacksDue++
+				}
+				continue
+			}
+			qn.Waiting++
 			if len(c.ringing) > 0 {
 				qn.Ringing++
 			}

@@ -42,8 +42,8 @@ type HeldRequest struct {
 // LeaveForCallback turns a waiting caller into a callback request that
 // keeps their place, when their queue allows callers to ask for one: the
 // caller is taken out of the queue (an offer ringing an agent is
-// withdrawn), their leg is dismissed with the "callback" message, and
-// Deps.Requests is told.
+// withdrawn) and Deps.Requests is told; once it has stored the request,
+// the caller's leg is dismissed with the "callback" message.
 func (r *Router) LeaveForCallback(call CallKey, now time.Time) error {
 	defer r.flush()
 	r.mu.Lock()
@@ -71,10 +71,7 @@ func (r *Router) toCallback(c *icall, why string, now time.Time) {
 		left.Name = c.Leads[0].Name
 	}
 	key := c.Call
-	r.later(func() {
-		r.deps.Requests.Left(left)
-		r.deps.Line.Dismiss(key, DismissCallback)
-	})
+	r.later(func() { r.deps.Requests.Left(left, func() { r.deps.Line.Dismiss(key, DismissCallback) }) })
 }
 
 // DismissCallback is the reason CallerLine.Dismiss gets for a caller who
@@ -112,11 +109,12 @@ func (r *Router) hold(h HeldRequest) bool {
 	return true
 }
 
-// SyncRequests makes the router hold exactly the given requests (the open
-// ones of this node, as stored): new ones are put at their places, held
-// ones are updated, and those no longer listed are dropped, withdrawing an
-// offer that rings an agent.
-func (r *Router) SyncRequests(list []HeldRequest, now time.Time) {
+// SyncRequests makes the router hold exactly the given pending requests
+// (this node's, as stored): new ones are put at their places, held ones are
+// updated, and the others are dropped, withdrawing an offer that rings an
+// agent, except a dialling one whose offer still rings: the agent who
+// accepted it is dialling it now, and their engine takes it out.
+func (r *Router) SyncRequests(list []HeldRequest, dialling []RequestID, now time.Time) {
 	defer r.flush()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -127,9 +125,10 @@ func (r *Router) SyncRequests(list []HeldRequest, now time.Time) {
 		}
 	}
 	for _, c := range slices.Clone(r.waiting) {
-		if c.request != 0 && !keep[c.Call] {
-			r.dropRequest(c)
+		if c.request == 0 || keep[c.Call] || len(c.ringing) > 0 && slices.Contains(dialling, c.request) {
+			continue
 		}
+		r.dropRequest(c)
 	}
 	r.dispatch(now)
 }

@@ -16,10 +16,11 @@ type requestFakes struct {
 	left []LeftCaller
 }
 
-func (f *requestFakes) Left(c LeftCaller) {
+func (f *requestFakes) Left(c LeftCaller, stored func()) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	f.left = append(f.left, c)
+	f.mu.Unlock()
+	stored()
 }
 
 func newCallbackRouter(t *testing.T) (*Router, *routerFakes, *requestFakes) {
@@ -171,11 +172,13 @@ func TestRouterSyncRequests(t *testing.T) {
 	a := HeldRequest{ID: 1, Queue: 1, Phone: "+15550000001", Entered: rAt(0), Expires: rAt(3600)}
 	b := HeldRequest{ID: 2, Queue: 1, Phone: "+15550000002", Entered: rAt(-60), Expires: rAt(3600)}
 	gone := HeldRequest{ID: 3, Queue: 99, Phone: "+15550000003", Entered: rAt(0), Expires: rAt(3600)}
-	r.SyncRequests([]HeldRequest{a, b, gone}, rAt(1))
+	r.SyncRequests([]HeldRequest{a, b, gone}, nil, rAt(1))
 	require.Equal(t, []CallKey{RequestKey(2), RequestKey(1)}, keysOf(r.Waiting()), "by place; unknown queue not held")
 	r.AgentChanged(1, 1, agents.Ready, rAt(2))
 	rClaim(t, r, f, 1, RequestKey(2), rAt(2))
-	r.SyncRequests([]HeldRequest{a}, rAt(3))
+	r.SyncRequests([]HeldRequest{a}, []RequestID{2}, rAt(3))
+	require.Empty(t, f.withdraws, "dialling by the agent it rings: kept until their engine takes it")
+	r.SyncRequests([]HeldRequest{a}, nil, rAt(3))
 	require.Equal(t, []rWithdrawal{{1, RequestKey(2)}}, f.withdraws)
 	require.Equal(t, []CallKey{RequestKey(1)}, keysOf(r.Waiting()))
 }
@@ -191,4 +194,19 @@ func TestRouterCallbackRefusals(t *testing.T) {
 
 	plain, _ := newTestRouter(t, Config{})
 	require.Error(t, plain.SetQueue(rQueue(2, func(q *Queue) { q.Overflow = Fallback{Action: ActionCallback} }), nil))
+}
+
+// An agent whose line cannot carry a caller's leg (Deps.CanTake) is still
+// offered a callback request: it is dialled through their own campaign.
+func TestRouterCallbackRequestNeedsNoCallerLine(t *testing.T) {
+	f, rf := &routerFakes{}, &requestFakes{}
+	r, err := NewRouter(Config{}, Deps{Notify: f, Line: f, Log: f, Requests: rf,
+		CanTake: func(agents.ID, CallKey) bool { return false }})
+	require.NoError(t, err)
+	rSetQueue(t, r, rQueue(1, allowCallbacks), rMembers(1, 1))
+	rArrive(t, r, 10, "q1", rAt(0))
+	r.HoldRequest(HeldRequest{ID: 5, Queue: 1, Phone: "+15550000005", Entered: rAt(1), Expires: rAt(3600)}, rAt(1))
+	r.AgentChanged(1, 1, agents.Ready, rAt(2))
+	off := rClaim(t, r, f, 1, RequestKey(5), rAt(2))
+	require.Equal(t, RequestID(5), off.Request, "the caller ahead cannot be carried; the request can")
 }

@@ -70,14 +70,18 @@ func (r *Router) Members(q QueueID) []agents.ID {
 }
 
 // CloseAll sends every waiting caller away with an exit event (the node is
-// stopping: their legs end with it). It returns how many there were.
+// stopping: their legs end with it) and lets go of the callback requests
+// (they are stored). It returns how many callers there were.
 func (r *Router) CloseAll(why string, now time.Time) int {
 	defer r.flush()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	waiting := slices.Clone(r.waiting)
-	for _, c := range waiting {
+	n := 0
+	for _, c := range slices.Clone(r.waiting) {
+		if c.request == 0 {
+			n++
+		}
 		r.fallback(c, Fallback{Action: ActionHangup}, why, now)
 	}
-	return len(waiting)
+	return n
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/jackc/pgx/v5"
@@ -187,8 +188,9 @@ func (s *Server) apiAgentDND(c *fiber.Ctx) error {
 type SimInbound interface {
 	// InjectCaller makes a caller from the number from ring did; a number
 	// no queue answers wraps ErrNoQueue, and ErrNoSimCarrier says no
-	// campaign takes simulated callers.
-	InjectCaller(ctx context.Context, did, from string) error
+	// campaign takes simulated callers. callbackAfter > 0: the caller
+	// asks for a callback after waiting that long.
+	InjectCaller(ctx context.Context, did, from string, callbackAfter time.Duration) error
 }
 
 // Errors a SimInbound wraps.
@@ -203,6 +205,9 @@ var (
 type simInboundRequest struct {
 	DID  string `json:"did"`
 	From string `json:"from"`
+	// CallbackAfterS, when set, makes the caller ask for a callback after
+	// waiting that many seconds (if no agent took them by then).
+	CallbackAfterS float64 `json:"callback_after_s"`
 }
 
 // apiSimInbound makes one simulated caller ring a number (admins only): the
@@ -220,10 +225,13 @@ func (s *Server) apiSimInbound(c *fiber.Ctx) error {
 	if err != nil {
 		return apiError(fiber.StatusBadRequest, "from: %v", err)
 	}
+	if !(req.CallbackAfterS >= 0 && req.CallbackAfterS <= 86400) {
+		return fieldError(fiber.StatusBadRequest, "callback_after_s", "callback_after_s: seconds from 0 (never) to 86400")
+	}
 	if s.simInbound == nil {
 		return apiError(fiber.StatusConflict, "the simulated carrier is not in use on this node, so it has no callers to inject")
 	}
-	err = s.simInbound.InjectCaller(c.UserContext(), did, from)
+	err = s.simInbound.InjectCaller(c.UserContext(), did, from, time.Duration(req.CallbackAfterS*float64(time.Second)))
 	switch {
 	case errors.Is(err, ErrNoQueue):
 		return apiError(fiber.StatusNotFound, "no queue answers %s: route the number to a queue first", did)

@@ -34,6 +34,9 @@ type queueCaller struct {
 	Ringing   []string  `json:"ringing"`
 	CanTake   bool      `json:"can_take"`
 	WhyNot    string    `json:"why_not,omitempty"`
+	// Callback: a callback request the caller left, waiting at their place
+	// (nobody on the line).
+	Callback bool `json:"callback"`
 }
 
 // apiAgentQueue lists the callers waiting in the agent's queues, longest
@@ -76,6 +79,9 @@ func (s *Server) apiAgentQueue(c *fiber.Ctx) error {
 		if len(w.Leads) == 1 {
 			q.LeadName = w.Leads[0].Name
 		}
+		if w.RequestID != 0 {
+			q.Callback, q.LeadName = true, w.Name
+		}
 		for _, a := range w.Ringing {
 			name := names[int64(a)]
 			if name == "" {
@@ -84,6 +90,8 @@ func (s *Server) apiAgentQueue(c *fiber.Ctx) error {
 			q.Ringing = append(q.Ringing, name)
 		}
 		switch {
+		case w.RequestID != 0:
+			q.WhyNot = "a callback request: it is offered to an agent to dial when its turn comes"
 		case !w.AllowTake:
 			q.WhyNot = "this queue does not allow taking"
 		case w.CannotCarry:

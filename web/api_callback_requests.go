@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -110,4 +111,107 @@ func requestError(err error) error {
 		return apiError(fiber.StatusConflict, "%v", err)
 	}
 	return err
+}
+
+type newRequestBody struct {
+	// QueueID makes a queue request (dialled when its place, now, comes
+	// up); CampaignID without it a manual one for that campaign's agents.
+	QueueID    int64  `json:"queue_id"`
+	CampaignID int64  `json:"campaign_id"`
+	Phone      string `json:"phone"`
+	Name       string `json:"name"`
+	Notes      string `json:"notes"`
+}
+
+// apiCallbackRequestCreate records a callback request made outside a queue
+// wait (an IVR, a web form, a supervisor taking a message): a queue request
+// joins its queue at the back, a manual one goes to its campaign's agents.
+func (s *Server) apiCallbackRequestCreate(c *fiber.Ctx) error {
+	var body newRequestBody
+	if err := decodeBody(c, &body); err != nil {
+		return err
+	}
+	ctx := c.UserContext()
+	now := s.clock.Now()
+	if strings.TrimSpace(body.Phone) == "" {
+		return fieldError(fiber.StatusBadRequest, "phone", "a callback request needs the number to call")
+	}
+	var (
+		r   inbound.CallbackRequest
+		err error
+	)
+	switch {
+	case body.QueueID != 0:
+		q, qerr := s.queueStore().Queue(ctx, inbound.QueueID(body.QueueID))
+		if errors.Is(qerr, inbound.ErrNotFound) {
+			return fieldError(fiber.StatusBadRequest, "queue_id", "queue %d does not exist", body.QueueID)
+		}
+		if qerr != nil {
+			return qerr
+		}
+		p := inbound.LeftRequest{Queue: q, Phone: body.Phone, Name: body.Name, Notes: body.Notes, Entered: now, Now: now}
+		if s.inbound == nil {
+			r, err = inbound.CreateQueueRequest(ctx, s.db, p) // a node with a router adopts it
+		} else {
+			r, err = s.inbound.NewRequest(ctx, p)
+		}
+	case body.CampaignID != 0:
+		if _, cerr := campaigns.Get(ctx, s.db, campaigns.ID(body.CampaignID)); cerr != nil {
+			return fieldError(fiber.StatusBadRequest, "campaign_id", "campaign %d does not exist", body.CampaignID)
+		}
+		r, err = inbound.CreateRequest(ctx, s.db, inbound.NewRequest{Campaign: campaigns.ID(body.CampaignID), Phone: body.Phone,
+			Name: body.Name, Notes: body.Notes, Now: now})
+	default:
+		return fieldError(fiber.StatusBadRequest, "queue_id", "give the queue (queue_id) or the campaign (campaign_id) the request is for")
+	}
+	switch {
+	case errors.Is(err, campaigns.ErrInvalidPhone):
+		return fieldError(fiber.StatusBadRequest, "phone", "%v", err)
+	case errors.Is(err, campaigns.ErrNotesTooLong):
+		return fieldError(fiber.StatusBadRequest, "notes", "%v", err)
+	case err != nil:
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(r)
+}
+
+// apiCallbackRequestLog is a request's event log, in order.
+func (s *Server) apiCallbackRequestLog(c *fiber.Ctx) error {
+	id, err := c.ParamsInt("id")
+	if err != nil || id <= 0 {
+		return apiError(fiber.StatusBadRequest, "bad callback request id")
+	}
+	ctx := c.UserContext()
+	if _, err := inbound.GetRequest(ctx, s.db, inbound.RequestID(id)); err != nil {
+		return requestError(err)
+	}
+	log, err := inbound.RequestLog(ctx, s.db, inbound.RequestID(id))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"events": log})
+}
+
+// apiInboundCallCallback is a caller waiting in a queue choosing to be
+// called back instead (an IVR's "press 1"): they keep their place as a
+// callback request and are told so before the line is released.
+func (s *Server) apiInboundCallCallback(c *fiber.Ctx) error {
+	raw := c.Params("call")
+	leg, err := strconv.ParseUint(raw, 10, 64)
+	if err != nil || leg == 0 {
+		return apiError(fiber.StatusBadRequest, "call %q: give the waiting caller's call_id", raw)
+	}
+	if s.inbound == nil {
+		return apiError(fiber.StatusNotFound, "no caller waits on this node")
+	}
+	err = s.inbound.LeaveForCallback(inbound.CallKey(int64(leg)), s.clock.Now())
+	switch {
+	case errors.Is(err, inbound.ErrNotWaiting):
+		return apiError(fiber.StatusNotFound, "call %s is not a caller waiting on this node", raw)
+	case errors.Is(err, inbound.ErrNoCallback):
+		return apiError(fiber.StatusConflict, "%v: allow callbacks in the queue's settings first", err)
+	case err != nil:
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"call_id": raw, "callback": true})
 }

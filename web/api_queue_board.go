@@ -31,6 +31,10 @@ type queueLiveJSON struct {
 	Members       int        `json:"members"`
 	Available     int        `json:"available"`
 	LoggedIn      int        `json:"logged_in"`
+	// Callbacks are the callback requests holding places in the queue;
+	// CallbacksDue those that may be offered to an agent now.
+	Callbacks    int `json:"callbacks"`
+	CallbacksDue int `json:"callbacks_due"`
 }
 
 type queueBoardJSON struct {
@@ -110,7 +114,8 @@ func (s *Server) apiQueueBoard(c *fiber.Ctx) error {
 		}
 		if l, ok := live[d.ID]; ok {
 			b.Live = &queueLiveJSON{Waiting: l.Waiting, Ringing: l.Ringing, LongestWaitS: l.LongestWait.Seconds(),
-				Members: l.Members, Available: l.Available, LoggedIn: l.LoggedIn}
+				Members: l.Members, Available: l.Available, LoggedIn: l.LoggedIn, Callbacks: l.Callbacks,
+				CallbacksDue: l.CallbacksDue}
 			if !l.Oldest.IsZero() {
 				b.Live.OldestEntered = &l.Oldest
 			}

@@ -69,39 +69,50 @@ type queueJSON struct {
 	WidenAfterS  int64               `json:"widen_after_s"`
 	StickyForS   int64               `json:"sticky_for_s"`
 	AllowTake    bool                `json:"allow_take"`
-	Numbers      []string            `json:"numbers"`
-	Members      []memberJSON        `json:"members"`
+	// Callback requests: whether callers may leave one, how many tries,
+	// how long between tries and until they expire.
+	AllowCallback    bool         `json:"allow_callback"`
+	CallbackAttempts int          `json:"callback_attempts"`
+	CallbackRetryS   int64        `json:"callback_retry_s"`
+	CallbackExpireS  int64        `json:"callback_expire_s"`
+	Numbers          []string     `json:"numbers"`
+	Members          []memberJSON `json:"members"`
 }
 
 // queueRequest is a queue to create, or the settings to change (those
 // left out keep their value; a new queue takes the defaults for them).
 // "hours", when sent, replaces the whole week: days left out are closed.
 type queueRequest struct {
-	Name         *string              `json:"name"`
-	Priority     *int                 `json:"priority"`
-	SLThresholdS *int64               `json:"sl_threshold_s"`
-	SLTarget     *float64             `json:"sl_target"`
-	Method       *string              `json:"method"`
-	RingTimeS    *int64               `json:"ring_time_s"`
-	RejectToDND  *bool                `json:"reject_to_dnd"`
-	MaxWaitS     *int64               `json:"max_wait_s"`
-	MaxDepth     *int                 `json:"max_depth"`
-	Overflow     *fallbackJSON        `json:"overflow"`
-	OpenAlways   *bool                `json:"open_always"`
-	Hours        *map[string]*dayJSON `json:"hours"`
-	TimeZone     *string              `json:"time_zone"`
-	AfterHours   *fallbackJSON        `json:"after_hours"`
-	AtClose      *fallbackJSON        `json:"at_close"`
-	NoAgents     *fallbackJSON        `json:"no_agents"`
-	WidenAfterS  *int64               `json:"widen_after_s"`
-	StickyForS   *int64               `json:"sticky_for_s"`
-	AllowTake    *bool                `json:"allow_take"`
+	Name             *string              `json:"name"`
+	Priority         *int                 `json:"priority"`
+	SLThresholdS     *int64               `json:"sl_threshold_s"`
+	SLTarget         *float64             `json:"sl_target"`
+	Method           *string              `json:"method"`
+	RingTimeS        *int64               `json:"ring_time_s"`
+	RejectToDND      *bool                `json:"reject_to_dnd"`
+	MaxWaitS         *int64               `json:"max_wait_s"`
+	MaxDepth         *int                 `json:"max_depth"`
+	Overflow         *fallbackJSON        `json:"overflow"`
+	OpenAlways       *bool                `json:"open_always"`
+	Hours            *map[string]*dayJSON `json:"hours"`
+	TimeZone         *string              `json:"time_zone"`
+	AfterHours       *fallbackJSON        `json:"after_hours"`
+	AtClose          *fallbackJSON        `json:"at_close"`
+	NoAgents         *fallbackJSON        `json:"no_agents"`
+	WidenAfterS      *int64               `json:"widen_after_s"`
+	StickyForS       *int64               `json:"sticky_for_s"`
+	AllowTake        *bool                `json:"allow_take"`
+	AllowCallback    *bool                `json:"allow_callback"`
+	CallbackAttempts *int                 `json:"callback_attempts"`
+	CallbackRetryS   *int64               `json:"callback_retry_s"`
+	CallbackExpireS  *int64               `json:"callback_expire_s"`
 }
 
 // queueFields maps the store's field names to the API's keys.
 var queueFields = map[string]string{
 	"sl_threshold": "sl_threshold_s", "ring_time": "ring_time_s", "max_wait": "max_wait_s",
-	"widen_after": "widen_after_s", "sticky_for": "sticky_for_s",
+	"widen_after": "widen_after_s", "sticky_for": "sticky_for_s", "callback_retry": "callback_retry_s",
+	"callback_expire": "callback_expire_s",
 }
 
 // queueStoreError answers a refused queue change: a bad setting 400 naming
@@ -143,16 +154,12 @@ func clockText(d time.Duration) string {
 	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
-// fallback reads one fallback; callbacks from a queue are not routed yet
-// (the router refuses them), so they are refused here with the field.
+// fallback reads one fallback (callback: the caller leaves a callback
+// request that keeps their place).
 func (f fallbackJSON) fallback(field string) (inbound.Fallback, error) {
 	a, err := inbound.ParseAction(f.Action)
 	if err != nil {
 		return inbound.Fallback{}, fieldError(fiber.StatusBadRequest, field, "%v", err)
-	}
-	if a == inbound.ActionCallback {
-		return inbound.Fallback{}, fieldError(fiber.StatusBadRequest, field,
-			"a callback is not available as a queue action yet: choose hangup, queue or wait")
 	}
 	return inbound.Fallback{Action: a, Target: f.QueueID}, nil
 }
@@ -254,6 +261,22 @@ func (r queueRequest) apply(q inbound.Queue) (inbound.Queue, error) {
 	if r.AllowTake != nil {
 		q.AllowTake = *r.AllowTake
 	}
+	if r.AllowCallback != nil {
+		q.Callbacks.Allow = *r.AllowCallback
+	}
+	if r.CallbackAttempts != nil {
+		if n := *r.CallbackAttempts; n < 1 || n > inbound.MaxCallbackAttempts {
+			return q, fieldError(fiber.StatusBadRequest, "callback_attempts", "callback attempts %d is out of range: 1 to %d",
+				n, inbound.MaxCallbackAttempts)
+		}
+		q.Callbacks.Attempts = *r.CallbackAttempts
+	}
+	if r.CallbackRetryS != nil {
+		q.Callbacks.RetryAfter = seconds(*r.CallbackRetryS)
+	}
+	if r.CallbackExpireS != nil {
+		q.Callbacks.ExpireAfter = seconds(*r.CallbackExpireS)
+	}
 	return q, r.checkSeconds()
 }
 
@@ -272,6 +295,8 @@ func (r queueRequest) checkSeconds() error {
 		{r.MaxWaitS, "max_wait_s", "maximum wait", 0, inbound.MaxQueueWait, " (0: no limit)"},
 		{r.WidenAfterS, "widen_after_s", "widening delay", 0, inbound.MaxQueueWait, " (0: every level at once)"},
 		{r.StickyForS, "sticky_for_s", "sticky agent time", 0, inbound.MaxQueueWait, " (0: off)"},
+		{r.CallbackRetryS, "callback_retry_s", "callback retry time", inbound.MinCallbackRetry, inbound.MaxCallbackRetry, ""},
+		{r.CallbackExpireS, "callback_expire_s", "callback expiry", inbound.MinCallbackExpire, inbound.MaxCallbackExpire, ""},
 	} {
 		if d.v == nil {
 			continue
@@ -299,7 +324,9 @@ func queueOut(d inbound.QueueDetail, names map[agents.ID]string) queueJSON {
 		Overflow: fallbackOut(q.Overflow), OpenAlways: q.Hours.Always, Hours: map[string]*dayJSON{},
 		TimeZone: q.Hours.Zone.String(), AfterHours: fallbackOut(q.AfterHours), AtClose: fallbackOut(q.AtClose),
 		NoAgents: fallbackOut(q.NoAgents), WidenAfterS: int64(q.WidenAfter / time.Second),
-		StickyForS: int64(q.StickyFor / time.Second), AllowTake: q.AllowTake, Numbers: d.DIDs,
+		StickyForS: int64(q.StickyFor / time.Second), AllowTake: q.AllowTake, AllowCallback: q.Callbacks.Allow,
+		CallbackAttempts: q.Callbacks.Attempts, CallbackRetryS: int64(q.Callbacks.RetryAfter / time.Second),
+		CallbackExpireS: int64(q.Callbacks.ExpireAfter / time.Second), Numbers: d.DIDs,
 		Members: make([]memberJSON, 0, len(d.Members))}
 	for i, day := range q.Hours.Days {
 		if day.Open == 0 && day.Close == 0 {

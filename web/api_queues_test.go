@@ -26,6 +26,7 @@ import (
 type routerSide struct {
 	router *inbound.Router
 	store  *inbound.QueueStore
+	db     *pgxpool.Pool
 	mu     sync.Mutex
 	pokes  []agents.ID
 }
@@ -48,9 +49,22 @@ func (r *routerSide) Load(c campaigns.ID, now time.Time) inbound.Load {
 	return r.router.Load(int64(c), now)
 }
 
+func (r *routerSide) LeaveForCallback(call inbound.CallKey, now time.Time) error {
+	return r.router.LeaveForCallback(call, now)
+}
+
+func (r *routerSide) NewRequest(ctx context.Context, p inbound.LeftRequest) (inbound.CallbackRequest, error) {
+	req, err := inbound.CreateQueueRequest(ctx, r.db, p)
+	if err == nil {
+		r.router.HoldRequest(inbound.HeldRequest{ID: req.ID, Queue: req.QueueID, Phone: req.Phone, Name: req.Name,
+			Entered: *req.Entered, Expires: *req.Expires}, p.Now)
+	}
+	return req, err
+}
+
 func newRouterSide(t *testing.T, db *pgxpool.Pool, log inbound.EventLog) *routerSide {
 	t.Helper()
-	side := &routerSide{store: inbound.NewQueueStore(db)}
+	side := &routerSide{store: inbound.NewQueueStore(db), db: db}
 	r, err := inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: side, Line: side, Log: log})
 	require.NoError(t, err)
 	side.router = r
@@ -115,7 +129,8 @@ func TestQueuesAPIManagesQueuesLive(t *testing.T) {
 		"after_hours":   map[string]any{"action": "queue", "queue_id": sales.ID},
 		"at_close":      map[string]any{"action": "wait"},
 		"no_agents":     map[string]any{"action": "wait"},
-		"widen_after_s": 60, "sticky_for_s": 120, "allow_take": true}
+		"widen_after_s": 60, "sticky_for_s": 120, "allow_take": true,
+		"allow_callback": true, "callback_attempts": 4, "callback_retry_s": 600, "callback_expire_s": 7200}
 	status, body = max.do("POST", "/api/v1/queues", full)
 	require.Equal(t, http.StatusCreated, status, body)
 	sup := decodeQueue(t, body)
@@ -124,6 +139,7 @@ func TestQueuesAPIManagesQueuesLive(t *testing.T) {
 		Hours: map[string]*dayJSON{"sun": nil, "mon": {"08:30", "17:00"}, "tue": nil, "wed": nil, "thu": nil, "fri": nil,
 			"sat": {"00:00", "24:00"}}, TimeZone: "America/New_York", AfterHours: fallbackJSON{"queue", sales.ID},
 		AtClose: fallbackJSON{Action: "wait"}, NoAgents: fallbackJSON{Action: "wait"}, WidenAfterS: 60, StickyForS: 120,
+		AllowCallback: true, CallbackAttempts: 4, CallbackRetryS: 600, CallbackExpireS: 7200,
 		AllowTake: true, Numbers: []string{}, Members: []memberJSON{}}, sup)
 
 	// A change sends only what changes; the rest stays. (Open around the
@@ -251,7 +267,9 @@ func TestQueuesAPIRefusesBadSettings(t *testing.T) {
 		{map[string]any{"name": "Q", "overflow": map[string]any{"action": "queue"}}, "overflow", "choose the queue to move callers to"},
 		{map[string]any{"name": "Q", "overflow": map[string]any{"action": "queue", "queue_id": 999999}}, "overflow", "does not exist"},
 		{map[string]any{"name": "Q", "after_hours": map[string]any{"action": "wait"}}, "after_hours", "cannot be kept waiting"},
-		{map[string]any{"name": "Q", "no_agents": map[string]any{"action": "callback"}}, "no_agents", "not available as a queue action yet"},
+		{map[string]any{"name": "Q", "callback_attempts": 0}, "callback_attempts", "callback attempts 0 is out of range: 1 to 10"},
+		{map[string]any{"name": "Q", "callback_retry_s": 59}, "callback_retry_s", "callback retry time 59 s is out of range: 60 to 86400 seconds"},
+		{map[string]any{"name": "Q", "callback_expire_s": 60}, "callback_expire_s", "callback expiry 60 s is out of range"},
 		{map[string]any{"name": "Q", "at_close": map[string]any{"action": "voicemail"}}, "at_close", `unknown action "voicemail"`},
 		{map[string]any{"name": "Q", "time_zone": "Mars/Olympus"}, "time_zone", `time zone "Mars/Olympus" is not an IANA name`},
 		{map[string]any{"name": "Q", "time_zone": "Local"}, "time_zone", "not an IANA name"},

@@ -141,6 +141,10 @@ type WaitingCaller struct {
 	// CannotCarry: the agent's campaign cannot bridge this caller (a SIP
 	// caller, a campaign on the simulated carrier, or the reverse).
 	CannotCarry bool `json:"cannot_carry,omitempty"`
+	// RequestID is set for a callback request the caller left (nobody is
+	// on the line; it is offered when its turn comes); Name is theirs.
+	RequestID int64  `json:"request_id,omitempty"`
+	Name      string `json:"name,omitempty"`
 }
 
 // Errors an Engine wraps.
@@ -195,6 +199,11 @@ type InboundOffer struct {
 	RejectToDND bool `json:"reject_to_dnd"`
 	// Leads are the leads whose number is the caller's.
 	Leads []CallerLead `json:"leads"`
+	// RequestID is set when the offer is a callback request the caller
+	// left (From is the number to call; Name the caller's): accepting it
+	// dials it.
+	RequestID int64  `json:"request_id,omitempty"`
+	Name      string `json:"name,omitempty"`
 }
 
 // CallerLead is a lead whose number matched an inbound caller's.

@@ -24,6 +24,14 @@ type Inbound interface {
 	// Load is what blended pacing keeps free for inbound among a
 	// campaign's agents now (the reserve) and the callers waiting for them.
 	Load(campaign campaigns.ID, now time.Time) inbound.Load
+	// LeaveForCallback turns a caller waiting on this node into a
+	// callback request that keeps their place (inbound.ErrNotWaiting: no
+	// such caller waits here; inbound.ErrNoCallback: their queue does not
+	// take requests).
+	LeaveForCallback(call inbound.CallKey, now time.Time) error
+	// NewRequest stores a queue callback request made through the API
+	// (its place: now) and has this node's router hold it.
+	NewRequest(ctx context.Context, p inbound.LeftRequest) (inbound.CallbackRequest, error)
 }
 
 func (s *Server) queueStore() *inbound.QueueStore { return inbound.NewQueueStore(s.db) }

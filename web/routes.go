@@ -93,6 +93,9 @@ func (s *Server) routes() {
 	api.Get("/campaigns/:id/supervisor-actions", s.authAPI(watch...), s.apiSupervisorActions)
 	api.Get("/callbacks", s.authAPI(watch...), s.apiCallbacks)
 	api.Get("/callback-requests", s.authAPI(watch...), s.apiCallbackRequests)
+	api.Post("/callback-requests", s.authAPI(watch...), s.apiCallbackRequestCreate)
+	api.Get("/callback-requests/:id/events", s.authAPI(watch...), s.apiCallbackRequestLog)
+	api.Post("/inbound/calls/:call/callback", s.authAPI(admin...), s.apiInboundCallCallback)
 	api.Post("/callback-requests/:id/status", s.authAPI(watch...), s.apiCallbackRequestStatus)
 	api.Post("/callback-requests/:id/assign", s.authAPI(watch...), s.apiCallbackRequestAssign)
 

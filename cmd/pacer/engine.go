@@ -27,9 +27,12 @@ type engineOptions struct {
 	simAnswerRate float64
 	// simInboundPerHour makes simulated callers ring the demo number.
 	simInboundPerHour float64
-	poll              time.Duration
-	summary           time.Duration
-	leaseTTL          time.Duration
+	// simCallbackShare of simulated callers ask for a callback instead of
+	// hanging up when their patience runs out.
+	simCallbackShare float64
+	poll             time.Duration
+	summary          time.Duration
+	leaseTTL         time.Duration
 	// sim, when set, replaces the simulated carrier and agents' settings
 	// (tests use short delays).
 	sim *sim.Realtime
@@ -56,6 +59,7 @@ func (o *engineOptions) register(fs *flagSet) {
 	fs.StringVar(&o.simConfig, "sim-config", "", "JSON file with the simulated carrier's and agents' distributions (fields as in sim.Realtime; omitted ones keep the demo defaults)")
 	fs.Float64Var(&o.simAnswerRate, "sim-answer-rate", 0, "share of simulated dials a person answers (0 keeps the configured 0.40)")
 	fs.Float64Var(&o.simInboundPerHour, "sim-inbound-per-hour", 0, "simulated callers per hour (Poisson) ringing the demo queue's number "+DemoDID)
+	fs.Float64Var(&o.simCallbackShare, "sim-callback-share", 0, "share (0-1) of simulated callers who ask for a callback instead of hanging up when tired of waiting (where the queue takes callback requests)")
 	fs.DurationVar(&o.poll, "campaign-poll", 3*time.Second, "how often the campaigns table is read to start and stop campaigns")
 	fs.DurationVar(&o.summary, "summary-every", 10*time.Second, "interval of each running campaign's summary log line")
 }
@@ -126,7 +130,8 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 		}
 	}
 
-	in, err := newInboundSide(pool, node, clock, sim.CallersConfig{Talk: rt.CallerTalk, Patience: rt.CallerPatience}, logger)
+	in, err := newInboundSide(pool, node, clock, sim.CallersConfig{Talk: rt.CallerTalk, Patience: rt.CallerPatience,
+		CallbackShare: o.simCallbackShare}, logger)
 	if err != nil {
 		return nil, err
 	}

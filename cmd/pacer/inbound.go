@@ -38,10 +38,12 @@ type inboundSide struct {
 	SIP    *sip.Callers
 	Queues *inbound.QueueStore
 	Events *inbound.EventStore
-	loops  *blend.Loops
-	writer *inbound.LogWriter
-	pool   *pgxpool.Pool
-	log    *slog.Logger
+	// Requests are the queue callback requests callers leave.
+	Requests *blend.Requests
+	loops    *blend.Loops
+	writer   *inbound.LogWriter
+	pool     *pgxpool.Pool
+	log      *slog.Logger
 	// onSIP is, per campaign running here, whether its trunk is SIP
 	// (true) or the simulated carrier (false): a caller is offered only to
 	// agents whose campaign's trunk carries their kind of leg.
@@ -61,12 +63,14 @@ func newInboundSide(pool *pgxpool.Pool, node string, clock dialer.Clock, callers
 		log:    logger,
 	}
 	s.writer = inbound.NewLogWriter(s.Events, node, logger)
+	s.Requests = blend.NewRequests(pool, node, clock, logger)
 	var err error
 	s.Router, err = inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: s.loops, Line: lineOf(s), Log: s.writer,
-		CanTake: s.canTake})
+		CanTake: s.canTake, Requests: s.Requests})
 	if err != nil {
 		return nil, err
 	}
+	s.Requests.SetRouter(s.Router)
 	if s.Callers, err = sim.NewCallers(s.Router, clock, callers); err != nil {
 		return nil, err
 	}
@@ -104,7 +108,7 @@ type simInbound struct {
 // node dials through the simulated carrier: only those campaigns' agents
 // can be bridged to one (a campaign on a SIP trunk takes its callers from
 // the trunk).
-func (s simInbound) InjectCaller(ctx context.Context, did, from string) error {
+func (s simInbound) InjectCaller(ctx context.Context, did, from string, callbackAfter time.Duration) error {
 	list, err := campaigns.List(ctx, s.pool)
 	if err != nil {
 		return err
@@ -124,7 +128,11 @@ func (s simInbound) InjectCaller(ctx context.Context, did, from string) error {
 		return fmt.Errorf("%w: no campaign running on this node dials through it (none runs, or each dials through a SIP trunk)",
 			web.ErrNoSimCarrier)
 	}
-	_, err = s.callers.Inject(ctx, did, from)
+	if callbackAfter > 0 {
+		_, err = s.callers.InjectCallback(ctx, did, from, callbackAfter)
+	} else {
+		_, err = s.callers.Inject(ctx, did, from)
+	}
 	switch {
 	case errors.Is(err, inbound.ErrUnknownDID):
 		return fmt.Errorf("%w: %v", web.ErrNoQueue, err)
@@ -216,6 +224,8 @@ func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock diale
 		return err
 	}
 	s.closeOrphans(ctx)
+	s.Requests.Start(ctx)
+	s.syncRequests(ctx)
 	go func() {
 		tick := time.NewTicker(500 * time.Millisecond)
 		defer tick.Stop()
@@ -232,6 +242,7 @@ func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock diale
 					s.log.Error("reload inbound queues", "err", err)
 				}
 				s.closeOrphans(ctx)
+				s.syncRequests(ctx)
 			}
 		}
 	}()
@@ -240,6 +251,14 @@ func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock diale
 		s.log.Info("simulated callers will ring the demo number", "number", DemoDID, "per_hour", perHour)
 	}
 	return nil
+}
+
+// syncRequests brings the router's callback requests in step with the
+// database (blend.Requests.Sync).
+func (s *inboundSide) syncRequests(ctx context.Context) {
+	if err := s.Requests.Sync(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("sync callback requests", "err", err)
+	}
 }
 
 // closeOrphans closes the visits of callers left waiting by dead nodes.
@@ -272,7 +291,8 @@ func ensureDemoQueue(ctx context.Context, store *inbound.QueueStore, members []i
 		return false, err
 	}
 	q, err := store.CreateQueue(ctx, inbound.Queue{Name: DemoQueue, RejectToDND: true, AllowTake: true,
-		NoAgents: inbound.Fallback{Action: inbound.ActionWait}, AtClose: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults())
+		Callbacks: inbound.Callbacks{Allow: true},
+		NoAgents:  inbound.Fallback{Action: inbound.ActionWait}, AtClose: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults())
 	if err != nil {
 		return false, fmt.Errorf("create the demo queue: %w", err)
 	}
@@ -294,6 +314,14 @@ type webInbound struct{ s *inboundSide }
 func (w webInbound) Reload(ctx context.Context) error { return w.s.Reload(ctx) }
 
 func (w webInbound) Now(now time.Time) []inbound.QueueNow { return w.s.Router.Now(now) }
+
+func (w webInbound) LeaveForCallback(call inbound.CallKey, now time.Time) error {
+	return w.s.Router.LeaveForCallback(call, now)
+}
+
+func (w webInbound) NewRequest(ctx context.Context, p inbound.LeftRequest) (inbound.CallbackRequest, error) {
+	return w.s.Requests.Create(ctx, p)
+}
 
 func (w webInbound) Load(campaign campaigns.ID, now time.Time) inbound.Load {
 	return w.s.Router.Load(int64(campaign), now)

@@ -183,6 +183,17 @@ func (e *webEngine) Act(ctx context.Context, campaign campaigns.ID, agent agents
 	case web.ActDND, web.ActDNDOff:
 		return mapErr(l.DND(ctx, agent, action == web.ActDND))
 	}
+	if action == web.ActAccept && e.in != nil {
+		// A callback request is accepted by dialling it.
+		off, ok, err := l.InboundOffer(ctx, agent)
+		if err != nil {
+			return mapErr(err)
+		}
+		if ok && off.Request != 0 {
+			_, err := e.in.Requests.Dial(ctx, l, campaign, agent, off)
+			return requestDialErr(err)
+		}
+	}
 	kind, ok := agentEvents[action]
 	if !ok {
 		return fmt.Errorf("%w: unknown action %s", web.ErrInvalid, action)
@@ -192,6 +203,21 @@ func (e *webEngine) Act(ctx context.Context, campaign campaigns.ID, agent agents
 		ev.PauseCode = pauseCode
 	}
 	return mapErr(l.AgentEvent(ctx, agent, ev))
+}
+
+// requestDialErr maps the refusals of a callback request's dial to what
+// the agent is told.
+func requestDialErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, inbound.ErrRequestTaken), errors.Is(err, dialer.ErrNoOffer), errors.Is(err, dialer.ErrCallerGone):
+		return fmt.Errorf("%w: the callback request was settled or taken just now; you are READY (%v)", web.ErrConflict, err)
+	case errors.Is(err, blend.ErrRequestRefused), errors.Is(err, campaigns.ErrNotDialable),
+		errors.Is(err, dialer.ErrDialRefused):
+		return fmt.Errorf("%w: %v", web.ErrConflict, err)
+	}
+	return mapErr(err)
 }
 
 func (e *webEngine) Control(ctx context.Context, campaign campaigns.ID, agent agents.ID, call web.CallID, c web.CallControl) error {
@@ -337,7 +363,8 @@ func (e *webEngine) Agent(ctx context.Context, campaign campaigns.ID, agent agen
 	}
 	if o := v.Inbound; o != nil {
 		out.Inbound = &web.InboundOffer{Queue: o.Queue, QueueName: o.QueueName, DID: o.DID, From: o.From, Entered: o.Entered,
-			RingS: o.RingTime.Seconds(), RejectToDND: o.RejectToDND, Leads: make([]web.CallerLead, len(o.Leads))}
+			RingS: o.RingTime.Seconds(), RejectToDND: o.RejectToDND, Leads: make([]web.CallerLead, len(o.Leads)),
+			RequestID: o.Request, Name: o.Name}
 		for i, m := range o.Leads {
 			out.Inbound.Leads[i] = web.CallerLead{Lead: campaigns.LeadID(m.Lead), Campaign: int64(m.Campaign), Name: m.Name}
 		}
@@ -581,7 +608,7 @@ func (e *webEngine) Waiting(ctx context.Context, campaign campaigns.ID, agent ag
 		}
 		out[i] = web.WaitingCaller{Call: web.CallID(blend.Leg(w.Call)), Queue: int64(w.Queue), QueueName: w.QueueName,
 			AllowTake: w.AllowTake, From: w.From, DID: w.DID, Entered: w.Entered, Ringing: w.Ringing, Leads: leads,
-			CannotCarry: !e.in.canTake(agent, w.Call)}
+			CannotCarry: w.Request == 0 && !e.in.canTake(agent, w.Call), RequestID: int64(w.Request), Name: w.Name}
 	}
 	return out, nil
 }

@@ -42,7 +42,8 @@ func (e Engines) Claim(agent agents.ID, now time.Time) (dialer.InboundOffer, boo
 
 func offerOf(o inbound.Offer) dialer.InboundOffer {
 	off := dialer.InboundOffer{Leg: Leg(o.Call), Queue: int64(o.Queue), QueueName: o.QueueName, DID: o.DID,
-		From: o.From, Entered: o.Entered, RingTime: o.RingTime, RejectToDND: o.RejectToDND}
+		From: o.From, Entered: o.Entered, RingTime: o.RingTime, RejectToDND: o.RejectToDND, Request: int64(o.Request),
+		Name: o.Name}
 	for _, l := range o.Leads {
 		off.Leads = append(off.Leads, dialer.InboundLead{Lead: dialer.LeadID(l.Lead),
 			Campaign: dialer.CampaignID(l.Campaign), Name: l.Name})

@@ -33,6 +33,7 @@ type Callers struct {
 	rng      *rand.Rand
 	talk     sampler
 	patience sampler
+	callback float64
 	next     dialer.CallID
 	waiting  map[dialer.CallID]*time.Timer
 }
@@ -43,7 +44,11 @@ type CallersConfig struct {
 	// exp, mean 90 s); Patience how long they wait before hanging up
 	// (default exp, mean 180 s).
 	Talk, Patience Dist
-	Seed           uint64
+	// CallbackShare is the share of callers who, when their patience runs
+	// out, ask for a callback instead of hanging up (where their queue
+	// takes callback requests; elsewhere they hang up).
+	CallbackShare float64
+	Seed          uint64
 }
 
 // NewCallers makes the callers of a router. Their legs are numbered from a
@@ -59,6 +64,9 @@ func NewCallers(r *inbound.Router, clock dialer.Clock, cfg CallersConfig) (*Call
 	if err := errors.Join(cfg.Talk.validate("talk"), cfg.Patience.validate("patience")); err != nil {
 		return nil, err
 	}
+	if !(cfg.CallbackShare >= 0 && cfg.CallbackShare <= 1) {
+		return nil, fmt.Errorf("callback share %v: a share from 0 to 1", cfg.CallbackShare)
+	}
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
@@ -68,6 +76,7 @@ func NewCallers(r *inbound.Router, clock dialer.Clock, cfg CallersConfig) (*Call
 		rng:      rand.New(rand.NewPCG(seed, 0x5851f42d4c957f2d)),
 		talk:     cfg.Talk.sampler(),
 		patience: cfg.Patience.sampler(),
+		callback: cfg.CallbackShare,
 		next:     blend.LegBase + dialer.CallID(time.Now().UnixMicro())<<4,
 		waiting:  map[dialer.CallID]*time.Timer{},
 	}, nil
@@ -82,7 +91,7 @@ func (c *Callers) Inject(ctx context.Context, did, from string) (inbound.CallKey
 	if c.Match != nil {
 		arr.Leads, arr.LastAgent, matchErr = c.Match(ctx, from)
 	}
-	key, err := c.arrive(arr)
+	key, err := c.arrive(arr, 0)
 	if err != nil {
 		return key, err
 	}
@@ -96,11 +105,32 @@ func (c *Callers) Inject(ctx context.Context, did, from string) (inbound.CallKey
 // to leads.
 var ErrUnmatched = errors.New("caller queued without matching their number to leads")
 
-func (c *Callers) arrive(arr inbound.Arrival) (inbound.CallKey, error) {
+// InjectCallback makes one caller dial did from the number from and ask
+// for a callback after waiting after (if no agent took them by then).
+func (c *Callers) InjectCallback(ctx context.Context, did, from string, after time.Duration) (inbound.CallKey, error) {
+	arr := inbound.Arrival{DID: did, From: from}
+	var matchErr error
+	if c.Match != nil {
+		arr.Leads, arr.LastAgent, matchErr = c.Match(ctx, from)
+	}
+	key, err := c.arrive(arr, max(after, time.Nanosecond))
+	if err == nil && matchErr != nil {
+		err = fmt.Errorf("%w: %w", ErrUnmatched, matchErr)
+	}
+	return key, err
+}
+
+// arrive queues a caller who waits their drawn patience, or asks for a
+// callback after callbackAfter when it is set.
+func (c *Callers) arrive(arr inbound.Arrival, callbackAfter time.Duration) (inbound.CallKey, error) {
 	c.mu.Lock()
 	c.next++
 	leg := c.next
 	patience := c.patience.draw(c.rng)
+	callback := c.rng.Float64() < c.callback
+	if callbackAfter > 0 {
+		patience, callback = callbackAfter, true
+	}
 	c.mu.Unlock()
 	key := blend.Key(leg)
 	// The caller is waiting before the router may offer them.
@@ -116,15 +146,26 @@ func (c *Callers) arrive(arr inbound.Arrival) (inbound.CallKey, error) {
 	}
 	c.mu.Lock()
 	if _, still := c.waiting[leg]; still {
-		c.waiting[leg] = time.AfterFunc(patience, func() { c.giveUp(leg) })
+		c.waiting[leg] = time.AfterFunc(patience, func() { c.giveUp(leg, callback) })
 	}
 	c.mu.Unlock()
 	return key, nil
 }
 
-func (c *Callers) giveUp(leg dialer.CallID) {
+// giveUp ends a caller's wait: they ask for a callback (callback, where
+// their queue takes them) or hang up.
+func (c *Callers) giveUp(leg dialer.CallID, callback bool) {
 	c.mu.Lock()
 	_, still := c.waiting[leg]
+	c.mu.Unlock()
+	if !still {
+		return
+	}
+	if callback && c.router.LeaveForCallback(blend.Key(leg), c.clock.Now()) == nil {
+		return // the router dismisses the leg once the request is stored
+	}
+	c.mu.Lock()
+	_, still = c.waiting[leg]
 	delete(c.waiting, leg)
 	c.mu.Unlock()
 	if still {

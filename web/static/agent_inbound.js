@@ -6,6 +6,7 @@
 // the call).
 import { api, el, clock } from './common.js';
 import { $, ws, setText, run, onRender, onTick, secondsSince, serverNow, callAction, alertCall, clearAlert } from './agent_core.js';
+import { showTab } from './agent_lists.js';
 
 const offer = () => (ws.agent.state === 'RINGING' && ws.agent.inbound) || null;
 let offerKey = '';
@@ -25,11 +26,18 @@ function renderOffer() {
   box.hidden = false;
   if (key === offerKey) return;
   offerKey = key;
+  // A callback request: nobody is on the line; accepting dials them.
+  const cb = !!o.request_id;
+  document.body.dataset.offerKind = cb ? 'callback' : 'call';
+  setText('offer-title', cb ? 'Callback request' : 'Incoming call');
+  $('offer-to').hidden = cb;
   setText('offer-did', o.did);
   setText('offer-queue', o.queue);
   setText('offer-from', o.from);
+  setText('offer-wait-label', cb ? 'Asked to be called back · waiting' : 'Waiting');
+  setText('btn-accept', cb ? 'Call back now' : 'Accept');
   const leads = o.leads || [];
-  setText('offer-name', leads.length === 1 ? leads[0].name || '(lead #' + leads[0].lead_id + ', no name)'
+  setText('offer-name', cb ? o.name || 'Caller' : leads.length === 1 ? leads[0].name || '(lead #' + leads[0].lead_id + ', no name)'
     : leads.length ? leads.length + ' leads have this number' : 'Unknown caller');
   $('offer-leads').hidden = leads.length < 2;
   $('offer-lead-options').replaceChildren(...(leads.length < 2 ? [] : leads.map((l, i) => {
@@ -37,11 +45,12 @@ function renderOffer() {
     return el('div', {}, el('input', { type: 'radio', name: 'offer-lead', id, value: l.lead_id, ...(i === 0 ? { checked: '' } : {}) }),
       el('label', { for: id, text: (l.name || '(no name)') + ' · lead #' + l.lead_id }));
   })));
-  setText('offer-reject-hint', o.reject_to_dnd ? 'Reject passes the call to the next agent and puts you in Do not disturb.'
-    : 'Reject passes the call to the next agent; you stay ready.');
+  const what = cb ? 'the callback' : 'the call';
+  setText('offer-reject-hint', o.reject_to_dnd ? 'Reject passes ' + what + ' to the next agent and puts you in Do not disturb.'
+    : 'Reject passes ' + what + ' to the next agent; you stay ready.');
   $('btn-accept').disabled = false;
   $('btn-reject').disabled = false;
-  alertCall('● Incoming call');
+  alertCall(cb ? '● Callback request' : '● Incoming call');
   $('btn-accept').focus();
 }
 onRender(renderOffer);
@@ -66,6 +75,8 @@ async function answer(action) {
   await run(async () => {
     try {
       await callAction(action, body);
+      // The call (or the callback being dialled) is on the Call tab.
+      if (action === 'accept') showTab('call');
     } catch (e) {
       // The caller hung up as the agent accepted: say so plainly.
       if (e.status === 409 && /caller hung up/i.test(e.message)) throw new Error('The caller hung up. You are READY again.');

@@ -40,14 +40,15 @@ function renderQueue() {
     if (why) btn.title = why;
     btn.addEventListener('click', () => take(c));
     const caller = el('td', { class: 'queue-caller' });
+    if (c.callback) caller.append(el('span', { class: 'badge callback', text: 'Callback' }), ' ');
     if (c.lead_name) caller.append(el('strong', { text: c.lead_name }), ' ');
     caller.append(el('span', { class: 'offer-from', text: c.from }));
     if (!c.lead_name && c.leads > 1) caller.append(' ', el('span', { class: 'hint', text: '(' + c.leads + ' leads)' }));
     if (c.ringing.length) caller.append(el('small', { class: 'queue-now', text: 'ringing ' + c.ringing.join(', ') }));
     else if (!c.can_take) caller.append(el('small', { class: 'queue-why', text: c.why_not }));
-    return el('tr', { 'data-call': c.call_id, 'data-from': c.from, 'data-can-take': String(!why) },
+    return el('tr', { 'data-call': c.call_id, 'data-from': c.from, 'data-can-take': String(!why), 'data-callback': String(!!c.callback) },
       el('td', { class: 'timer queue-wait', 'data-entered': c.entered, text: clock(secondsSince(c.entered)) }),
-      el('td', {}, el('span', { class: 'queue-name', text: c.queue }), el('small', { class: 'queue-did', text: 'to ' + c.did })),
+      el('td', {}, el('span', { class: 'queue-name', text: c.queue }), el('small', { class: 'queue-did', text: c.callback ? 'asked to be called back' : 'to ' + c.did })),
       caller, el('td', {}, btn));
   }));
 }

@@ -8,7 +8,10 @@ import { $, run, say } from './console.js';
 
 const days = [['sun', 'Sunday'], ['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday']];
 const methodText = { longest_idle: 'Longest idle', fewest_calls: 'Fewest calls', rank: 'By rank', round_robin: 'Round robin', ring_all: 'Ring all' };
-const actionText = { hangup: 'Message, then hang up', queue: 'Move to another queue', wait: 'Keep waiting' };
+const actionText = {
+  hangup: 'Message, then hang up', queue: 'Move to another queue', callback: 'Leave a callback request',
+  wait: 'Keep waiting',
+};
 
 let queues = [], agents = [], editing = null; // editing: the queue shown in the form, or null when adding
 
@@ -23,7 +26,7 @@ for (const [key, name] of days) {
 for (const f of document.querySelectorAll('.field.fallback')) {
   const key = f.dataset.fallback;
   const action = el('select', { id: 'q-' + key });
-  for (const a of ['hangup', 'queue', ...(f.dataset.wait === 'yes' ? ['wait'] : [])]) {
+  for (const a of ['hangup', 'queue', 'callback', ...(f.dataset.wait === 'yes' ? ['wait'] : [])]) {
     action.append(el('option', { value: a, text: actionText[a] + (a === 'hangup' ? ' (default)' : '') }));
   }
   const target = el('select', { id: 'q-' + key + '-target', 'aria-label': 'Queue to move callers to', hidden: '' });
@@ -115,6 +118,10 @@ function fill(q) {
   $('q-take').checked = q ? q.allow_take : false;
   $('q-widen').value = q ? q.widen_after_s : 0;
   $('q-sticky').value = q ? q.sticky_for_s : 0;
+  $('q-cb-allow').checked = q ? q.allow_callback : false;
+  $('q-cb-attempts').value = q ? q.callback_attempts : 3;
+  $('q-cb-retry').value = q ? q.callback_retry_s : 300;
+  $('q-cb-expire').value = q ? q.callback_expire_s : 28800;
   $('q-max-wait').value = q ? q.max_wait_s : 0;
   $('q-max-depth').value = q ? q.max_depth : 0;
   $('q-zone').value = q ? q.time_zone : 'UTC';
@@ -150,6 +157,10 @@ function formBody() {
     allow_take: $('q-take').checked,
     widen_after_s: num('q-widen'),
     sticky_for_s: num('q-sticky'),
+    allow_callback: $('q-cb-allow').checked,
+    callback_attempts: num('q-cb-attempts'),
+    callback_retry_s: num('q-cb-retry'),
+    callback_expire_s: num('q-cb-expire'),
     max_wait_s: num('q-max-wait'),
     max_depth: num('q-max-depth'),
     time_zone: $('q-zone').value.trim(),

@@ -354,7 +354,7 @@ async function loadMissed() {
           ' ', act('Cancel', () => api('POST', '/callbacks/' + c.id + '/cancel', { reason: 'cancelled by a supervisor' }))));
     }));
     if (!r.callbacks.length) $('missed-rows').replaceChildren(el('tr', {}, el('td', { colspan: '7', text: 'No missed callbacks.' })));
-    $('request-counts').textContent = ['pending', 'answered', 'unanswered', 'closed'].map((k) => k + ' ' + (q.counts[k] || 0)).join(' · ');
+    $('request-counts').textContent = ['pending', 'dialling', 'answered', 'unanswered', 'closed'].map((k) => k + ' ' + (q.counts[k] || 0)).join(' · ');
   } catch (e) { showError(errBox, e); }
 }
 

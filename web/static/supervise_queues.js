@@ -35,6 +35,8 @@ function card(q) {
   const lw = longestWait(q);
   const tiles = el('div', { class: 'tiles queue-tiles' },
     tile('Waiting', live ? String(live.waiting) : dash, live && live.ringing ? live.ringing + ' ringing an agent' : 'callers in the queue', { 'data-fig': 'waiting' }),
+    tile('Callbacks', live ? String(live.callbacks) : dash, live ? (live.callbacks_due === live.callbacks ? 'keeping their places'
+      : live.callbacks_due + ' due now, the rest waiting for their time') : 'no router on this node', { 'data-fig': 'callbacks' }),
     tile('Longest wait', lw === null ? dash : clock(lw), 'now', { 'data-fig': 'longest', class: 'tile' + (lw > q.sl_threshold_s ? ' late' : '') }),
     tile('Agents ready', live ? String(live.available) : dash, live ? 'of ' + live.logged_in + ' logged in (' + live.members + ' members)' : 'no router on this node', { 'data-fig': 'available' }),
     tile('Offered', String(t.offered), 'today', { 'data-fig': 'offered' }),
