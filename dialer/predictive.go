@@ -101,7 +101,8 @@ func (c PredictiveConfig) WithDefaults() PredictiveConfig {
 // free agents too (Poisson at the live rate). The blending reserve c is
 // the reservation rule on the forecast: a call is placed only while the
 // free count expected at its answer, less the agent it takes, is at least
-// c. Both the abandon risk and c then see the same agents.
+// c. Both the abandon risk and c then see the same agents. While a caller
+// waits and c > 0, it places no new call beyond power 1.0's.
 type Predictive struct {
 	cfg PredictiveConfig
 	m   model
@@ -213,6 +214,20 @@ func (p *Predictive) Decide(s *Snapshot) int {
 	m := &p.m
 	p.fallback = s.Budget.Remaining < 1
 	if p.fallback {
+		return base
+	}
+	if s.InboundWaiting > 0 && s.Reserve > s.InboundWaiting {
+		// A caller waits and inbound needs agents kept free (c > 0): no
+		// new outbound work until they are taken. The optimal blending
+		// policy has this shape (Bhulai & Koole 2003: outbound only
+		// while no caller waits and more than c agents are free), and
+		// here it matters the more as an answered outbound call takes
+		// a freed agent before a waiting caller does (the 2-second
+		// rule): every call placed while someone waits may push them
+		// past the threshold, which the reserve could only buy back
+		// with agents kept idle all the time. With c = 0 the queue
+		// meets its aim on the dialer's own slack, and waiting callers
+		// only count as taking the next free agents.
 		return base
 	}
 	// Until the estimates rest on enough calls of this campaign (its
