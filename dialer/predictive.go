@@ -210,8 +210,22 @@ func (p *Predictive) Warmup() Warmup {
 func (p *Predictive) LiveProbability() float64 { return p.m.p }
 
 func (p *Predictive) Decide(s *Snapshot) int {
-	base := powerLines(1, s)
 	m := &p.m
+	base := powerLines(1, s)
+	if lam := s.InboundPerSec; lam > 0 {
+		// Power 1.0, the floor and the fallback that must not abandon,
+		// abandons when a caller takes the READY agent its call was
+		// placed for: hold back the callers expected before a live
+		// answer (mean delay, rounded up), where the reserve does not
+		// already (with c = 0 it holds none).
+		mean := 0.0
+		for _, t := range m.tau {
+			mean += t / float64(len(m.tau))
+		}
+		if held, c := int(math.Ceil(lam*mean)), s.Reserve-s.InboundWaiting; held > c {
+			base -= held - c
+		}
+	}
 	p.fallback = s.Budget.Remaining < 1
 	if p.fallback {
 		return base

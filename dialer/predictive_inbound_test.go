@@ -88,3 +88,25 @@ func TestPredictivePlacesNoCallWhileACallerWaitsForAReservedTeam(t *testing.T) {
 	require.Greater(t, p.Decide(freeing(0, 1)), 0, "one waiting, no reserve needed: dials ahead of the other agents")
 	require.LessOrEqual(t, p.Decide(freeing(1, 1)), 0, "one waiting with c = 1: no new call")
 }
+
+// Power 1.0, the policy's floor and its fallback when the abandon budget
+// is spent, must not abandon: callers arriving while its calls ring take
+// the READY agents they were placed for, so it leaves them the callers
+// expected before an answer even when inbound needs no reserve (c = 0).
+func TestPredictiveFloorLeavesArrivingCallersTheirAgents(t *testing.T) {
+	t.Parallel()
+	p := trainedPredictive(t)
+	spent := func(perSec float64) *dialer.Snapshot {
+		s := blendSnap(8, nil)
+		s.Budget.Remaining = 0 // fallback: power 1.0
+		s.InboundPerSec = perSec
+		return s
+	}
+	require.Equal(t, 8, p.Decide(spent(0)), "no callers: one line per READY agent")
+	n := p.Decide(spent(0.2)) // one caller every 5 s
+	require.Less(t, n, 8)
+	require.Positive(t, n)
+	reserved := spent(0.2)
+	reserved.Reserve = 7
+	require.Equal(t, 1, p.Decide(reserved), "a reserve larger than the callers expected holds on its own")
+}

@@ -226,9 +226,7 @@ func (s *inboundSim) arrive(q int) {
 	s.next++
 	key := s.next
 	leg := blend.Leg(key)
-	rng := s.draws[q]
-	patience := s.patient[q].draw(rng)
-	c := &caller{queue: q, talk: s.talk[q].draw(rng), dispo: s.dispo[q].draw(rng), waiting: true}
+	c, patience := s.newCaller(q)
 	s.callers[leg] = c
 	now := s.drv.Now()
 	if err := s.router.Arrive(inbound.Arrival{Call: key, DID: s.sc.Queues[q].Name,
@@ -243,6 +241,14 @@ func (s *inboundSim) arrive(q int) {
 			s.router.HungUp(key, s.drv.Now())
 		}
 	})
+}
+
+// newCaller draws a caller of queue q from the queue's stream: how long
+// they will talk and wrap up, and how long they wait before hanging up.
+func (s *inboundSim) newCaller(q int) (*caller, time.Duration) {
+	rng := s.draws[q]
+	patience := s.patient[q].draw(rng)
+	return &caller{queue: q, talk: s.talk[q].draw(rng), dispo: s.dispo[q].draw(rng), waiting: true}, patience
 }
 
 // Poke is the router asking the engine to claim a call for the agent.
