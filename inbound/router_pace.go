@@ -114,16 +114,36 @@ func (c *calibration) ratio(reserve int) float64 {
 }
 
 // markMinStep is how much the model's chance of being late must move, with
-// the same reserve, for a new mark.
-const markMinStep = 0.002
+// the same reserve, for a new mark; markMinGap is the time a mark stands
+// before another is added (within it, a new one replaces it), which bounds
+// the marks of an interval however often pacing asks and however many
+// campaigns share the queue.
+const (
+	markMinStep = 0.002
+	markMinGap  = time.Second
+)
 
 // mark records the reserve in force from m.at on.
 func (t *slTally) mark(m reserveMark) {
 	t.roll(m.at)
-	if k := len(t.marks); k > 0 {
-		if last := t.marks[k-1]; last.reserve == m.reserve && math.Abs(last.late-m.late) < markMinStep {
-			return
-		}
+	k := len(t.marks)
+	if k == 0 {
+		t.marks = append(t.marks, m)
+		return
+	}
+	last := &t.marks[k-1]
+	if last.reserve == m.reserve && math.Abs(last.late-m.late) < markMinStep {
+		return
+	}
+	// Keep the marks in time order (campaigns' engines may pass clocks a
+	// little apart) and one a second at most; the mark carried over from
+	// the interval before stays.
+	if m.at.Before(last.at) {
+		m.at = last.at
+	}
+	if m.at.Sub(last.at) < markMinGap && !last.at.Before(t.start) {
+		*last = m
+		return
 	}
 	t.marks = append(t.marks, m)
 }
@@ -164,9 +184,11 @@ func (t *slTally) see(kind EventKind, entered, at time.Time, threshold time.Dura
 }
 
 // roll starts a new interval's count when now has left the last one; the
-// calibration and the mark in force carry over.
+// calibration and the mark in force carry over. It never goes back: a
+// clock a little behind (another campaign's engine) must not wipe the
+// interval under way.
 func (t *slTally) roll(now time.Time) {
-	if start := now.Truncate(slInterval); !start.Equal(t.start) {
+	if start := now.Truncate(slInterval); start.After(t.start) {
 		var marks []reserveMark
 		if k := len(t.marks); k > 0 {
 			marks = append(t.marks[:0], t.marks[k-1])

@@ -145,3 +145,35 @@ func TestLoadFollowsTheCalibratedReserve(t *testing.T) {
 	q.tally.cal = calibration{allObs: 1e9, allExp: 1}
 	require.Equal(t, 10, r.Load(1, at).Reserve, "never more than the agents")
 }
+
+// However often pacing asks and however many campaigns' engines (clocks a
+// little apart) share the queue, an interval keeps at most one mark a
+// second, in time order.
+func TestTallyMarksAreBounded(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	var tally slTally
+	for i := range 10_000 { // ten seconds of a reserve flapping every millisecond
+		at := start.Add(time.Duration(i) * time.Millisecond)
+		if i%3 == 0 {
+			at = at.Add(-50 * time.Millisecond) // another engine's clock, a little behind
+		}
+		tally.mark(reserveMark{at: at, reserve: i % 2, late: 0.1})
+	}
+	require.LessOrEqual(t, len(tally.marks), 11)
+	for i := 1; i < len(tally.marks); i++ {
+		require.False(t, tally.marks[i].at.Before(tally.marks[i-1].at), "in time order")
+	}
+}
+
+// A time a little behind, from another campaign's engine, at an interval's
+// turn does not take the tally back to the interval before.
+func TestTallyNeverRollsBack(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	var tally slTally
+	tally.see(EvConnect, start.Add(time.Second), start.Add(2*time.Second), 20*time.Second)
+	tally.mark(reserveMark{at: start.Add(-time.Millisecond), reserve: 1, late: 0.1})
+	require.Equal(t, start, tally.start)
+	require.Equal(t, 1, tally.within)
+}
