@@ -101,7 +101,8 @@ func (c PredictiveConfig) WithDefaults() PredictiveConfig {
 // free agents too (Poisson at the live rate). The blending reserve c is
 // the reservation rule on the forecast: a call is placed only while the
 // free count expected at its answer, less the agent it takes, is at least
-// c. Both the abandon risk and c then see the same agents.
+// c. Both the abandon risk and c then see the same agents. While a caller
+// waits and c > 0, it places no new call beyond power 1.0's.
 type Predictive struct {
 	cfg PredictiveConfig
 	m   model
@@ -209,10 +210,38 @@ func (p *Predictive) Warmup() Warmup {
 func (p *Predictive) LiveProbability() float64 { return p.m.p }
 
 func (p *Predictive) Decide(s *Snapshot) int {
-	base := powerLines(1, s)
 	m := &p.m
+	base := powerLines(1, s)
+	if lam := s.InboundPerSec; lam > 0 {
+		// Power 1.0, the floor and the fallback that must not abandon,
+		// abandons when a caller takes the READY agent its call was
+		// placed for: hold back the callers expected before a live
+		// answer (mean delay, rounded up), where the reserve does not
+		// already (with c = 0 it holds none).
+		mean := 0.0
+		for _, t := range m.tau {
+			mean += t / float64(len(m.tau))
+		}
+		if held, c := int(math.Ceil(lam*mean)), s.Reserve-s.InboundWaiting; held > c {
+			base -= held - c
+		}
+	}
 	p.fallback = s.Budget.Remaining < 1
 	if p.fallback {
+		return base
+	}
+	if s.InboundWaiting > 0 && s.Reserve > s.InboundWaiting {
+		// A caller waits and inbound needs agents kept free (c > 0): no
+		// new outbound work until they are taken. The optimal blending
+		// policy has this shape (Bhulai & Koole 2003: outbound only
+		// while no caller waits and more than c agents are free), and
+		// here it matters the more as an answered outbound call takes
+		// a freed agent before a waiting caller does (the 2-second
+		// rule): every call placed while someone waits may push them
+		// past the threshold, which the reserve could only buy back
+		// with agents kept idle all the time. With c = 0 the queue
+		// meets its aim on the dialer's own slack, and waiting callers
+		// only count as taking the next free agents.
 		return base
 	}
 	// Until the estimates rest on enough calls of this campaign (its

@@ -62,3 +62,51 @@ func TestPredictiveLeavesInboundItsAgents(t *testing.T) {
 	require.Less(t, n, plain)
 	require.GreaterOrEqual(t, n, 8-6, "never below power 1.0 on the agents outside the reserve")
 }
+
+// While a caller waits and inbound needs agents kept free (c > 0), no new
+// outbound call is placed, however many agents are about to free: an
+// answered outbound call would take a freed agent before the caller. With
+// no reserve needed (c = 0) the caller only counts as taking one of the
+// freeing agents, and the policy dials ahead of the rest.
+func TestPredictivePlacesNoCallWhileACallerWaitsForAReservedTeam(t *testing.T) {
+	t.Parallel()
+	p := trainedPredictive(t)
+	for range 100 {
+		p.ObserveInboundTalk(30 * time.Second)
+		p.ObserveInboundWrap(2 * time.Second)
+	}
+	freeing := func(reserve, waiting int) *dialer.Snapshot {
+		b := make([]dialer.BusyAgent, 8)
+		for i := range b {
+			b[i] = dialer.BusyAgent{Talking: true, Inbound: true, Age: 28 * time.Second}
+		}
+		s := blendSnap(0, b)
+		s.Reserve, s.InboundWaiting = reserve+waiting, waiting
+		return s
+	}
+	require.Greater(t, p.Decide(freeing(1, 0)), 0, "c = 1 and nobody waiting: dials ahead of the agents freeing")
+	require.Greater(t, p.Decide(freeing(0, 1)), 0, "one waiting, no reserve needed: dials ahead of the other agents")
+	require.LessOrEqual(t, p.Decide(freeing(1, 1)), 0, "one waiting with c = 1: no new call")
+}
+
+// Power 1.0, the policy's floor and its fallback when the abandon budget
+// is spent, must not abandon: callers arriving while its calls ring take
+// the READY agents they were placed for, so it leaves them the callers
+// expected before an answer even when inbound needs no reserve (c = 0).
+func TestPredictiveFloorLeavesArrivingCallersTheirAgents(t *testing.T) {
+	t.Parallel()
+	p := trainedPredictive(t)
+	spent := func(perSec float64) *dialer.Snapshot {
+		s := blendSnap(8, nil)
+		s.Budget.Remaining = 0 // fallback: power 1.0
+		s.InboundPerSec = perSec
+		return s
+	}
+	require.Equal(t, 8, p.Decide(spent(0)), "no callers: one line per READY agent")
+	n := p.Decide(spent(0.2)) // one caller every 5 s
+	require.Less(t, n, 8)
+	require.Positive(t, n)
+	reserved := spent(0.2)
+	reserved.Reserve = 7
+	require.Equal(t, 1, p.Decide(reserved), "a reserve larger than the callers expected holds on its own")
+}

@@ -863,9 +863,8 @@ type Load struct {
 
 // Load computes the reserve for a campaign's agents now: from the live
 // arrival rate of the queues they serve, the measured handle time and the
-// strictest service level those queues need for the rest of the current
-// interval (Reserve, queueState.aimedSL), plus the agents the outcomes
-// show the model misses (slTally.extra).
+// service level those queues need for the rest of the current interval,
+// calibrated on their outcomes (blendReserveLocked in router_pace.go).
 func (r *Router) Load(campaign int64, now time.Time) Load {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -910,27 +909,9 @@ func (r *Router) Load(campaign int64, now time.Time) Load {
 	case Dedicated:
 		return l
 	}
-	in := ReserveInput{Agents: n, FreeAfterSec: r.handle.mean(r.cfg.FreeAfterPrior.Seconds())}
-	extra := 0
-	for qid := range served {
-		q := r.queues[qid]
-		share := r.campaignShare(q, campaign)
-		rate := q.rate.rate(now, r.cfg.RateWindow)
-		in.ArrivalsPerSec += rate * share
-		t := q.cfg.SLThreshold.Seconds()
-		if in.ThresholdSec == 0 || t < in.ThresholdSec {
-			in.ThresholdSec = t
-		}
-		// The goal is met per 30-minute interval (the wallboard's and
-		// the measure), not only on average: aim at what the
-		// rest of the current interval needs (queueState.aimedSL).
-		in.Target = max(in.Target, q.aimedSL(now, late[qid], rate))
-		extra = max(extra, int(math.Round(q.tally.extra)))
-	}
-	// Count the time agents take to accept an offer as part of the wait.
-	in.ThresholdSec = max(in.ThresholdSec-r.answer.mean(0), minAimedThreshold.Seconds())
-	l.Reserve = min(Reserve(in)+extra, n) + l.Waiting
-	l.ArrivalsPerSec = in.ArrivalsPerSec
+	reserve, rate := r.blendReserveLocked(campaign, n, served, late, now)
+	l.Reserve = reserve + l.Waiting
+	l.ArrivalsPerSec = rate
 	return l
 }
 

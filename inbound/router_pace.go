@@ -2,6 +2,7 @@ package inbound
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -13,18 +14,150 @@ import (
 type slTally struct {
 	start        time.Time
 	within, late int
-	// extra is how many agents the reserve adds to the model's c, learned
-	// from outcomes: the model takes outbound work to start the moment an
-	// agent is free beyond c, but a predictive dialer starts it ahead, on
-	// a forecast, so the free count at a caller's arrival is spread around
-	// c and runs dry more often than the model says. Each late caller adds
-	// (1 − miss) agents and each caller in time takes miss, so extra
-	// settles where the share in time is the aim (miss = 1 − aim, the aim
-	// at an interval's start); it never goes below zero: the model's c
-	// already errs toward serving more, and an interval ahead of its goal
-	// lowers the aim instead.
-	extra float64
-	miss  float64
+	// marks are the reserves in force since the interval started, in time
+	// order; the first may be from before it, the one in force at its
+	// start.
+	marks []reserveMark
+	// cal is kept across intervals.
+	cal calibration
+}
+
+// reserveMark is the reserve in force from at on, and the model's chance
+// that a caller is late with it.
+type reserveMark struct {
+	at      time.Time
+	reserve int
+	late    float64
+}
+
+// The reserve model (reserve.go) is wrong both ways in a real engine. It
+// takes outbound work to start the moment an agent is free beyond c; a
+// predictive dialer starts it ahead, on a forecast, so the free count at a
+// caller's arrival is spread around c and runs dry more often than the
+// model says, the more so the larger c. And the dialer keeps agents free of
+// its own to hold the abandon rate, which inbound callers find too: with a
+// small reserve, far fewer are late than the model says (on a small team
+// that slack alone carries most of the service level, which is how
+// stopping the dialling only while someone waits does well there).
+//
+// So the reserve is calibrated on outcomes, as observed over expected, for
+// each reserve c apart: the engine's chance that a caller is late with c
+// kept free is the model's times ratio(c) = (late callers with c +
+// calibrationPrior × pooled ratio) / (the model's expected late with c +
+// calibrationPrior), the pooled ratio being the same over every reserve
+// (and 1, the model, before any outcome). The reserve is the smallest c
+// whose calibrated chance of being late is what the aim allows. Each
+// caller is judged with the reserve actually in force when they entered:
+// the model's error differs from one reserve to the next (too pessimistic
+// with none or one, too optimistic with many), and one ratio over all
+// would drift with the mix of reserves an interval runs through (it did,
+// measured: up all day as the reserve rose, asking for more still).
+//
+// This replaces a number of agents added to the model's c, learned against
+// the interval's opening aim while the reserve followed an aim that fell
+// when the interval was ahead: the callers that lower aim let run late
+// counted as the model's errors, and the added agents grew until every
+// interval ran at the opening aim (97% against a 90% goal on a strict
+// queue, often half the team held back); nor could it go below the model's
+// c, so a small team kept an agent or two idle that the dialer's own slack
+// made useless.
+type calibration struct {
+	// observed and expected are by reserve, then pooled over all.
+	observed, expected []float64
+	allObs, allExp     float64
+}
+
+const (
+	// calibrationWindow is how many expected late callers a ratio looks
+	// back over (older ones fade in proportion): its relative error is
+	// then about 1/√calibrationWindow, and it follows a change of team or
+	// load within as many late callers.
+	calibrationWindow = 50
+	// calibrationPrior is, in expected late callers, the weight of what
+	// is known before a reserve's own outcomes: the pooled ratio for a
+	// reserve, the model for the pooled ratio.
+	calibrationPrior = 5
+)
+
+// see counts a settled caller who was late or not, with the reserve in
+// force when they entered and the model's chance of being late with it.
+func (c *calibration) see(m reserveMark, late bool) {
+	for len(c.observed) <= m.reserve {
+		c.observed = append(c.observed, 0)
+		c.expected = append(c.expected, 0)
+	}
+	o := 0.0
+	if late {
+		o = 1
+	}
+	fade := func(obs, exp *float64) {
+		*obs += o
+		*exp += m.late
+		if *exp > calibrationWindow {
+			f := calibrationWindow / *exp
+			*obs *= f
+			*exp *= f
+		}
+	}
+	fade(&c.observed[m.reserve], &c.expected[m.reserve])
+	fade(&c.allObs, &c.allExp)
+}
+
+// ratio is the engine's chance of a late caller over the model's, with
+// reserve kept free.
+func (c *calibration) ratio(reserve int) float64 {
+	pooled := (c.allObs + calibrationPrior) / (c.allExp + calibrationPrior)
+	if reserve >= len(c.observed) {
+		return pooled
+	}
+	return (c.observed[reserve] + calibrationPrior*pooled) / (c.expected[reserve] + calibrationPrior)
+}
+
+// markMinStep is how much the model's chance of being late must move, with
+// the same reserve, for a new mark; markMinGap is the time a mark stands
+// before another is added (within it, a new one replaces it), which bounds
+// the marks of an interval however often pacing asks and however many
+// campaigns share the queue.
+const (
+	markMinStep = 0.002
+	markMinGap  = time.Second
+)
+
+// mark records the reserve in force from m.at on.
+func (t *slTally) mark(m reserveMark) {
+	t.roll(m.at)
+	k := len(t.marks)
+	if k == 0 {
+		t.marks = append(t.marks, m)
+		return
+	}
+	last := &t.marks[k-1]
+	if last.reserve == m.reserve && math.Abs(last.late-m.late) < markMinStep {
+		return
+	}
+	// Keep the marks in time order (campaigns' engines may pass clocks a
+	// little apart) and one a second at most; the mark carried over from
+	// the interval before stays.
+	if m.at.Before(last.at) {
+		m.at = last.at
+	}
+	if m.at.Sub(last.at) < markMinGap && !last.at.Before(t.start) {
+		*last = m
+		return
+	}
+	t.marks = append(t.marks, m)
+}
+
+// markAt is the mark in force at entered.
+func (t *slTally) markAt(entered time.Time) (reserveMark, bool) {
+	i, found := slices.BinarySearchFunc(t.marks, entered, func(m reserveMark, at time.Time) int { return m.at.Compare(at) })
+	if found {
+		return t.marks[i], true
+	}
+	if i == 0 {
+		return reserveMark{}, false
+	}
+	return t.marks[i-1], true
 }
 
 // see counts a connect or an abandon of a caller who entered at entered.
@@ -36,47 +169,117 @@ func (t *slTally) see(kind EventKind, entered, at time.Time, threshold time.Dura
 	if entered.Before(t.start) {
 		return // judged with the interval before
 	}
+	late := at.Sub(entered) > threshold
 	switch {
-	case at.Sub(entered) > threshold:
+	case late:
 		t.late++
-		t.extra += 1 - t.miss
 	case kind == EvConnect:
 		t.within++
-		t.extra = max(t.extra-t.miss, 0)
+	default:
+		return // hung up in time: neither
+	}
+	if m, ok := t.markAt(entered); ok {
+		t.cal.see(m, late)
 	}
 }
 
-// roll starts a new interval's count when now has left the last one.
+// roll starts a new interval's count when now has left the last one; the
+// calibration and the mark in force carry over. It never goes back: a
+// clock a little behind (another campaign's engine) must not wipe the
+// interval under way.
 func (t *slTally) roll(now time.Time) {
-	if start := now.Truncate(slInterval); !start.Equal(t.start) {
-		*t = slTally{start: start, extra: t.extra, miss: t.miss}
+	if start := now.Truncate(slInterval); start.After(t.start) {
+		var marks []reserveMark
+		if k := len(t.marks); k > 0 {
+			marks = append(t.marks[:0], t.marks[k-1])
+		}
+		*t = slTally{start: start, cal: t.cal, marks: marks}
 	}
+}
+
+// blendReserveLocked is the reserve, without the callers waiting, that n
+// agents of campaign serving the queues served keep free for inbound now,
+// and the rate of callers they take: the smallest c at which, in the
+// reserve model (reserve.go) for the live arrival rate, the measured handle
+// time and the strictest threshold of those queues, each queue's chance of
+// a late caller, calibrated on its outcomes (calibration), is what its aim
+// for the rest of the current interval allows (queueState.aimedSL). late
+// counts each queue's callers waiting past its threshold.
+func (r *Router) blendReserveLocked(campaign int64, n int, served map[QueueID]bool, late map[QueueID]int, now time.Time) (int, float64) {
+	in := ReserveInput{Agents: n, FreeAfterSec: r.handle.mean(r.cfg.FreeAfterPrior.Seconds())}
+	type goal struct {
+		q       *queueState
+		allowed float64 // share late the aim allows
+	}
+	goals := make([]goal, 0, len(served))
+	for qid := range served {
+		q := r.queues[qid]
+		share := r.campaignShare(q, campaign)
+		rate := q.rate.rate(now, r.cfg.RateWindow)
+		in.ArrivalsPerSec += rate * share
+		t := q.cfg.SLThreshold.Seconds()
+		if in.ThresholdSec == 0 || t < in.ThresholdSec {
+			in.ThresholdSec = t
+		}
+		// The goal is met per 30-minute interval (the wallboard's and
+		// the measure), not only on average: aim at what the
+		// rest of the current interval needs (queueState.aimedSL).
+		goals = append(goals, goal{q: q, allowed: 1 - q.aimedSL(now, late[qid], rate)})
+	}
+	// Count the time agents take to accept an offer as part of the wait.
+	in.ThresholdSec = max(in.ThresholdSec-r.answer.mean(0), minAimedThreshold.Seconds())
+	ch, ok := newReserveChain(in)
+	if !ok {
+		return 0, in.ArrivalsPerSec // nothing to reserve for
+	}
+	c, modelLate := n, 1.0
+	if !ch.overwhelmed {
+		ch.walk(n, func(k int, sl float64) bool {
+			c, modelLate = k, 1-sl
+			for _, g := range goals {
+				if g.q.tally.cal.ratio(k)*modelLate > g.allowed {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	for _, g := range goals {
+		g.q.tally.mark(reserveMark{at: now, reserve: c, late: modelLate})
+	}
+	return c, in.ArrivalsPerSec
 }
 
 // aimedSL is the service level the reserve must give q's callers from now
 // to the end of the current interval for the interval to meet q's target
-// with 95% confidence: with a settled within and b late so far (callers
-// still waiting past the threshold count as late), and m more expected at
-// the live arrival rate, the interval's share (a + X)/(a + b + m), X ~
-// Binomial(m, s), reaches the target t unless X falls 1.645 standard
-// deviations short, so s·m ≥ t(a+b+m) − a + 1.645·√(m·t(1−t)). At an
-// interval's start this is t plus the one-sided margin on its calls; an
-// interval gone well lets the rest run with a smaller reserve, one gone
-// badly asks for a larger one. The result is clamped to [0, maxAimedSL].
+// with 95% confidence. At the interval's start it is the target t plus the
+// one-sided margin on the interval's expected n calls, t + 1.645·√(t(1−t)/n).
+// Once callers are late, the rest must make up for them: with a settled
+// within and b late so far (callers still waiting past the threshold count
+// as late), and m more expected at the live arrival rate, the interval's
+// share (a + X)/(a + b + m), X ~ Binomial(m, s), reaches t unless X falls
+// 1.645 standard deviations short, so s·m ≥ t(a+b+m) − a + 1.645·√(m·t(1−t)).
+// The aim is the larger of the two, clamped to maxAimedSL.
+//
+// An interval ahead of its goal does not lower the aim below the opening
+// one. Lowering the reserve acts at once (the dialer places calls the same
+// second), raising it only once the calls already placed are answered and
+// agents free, tens of seconds later; a surplus spent by leaning on it
+// comes back as a burst of late callers the raised reserve can no longer
+// stop, in the interval's last minutes. Measured on a 90%-in-10-s queue of
+// 45 callers an interval over three 16-hour runs: leaning met the goal in
+// 84–88% of intervals (94–96% answered in time over the day), not leaning
+// in 91–97% (97%), for about 8% fewer outbound talks.
 func (q *queueState) aimedSL(now time.Time, lateWaiting int, rate float64) float64 {
 	q.tally.roll(now)
 	t := q.cfg.SLTarget
 	if !(t < 1) {
 		return t
 	}
+	const z = 1.645 // one-sided 95%
+	opening := t + z*math.Sqrt(t*(1-t)/max(rate*slInterval.Seconds(), 1))
 	a, b := float64(q.tally.within), float64(q.tally.late+lateWaiting)
-	if n := rate * slInterval.Seconds(); n >= 1 {
-		q.tally.miss = max(1-t-1.645*math.Sqrt(t*(1-t)/n), 0)
-	}
-	m := rate * q.tally.start.Add(slInterval).Sub(now).Seconds()
-	if m < 1 {
-		m = 1
-	}
-	s := (t*(a+b+m) - a + 1.645*math.Sqrt(m*t*(1-t))) / m
-	return min(max(s, 0), maxAimedSL)
+	m := max(rate*q.tally.start.Add(slInterval).Sub(now).Seconds(), 1)
+	catchUp := (t*(a+b+m) - a + z*math.Sqrt(m*t*(1-t))) / m
+	return min(max(opening, catchUp), maxAimedSL)
 }

@@ -119,39 +119,47 @@ func newInboundPolicy(name string, sc *Scenario, opt Options) (dialer.Policy, er
 	return &inboundPolicy{Predictive: p, name: name, mode: mode}, nil
 }
 
-// caller is one simulated inbound caller.
+// caller is one simulated inbound caller: their queue, and the talk and
+// wrap-up they will take, drawn when they arrive.
 type caller struct {
-	queue   int
-	waiting bool // not yet with an agent, not gone
+	queue       int
+	talk, dispo time.Duration
+	waiting     bool // not yet with an agent, not gone
 }
 
 // inboundSim generates the callers and plays their side: arrivals,
 // patience, talk; and runs the router on the virtual clock.
+//
+// Each queue draws its callers from streams of its own, one for the gaps
+// between arrivals and one for each caller's patience, talk and wrap-up,
+// all drawn at arrival: whatever the policy does, the same callers arrive
+// at the same moments and would take as long (common random numbers), so
+// the policies' figures differ by the policies, not by the draw.
 type inboundSim struct {
-	sc      *Inbound
-	drv     *Driver
-	eng     *dialer.Engine
-	router  *inbound.Router
-	rng     *rand.Rand
-	talk    []sampler
-	dispo   []sampler
-	patient []sampler
-	callers map[dialer.CallID]*caller
-	next    inbound.CallKey
-	events  []inbound.Event
-	// agentQueue is the queue of each agent's inbound call, until its
-	// wrap-up is drawn.
-	agentQueue map[agents.ID]int
+	sc     *Inbound
+	drv    *Driver
+	eng    *dialer.Engine
+	router *inbound.Router
+	// gaps and draws are each queue's streams.
+	gaps, draws []*rand.Rand
+	talk        []sampler
+	dispo       []sampler
+	patient     []sampler
+	callers     map[dialer.CallID]*caller
+	next        inbound.CallKey
+	events      []inbound.Event
+	// agentDispo is the wrap-up of each agent's inbound call, until it
+	// starts.
+	agentDispo map[agents.ID]time.Duration
 }
 
 func newInboundSim(sc *Scenario, drv *Driver, mode inbound.Mode, seed uint64) (*inboundSim, error) {
 	s := &inboundSim{
 		sc:         sc.Inbound,
 		drv:        drv,
-		rng:        rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d)),
 		callers:    map[dialer.CallID]*caller{},
 		next:       blend.Key(blend.LegBase),
-		agentQueue: map[agents.ID]int{},
+		agentDispo: map[agents.ID]time.Duration{},
 	}
 	r, err := inbound.NewRouter(inbound.Config{Mode: mode}, inbound.Deps{Notify: s, Line: s, Log: s})
 	if err != nil {
@@ -177,6 +185,8 @@ func newInboundSim(sc *Scenario, drv *Driver, mode inbound.Mode, seed uint64) (*
 		s.talk = append(s.talk, q.Talk.sampler())
 		s.dispo = append(s.dispo, q.Dispo.sampler())
 		s.patient = append(s.patient, q.Patience.sampler())
+		s.gaps = append(s.gaps, rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d+uint64(2*i))))
+		s.draws = append(s.draws, rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d+uint64(2*i+1))))
 	}
 	if mode == inbound.Dedicated {
 		for a := 1; a <= team; a++ {
@@ -205,7 +215,7 @@ func (s *inboundSim) scheduleArrival(ctx context.Context, q int) {
 	if rate <= 0 {
 		return
 	}
-	gap := time.Duration(s.rng.ExpFloat64() / rate * float64(time.Second))
+	gap := time.Duration(s.gaps[q].ExpFloat64() / rate * float64(time.Second))
 	s.drv.DeliverFunc(s.drv.Now().Add(gap), func() {
 		s.arrive(q)
 		s.scheduleArrival(ctx, q)
@@ -216,10 +226,9 @@ func (s *inboundSim) arrive(q int) {
 	s.next++
 	key := s.next
 	leg := blend.Leg(key)
-	c := &caller{queue: q, waiting: true}
+	c, patience := s.newCaller(q)
 	s.callers[leg] = c
 	now := s.drv.Now()
-	patience := s.patient[q].draw(s.rng)
 	if err := s.router.Arrive(inbound.Arrival{Call: key, DID: s.sc.Queues[q].Name,
 		From: fmt.Sprintf("+1555%07d", int64(key)%10_000_000)}, now); err != nil {
 		delete(s.callers, leg)
@@ -232,6 +241,14 @@ func (s *inboundSim) arrive(q int) {
 			s.router.HungUp(key, s.drv.Now())
 		}
 	})
+}
+
+// newCaller draws a caller of queue q from the queue's stream: how long
+// they will talk and wrap up, and how long they wait before hanging up.
+func (s *inboundSim) newCaller(q int) (*caller, time.Duration) {
+	rng := s.draws[q]
+	patience := s.patient[q].draw(rng)
+	return &caller{queue: q, talk: s.talk[q].draw(rng), dispo: s.dispo[q].draw(rng), waiting: true}, patience
 }
 
 // Poke is the router asking the engine to claim a call for the agent.
@@ -270,7 +287,7 @@ func (s *inboundSim) ringing(ctx context.Context, id agents.ID) {
 		err := s.eng.HandleAgent(ctx, id, agents.Event{Kind: agents.EvAccept})
 		if err == nil {
 			if c, ok := s.callers[off.Leg]; ok {
-				s.agentQueue[id] = c.queue
+				s.agentDispo[id] = c.dispo
 				delete(s.callers, off.Leg) // with an agent: nothing more to play for them
 			}
 		}
@@ -285,7 +302,7 @@ func (s *inboundSim) bridge(leg dialer.CallID, del Deliverer) (time.Time, bool) 
 		return time.Time{}, false
 	}
 	c.waiting = false
-	until := del.Now().Add(s.talk[c.queue].draw(s.rng))
+	until := del.Now().Add(c.talk)
 	del.DeliverTrunk(until, dialer.TrunkEvent{Call: leg, Kind: dialer.TrunkHungUp, Cause: dialer.CauseNormalClearing})
 	return until, true
 }
@@ -293,12 +310,12 @@ func (s *inboundSim) bridge(leg dialer.CallID, del Deliverer) (time.Time, bool) 
 // dispoFor draws the wrap-up of the agent's inbound call, if their call was
 // one.
 func (s *inboundSim) dispoFor(id agents.ID) (time.Duration, bool) {
-	q, ok := s.agentQueue[id]
+	d, ok := s.agentDispo[id]
 	if !ok {
 		return 0, false
 	}
-	delete(s.agentQueue, id)
-	return s.dispo[q].draw(s.rng), true
+	delete(s.agentDispo, id)
+	return d, true
 }
 
 func (d Dist) mean() float64 {

@@ -177,7 +177,7 @@ func (h *inHarness) call(from string) dialer.CallID {
 	h.in.next++
 	key := h.in.next
 	leg := blend.Leg(key)
-	h.in.callers[leg] = &caller{queue: 0, waiting: true}
+	h.in.callers[leg], _ = h.in.newCaller(0)
 	require.NoError(h.t, h.router.Arrive(inbound.Arrival{Call: key, DID: testDID, From: from}, h.drv.Now()))
 	h.run(0)
 	return leg

@@ -414,3 +414,20 @@ func TestInboundRingAll(t *testing.T) {
 	require.Equal(t, agents.Ready, h.state(1))
 	require.Equal(t, int64(1), h.eng.Counters().InboundConnected)
 }
+
+// The policies are compared on the same callers (common random numbers):
+// each queue's arrivals come from a stream of their own, so they do not
+// shift with how many talk or patience draws a policy's run happened to
+// make before them.
+func TestInboundPoliciesSeeTheSameCallers(t *testing.T) {
+	sc := blendedScenario()
+	offered := map[string]int{}
+	for _, pol := range InboundPolicies {
+		r, err := Run(context.Background(), sc, pol, Options{Hours: 1})
+		require.NoError(t, err)
+		offered[pol] = r.Inbound.Offered
+	}
+	require.Greater(t, offered["blended"], 150)
+	require.Equal(t, offered["blended"], offered["split"], "%v", offered)
+	require.Equal(t, offered["blended"], offered["vicidial_no_dial"], "%v", offered)
+}
