@@ -67,6 +67,10 @@ ON CONFLICT (run_id, seq) DO UPDATE SET agent_id = EXCLUDED.agent_id, state = 'e
 	without_lead = EXCLUDED.without_lead
 WHERE calls.end_cause <> 'node_lost'`
 
+	// The lead an agent attached to an inbound caller's call: the lead's
+	// history and the sticky agent (campaigns.CallerLeads) read it.
+	attachedLeadSQL = `UPDATE calls SET lead_id = $3 WHERE run_id = $1 AND seq = $2`
+
 	dispositionedCallSQL = `
 UPDATE calls SET disposition = $3, dispositioned_at = CASE WHEN $3::text IS NULL THEN NULL ELSE $4::timestamptz END,
 	talk_s = $5, hold_s = $6, dispo_s = $7
@@ -139,6 +143,9 @@ type CallJournal interface {
 	CallProgress(p *CallProgress)
 	CallEnded(e *CallEnd)
 	CallDisposed(d *CallDisposition)
+	// CallLeadAttached: the agent attached a lead to an inbound caller's
+	// call (or another one in its place).
+	CallLeadAttached(call CallID, lead LeadID)
 }
 
 // CallStore is the PostgreSQL calls table: a write-behind journal per
@@ -335,6 +342,10 @@ func (j *StoreJournal) CallDisposed(d *CallDisposition) {
 	}
 	j.s.w.Enqueue(dispositionedCallSQL, j.run, int64(d.Call), code, d.At, d.Talk.Seconds(), d.Hold.Seconds(),
 		d.Dispo.Seconds())
+}
+
+func (j *StoreJournal) CallLeadAttached(call CallID, lead LeadID) {
+	j.s.w.Enqueue(attachedLeadSQL, j.run, int64(call), leadArg(lead))
 }
 
 // disposeCallTxSQL closes the agent's side of a call inside the disposition's
