@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/inbound"
+	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/web"
+)
+
+// leadRow is what an inbound disposition may change on a lead.
+type leadRow struct {
+	Status, LastDisposition string
+	Attempts, AttemptsToday int
+	DNC                     bool
+	Next                    time.Time
+}
+
+func readLead(t *testing.T, db *pgxpool.Pool, id campaigns.LeadID) leadRow {
+	t.Helper()
+	var l leadRow
+	require.NoError(t, db.QueryRow(context.Background(), `SELECT status, last_disposition, attempts, attempts_today, dnc,
+		next_attempt_at FROM leads WHERE id = $1`, id).Scan(&l.Status, &l.LastDisposition, &l.Attempts, &l.AttemptsToday,
+		&l.DNC, &l.Next))
+	return l
+}
+
+// An inbound call's disposition settles the caller's lead as an outbound
+// one would, on the real server, router, simulated callers and database,
+// and never counts as a dial: a final code finishes the lead, DNC puts the
+// number on the campaign's list, a callback is scheduled with its River job
+// and holds the lead for it, a lead made during the wrap-up is settled too,
+// a call with no lead touches no lead (and a callback is refused: there is
+// no one to call back), and the agent who took the call is the lead's last
+// agent for the next call. No attempt is counted and the campaign's outbound
+// figures stay at zero. A lead claimed for an outbound attempt at that moment
+// keeps its claim: that attempt settles it, a DNC code still applies at once
+// and a callback is refused.
+func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
+	dbURL := testdb.New(t)
+	db, err := pgxpool.New(context.Background(), dbURL)
+	require.NoError(t, err)
+	t.Cleanup(db.Close)
+	ctx := context.Background()
+	ids := map[string]int64{}
+	for _, u := range []struct{ name, role string }{{"alice", "agent"}, {"root", "admin"}} {
+		created, err := web.CreateUser(ctx, db, web.NewUser{Username: u.name, Role: web.Role(u.role), Password: "password-" + u.name,
+			Cost: bcrypt.MinCost})
+		require.NoError(t, err)
+		ids[u.name] = created.ID
+	}
+	const (
+		sale, dnc, later, claimed = "+12025550161", "+12025550162", "+12025550163", "+12025550164"
+		stranger, walkIn          = "+12025550171", "+12025550172"
+	)
+	camp := activeCampaign(t, db, "Front desk", "manual", "phone,first_name,last_name\n"+
+		sale+",Ada,Lovelace\n"+dnc+",Alan,Turing\n"+later+",Grace,Hopper\n"+claimed+",Edsger,Dijkstra\n")
+	_, err = ensureDemoQueue(ctx, inbound.NewQueueStore(db), []int64{ids["alice"]})
+	require.NoError(t, err)
+	leadOf := func(phone string) campaigns.LeadID {
+		t.Helper()
+		id, err := campaigns.LeadByPhone(ctx, db, camp.ID, phone)
+		require.NoError(t, err)
+		return id
+	}
+
+	rt := webSim()
+	rt.CallerTalk = webSim().CustomerTalk
+	rt.CallerPatience = rt.CustomerTalk
+	base, _ := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "inbound-dispo",
+		engine: engineOptions{noDemo: true, sim: rt, poll: 100 * time.Millisecond, summary: -1},
+		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour, agentGone: time.Minute}})
+	alice, root := newClient(t, base), newClient(t, base)
+	require.Equal(t, http.StatusOK, alice.login("alice", "password-alice"))
+	require.Equal(t, http.StatusOK, root.login("root", "password-root"))
+	code, body := alice.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
+	require.Equal(t, http.StatusOK, code, body)
+
+	// take rings alice with a caller from number, accepts (the one lead
+	// with the number is attached by itself) and hangs up: she is in DISPO.
+	take := func(t *testing.T, from string) inboundCallJSON {
+		t.Helper()
+		var code int
+		var body string
+		for code != http.StatusAccepted { // the campaign's loop may still be starting
+			code, body = root.do("POST", "/api/v1/sim/inbound", map[string]string{"did": DemoDID, "from": from}, true)
+			require.Contains(t, []int{http.StatusAccepted, http.StatusConflict}, code, body)
+		}
+		alice.waitState("RINGING")
+		code, body = alice.do("POST", "/api/v1/agent/call/accept", nil, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		call := alice.inboundCall()
+		code, body = alice.do("POST", "/api/v1/agent/call/hangup", map[string]any{"call_id": call.ID}, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		alice.waitState("DISPO")
+		return call
+	}
+	dispose := func(t *testing.T, body map[string]any) (int, string) {
+		t.Helper()
+		return alice.do("POST", "/api/v1/agent/disposition", body, true)
+	}
+	callLead := func(t *testing.T, call int64) *int64 {
+		t.Helper()
+		var lead *int64
+		var direction string
+		require.NoError(t, db.QueryRow(ctx, `SELECT lead_id, direction FROM calls WHERE id = $1`, call).Scan(&lead, &direction))
+		require.Equal(t, "inbound", direction)
+		return lead
+	}
+
+	t.Run("a final code finishes the lead, counts no attempt and makes alice its last agent", func(t *testing.T) {
+		lead := leadOf(sale)
+		call := take(t, sale)
+		require.Equal(t, int64(lead), call.Lead.ID, "the caller's one lead is on screen")
+		code, body := dispose(t, map[string]any{"code": "SALE", "notes": "bought the annual plan"})
+		require.Equal(t, http.StatusOK, code, body)
+		got := readLead(t, db, lead)
+		require.Equal(t, "done", got.Status)
+		require.Equal(t, "SALE", got.LastDisposition)
+		require.Zero(t, got.Attempts, "an inbound call is no dial attempt")
+		require.Zero(t, got.AttemptsToday)
+		require.Equal(t, int64(lead), *callLead(t, call.ID))
+		matched, err := campaigns.CallerLeads(ctx, db, sale)
+		require.NoError(t, err)
+		require.Equal(t, ids["alice"], campaigns.LastAgent(matched), "the sticky agent is the one who took the call")
+	})
+
+	t.Run("DNC puts the number on the campaign's list at once", func(t *testing.T) {
+		lead := leadOf(dnc)
+		take(t, dnc)
+		code, body := dispose(t, map[string]any{"code": "DNC"})
+		require.Equal(t, http.StatusOK, code, body)
+		got := readLead(t, db, lead)
+		require.Equal(t, "done", got.Status)
+		require.True(t, got.DNC)
+		require.Zero(t, got.Attempts)
+		var listed int
+		require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM dnc WHERE campaign_id = $1 AND phone = $2`, camp.ID, dnc).Scan(&listed))
+		require.Equal(t, 1, listed)
+		_, err := campaigns.ClaimLead(ctx, db, &camp, lead, time.Now(), "inbound-dispo")
+		require.Error(t, err, "a DNC number is never dialled")
+	})
+
+	t.Run("a callback is scheduled with its job and holds the lead", func(t *testing.T) {
+		lead := leadOf(later)
+		call := take(t, later)
+		at := time.Now().Add(3 * time.Hour).UTC().Truncate(time.Second)
+		code, body := dispose(t, map[string]any{"code": "CALLBK", "callback_at": at.Format(time.RFC3339), "callback_scope": "me",
+			"notes": "call back after the meeting"})
+		require.Equal(t, http.StatusOK, code, body)
+		require.Contains(t, body, `"callback"`)
+		var status, scope string
+		var agent, job, callID int64
+		require.NoError(t, db.QueryRow(ctx, `SELECT cb.status, cb.scope, cb.agent_id, cb.job_id, cb.call_id FROM callbacks cb
+			JOIN river_job j ON j.id = cb.job_id WHERE cb.lead_id = $1 AND j.kind = 'callback_due'`, lead).
+			Scan(&status, &scope, &agent, &job, &callID))
+		require.Equal(t, "scheduled", status)
+		require.Equal(t, "me", scope)
+		require.Equal(t, ids["alice"], agent)
+		require.Equal(t, call.ID, callID)
+		got := readLead(t, db, lead)
+		require.Equal(t, "callback", got.Status, "the lead waits for its callback")
+		require.Equal(t, "CALLBK", got.LastDisposition)
+		require.Zero(t, got.Attempts)
+	})
+
+	t.Run("no lead: the call keeps the disposition, no lead is touched", func(t *testing.T) {
+		call := take(t, stranger)
+		require.Zero(t, call.Lead.ID)
+		code, body := dispose(t, map[string]any{"code": "CALLBK", "callback_at": time.Now().Add(time.Hour).Format(time.RFC3339)})
+		require.Equal(t, http.StatusConflict, code, "nobody to call back: %s", body)
+		require.Contains(t, body, "attach or create")
+		require.Equal(t, "DISPO", alice.inboundState().State, "still to disposition")
+		code, body = dispose(t, map[string]any{"code": "NI"})
+		require.Equal(t, http.StatusOK, code, body)
+		require.Nil(t, callLead(t, call.ID))
+		var disposition string
+		require.NoError(t, db.QueryRow(ctx, `SELECT disposition FROM calls WHERE id = $1`, call.ID).Scan(&disposition))
+		require.Equal(t, "NI", disposition)
+		var leads int
+		require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM leads WHERE phone = $1`, stranger).Scan(&leads))
+		require.Zero(t, leads)
+	})
+
+	t.Run("a lead made during the wrap-up is settled", func(t *testing.T) {
+		call := take(t, walkIn)
+		code, body := alice.do("POST", "/api/v1/agent/inbound/lead", map[string]any{"first_name": "Barbara", "last_name": "Liskov"}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		lead := leadOf(walkIn)
+		require.Equal(t, int64(lead), alice.inboundCall().Lead.ID, "the panel shows the new lead")
+		code, body = dispose(t, map[string]any{"code": "NI"})
+		require.Equal(t, http.StatusOK, code, body)
+		got := readLead(t, db, lead)
+		require.Equal(t, "done", got.Status)
+		require.Equal(t, "NI", got.LastDisposition)
+		require.Zero(t, got.Attempts)
+		require.Equal(t, int64(lead), *callLead(t, call.ID))
+	})
+
+	t.Run("a lead claimed for an outbound attempt is left to that attempt", func(t *testing.T) {
+		lead := leadOf(claimed)
+		// Another node's hopper has it, dialling it right now.
+		_, err := campaigns.ClaimLead(ctx, db, &camp, lead, time.Now(), "other-node")
+		require.NoError(t, err)
+		take(t, claimed)
+		code, body := dispose(t, map[string]any{"code": "CALLBK", "callback_at": time.Now().Add(time.Hour).Format(time.RFC3339)})
+		require.Equal(t, http.StatusConflict, code, body)
+		require.Contains(t, body, "being dialled or offered")
+		code, body = dispose(t, map[string]any{"code": "DNC"})
+		require.Equal(t, http.StatusOK, code, body)
+		got := readLead(t, db, lead)
+		require.Equal(t, "dialing", got.Status, "the claim is the attempt's")
+		require.True(t, got.DNC, "DNC applies at once")
+		// The attempt ends: it settles the lead, once, and the DNC stays.
+		require.NoError(t, campaigns.Complete(ctx, db, &camp, campaigns.Attempt{Lead: lead, Outcome: campaigns.OutcomeNoAnswer,
+			At: time.Now(), Node: "other-node"}))
+		got = readLead(t, db, lead)
+		require.Equal(t, 1, got.Attempts, "the outbound attempt counts; the inbound call does not")
+		require.True(t, got.DNC)
+		_, err = campaigns.ClaimLead(ctx, db, &camp, lead, time.Now(), "inbound-dispo")
+		require.Error(t, err, "never dialled again")
+	})
+
+	// None of it was a dial: the campaign's outbound figures are untouched.
+	var outbound int
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND direction = 'outbound'`, camp.ID).Scan(&outbound))
+	require.Zero(t, outbound)
+	code, body = alice.do("GET", "/api/v1/agent/history", nil, false)
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, 6, strings.Count(body, `"direction":"inbound"`), body)
+}
