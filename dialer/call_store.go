@@ -29,10 +29,12 @@ ON CONFLICT (run_id, seq) DO NOTHING`
 
 	// A customer handed on to another agent: their call starts connected,
 	// with the stamps of the call that dialled the customer.
+	// A caller from a queue handed on stays an inbound call (direction and
+	// queue), dialled when they entered the queue.
 	insertTransferredCallSQL = `
 INSERT INTO calls (id, run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, answered_by, queued_at,
-	dialed_at, ringing_at, answered_at, connected_at, epoch, transferred_from_seq)
-VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'connected', 'human', $8, $9, $10, $11, $12, $13, $14)
+	dialed_at, ringing_at, answered_at, connected_at, epoch, transferred_from_seq, direction, queue_id, without_lead)
+VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'connected', 'human', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (run_id, seq) DO NOTHING`
 	// An inbound caller an agent took: connected from the start, with no
 	// lead of its own (the campaign's outbound figures skip it).
@@ -242,15 +244,17 @@ func (j *StoreJournal) Run() uuid.UUID { return j.run }
 
 func (j *StoreJournal) CallProgress(p *CallProgress) {
 	w := j.s.w
+	if p.TransferredFrom != 0 {
+		rec := CallRecord{Inbound: p.Inbound, Queue: p.Queue, Stamps: p.Stamps}
+		w.Enqueue(insertTransferredCallSQL, j.run, int64(p.Call), int64(j.campaign), leadArg(p.Lead), p.Number,
+			j.s.node, int64(p.Agent), p.Stamps[CallQueued], rec.DialedAt(), stamp(p.Stamps[CallRinging]),
+			p.Stamps[CallAnsweredHuman], p.Stamps[CallConnected], j.epoch, int64(p.TransferredFrom), rec.direction(),
+			queueArg(&rec), p.Inbound)
+		return
+	}
 	if p.Inbound {
 		w.Enqueue(insertInboundCallSQL, j.run, int64(p.Call), int64(j.campaign), p.Number, j.s.node, int64(p.Agent),
 			p.Stamps[CallQueued], p.Stamps[CallConnected], j.epoch, p.Queue)
-		return
-	}
-	if p.TransferredFrom != 0 {
-		w.Enqueue(insertTransferredCallSQL, j.run, int64(p.Call), int64(j.campaign), leadArg(p.Lead), p.Number,
-			j.s.node, int64(p.Agent), p.Stamps[CallQueued], p.Stamps[CallDialing], stamp(p.Stamps[CallRinging]),
-			p.Stamps[CallAnsweredHuman], p.Stamps[CallConnected], j.epoch, int64(p.TransferredFrom))
 		return
 	}
 	switch p.State {

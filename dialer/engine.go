@@ -736,7 +736,7 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 		// A transferred call is not a dial the pacing learns from.
 		e.obs.ObserveCall(&e.rec)
 	}
-	if o, ok := e.obs.(InboundObserver); ok && c.Inbound && !c.Stamps[CallConnected].IsZero() {
+	if o, ok := e.obs.(InboundObserver); ok && c.Inbound && c.TransferredFrom == 0 && !c.Stamps[CallConnected].IsZero() {
 		o.ObserveInboundTalk(now.Sub(c.Stamps[CallConnected]))
 	}
 	var s *agentSlot

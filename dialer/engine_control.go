@@ -171,7 +171,7 @@ func (e *Engine) handOn(ctx context.Context, from *Call, b *agentSlot, state Cal
 	now := e.now()
 	*c = Call{ID: e.nextID, Campaign: from.Campaign, Lead: from.Lead, Settings: from.Settings, State: state,
 		Agent: b.a.ID(), HasAgent: true, TransferredFrom: from.ID, leg: from.leg, idx: len(e.active),
-		attached: from.attached}
+		attached: from.attached, Inbound: from.Inbound, Queue: from.Queue}
 	// The customer's call was dialled and answered once: the new call keeps
 	// when, and is connected (to b) from now.
 	for st := CallQueued; st <= CallAnsweredHuman; st++ {

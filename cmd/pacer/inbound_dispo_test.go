@@ -52,7 +52,7 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	t.Cleanup(db.Close)
 	ctx := context.Background()
 	ids := map[string]int64{}
-	for _, u := range []struct{ name, role string }{{"alice", "agent"}, {"root", "admin"}} {
+	for _, u := range []struct{ name, role string }{{"alice", "agent"}, {"bob", "agent"}, {"root", "admin"}} {
 		created, err := web.CreateUser(ctx, db, web.NewUser{Username: u.name, Role: web.Role(u.role), Password: "password-" + u.name,
 			Cost: bcrypt.MinCost})
 		require.NoError(t, err)
@@ -60,10 +60,10 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	}
 	const (
 		sale, dnc, later, claimed = "+12025550161", "+12025550162", "+12025550163", "+12025550164"
-		stranger, walkIn          = "+12025550171", "+12025550172"
+		stranger, walkIn, handed  = "+12025550171", "+12025550172", "+12025550165"
 	)
 	camp := activeCampaign(t, db, "Front desk", "manual", "phone,first_name,last_name\n"+
-		sale+",Ada,Lovelace\n"+dnc+",Alan,Turing\n"+later+",Grace,Hopper\n"+claimed+",Edsger,Dijkstra\n")
+		sale+",Ada,Lovelace\n"+dnc+",Alan,Turing\n"+later+",Grace,Hopper\n"+claimed+",Edsger,Dijkstra\n"+handed+",Ken,Thompson\n")
 	_, err = ensureDemoQueue(ctx, inbound.NewQueueStore(db), []int64{ids["alice"]})
 	require.NoError(t, err)
 	leadOf := func(phone string) campaigns.LeadID {
@@ -79,8 +79,9 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	base, _ := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "inbound-dispo",
 		engine: engineOptions{noDemo: true, sim: rt, poll: 100 * time.Millisecond, summary: -1},
 		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour, agentGone: time.Minute}})
-	alice, root := newClient(t, base), newClient(t, base)
+	alice, bob, root := newClient(t, base), newClient(t, base), newClient(t, base)
 	require.Equal(t, http.StatusOK, alice.login("alice", "password-alice"))
+	require.Equal(t, http.StatusOK, bob.login("bob", "password-bob"))
 	require.Equal(t, http.StatusOK, root.login("root", "password-root"))
 	code, body := alice.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
 	require.Equal(t, http.StatusOK, code, body)
@@ -230,11 +231,55 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 		require.Error(t, err, "never dialled again")
 	})
 
+	t.Run("a caller handed on to another agent: that agent's disposition settles the lead", func(t *testing.T) {
+		lead := leadOf(handed)
+		// bob works the campaign but not the queue: he is offered no caller.
+		code, body := bob.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		for code != http.StatusAccepted {
+			code, body = root.do("POST", "/api/v1/sim/inbound", map[string]string{"did": DemoDID, "from": handed}, true)
+			require.Contains(t, []int{http.StatusAccepted, http.StatusConflict}, code, body)
+		}
+		alice.waitState("RINGING")
+		code, body = alice.do("POST", "/api/v1/agent/call/accept", nil, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		call := alice.inboundCall()
+		require.Equal(t, int64(lead), call.Lead.ID)
+		code, body = alice.do("POST", "/api/v1/agent/call/transfer", map[string]any{"call_id": call.ID, "target": "agent:bob"}, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		bob.waitState("INCALL")
+		code, body = bob.do("GET", "/api/v1/agent/call", nil, false)
+		require.Equal(t, http.StatusOK, code, body)
+		var theirs inboundCallJSON
+		mustJSON(t, body, &theirs)
+		require.Equal(t, int64(lead), theirs.Lead.ID, "the lead goes with the caller")
+
+		alice.waitState("DISPO")
+		code, body = dispose(t, map[string]any{"code": "NI"})
+		require.Equal(t, http.StatusOK, code, body)
+		require.Equal(t, "new", readLead(t, db, lead).Status, "alice handed the caller on: her disposition is the call's only")
+		code, body = bob.do("POST", "/api/v1/agent/call/hangup", map[string]any{"call_id": theirs.ID}, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		bob.waitState("DISPO")
+		code, body = bob.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "SALE"}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		got := readLead(t, db, lead)
+		require.Equal(t, "done", got.Status)
+		require.Equal(t, "SALE", got.LastDisposition)
+		require.Zero(t, got.Attempts)
+		// bob's part is an inbound call of its own, handed on from alice's.
+		var from int64
+		require.NoError(t, db.QueryRow(ctx, `SELECT transferred_from_seq FROM calls WHERE id = $1 AND lead_id = $2
+			AND direction = 'inbound' AND queue_id IS NOT NULL AND disposition = 'SALE'`, theirs.ID, lead).Scan(&from))
+		require.Equal(t, call.ID, from)
+	})
+
 	// None of it was a dial: the campaign's outbound figures are untouched.
 	var outbound int
-	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND direction = 'outbound'`, camp.ID).Scan(&outbound))
+	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND direction = 'outbound'`,
+		camp.ID).Scan(&outbound))
 	require.Zero(t, outbound)
 	code, body = alice.do("GET", "/api/v1/agent/history", nil, false)
 	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, 6, strings.Count(body, `"direction":"inbound"`), body)
+	require.Equal(t, 7, strings.Count(body, `"direction":"inbound"`), body)
 }
