@@ -26,12 +26,16 @@ import (
 //
 // A lead claimed for an outbound attempt at that moment (being dialled,
 // offered as a preview or a callback, or awaiting another agent's
-// disposition) keeps its claim: that attempt settles it, once. The inbound
-// disposition is still recorded on the call; a DNC code puts the number on
-// the list and marks the lead at once (no claim ever dials a DNC number, and
-// settling an attempt never clears the mark); a callback is refused with
-// ErrLeadClaimed, since holding the lead for it would take it from the
-// attempt.
+// disposition) keeps its claim, so the attempt's own settlement is never
+// refused and the lead is settled once: the caller's code waits on the lead
+// (leads.inbound_disposition) and is applied as the claim ends, whatever
+// ends it (migrations/0034_inbound_lead_settlement.sql): a final or DNC code
+// finishes the lead whatever the attempt's outcome, and an attempt that
+// reached no one leaves the caller's code as the lead's last. A DNC code
+// also puts the number on the list and marks the lead at once (no claim
+// dials a DNC number, and settling an attempt never clears the mark). A
+// callback is refused with ErrLeadClaimed: holding the lead for it would
+// take it from the attempt.
 
 // ErrLeadClaimed: the inbound call's lead is claimed for an outbound
 // attempt right now, so no callback can be scheduled for it from this call.
@@ -61,8 +65,8 @@ type InboundLeadDisposition struct {
 // InboundLeadResult is what settling an inbound call's lead did.
 type InboundLeadResult struct {
 	DispositionResult
-	// Claimed: the lead was claimed for an outbound attempt, which settles
-	// it; only a DNC code was applied.
+	// Claimed: the lead was claimed for an outbound attempt; the code is
+	// applied when that claim ends.
 	Claimed bool
 	// Unknown: the lead's campaign has no disposition with the code, so
 	// the lead was left as it was.
@@ -124,15 +128,17 @@ FROM leads WHERE id = $1 ON CONFLICT DO NOTHING`, p.Lead); err != nil {
 			return res, fmt.Errorf("add inbound call's lead %d to DNC: %w", p.Lead, err)
 		}
 	}
+	next := p.At.Add(retryDelay(c, OutcomeCompleted, d))
 	if status == "dialing" {
 		res.Claimed = true
 		if in.Callback != nil {
 			return res, fmt.Errorf("lead %d: %w", p.Lead, ErrLeadClaimed)
 		}
-		if dnc {
-			if _, err := tx.Exec(ctx, `UPDATE leads SET dnc = true WHERE id = $1`, p.Lead); err != nil {
-				return res, fmt.Errorf("mark inbound call's lead %d DNC: %w", p.Lead, err)
-			}
+		// Applied when the claim ends (migrations/0034_inbound_lead_settlement.sql).
+		if _, err := tx.Exec(ctx, `UPDATE leads SET inbound_disposition = $2, dnc = dnc OR $3,
+	next_attempt_at = CASE WHEN $4 THEN next_attempt_at ELSE greatest(next_attempt_at, $5) END WHERE id = $1`,
+			p.Lead, d.Code, dnc, d.Final || dnc, next); err != nil {
+			return res, fmt.Errorf("keep inbound call's disposition for claimed lead %d: %w", p.Lead, err)
 		}
 		return res, nil
 	}
@@ -143,7 +149,6 @@ FROM leads WHERE id = $1 ON CONFLICT DO NOTHING`, p.Lead); err != nil {
 	if done {
 		newStatus = "done"
 	}
-	next := p.At.Add(retryDelay(c, OutcomeCompleted, d))
 	_, err = tx.Exec(ctx, `
 UPDATE leads SET status = $2, next_attempt_at = greatest(next_attempt_at, $3), last_outcome = $4, last_disposition = $5,
 	last_attempt_at = $6, dnc = dnc OR $7

@@ -141,7 +141,7 @@ func TestInboundDispositionOfTheCallersLead(t *testing.T) {
 		require.Equal(t, "done", readInboundLead(t, db, id).status)
 	})
 
-	t.Run("a claimed lead keeps its claim and takes no callback", func(t *testing.T) {
+	t.Run("a claimed lead keeps its claim; the caller's code applies when it ends", func(t *testing.T) {
 		id := lead(agentCamp, "+12125550104")
 		_, err := campaigns.ClaimLead(ctx, db, &agentCamp, id, now, "node-a")
 		require.NoError(t, err)
@@ -153,11 +153,29 @@ func TestInboundDispositionOfTheCallersLead(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, res.Claimed)
 		got := readInboundLead(t, db, id)
-		require.Equal(t, "dialing", got.status)
-		require.Empty(t, got.last, "the attempt that holds the claim settles the lead")
+		require.Equal(t, "dialing", got.status, "the claim is the attempt's")
+		require.Empty(t, got.last)
+		// The attempt rang busy (the customer was on the line with us): it
+		// counts, and the caller's "not interested" finishes the lead.
 		require.NoError(t, campaigns.Complete(ctx, db, &agentCamp, campaigns.Attempt{Lead: id, Outcome: campaigns.OutcomeBusy,
 			At: now, Node: "node-a"}), "the claim is intact")
-		require.Equal(t, 1, readInboundLead(t, db, id).attempts)
+		got = readInboundLead(t, db, id)
+		require.Equal(t, inboundLead{status: "done", last: "NI", attempts: 1, next: got.next}, got)
+
+		// A claim that ends without an attempt (a preview skipped, a lead
+		// released) applies the caller's code too; a code that does not
+		// finish the lead keeps it until its retry time.
+		id = lead(otherCamp, "+12125550202")
+		_, err = campaigns.ClaimLead(ctx, db, &otherCamp, id, now, "node-a")
+		require.NoError(t, err)
+		_, err = disposeInbound(t, db, runner, &agentCamp, id, campaigns.DispositionInput{Code: "AM"}, now)
+		require.NoError(t, err)
+		require.NoError(t, campaigns.Release(ctx, db, id))
+		got = readInboundLead(t, db, id)
+		require.Equal(t, "new", got.status)
+		require.Equal(t, "AM", got.last)
+		require.Zero(t, got.attempts)
+		require.False(t, got.next.Before(now.Add(2*time.Hour).Truncate(time.Microsecond)), "not before the retry delay: %s", got.next)
 	})
 }
 

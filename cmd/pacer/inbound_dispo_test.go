@@ -43,8 +43,10 @@ func readLead(t *testing.T, db *pgxpool.Pool, id campaigns.LeadID) leadRow {
 // no one to call back), and the agent who took the call is the lead's last
 // agent for the next call. No attempt is counted and the campaign's outbound
 // figures stay at zero. A lead claimed for an outbound attempt at that moment
-// keeps its claim: that attempt settles it, a DNC code still applies at once
-// and a callback is refused.
+// keeps its claim (a callback is refused); a DNC code applies at once, and
+// the caller's code finishes the lead when the attempt ends. A caller handed
+// on to another agent takes the lead along, and that agent's disposition
+// settles it.
 func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	dbURL := testdb.New(t)
 	db, err := pgxpool.New(context.Background(), dbURL)
@@ -227,6 +229,8 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 		got = readLead(t, db, lead)
 		require.Equal(t, 1, got.Attempts, "the outbound attempt counts; the inbound call does not")
 		require.True(t, got.DNC)
+		require.Equal(t, "done", got.Status, "the caller's DNC finishes the lead as the claim ends")
+		require.Equal(t, "DNC", got.LastDisposition, "the attempt reached no one: the caller's word stands")
 		_, err = campaigns.ClaimLead(ctx, db, &camp, lead, time.Now(), "inbound-dispo")
 		require.Error(t, err, "never dialled again")
 	})
