@@ -124,7 +124,10 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 		lead := leadOf(sale)
 		call := take(t, sale)
 		require.Equal(t, int64(lead), call.Lead.ID, "the caller's one lead is on screen")
-		code, body := dispose(t, map[string]any{"code": "SALE", "notes": "bought the annual plan"})
+		code, body := alice.do("PATCH", "/api/v1/agent/lead", map[string]any{"lead_id": lead,
+			"fields": map[string]string{"email": "ada@example.com"}}, true)
+		require.Equal(t, http.StatusOK, code, "the agent edits the caller's lead: %s", body)
+		code, body = dispose(t, map[string]any{"code": "SALE", "notes": "bought the annual plan"})
 		require.Equal(t, http.StatusOK, code, body)
 		got := readLead(t, db, lead)
 		require.Equal(t, "done", got.Status)
@@ -135,6 +138,34 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 		matched, err := campaigns.CallerLeads(ctx, db, sale)
 		require.NoError(t, err)
 		require.Equal(t, ids["alice"], campaigns.LastAgent(matched), "the sticky agent is the one who took the call")
+
+		// The caller rings again: the lead panel has the edit, the call
+		// before and its notes.
+		take(t, sale)
+		code, body = alice.do("GET", "/api/v1/agent/call", nil, false)
+		require.Equal(t, http.StatusOK, code, body)
+		var again struct {
+			Lead struct {
+				Email string `json:"email"`
+			} `json:"lead"`
+			Previous []struct {
+				ID        int64  `json:"id"`
+				Direction string `json:"direction"`
+			} `json:"previous_calls"`
+			Notes []struct {
+				Text string `json:"text"`
+			} `json:"notes"`
+		}
+		mustJSON(t, body, &again)
+		require.Equal(t, "ada@example.com", again.Lead.Email)
+		require.NotEmpty(t, again.Previous)
+		require.Equal(t, call.ID, again.Previous[len(again.Previous)-1].ID)
+		require.Equal(t, "inbound", again.Previous[len(again.Previous)-1].Direction)
+		require.Len(t, again.Notes, 1)
+		require.Equal(t, "bought the annual plan", again.Notes[0].Text)
+		code, body = dispose(t, map[string]any{"code": "AM"})
+		require.Equal(t, http.StatusOK, code, body)
+		require.Equal(t, "done", readLead(t, db, lead).Status, "a finished lead stays finished")
 	})
 
 	t.Run("DNC puts the number on the campaign's list at once", func(t *testing.T) {
@@ -285,5 +316,5 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	require.Zero(t, outbound)
 	code, body = alice.do("GET", "/api/v1/agent/history", nil, false)
 	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, 7, strings.Count(body, `"direction":"inbound"`), body)
+	require.Equal(t, 8, strings.Count(body, `"direction":"inbound"`), body)
 }
