@@ -17,7 +17,9 @@ import (
 // caller's call shows the caller's lead in the panel and the script, with
 // nothing left of the customer before; a callback set in the form is
 // scheduled (in the agent's Callbacks list, with its River job) and a "Do
-// not call" puts the number on the campaign's list. The list's export then
+// not call" puts the number on the campaign's list; a caller no lead has
+// gets no callback code until the agent makes them a lead in the wrap-up,
+// and then their callback. The list's export then
 // shows both leads settled with no attempt counted, and the outbound lead
 // with its one attempt.
 func TestBrowserInboundDisposition(t *testing.T) {
@@ -35,7 +37,7 @@ func TestBrowserInboundDisposition(t *testing.T) {
 	ctx := context.Background()
 	addWebUser(t, b.dbURL, "agent1", web.RoleAgent, "password-agent1")
 	addWebUser(t, b.dbURL, "root", web.RoleAdmin, "password-root")
-	const outbound, caller, dncCaller = "+12025550131", "+12025550132", "+12025550133"
+	const outbound, caller, dncCaller, newCaller = "+12025550131", "+12025550132", "+12025550133", "+12025550134"
 	c := activeCampaignWith(t, db, "Inbound desk", "manual", "phone,first_name,last_name\n"+
 		outbound+",Alan,Turing\n"+caller+",Grace,Hopper\n"+dncCaller+",Edsger,Dijkstra\n",
 		map[string]string{"script": "Hello {first_name}, this is {agent}."})
@@ -56,16 +58,18 @@ func TestBrowserInboundDisposition(t *testing.T) {
 		InboundScript  string `json:"inbound_script"`
 		CallbackListed bool   `json:"callback_listed"`
 		DNC            bool
+		LateLead       bool `json:"late_lead"`
 		Export         map[string]exported
 	}
 	b.script("inbound_dispo.mjs", &out, "OUTBOUND="+outbound, "OUTBOUND_NAME=Alan", "CALLER="+caller,
-		"CALLER_NAME=Grace", "DNC_CALLER="+dncCaller, "DNC_NAME=Edsger", "DID="+DemoDID, fmt.Sprintf("CAMPAIGN=%d", c.ID))
+		"CALLER_NAME=Grace", "DNC_CALLER="+dncCaller, "DNC_NAME=Edsger", "NEW_CALLER="+newCaller, "DID="+DemoDID, fmt.Sprintf("CAMPAIGN=%d", c.ID))
 	require.Equal(t, "Hello Alan, this is agent1.", out.OutboundScript)
 	require.Equal(t, "Hello Grace, this is agent1.", out.InboundScript)
-	require.True(t, out.CallbackListed && out.DNC)
+	require.True(t, out.CallbackListed && out.DNC && out.LateLead)
 	require.Equal(t, exported{Status: "callback", LastDisposition: "CALLBK"}, out.Export[caller])
 	require.Equal(t, exported{Status: "dnc", LastDisposition: "DNC"}, out.Export[dncCaller])
 	require.Equal(t, exported{Status: "finished", Attempts: 1, LastDisposition: "NI"}, out.Export[outbound])
+	require.Equal(t, exported{Status: "callback", LastDisposition: "CALLBK"}, out.Export[newCaller])
 	stop()
 
 	var job int64
@@ -73,12 +77,15 @@ func TestBrowserInboundDisposition(t *testing.T) {
 	require.NoError(t, db.QueryRow(ctx, `SELECT cb.job_id, cb.scope FROM callbacks cb JOIN leads l ON l.id = cb.lead_id
 		JOIN river_job j ON j.id = cb.job_id WHERE l.phone = $1 AND cb.status = 'scheduled'`, caller).Scan(&job, &scope))
 	require.Equal(t, "me", scope)
+	require.NoError(t, db.QueryRow(ctx, `SELECT cb.scope FROM callbacks cb JOIN leads l ON l.id = cb.lead_id
+		WHERE l.phone = $1 AND l.first_name = 'Barbara' AND l.attempts = 0 AND l.status = 'callback' AND cb.status = 'scheduled'`,
+		newCaller).Scan(&scope), "the lead made in the wrap-up has its callback")
 	var listed int
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM dnc WHERE campaign_id = $1 AND phone = $2`, c.ID, dncCaller).Scan(&listed))
 	require.Equal(t, 1, listed)
 	var inbound int
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND direction = 'inbound'
 		AND lead_id IS NOT NULL AND disposition IS NOT NULL`, c.ID).Scan(&inbound))
-	require.Equal(t, 2, inbound, "each inbound call names its lead")
-	b.requireShots("inbound-dispo-call", "inbound-dispo-callback")
+	require.Equal(t, 3, inbound, "each inbound call names its lead")
+	b.requireShots("inbound-dispo-call", "inbound-dispo-callback", "inbound-dispo-late-lead")
 }

@@ -3,18 +3,20 @@
 // a known lead: the lead panel and the script show the caller, not the
 // customer before. The agent hangs up and sets a callback in the
 // Disposition form; the callback is in their Callbacks list. A second caller
-// is dispositioned Do not call. A manager's export of the list (the API)
+// is dispositioned Do not call. A third, no lead's number, is made a lead
+// during the wrap-up and given a callback. A manager's export of the list (the API)
 // then shows both leads settled, with no attempt counted for either.
 //   OUTBOUND, OUTBOUND_NAME  the number agent1 dials first, its first name
 //   CALLER, CALLER_NAME      the first caller (a lead), their first name
-//   DNC_CALLER               the second caller (a lead)
+//   DNC_CALLER, DNC_NAME     the second caller (a lead), their first name
+//   NEW_CALLER               a third caller, no lead's number
 //   DID                      the number the callers dial (queue Support)
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { base, shots, browser, login, btn, run } from './lib.mjs';
 
 const env = process.env;
-const out = { outbound_script: '', inbound_script: '', callback_listed: false, dnc: false, export: {} };
+const out = { outbound_script: '', inbound_script: '', callback_listed: false, dnc: false, late_lead: false, export: {} };
 const shot = (page, file) => page.screenshot({ path: path.join(shots, file + '.png'), fullPage: true });
 
 async function inject(admin, from) {
@@ -102,15 +104,49 @@ await run(out, async () => {
   await page.locator('#agent-state[data-state="READY"]').waitFor();
   out.dnc = true;
 
+  // A caller no lead has: the script shows no braces, and the form offers
+  // no callback (nobody to call back) until the agent makes the caller a
+  // lead during the wrap-up; the callback is then theirs.
+  await inject(admin, env.NEW_CALLER);
+  const offer = page.getByRole('alertdialog', { name: 'Incoming call' });
+  await offer.waitFor();
+  await btn(page, 'Accept').click();
+  await page.locator('#agent-state[data-state="INCALL"]').waitFor();
+  await page.locator('#inbound-box', { hasText: 'Inbound call from ' + env.NEW_CALLER }).waitFor();
+  await page.locator('#lead-name', { hasText: 'Unknown caller' }).waitFor();
+  await page.locator('#script-text', { hasText: 'Hello , this is agent1.' }).waitFor();
+  await btn(page, 'Hang up').click();
+  await form.waitFor();
+  await form.getByRole('radio', { name: 'Sale' }).waitFor();
+  assert.equal(await form.getByRole('radio', { name: 'Callback', exact: true }).count(), 0, 'no callback without a lead');
+  await form.getByRole('textbox', { name: 'Notes' }).fill('new customer');
+  await page.getByLabel('Given name').fill('Barbara');
+  await page.getByLabel('Family name').fill('Liskov');
+  await btn(page, 'Create lead').click();
+  await page.locator('#lead-name', { hasText: 'Barbara Liskov' }).waitFor();
+  await form.getByRole('radio', { name: 'Callback', exact: true }).check();
+  assert.equal(await form.getByRole('textbox', { name: 'Notes' }).inputValue(), 'new customer', 'the notes typed stay');
+  await page.getByLabel('Call back at (your time)').fill(when.getFullYear() + '-' + p2(when.getMonth() + 1) + '-' +
+    p2(when.getDate()) + 'T' + p2(when.getHours()) + ':' + p2(when.getMinutes()));
+  await shot(page, 'inbound-dispo-late-lead');
+  await btn(page, 'Save').click();
+  await page.locator('#agent-state[data-state="READY"]').waitFor();
+  out.late_lead = true;
+
   // A manager reads the leads back through the API.
   out.export = await admin.evaluate(async (campaign) => {
-    const lists = await (await fetch('/api/v1/campaigns/' + campaign + '/lists')).json();
-    const list = (lists.lists || lists)[0];
-    const csv = await (await fetch('/api/v1/lists/' + list.id + '/leads.csv')).text();
-    const [head, ...rows] = csv.trim().split('\n').map((l) => l.split(','));
-    const col = (r, name) => r[head.indexOf(name)];
-    // (The export guards cells against spreadsheet formulas: a phone starts with a quote.)
-    return Object.fromEntries(rows.map((r) => [col(r, 'phone').replace(/^'/, ''), { status: col(r, 'status'), attempts: Number(col(r, 'attempts')),
-      last_disposition: col(r, 'last_disposition') }]));
+    const { lists } = await (await fetch('/api/v1/campaigns/' + campaign + '/lists')).json();
+    const leads = {};
+    for (const list of lists) { // the imported one, and "Manual dials"
+      const csv = await (await fetch('/api/v1/lists/' + list.id + '/leads.csv')).text();
+      const [head, ...rows] = csv.trim().split('\n').map((l) => l.split(','));
+      const col = (r, name) => r[head.indexOf(name)];
+      // (The export guards cells against spreadsheet formulas: a phone starts with a quote.)
+      for (const r of rows) {
+        leads[col(r, 'phone').replace(/^'/, '')] = { status: col(r, 'status'), attempts: Number(col(r, 'attempts')),
+          last_disposition: col(r, 'last_disposition') };
+      }
+    }
+    return leads;
   }, Number(env.CAMPAIGN));
 });
