@@ -58,6 +58,22 @@ func (s *Server) answerOffer(c *fiber.Ctx, campaign, agent int64, v AgentView, a
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
+// attachOnlyMatch attaches the caller's lead to the inbound call the agent
+// has just taken, when exactly one lead has the caller's number (as an
+// accept does).
+func (s *Server) attachOnlyMatch(c *fiber.Ctx, campaign, agent int64) error {
+	ctx := c.UserContext()
+	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
+	if err != nil || v.Call == nil || !v.Call.Inbound || v.Call.Lead != 0 {
+		return nil // the call is gone already, or has its lead
+	}
+	matches, err := campaigns.CallerLeads(ctx, s.db, v.Call.Number)
+	if err != nil || len(matches) != 1 {
+		return err
+	}
+	return s.attachLead(ctx, campaign, agent, v.Call.ID, matches[0].Lead)
+}
+
 // attachLead attaches the lead to the agent's inbound call in the engine
 // and logs it with the call's actions.
 func (s *Server) attachLead(ctx context.Context, campaign, agent int64, call CallID, lead campaigns.LeadID) error {

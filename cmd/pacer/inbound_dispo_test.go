@@ -14,6 +14,7 @@ import (
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/inbound"
 	"github.com/pacer-dialer/pacer/internal/testdb"
+	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/web"
 )
 
@@ -54,7 +55,7 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	t.Cleanup(db.Close)
 	ctx := context.Background()
 	ids := map[string]int64{}
-	for _, u := range []struct{ name, role string }{{"alice", "agent"}, {"bob", "agent"}, {"root", "admin"}} {
+	for _, u := range []struct{ name, role string }{{"alice", "agent"}, {"bob", "agent"}, {"carol", "agent"}, {"root", "admin"}} {
 		created, err := web.CreateUser(ctx, db, web.NewUser{Username: u.name, Role: web.Role(u.role), Password: "password-" + u.name,
 			Cost: bcrypt.MinCost})
 		require.NoError(t, err)
@@ -63,11 +64,17 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	const (
 		sale, dnc, later, claimed = "+12025550161", "+12025550162", "+12025550163", "+12025550164"
 		stranger, walkIn, handed  = "+12025550171", "+12025550172", "+12025550165"
+		taken                     = "+12025550166"
 	)
 	camp := activeCampaign(t, db, "Front desk", "manual", "phone,first_name,last_name\n"+
-		sale+",Ada,Lovelace\n"+dnc+",Alan,Turing\n"+later+",Grace,Hopper\n"+claimed+",Edsger,Dijkstra\n"+handed+",Ken,Thompson\n")
+		sale+",Ada,Lovelace\n"+dnc+",Alan,Turing\n"+later+",Grace,Hopper\n"+claimed+",Edsger,Dijkstra\n"+handed+",Ken,Thompson\n"+taken+",Linus,Torvalds\n")
 	_, err = ensureDemoQueue(ctx, inbound.NewQueueStore(db), []int64{ids["alice"]})
 	require.NoError(t, err)
+	// carol is second line of a desk of her own (never offered a caller by
+	// herself within ten minutes): she takes them from the queue panel.
+	const takeDID = "+12025550109"
+	makeQueue(t, db, inbound.Queue{Name: "Take desk", AllowTake: true, WidenAfter: 10 * time.Minute}, takeDID,
+		map[int64]int{ids["carol"]: 2})
 	leadOf := func(phone string) campaigns.LeadID {
 		t.Helper()
 		id, err := campaigns.LeadByPhone(ctx, db, camp.ID, phone)
@@ -81,8 +88,9 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	base, _ := serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: "inbound-dispo",
 		engine: engineOptions{noDemo: true, sim: rt, poll: 100 * time.Millisecond, summary: -1},
 		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour, agentGone: time.Minute}})
-	alice, bob, root := newClient(t, base), newClient(t, base), newClient(t, base)
+	alice, bob, carol, root := newClient(t, base), newClient(t, base), newClient(t, base), newClient(t, base)
 	require.Equal(t, http.StatusOK, alice.login("alice", "password-alice"))
+	require.Equal(t, http.StatusOK, carol.login("carol", "password-carol"))
 	require.Equal(t, http.StatusOK, bob.login("bob", "password-bob"))
 	require.Equal(t, http.StatusOK, root.login("root", "password-root"))
 	code, body := alice.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
@@ -307,6 +315,29 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 		require.NoError(t, db.QueryRow(ctx, `SELECT transferred_from_seq FROM calls WHERE id = $1 AND lead_id = $2
 			AND direction = 'inbound' AND queue_id IS NOT NULL AND disposition = 'SALE'`, theirs.ID, lead).Scan(&from))
 		require.Equal(t, call.ID, from)
+	})
+
+	t.Run("a caller taken from the queue panel has their one lead attached", func(t *testing.T) {
+		lead := leadOf(taken)
+		code, body := carol.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp.ID}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		code, body = root.do("POST", "/api/v1/sim/inbound", map[string]string{"did": takeDID, "from": taken}, true)
+		require.Equal(t, http.StatusAccepted, code, body)
+		var p queuePanelJSON
+		testwait.Until(t, func() bool { p = carol.queuePanel(); return len(p.Callers) == 1 }, "carol never saw the caller")
+		code, body = carol.do("POST", "/api/v1/agent/queue/take", map[string]string{"call": p.Callers[0].Call}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		call := carol.inboundCall()
+		require.Equal(t, int64(lead), call.Lead.ID)
+		code, body = carol.do("POST", "/api/v1/agent/call/hangup", map[string]any{"call_id": call.ID}, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		carol.waitState("DISPO")
+		code, body = carol.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "WN"}, true)
+		require.Equal(t, http.StatusOK, code, body)
+		got := readLead(t, db, lead)
+		require.Equal(t, "done", got.Status)
+		require.Equal(t, "WN", got.LastDisposition)
+		require.Zero(t, got.Attempts)
 	})
 
 	// None of it was a dial: the campaign's outbound figures are untouched.
