@@ -64,10 +64,10 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	const (
 		sale, dnc, later, claimed = "+12025550161", "+12025550162", "+12025550163", "+12025550164"
 		stranger, walkIn, handed  = "+12025550171", "+12025550172", "+12025550165"
-		taken                     = "+12025550166"
+		taken, left               = "+12025550166", "+12025550167"
 	)
 	camp := activeCampaign(t, db, "Front desk", "manual", "phone,first_name,last_name\n"+
-		sale+",Ada,Lovelace\n"+dnc+",Alan,Turing\n"+later+",Grace,Hopper\n"+claimed+",Edsger,Dijkstra\n"+handed+",Ken,Thompson\n"+taken+",Linus,Torvalds\n")
+		sale+",Ada,Lovelace\n"+dnc+",Alan,Turing\n"+later+",Grace,Hopper\n"+claimed+",Edsger,Dijkstra\n"+handed+",Ken,Thompson\n"+taken+",Linus,Torvalds\n"+left+",Frances,Allen\n")
 	_, err = ensureDemoQueue(ctx, inbound.NewQueueStore(db), []int64{ids["alice"]})
 	require.NoError(t, err)
 	// carol is second line of a desk of her own (never offered a caller by
@@ -340,6 +340,23 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 		require.Zero(t, got.Attempts)
 	})
 
+	t.Run("an agent who leaves without a disposition settles the lead with AUTO", func(t *testing.T) {
+		lead := leadOf(left)
+		call := take(t, left)
+		require.Equal(t, int64(lead), call.Lead.ID)
+		code, body := alice.do("POST", "/api/v1/agent/state", map[string]any{"state": "LOGGED_OUT"}, true)
+		require.Equal(t, http.StatusNoContent, code, body)
+		var auto string
+		testwait.Until(t, func() bool {
+			return db.QueryRow(ctx, `SELECT disposition FROM calls WHERE id = $1 AND disposition IS NOT NULL`, call.ID).Scan(&auto) == nil
+		}, "the call never got its automatic disposition")
+		require.Equal(t, campaigns.DispoAuto, auto)
+		got := readLead(t, db, lead)
+		require.Equal(t, "retry", got.Status)
+		require.Equal(t, campaigns.DispoAuto, got.LastDisposition)
+		require.Zero(t, got.Attempts)
+	})
+
 	// None of it was a dial: the campaign's outbound figures are untouched.
 	var outbound int
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM calls WHERE campaign_id = $1 AND direction = 'outbound'`,
@@ -347,5 +364,5 @@ func TestInboundDispositionSettlesTheCallersLead(t *testing.T) {
 	require.Zero(t, outbound)
 	code, body = alice.do("GET", "/api/v1/agent/history", nil, false)
 	require.Equal(t, http.StatusOK, code, body)
-	require.Equal(t, 8, strings.Count(body, `"direction":"inbound"`), body)
+	require.Equal(t, 9, strings.Count(body, `"direction":"inbound"`), body)
 }
