@@ -150,9 +150,6 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 	if ac.State == CallWrapUp {
 		attached = ac.attachedLead()
 	}
-	if ac.attached && attached == 0 && in.Callback != nil && !in.NoCallback {
-		return res, fmt.Errorf("call %d: %w", ac.ID, campaigns.ErrCallbackNeedsLead)
-	}
 	settled := l.eng.settledCall(id)
 	if call != 0 && (!open || ac.ID != call) {
 		if settled == call {
@@ -168,6 +165,9 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 			return res, fmt.Errorf("call %d: %w", settled, campaigns.ErrAlreadyDispositioned)
 		}
 		return res, fmt.Errorf("agent %d is %s: %w", id, a.State(), campaigns.ErrNoCallToDisposition)
+	}
+	if ac.attached && attached == 0 && in.Callback != nil && !in.NoCallback {
+		return res, fmt.Errorf("call %d: %w", ac.ID, campaigns.ErrCallbackNeedsLead)
 	}
 	if !l.writesHealthy() {
 		return res, errWritesDown
@@ -295,12 +295,12 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 	return res, nil
 }
 
-// logInboundSettlement says when an inbound call's disposition left its
-// lead to an outbound attempt, or could not apply to it.
+// logInboundSettlement says when an inbound call's disposition waits for
+// an outbound attempt's end to apply to its lead, or cannot apply to it.
 func (l *Loop) logInboundSettlement(call CallID, lead LeadID, r campaigns.InboundLeadResult) {
 	switch {
 	case r.Claimed:
-		l.log.Info("inbound call's lead is claimed for an outbound attempt, which settles it", "call", uint64(call),
+		l.log.Info("inbound call's lead is claimed for an outbound attempt; its code applies when that attempt ends", "call", uint64(call),
 			"lead", int64(lead), "disposition", r.Disposition.Code)
 	case r.Unknown:
 		l.log.Warn("inbound call's lead is of a campaign without this disposition; the lead is left as it was",
