@@ -53,7 +53,8 @@ const MaxNotes = 4000
 func IsDispositionInputError(err error) bool {
 	for _, e := range []error{ErrUnknownDisposition, ErrSystemDisposition, ErrNotAgentsCall,
 		ErrAlreadyDispositioned, ErrNoCallToDisposition, ErrCallbackRequired, ErrCallbackNotAllowed,
-		ErrCallbackInPast, ErrCallbackTooFar, ErrCallbackOutsideWindow, ErrCallbackScope, ErrNotesTooLong, ErrCallbackTransition} {
+		ErrCallbackInPast, ErrCallbackTooFar, ErrCallbackOutsideWindow, ErrCallbackScope, ErrNotesTooLong, ErrCallbackTransition,
+		ErrLeadClaimed, ErrCallbackNeedsLead} {
 		if errors.Is(err, e) {
 			return true
 		}

@@ -91,6 +91,11 @@
 // connected call (read from package dialer's calls table: the sticky agent,
 // LastAgent); InboundLead makes a caller no lead has a lead of the
 // campaign's manual list, with the name the agent took down.
+// The disposition of an inbound call settles the lead attached to it
+// without counting an attempt, in the lead's own campaign
+// (disposition_inbound.go, DisposeInboundLead); a lead claimed for an
+// outbound attempt at that moment keeps the caller's code in
+// leads.inbound_disposition until the claim ends (migration 0034's trigger).
 //
 // Two append-only logs keep what a manager may be asked about later:
 // EditDisposition logs each change to a disposition (disposition_changes),

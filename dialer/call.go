@@ -227,6 +227,12 @@ type Call struct {
 	// or it is a guest's part of a conference): settling it does not
 	// complete the lead; the call that has the customer does.
 	noLead bool
+	// attached: the call's customer rang in (an inbound caller, or one
+	// handed on from an inbound caller's call): its lead, if any (Lead.ID
+	// not 0), was attached to it by the agent, never claimed for a dial, so
+	// settling the call applies the disposition to it without counting an
+	// attempt (campaigns.DisposeInboundLead).
+	attached bool
 	// partner links a conference host's call and its guest agent's call.
 	partner *Call
 
@@ -351,6 +357,19 @@ func (r *CallRecord) EndedAt() time.Time { return r.Stamps[CallEnded] }
 // guest reports whether the call is an agent's part of another agent's
 // conference (AddParty to an agent).
 func (c *Call) guest() bool { return c.partner != nil && c.noLead }
+
+// holdsLead reports whether the call holds its lead's claim: settling it
+// completes the attempt.
+func (c *Call) holdsLead() bool { return !c.noLead && !c.attached }
+
+// attachedLead is the lead attached to an inbound caller's call that
+// settling it disposes of (0: none, or the call handed its customer on).
+func (c *Call) attachedLead() LeadID {
+	if !c.attached || c.noLead {
+		return 0
+	}
+	return c.Lead.ID
+}
 
 // guestRefusal refuses a guest's controls of the call: the conference is
 // its host's, who can leave it to them (Leave) or end it.

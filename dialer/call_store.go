@@ -29,10 +29,12 @@ ON CONFLICT (run_id, seq) DO NOTHING`
 
 	// A customer handed on to another agent: their call starts connected,
 	// with the stamps of the call that dialled the customer.
+	// A caller from a queue handed on stays an inbound call (direction and
+	// queue), dialled when they entered the queue.
 	insertTransferredCallSQL = `
 INSERT INTO calls (id, run_id, seq, campaign_id, lead_id, phone, node, agent_id, state, answered_by, queued_at,
-	dialed_at, ringing_at, answered_at, connected_at, epoch, transferred_from_seq)
-VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'connected', 'human', $8, $9, $10, $11, $12, $13, $14)
+	dialed_at, ringing_at, answered_at, connected_at, epoch, transferred_from_seq, direction, queue_id, without_lead)
+VALUES ($2, $1, $2, $3, $4, $5, $6, $7, 'connected', 'human', $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 ON CONFLICT (run_id, seq) DO NOTHING`
 	// An inbound caller an agent took: connected from the start, with no
 	// lead of its own (the campaign's outbound figures skip it).
@@ -66,6 +68,10 @@ ON CONFLICT (run_id, seq) DO UPDATE SET agent_id = EXCLUDED.agent_id, state = 'e
 	connected_at = EXCLUDED.connected_at, ended_at = EXCLUDED.ended_at, dispositioned_at = EXCLUDED.dispositioned_at,
 	without_lead = EXCLUDED.without_lead
 WHERE calls.end_cause <> 'node_lost'`
+
+	// The lead an agent attached to an inbound caller's call: the lead's
+	// history and the sticky agent (campaigns.CallerLeads) read it.
+	attachedLeadSQL = `UPDATE calls SET lead_id = $3 WHERE run_id = $1 AND seq = $2`
 
 	dispositionedCallSQL = `
 UPDATE calls SET disposition = $3, dispositioned_at = CASE WHEN $3::text IS NULL THEN NULL ELSE $4::timestamptz END,
@@ -139,6 +145,9 @@ type CallJournal interface {
 	CallProgress(p *CallProgress)
 	CallEnded(e *CallEnd)
 	CallDisposed(d *CallDisposition)
+	// CallLeadAttached: the agent attached a lead to an inbound caller's
+	// call (or another one in its place).
+	CallLeadAttached(call CallID, lead LeadID)
 }
 
 // CallStore is the PostgreSQL calls table: a write-behind journal per
@@ -235,15 +244,17 @@ func (j *StoreJournal) Run() uuid.UUID { return j.run }
 
 func (j *StoreJournal) CallProgress(p *CallProgress) {
 	w := j.s.w
+	if p.TransferredFrom != 0 {
+		rec := CallRecord{Inbound: p.Inbound, Queue: p.Queue, Stamps: p.Stamps}
+		w.Enqueue(insertTransferredCallSQL, j.run, int64(p.Call), int64(j.campaign), leadArg(p.Lead), p.Number,
+			j.s.node, int64(p.Agent), p.Stamps[CallQueued], rec.DialedAt(), stamp(p.Stamps[CallRinging]),
+			p.Stamps[CallAnsweredHuman], p.Stamps[CallConnected], j.epoch, int64(p.TransferredFrom), rec.direction(),
+			queueArg(&rec), p.Inbound)
+		return
+	}
 	if p.Inbound {
 		w.Enqueue(insertInboundCallSQL, j.run, int64(p.Call), int64(j.campaign), p.Number, j.s.node, int64(p.Agent),
 			p.Stamps[CallQueued], p.Stamps[CallConnected], j.epoch, p.Queue)
-		return
-	}
-	if p.TransferredFrom != 0 {
-		w.Enqueue(insertTransferredCallSQL, j.run, int64(p.Call), int64(j.campaign), leadArg(p.Lead), p.Number,
-			j.s.node, int64(p.Agent), p.Stamps[CallQueued], p.Stamps[CallDialing], stamp(p.Stamps[CallRinging]),
-			p.Stamps[CallAnsweredHuman], p.Stamps[CallConnected], j.epoch, int64(p.TransferredFrom))
 		return
 	}
 	switch p.State {
@@ -335,6 +346,10 @@ func (j *StoreJournal) CallDisposed(d *CallDisposition) {
 	}
 	j.s.w.Enqueue(dispositionedCallSQL, j.run, int64(d.Call), code, d.At, d.Talk.Seconds(), d.Hold.Seconds(),
 		d.Dispo.Seconds())
+}
+
+func (j *StoreJournal) CallLeadAttached(call CallID, lead LeadID) {
+	j.s.w.Enqueue(attachedLeadSQL, j.run, int64(call), leadArg(lead))
 }
 
 // disposeCallTxSQL closes the agent's side of a call inside the disposition's

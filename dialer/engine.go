@@ -715,7 +715,7 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 		delete(e.inFlight, c.Lead.ID)
 	}
 
-	if !c.noLead && (!wrap || e.deps.Watcher == nil) {
+	if c.holdsLead() && (!wrap || e.deps.Watcher == nil) {
 		if err := e.deps.Leads.Complete(ctx, c.Lead.ID, c.Outcome); err != nil {
 			e.log.Error("complete lead", "lead", int64(c.Lead.ID), "err", err)
 		}
@@ -724,7 +724,7 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 		ID: c.ID, Campaign: c.Campaign, Lead: c.Lead.ID, Number: c.Lead.Number,
 		Agent: c.Agent, HasAgent: c.HasAgent, Outcome: c.Outcome,
 		Abandoned: c.Outcome == OutcomeAbandoned, Stamps: c.Stamps, Cause: c.Cause, TransferredFrom: c.TransferredFrom,
-		WithoutLead: c.noLead, Inbound: c.Inbound, Queue: c.Queue,
+		WithoutLead: !c.holdsLead(), Inbound: c.Inbound, Queue: c.Queue,
 	}
 	e.rec.Stamps[CallEnded] = now
 	if e.deps.Calls != nil {
@@ -736,7 +736,7 @@ func (e *Engine) end(ctx context.Context, c *Call, ev callEvent, cause Cause) {
 		// A transferred call is not a dial the pacing learns from.
 		e.obs.ObserveCall(&e.rec)
 	}
-	if o, ok := e.obs.(InboundObserver); ok && c.Inbound && !c.Stamps[CallConnected].IsZero() {
+	if o, ok := e.obs.(InboundObserver); ok && c.Inbound && c.TransferredFrom == 0 && !c.Stamps[CallConnected].IsZero() {
 		o.ObserveInboundTalk(now.Sub(c.Stamps[CallConnected]))
 	}
 	var s *agentSlot

@@ -170,7 +170,8 @@ func (e *Engine) handOn(ctx context.Context, from *Call, b *agentSlot, state Cal
 	c := e.newCall()
 	now := e.now()
 	*c = Call{ID: e.nextID, Campaign: from.Campaign, Lead: from.Lead, Settings: from.Settings, State: state,
-		Agent: b.a.ID(), HasAgent: true, TransferredFrom: from.ID, leg: from.leg, idx: len(e.active)}
+		Agent: b.a.ID(), HasAgent: true, TransferredFrom: from.ID, leg: from.leg, idx: len(e.active),
+		attached: from.attached, Inbound: from.Inbound, Queue: from.Queue}
 	// The customer's call was dialled and answered once: the new call keeps
 	// when, and is connected (to b) from now.
 	for st := CallQueued; st <= CallAnsweredHuman; st++ {
@@ -191,7 +192,9 @@ func (e *Engine) handOn(ctx context.Context, from *Call, b *agentSlot, state Cal
 func (e *Engine) takeOver(c *Call) {
 	c.noLead = false
 	e.calls[c.leg] = c
-	e.inFlight[c.Lead.ID] = c.ID
+	if c.Lead.ID != 0 {
+		e.inFlight[c.Lead.ID] = c.ID
+	}
 }
 
 // Transfer hands the customer to the target (blind transfer: REFER, or a

@@ -122,7 +122,7 @@ func (e *Engine) answerInbound(ctx context.Context, s *agentSlot, ev agents.Even
 	}
 	c := e.newCall()
 	*c = Call{ID: e.nextID, Campaign: e.cfg.Campaign, Settings: e.cfg.callSettings(), leg: off.Leg,
-		idx: len(e.active), Inbound: true, noLead: true, Agent: id, HasAgent: true, Queue: off.Queue,
+		idx: len(e.active), Inbound: true, attached: true, Agent: id, HasAgent: true, Queue: off.Queue,
 		Lead: Lead{Number: off.From}}
 	// Pacer answered the caller when they entered the queue.
 	c.Stamps[CallQueued], c.Stamps[CallAnsweredHuman] = off.Entered, off.Entered

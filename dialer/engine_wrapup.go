@@ -49,6 +49,10 @@ type Settlement struct {
 	// guest's part of a conference); its settlement does not complete the
 	// lead.
 	NoLead bool
+	// Attached is the lead attached to an inbound caller's call (NoLead
+	// is then set): its settlement applies the disposition to it without
+	// counting an attempt. 0: none.
+	Attached LeadID
 	// Transition is the agent's move that settled it; its Call holds the
 	// call's talk, hold and dispo time (nil if the agent had none open).
 	Transition agents.Transition
@@ -72,7 +76,8 @@ func progressed(from, to CallState) bool {
 // settle ends a call in wrap-up with its agent's disposal d, or AUTO when
 // d is nil (the agent left it without one).
 func (e *Engine) settle(ctx context.Context, c *Call, s *agentSlot, tr agents.Transition, d *Disposal) {
-	st := Settlement{Call: c.ID, Lead: c.Lead.ID, Agent: c.Agent, Transition: tr, NoLead: c.noLead}
+	st := Settlement{Call: c.ID, Lead: c.Lead.ID, Agent: c.Agent, Transition: tr, NoLead: !c.holdsLead(),
+		Attached: c.attachedLead()}
 	if d != nil {
 		st.Code, st.Saved = d.Code, d.Saved
 	} else {

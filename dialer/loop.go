@@ -875,6 +875,10 @@ func (s loopCalls) CallSettled(ctx context.Context, st *Settlement) {
 	}
 	l.log.Debug("call dispositioned", "agent", int64(st.Agent), "call", uint64(st.Call), "lead", int64(st.Lead),
 		"disposition", st.Code, "talk_s", times.Talk.Seconds(), "dispo_s", times.Dispo.Seconds())
+	if st.Attached != 0 {
+		l.settleAttached(ctx, st)
+		return
+	}
 	if st.NoLead {
 		return // handed on: the call that has the customer completes the lead
 	}

@@ -77,3 +77,23 @@ func (t loopTrunk) Leave(ctx context.Context, call CallID) error { return t.l.tr
 func (l *Loop) TakeInbound(ctx context.Context, id agents.ID, leg CallID) error {
 	return l.do(ctx, func(ctx context.Context) error { return l.eng.TakeInbound(ctx, id, leg) })
 }
+
+// AttachLead attaches one of the campaign's leads (or another campaign's:
+// the caller's) to the agent's inbound call (Engine.AttachLead) and records
+// it on the call.
+func (l *Loop) AttachLead(ctx context.Context, id agents.ID, call CallID, lead LeadID) (CallID, error) {
+	var got CallID
+	err := l.do(ctx, func(context.Context) error {
+		c, err := l.eng.AttachLead(id, call, lead)
+		if err != nil {
+			return err
+		}
+		got = c.ID
+		if l.deps.Journal != nil {
+			l.deps.Journal.CallLeadAttached(c.ID, lead)
+		}
+		l.log.Info("lead attached to inbound call", "agent", int64(id), "call", uint64(c.ID), "lead", int64(lead))
+		return nil
+	})
+	return got, err
+}

@@ -143,7 +143,13 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 	}
 	// A call that handed its customer on to another agent does not hold the
 	// lead: that agent's disposition settles it.
-	open, held := ac.ID != 0, ac.State == CallWrapUp && !ac.noLead
+	open, held := ac.ID != 0, ac.State == CallWrapUp && ac.holdsLead()
+	// An inbound caller's lead, attached during the call, is settled
+	// without an attempt (campaigns.DisposeInboundLead).
+	var attached LeadID
+	if ac.State == CallWrapUp {
+		attached = ac.attachedLead()
+	}
 	settled := l.eng.settledCall(id)
 	if call != 0 && (!open || ac.ID != call) {
 		if settled == call {
@@ -159,6 +165,9 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 			return res, fmt.Errorf("call %d: %w", settled, campaigns.ErrAlreadyDispositioned)
 		}
 		return res, fmt.Errorf("agent %d is %s: %w", id, a.State(), campaigns.ErrNoCallToDisposition)
+	}
+	if ac.attached && attached == 0 && in.Callback != nil && !in.NoCallback {
+		return res, fmt.Errorf("call %d: %w", ac.ID, campaigns.ErrCallbackNeedsLead)
 	}
 	if !l.writesHealthy() {
 		return res, errWritesDown
@@ -223,6 +232,21 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 				return err
 			}
 		}
+		if attached != 0 {
+			got, err := campaigns.DisposeInboundLead(ctx, tx, l.deps.Callbacks, campaigns.InboundLeadDisposition{
+				Campaign: c, Lead: campaigns.LeadID(attached), Agent: int64(id), Call: row, Input: in, At: now, Auto: auto})
+			switch {
+			case errors.Is(err, campaigns.ErrNotFound):
+				// Deleted during the call: the call keeps its disposition.
+				l.log.Warn("inbound call's lead is gone; the disposition is the call's only", "call", uint64(ac.ID),
+					"lead", int64(attached))
+			case err != nil:
+				return err
+			default:
+				res = got.DispositionResult
+				l.logInboundSettlement(ac.ID, attached, got)
+			}
+		}
 		if held {
 			res, err = campaigns.DisposeLead(ctx, tx, l.deps.Callbacks, campaigns.LeadDisposition{
 				Campaign: c, Lead: campaigns.LeadID(ac.Lead.ID), Agent: int64(id), Call: row, Input: in, At: now,
@@ -269,6 +293,44 @@ func (l *Loop) saveDisposition(ctx context.Context, id agents.ID, call CallID, i
 	}
 	l.log.Debug("call dispositioned", attrs...)
 	return res, nil
+}
+
+// logInboundSettlement says when an inbound call's disposition waits for
+// an outbound attempt's end to apply to its lead, or cannot apply to it.
+func (l *Loop) logInboundSettlement(call CallID, lead LeadID, r campaigns.InboundLeadResult) {
+	switch {
+	case r.Claimed:
+		l.log.Info("inbound call's lead is claimed for an outbound attempt; its code applies when that attempt ends", "call", uint64(call),
+			"lead", int64(lead), "disposition", r.Disposition.Code)
+	case r.Unknown:
+		l.log.Warn("inbound call's lead is of a campaign without this disposition; the lead is left as it was",
+			"call", uint64(call), "lead", int64(lead), "disposition", r.Disposition.Code)
+	}
+}
+
+// settleAttached settles an inbound call's lead that its agent left
+// without a disposition (logout, session lost, shutdown): AUTO, in its own
+// transaction.
+func (l *Loop) settleAttached(ctx context.Context, st *Settlement) {
+	c := l.campaign.Load()
+	if l.deps.DB == nil || c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, dispoTimeout)
+	defer cancel()
+	var got campaigns.InboundLeadResult
+	err := pgx.BeginFunc(ctx, l.deps.DB, func(tx pgx.Tx) error {
+		var err error
+		got, err = campaigns.DisposeInboundLead(ctx, tx, l.deps.Callbacks, campaigns.InboundLeadDisposition{
+			Campaign: c, Lead: campaigns.LeadID(st.Attached), Agent: int64(st.Agent),
+			Input: campaigns.DispositionInput{Code: st.Code, NoCallback: true}, At: st.Transition.At, Auto: true})
+		return err
+	})
+	if err != nil {
+		l.log.Error("settle inbound call's lead", "call", uint64(st.Call), "lead", int64(st.Attached), "err", err)
+		return
+	}
+	l.logInboundSettlement(st.Call, st.Attached, got)
 }
 
 // watchAgent starts the wrap-up limit when an agent enters DISPO, learns an

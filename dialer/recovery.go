@@ -88,7 +88,7 @@ RETURNING id, campaign_id, coalesce(lead_id, 0), outcome`
 	// leads stay held for it.
 	awaitingLeadsSQL = `
 SELECT lead_id FROM calls
-WHERE node = $1 AND outcome = 'completed' AND disposition IS NULL AND lead_id IS NOT NULL`
+WHERE node = $1 AND outcome = 'completed' AND disposition IS NULL AND lead_id IS NOT NULL AND NOT without_lead`
 
 	releaseNodeLeasesSQL = `
 UPDATE campaign_leases SET node_id = '', renewed_at = greatest(now(), acquired_at), expires_at = greatest(now(), acquired_at)
@@ -216,7 +216,7 @@ func settleLeftLeads(ctx context.Context, tx pgx.Tx, node string, now time.Time)
 // dispositioned them within the campaign's wrap-up limit (an hour when the
 // campaign has none) since the recovery.
 const orphanDispoSQL = `
-SELECT c.id, c.campaign_id, c.lead_id, coalesce(c.agent_id, 0), c.without_lead FROM calls c
+SELECT c.id, c.campaign_id, c.lead_id, coalesce(c.agent_id, 0), c.without_lead, c.direction = 'inbound' FROM calls c
 JOIN nodes n ON n.id = c.node
 JOIN campaigns k ON k.id = c.campaign_id
 WHERE c.outcome = 'completed' AND c.disposition IS NULL AND c.lead_id IS NOT NULL
@@ -238,11 +238,11 @@ func DisposeOrphans(ctx context.Context, db NodeDB, clock Clock, callbacks campa
 	}
 	type orphan struct {
 		call, campaign, lead, agent int64
-		withoutLead                 bool
+		withoutLead, inbound        bool
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (orphan, error) {
 		var o orphan
-		err := r.Scan(&o.call, &o.campaign, &o.lead, &o.agent, &o.withoutLead)
+		err := r.Scan(&o.call, &o.campaign, &o.lead, &o.agent, &o.withoutLead, &o.inbound)
 		return o, err
 	})
 	if err != nil {
@@ -253,13 +253,23 @@ func DisposeOrphans(ctx context.Context, db NodeDB, clock Clock, callbacks campa
 		now := clock.Now()
 		err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 			tag, err := tx.Exec(ctx, autoDisposeOrphanSQL, o.call, campaigns.DispoAuto, now)
-			if err != nil || tag.RowsAffected() == 0 || o.withoutLead {
+			if err != nil || tag.RowsAffected() == 0 || (o.withoutLead && !o.inbound) {
 				// A call that handed its customer on never settles the lead:
 				// the call that had the customer does.
 				return err
 			}
 			c, err := campaigns.Get(ctx, tx, campaigns.ID(o.campaign))
 			if err != nil {
+				return err
+			}
+			if o.inbound {
+				// The lead the agent attached to an inbound caller's call.
+				_, err := campaigns.DisposeInboundLead(ctx, tx, callbacks, campaigns.InboundLeadDisposition{Campaign: &c,
+					Lead: campaigns.LeadID(o.lead), Agent: o.agent, Call: o.call,
+					Input: campaigns.DispositionInput{Code: campaigns.DispoAuto, NoCallback: true}, At: now, Auto: true})
+				if errors.Is(err, campaigns.ErrNotFound) {
+					return nil
+				}
 				return err
 			}
 			_, err = campaigns.DisposeLead(ctx, tx, callbacks, campaigns.LeadDisposition{Campaign: &c,

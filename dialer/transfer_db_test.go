@@ -169,3 +169,43 @@ func TestAnOrphanedHandedOnCallLeavesItsLeadAlone(t *testing.T) {
 		Scan(&status, &claimedBy, &attempts))
 	require.Equal(t, "dialing alive 0", fmt.Sprintf("%s %s %d", status, claimedBy, attempts), "the lead is left alone")
 }
+
+// A dead node's inbound call whose agent never dispositions it gets AUTO,
+// and AUTO settles the lead the agent had attached to it as an inbound
+// disposition does: by the code's rules, with no attempt counted.
+func TestAnOrphanedInboundCallSettlesItsAttachedLead(t *testing.T) {
+	db := testdb.NewPool(t)
+	ctx := context.Background()
+	c := newCampaign(t, db, 1, map[string]string{"wrapup_limit_s": "30"})
+	addNode(t, db, "dead", -time.Minute, 15*time.Second)
+	var lead campaigns.LeadID
+	var phone string
+	require.NoError(t, db.QueryRow(ctx, `SELECT id, phone FROM leads WHERE campaign_id = $1`, c.ID).Scan(&lead, &phone))
+	s := dialer.NewCallStore(db, dialer.CallStoreConfig{Node: "dead"})
+	require.NoError(t, s.Start(ctx))
+	at := time.Now().Add(-time.Minute).Truncate(time.Microsecond)
+	rec := &dialer.CallRecord{ID: 1, Campaign: dialer.CampaignID(c.ID), Lead: dialer.LeadID(lead), Number: phone,
+		Agent: 7, HasAgent: true, Outcome: dialer.OutcomeCompleted, WithoutLead: true, Inbound: true, Queue: 3}
+	for i, st := range []dialer.CallState{dialer.CallQueued, dialer.CallAnsweredHuman, dialer.CallConnected,
+		dialer.CallWrapUp, dialer.CallEnded} {
+		rec.Stamps[st] = at.Add(time.Duration(i) * time.Second)
+	}
+	s.Journal(dialer.CampaignID(c.ID)).CallEnded(&dialer.CallEnd{Record: rec})
+	s.Stop()
+
+	_, err := dialer.RecoverNode(ctx, db, wallClock{}, "dead")
+	require.NoError(t, err)
+	_, err = db.Exec(ctx, `UPDATE nodes SET recovered_at = now() - interval '31 seconds' WHERE id = 'dead'`)
+	require.NoError(t, err)
+	n, err := dialer.DisposeOrphans(ctx, db, wallClock{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	var status, last string
+	var attempts int
+	require.NoError(t, db.QueryRow(ctx, `SELECT status, last_disposition, attempts FROM leads WHERE id = $1`, lead).
+		Scan(&status, &last, &attempts))
+	require.Equal(t, "retry AUTO 0", fmt.Sprintf("%s %s %d", status, last, attempts))
+	var direction, disposition string
+	require.NoError(t, db.QueryRow(ctx, `SELECT direction, disposition FROM calls WHERE lead_id = $1`, lead).Scan(&direction, &disposition))
+	require.Equal(t, "inbound AUTO", direction+" "+disposition)
+}

@@ -487,12 +487,6 @@ func (s *Server) currentCall(c *fiber.Ctx) (int64, AgentView, error) {
 	if err != nil {
 		return campaign, AgentView{}, nil
 	}
-	if v.Call != nil && v.Call.Inbound && v.Call.Lead == 0 && s.db != nil {
-		// The lead the agent attached to the inbound call is its lead on screen.
-		if v.Call.Lead, err = attachedLead(c.UserContext(), s.db, campaign, agent, v.Call.ID); err != nil {
-			return 0, AgentView{}, err
-		}
-	}
 	return campaign, v, nil
 }
 
@@ -743,7 +737,8 @@ func dispositionError(err error) error {
 	case errors.Is(err, campaigns.ErrNotAgentsCall):
 		return apiError(fiber.StatusForbidden, "%v", err)
 	case errors.Is(err, campaigns.ErrAlreadyDispositioned), errors.Is(err, campaigns.ErrNoCallToDisposition),
-		errors.Is(err, campaigns.ErrCallbackTransition):
+		errors.Is(err, campaigns.ErrCallbackTransition), errors.Is(err, campaigns.ErrLeadClaimed),
+		errors.Is(err, campaigns.ErrCallbackNeedsLead):
 		return apiError(fiber.StatusConflict, "%v", err)
 	case campaigns.IsDispositionInputError(err):
 		return apiError(fiber.StatusBadRequest, "%v", err)
@@ -782,10 +777,9 @@ func (s *Server) apiAgentDisposition(c *fiber.Ctx) error {
 	if err != nil {
 		return engineError(err)
 	}
-	if v.Call != nil && v.Call.Inbound && in.Callback != nil {
-		// The engine's inbound call holds no lead to call back (an attached
-		// lead is the workspace's): a callback would silently not happen.
-		return apiError(fiber.StatusConflict, "a callback cannot be scheduled from an inbound call yet; choose a disposition without one")
+	if v.Call != nil && v.Call.Inbound && v.Call.Lead == 0 && in.Callback != nil {
+		// Refused before the pause below (the engine refuses it too).
+		return dispositionError(campaigns.ErrCallbackNeedsLead)
 	}
 	// Refuse bad input before anything changes (the pause below).
 	if _, err := campaigns.CheckDisposition(ctx, s.db, campaigns.ID(campaign), in, s.clock.Now(), false); err != nil {

@@ -3,12 +3,10 @@ package web
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
@@ -16,10 +14,12 @@ import (
 
 // An inbound call reaches the agent as an offer (AgentView.Inbound) they
 // accept or reject; the engine takes it from there (the next agent, DND).
-// The engine's inbound call holds no lead: the workspace attaches the
-// caller's lead to it (call_actions, action attach_lead) — the one lead
-// whose number is the caller's at once, one of several as the agent
-// chooses, or a new lead of the campaign's manual list made from the call.
+// An inbound call is dialled for no lead: the agent attaches the caller's
+// lead to it (Engine.AttachLead; call_actions logs it as attach_lead) — the
+// one lead whose number is the caller's at once, one of several as the
+// agent chooses, or a new lead of the campaign's manual list made from the
+// call — and their disposition settles it as an outbound one would, without
+// counting an attempt.
 
 // answerOffer accepts or rejects the inbound call ringing the agent. An
 // accept may name which of the caller's leads they are (lead_id); with one
@@ -51,7 +51,7 @@ func (s *Server) answerOffer(c *fiber.Ctx, campaign, agent int64, v AgentView, a
 	if lead != 0 {
 		now, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
 		if err == nil && now.Call != nil && now.Call.Inbound {
-			if err := recordAction(ctx, s.db, campaign, agent, lead, now.Call.ID, "attach_lead", "", s.clock.Now()); err != nil {
+			if err := s.attachLead(ctx, campaign, agent, now.Call.ID, lead); err != nil {
 				return err
 			}
 		}
@@ -59,20 +59,29 @@ func (s *Server) answerOffer(c *fiber.Ctx, campaign, agent int64, v AgentView, a
 	return c.SendStatus(fiber.StatusNoContent)
 }
 
-// attachedLead is the lead the agent attached to their inbound call, 0 if
-// none.
-func attachedLead(ctx context.Context, db UserDB, campaign, agent int64, call CallID) (campaigns.LeadID, error) {
-	var lead campaigns.LeadID
-	err := db.QueryRow(ctx, `SELECT lead_id FROM call_actions
-WHERE campaign_id = $1 AND agent_id = $2 AND call_seq = $3 AND action = 'attach_lead' AND lead_id IS NOT NULL
-ORDER BY at DESC, id DESC LIMIT 1`, campaign, agent, int64(call)).Scan(&lead)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
+// attachOnlyMatch attaches the caller's lead to the inbound call the agent
+// has just taken, when exactly one lead has the caller's number (as an
+// accept does).
+func (s *Server) attachOnlyMatch(c *fiber.Ctx, campaign, agent int64) error {
+	ctx := c.UserContext()
+	v, err := s.engine.Agent(ctx, campaigns.ID(campaign), agents.ID(agent))
+	if err != nil || v.Call == nil || !v.Call.Inbound || v.Call.Lead != 0 {
+		return nil // the call is gone already, or has its lead
 	}
-	if err != nil {
-		return 0, fmt.Errorf("lead attached to call %d: %w", call, err)
+	matches, err := campaigns.CallerLeads(ctx, s.db, v.Call.Number)
+	if err != nil || len(matches) != 1 {
+		return err
 	}
-	return lead, nil
+	return s.attachLead(ctx, campaign, agent, v.Call.ID, matches[0].Lead)
+}
+
+// attachLead attaches the lead to the agent's inbound call in the engine
+// and logs it with the call's actions.
+func (s *Server) attachLead(ctx context.Context, campaign, agent int64, call CallID, lead campaigns.LeadID) error {
+	if err := s.engine.AttachLead(ctx, campaigns.ID(campaign), agents.ID(agent), call, lead); err != nil {
+		return engineError(err)
+	}
+	return recordAction(ctx, s.db, campaign, agent, lead, call, "attach_lead", "", s.clock.Now())
 }
 
 type inboundLeadRequest struct {
@@ -128,7 +137,7 @@ func (s *Server) apiAgentInboundLead(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if err := recordAction(ctx, s.db, campaign, agent, lead, v.Call.ID, "attach_lead", "", s.clock.Now()); err != nil {
+	if err := s.attachLead(ctx, campaign, agent, v.Call.ID, lead); err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{"lead_id": lead, "call_id": v.Call.ID})
@@ -245,8 +254,8 @@ func (s *Server) apiSimInbound(c *fiber.Ctx) error {
 
 // inboundCallView adds to the agent's inbound call what the workspace shows
 // of it: the caller's leads to choose from (several), or to make one from
-// (none), and the lead attached (currentCall made it v.Call.Lead), which
-// the lead panel shows.
+// (none), and the lead attached (the engine's v.Call.Lead), which the lead
+// panel shows.
 func (s *Server) inboundCallView(ctx context.Context, out fiber.Map, v AgentView) error {
 	matches, err := campaigns.CallerLeads(ctx, s.db, v.Call.Number)
 	if err != nil {

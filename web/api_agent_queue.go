@@ -141,6 +141,9 @@ func (s *Server) apiAgentQueueTake(c *fiber.Ctx) error {
 	err = s.engine.TakeInbound(ctx, campaigns.ID(campaign), agents.ID(agent), CallID(call))
 	switch {
 	case err == nil:
+		if err := s.attachOnlyMatch(c, campaign, agent); err != nil {
+			return err
+		}
 		return s.apiAgentState(c)
 	case errors.Is(err, ErrNotWaiting):
 		// The router forgets a caller once they leave; the queue event

@@ -188,6 +188,9 @@ var engineMethods = map[string]func(ctx context.Context, e Engine, c engineCall)
 	"waiting": func(ctx context.Context, e Engine, c engineCall) (any, error) {
 		return e.Waiting(ctx, c.Campaign, c.Agent)
 	},
+	"attach_lead": func(ctx context.Context, e Engine, c engineCall) (any, error) {
+		return nil, e.AttachLead(ctx, c.Campaign, c.Agent, c.Call, c.Lead)
+	},
 	"take_inbound": func(ctx context.Context, e Engine, c engineCall) (any, error) {
 		return nil, e.TakeInbound(ctx, c.Campaign, c.Agent, c.Call)
 	},
@@ -394,6 +397,11 @@ func (r *routedEngine) Waiting(ctx context.Context, campaign campaigns.ID, agent
 func (r *routedEngine) TakeInbound(ctx context.Context, campaign campaigns.ID, agent agents.ID, call CallID) error {
 	return r.route(ctx, "take_inbound", engineCall{Campaign: campaign, Agent: agent, Call: call}, nil,
 		func() error { return r.local.TakeInbound(ctx, campaign, agent, call) })
+}
+
+func (r *routedEngine) AttachLead(ctx context.Context, campaign campaigns.ID, agent agents.ID, call CallID, lead campaigns.LeadID) error {
+	return r.route(ctx, "attach_lead", engineCall{Campaign: campaign, Agent: agent, Call: call, Lead: lead}, nil,
+		func() error { return r.local.AttachLead(ctx, campaign, agent, call, lead) })
 }
 
 var _ Engine = (*routedEngine)(nil)

@@ -117,6 +117,10 @@ type Engine interface {
 	// the inbound router of the node running their campaign holds them (the
 	// only callers that node can bridge to the agent), best place first.
 	Waiting(ctx context.Context, campaign campaigns.ID, agent agents.ID) ([]WaitingCaller, error)
+	// AttachLead makes lead the lead of the agent's inbound call (call
+	// names it): the lead panel shows it and the agent's disposition
+	// settles it, without counting an attempt. No such call wraps ErrNoCall.
+	AttachLead(ctx context.Context, campaign campaigns.ID, agent agents.ID, call CallID, lead campaigns.LeadID) error
 	// TakeInbound gives the READY agent the waiting caller they picked from
 	// the queue panel: offered and accepted at once. Refusals wrap
 	// ErrNotReady, ErrNotWaiting or ErrConflict (the queue does not allow
@@ -242,7 +246,7 @@ type CallView struct {
 	// Callback is set when a preview is one of the agent's callbacks.
 	Callback *campaigns.Callback `json:"callback,omitempty"`
 	// Inbound: the caller dialled in through Queue; Number is theirs, and
-	// Lead is 0 (a lead is attached by the workspace, not the engine).
+	// Lead is the lead the agent attached (AttachLead), 0 while none.
 	Inbound bool  `json:"inbound,omitempty"`
 	Queue   int64 `json:"queue_id,omitempty"`
 }

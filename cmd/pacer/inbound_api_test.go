@@ -299,10 +299,6 @@ func TestInboundAgentAPIs(t *testing.T) {
 
 		code, body = bob.do("POST", "/api/v1/agent/call/hangup", map[string]any{"call_id": call.ID}, true)
 		require.Equal(t, http.StatusNoContent, code, body)
-		code, body = bob.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "CALLBK",
-			"callback_at": time.Now().Add(time.Hour).Format(time.RFC3339)}, true)
-		require.Equal(t, http.StatusConflict, code, "no callback is scheduled from an inbound call: %s", body)
-		require.Contains(t, body, "inbound call")
 		code, body = bob.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "SALE"}, true)
 		require.Equal(t, http.StatusOK, code, body)
 		require.Equal(t, "READY", bob.inboundState().State)

@@ -620,3 +620,15 @@ func (e *webEngine) TakeInbound(ctx context.Context, campaign campaigns.ID, agen
 	}
 	return mapErr(l.TakeInbound(ctx, agent, dialer.CallID(call)))
 }
+
+func (e *webEngine) AttachLead(ctx context.Context, campaign campaigns.ID, agent agents.ID, call web.CallID, lead campaigns.LeadID) error {
+	l, err := e.loop(ctx, campaign)
+	if err != nil {
+		return err
+	}
+	_, err = l.AttachLead(ctx, agent, dialer.CallID(call), dialer.LeadID(lead))
+	if errors.Is(err, dialer.ErrNotInbound) {
+		return fmt.Errorf("%w: %v", web.ErrNoCall, err)
+	}
+	return mapErr(err)
+}

@@ -27,6 +27,7 @@ var checks = []check{
 SELECT format('lead %s: calls %s and %s overlap', x.lead_id, x.id, y.id)
 FROM calls x JOIN calls y ON x.lead_id = y.lead_id AND x.id < y.id
 WHERE x.transferred_from_seq IS NULL AND y.transferred_from_seq IS NULL
+  AND x.direction = 'outbound' AND y.direction = 'outbound'
   AND tstzrange(x.dialed_at, coalesce(x.ended_at, 'infinity')) && tstzrange(y.dialed_at, coalesce(y.ended_at, 'infinity'))`},
 
 	{"agent on two calls at once", `
@@ -43,7 +44,7 @@ WHERE x.connected_at IS NOT NULL AND y.connected_at IS NOT NULL
 WITH seq AS (
 	SELECT c.id, c.lead_id, c.campaign_id, c.outcome, c.disposition, c.ended_at, c.dispositioned_at, c.end_cause,
 		lead(c.dialed_at) OVER w AS next_dial, lead(c.id) OVER w AS next_id
-	FROM calls c WHERE c.lead_id IS NOT NULL AND NOT c.without_lead
+	FROM calls c WHERE c.lead_id IS NOT NULL AND NOT c.without_lead AND c.direction = 'outbound'
 	WINDOW w AS (PARTITION BY c.lead_id ORDER BY c.dialed_at, c.id)
 )
 SELECT format('lead %s: call %s (%s %s) then call %s at %s', s.lead_id, s.id, s.outcome, coalesce(s.disposition, '-'),
@@ -73,7 +74,7 @@ WHERE s.next_dial IS NOT NULL AND s.ended_at IS NOT NULL
 SELECT DISTINCT ON (c.id) format('call %s to lead %s at %s: %s local in %s, outside %s-%s', c.id, c.lead_id, c.dialed_at,
 	(c.dialed_at AT TIME ZONE z)::time(0), z, h.opens, h.closes)
 FROM calls c
-JOIN leads l ON l.id = c.lead_id AND c.transferred_from_seq IS NULL
+JOIN leads l ON l.id = c.lead_id AND c.transferred_from_seq IS NULL AND c.direction = 'outbound'
 JOIN tz_groups g ON g.id = l.tz_group
 JOIN campaigns k ON k.id = c.campaign_id
 CROSS JOIN LATERAL unnest(g.zones) z

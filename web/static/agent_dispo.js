@@ -19,19 +19,25 @@ function renderDispo() {
   $('pause-after').checked = !!ws.agent.pause_pending;
   if (call && savedFor && String(call.id) !== savedFor && call.state !== 'ended') $('dispo-saved').hidden = true;
   if (!show) { dispoFor = ''; return; }
-  const key = String(call.id);
+  // An inbound call with no lead attached has no one to call back: its
+  // callback codes come once the agent attaches or makes the lead.
+  const noLead = !!call.inbound && !(call.lead && call.lead.id);
+  const key = call.id + ':' + noLead;
   if (dispoFor === key) return;
+  const sameCall = dispoFor.split(':')[0] === String(call.id);
   dispoFor = key;
-  $('dispo-saved').hidden = true;
-  $('dispo-notes').value = '';
-  $('callback-at').value = '';
-  $('scope-me').checked = true;
+  const chosen = sameCall ? (document.querySelector('#dispo-options input[name="dispo"]:checked') || {}).value : '';
+  if (!sameCall) {
+    $('dispo-saved').hidden = true;
+    $('dispo-notes').value = '';
+    $('callback-at').value = '';
+    $('scope-me').checked = true;
+  }
   $('callback-fields').hidden = true;
-  // An inbound call schedules no callback (the server refuses one).
-  const codes = (call.dispositions || []).filter((d) => !(call.inbound && d.schedules_callback));
+  const codes = (call.dispositions || []).filter((d) => !(noLead && d.schedules_callback));
   $('dispo-options').replaceChildren(...codes.map((d, i) => {
     const id = 'dispo-' + d.code;
-    const input = el('input', { type: 'radio', name: 'dispo', id, value: d.code });
+    const input = el('input', { type: 'radio', name: 'dispo', id, value: d.code, ...(d.code === chosen ? { checked: '' } : {}) });
     // A disposition that schedules a callback asks when and for whom.
     input.addEventListener('change', () => { $('callback-fields').hidden = !d.schedules_callback; });
     input.dataset.callback = d.schedules_callback ? 'yes' : 'no';

@@ -60,7 +60,9 @@ function renderLead() {
     setText('callback-notes', cb.notes || '(no notes)');
   }
   $('btn-edit-lead').disabled = !l.id || !call.lead.campaign_id;
-  const text = (call.script || '').replace(/\{(\w+)\}/g, (m, k) => k === 'agent' ? me : (l[k] != null ? l[k] : m));
+  // A caller with no lead yet has no fields: their placeholders stay empty
+  // (until the agent attaches or makes the lead) rather than showing braces.
+  const text = (call.script || '').replace(/\{(\w+)\}/g, (m, k) => k === 'agent' ? me : (l[k] != null ? l[k] : (l.id ? m : '')));
   script.hidden = !text;
   setText('script-text', text);
 }
