@@ -577,14 +577,9 @@ func retryCallback(ctx context.Context, tx pgx.Tx, c *Campaign, cb *Callback, a 
 // it (a lead has at most one open callback): the newer promise wins. One
 // being offered or dialled cannot be replaced; the attempt settles it first.
 func replaceOpen(ctx context.Context, tx pgx.Tx, jobs CallbackJobs, lead LeadID, now time.Time, by int64) error {
-	rows, err := tx.Query(ctx, "SELECT "+callbackColumns+callbackFrom+
-		` WHERE cb.lead_id = $1 AND cb.status IN ('scheduled', 'due', 'offered', 'dialled', 'missed') FOR UPDATE OF cb`, lead)
+	open, err := lockCallbacks(ctx, tx, lead, CallbackScheduled, CallbackDue, CallbackOffered, CallbackDialled, CallbackMissed)
 	if err != nil {
-		return fmt.Errorf("open callbacks of lead %d: %w", lead, err)
-	}
-	open, err := pgx.CollectRows(rows, scanCallback)
-	if err != nil {
-		return fmt.Errorf("open callbacks of lead %d: %w", lead, err)
+		return err
 	}
 	for i := range open {
 		cb := &open[i]
@@ -602,4 +597,23 @@ WHERE id = $1`, lead, cb.ID); err != nil {
 		}
 	}
 	return nil
+}
+
+// lockCallbacks locks and returns the lead's callbacks in the given
+// statuses.
+func lockCallbacks(ctx context.Context, tx pgx.Tx, lead LeadID, statuses ...CallbackStatus) ([]Callback, error) {
+	names := make([]string, len(statuses))
+	for i, st := range statuses {
+		names[i] = string(st)
+	}
+	rows, err := tx.Query(ctx, "SELECT "+callbackColumns+callbackFrom+
+		` WHERE cb.lead_id = $1 AND cb.status = ANY($2) FOR UPDATE OF cb`, lead, names)
+	if err != nil {
+		return nil, fmt.Errorf("open callbacks of lead %d: %w", lead, err)
+	}
+	open, err := pgx.CollectRows(rows, scanCallback)
+	if err != nil {
+		return nil, fmt.Errorf("open callbacks of lead %d: %w", lead, err)
+	}
+	return open, nil
 }

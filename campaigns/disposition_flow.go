@@ -155,11 +155,7 @@ type DispositionResult struct {
 // while its connected call awaits the agent's disposition.
 func DisposeLead(ctx context.Context, tx pgx.Tx, jobs CallbackJobs, p LeadDisposition) (DispositionResult, error) {
 	var res DispositionResult
-	in := p.Input
-	if in.NoCallback {
-		in.Callback = nil
-	}
-	d, err := CheckDisposition(ctx, tx, p.Campaign.ID, in, p.At, p.Auto)
+	in, d, err := checkInput(ctx, tx, p.Campaign.ID, p.Input, p.At, p.Auto)
 	if err != nil {
 		return res, err
 	}
@@ -192,4 +188,14 @@ func DisposeLead(ctx context.Context, tx pgx.Tx, jobs CallbackJobs, p LeadDispos
 	}
 	res.Callback = &cb
 	return res, nil
+}
+
+// checkInput is a disposition's input as saved (a callback dropped when the
+// agent said none) and the disposition it names, checked for the campaign.
+func checkInput(ctx context.Context, tx pgx.Tx, campaign ID, in DispositionInput, at time.Time, auto bool) (DispositionInput, Disposition, error) {
+	if in.NoCallback {
+		in.Callback = nil
+	}
+	d, err := CheckDisposition(ctx, tx, campaign, in, at, auto)
+	return in, d, err
 }

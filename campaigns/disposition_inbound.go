@@ -78,11 +78,7 @@ type InboundLeadResult struct {
 // deleted meanwhile is ErrNotFound.
 func DisposeInboundLead(ctx context.Context, tx pgx.Tx, jobs CallbackJobs, p InboundLeadDisposition) (InboundLeadResult, error) {
 	var res InboundLeadResult
-	in := p.Input
-	if in.NoCallback {
-		in.Callback = nil
-	}
-	d, err := CheckDisposition(ctx, tx, p.Campaign.ID, in, p.At, p.Auto)
+	in, d, err := checkInput(ctx, tx, p.Campaign.ID, p.Input, p.At, p.Auto)
 	if err != nil {
 		return res, err
 	}
@@ -174,14 +170,9 @@ WHERE id = $1`, p.Lead, newStatus, next, string(OutcomeCompleted), d.Code, p.At,
 // being offered or dialled: the lead is then claimed) because the customer
 // was reached another way, and gives the lead its own priority back.
 func completeOpenCallbacks(ctx context.Context, tx pgx.Tx, lead LeadID, at time.Time, agent int64) error {
-	rows, err := tx.Query(ctx, "SELECT "+callbackColumns+callbackFrom+
-		` WHERE cb.lead_id = $1 AND cb.status IN ('scheduled', 'due', 'missed') FOR UPDATE OF cb`, lead)
+	open, err := lockCallbacks(ctx, tx, lead, CallbackScheduled, CallbackDue, CallbackMissed)
 	if err != nil {
-		return fmt.Errorf("open callbacks of lead %d: %w", lead, err)
-	}
-	open, err := pgx.CollectRows(rows, scanCallback)
-	if err != nil {
-		return fmt.Errorf("open callbacks of lead %d: %w", lead, err)
+		return err
 	}
 	for i := range open {
 		cb := &open[i]
