@@ -220,8 +220,12 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 		if _, err := campaigns.AssignAgents(ctx, pool, c.ID, simAgentIDs(o.simAgents)); err != nil {
 			return nil, fmt.Errorf("assign the simulated agents: %w", err)
 		}
+		cid := campaigns.ID(c.ID)
 		sa, err := sim.NewAgents(sim.AgentsConfig{Campaign: dialer.CampaignID(c.ID), N: o.simAgents, Sim: rt,
-			Logger: logger}, mgr, clock)
+			Logger: logger, DialRequest: func(ctx context.Context, l *dialer.Loop, agent agents.ID, off dialer.InboundOffer) error {
+				_, err := in.Requests.Dial(ctx, l, cid, agent, off)
+				return err
+			}}, mgr, clock)
 		if err != nil {
 			return nil, usageError{fmt.Sprintf("--sim-agents: %v", err)}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -224,7 +225,10 @@ func (q *Requests) Dial(ctx context.Context, l *dialer.Loop, campaign campaigns.
 	if err := campaigns.CheckNumber(ctx, q.pool, &c, req.Phone, now); err != nil {
 		return 0, q.refused(bg, &c, req, err, now)
 	}
-	lead, err := campaigns.ManualLead(ctx, q.pool, &c, req.Phone, now)
+	// The number's lead, or a new one of the campaign's manual list with
+	// the name the caller left (the rules were checked just above).
+	first, last, _ := strings.Cut(strings.TrimSpace(req.Name), " ")
+	lead, err := campaigns.InboundLead(ctx, q.pool, &c, req.Phone, first, last, now)
 	if err != nil {
 		return 0, q.refused(bg, &c, req, err, now)
 	}

@@ -117,6 +117,11 @@ func TestAQueueCallbackIsDialledOnceWhenItsTurnComes(t *testing.T) {
 	require.NoError(t, cc.loop.Login(ctx, 1, agents.Config{}))
 	require.NoError(t, cc.loop.Login(ctx, 2, agents.Config{}))
 
+	// The caller's number matches one lead, elsewhere: the request takes
+	// its name.
+	cc.callers.Match = func(context.Context, string) ([]inbound.LeadMatch, agents.ID, error) {
+		return []inbound.LeadMatch{{Lead: 99, Campaign: 99, Name: "Grace Hopper"}}, 0, nil
+	}
 	// Nobody is READY: the first caller waits, then asks for a callback;
 	// a second caller comes after them.
 	_, err := cc.callers.InjectCallback(ctx, "+12025550100", "+12025550177", time.Millisecond)
@@ -166,6 +171,10 @@ func TestAQueueCallbackIsDialledOnceWhenItsTurnComes(t *testing.T) {
 	require.Equal(t, inbound.RequestDialling, got.Status)
 	require.Equal(t, int64(call), got.DialCall)
 	require.NotZero(t, got.DialLead, "the number is a lead of the campaign (its manual list)")
+	var first, last string
+	require.NoError(t, cc.db.QueryRow(ctx, `SELECT first_name, last_name FROM leads WHERE id = $1`, got.DialLead).
+		Scan(&first, &last))
+	require.Equal(t, "Grace Hopper", first+" "+last, "with the name the caller left")
 
 	require.NoError(t, cc.loop.Hangup(ctx, 1))
 	testwait.Until(t, func() bool {

@@ -31,6 +31,10 @@ type AgentsConfig struct {
 	// repair anything a missed update left undone (default 1 s).
 	Resync time.Duration
 	Logger *slog.Logger
+	// DialRequest, when set, is how an agent accepts a queue's callback
+	// request offered to them: by dialling it (blend.Requests.Dial, as
+	// the workspace's "Call back now" does). Without it they reject one.
+	DialRequest func(ctx context.Context, l *dialer.Loop, agent agents.ID, off dialer.InboundOffer) error
 }
 
 // Agents are simulated agents working a campaign in real time through the
@@ -287,7 +291,7 @@ func (w *simWorker) fire(ctx context.Context) {
 		case actReady:
 			err = w.loop.AgentEvent(ctx, id, agents.Event{Kind: agents.EvReady})
 		case actAccept:
-			err = w.loop.AgentEvent(ctx, id, agents.Event{Kind: agents.EvAccept})
+			err = w.accept(ctx, id)
 		case actHangup:
 			err = w.loop.Hangup(ctx, id)
 		case actDispose:
@@ -325,4 +329,18 @@ func (w *simWorker) leave() {
 		}
 	}
 	w.detach()
+}
+
+// accept answers what rings the agent: a preview or an inbound caller is
+// accepted; a callback request is dialled (AgentsConfig.DialRequest), or
+// rejected when the agents cannot dial one.
+func (w *simWorker) accept(ctx context.Context, id agents.ID) error {
+	off, ok, err := w.loop.InboundOffer(ctx, id)
+	if err != nil || !ok || off.Request == 0 {
+		return w.loop.AgentEvent(ctx, id, agents.Event{Kind: agents.EvAccept})
+	}
+	if w.a.cfg.DialRequest == nil {
+		return w.loop.AgentEvent(ctx, id, agents.Event{Kind: agents.EvReject})
+	}
+	return w.a.cfg.DialRequest(ctx, w.loop, id, off)
 }

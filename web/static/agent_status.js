@@ -10,7 +10,7 @@ import { $, ws, errBox, setText, run, onRender, onTick, secondsSince, elapsed, c
 export function stateLabel(agent, call) {
   switch (agent.state) {
     case 'LOGGED_OUT': return 'Not ready — press Ready';
-    case 'RINGING': return call && call.state === 'preview' ? 'PREVIEW' : agent.inbound ? 'INCOMING CALL' : 'RINGING';
+    case 'RINGING': return call && call.state === 'preview' ? 'PREVIEW' : agent.inbound ? (agent.inbound.request_id ? 'CALLBACK REQUEST' : 'INCOMING CALL') : 'RINGING';
     case 'DND': return 'DO NOT DISTURB';
     case 'DIALING': return 'DIALING';
     case 'INCALL': return 'IN CALL';
