@@ -30,6 +30,11 @@ export async function loadCallbacks() {
     const due = r.callbacks.filter((c) => c.status === 'due' || c.status === 'offered' || c.status === 'missed').length;
     $('callbacks-due').hidden = !due;
     setText('callbacks-due', due ? due + ' due' : '');
+    // A reschedule the agent has open survives the refresh (the list
+    // reloads every 15 s and after each disposition).
+    const editing = new Map([...document.querySelectorAll('#callback-rows tr')]
+      .map((tr) => [tr.dataset.id, tr.querySelector('input[type="datetime-local"]')])
+      .filter(([, input]) => input && !input.hidden).map(([id, input]) => [id, input.value]));
     $('callback-rows').replaceChildren(...r.callbacks.map((c) => {
       const dial = el('button', { type: 'button', text: 'Dial' });
       dial.disabled = !['scheduled', 'due', 'missed'].includes(c.status);
@@ -53,6 +58,11 @@ export async function loadCallbacks() {
           if (r.moved) throw new Error('Moved into the lead\'s calling window: ' + leadTime(r));
         }).then(loadCallbacks);
       });
+      if (editing.has(String(c.id)) && !resched.disabled) {
+        when.hidden = false;
+        when.value = editing.get(String(c.id));
+        resched.textContent = 'Save time';
+      }
       return el('tr', { 'data-status': c.status, 'data-id': c.id },
         el('td', { text: new Date(c.due_at).toLocaleString() }), el('td', { text: leadTime(c) }),
         el('td', { text: c.name }), el('td', { text: c.phone }), el('td', { text: c.status + (c.moved ? ' (moved into calling hours)' : '') }),
