@@ -26,7 +26,14 @@ import (
 type CallerRouter interface {
 	Arrive(a inbound.Arrival, now time.Time) error
 	HungUp(call inbound.CallKey, now time.Time)
+	// LeaveForCallback is a waiting caller pressing CallbackKey: they
+	// keep their place as a callback request, where the queue takes them.
+	LeaveForCallback(call inbound.CallKey, now time.Time) error
 }
+
+// CallbackKey is the key a waiting caller presses to be called back
+// instead of waiting (RFC 4733 telephone-event), where their queue allows.
+const CallbackKey = '1'
 
 // CallerLegBase is where the legs of SIP callers are numbered from: above
 // blend.LegBase (they are inbound legs) and above every leg the simulated
@@ -136,11 +143,19 @@ func (c *Callers) Dismiss(call inbound.CallKey, why string) {
 		return
 	}
 	l.log.Info("the queue sends the caller away", "why", why)
+	if why == inbound.DismissCallback {
+		l.cancel(errCallbackLeft)
+		return
+	}
 	l.cancel(errDismissed)
 }
 
-// errDismissed: the router sent the caller away.
-var errDismissed = errors.New("sent away by the queue")
+// errDismissed: the router sent the caller away. errCallbackLeft: the
+// caller left a callback request, now stored.
+var (
+	errDismissed    = errors.New("sent away by the queue")
+	errCallbackLeft = errors.New("left a callback request")
+)
 
 // HandleInvite takes a new INVITE from a trunk (the UA's InboundHandler):
 // the number dialled is the Request-URI's user part (else the To's); an
@@ -433,6 +448,18 @@ func (l *inLeg) answered() {
 	}
 	if l.ctx.Err() == nil {
 		l.ctl.media.Play(l.c.cfg.HoldMusic, true)
+		// A waiting caller may press CallbackKey to be called back.
+		key, router := blend.Key(l.call), l.c.cfg.Router
+		l.ctl.media.OnDTMF(func(d rune) {
+			if d != CallbackKey {
+				return
+			}
+			go func() {
+				if err := router.LeaveForCallback(key, time.Now()); err != nil {
+					l.log.Info("callback key pressed; no callback request", "err", err)
+				}
+			}()
+		})
 	}
 }
 
@@ -534,6 +561,10 @@ func (l *inLeg) hangUp(mediaDone <-chan struct{}) {
 		l.ctl.mu.Lock()
 		wait = l.ctl.media.Play(l.c.cfg.Goodbye, false)
 		l.ctl.mu.Unlock()
+	case errors.Is(why, errCallbackLeft):
+		l.ctl.mu.Lock()
+		wait = l.ctl.media.Play(callbackTone(), false)
+		l.ctl.mu.Unlock()
 	case errors.Is(why, errHangup):
 		l.ctl.mu.Lock()
 		wait = l.ctl.playing
@@ -612,6 +643,24 @@ func (l *inLeg) onRequest(req *sip.Request, tx sip.ServerTransaction) {
 		respond(tx, req, 488, "Not Acceptable Here")
 	}
 }
+
+// callbackTone is what a caller who left a callback request hears before
+// we hang up: two short rising beeps (660 then 880 Hz, 150 ms each), an
+// acknowledgement, unlike the dismissal's information tone. Generated in
+// code.
+var callbackTone = sync.OnceValue(func() *media.Prompt {
+	const rate, peak = 8000, 6000.0
+	var out []int16
+	for _, f := range []float64{660, 880} {
+		n := rate * 15 / 100
+		for i := range n {
+			env := math.Min(1, math.Min(float64(i), float64(n-1-i))/float64(rate/200)) // 5 ms ramps
+			out = append(out, int16(peak*env*math.Sin(2*math.Pi*f*float64(i)/rate)))
+		}
+		out = append(out, make([]int16, rate/10)...)
+	}
+	return media.NewPrompt(append(out, make([]int16, rate/2)...))
+})
 
 // DismissTone is the special information tone (ITU-T Q.35: 950, 1400 and
 // 1800 Hz, a third of a second each), what a caller the queue cannot keep

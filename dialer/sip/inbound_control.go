@@ -57,6 +57,8 @@ func (t *Trunk) bridgeCaller(call dialer.CallID, agent agents.ID) error {
 	l.ctl.trunk = t
 	if f := t.opts.OnDTMF; f != nil {
 		l.ctl.media.OnDTMF(func(d rune) { f(call, d) })
+	} else {
+		l.ctl.media.OnDTMF(nil) // the waiting caller's callback key is done
 	}
 	l.rebridgeLocked(agent, agentLeg)
 	l.log.Info("bridged", "agent", int64(agent), "campaign", t.campaign)
