@@ -485,7 +485,9 @@ func (r *Router) fallback(c *icall, f Fallback, why string, now time.Time) {
 			return
 		}
 	case ActionCallback:
-		if r.deps.Requests != nil {
+		// A caller whose number cannot be called back gets the message
+		// and the hang-up instead.
+		if r.deps.Requests != nil && callable(c.From) {
 			r.toCallback(c, why, now)
 			return
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/pacer-dialer/pacer/campaigns"
 )
 
 // Callback requests in the router: a caller who leaves for a callback
@@ -19,8 +21,19 @@ import (
 // request store, not the router, decides when a request is done
 // (SyncRequests drops the ones it no longer holds open).
 
-// ErrNoCallback: the caller's queue does not take callback requests.
-var ErrNoCallback = errors.New("this queue does not take callback requests")
+// Why LeaveForCallback refuses: the caller's queue does not take callback
+// requests, or the caller's number (withheld, or not a phone number)
+// cannot be called back.
+var (
+	ErrNoCallback       = errors.New("this queue does not take callback requests")
+	ErrNoCallbackNumber = errors.New("the caller's number cannot be called back")
+)
+
+// callable reports whether a caller's number can be called back.
+func callable(from string) bool {
+	_, err := campaigns.NormalizePhone(from, "US")
+	return err == nil
+}
 
 // RequestKey is the router's key for a callback request: negative, so it
 // never meets a call's key.
@@ -35,8 +48,6 @@ type HeldRequest struct {
 	// Entered is the caller's place; NotBefore the earliest next offer
 	// (zero: now); Expires when the router stops offering it.
 	Entered, NotBefore, Expires time.Time
-	// Leads are the leads with the request's number.
-	Leads []LeadMatch
 }
 
 // LeaveForCallback turns a waiting caller into a callback request that
@@ -54,6 +65,9 @@ func (r *Router) LeaveForCallback(call CallKey, now time.Time) error {
 	}
 	if r.deps.Requests == nil || !c.queue.cfg.Callbacks.Allow {
 		return fmt.Errorf("%w (%s)", ErrNoCallback, c.queue.cfg.Name)
+	}
+	if !callable(c.From) {
+		return fmt.Errorf("%w (%q)", ErrNoCallbackNumber, c.From)
 	}
 	r.toCallback(c, "asked for a callback", now)
 	r.dispatch(now)
@@ -100,7 +114,7 @@ func (r *Router) hold(h HeldRequest) bool {
 		c.notBefore, c.expires, c.name = h.NotBefore, h.Expires, h.Name
 		return true
 	}
-	c := &icall{Arrival: Arrival{Call: key, From: h.Phone, Leads: h.Leads}, entered: h.Entered, here: h.Entered,
+	c := &icall{Arrival: Arrival{Call: key, From: h.Phone}, entered: h.Entered, here: h.Entered,
 		queue: q, request: h.ID, name: h.Name, notBefore: h.NotBefore, expires: h.Expires}
 	c.key = c.entered.Add(-time.Duration(q.cfg.Priority) * r.cfg.AgingStep)
 	r.calls[key] = c

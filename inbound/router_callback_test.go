@@ -1,6 +1,7 @@
 package inbound
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -39,19 +40,19 @@ func allowCallbacks(q *Queue) { q.Callbacks = Callbacks{Allow: true}.withDefault
 func TestRouterCallbackRequestKeepsTheCallersPlace(t *testing.T) {
 	r, f, rf := newCallbackRouter(t)
 	rSetQueue(t, r, rQueue(1, allowCallbacks), rMembers(1, 1, 2))
-	rArrive(t, r, 10, "q1", rAt(0))
-	rArrive(t, r, 11, "q1", rAt(5))
-	rArrive(t, r, 12, "q1", rAt(9))
+	rArriveCallable(t, r, 10, "q1", rAt(0))
+	rArriveCallable(t, r, 11, "q1", rAt(5))
+	rArriveCallable(t, r, 12, "q1", rAt(9))
 
 	require.NoError(t, r.LeaveForCallback(11, rAt(30)))
-	require.Equal(t, []LeftCaller{{Call: 11, Queue: 1, From: "+15550000011", DID: "q1", Entered: rAt(5), At: rAt(30),
+	require.Equal(t, []LeftCaller{{Call: 11, Queue: 1, From: "+12025550011", DID: "q1", Entered: rAt(5), At: rAt(30),
 		Why: "asked for a callback"}}, rf.left)
 	require.Equal(t, DismissCallback, f.dismissed[11], "the caller is told they will be called back")
 	require.Equal(t, []EventKind{EvEnter, EvOverflow}, f.kinds(11), "the caller's visit ends as an overflow")
 	require.ErrorIs(t, r.LeaveForCallback(11, rAt(31)), ErrNotWaiting, "once only")
 
 	// The store hands the request back with the caller's place.
-	require.True(t, r.HoldRequest(HeldRequest{ID: 7, Queue: 1, Phone: "+15550000011", Name: "Ann",
+	require.True(t, r.HoldRequest(HeldRequest{ID: 7, Queue: 1, Phone: "+12025550011", Name: "Ann",
 		Entered: rAt(5), Expires: rAt(8 * 3600)}, rAt(31)))
 	w := r.Waiting(1)
 	require.Len(t, w, 3)
@@ -64,7 +65,7 @@ func TestRouterCallbackRequestKeepsTheCallersPlace(t *testing.T) {
 	rReady(r, rAt(41), 2)
 	off := rClaim(t, r, f, 2, RequestKey(7), rAt(41))
 	require.Equal(t, RequestID(7), off.Request)
-	require.Equal(t, "+15550000011", off.From)
+	require.Equal(t, "+12025550011", off.From)
 	require.Equal(t, "Ann", off.Name)
 	require.Equal(t, rAt(5), off.Entered, "the offer shows the caller's first entry")
 	require.True(t, r.Accept(RequestKey(7), 2, rAt(42)))
@@ -127,7 +128,7 @@ func TestRouterCallbackRequestWaitsForItsTime(t *testing.T) {
 	r.AgentChanged(1, 1, agents.Paused, rAt(0))
 	r.HoldRequest(HeldRequest{ID: 4, Queue: 1, Phone: "+15550004444", Entered: rAt(0), NotBefore: rAt(600),
 		Expires: rAt(20 * 3600)}, rAt(0))
-	rArrive(t, r, 20, "q1", rAt(1))
+	rArriveCallable(t, r, 20, "q1", rAt(1))
 	require.Len(t, r.Waiting(1), 2, "the request does not fill the queue's depth of 1")
 	require.Zero(t, r.Load(1, rAt(2)).Waiting, "nobody serves the queue yet")
 
@@ -144,7 +145,7 @@ func TestRouterCallbackRequestWaitsForItsTime(t *testing.T) {
 
 	// A caller past the maximum wait overflows into a callback (the queue's
 	// action), keeping their place.
-	rArrive(t, r, 21, "q1", rAt(4001))
+	rArriveCallable(t, r, 21, "q1", rAt(4001))
 	r.Advance(rAt(4062))
 	require.Len(t, rf.left, 1)
 	require.Equal(t, CallKey(21), rf.left[0].Call)
@@ -188,9 +189,25 @@ func TestRouterSyncRequests(t *testing.T) {
 func TestRouterCallbackRefusals(t *testing.T) {
 	r, _, _ := newCallbackRouter(t)
 	rSetQueue(t, r, rQueue(1), rMembers(1, 1))
-	rArrive(t, r, 10, "q1", rAt(0))
+	rArriveCallable(t, r, 10, "q1", rAt(0))
 	require.ErrorIs(t, r.LeaveForCallback(10, rAt(1)), ErrNoCallback)
 	require.ErrorIs(t, r.LeaveForCallback(99, rAt(1)), ErrNotWaiting)
+
+	// A withheld number cannot be called back: refused when the caller
+	// asks (they wait on), and the queue's callback action gives them the
+	// message and the hang-up instead.
+	r2, f2, rf2 := newCallbackRouter(t)
+	rSetQueue(t, r2, rQueue(1, allowCallbacks), rMembers(1, 1))
+	require.NoError(t, r2.Arrive(Arrival{Call: 40, DID: "q1", From: "anonymous"}, rAt(0)))
+	require.ErrorIs(t, r2.LeaveForCallback(40, rAt(1)), ErrNoCallbackNumber)
+	require.Len(t, r2.Waiting(1), 1, "the caller waits on")
+	rSetQueue(t, r2, rQueue(3, allowCallbacks, func(q *Queue) { q.NoAgents = Fallback{Action: ActionCallback} }), nil)
+	require.NoError(t, r2.Arrive(Arrival{Call: 41, DID: "q3", From: "anonymous"}, rAt(2)))
+	require.NoError(t, r2.Arrive(Arrival{Call: 42, DID: "q3", From: "+12025550042"}, rAt(2)))
+	require.Equal(t, "no agents", f2.dismissed[41], "no number: the message and the hang-up")
+	require.Equal(t, DismissCallback, f2.dismissed[42])
+	require.Len(t, rf2.left, 1)
+	require.Equal(t, CallKey(42), rf2.left[0].Call)
 
 	plain, _ := newTestRouter(t, Config{})
 	require.Error(t, plain.SetQueue(rQueue(2, func(q *Queue) { q.Overflow = Fallback{Action: ActionCallback} }), nil))
@@ -204,9 +221,16 @@ func TestRouterCallbackRequestNeedsNoCallerLine(t *testing.T) {
 		CanTake: func(agents.ID, CallKey) bool { return false }})
 	require.NoError(t, err)
 	rSetQueue(t, r, rQueue(1, allowCallbacks), rMembers(1, 1))
-	rArrive(t, r, 10, "q1", rAt(0))
+	rArriveCallable(t, r, 10, "q1", rAt(0))
 	r.HoldRequest(HeldRequest{ID: 5, Queue: 1, Phone: "+15550000005", Entered: rAt(1), Expires: rAt(3600)}, rAt(1))
 	r.AgentChanged(1, 1, agents.Ready, rAt(2))
 	off := rClaim(t, r, f, 1, RequestKey(5), rAt(2))
 	require.Equal(t, RequestID(5), off.Request, "the caller ahead cannot be carried; the request can")
+}
+
+// rArriveCallable is rArrive with a number that can be called back
+// (+1 202 555 0000 + call).
+func rArriveCallable(t *testing.T, r *Router, call CallKey, did string, now time.Time) {
+	t.Helper()
+	require.NoError(t, r.Arrive(Arrival{Call: call, DID: did, From: fmt.Sprintf("+1202555%04d", call)}, now))
 }

@@ -208,6 +208,8 @@ func (s *Server) apiInboundCallCallback(c *fiber.Ctx) error {
 	switch {
 	case errors.Is(err, inbound.ErrNotWaiting):
 		return apiError(fiber.StatusNotFound, "call %s is not a caller waiting on this node", raw)
+	case errors.Is(err, inbound.ErrNoCallbackNumber):
+		return apiError(fiber.StatusConflict, "%v: they cannot leave a callback request", err)
 	case errors.Is(err, inbound.ErrNoCallback):
 		return apiError(fiber.StatusConflict, "%v: allow callbacks in the queue's settings first", err)
 	case err != nil:

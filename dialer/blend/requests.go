@@ -124,12 +124,7 @@ func (q *Requests) store(ctx context.Context, l leftRequest) error {
 	r, err := inbound.CreateQueueRequest(ctx, q.pool, inbound.LeftRequest{Queue: qu, Phone: l.c.From, Name: l.c.Name,
 		Notes: "asked at " + l.c.DID + ": " + l.c.Why, Entered: l.c.Entered, Node: q.node, Now: l.c.At})
 	if err != nil {
-		if errors.Is(err, campaigns.ErrInvalidPhone) {
-			q.log.Warn("a caller without a number to call back asked for a callback", "from", l.c.From, "err", err)
-			l.stored()
-			return nil
-		}
-		return err
+		return err // the router lets only callable numbers leave one: an outage, tried again
 	}
 	l.stored()
 	q.router.HoldRequest(held(r), q.clock.Now())
