@@ -28,16 +28,17 @@ import (
 	"github.com/pacer-dialer/pacer/web"
 )
 
-// openNumber is a US (or Guam) number whose local time is now well inside
-// the lawful calling hours, so a campaign on a real trunk may dial it
-// whatever hour the test runs at.
+// openNumber is a US, Guam or London number whose local time is now well
+// inside the lawful calling hours, so a campaign on a real trunk may dial it
+// whatever hour the test runs at (between them their 09:00–20:00 cover the
+// day: without London none did from about 10:00 to 13:00 UTC).
 func openNumber(t *testing.T) string {
 	t.Helper()
 	for _, c := range []struct{ number, zone string }{
 		{"+12025550123", "America/New_York"}, {"+13125550123", "America/Chicago"},
 		{"+13035550123", "America/Denver"}, {"+12135550123", "America/Los_Angeles"},
 		{"+19075550123", "America/Anchorage"}, {"+18085550123", "Pacific/Honolulu"},
-		{"+16715550123", "Pacific/Guam"},
+		{"+16715550123", "Pacific/Guam"}, {"+442079460123", "Europe/London"},
 	} {
 		loc, err := time.LoadLocation(c.zone)
 		require.NoError(t, err)
