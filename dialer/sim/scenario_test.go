@@ -3,6 +3,8 @@ package sim
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -64,5 +66,24 @@ func TestDistributionMoments(t *testing.T) {
 			require.InDelta(t, tc.mean, mean, 0.01*tc.mean+1e-9)
 			require.InDelta(t, tc.sd, sd, 0.03*tc.sd+1e-6)
 		})
+	}
+}
+
+// The committed copy of the public scenarios (bench/scenarios, which the
+// benchmarks run) holds every file of the shared set beside the repository
+// unchanged, when that set is there.
+func TestBenchScenariosMatchTheSharedSet(t *testing.T) {
+	t.Parallel()
+	shared := filepath.Join(repoRoot(), "..", "shared", "scenarios")
+	files, _ := filepath.Glob(filepath.Join(shared, "*.json"))
+	if len(files) == 0 {
+		t.Skipf("no shared scenario set at %s to compare with", shared)
+	}
+	for _, f := range files {
+		want, err := os.ReadFile(f)
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join(repoRoot(), "bench", "scenarios", filepath.Base(f)))
+		require.NoError(t, err, "bench/scenarios lacks the shared %s", filepath.Base(f))
+		require.Equal(t, string(want), string(got), "bench/scenarios/%s differs from the shared set's", filepath.Base(f))
 	}
 }
