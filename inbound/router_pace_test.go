@@ -26,7 +26,7 @@ func TestReserveAimsAtTheRestOfTheInterval(t *testing.T) {
 	}
 
 	q := fresh()
-	opening := q.aimedSL(at(0), 0, rate)
+	opening := q.aimedSL(at(0), 0, rate).sl
 	require.InDelta(t, 0.8+1.645*math.Sqrt(0.8*0.2/100), opening, 1e-9)
 
 	mid := at(900) // 50 callers to come
@@ -43,23 +43,25 @@ func TestReserveAimsAtTheRestOfTheInterval(t *testing.T) {
 	}
 	require.Equal(t, 50, good.tally.within)
 	require.Equal(t, [2]int{37, 13}, [2]int{bad.tally.within, bad.tally.late})
-	ahead, behind := good.aimedSL(mid, 0, rate), bad.aimedSL(mid, 0, rate)
+	ahead, behind := good.aimedSL(mid, 0, rate).sl, bad.aimedSL(mid, 0, rate).sl
 	require.InDelta(t, opening, ahead, 1e-9, "an interval gone well keeps the opening aim")
+	require.True(t, good.aimedSL(mid, 0, rate).ahead(), "and is ahead")
+	require.False(t, bad.aimedSL(mid, 0, rate).ahead())
 	require.Greater(t, behind, opening, "one gone badly asks for more")
 	require.InDelta(t, (0.8*100-37+1.645*math.Sqrt(50*0.8*0.2))/50, behind, 1e-9)
-	require.Greater(t, good.aimedSL(mid, 30, rate), ahead, "callers waiting past the threshold are late already")
+	require.Greater(t, good.aimedSL(mid, 30, rate).sl, ahead, "callers waiting past the threshold are late already")
 
 	worse := fresh()
 	worse.tally = bad.tally
 	for range 30 {
 		worse.tally.see(EvAbandon, at(900), at(960), 20*time.Second)
 	}
-	require.Equal(t, maxAimedSL, worse.aimedSL(at(960), 0, rate), "never aims beyond the cap")
+	require.Equal(t, maxAimedSL, worse.aimedSL(at(960), 0, rate).sl, "never aims beyond the cap")
 
 	next := at(1800)
 	bad.tally.see(EvConnect, at(1790), next.Add(time.Minute), 20*time.Second) // judged with the interval before
 	require.Equal(t, [2]int{0, 0}, [2]int{bad.tally.within, bad.tally.late})
-	require.InDelta(t, opening, bad.aimedSL(next, 0, rate), 1e-9, "a new interval starts afresh")
+	require.InDelta(t, opening, bad.aimedSL(next, 0, rate).sl, 1e-9, "a new interval starts afresh")
 }
 
 // The calibration is observed over expected late callers for each reserve
@@ -176,4 +178,52 @@ func TestTallyNeverRollsBack(t *testing.T) {
 	tally.mark(reserveMark{at: start.Add(-time.Millisecond), reserve: 1, late: 0.1})
 	require.Equal(t, start, tally.start)
 	require.Equal(t, 1, tally.within)
+}
+
+// The lower bound of a reserve's ratio is below its estimate, the more so
+// the fewer outcomes it rests on, and closes on it as they come.
+func TestCalibrationLowBoundTightensWithOutcomes(t *testing.T) {
+	t.Parallel()
+	var c calibration
+	require.Less(t, c.low(1), 0.6*c.ratio(1), "no outcome: the prior alone, loosely")
+	for i := range 70 { // 7 late of 7 expected
+		c.see(reserveMark{reserve: 1, late: 0.1}, i%10 == 0)
+	}
+	few := c.ratio(1) - c.low(1)
+	require.InDelta(t, 1.0, c.ratio(1), 0.05)
+	require.Greater(t, few, 0.25)
+	for i := range 400 {
+		c.see(reserveMark{reserve: 1, late: 0.1}, i%10 == 0)
+	}
+	require.InDelta(t, 1.0, c.ratio(1), 0.05)
+	require.Less(t, c.ratio(1)-c.low(1), few/2, "more outcomes, a tighter bound")
+	require.Greater(t, c.low(1), 0.75)
+}
+
+// One below the calibrated reserve is tried only while every goal's
+// interval is ahead, could meet its aim by the bound and affords it by
+// the estimate.
+func TestExploreBelowOnlyWhenAheadAndAffordable(t *testing.T) {
+	t.Parallel()
+	var unsure, settled calibration
+	for i := range 70 { // reserve 1: 7 late of 7 expected, its ratio 1
+		unsure.see(reserveMark{reserve: 1, late: 0.1}, i%10 == 0)
+	}
+	for i := range 2000 {
+		settled.see(reserveMark{reserve: 1, late: 0.1}, i%10 == 0)
+	}
+	const modelLate = 0.11 // late with reserve 1: 11%, the aim allows 8%
+	ahead := reserveGoal{cal: &unsure, allowed: 0.08, affords: 0.2, ahead: true}
+	require.True(t, exploreBelow(1, modelLate, []reserveGoal{ahead}), "an unsure reserve is tried while ahead")
+
+	behind := ahead
+	behind.ahead = false
+	require.False(t, exploreBelow(1, modelLate, []reserveGoal{behind}), "never while behind")
+	tight := ahead
+	tight.affords = 0.1
+	require.False(t, exploreBelow(1, modelLate, []reserveGoal{tight}), "nor where the interval cannot afford its estimate")
+	sure := ahead
+	sure.cal = &settled
+	require.False(t, exploreBelow(1, modelLate, []reserveGoal{sure}), "nor once its outcomes show it too small")
+	require.False(t, exploreBelow(1, modelLate, []reserveGoal{ahead, behind}), "every goal must agree")
 }

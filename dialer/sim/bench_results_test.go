@@ -105,9 +105,14 @@ func recordBlend(b *testing.B, sc *Scenario, rep *Report) {
 			r.Policy, r.OutboundTalksPerHour, 100*r.AbandonRate, 100*in.ServiceLevel, 100*in.SLIntervalsMet, in.ASAS))
 	}
 	bl := by["blended"]
-	met := bl.Inbound.SLIntervalsMet >= 0.95 && bl.AbandonRate <= sc.Campaign.AbandonTarget &&
-		bl.OutboundTalksPerHour > by["split"].OutboundTalksPerHour &&
-		bl.OutboundTalksPerHour > by["vicidial_no_dial"].OutboundTalksPerHour
+	// "At equal or better service level" is judged on the goal the
+	// issue sets the blended policy, the share of intervals meeting the
+	// target; the service level over the day is in the summary too.
+	met := bl.Inbound.SLIntervalsMet >= 0.95 && bl.AbandonRate <= sc.Campaign.AbandonTarget
+	for _, other := range []string{"split", "vicidial_no_dial"} {
+		met = met && bl.OutboundTalksPerHour > by[other].OutboundTalksPerHour &&
+			bl.Inbound.SLIntervalsMet >= by[other].Inbound.SLIntervalsMet
+	}
 	summary := fmt.Sprintf("%s (%d agents, %g h, %.0f calls/h inbound): %s", sc.Name, sc.Agents, sc.Hours,
 		3600*func() float64 { p, _, _, _ := sc.Inbound.load(); return p }(), strings.Join(parts, "; "))
 	if id := rep.Ideal; id != nil {
@@ -123,7 +128,7 @@ func recordBlend(b *testing.B, sc *Scenario, rep *Report) {
 		Summary: summary,
 		Figures: figs,
 		Goal: "blended: SL met in ≥ 95% of 30-min intervals, abandon ≤ target, more outbound talks/h than split and " +
-			"vicidial_no_dial, ≥ 80% of the idealised gain",
+			"vicidial_no_dial with at least their share of intervals met, ≥ 80% of the idealised gain",
 		Met: &met,
 	}); err != nil {
 		b.Fatal(err)
