@@ -83,16 +83,10 @@ func SaveCampaignAudio(ctx context.Context, db DB, up AudioUpload) (AudioInfo, e
 	if _, err := ParseAudioKind(string(up.Kind)); err != nil {
 		return AudioInfo{}, err
 	}
-	if len(up.PCMU) == 0 {
-		return AudioInfo{}, fmt.Errorf("%w: the %s is empty", ErrInputInvalid, up.Kind.Label())
+	if err := CheckRecording(up.Kind.Label(), up.PCMU, up.UploadedBy); err != nil {
+		return AudioInfo{}, fmt.Errorf("%w: %v", ErrInputInvalid, err)
 	}
-	if d := audioDuration(len(up.PCMU)); d > MaxAudioDuration {
-		return AudioInfo{}, fmt.Errorf("%w: the %s is %s long; at most %s", ErrInputInvalid, up.Kind.Label(), d.Round(time.Second), MaxAudioDuration)
-	}
-	if up.UploadedBy == "" {
-		return AudioInfo{}, fmt.Errorf("%w: who uploaded the %s must be known", ErrInputInvalid, up.Kind.Label())
-	}
-	name := cleanFileName(up.FileName)
+	name := RecordingFileName(up.FileName)
 	tag, err := db.Exec(ctx, `INSERT INTO campaign_audio (campaign_id, kind, pcmu, file_name, uploaded_by, uploaded_at)
 		SELECT id, $2, $3, $4, $5, $6 FROM campaigns WHERE id = $1
 		ON CONFLICT (campaign_id, kind) DO UPDATE SET pcmu = EXCLUDED.pcmu, file_name = EXCLUDED.file_name,
@@ -110,9 +104,26 @@ func SaveCampaignAudio(ctx context.Context, db DB, up AudioUpload) (AudioInfo, e
 	return CampaignAudioInfo(ctx, db, up.Campaign, up.Kind)
 }
 
-// cleanFileName keeps the base name of an uploaded file, without path or
-// control characters, at most 255 bytes; "recording.wav" if nothing is left.
-func cleanFileName(s string) string {
+// CheckRecording says what keeps a converted recording (8 kHz µ-law bytes)
+// from being stored, in words for the person who uploaded it: empty, longer
+// than MaxAudioDuration, or nobody named as its uploader. label names the
+// recording ("hold music"). Campaigns' and queues' recordings share it.
+func CheckRecording(label string, pcmu []byte, uploadedBy string) error {
+	switch d := audioDuration(len(pcmu)); {
+	case len(pcmu) == 0:
+		return fmt.Errorf("the %s is empty", label)
+	case d > MaxAudioDuration:
+		return fmt.Errorf("the %s is %s long; at most %s", label, d.Round(time.Second), MaxAudioDuration)
+	case uploadedBy == "":
+		return fmt.Errorf("who uploaded the %s must be known", label)
+	}
+	return nil
+}
+
+// RecordingFileName keeps the base name of an uploaded file, without path
+// or control characters, at most 255 bytes; "recording.wav" if nothing is
+// left (the CHECK on file_name of campaign_audio and queue_audio).
+func RecordingFileName(s string) string {
 	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
 		s = s[i+1:]
 	}
