@@ -1,13 +1,18 @@
 package sip
 
 import (
+	"context"
 	"math"
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/dialer"
+	"github.com/pacer-dialer/pacer/dialer/blend"
 	"github.com/pacer-dialer/pacer/inbound"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/media"
@@ -129,4 +134,90 @@ func TestSIPInboundCallerHearsWelcomeThenMusicWithComfortMessages(t *testing.T) 
 	require.Equal(t, 1, r.CloseAll("test over", time.Now()), "the caller was still waiting")
 	sippPassed(t, s) // the goodbye, then our BYE
 	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the caller's leg ended")
+}
+
+// The welcome holds nobody back: a caller is offered while it plays, and
+// the agent who takes them cuts it off at once; the caller hears the
+// agent from then on, and none of the welcome or the music.
+func TestSIPInboundAgentTakingTheCallerCutsTheWelcomeShort(t *testing.T) {
+	t.Parallel()
+	const welcomeHz, musicHz, agentVoice = 1200.0, 500.0, 0x55
+	ports := testPorts(t)
+	u := startUA(t, Config{Media: MediaConfig{Ports: ports},
+		KnownSource: func(a netip.Addr) bool { return a.IsLoopback() }})
+	var ag agentPhones
+	agentPh := newPhone(t)
+	agentLeg := ag.add(t, ports, 1, agentPh, media.PCMU)
+	tr, _ := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, TrunkConfig{Name: "carrier", URI: "sip:127.0.0.1:5999"})
+
+	bridged := make(chan dialer.CallID, 1)
+	line, log := &lateLine{}, &queueLog{}
+	var r *inbound.Router
+	r, err := inbound.NewRouter(inbound.Config{}, inbound.Deps{Line: line, Log: log, Notify: pokes{func(a agents.ID) {
+		off, ok := r.Claim(a, time.Now())
+		if !ok || !r.Accept(off.Call, a, time.Now()) {
+			t.Errorf("agent %d could not take the caller", a)
+			return
+		}
+		leg := blend.Leg(off.Call)
+		if err := tr.Bridge(context.Background(), leg, a); err != nil {
+			t.Errorf("bridge: %v", err)
+			return
+		}
+		bridged <- leg
+	}}})
+	require.NoError(t, err)
+	q := inbound.Queue{ID: 1, Name: "support", NoAgents: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults()
+	require.NoError(t, r.SetQueue(q, []inbound.Member{{Queue: 1, Agent: 1, Level: 1}}))
+	r.SetDID(testDID, 1)
+	welcome := toneOf(welcomeHz, 30*time.Second) // far longer than the test
+	c, err := u.NewCallers(CallersConfig{Router: r, Ringback: 100 * time.Millisecond, Logger: testLogger(t),
+		Sounds: func(string) inbound.WaitSounds {
+			return inbound.WaitSounds{Welcome: welcome, Music: toneOf(musicHz, time.Second)}
+		}})
+	require.NoError(t, err)
+	line.c = c
+	u.SetInboundHandler(c.HandleInvite)
+
+	ph := newPhone(t)
+	s := caller(t, u, ph, testDID, callerHangsUp, 1000)
+	testwait.Until(t, func() bool {
+		rs := runs(heardTones(ph, welcomeHz, musicHz))
+		return len(rs) == 1 && rs[0].hz == welcomeHz && rs[0].n >= 5
+	}, "the caller hears the welcome")
+	r.AgentChanged(1, 1, agents.Ready, time.Now()) // the agent comes while it plays
+	select {
+	case <-bridged:
+	case <-testwait.Expired(t):
+		t.Fatal("the agent was never offered the caller")
+	}
+	agentPh.send(agentLeg.LocalAddr(), 0, agentVoice, 20)
+	testwait.Until(t, func() bool { return voiceHeard(ph, agentVoice) >= 20 }, "the caller hears the agent")
+	sippPassed(t, s)
+
+	seq := heardTones(ph, welcomeHz, musicHz)
+	rs := runs(seq)
+	require.Len(t, rs, 1, "the welcome, then neither the rest of it nor the music: %v", rs)
+	require.Less(t, rs[0].n, int(welcome.Duration()/(20*time.Millisecond)), "the welcome was cut short")
+	ph.mu.Lock()
+	defer ph.mu.Unlock()
+	firstVoice := slices.IndexFunc(ph.got, func(p rxPkt) bool { return p.pay[0] == agentVoice })
+	require.GreaterOrEqual(t, firstVoice, 0)
+	for i, hz := range seq[firstVoice:] {
+		require.Zero(t, hz, "packet %d after the agent's first: no welcome, no music", firstVoice+i)
+	}
+	require.True(t, log.has(inbound.EvConnect))
+}
+
+// voiceHeard counts the packets p received filled with voice.
+func voiceHeard(p *phone, voice byte) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, r := range p.got {
+		if len(r.pay) > 0 && r.pay[0] == voice && r.pay[len(r.pay)-1] == voice {
+			n++
+		}
+	}
+	return n
 }
