@@ -44,7 +44,7 @@ func TestAQueueReadsBackWithEverySetting(t *testing.T) {
 		AtClose:    Fallback{Action: ActionQueue, Target: general.ID},
 		NoAgents:   Fallback{Action: ActionWait},
 		WidenAfter: 40 * time.Second, StickyFor: 90 * time.Second, AllowTake: true,
-		Callbacks: Callbacks{Allow: true, Attempts: 5, RetryAfter: 10 * time.Minute, ExpireAfter: 2 * time.Hour},
+		Callbacks:    Callbacks{Allow: true, Attempts: 5, RetryAfter: 10 * time.Minute, ExpireAfter: 2 * time.Hour},
 		ComfortEvery: 90 * time.Second}
 	for d := time.Monday; d <= time.Friday; d++ {
 		in.Hours.Days[d].Open, in.Hours.Days[d].Close = 8*time.Hour+30*time.Minute, 18*time.Hour
