@@ -48,15 +48,34 @@ func (k AudioKind) Label() string {
 	return "information message"
 }
 
-// AudioInfo describes a stored recording.
-type AudioInfo struct {
-	Campaign   ID            `json:"campaign_id"`
-	Kind       AudioKind     `json:"kind"`
+// RecordingInfo describes a stored recording, a campaign's or a queue's:
+// its length, the uploaded file's name, who uploaded it and when.
+type RecordingInfo struct {
 	Duration   time.Duration `json:"-"`
 	DurationMS int           `json:"duration_ms"`
 	FileName   string        `json:"file_name"`
 	UploadedBy string        `json:"uploaded_by"`
 	UploadedAt time.Time     `json:"uploaded_at"`
+}
+
+// RecordingColumns are the columns ScanRecording reads after the owner
+// and the kind, in campaign_audio and queue_audio alike.
+const RecordingColumns = `duration_ms, file_name, uploaded_by, uploaded_at`
+
+// ScanRecording scans a row of owner, kind, RecordingColumns, then extra
+// (pgx.ErrNoRows as pgx gives it: the caller names what was not found).
+func ScanRecording(row pgx.Row, owner, kind any, extra ...any) (RecordingInfo, error) {
+	var r RecordingInfo
+	err := row.Scan(append([]any{owner, kind, &r.DurationMS, &r.FileName, &r.UploadedBy, &r.UploadedAt}, extra...)...)
+	r.Duration = time.Duration(r.DurationMS) * time.Millisecond
+	return r, err
+}
+
+// AudioInfo describes a campaign's stored recording.
+type AudioInfo struct {
+	Campaign ID        `json:"campaign_id"`
+	Kind     AudioKind `json:"kind"`
+	RecordingInfo
 }
 
 // Audio is a recording with its samples: 8 kHz G.711 µ-law bytes, ready to
@@ -147,15 +166,15 @@ func audioDuration(bytes int) time.Duration {
 	return time.Duration(bytes) * time.Second / AudioBytesPerSecond
 }
 
-const audioInfoColumns = `campaign_id, kind, duration_ms, file_name, uploaded_by, uploaded_at`
+const audioInfoColumns = `campaign_id, kind, ` + RecordingColumns
 
 func scanAudioInfo(row pgx.Row, extra ...any) (AudioInfo, error) {
 	var a AudioInfo
-	err := row.Scan(append([]any{&a.Campaign, &a.Kind, &a.DurationMS, &a.FileName, &a.UploadedBy, &a.UploadedAt}, extra...)...)
+	var err error
+	a.RecordingInfo, err = ScanRecording(row, &a.Campaign, &a.Kind, extra...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound
 	}
-	a.Duration = time.Duration(a.DurationMS) * time.Millisecond
 	return a, err
 }
 

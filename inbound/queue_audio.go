@@ -59,13 +59,9 @@ func (k AudioKind) Label() string {
 
 // AudioInfo describes a queue's stored recording.
 type AudioInfo struct {
-	Queue      QueueID       `json:"queue_id"`
-	Kind       AudioKind     `json:"kind"`
-	Duration   time.Duration `json:"-"`
-	DurationMS int           `json:"duration_ms"`
-	FileName   string        `json:"file_name"`
-	UploadedBy string        `json:"uploaded_by"`
-	UploadedAt time.Time     `json:"uploaded_at"`
+	Queue QueueID   `json:"queue_id"`
+	Kind  AudioKind `json:"kind"`
+	campaigns.RecordingInfo
 }
 
 // Audio is a recording with its samples (8 kHz G.711 µ-law).
@@ -109,15 +105,15 @@ func (s *QueueStore) SaveAudio(ctx context.Context, up AudioUpload) (AudioInfo, 
 	return s.AudioInfo(ctx, up.Queue, up.Kind)
 }
 
-const audioInfoColumns = `queue_id, kind, duration_ms, file_name, uploaded_by, uploaded_at`
+const audioInfoColumns = `queue_id, kind, ` + campaigns.RecordingColumns
 
 func scanAudioInfo(row pgx.Row, extra ...any) (AudioInfo, error) {
 	var a AudioInfo
-	err := row.Scan(append([]any{&a.Queue, &a.Kind, &a.DurationMS, &a.FileName, &a.UploadedBy, &a.UploadedAt}, extra...)...)
+	var err error
+	a.RecordingInfo, err = campaigns.ScanRecording(row, &a.Queue, &a.Kind, extra...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound
 	}
-	a.Duration = time.Duration(a.DurationMS) * time.Millisecond
 	return a, err
 }
 

@@ -28,8 +28,9 @@ func TestQueueRecordingsAreStoredReplacedAndRemoved(t *testing.T) {
 	info, err := s.SaveAudio(ctx, AudioUpload{Queue: q.ID, Kind: AudioWelcome, PCMU: welcome,
 		FileName: `C:\recordings\hello.wav`, UploadedBy: "manager", At: at})
 	require.NoError(t, err)
-	require.Equal(t, AudioInfo{Queue: q.ID, Kind: AudioWelcome, Duration: 2 * time.Second, DurationMS: 2000,
-		FileName: "hello.wav", UploadedBy: "manager", UploadedAt: info.UploadedAt}, info)
+	require.Equal(t, AudioInfo{Queue: q.ID, Kind: AudioWelcome, RecordingInfo: campaigns.RecordingInfo{
+		Duration: 2 * time.Second, DurationMS: 2000, FileName: "hello.wav", UploadedBy: "manager",
+		UploadedAt: info.UploadedAt}}, info)
 	require.True(t, at.Equal(info.UploadedAt))
 	_, err = s.SaveAudio(ctx, AudioUpload{Queue: q.ID, Kind: AudioComfort, PCMU: make([]byte, 800), FileName: "c.wav",
 		UploadedBy: "manager", At: at})

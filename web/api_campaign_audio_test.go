@@ -51,6 +51,23 @@ func (c *apiClient) upload(path, filename string, file []byte) (int, string) {
 	return c.send("POST", path, &buf, mw.FormDataContentType())
 }
 
+// recording fetches a stored recording as the console's player does: a
+// WAV, decoded.
+func (c *apiClient) recording(path string) []int16 {
+	c.t.Helper()
+	req, err := http.NewRequest("GET", c.base+path, nil)
+	require.NoError(c.t, err)
+	req.Header.Set("Cookie", c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	require.Equal(c.t, http.StatusOK, resp.StatusCode)
+	require.Equal(c.t, "audio/wav", resp.Header.Get("Content-Type"))
+	samples, err := media.DecodeWAV(resp.Body)
+	require.NoError(c.t, err)
+	return samples
+}
+
 // A manager uploads a WAV recording; it is stored converted to 8 kHz
 // µ-law, described with its length, file name and uploader, and played back
 // as a WAV; a file that is not a usable WAV is a 400 saying why; the
@@ -113,18 +130,7 @@ func TestCampaignAudioAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, `"kind":"info_message","duration_ms":2250,"file_name":"message.wav","uploaded_by":"max"`)
 
-	// Listening: a 16-bit 8 kHz WAV of what callers hear.
-	req, err := http.NewRequest("GET", max.base+base+"/audio/info_message", nil)
-	require.NoError(t, err)
-	req.Header.Set("Cookie", max.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, "audio/wav", resp.Header.Get("Content-Type"))
-	samples, err := media.DecodeWAV(resp.Body)
-	require.NoError(t, err)
-	require.Len(t, samples, 18000)
+	require.Len(t, max.recording(base+"/audio/info_message"), 18000, "a 16-bit 8 kHz WAV of what callers hear")
 
 	status, body = max.do("POST", base+"/start", nil)
 	require.Equal(t, http.StatusOK, status, body)

@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"math"
 	"net/netip"
 	"slices"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/dialer"
-	"github.com/pacer-dialer/pacer/dialer/blend"
 	"github.com/pacer-dialer/pacer/inbound"
 	"github.com/pacer-dialer/pacer/internal/testwait"
 	"github.com/pacer-dialer/pacer/media"
@@ -102,20 +100,11 @@ func TestSIPInboundCallerHearsWelcomeThenMusicWithComfortMessages(t *testing.T) 
 	const welcomeHz, musicHz, comfortHz = 1200.0, 500.0, 2000.0
 	every := time.Second
 	u := loopbackUA(t)
-	line, log := &lateLine{}, &queueLog{}
-	r, err := inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: pokes{}, Line: line, Log: log})
-	require.NoError(t, err)
-	q := inbound.Queue{ID: 1, Name: "support", NoAgents: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults()
-	require.NoError(t, r.SetQueue(q, []inbound.Member{{Queue: 1, Agent: agents.ID(7), Level: 1}})) // never comes
-	r.SetDID(testDID, 1)
 	sounds := inbound.WaitSounds{Welcome: toneOf(welcomeHz, 600*time.Millisecond), Music: toneOf(musicHz, 400*time.Millisecond),
 		Comfort: toneOf(comfortHz, 400*time.Millisecond), ComfortEvery: every}
 	asked := make(chan string, 1)
-	c, err := u.NewCallers(CallersConfig{Router: r, Ringback: 100 * time.Millisecond, Logger: testLogger(t),
-		Sounds: func(did string) inbound.WaitSounds { asked <- did; return sounds }})
-	require.NoError(t, err)
-	line.c = c
-	u.SetInboundHandler(c.HandleInvite)
+	c, r, _ := callerSideWith(t, u, CallersConfig{Ringback: 100 * time.Millisecond,
+		Sounds: func(did string) inbound.WaitSounds { asked <- did; return sounds }}, nil, 7) // agent 7 never comes
 
 	ph := newPhone(t)
 	s := caller(t, u, ph, testDID, callerWaitsForBye, 0)
@@ -151,33 +140,12 @@ func TestSIPInboundAgentTakingTheCallerCutsTheWelcomeShort(t *testing.T) {
 	tr, _ := newTrunk(t, u, TrunkOptions{AgentLegs: &ag}, TrunkConfig{Name: "carrier", URI: "sip:127.0.0.1:5999"})
 
 	bridged := make(chan dialer.CallID, 1)
-	line, log := &lateLine{}, &queueLog{}
-	var r *inbound.Router
-	r, err := inbound.NewRouter(inbound.Config{}, inbound.Deps{Line: line, Log: log, Notify: pokes{func(a agents.ID) {
-		off, ok := r.Claim(a, time.Now())
-		if !ok || !r.Accept(off.Call, a, time.Now()) {
-			t.Errorf("agent %d could not take the caller", a)
-			return
-		}
-		leg := blend.Leg(off.Call)
-		if err := tr.Bridge(context.Background(), leg, a); err != nil {
-			t.Errorf("bridge: %v", err)
-			return
-		}
-		bridged <- leg
-	}}})
-	require.NoError(t, err)
-	q := inbound.Queue{ID: 1, Name: "support", NoAgents: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults()
-	require.NoError(t, r.SetQueue(q, []inbound.Member{{Queue: 1, Agent: 1, Level: 1}}))
-	r.SetDID(testDID, 1)
 	welcome := toneOf(welcomeHz, 30*time.Second) // far longer than the test
-	c, err := u.NewCallers(CallersConfig{Router: r, Ringback: 100 * time.Millisecond, Logger: testLogger(t),
+	var r *inbound.Router
+	_, r, log := callerSideWith(t, u, CallersConfig{Ringback: 100 * time.Millisecond,
 		Sounds: func(string) inbound.WaitSounds {
 			return inbound.WaitSounds{Welcome: welcome, Music: toneOf(musicHz, time.Second)}
-		}})
-	require.NoError(t, err)
-	line.c = c
-	u.SetInboundHandler(c.HandleInvite)
+		}}, takeOn(t, &r, tr, bridged), 1)
 
 	ph := newPhone(t)
 	s := caller(t, u, ph, testDID, callerHangsUp, 1000)
