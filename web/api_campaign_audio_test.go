@@ -51,6 +51,28 @@ func (c *apiClient) upload(path, filename string, file []byte) (int, string) {
 	return c.send("POST", path, &buf, mw.FormDataContentType())
 }
 
+// refusesBadWAVs uploads files that are not usable WAVs to path: each is
+// a 400 on field "file" naming the file and saying why.
+func (c *apiClient) refusesBadWAVs(path string) {
+	c.t.Helper()
+	for _, bad := range []struct {
+		name string
+		file []byte
+		msg  string
+	}{
+		{"notes.wav", []byte("just some text, not audio at all"), "notes.wav: not a usable WAV file: no RIFF/WAVE header"},
+		{"song.mp3", append([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), make([]byte, 64)...), "this is an MP3 file, not a WAV"},
+		{"cut.wav", toneWAV(8000, 1)[:1000], "truncated"},
+		{"empty.wav", nil, "the file is empty"},
+	} {
+		status, body := c.upload(path, bad.name, bad.file)
+		require.Equal(c.t, http.StatusBadRequest, status, body)
+		e := decodeError(c.t, body)
+		require.Equal(c.t, "file", e.Field)
+		require.Contains(c.t, e.Error, bad.msg)
+	}
+}
+
 // recording fetches a stored recording as the console's player does: a
 // WAV, decoded.
 func (c *apiClient) recording(path string) []int16 {
@@ -96,22 +118,7 @@ func TestCampaignAudioAPI(t *testing.T) {
 	require.Equal(t, "info_message_audio", e.Field)
 	require.Contains(t, e.Error, "a power campaign on a real trunk may be active only with a recorded information message")
 
-	for _, bad := range []struct {
-		name string
-		file []byte
-		msg  string
-	}{
-		{"notes.wav", []byte("just some text, not audio at all"), "notes.wav: not a usable WAV file: no RIFF/WAVE header"},
-		{"song.mp3", append([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), make([]byte, 64)...), "this is an MP3 file, not a WAV"},
-		{"cut.wav", toneWAV(8000, 1)[:1000], "truncated"},
-		{"empty.wav", nil, "the file is empty"},
-	} {
-		status, body := max.upload(base+"/audio/info_message", bad.name, bad.file)
-		require.Equal(t, http.StatusBadRequest, status, body)
-		e := decodeError(t, body)
-		require.Equal(t, "file", e.Field)
-		require.Contains(t, e.Error, bad.msg)
-	}
+	max.refusesBadWAVs(base + "/audio/info_message")
 	status, body = max.send("POST", base+"/audio/info_message", bytes.NewReader(toneWAV(8000, 1)), "audio/wav")
 	require.Equal(t, http.StatusBadRequest, status, body)
 	require.Contains(t, body, `multipart field \"file\"`)

@@ -48,21 +48,7 @@ func TestQueueAudioAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.JSONEq(t, `{"recordings":[]}`, body)
 
-	for _, bad := range []struct {
-		name string
-		file []byte
-		msg  string
-	}{
-		{"notes.wav", []byte("just some text, not audio at all"), "notes.wav: not a usable WAV file: no RIFF/WAVE header"},
-		{"cut.wav", toneWAV(8000, 1)[:1000], "truncated"},
-		{"empty.wav", nil, "the file is empty"},
-	} {
-		status, body := max.upload(base+"/audio/welcome", bad.name, bad.file)
-		require.Equal(t, http.StatusBadRequest, status, body)
-		e := decodeError(t, body)
-		require.Equal(t, "file", e.Field)
-		require.Contains(t, e.Error, bad.msg)
-	}
+	max.refusesBadWAVs(base + "/audio/welcome")
 	status, _ = max.upload(base+"/audio/jingle", "x.wav", toneWAV(8000, 1))
 	require.Equal(t, http.StatusNotFound, status, "unknown kind")
 	status, _ = max.upload("/api/v1/queues/424242/audio/welcome", "x.wav", toneWAV(8000, 1))
