@@ -48,15 +48,34 @@ func (k AudioKind) Label() string {
 	return "information message"
 }
 
-// AudioInfo describes a stored recording.
-type AudioInfo struct {
-	Campaign   ID            `json:"campaign_id"`
-	Kind       AudioKind     `json:"kind"`
+// RecordingInfo describes a stored recording, a campaign's or a queue's:
+// its length, the uploaded file's name, who uploaded it and when.
+type RecordingInfo struct {
 	Duration   time.Duration `json:"-"`
 	DurationMS int           `json:"duration_ms"`
 	FileName   string        `json:"file_name"`
 	UploadedBy string        `json:"uploaded_by"`
 	UploadedAt time.Time     `json:"uploaded_at"`
+}
+
+// RecordingColumns are the columns ScanRecording reads after the owner
+// and the kind, in campaign_audio and queue_audio alike.
+const RecordingColumns = `duration_ms, file_name, uploaded_by, uploaded_at`
+
+// ScanRecording scans a row of owner, kind, RecordingColumns, then extra
+// (pgx.ErrNoRows as pgx gives it: the caller names what was not found).
+func ScanRecording(row pgx.Row, owner, kind any, extra ...any) (RecordingInfo, error) {
+	var r RecordingInfo
+	err := row.Scan(append([]any{owner, kind, &r.DurationMS, &r.FileName, &r.UploadedBy, &r.UploadedAt}, extra...)...)
+	r.Duration = time.Duration(r.DurationMS) * time.Millisecond
+	return r, err
+}
+
+// AudioInfo describes a campaign's stored recording.
+type AudioInfo struct {
+	Campaign ID        `json:"campaign_id"`
+	Kind     AudioKind `json:"kind"`
+	RecordingInfo
 }
 
 // Audio is a recording with its samples: 8 kHz G.711 µ-law bytes, ready to
@@ -83,16 +102,10 @@ func SaveCampaignAudio(ctx context.Context, db DB, up AudioUpload) (AudioInfo, e
 	if _, err := ParseAudioKind(string(up.Kind)); err != nil {
 		return AudioInfo{}, err
 	}
-	if len(up.PCMU) == 0 {
-		return AudioInfo{}, fmt.Errorf("%w: the %s is empty", ErrInputInvalid, up.Kind.Label())
+	if err := CheckRecording(up.Kind.Label(), up.PCMU, up.UploadedBy); err != nil {
+		return AudioInfo{}, fmt.Errorf("%w: %v", ErrInputInvalid, err)
 	}
-	if d := audioDuration(len(up.PCMU)); d > MaxAudioDuration {
-		return AudioInfo{}, fmt.Errorf("%w: the %s is %s long; at most %s", ErrInputInvalid, up.Kind.Label(), d.Round(time.Second), MaxAudioDuration)
-	}
-	if up.UploadedBy == "" {
-		return AudioInfo{}, fmt.Errorf("%w: who uploaded the %s must be known", ErrInputInvalid, up.Kind.Label())
-	}
-	name := cleanFileName(up.FileName)
+	name := RecordingFileName(up.FileName)
 	tag, err := db.Exec(ctx, `INSERT INTO campaign_audio (campaign_id, kind, pcmu, file_name, uploaded_by, uploaded_at)
 		SELECT id, $2, $3, $4, $5, $6 FROM campaigns WHERE id = $1
 		ON CONFLICT (campaign_id, kind) DO UPDATE SET pcmu = EXCLUDED.pcmu, file_name = EXCLUDED.file_name,
@@ -110,9 +123,26 @@ func SaveCampaignAudio(ctx context.Context, db DB, up AudioUpload) (AudioInfo, e
 	return CampaignAudioInfo(ctx, db, up.Campaign, up.Kind)
 }
 
-// cleanFileName keeps the base name of an uploaded file, without path or
-// control characters, at most 255 bytes; "recording.wav" if nothing is left.
-func cleanFileName(s string) string {
+// CheckRecording says what keeps a converted recording (8 kHz µ-law bytes)
+// from being stored, in words for the person who uploaded it: empty, longer
+// than MaxAudioDuration, or nobody named as its uploader. label names the
+// recording ("hold music"). Campaigns' and queues' recordings share it.
+func CheckRecording(label string, pcmu []byte, uploadedBy string) error {
+	switch d := audioDuration(len(pcmu)); {
+	case len(pcmu) == 0:
+		return fmt.Errorf("the %s is empty", label)
+	case d > MaxAudioDuration:
+		return fmt.Errorf("the %s is %s long; at most %s", label, d.Round(time.Second), MaxAudioDuration)
+	case uploadedBy == "":
+		return fmt.Errorf("who uploaded the %s must be known", label)
+	}
+	return nil
+}
+
+// RecordingFileName keeps the base name of an uploaded file, without path
+// or control characters, at most 255 bytes; "recording.wav" if nothing is
+// left (the CHECK on file_name of campaign_audio and queue_audio).
+func RecordingFileName(s string) string {
 	if i := strings.LastIndexAny(s, `/\`); i >= 0 {
 		s = s[i+1:]
 	}
@@ -136,15 +166,15 @@ func audioDuration(bytes int) time.Duration {
 	return time.Duration(bytes) * time.Second / AudioBytesPerSecond
 }
 
-const audioInfoColumns = `campaign_id, kind, duration_ms, file_name, uploaded_by, uploaded_at`
+const audioInfoColumns = `campaign_id, kind, ` + RecordingColumns
 
 func scanAudioInfo(row pgx.Row, extra ...any) (AudioInfo, error) {
 	var a AudioInfo
-	err := row.Scan(append([]any{&a.Campaign, &a.Kind, &a.DurationMS, &a.FileName, &a.UploadedBy, &a.UploadedAt}, extra...)...)
+	var err error
+	a.RecordingInfo, err = ScanRecording(row, &a.Campaign, &a.Kind, extra...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, ErrNotFound
 	}
-	a.Duration = time.Duration(a.DurationMS) * time.Millisecond
 	return a, err
 }
 

@@ -124,6 +124,8 @@
 // power one to a recorded information message. Recordings (audio.go,
 // campaign_audio) are stored converted to 8 kHz µ-law by the caller
 // (campaigns does not import media); InfoMessage and HoldMusic read them.
+// CheckRecording and RecordingFileName are the rules every stored
+// recording follows, a queue's too (package inbound uses them).
 //
 // Only Import starts goroutines (its copy streams and progress reporter),
 // and it waits for them before returning; a queued import waits without

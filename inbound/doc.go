@@ -21,6 +21,11 @@
 //     queue_members (QueueStore, queue_validate.go) and the append-only
 //     queue_events (EventStore; LogWriter writes the router's events behind,
 //     in batches, retrying through outages).
+//   - Queue recordings (queue_audio.go, table queue_audio): the welcome,
+//     comfort message and hold music of each queue, stored as campaigns'
+//     are (campaigns.CheckRecording), and Sounds (queue_sounds.go), the
+//     node's decoded copy that SIP callers play (WaitSounds, by number),
+//     refreshed from the table by whoever reloads the queues.
 //   - The figures: stats.go is the only definition of the queue figures
 //     (offered, answered, abandoned, both service levels, ASA, waiting),
 //     computed from the event log alone, per interval and over a span.

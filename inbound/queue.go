@@ -118,6 +118,12 @@ type Queue struct {
 	AllowTake bool
 	// Callbacks are the queue's rules for callback requests.
 	Callbacks Callbacks
+	// ComfortEvery is how much music a waiting caller hears between two
+	// plays of the queue's comfort message (0: the message is not played;
+	// else MinComfortEvery to MaxComfortEvery). New queues get
+	// DefaultComfortEvery from the API; WithDefaults cannot tell unset
+	// from off, so it leaves this alone.
+	ComfortEvery time.Duration
 }
 
 // Member is an agent serving a queue. Level 1 is the first line; higher

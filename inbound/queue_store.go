@@ -67,7 +67,7 @@ const queueColumns = `q.id, q.name, q.priority, q.sl_threshold_ms, q.sl_target, 
 	q.max_wait_ms, q.max_depth, q.overflow_action, q.overflow_queue, q.open_always, q.hours, q.time_zone,
 	q.after_hours_action, q.after_hours_queue, q.at_close_action, q.at_close_queue, q.no_agents_action,
 	q.no_agents_queue, q.widen_after_ms, q.sticky_ms, q.allow_take, q.allow_callback, q.callback_attempts,
-	q.callback_retry_ms, q.callback_expire_ms`
+	q.callback_retry_ms, q.callback_expire_ms, q.comfort_every_ms`
 
 // fallbackColumns are the queues columns naming a fallback's target, with
 // the field a refusal names.
@@ -89,12 +89,12 @@ func scanQueue(row pgx.Row) (Queue, error) {
 		overflowQ, afterHoursQ, atCloseQ, noAgentsQ   *int64
 		week                                          weekSeconds
 		zone                                          string
-		cbRetryMS, cbExpireMS                         int64
+		cbRetryMS, cbExpireMS, comfortMS              int64
 	)
 	err := row.Scan(&q.ID, &q.Name, &q.Priority, &slMS, &q.SLTarget, &method, &ringMS, &q.RejectToDND, &maxWaitMS,
 		&q.MaxDepth, &overflow, &overflowQ, &q.Hours.Always, &week, &zone, &afterHours, &afterHoursQ, &atClose,
 		&atCloseQ, &noAgts, &noAgentsQ, &widenMS, &stickyMS, &q.AllowTake, &q.Callbacks.Allow, &q.Callbacks.Attempts,
-		&cbRetryMS, &cbExpireMS)
+		&cbRetryMS, &cbExpireMS, &comfortMS)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return q, ErrNotFound
 	}
@@ -105,6 +105,7 @@ func scanQueue(row pgx.Row) (Queue, error) {
 	q.SLThreshold, q.RingTime, q.MaxWait, q.WidenAfter, q.StickyFor = ms(slMS), ms(ringMS), ms(maxWaitMS), ms(widenMS),
 		ms(stickyMS)
 	q.Callbacks.RetryAfter, q.Callbacks.ExpireAfter = ms(cbRetryMS), ms(cbExpireMS)
+	q.ComfortEvery = ms(comfortMS)
 	if q.Method, err = ParseMethod(method); err != nil {
 		return q, err
 	}
@@ -152,16 +153,17 @@ func queueArgs(q Queue) []any {
 		target(q.Overflow), q.Hours.Always, week, q.Hours.Zone.String(), q.AfterHours.Action.String(),
 		target(q.AfterHours), q.AtClose.Action.String(), target(q.AtClose), q.NoAgents.Action.String(),
 		target(q.NoAgents), q.WidenAfter.Milliseconds(), q.StickyFor.Milliseconds(), q.AllowTake,
-		q.Callbacks.Allow, q.Callbacks.Attempts, q.Callbacks.RetryAfter.Milliseconds(), q.Callbacks.ExpireAfter.Milliseconds()}
+		q.Callbacks.Allow, q.Callbacks.Attempts, q.Callbacks.RetryAfter.Milliseconds(), q.Callbacks.ExpireAfter.Milliseconds(),
+		q.ComfortEvery.Milliseconds()}
 }
 
 const (
 	insertQueueSQL = `INSERT INTO queues (name, priority, sl_threshold_ms, sl_target, method, ring_ms, reject_to_dnd,
 	max_wait_ms, max_depth, overflow_action, overflow_queue, open_always, hours, time_zone, after_hours_action,
 	after_hours_queue, at_close_action, at_close_queue, no_agents_action, no_agents_queue, widen_after_ms,
-	sticky_ms, allow_take, allow_callback, callback_attempts, callback_retry_ms, callback_expire_ms)
+	sticky_ms, allow_take, allow_callback, callback_attempts, callback_retry_ms, callback_expire_ms, comfort_every_ms)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-	$24, $25, $26, $27)
+	$24, $25, $26, $27, $28)
 RETURNING id`
 
 	updateQueueSQL = `UPDATE queues SET name = $2, priority = $3, sl_threshold_ms = $4, sl_target = $5, method = $6,
@@ -169,7 +171,7 @@ RETURNING id`
 	open_always = $13, hours = $14, time_zone = $15, after_hours_action = $16, after_hours_queue = $17,
 	at_close_action = $18, at_close_queue = $19, no_agents_action = $20, no_agents_queue = $21,
 	widen_after_ms = $22, sticky_ms = $23, allow_take = $24, allow_callback = $25, callback_attempts = $26,
-	callback_retry_ms = $27, callback_expire_ms = $28, updated_at = now()
+	callback_retry_ms = $27, callback_expire_ms = $28, comfort_every_ms = $29, updated_at = now()
 WHERE id = $1`
 )
 

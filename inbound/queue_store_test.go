@@ -44,7 +44,8 @@ func TestAQueueReadsBackWithEverySetting(t *testing.T) {
 		AtClose:    Fallback{Action: ActionQueue, Target: general.ID},
 		NoAgents:   Fallback{Action: ActionWait},
 		WidenAfter: 40 * time.Second, StickyFor: 90 * time.Second, AllowTake: true,
-		Callbacks: Callbacks{Allow: true, Attempts: 5, RetryAfter: 10 * time.Minute, ExpireAfter: 2 * time.Hour}}
+		Callbacks:    Callbacks{Allow: true, Attempts: 5, RetryAfter: 10 * time.Minute, ExpireAfter: 2 * time.Hour},
+		ComfortEvery: 90 * time.Second}
 	for d := time.Monday; d <= time.Friday; d++ {
 		in.Hours.Days[d].Open, in.Hours.Days[d].Close = 8*time.Hour+30*time.Minute, 18*time.Hour
 	}
@@ -118,6 +119,10 @@ func TestTheQueueTablesRefuseImpossibleRows(t *testing.T) {
 		"UPDATE queues SET method = 'random'",
 		"UPDATE queues SET hours = '[[0,0]]'",
 		"UPDATE queues SET name = ' Q'",
+		"UPDATE queues SET comfort_every_ms = 5000",
+		"INSERT INTO queue_audio (queue_id, kind, pcmu, file_name, uploaded_by) VALUES ((SELECT id FROM queues), 'music', '\\x00', 'a.wav', 'm')",
+		"INSERT INTO queue_audio (queue_id, kind, pcmu, file_name, uploaded_by) VALUES ((SELECT id FROM queues), 'welcome', '', 'a.wav', 'm')",
+		"INSERT INTO queue_audio (queue_id, kind, pcmu, file_name, uploaded_by) VALUES (424242, 'welcome', '\\x00', 'a.wav', 'm')",
 		"INSERT INTO queue_dids (number, queue_id) VALUES ('2025550143', (SELECT id FROM queues))",
 		"INSERT INTO queue_members (queue_id, agent_id, level) VALUES ((SELECT id FROM queues), 5, 0)",
 		"INSERT INTO queue_events (queue_id, call_key, kind, at) VALUES (1, 1, 'ring', now())",

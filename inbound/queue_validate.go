@@ -163,8 +163,20 @@ func (q Queue) Validate() error {
 	if err := q.Callbacks.validate(); err != nil {
 		return err
 	}
+	if q.ComfortEvery != 0 && (q.ComfortEvery < MinComfortEvery || q.ComfortEvery > MaxComfortEvery) {
+		return queueError("comfort_every", "comfort message interval %v is out of range: 0 (off) or %v to %v",
+			q.ComfortEvery, MinComfortEvery, MaxComfortEvery)
+	}
 	return q.Hours.validate()
 }
+
+// Comfort message interval: the default for new queues and the bounds
+// (the CHECK of migrations/0035_queue_audio.sql holds the same).
+const (
+	DefaultComfortEvery = 45 * time.Second
+	MinComfortEvery     = 15 * time.Second
+	MaxComfortEvery     = 10 * time.Minute
+)
 
 // Callback limits (the CHECKs of migrations/0033_queue_callbacks.sql hold
 // the same).

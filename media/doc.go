@@ -1,8 +1,9 @@
 // Package media moves audio: RTP legs on ports from a range (pion/rtp), SDP
 // offers and answers (pion/sdp/v3), the bridge that relays a customer leg to
 // an agent's nailed-up leg while keeping the agent's stream continuous,
-// G.711 µ-law/A-law (PCMU<->PCMA by table), paced prompts and generated
-// hold music, RFC 4733 DTMF both ways, and a mixing conference with a small
+// G.711 µ-law/A-law (PCMU<->PCMA by table), paced prompts (one, or a
+// Program: an intro, then a loop with an interjection every so often) and
+// generated hold music, RFC 4733 DTMF both ways, and a mixing conference with a small
 // jitter buffer. DecodeWAV and EncodeWAV (wav.go) read the recordings
 // managers upload (converted to 8 kHz) and write them back for listening.
 //
@@ -53,7 +54,8 @@
 // hold re-INVITE, and narrows Answer to sendonly or inactive. A leg does
 // not send while the far end's direction is sendonly or inactive.
 //
-// Additions to media-api.md (nothing there changed): Leg.RemoteAddr,
+// Additions to media-api.md (nothing there changed): Leg.PlayProgram and
+// Program, Leg.RemoteAddr,
 // NewPromptG711, LegStats.Stray, Bridge.Relayed, Conference.Members,
 // LegConfig.WithDefaults and Validate, ErrClosed, ErrNoPorts, ErrNoDTMF,
 // the Direction constants.

@@ -53,7 +53,30 @@ func (p *Prompt) encoded(c Codec) []byte {
 // already playing is stopped first. done is closed when the prompt ends,
 // is stopped, or the leg closes.
 func (l *Leg) Play(p *Prompt, loop bool) (done <-chan struct{}) {
-	pl := &player{l: l, p: p, loop: loop, key: srcKey{src: nextID()}, done: make(chan struct{}), marker: true}
+	if loop {
+		return l.PlayProgram(Program{Loop: p})
+	}
+	return l.PlayProgram(Program{Intro: p})
+}
+
+// Program is a sequence of prompts played as one: Intro once, then Loop
+// over and over, with Interject played in its place after every Every of
+// Loop (Loop then resumes where it stopped). A nil or empty part is left
+// out; without Loop the program ends after Intro. What a caller waiting in
+// a queue hears: the welcome, then music with the comfort message.
+type Program struct {
+	Intro, Loop, Interject *Prompt
+	Every                  time.Duration
+}
+
+// PlayProgram plays pg as Play plays one prompt (replacing what the leg
+// sent, paced at its ptime, one stream); StopPlay stops all of it at once.
+// done is closed when the program ends (after Intro, without Loop), is
+// stopped, or the leg closes.
+func (l *Leg) PlayProgram(pg Program) (done <-chan struct{}) {
+	pl := &player{l: l, pg: pg, key: srcKey{src: nextID()}, done: make(chan struct{}), marker: true}
+	pl.every = int(pg.Every / (time.Second / 8000))
+	pl.until = pl.every
 	l.mu.Lock()
 	old := l.player
 	l.player = pl
@@ -61,7 +84,7 @@ func (l *Leg) Play(p *Prompt, loop bool) (done <-chan struct{}) {
 	if old != nil {
 		old.stop()
 	}
-	if l.closing.Load() || len(p.ulaw) == 0 {
+	if l.closing.Load() || pg.Intro.empty() && pg.Loop.empty() {
 		pl.finish()
 		return pl.done
 	}
@@ -84,22 +107,84 @@ func (l *Leg) StopPlay() {
 	}
 }
 
-// player is one Play: a pacer job.
+// The parts of a Program, in the order a player moves through them.
+const (
+	partIntro = iota
+	partLoop
+	partInterject
+)
+
+// player is one Play or PlayProgram: a pacer job.
 type player struct {
 	l      *Leg
-	p      *Prompt
-	loop   bool
+	pg     Program
 	key    srcKey
 	seq    uint16
 	ts     uint32
-	pos    int
 	marker bool
+
+	// part is the part playing; pos is where in Intro or Interject,
+	// loopPos where in Loop (kept while Interject plays); until is the
+	// samples of Loop left before the next Interject, every the samples
+	// between two (0: none).
+	part         int
+	pos, loopPos int
+	until, every int
 
 	mu      sync.Mutex
 	item    *pacedItem
 	stopped bool
 	done    chan struct{}
 	buf     [480]byte // one packet of up to 60 ms
+}
+
+func (p *Prompt) empty() bool { return p == nil || len(p.ulaw) == 0 }
+
+func (pl *player) interjects() bool { return pl.every > 0 && !pl.pg.Interject.empty() }
+
+// next is what is left of the part playing, moving on to the next part
+// where one is over; nil when the program is.
+func (pl *player) next(c Codec) []byte {
+	for {
+		switch pl.part {
+		case partIntro:
+			if !pl.pg.Intro.empty() && pl.pos < len(pl.pg.Intro.encoded(c)) {
+				return pl.pg.Intro.encoded(c)[pl.pos:]
+			}
+			pl.part = partLoop
+		case partLoop:
+			if pl.pg.Loop.empty() {
+				return nil
+			}
+			if pl.interjects() && pl.until <= 0 {
+				pl.part, pl.pos = partInterject, 0
+				continue
+			}
+			enc := pl.pg.Loop.encoded(c)
+			if pl.loopPos >= len(enc) {
+				pl.loopPos = 0
+			}
+			if pl.interjects() {
+				return enc[pl.loopPos:min(len(enc), pl.loopPos+pl.until)]
+			}
+			return enc[pl.loopPos:]
+		case partInterject:
+			if enc := pl.pg.Interject.encoded(c); pl.pos < len(enc) {
+				return enc[pl.pos:]
+			}
+			pl.part, pl.until = partLoop, pl.every
+		}
+	}
+}
+
+// played moves past k samples of the part playing.
+func (pl *player) played(k int) {
+	if pl.part == partLoop {
+		pl.loopPos += k
+		pl.until -= k
+		return
+	}
+	pl.pos += k
 }
 
 func (pl *player) tick(due, now int64) int64 {
@@ -115,18 +200,15 @@ func (pl *player) tick(due, now int64) int64 {
 	f := pl.l.Format()
 	n := int(f.PTime / (time.Second / 8000))
 	n = min(max(n, 80), len(pl.buf))
-	enc := pl.p.encoded(f.Codec)
 	b := pl.buf[:0]
 	for len(b) < n {
-		if pl.pos >= len(enc) {
-			if !pl.loop {
-				break
-			}
-			pl.pos = 0
+		src := pl.next(f.Codec)
+		if src == nil {
+			break
 		}
-		k := copy(pl.buf[len(b):n], enc[pl.pos:])
+		k := copy(pl.buf[len(b):n], src)
 		b = pl.buf[:len(b)+k]
-		pl.pos += k
+		pl.played(k)
 	}
 	if len(b) == 0 {
 		pl.finishLocked()

@@ -153,3 +153,66 @@ func TestPromptFromG711KeepsTheBytes(t *testing.T) {
 	Transcode(x, PCMA, PCMU)
 	require.Equal(t, x, NewPromptG711(PCMA, alaw).encoded(PCMU))
 }
+
+// A program plays its intro once, then its loop with the interjection in
+// its place after every Every of loop, the loop resuming where it stopped,
+// all in one stream cut in ptime packets across the parts' boundaries;
+// StopPlay stops it at once.
+func TestProgramPlaysIntroThenLoopWithInterjections(t *testing.T) {
+	noLeaks(t)
+	fill := func(n int, f func(i int) byte) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = f(i)
+		}
+		return b
+	}
+	intro := fill(500, func(int) byte { return 0x11 })               // 62.5 ms
+	loop := fill(300, func(i int) byte { return byte(0x20 + i%16) }) // 37.5 ms, looped
+	inter := fill(240, func(int) byte { return 0x77 })               // 30 ms
+	const every = 800                                                // 100 ms of loop between interjections
+	pg := Program{Intro: NewPromptG711(PCMU, intro), Loop: NewPromptG711(PCMU, loop),
+		Interject: NewPromptG711(PCMU, inter), Every: 100 * time.Millisecond}
+
+	ports := testPorts(t)
+	carrier := newPeer(t)
+	cust := answerPeer(t, ports, carrier, []int{0}, 0, 20)
+	cust.SetHold(true)
+	done := cust.PlayProgram(pg)
+	testwait.Until(t, func() bool { return carrier.count() >= 40 }, "program playing: %d of 40 packets", carrier.count())
+	cust.StopPlay()
+	<-done
+	testwait.Until(t, func() bool { return carrier.count() == int(cust.Stats().PacketsOut) }, "all sent was received")
+	heard := payloads(carrier.received())
+
+	want := append([]byte(nil), intro...)
+	pos := 0
+	for len(want) < len(heard) {
+		for range every {
+			want = append(want, loop[pos%len(loop)])
+			pos++
+		}
+		want = append(want, inter...)
+	}
+	require.Equal(t, want[:len(heard)], heard, "intro, then %d samples of loop and the interjection, over and over", every)
+	require.Greater(t, len(heard), len(intro)+2*every+len(inter), "heard the loop resume after an interjection")
+	for _, p := range carrier.received()[:len(heard)/160] {
+		require.Len(t, p.Payload, 160, "20 ms packets across the parts' boundaries")
+	}
+}
+
+// A program without a loop ends after its intro, as Play of one prompt.
+func TestProgramWithoutLoopEndsAfterIntro(t *testing.T) {
+	noLeaks(t)
+	ports := testPorts(t)
+	phone := newPeer(t)
+	agent := answerPeer(t, ports, phone, []int{0}, 0, 20)
+	intro := NewPrompt(ramp(400))
+	select {
+	case <-agent.PlayProgram(Program{Intro: intro, Interject: NewPrompt(ramp(80)), Every: time.Second}):
+	case <-testwait.Expired(t):
+		t.Fatal("a program without a loop never ended")
+	}
+	testwait.Until(t, func() bool { return phone.count() == 3 }, "3 packets: %d", phone.count())
+	require.Equal(t, intro.ulaw, payloads(phone.received()))
+}

@@ -57,30 +57,13 @@ func (s *Server) apiCampaignAudioUpload(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	fh, err := c.FormFile("file")
-	if err != nil {
-		return fieldError(fiber.StatusBadRequest, "file", "send the recording as multipart field \"file\" (a WAV file)")
-	}
-	if fh.Size > MaxAudioUpload {
-		return fieldError(fiber.StatusRequestEntityTooLarge, "file", "the file is %d MB; at most %d MB (a %s of 44.1 kHz 16-bit stereo fits; mono or 8-16 kHz is smaller)",
-			fh.Size>>20, MaxAudioUpload>>20, media.MaxWAVDuration)
-	}
-	src, err := fh.Open()
+	pcmu, fileName, err := wavUpload(c)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	samples, err := media.DecodeWAV(src)
-	var we *media.WAVError
-	if errors.As(err, &we) {
-		return fieldError(fiber.StatusBadRequest, "file", "%s: %v", fh.Filename, err)
-	}
-	if err != nil {
-		return fmt.Errorf("read uploaded recording: %w", err)
-	}
 	u := sessionOf(c).User
 	info, err := campaigns.SaveCampaignAudio(c.UserContext(), s.db, campaigns.AudioUpload{Campaign: id, Kind: kind,
-		PCMU: media.PCMU.Encode(nil, samples), FileName: fh.Filename, UploadedBy: u.Username, At: s.clock.Now()})
+		PCMU: pcmu, FileName: fileName, UploadedBy: u.Username, At: s.clock.Now()})
 	if err != nil {
 		return trunkStoreError(err)
 	}
@@ -100,11 +83,7 @@ func (s *Server) apiCampaignAudioPlay(c *fiber.Ctx) error {
 	if err != nil {
 		return trunkStoreError(err)
 	}
-	name := strings.TrimSuffix(a.FileName, ".wav") + " (8 kHz).wav"
-	c.Set(fiber.HeaderContentType, "audio/wav")
-	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("inline", map[string]string{"filename": name}))
-	c.Set(fiber.HeaderCacheControl, "no-store")
-	return c.Send(media.EncodeWAV(media.PCMU.Decode(nil, a.PCMU)))
+	return sendRecording(c, a.FileName, a.PCMU)
 }
 
 // apiCampaignAudioDelete removes a recording; an active predictive or
@@ -119,4 +98,43 @@ func (s *Server) apiCampaignAudioDelete(c *fiber.Ctx) error {
 	}
 	s.log.Info("campaign recording removed", "campaign", int64(id), "kind", string(kind), "by", sessionOf(c).User.Username)
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// wavUpload reads the WAV file of a recording upload (multipart field
+// "file") and converts it to 8 kHz G.711 µ-law, the form recordings are
+// stored in; a file DecodeWAV refuses is a 400 on field "file" with its
+// reason. Campaigns' and queues' uploads share it.
+func wavUpload(c *fiber.Ctx) (pcmu []byte, fileName string, err error) {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return nil, "", fieldError(fiber.StatusBadRequest, "file", "send the recording as multipart field \"file\" (a WAV file)")
+	}
+	if fh.Size > MaxAudioUpload {
+		return nil, "", fieldError(fiber.StatusRequestEntityTooLarge, "file", "the file is %d MB; at most %d MB (a %s of 44.1 kHz 16-bit stereo fits; mono or 8-16 kHz is smaller)",
+			fh.Size>>20, MaxAudioUpload>>20, media.MaxWAVDuration)
+	}
+	src, err := fh.Open()
+	if err != nil {
+		return nil, "", err
+	}
+	defer src.Close()
+	samples, err := media.DecodeWAV(src)
+	var we *media.WAVError
+	if errors.As(err, &we) {
+		return nil, "", fieldError(fiber.StatusBadRequest, "file", "%s: %v", fh.Filename, err)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("read uploaded recording: %w", err)
+	}
+	return media.PCMU.Encode(nil, samples), fh.Filename, nil
+}
+
+// sendRecording answers a stored recording as a 16-bit 8 kHz WAV, what
+// callers hear, for the console's player.
+func sendRecording(c *fiber.Ctx, fileName string, pcmu []byte) error {
+	name := strings.TrimSuffix(fileName, ".wav") + " (8 kHz).wav"
+	c.Set(fiber.HeaderContentType, "audio/wav")
+	c.Set(fiber.HeaderContentDisposition, mime.FormatMediaType("inline", map[string]string{"filename": name}))
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Send(media.EncodeWAV(media.PCMU.Decode(nil, pcmu)))
 }

@@ -51,6 +51,45 @@ func (c *apiClient) upload(path, filename string, file []byte) (int, string) {
 	return c.send("POST", path, &buf, mw.FormDataContentType())
 }
 
+// refusesBadWAVs uploads files that are not usable WAVs to path: each is
+// a 400 on field "file" naming the file and saying why.
+func (c *apiClient) refusesBadWAVs(path string) {
+	c.t.Helper()
+	for _, bad := range []struct {
+		name string
+		file []byte
+		msg  string
+	}{
+		{"notes.wav", []byte("just some text, not audio at all"), "notes.wav: not a usable WAV file: no RIFF/WAVE header"},
+		{"song.mp3", append([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), make([]byte, 64)...), "this is an MP3 file, not a WAV"},
+		{"cut.wav", toneWAV(8000, 1)[:1000], "truncated"},
+		{"empty.wav", nil, "the file is empty"},
+	} {
+		status, body := c.upload(path, bad.name, bad.file)
+		require.Equal(c.t, http.StatusBadRequest, status, body)
+		e := decodeError(c.t, body)
+		require.Equal(c.t, "file", e.Field)
+		require.Contains(c.t, e.Error, bad.msg)
+	}
+}
+
+// recording fetches a stored recording as the console's player does: a
+// WAV, decoded.
+func (c *apiClient) recording(path string) []int16 {
+	c.t.Helper()
+	req, err := http.NewRequest("GET", c.base+path, nil)
+	require.NoError(c.t, err)
+	req.Header.Set("Cookie", c.cookie)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	require.Equal(c.t, http.StatusOK, resp.StatusCode)
+	require.Equal(c.t, "audio/wav", resp.Header.Get("Content-Type"))
+	samples, err := media.DecodeWAV(resp.Body)
+	require.NoError(c.t, err)
+	return samples
+}
+
 // A manager uploads a WAV recording; it is stored converted to 8 kHz
 // µ-law, described with its length, file name and uploader, and played back
 // as a WAV; a file that is not a usable WAV is a 400 saying why; the
@@ -79,22 +118,7 @@ func TestCampaignAudioAPI(t *testing.T) {
 	require.Equal(t, "info_message_audio", e.Field)
 	require.Contains(t, e.Error, "a power campaign on a real trunk may be active only with a recorded information message")
 
-	for _, bad := range []struct {
-		name string
-		file []byte
-		msg  string
-	}{
-		{"notes.wav", []byte("just some text, not audio at all"), "notes.wav: not a usable WAV file: no RIFF/WAVE header"},
-		{"song.mp3", append([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), make([]byte, 64)...), "this is an MP3 file, not a WAV"},
-		{"cut.wav", toneWAV(8000, 1)[:1000], "truncated"},
-		{"empty.wav", nil, "the file is empty"},
-	} {
-		status, body := max.upload(base+"/audio/info_message", bad.name, bad.file)
-		require.Equal(t, http.StatusBadRequest, status, body)
-		e := decodeError(t, body)
-		require.Equal(t, "file", e.Field)
-		require.Contains(t, e.Error, bad.msg)
-	}
+	max.refusesBadWAVs(base + "/audio/info_message")
 	status, body = max.send("POST", base+"/audio/info_message", bytes.NewReader(toneWAV(8000, 1)), "audio/wav")
 	require.Equal(t, http.StatusBadRequest, status, body)
 	require.Contains(t, body, `multipart field \"file\"`)
@@ -113,18 +137,7 @@ func TestCampaignAudioAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, body)
 	require.Contains(t, body, `"kind":"info_message","duration_ms":2250,"file_name":"message.wav","uploaded_by":"max"`)
 
-	// Listening: a 16-bit 8 kHz WAV of what callers hear.
-	req, err := http.NewRequest("GET", max.base+base+"/audio/info_message", nil)
-	require.NoError(t, err)
-	req.Header.Set("Cookie", max.cookie)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, "audio/wav", resp.Header.Get("Content-Type"))
-	samples, err := media.DecodeWAV(resp.Body)
-	require.NoError(t, err)
-	require.Len(t, samples, 18000)
+	require.Len(t, max.recording(base+"/audio/info_message"), 18000, "a 16-bit 8 kHz WAV of what callers hear")
 
 	status, body = max.do("POST", base+"/start", nil)
 	require.Equal(t, http.StatusOK, status, body)

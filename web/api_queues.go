@@ -71,12 +71,15 @@ type queueJSON struct {
 	AllowTake    bool                `json:"allow_take"`
 	// Callback requests: whether callers may leave one, how many tries,
 	// how long between tries and until they expire.
-	AllowCallback    bool         `json:"allow_callback"`
-	CallbackAttempts int          `json:"callback_attempts"`
-	CallbackRetryS   int64        `json:"callback_retry_s"`
-	CallbackExpireS  int64        `json:"callback_expire_s"`
-	Numbers          []string     `json:"numbers"`
-	Members          []memberJSON `json:"members"`
+	AllowCallback    bool  `json:"allow_callback"`
+	CallbackAttempts int   `json:"callback_attempts"`
+	CallbackRetryS   int64 `json:"callback_retry_s"`
+	CallbackExpireS  int64 `json:"callback_expire_s"`
+	// ComfortEveryS is the music between two plays of the comfort
+	// message, in seconds (0: not played).
+	ComfortEveryS int64        `json:"comfort_every_s"`
+	Numbers       []string     `json:"numbers"`
+	Members       []memberJSON `json:"members"`
 }
 
 // queueRequest is a queue to create, or the settings to change (those
@@ -106,13 +109,14 @@ type queueRequest struct {
 	CallbackAttempts *int                 `json:"callback_attempts"`
 	CallbackRetryS   *int64               `json:"callback_retry_s"`
 	CallbackExpireS  *int64               `json:"callback_expire_s"`
+	ComfortEveryS    *int64               `json:"comfort_every_s"`
 }
 
 // queueFields maps the store's field names to the API's keys.
 var queueFields = map[string]string{
 	"sl_threshold": "sl_threshold_s", "ring_time": "ring_time_s", "max_wait": "max_wait_s",
 	"widen_after": "widen_after_s", "sticky_for": "sticky_for_s", "callback_retry": "callback_retry_s",
-	"callback_expire": "callback_expire_s",
+	"callback_expire": "callback_expire_s", "comfort_every": "comfort_every_s",
 }
 
 // queueStoreError answers a refused queue change: a bad setting 400 naming
@@ -277,6 +281,13 @@ func (r queueRequest) apply(q inbound.Queue) (inbound.Queue, error) {
 	if r.CallbackExpireS != nil {
 		q.Callbacks.ExpireAfter = seconds(*r.CallbackExpireS)
 	}
+	if r.ComfortEveryS != nil {
+		q.ComfortEvery = seconds(*r.ComfortEveryS)
+		if v := *r.ComfortEveryS; v != 0 && (v < int64(inbound.MinComfortEvery/time.Second) || v > int64(inbound.MaxComfortEvery/time.Second)) {
+			return q, fieldError(fiber.StatusBadRequest, "comfort_every_s", "comfort message interval %d s is out of range: 0 (off) or %d to %d seconds",
+				v, int64(inbound.MinComfortEvery/time.Second), int64(inbound.MaxComfortEvery/time.Second))
+		}
+	}
 	return q, r.checkSeconds()
 }
 
@@ -326,7 +337,8 @@ func queueOut(d inbound.QueueDetail, names map[agents.ID]string) queueJSON {
 		NoAgents: fallbackOut(q.NoAgents), WidenAfterS: int64(q.WidenAfter / time.Second),
 		StickyForS: int64(q.StickyFor / time.Second), AllowTake: q.AllowTake, AllowCallback: q.Callbacks.Allow,
 		CallbackAttempts: q.Callbacks.Attempts, CallbackRetryS: int64(q.Callbacks.RetryAfter / time.Second),
-		CallbackExpireS: int64(q.Callbacks.ExpireAfter / time.Second), Numbers: d.DIDs,
+		CallbackExpireS: int64(q.Callbacks.ExpireAfter / time.Second), ComfortEveryS: int64(q.ComfortEvery / time.Second),
+		Numbers: d.DIDs,
 		Members: make([]memberJSON, 0, len(d.Members))}
 	for i, day := range q.Hours.Days {
 		if day.Open == 0 && day.Close == 0 {
@@ -453,7 +465,8 @@ func (s *Server) apiQueues(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"queues": list, "agents": choices, "methods": methodNames(),
 		"limits": fiber.Map{"ring_time_s": []int64{int64(inbound.MinRingTime / time.Second), int64(inbound.MaxRingTime / time.Second)},
 			"priority": []int{0, inbound.MaxPriority}, "level": []int{1, inbound.MaxLevel}, "rank": []int{0, inbound.MaxRank},
-			"ring_all_members": inbound.MaxRingAll}})
+			"ring_all_members": inbound.MaxRingAll,
+			"comfort_every_s":  []int64{int64(inbound.MinComfortEvery / time.Second), int64(inbound.MaxComfortEvery / time.Second)}}})
 }
 
 func methodNames() []string {
@@ -484,7 +497,7 @@ func (s *Server) apiQueueCreate(c *fiber.Ctx) error {
 	if req.Name == nil {
 		return fieldError(fiber.StatusBadRequest, "name", "a queue needs a name")
 	}
-	q, err := req.apply(inbound.Queue{}.WithDefaults())
+	q, err := req.apply(inbound.Queue{ComfortEvery: inbound.DefaultComfortEvery}.WithDefaults())
 	if err != nil {
 		return err
 	}

@@ -130,7 +130,8 @@ func TestQueuesAPIManagesQueuesLive(t *testing.T) {
 		"at_close":      map[string]any{"action": "wait"},
 		"no_agents":     map[string]any{"action": "wait"},
 		"widen_after_s": 60, "sticky_for_s": 120, "allow_take": true,
-		"allow_callback": true, "callback_attempts": 4, "callback_retry_s": 600, "callback_expire_s": 7200}
+		"allow_callback": true, "callback_attempts": 4, "callback_retry_s": 600, "callback_expire_s": 7200,
+		"comfort_every_s": 60}
 	status, body = max.do("POST", "/api/v1/queues", full)
 	require.Equal(t, http.StatusCreated, status, body)
 	sup := decodeQueue(t, body)
@@ -139,7 +140,7 @@ func TestQueuesAPIManagesQueuesLive(t *testing.T) {
 		Hours: map[string]*dayJSON{"sun": nil, "mon": {"08:30", "17:00"}, "tue": nil, "wed": nil, "thu": nil, "fri": nil,
 			"sat": {"00:00", "24:00"}}, TimeZone: "America/New_York", AfterHours: fallbackJSON{"queue", sales.ID},
 		AtClose: fallbackJSON{Action: "wait"}, NoAgents: fallbackJSON{Action: "wait"}, WidenAfterS: 60, StickyForS: 120,
-		AllowCallback: true, CallbackAttempts: 4, CallbackRetryS: 600, CallbackExpireS: 7200,
+		AllowCallback: true, CallbackAttempts: 4, CallbackRetryS: 600, CallbackExpireS: 7200, ComfortEveryS: 60,
 		AllowTake: true, Numbers: []string{}, Members: []memberJSON{}}, sup)
 
 	// A change sends only what changes; the rest stays. (Open around the

@@ -31,6 +31,11 @@ var pages = template.Must(template.New("").Funcs(template.FuncMap{
 	// hasPrefix marks a section's pages (manage, manage-lists, ...) in the
 	// main navigation.
 	"hasPrefix": strings.HasPrefix,
+	// recording is the argument of template "recording": the kind, its
+	// title, and what it is for.
+	"recording": func(kind, title, hint string) map[string]string {
+		return map[string]string{"Kind": kind, "Title": title, "Name": strings.ToLower(title), "Hint": hint}
+	},
 	"dur": func(s float64) string {
 		d := time.Duration(s * float64(time.Second)).Round(time.Second)
 		return d.String()

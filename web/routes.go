@@ -176,6 +176,10 @@ func (s *Server) routes() {
 	api.Delete("/queues/:id/numbers/:number", s.authAPI(manage...), s.apiQueueNumberRemove)
 	api.Put("/queues/:id/members/:agent", s.authAPI(manage...), s.apiQueueMemberSet)
 	api.Delete("/queues/:id/members/:agent", s.authAPI(manage...), s.apiQueueMemberRemove)
+	api.Get("/queues/:id/audio", s.authAPI(manage...), s.apiQueueAudio)
+	api.Post("/queues/:id/audio/:kind", s.authAPI(manage...), s.apiQueueAudioUpload)
+	api.Get("/queues/:id/audio/:kind", s.authAPI(manage...), s.apiQueueAudioPlay)
+	api.Delete("/queues/:id/audio/:kind", s.authAPI(manage...), s.apiQueueAudioDelete)
 
 	// Admin: the durable job queue.
 	api.Get("/jobs", s.authAPI(admin...), s.apiJobs)

@@ -37,6 +37,9 @@ type inboundSide struct {
 	// SIP is the callers from SIP trunks (nil: SIP off).
 	SIP    *sip.Callers
 	Queues *inbound.QueueStore
+	// Sounds are the queues' recordings as SIP callers hear them, kept in
+	// step with the table by Reload.
+	Sounds *inbound.Sounds
 	Events *inbound.EventStore
 	// Requests are the queue callback requests callers leave.
 	Requests *blend.Requests
@@ -57,6 +60,7 @@ func newInboundSide(pool *pgxpool.Pool, node string, clock dialer.Clock, callers
 	logger *slog.Logger) (*inboundSide, error) {
 	s := &inboundSide{
 		Queues: inbound.NewQueueStore(pool),
+		Sounds: inbound.NewSounds(),
 		Events: inbound.NewEventStore(pool),
 		loops:  &blend.Loops{},
 		pool:   pool,
@@ -165,7 +169,7 @@ func (l callerLine) Dismiss(call inbound.CallKey, why string) {
 // campaigns have stopped) refuses new ones and hangs up the callers still
 // here, so their abandons reach the event log before it is flushed.
 func (s *inboundSide) takeSIP(ua *sip.UA) (stop func(), err error) {
-	s.SIP, err = ua.NewCallers(sip.CallersConfig{Router: s.Router, Logger: s.log})
+	s.SIP, err = ua.NewCallers(sip.CallersConfig{Router: s.Router, Sounds: s.Sounds.ForDID, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -204,13 +208,15 @@ func (s *inboundSide) Engines() dialer.Inbound { return blend.Engines{R: s.Route
 // Attach lets the router reach the loops of the campaigns this node runs.
 func (s *inboundSide) Attach(m *dialer.Manager) { s.loops.Find = m.Running }
 
-// Reload reads the stored queues into the router.
+// Reload reads the stored queues into the router, and their recordings'
+// changes into the callers' sounds: the web server calls it after a change
+// made on this node, the poll of Start for those made on others.
 func (s *inboundSide) Reload(ctx context.Context) error {
 	qs, err := s.Queues.Queues(ctx)
 	if err != nil {
 		return fmt.Errorf("read queues: %w", err)
 	}
-	return s.Router.Replace(qs, time.Now())
+	return errors.Join(s.Router.Replace(qs, time.Now()), s.Sounds.Refresh(ctx, s.Queues, qs))
 }
 
 // Start loads the queues and runs the router's clock and the reload poll
@@ -291,8 +297,9 @@ func ensureDemoQueue(ctx context.Context, store *inbound.QueueStore, members []i
 		return false, err
 	}
 	q, err := store.CreateQueue(ctx, inbound.Queue{Name: DemoQueue, RejectToDND: true, AllowTake: true,
-		Callbacks: inbound.Callbacks{Allow: true},
-		NoAgents:  inbound.Fallback{Action: inbound.ActionWait}, AtClose: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults())
+		ComfortEvery: inbound.DefaultComfortEvery,
+		Callbacks:    inbound.Callbacks{Allow: true},
+		NoAgents:     inbound.Fallback{Action: inbound.ActionWait}, AtClose: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults())
 	if err != nil {
 		return false, fmt.Errorf("create the demo queue: %w", err)
 	}

@@ -219,7 +219,13 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		}
 	}
 	var in *inboundSide
-	o.engine.onInbound = func(s *inboundSide) { in = s }
+	onInbound := o.engine.onInbound // a test's, if any
+	o.engine.onInbound = func(s *inboundSide) {
+		in = s
+		if onInbound != nil {
+			onInbound(s)
+		}
+	}
 	o.engine.jobs = runner
 	if o.db.dataDir != "" {
 		// One spool per data directory: a restart replays what the last

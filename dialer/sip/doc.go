@@ -48,7 +48,10 @@
 //     CallerLegBase, which grows with the wall clock and lies above the
 //     simulated callers' legs), 404 when no queue answers the number, else
 //     180 Ringing for Ringback, then 200 with our SDP answer (a media.Leg
-//     from the node's ports) and hold music while they wait. One goroutine
+//     from the node's ports), then what their queue plays while they wait
+//     (CallersConfig.Sounds, asked once when they are queued: the
+//     welcome once, then the queue's music or HoldMusic with the comfort
+//     message after every interval of it, as one media.Program). One goroutine
 //     per caller owns the dialog and the RTP leg until the call is over
 //     (the INVITE handler returns once the INVITE has its final response);
 //     the caller's re-INVITEs are answered as a customer's are. While the
@@ -56,7 +59,7 @@
 //     Router.HungUp; Dismiss (the router sending them away) plays Goodbye
 //     (the special information tone by default), then BYE. Any campaign's
 //     Trunk of the node controls a caller's leg (IsCaller): Bridge stops
-//     the music and relays the caller and the agent's phone leg with the
+//     whatever plays and relays the caller and the agent's phone leg with the
 //     same media.Bridge as a customer (made when the answer completes if
 //     the agent took the caller during the ringback); from then on the
 //     leg's hang-up goes to the loop of the campaign whose trunk bridged

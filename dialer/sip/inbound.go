@@ -51,8 +51,15 @@ type CallersConfig struct {
 	// Ringback is how long a caller hears ringing (our 180) before we
 	// answer and they hear the music (default 1 s).
 	Ringback time.Duration
-	// HoldMusic is what waiting callers hear (default media.HoldMusic()).
+	// HoldMusic is what waiting callers hear where their queue has no
+	// music of its own (default media.HoldMusic()).
 	HoldMusic *media.Prompt
+	// Sounds is what the callers of a number hear while they wait: their
+	// queue's welcome, music and comfort message (inbound.Sounds.ForDID).
+	// It is asked once per caller, when they are queued, so a recording
+	// changed later reaches the callers who arrive after it. Nil: music
+	// only.
+	Sounds func(did string) inbound.WaitSounds
 	// Goodbye is played to a caller the queue sends away (closed, full, no
 	// agents, waited too long) before we hang up (default the special
 	// information tone, DismissTone()).
@@ -297,6 +304,10 @@ type inLeg struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
+	// sounds is what the caller hears while waiting, from their queue as
+	// it was when they were queued.
+	sounds inbound.WaitSounds
+
 	farBye    chan *sip.Request
 	reinvites chan reinvite
 	acks      chan *sip.Request // ACKs of our 200s to re-INVITEs
@@ -386,6 +397,9 @@ func (l *inLeg) run(answered chan struct{}) {
 		return
 	}
 	l.log.Info("caller queued", "from", l.from)
+	if l.c.cfg.Sounds != nil {
+		l.sounds = l.c.cfg.Sounds(l.did)
+	}
 	if err := l.dlg.Respond(sip.StatusRinging, "Ringing", nil); err != nil {
 		l.log.Info("180 not sent", "err", err)
 	}
@@ -437,7 +451,9 @@ func (l *inLeg) refuse(code int, reason string, hdrs ...sip.Header) {
 }
 
 // answered makes the call up: bridged at once when an agent took the
-// caller during the ringback, else music.
+// caller during the ringback, else their queue's welcome once, then music
+// with the comfort message after every interval of it (media.Program),
+// until a bridge stops it (rebridgeLocked).
 func (l *inLeg) answered() {
 	l.ctl.mu.Lock()
 	defer l.ctl.mu.Unlock()
@@ -447,7 +463,12 @@ func (l *inLeg) answered() {
 		return
 	}
 	if l.ctx.Err() == nil {
-		l.ctl.media.Play(l.c.cfg.HoldMusic, true)
+		music := l.sounds.Music
+		if music == nil {
+			music = l.c.cfg.HoldMusic
+		}
+		l.ctl.media.PlayProgram(media.Program{Intro: l.sounds.Welcome, Loop: music, Interject: l.sounds.Comfort,
+			Every: l.sounds.ComfortEvery})
 		// A waiting caller may press CallbackKey to be called back.
 		key, router := blend.Key(l.call), l.c.cfg.Router
 		l.ctl.media.OnDTMF(func(d rune) {

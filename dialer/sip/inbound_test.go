@@ -102,6 +102,13 @@ func (pokes) Withdraw(agents.ID, inbound.CallKey) {}
 // away at once, the queue's no-agents action being hang-up).
 func callerSide(t *testing.T, u *UA, ringback time.Duration, poke func(agents.ID), members ...agents.ID) (*Callers, *inbound.Router, *queueLog) {
 	t.Helper()
+	return callerSideWith(t, u, CallersConfig{Ringback: ringback}, poke, members...)
+}
+
+// callerSideWith is callerSide with the callers' configuration (its Router
+// is the test's; its Logger defaults to the test's).
+func callerSideWith(t *testing.T, u *UA, cfg CallersConfig, poke func(agents.ID), members ...agents.ID) (*Callers, *inbound.Router, *queueLog) {
+	t.Helper()
 	line := &lateLine{}
 	log := &queueLog{}
 	r, err := inbound.NewRouter(inbound.Config{}, inbound.Deps{Notify: pokes{poke}, Line: line, Log: log})
@@ -116,11 +123,35 @@ func callerSide(t *testing.T, u *UA, ringback time.Duration, poke func(agents.ID
 	}
 	require.NoError(t, r.SetQueue(q, ms))
 	r.SetDID(testDID, 1)
-	c, err := u.NewCallers(CallersConfig{Router: r, Ringback: ringback, Logger: testLogger(t)})
+	cfg.Router = r
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	c, err := u.NewCallers(cfg)
 	require.NoError(t, err)
 	line.c = c
 	u.SetInboundHandler(c.HandleInvite)
 	return c, r, log
+}
+
+// takeOn is a poke that has the agent poked take the caller offered to
+// them on tr as the engine does when they accept (Claim, Accept,
+// Trunk.Bridge), and sends the caller's leg to bridged. *r is read when
+// poked (the router is made after its pokes).
+func takeOn(t *testing.T, r **inbound.Router, tr *Trunk, bridged chan<- dialer.CallID) func(agents.ID) {
+	return func(a agents.ID) {
+		off, ok := (*r).Claim(a, time.Now())
+		if !ok || !(*r).Accept(off.Call, a, time.Now()) {
+			t.Errorf("agent %d could not take the caller", a)
+			return
+		}
+		leg := blend.Leg(off.Call)
+		if err := tr.Bridge(context.Background(), leg, a); err != nil {
+			t.Errorf("bridge: %v", err)
+			return
+		}
+		bridged <- leg
+	}
 }
 
 // tune counts the packets p received from anywhere whose payload varies
@@ -233,19 +264,7 @@ func TestSIPInboundBridgedCallerTalksToTheAgentAndHangsUp(t *testing.T) {
 	var r *inbound.Router
 	var c *Callers
 	var log *queueLog
-	c, r, log = callerSide(t, u, 100*time.Millisecond, func(a agents.ID) {
-		off, ok := r.Claim(a, time.Now())
-		if !ok || !r.Accept(off.Call, a, time.Now()) {
-			t.Errorf("agent %d could not take the caller", a)
-			return
-		}
-		leg := blend.Leg(off.Call)
-		if err := tr.Bridge(context.Background(), leg, a); err != nil {
-			t.Errorf("bridge: %v", err)
-			return
-		}
-		bridged <- leg
-	}, 1)
+	c, r, log = callerSide(t, u, 100*time.Millisecond, takeOn(t, &r, tr, bridged), 1)
 	r.AgentChanged(1, 1, agents.Ready, time.Now())
 
 	ph := newPhone(t)
@@ -281,19 +300,7 @@ func bridgedCaller(t *testing.T, u *UA, tr *Trunk) (*sipptest.Sipp, *inLeg, *pho
 	t.Helper()
 	bridged := make(chan dialer.CallID, 1)
 	var r *inbound.Router
-	c, r, log := callerSide(t, u, 100*time.Millisecond, func(a agents.ID) {
-		off, ok := r.Claim(a, time.Now())
-		if !ok || !r.Accept(off.Call, a, time.Now()) {
-			t.Errorf("agent %d could not take the caller", a)
-			return
-		}
-		leg := blend.Leg(off.Call)
-		if err := tr.Bridge(context.Background(), leg, a); err != nil {
-			t.Errorf("bridge: %v", err)
-			return
-		}
-		bridged <- leg
-	}, 1)
+	c, r, log := callerSide(t, u, 100*time.Millisecond, takeOn(t, &r, tr, bridged), 1)
 	r.AgentChanged(1, 1, agents.Ready, time.Now())
 	ph := newPhone(t)
 	s := caller(t, u, ph, testDID, callerWaitsForBye, 0)

@@ -57,6 +57,18 @@ export async function login(page, user, password, lands) {
   if (lands) await page.waitForURL(base + lands);
 }
 
+// wav is a 16-bit mono PCM WAV of a 440 Hz tone, for upload as a recording.
+export function wav(rate, seconds) {
+  const frames = Math.round(rate * seconds);
+  const b = Buffer.alloc(44 + 2 * frames);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + 2 * frames, 4); b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+  b.write('data', 36); b.writeUInt32LE(2 * frames, 40);
+  for (let i = 0; i < frames; i++) b.writeInt16LE(Math.round(9000 * Math.sin(2 * Math.PI * 440 * i / rate)), 44 + 2 * i);
+  return b;
+}
+
 // btn is the button named exactly name.
 export const btn = (page, name) => page.getByRole('button', { name, exact: true });
 

@@ -12,23 +12,11 @@
 //   CAMPAIGN       a draft power campaign that is not simulated
 import path from 'node:path';
 import assert from 'node:assert/strict';
-import { shots, browser, run, login, btn, HANG_GUARD_MS } from './lib.mjs';
+import { shots, browser, run, login, btn, wav, HANG_GUARD_MS } from './lib.mjs';
 
 const campaign = process.env.CAMPAIGN;
 const out = {};
 const info = (page, text) => page.locator('#manage-info', { hasText: text }).waitFor();
-
-// wav is a 16-bit mono PCM WAV of a 440 Hz tone.
-function wav(rate, seconds) {
-  const frames = Math.round(rate * seconds);
-  const b = Buffer.alloc(44 + 2 * frames);
-  b.write('RIFF', 0); b.writeUInt32LE(36 + 2 * frames, 4); b.write('WAVEfmt ', 8);
-  b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
-  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
-  b.write('data', 36); b.writeUInt32LE(2 * frames, 40);
-  for (let i = 0; i < frames; i++) b.writeInt16LE(Math.round(9000 * Math.sin(2 * Math.PI * 440 * i / rate)), 44 + 2 * i);
-  return b;
-}
 
 async function addTrunk(page, t) {
   await page.getByLabel('Name', { exact: true }).fill(t.name);

@@ -4,12 +4,11 @@
 // WAV, see its length, listen to what callers will hear, remove).
 import { api, el } from './common.js';
 import { $, campaignId, say } from './console.js';
+import { recordings, showErr } from './recordings.js';
 
 const id = campaignId();
 let all = [];     // every trunk
 let chosen = [];  // names, in priority order, as edited (saved by Save trunks)
-
-const showErr = (node, e) => { node.textContent = e ? e.message : ''; node.hidden = !e; };
 
 function paintTrunks() {
   $('no-trunks').hidden = chosen.length > 0;
@@ -53,57 +52,7 @@ $('btn-save-trunks').addEventListener('click', async () => {
   } catch (e) { showErr($('trunks-error'), e); }
 });
 
-const seconds = (ms) => (ms / 1000).toFixed(1) + ' s';
-
-function paintRecording(kind, info) {
-  const audio = $('audio-' + kind);
-  if (!info) {
-    $('info-' + kind).textContent = 'None uploaded.';
-    audio.hidden = true;
-    audio.removeAttribute('src');
-    $('remove-' + kind).hidden = true;
-    return;
-  }
-  $('info-' + kind).textContent = info.file_name + ' · ' + seconds(info.duration_ms) + ' · uploaded by ' + info.uploaded_by +
-    ' on ' + new Date(info.uploaded_at).toLocaleString();
-  $('info-' + kind).dataset.durationMs = info.duration_ms;
-  // The upload time in the address makes the browser fetch a replaced recording again.
-  audio.src = '/api/v1/campaigns/' + id + '/audio/' + kind + '?at=' + encodeURIComponent(info.uploaded_at);
-  audio.hidden = false;
-  $('remove-' + kind).hidden = false;
-}
-
-async function loadRecordings() {
-  const r = await api('GET', '/campaigns/' + id + '/audio');
-  for (const kind of ['info_message', 'hold_music']) paintRecording(kind, r.recordings.find((a) => a.kind === kind));
-}
-
-for (const kind of ['info_message', 'hold_music']) {
-  const label = kind === 'info_message' ? 'Information message' : 'Hold music';
-  $('upload-' + kind).addEventListener('click', async () => {
-    showErr($('error-' + kind), null);
-    say('');
-    try {
-      const f = $('file-' + kind).files[0];
-      if (!f) throw new Error('Choose a WAV file first.');
-      const fd = new FormData();
-      fd.append('file', f);
-      const info = await api('POST', '/campaigns/' + id + '/audio/' + kind, fd);
-      paintRecording(kind, info);
-      $('file-' + kind).value = '';
-      say(label + ' uploaded: ' + info.file_name + ', ' + seconds(info.duration_ms) + '.');
-    } catch (e) { showErr($('error-' + kind), e); }
-  });
-  $('remove-' + kind).addEventListener('click', async () => {
-    showErr($('error-' + kind), null);
-    if (!confirm('Remove the ' + label.toLowerCase() + '?')) return;
-    try {
-      await api('DELETE', '/campaigns/' + id + '/audio/' + kind);
-      paintRecording(kind, null);
-      say(label + ' removed.');
-    } catch (e) { showErr($('error-' + kind), e); }
-  });
-}
+const loadRecordings = recordings({ info_message: 'Information message', hold_music: 'Hold music' }, () => '/campaigns/' + id);
 
 (async () => {
   try { await loadTrunks(); } catch (e) { showErr($('trunks-error'), e); }

@@ -1,10 +1,12 @@
 // Queues: the inbound queues, with every setting, the numbers that reach
-// each and the agents who serve it. One form adds a queue or edits the one
+// each, the agents who serve it and its recordings (welcome, comfort
+// message, hold music). One form adds a queue or edits the one
 // chosen; a refused setting's message is shown beside its field (the
 // server names it). Numbers and members belong to a saved queue, so they
 // show once the queue exists.
 import { api, el } from './common.js';
 import { $, run, say } from './console.js';
+import { recordings } from './recordings.js';
 
 const days = [['sun', 'Sunday'], ['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday']];
 const methodText = { longest_idle: 'Longest idle', fewest_calls: 'Fewest calls', rank: 'By rank', round_robin: 'Round robin', ring_all: 'Ring all' };
@@ -122,6 +124,7 @@ function fill(q) {
   $('q-cb-attempts').value = q ? q.callback_attempts : 3;
   $('q-cb-retry').value = q ? q.callback_retry_s : 300;
   $('q-cb-expire').value = q ? q.callback_expire_s : 28800;
+  $('q-comfort').value = q ? q.comfort_every_s : 45;
   $('q-max-wait').value = q ? q.max_wait_s : 0;
   $('q-max-depth').value = q ? q.max_depth : 0;
   $('q-zone').value = q ? q.time_zone : 'UTC';
@@ -161,6 +164,7 @@ function formBody() {
     callback_attempts: num('q-cb-attempts'),
     callback_retry_s: num('q-cb-retry'),
     callback_expire_s: num('q-cb-expire'),
+    comfort_every_s: num('q-comfort'),
     max_wait_s: num('q-max-wait'),
     max_depth: num('q-max-depth'),
     time_zone: $('q-zone').value.trim(),
@@ -200,6 +204,7 @@ function startNew() {
   $('btn-queue-save').textContent = 'Add queue';
   $('btn-queue-cancel').hidden = true;
   $('queue-parts').hidden = true;
+  recordingsOf = null;
   $('q-name').focus();
 }
 
@@ -231,7 +236,11 @@ $('queue-form').addEventListener('submit', async (e) => {
   }
 });
 
-// ---- Numbers and members of the queue being edited ----
+// ---- Numbers, members and recordings of the queue being edited ----
+
+const loadRecordings = recordings({ welcome: 'Welcome message', comfort: 'Comfort message', hold_music: 'Hold music' },
+  () => '/queues/' + editing.id);
+let recordingsOf = null; // the queue whose recordings are shown
 
 function showParts() {
   const q = editing;
@@ -260,6 +269,10 @@ function showParts() {
   $('m-agent').replaceChildren(...free.map((a) => el('option', { value: String(a.agent_id), text: a.name })));
   if (!free.length) $('m-agent').append(el('option', { value: '', text: 'every agent is a member' }));
   $('btn-member-add').disabled = !free.length;
+  if (recordingsOf !== q.id) {
+    recordingsOf = q.id;
+    run(loadRecordings);
+  }
 }
 
 $('number-form').addEventListener('submit', async (e) => {
