@@ -5,7 +5,7 @@
 // server names it). Numbers and members belong to a saved queue, so they
 // show once the queue exists.
 import { api, el } from './common.js';
-import { $, run, say } from './console.js';
+import { $, fail, run, say } from './console.js';
 import { recordings } from './recordings.js';
 
 const days = [['sun', 'Sunday'], ['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday']];
@@ -271,7 +271,9 @@ function showParts() {
   $('btn-member-add').disabled = !free.length;
   if (recordingsOf !== q.id) {
     recordingsOf = q.id;
-    run(loadRecordings);
+    // Not run(): that clears the message line, and "Added queue …" must
+    // stay for the manager to read.
+    loadRecordings().catch(fail);
   }
 }
 
