@@ -37,6 +37,9 @@ type NodeConfig struct {
 	ID string
 	// HTTPAddr is where other nodes reach this node's API.
 	HTTPAddr string
+	// SIPAddr is where this node's SIP user agent listens (host:port; ""
+	// with SIP off): another node sends callers it cannot serve here.
+	SIPAddr string
 	// TTL is how long a heartbeat keeps the node alive, and a campaign lease
 	// its owner (default 15 s). A node silent for longer is recovered by
 	// another node, which then takes its campaigns.
@@ -87,9 +90,9 @@ SELECT incarnation, http_addr, pid, heartbeat_at, expires_at > now(), stopped_at
 FROM nodes WHERE id = $1 FOR UPDATE`
 
 	upsertNodeSQL = `
-INSERT INTO nodes (id, incarnation, http_addr, pid, started_at, heartbeat_at, expires_at)
-VALUES ($1, $2, $3, $4, now(), now(), now() + make_interval(secs => $5))
-ON CONFLICT (id) DO UPDATE SET incarnation = EXCLUDED.incarnation, http_addr = EXCLUDED.http_addr,
+INSERT INTO nodes (id, incarnation, http_addr, pid, started_at, heartbeat_at, expires_at, sip_addr)
+VALUES ($1, $2, $3, $4, now(), now(), now() + make_interval(secs => $5), $6)
+ON CONFLICT (id) DO UPDATE SET incarnation = EXCLUDED.incarnation, http_addr = EXCLUDED.http_addr, sip_addr = EXCLUDED.sip_addr,
 	pid = EXCLUDED.pid, started_at = now(), heartbeat_at = now(), expires_at = EXCLUDED.expires_at,
 	stopped_at = NULL, recovered_at = NULL, draining = false`
 
@@ -184,7 +187,7 @@ func RegisterNode(ctx context.Context, db NodeDB, clock Clock, cfg NodeConfig) (
 				return err
 			}
 		}
-		_, err = tx.Exec(ctx, upsertNodeSQL, cfg.ID, n.incarnation, cfg.HTTPAddr, os.Getpid(), cfg.TTL.Seconds())
+		_, err = tx.Exec(ctx, upsertNodeSQL, cfg.ID, n.incarnation, cfg.HTTPAddr, os.Getpid(), cfg.TTL.Seconds(), cfg.SIPAddr)
 		if err != nil {
 			return fmt.Errorf("register node %q: %w", cfg.ID, err)
 		}

@@ -269,6 +269,28 @@ func AdoptRequests(ctx context.Context, db TxDB, node string, now time.Time) (in
 		fmt.Sprintf(nodeAliveSQL, "node"), step{Event: ReqAdopt, At: now, Node: node}, node)
 }
 
+// MoveRequests gives node the pending queue requests held by another node
+// where none of their queue's members is logged in, when one is logged in
+// on node: a request is offered only to the agents of the campaigns its
+// node runs (as a caller is, dialer/blend's Placer), and the node that
+// runs none would hold it until it expired. It keeps its place (its first
+// entry time) in this node's router. It returns how many it moved.
+//
+// Two routers may hold a request for a moment (the one it left drops it at
+// its next sync); the claim that dials it (ClaimRequest) moves it out of
+// pending, so only one of them can ever dial it.
+func MoveRequests(ctx context.Context, db TxDB, node string, now time.Time) (int, error) {
+	return sweepRequests(ctx, db, `kind = 'queue' AND status = 'pending' AND node <> $1 AND `+
+		fmt.Sprintf(memberHereSQL, "$1")+` AND NOT `+fmt.Sprintf(memberHereSQL, "node"),
+		step{Event: ReqMove, At: now, Node: node}, node)
+}
+
+// memberHereSQL is SQL true when a member of the request's queue holds a
+// seat on the node named by the expression (agent_seats.node_id runs the
+// campaign the agent is logged in to).
+const memberHereSQL = `EXISTS (SELECT 1 FROM queue_members qm JOIN agent_seats st ON st.agent_id = qm.agent_id
+	WHERE qm.queue_id = callback_requests.queue_id AND st.node_id = %s)`
+
 // ExpireRequests closes the pending queue requests whose time ran out. It
 // returns how many it closed.
 func ExpireRequests(ctx context.Context, db TxDB, node string, now time.Time) (int, error) {
@@ -278,7 +300,9 @@ func ExpireRequests(ctx context.Context, db TxDB, node string, now time.Time) (i
 
 // sweepRequests applies st to every request matching where (its arguments
 // from $1), one transaction each; the update sets the status the event
-// leads to, closed_at for a closed one, and node to st's for an adoption.
+// leads to, closed_at for a closed one, and node to st's for an adoption
+// or a move, each checked again under the request's lock (its node dead;
+// no member on its node and one on st's).
 func sweepRequests(ctx context.Context, db TxDB, where string, st step, args ...any) (int, error) {
 	rows, err := db.Query(ctx, `SELECT id FROM callback_requests WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
@@ -293,9 +317,10 @@ func sweepRequests(ctx context.Context, db TxDB, where string, st step, args ...
 		st.ID = id
 		_, err := st.run(ctx, db, func(tx pgx.Tx, to RequestStatus) (pgx.Rows, error) {
 			return tx.Query(ctx, `UPDATE callback_requests SET status = $2,
-	node = CASE WHEN $3 = 'adopt' THEN $4 ELSE node END,
+	node = CASE WHEN $3 IN ('adopt', 'move') THEN $4 ELSE node END,
 	closed_at = CASE WHEN $2 = 'closed' THEN $5::timestamptz END
 WHERE id = $1 AND ($3 <> 'adopt' OR NOT `+fmt.Sprintf(nodeAliveSQL, "node")+`)
+	AND ($3 <> 'move' OR (`+fmt.Sprintf(memberHereSQL, "$4")+` AND NOT `+fmt.Sprintf(memberHereSQL, "node")+`))
 RETURNING `+requestColumns, id, string(to), string(st.Event), st.Node, dbTime(st.At))
 		})
 		if errors.Is(err, ErrRequestTransition) || errors.Is(err, pgx.ErrNoRows) {

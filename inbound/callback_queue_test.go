@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/internal/testdb"
 )
@@ -307,4 +308,57 @@ func TestQueueRequestFindsACallItDidNotRecord(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, RequestAnswered, got.Status, "settled by the call found, not recovered")
 	require.Equal(t, int64(77), got.DialCall)
+}
+
+// seat logs agent in to the campaign run by node (agent_seats).
+func (w *requestWorld) seat(t *testing.T, agent int64, node string) {
+	t.Helper()
+	_, err := w.db.Exec(w.ctx, `INSERT INTO agent_seats (agent_id, campaign_id, node_id, taken_at) VALUES ($1, $2, $3, now())
+		ON CONFLICT (agent_id) DO UPDATE SET node_id = EXCLUDED.node_id`, agent, int64(w.campaign), node)
+	require.NoError(t, err)
+}
+
+// A pending request held by a node where none of its queue's members is
+// logged in moves, keeping its place, to a node where one is; never from a
+// node with a member, never a dialling one, and never back and forth.
+func TestQueueRequestsMoveToTheNodeOfTheQueuesAgents(t *testing.T) {
+	t.Parallel()
+	w := newRequestWorld(t)
+	for _, a := range []agents.ID{7, 8} {
+		_, err := NewQueueStore(w.db).SetMember(w.ctx, Member{Queue: w.queue.ID, Agent: a, Level: 1})
+		require.NoError(t, err)
+	}
+	waiting := w.leave(t, "+12025550111", "n1", w.now.Add(-time.Minute))
+	dialling := w.leave(t, "+12025550112", "n1", w.now)
+	_, err := ClaimRequest(w.ctx, w.db, Dial{Request: dialling.ID, Agent: 5, Campaign: int64(w.campaign), Node: "n1", Now: w.now})
+	require.NoError(t, err)
+
+	n, err := MoveRequests(w.ctx, w.db, "n2", w.now)
+	require.NoError(t, err)
+	require.Zero(t, n, "no member is logged in on n2")
+
+	w.seat(t, 7, "n2")
+	w.seat(t, 9, "n1") // not a member: n1 still serves nobody of the queue
+	n, err = MoveRequests(w.ctx, w.db, "n1", w.now)
+	require.NoError(t, err)
+	require.Zero(t, n, "n1 has no member: it takes nothing")
+	n, err = MoveRequests(w.ctx, w.db, "n2", w.now)
+	require.NoError(t, err)
+	require.Equal(t, 1, n, "the pending one; the dialling one stays with its dial")
+	held, err := HeldRequests(w.ctx, w.db, "n2")
+	require.NoError(t, err)
+	require.Len(t, held, 1)
+	require.Equal(t, waiting.ID, held[0].ID)
+	require.True(t, held[0].Entered.Equal(*waiting.Entered), "its place is kept")
+	require.Equal(t, []RequestEvent{ReqCreate, ReqMove}, w.events(t, waiting.ID))
+
+	// A member on each node: nothing moves either way.
+	w.seat(t, 8, "n1")
+	back := w.leave(t, "+12025550113", "n1", w.now)
+	for _, node := range []string{"n1", "n2"} {
+		n, err = MoveRequests(w.ctx, w.db, node, w.now)
+		require.NoError(t, err)
+		require.Zero(t, n, node)
+	}
+	require.Equal(t, []RequestEvent{ReqCreate}, w.events(t, back.ID))
 }

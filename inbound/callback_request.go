@@ -77,6 +77,7 @@ const (
 	ReqCreate       RequestEvent = "request"         // a caller asked
 	ReqAssign       RequestEvent = "assign"          // given to an agent (manual)
 	ReqAdopt        RequestEvent = "adopt"           // its node is gone; another node's router holds it now
+	ReqMove         RequestEvent = "move"            // none of its queue's agents works on its node; a node where some do holds it now
 	ReqDial         RequestEvent = "dial"            // an agent the router reserved is calling it
 	ReqNotPlaced    RequestEvent = "not_placed"      // the call could not be placed now (calling window, the agent left)
 	ReqAnswer       RequestEvent = "answer"          // the call reached the caller and an agent
@@ -100,7 +101,7 @@ const (
 var requestTable = map[RequestStatus]map[RequestEvent]RequestStatus{
 	"": {ReqCreate: RequestPending},
 	RequestPending: {
-		ReqAssign: RequestPending, ReqAdopt: RequestPending, ReqDial: RequestDialling,
+		ReqAssign: RequestPending, ReqAdopt: RequestPending, ReqMove: RequestPending, ReqDial: RequestDialling,
 		ReqMarkAnswered: RequestAnswered, ReqMarkNoAnswer: RequestUnanswered, ReqClose: RequestClosed,
 		ReqExpire: RequestClosed, ReqDNC: RequestClosed,
 	},

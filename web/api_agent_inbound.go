@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -200,6 +201,10 @@ type SimInbound interface {
 	// campaign takes simulated callers. callbackAfter > 0: the caller
 	// asks for a callback after waiting that long.
 	InjectCaller(ctx context.Context, did, from string, callbackAfter time.Duration) error
+	// Place is the HTTP address of the node a caller of did from the
+	// number from is to wait on, when it is not this one (none of their
+	// queue's agents works here: dialer/blend's Placer).
+	Place(ctx context.Context, did, from string) (httpAddr string, elsewhere bool, err error)
 }
 
 // Errors a SimInbound wraps.
@@ -240,7 +245,19 @@ func (s *Server) apiSimInbound(c *fiber.Ctx) error {
 	if s.simInbound == nil {
 		return apiError(fiber.StatusConflict, "the simulated carrier is not in use on this node, so it has no callers to inject")
 	}
-	err = s.simInbound.InjectCaller(c.UserContext(), did, from, time.Duration(req.CallbackAfterS*float64(time.Second)))
+	addr, elsewhere, err := s.simInbound.Place(c.UserContext(), did, from)
+	if err != nil {
+		s.log.Warn("could not learn where the caller's queue is served; the caller waits here", "did", did, "err", err)
+	}
+	if elsewhere && s.secret != "" {
+		return s.forwardSimCaller(c, addr, simInboundRequest{DID: did, From: from, CallbackAfterS: req.CallbackAfterS})
+	}
+	return s.injectSimCaller(c, did, from, req.CallbackAfterS)
+}
+
+// injectSimCaller queues the simulated caller on this node.
+func (s *Server) injectSimCaller(c *fiber.Ctx, did, from string, callbackAfterS float64) error {
+	err := s.simInbound.InjectCaller(c.UserContext(), did, from, time.Duration(callbackAfterS*float64(time.Second)))
 	switch {
 	case errors.Is(err, ErrNoQueue):
 		return apiError(fiber.StatusNotFound, "no queue answers %s: route the number to a queue first", did)
@@ -250,6 +267,36 @@ func (s *Server) apiSimInbound(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"did": did, "from": from})
+}
+
+// forwardSimCaller hands the caller to the node at addr (its internal
+// /internal/v1/sim/inbound, which queues them there without placing them
+// again) and answers as it answered.
+func (s *Server) forwardSimCaller(c *fiber.Ctx, addr string, req simInboundRequest) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
+	defer cancel()
+	status, raw, err := postInternal(ctx, s.internalClient, s.secret, addr, "/internal/v1/sim/inbound", req, 1<<20)
+	if err != nil {
+		return apiError(fiber.StatusBadGateway, "the node serving the queue of %s: %v", req.DID, err)
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(status).Send(raw)
+}
+
+// apiInternalSimInbound queues a simulated caller another node placed
+// here. Only nodes that know the cluster secret may call it.
+func (s *Server) apiInternalSimInbound(c *fiber.Ctx) error {
+	if !s.fromCluster(c) {
+		return apiError(fiber.StatusForbidden, "internal calls need the cluster secret")
+	}
+	if s.simInbound == nil {
+		return apiError(fiber.StatusConflict, "the simulated carrier is not in use on this node, so it has no callers to inject")
+	}
+	var req simInboundRequest
+	if err := json.Unmarshal(c.Body(), &req); err != nil {
+		return apiError(fiber.StatusBadRequest, "simulated caller: %v", err)
+	}
+	return s.injectSimCaller(c, req.DID, req.From, req.CallbackAfterS)
 }
 
 // inboundCallView adds to the agent's inbound call what the workspace shows

@@ -196,11 +196,16 @@ var engineMethods = map[string]func(ctx context.Context, e Engine, c engineCall)
 	},
 }
 
+// fromCluster reports whether the request carries the cluster secret.
+func (s *Server) fromCluster(c *fiber.Ctx) bool {
+	got := []byte(c.Get(clusterSecretHeader))
+	return s.secret != "" && subtle.ConstantTimeCompare(got, []byte(s.secret)) == 1
+}
+
 // apiInternalEngine serves another node's engine call on this node's own
 // engine. Only nodes that know the cluster secret may call it.
 func (s *Server) apiInternalEngine(c *fiber.Ctx) error {
-	got := []byte(c.Get(clusterSecretHeader))
-	if s.secret == "" || subtle.ConstantTimeCompare(got, []byte(s.secret)) != 1 {
+	if !s.fromCluster(c) {
 		return apiError(fiber.StatusForbidden, "internal engine calls need the cluster secret")
 	}
 	method := engineMethods[c.Params("method")]
@@ -222,6 +227,31 @@ func (s *Server) apiInternalEngine(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(ans)
+}
+
+// postInternal posts v as JSON to path on the node at addr, with the
+// cluster secret, and returns its status and body (at most limit bytes).
+func postInternal(ctx context.Context, client *http.Client, secret, addr, path string, v any, limit int64) (int, []byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return 0, nil, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(clusterSecretHeader, secret)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("reach %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+	if err != nil {
+		return 0, nil, fmt.Errorf("read from %s: %w", addr, err)
+	}
+	return resp.StatusCode, raw, nil
 }
 
 // routedEngine is the Engine the handlers use in a cluster: each call about
@@ -267,27 +297,12 @@ func (r *routedEngine) route(ctx context.Context, method string, call engineCall
 		return local()
 	}
 	addr := node.Addr
-	body, err := json.Marshal(call)
+	status, raw, err := postInternal(ctx, r.client, r.secret, addr, "/internal/v1/engine/"+method, call, 4<<20)
 	if err != nil {
-		return err
+		return fmt.Errorf("campaign %d's node: %w", call.Campaign, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/internal/v1/engine/"+method, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(clusterSecretHeader, r.secret)
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach campaign %d's node %s: %w", call.Campaign, addr, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return fmt.Errorf("read from campaign %d's node %s: %w", call.Campaign, addr, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("campaign %d's node %s answered %d: %s", call.Campaign, addr, resp.StatusCode, raw)
+	if status != http.StatusOK {
+		return fmt.Errorf("campaign %d's node %s answered %d: %s", call.Campaign, addr, status, raw)
 	}
 	var ans engineAnswer
 	if err := json.Unmarshal(raw, &ans); err != nil {

@@ -46,6 +46,7 @@ func (s *Server) routes() {
 	// Node to node: another node's engine call for a campaign this node owns
 	// (cluster.go); the cluster secret instead of a session.
 	s.app.Post("/internal/v1/engine/:method", s.apiInternalEngine)
+	s.app.Post("/internal/v1/sim/inbound", s.apiInternalSimInbound)
 
 	api := s.app.Group("/api/v1")
 	api.Get("/openapi.json", s.openAPI)

@@ -212,8 +212,11 @@ type Server struct {
 	simInbound SimInbound
 	local      Engine // this node's loops only
 	secret     string // the cluster secret internal engine calls carry
-	router     Router // nil: every campaign is local
-	clock      Clock
+	// internalClient makes this node's internal calls that are not engine
+	// calls (a simulated caller placed on another node).
+	internalClient *http.Client
+	router         Router // nil: every campaign is local
+	clock          Clock
 
 	callbackJobs campaigns.CallbackJobs
 	jobs         Jobs
@@ -274,6 +277,7 @@ func New(cfg Config, deps Deps, logger *slog.Logger) (*Server, error) {
 			return nil, err
 		}
 		s.secret = secret
+		s.internalClient = &http.Client{Timeout: 30 * time.Second}
 		s.engine = newRoutedEngine(deps.Engine, deps.Router, s.db, secret)
 		s.router = deps.Router
 	}

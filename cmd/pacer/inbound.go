@@ -43,6 +43,10 @@ type inboundSide struct {
 	Events *inbound.EventStore
 	// Requests are the queue callback requests callers leave.
 	Requests *blend.Requests
+	// Placer sends a caller who reaches this node to a node running
+	// their queue's agents, when this one runs none.
+	Placer *blend.Placer
+	match  func(context.Context, string) ([]inbound.LeadMatch, agents.ID, error)
 	loops    *blend.Loops
 	writer   *inbound.LogWriter
 	pool     *pgxpool.Pool
@@ -78,7 +82,9 @@ func newInboundSide(pool *pgxpool.Pool, node string, clock dialer.Clock, callers
 	if s.Callers, err = sim.NewCallers(s.Router, clock, callers); err != nil {
 		return nil, err
 	}
-	s.Callers.Match = matchCaller(pool)
+	s.match = matchCaller(pool)
+	s.Callers.Match = s.match
+	s.Placer = blend.NewPlacer(pool, node)
 	return s, nil
 }
 
@@ -100,8 +106,20 @@ func matchCaller(pool *pgxpool.Pool) func(context.Context, string) ([]inbound.Le
 	}
 }
 
+// place is the node a caller of did from the number from is to wait on,
+// when not this one (blend.Placer), their sticky agent's first: sip
+// restricts it to nodes taking SIP callers.
+func (s *inboundSide) place(ctx context.Context, did, from string, sip bool) (blend.Placement, bool, error) {
+	_, last, err := s.match(ctx, from)
+	if err != nil {
+		s.log.Warn("caller not matched to leads; placed without their sticky agent", "from", from, "err", err)
+	}
+	return s.Placer.Place(ctx, did, last, sip)
+}
+
 // simInbound is web.SimInbound over the simulated carrier's callers.
 type simInbound struct {
+	side    *inboundSide
 	callers *sim.Callers
 	pool    *pgxpool.Pool
 	mgr     *dialer.Manager
@@ -148,6 +166,11 @@ func (s simInbound) InjectCaller(ctx context.Context, did, from string, callback
 	return err
 }
 
+func (s simInbound) Place(ctx context.Context, did, from string) (string, bool, error) {
+	p, ok, err := s.side.place(ctx, did, from, false)
+	return p.HTTPAddr, ok, err
+}
+
 // lineOf defers the router's CallerLine to the callers made after it.
 func lineOf(s *inboundSide) inbound.CallerLine { return callerLine{s} }
 
@@ -169,7 +192,11 @@ func (l callerLine) Dismiss(call inbound.CallKey, why string) {
 // campaigns have stopped) refuses new ones and hangs up the callers still
 // here, so their abandons reach the event log before it is flushed.
 func (s *inboundSide) takeSIP(ua *sip.UA) (stop func(), err error) {
-	s.SIP, err = ua.NewCallers(sip.CallersConfig{Router: s.Router, Sounds: s.Sounds.ForDID, Logger: s.log})
+	s.SIP, err = ua.NewCallers(sip.CallersConfig{Router: s.Router, Sounds: s.Sounds.ForDID, Logger: s.log,
+		Elsewhere: func(ctx context.Context, did, from string) (string, bool, error) {
+			p, ok, err := s.place(ctx, did, from, true)
+			return p.SIPAddr, ok, err
+		}})
 	if err != nil {
 		return nil, err
 	}

@@ -162,8 +162,11 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		logger.Info("leads placed by their number as well as their address", "leads", n)
 	}
 	clock := wallClock{}
-	node, err := dialer.RegisterNode(ctx, db.pool, clock, dialer.NodeConfig{ID: o.nodeID,
-		HTTPAddr: advertised(o.advertise, ln.Addr()), TTL: o.leaseTTL, Logger: logger})
+	nodeCfg := dialer.NodeConfig{ID: o.nodeID, HTTPAddr: advertised(o.advertise, ln.Addr()), TTL: o.leaseTTL, Logger: logger}
+	if sipNode != nil {
+		nodeCfg.SIPAddr = sipNode.ua.PublicAddr()
+	}
+	node, err := dialer.RegisterNode(ctx, db.pool, clock, nodeCfg)
 	if err != nil {
 		return err
 	}
@@ -264,7 +267,7 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		}, logger)
 	}
 	if in != nil && mgr != nil {
-		deps.SimInbound = simInbound{callers: in.Callers, pool: db.pool, mgr: mgr, log: logger}
+		deps.SimInbound = simInbound{side: in, callers: in.Callers, pool: db.pool, mgr: mgr, log: logger}
 	}
 	deps.Checks = []web.Check{
 		{Name: "database", Func: func(ctx context.Context) error { return db.pool.Ping(ctx) }},

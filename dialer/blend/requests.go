@@ -157,7 +157,9 @@ func held(r inbound.CallbackRequest) inbound.HeldRequest {
 	return h
 }
 
-// Sync adopts the pending requests of dead nodes, expires the ones whose
+// Sync adopts the pending requests of dead nodes and those of live nodes
+// running none of their queue's agents when this one runs some (a request
+// is offered only to this node's agents), expires the ones whose
 // time ran out, settles the dials whose calls ended, and makes the router
 // hold exactly this node's pending requests.
 func (q *Requests) Sync(ctx context.Context) error {
@@ -167,6 +169,11 @@ func (q *Requests) Sync(ctx context.Context) error {
 		errs = append(errs, err)
 	} else if n > 0 {
 		q.log.Warn("callback requests of a lost node are held here now", "requests", n)
+	}
+	if n, err := inbound.MoveRequests(ctx, q.pool, q.node, now); err != nil {
+		errs = append(errs, err)
+	} else if n > 0 {
+		q.log.Info("callback requests whose queue's agents work here are held here now", "requests", n)
 	}
 	if _, err := inbound.ExpireRequests(ctx, q.pool, q.node, now); err != nil {
 		errs = append(errs, err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,8 +66,19 @@ type CallersConfig struct {
 	// agents, waited too long) before we hang up (default the special
 	// information tone, DismissTone()).
 	Goodbye *media.Prompt
-	Logger  *slog.Logger
+	// Elsewhere, when set, is asked before a caller is queued whether they
+	// are to wait on another node (dialer/blend's Placer: this node runs
+	// none of their queue's agents): it returns that node's SIP address,
+	// and the INVITE is answered 302 to it. An error keeps the caller here.
+	// A caller sent here by another node (PlacedParam) is never sent on.
+	Elsewhere func(ctx context.Context, did, from string) (sipAddr string, ok bool, err error)
+	Logger    *slog.Logger
 }
+
+// PlacedParam is the Request-URI parameter of the Contact we send a caller
+// on with: the INVITE it brings to the other node carries it, and that
+// node keeps the caller whatever its own count says.
+const PlacedParam = "x-pacer-placed"
 
 // Callers is the node's side of callers from trunks: an INVITE from a trunk
 // host is answered, its caller queued by the number they dialled, and
@@ -184,6 +197,9 @@ func (c *Callers) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(res)
 		return
 	}
+	if c.sendOn(req, tx, number) {
+		return
+	}
 	dlg, err := c.ua.dua.ReadInvite(req, tx)
 	if err != nil {
 		c.log.Info("unusable INVITE: 400", "err", err)
@@ -210,6 +226,45 @@ func (c *Callers) HandleInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	<-answered
 }
+
+// sendOn answers 302 to a caller who is to wait on another node
+// (CallersConfig.Elsewhere) and reports whether it did. The Contact is the
+// number dialled at that node's address, marked with PlacedParam.
+func (c *Callers) sendOn(req *sip.Request, tx sip.ServerTransaction, number string) bool {
+	if c.cfg.Elsewhere == nil || req.Recipient.UriParams.Has(PlacedParam) {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.ua.ctx, placeTimeout)
+	defer cancel()
+	addr, ok, err := c.cfg.Elsewhere(ctx, number, callerNumber(req))
+	if err != nil {
+		c.log.Warn("could not learn where the caller's queue is served; the caller waits here", "did", number, "err", err)
+		return false
+	}
+	if !ok {
+		return false
+	}
+	host, port, err := net.SplitHostPort(addr)
+	p, perr := strconv.Atoi(port)
+	if err != nil || perr != nil {
+		c.log.Error("the node serving the caller's queue has an unusable SIP address; the caller waits here",
+			"did", number, "sip_addr", addr)
+		return false
+	}
+	to := sip.Uri{Scheme: "sip", User: req.Recipient.User, Host: host, Port: p, UriParams: sip.NewParams()}
+	to.UriParams.Add(PlacedParam, "1")
+	res := sip.NewResponseFromRequest(req, sip.StatusMovedTemporarily, "Moved Temporarily", nil)
+	res.AppendHeader(&sip.ContactHeader{Address: to})
+	if err := tx.Respond(res); err != nil {
+		c.log.Info("302 not sent", "did", number, "err", err)
+	}
+	c.log.Info("caller sent to the node serving their queue: 302", "did", number, "to", to.String())
+	return true
+}
+
+// placeTimeout bounds the question of where a caller waits: past it, they
+// wait here.
+const placeTimeout = 2 * time.Second
 
 // Close stops taking callers (503) and hangs up every caller still here
 // (BYE; a waiting one leaves the queue as an abandon), waiting for their

@@ -2,10 +2,12 @@ package sip
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -419,4 +421,53 @@ func TestSIPInboundDIDOf(t *testing.T) {
 		_, err := didOf(in)
 		require.Error(t, err, in)
 	}
+}
+
+// A caller reaching a node that runs none of their queue's agents is sent
+// on by a 302 to the node that does (CallersConfig.Elsewhere), which
+// queues them; the INVITE they bring there carries PlacedParam, so that
+// node keeps them even though its own Elsewhere would send them back.
+func TestSIPInboundCallerIsSentToTheNodeServingTheQueue(t *testing.T) {
+	t.Parallel()
+	here, there := loopbackUA(t), loopbackUA(t)
+	var asked atomic.Int32
+	_, _, hereLog := callerSideWith(t, here, CallersConfig{Ringback: 100 * time.Millisecond,
+		Elsewhere: func(_ context.Context, did, from string) (string, bool, error) {
+			asked.Add(1)
+			if did != testDID || from != "+12025550177" {
+				t.Errorf("asked where %s calling %s waits", from, did)
+			}
+			return there.PublicAddr(), true, nil
+		}}, nil, 7)
+	thereCallers, _, thereLog := callerSideWith(t, there, CallersConfig{Ringback: 100 * time.Millisecond,
+		Elsewhere: func(context.Context, string, string) (string, bool, error) {
+			t.Error("a caller sent here was asked about again")
+			return here.PublicAddr(), true, nil
+		}}, nil, 7)
+	ph := newPhone(t)
+	file := scenario(t, "uac_caller_redirected.xml", "PHONEPORT", strconv.Itoa(int(ph.addr().Port())), "PAUSE", "1500")
+	s := sipptest.Start(t, sipptest.Options{Scenario: file, Calls: 1, Remote: here.udp.LocalAddr().String(),
+		Args: []string{"-s", testDID}})
+	sippPassed(t, s) // 302 from here; 180, 200 and the BYE's 200 from there
+	testwait.Until(t, func() bool { return thereLog.has(inbound.EvAbandon) }, "the caller waited there and hung up")
+	testwait.Until(t, func() bool { return thereCallers.Waiting() == 0 }, "the caller's leg there ended")
+	require.True(t, thereLog.has(inbound.EvEnter))
+	require.False(t, hereLog.has(inbound.EvEnter), "the first node never queued the caller")
+	require.EqualValues(t, 1, asked.Load())
+	require.Greater(t, tune(ph), 10, "the caller heard the music of the node they waited on")
+}
+
+// Where the caller's queue is served decides nothing when the question
+// fails: the caller waits here.
+func TestSIPInboundCallerStaysWhenPlacingFails(t *testing.T) {
+	t.Parallel()
+	u := loopbackUA(t)
+	c, _, log := callerSideWith(t, u, CallersConfig{Ringback: 100 * time.Millisecond,
+		Elsewhere: func(context.Context, string, string) (string, bool, error) {
+			return "", false, errors.New("database unreachable")
+		}}, nil, 7)
+	ph := newPhone(t)
+	sippPassed(t, caller(t, u, ph, testDID, callerHangsUp, 500))
+	testwait.Until(t, func() bool { return log.has(inbound.EvAbandon) }, "the caller waited here and hung up")
+	testwait.Until(t, func() bool { return c.Waiting() == 0 }, "the caller's leg ended")
 }

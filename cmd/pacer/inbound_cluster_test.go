@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
+	"github.com/pacer-dialer/pacer/inbound"
+	"github.com/pacer-dialer/pacer/internal/testwait"
+	"github.com/pacer-dialer/pacer/web"
+)
+
+// Two nodes, the campaign and its agent on one: a caller who reaches the
+// other node (an admin's simulated caller there) waits on the agent's node
+// and is offered to the agent; a callback request left on the other node
+// moves to the agent's node, keeping its place, and is offered to them.
+// The node without agents never queues either.
+func TestCallersAndRequestsGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
+	t.Parallel()
+	c := newClusterWith(t, 10, "manual", nil)
+	c.agents = -1
+	procs := map[string]*proc{}
+	c.startNode(procs)
+	c.startNode(procs)
+	ownerID, owner := c.owner(procs)
+	var other *proc
+	var otherID string
+	for id, p := range procs {
+		if id != ownerID {
+			otherID, other = id, p
+		}
+	}
+	ctx := context.Background()
+	var camp int64
+	require.NoError(t, c.db.QueryRow(ctx, `SELECT id FROM campaigns WHERE name = $1`, c.campaign).Scan(&camp))
+	ids := map[string]int64{}
+	for _, u := range []struct{ name, role string }{{"ann", "agent"}, {"root", "admin"}} {
+		created, err := web.CreateUser(ctx, c.db, web.NewUser{Username: u.name, Role: web.Role(u.role),
+			Password: "password-" + u.name, Cost: bcrypt.MinCost})
+		require.NoError(t, err)
+		ids[u.name] = created.ID
+	}
+	assignAgents(t, c.db, campaigns.ID(camp), "ann")
+	store := inbound.NewQueueStore(c.db)
+	q, err := store.CreateQueue(ctx, inbound.Queue{Name: "Sales", RejectToDND: true,
+		Callbacks: inbound.Callbacks{Allow: true}}.WithDefaults())
+	require.NoError(t, err)
+	_, err = store.SetDID(ctx, DemoDID, q.ID)
+	require.NoError(t, err)
+	_, err = store.SetMember(ctx, inbound.Member{Queue: q.ID, Agent: agents.ID(ids["ann"]), Level: 1})
+	require.NoError(t, err)
+
+	ann, root := newClient(t, "http://"+owner.addr), newClient(t, "http://"+other.addr)
+	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
+	require.Equal(t, http.StatusOK, root.login("root", "password-root"))
+	code, body := ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp}, true)
+	require.Equal(t, http.StatusOK, code, body)
+
+	// Both nodes read the queue within a poll; the caller is sent on
+	// whatever the other node's router knows.
+	code, body = root.do("POST", "/api/v1/sim/inbound", map[string]string{"did": DemoDID, "from": "+12025550177"}, true)
+	require.Equal(t, http.StatusAccepted, code, body)
+	off := ann.waitState("RINGING").Inbound
+	require.NotNil(t, off)
+	require.Equal(t, "Sales", off.Queue)
+	require.Equal(t, "+12025550177", off.From)
+	testwait.Until(t, func() bool {
+		return c.count(`SELECT count(*) FROM queue_events WHERE kind = 'offer' AND node = $1`, ownerID) == 1
+	}, "the caller waited on the agent's node (the log is written behind the router)")
+	require.Zero(t, c.count(`SELECT count(*) FROM queue_events WHERE node = $1`, otherID),
+		"the node without agents never queued them")
+	code, body = ann.do("POST", "/api/v1/agent/call/accept", nil, true)
+	require.Equal(t, http.StatusNoContent, code, body)
+	call := ann.inboundCall()
+	code, body = ann.do("POST", "/api/v1/agent/call/hangup", map[string]any{"call_id": call.ID}, true)
+	require.Equal(t, http.StatusNoContent, code, body)
+	code, body = ann.do("POST", "/api/v1/agent/disposition", map[string]any{"code": "SALE", "call_id": call.ID,
+		"pause_after": true}, true)
+	require.Equal(t, http.StatusOK, code, body)
+
+	// A request left on the other node (by a supervisor there) is held
+	// there first, then moves to the agent's node and reaches her.
+	code, body = root.do("POST", "/api/v1/callback-requests", map[string]any{"queue_id": q.ID, "phone": "+12025550178",
+		"name": "Grace Hopper"}, true)
+	require.Equal(t, http.StatusCreated, code, body)
+	var req struct{ ID int64 }
+	mustJSON(t, body, &req)
+	testwait.Until(t, func() bool {
+		return c.count(`SELECT count(*) FROM callback_requests WHERE id = $1 AND node = $2`, req.ID, ownerID) == 1
+	}, "the request moved to the agent's node")
+	require.Equal(t, 1, c.count(`SELECT count(*) FROM callback_request_events WHERE request_id = $1 AND event = 'move'
+		AND node = $2`, req.ID, ownerID))
+	code, body = ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "READY", "campaign_id": camp}, true)
+	require.Equal(t, http.StatusOK, code, body)
+	off = ann.waitState("RINGING").Inbound
+	require.NotNil(t, off)
+	require.Equal(t, "+12025550178", off.From, "the request is offered to the agent")
+}
