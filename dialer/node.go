@@ -385,3 +385,19 @@ func NodeAddr(ctx context.Context, db campaigns.DB, id string) (string, error) {
 	}
 	return addr, nil
 }
+
+// NodeInfo is a live node and where its API listens.
+type NodeInfo struct {
+	ID       string
+	HTTPAddr string
+}
+
+// AliveNodes lists the nodes alive now, draining or not, by id.
+func AliveNodes(ctx context.Context, db campaigns.DB) ([]NodeInfo, error) {
+	rows, err := db.Query(ctx, `SELECT id, http_addr FROM nodes
+		WHERE stopped_at IS NULL AND recovered_at IS NULL AND expires_at > now() ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("live nodes: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[NodeInfo])
+}

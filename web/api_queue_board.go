@@ -72,10 +72,11 @@ func (s *Server) apiQueueBoard(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	live := map[inbound.QueueID]inbound.QueueNow{}
+	live, loads := map[inbound.QueueID]inbound.QueueNow{}, map[campaigns.ID]inbound.Load{}
+	unreached := 0
 	if s.inbound != nil {
-		for _, q := range s.inbound.Now(now) {
-			live[q.Queue] = q
+		if live, loads, unreached, err = s.inboundNow(ctx, now); err != nil {
+			return err
 		}
 	}
 	// One read of the log per time zone the queues' days start in.
@@ -132,11 +133,14 @@ func (s *Server) apiQueueBoard(c *fiber.Ctx) error {
 			if camp.Status != campaigns.StatusActive {
 				continue
 			}
-			l := s.inbound.Load(camp.ID, now)
+			l, ok := loads[camp.ID]
+			if !ok {
+				continue // no live node runs it: it keeps nobody back
+			}
 			reserves = append(reserves, campaignReserveJSON{Campaign: camp.ID, Name: camp.Name, Reserve: l.Reserve,
 				Waiting: l.Waiting, Stop: l.Stop})
 		}
 	}
 	return c.JSON(fiber.Map{"now": now, "interval_s": BoardInterval.Seconds(), "live": s.inbound != nil,
-		"queues": out, "campaigns": reserves})
+		"queues": out, "campaigns": reserves, "nodes_unreached": unreached})
 }

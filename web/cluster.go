@@ -41,6 +41,8 @@ type Router interface {
 	Node(ctx context.Context, id string) (Node, error)
 	// Running lists the campaigns some live node runs.
 	Running(ctx context.Context) ([]campaigns.ID, error)
+	// Nodes lists the live nodes, this one among them.
+	Nodes(ctx context.Context) ([]Node, error)
 }
 
 // Node is where a Router sends a call.

@@ -47,6 +47,7 @@ func (s *Server) routes() {
 	// (cluster.go); the cluster secret instead of a session.
 	s.app.Post("/internal/v1/engine/:method", s.apiInternalEngine)
 	s.app.Post("/internal/v1/sim/inbound", s.apiInternalSimInbound)
+	s.app.Post("/internal/v1/inbound/now", s.apiInternalInboundNow)
 
 	api := s.app.Group("/api/v1")
 	api.Get("/openapi.json", s.openAPI)

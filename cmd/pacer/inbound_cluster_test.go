@@ -19,7 +19,8 @@ import (
 // other node (an admin's simulated caller there) waits on the agent's node
 // and is offered to the agent; a callback request left on the other node
 // moves to the agent's node, keeping its place, and is offered to them.
-// The node without agents never queues either.
+// The node without agents never queues either, and the wallboard read
+// through it shows the other's caller and agent.
 func TestCallersAndRequestsGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
 	t.Parallel()
 	c := newClusterWith(t, 10, "manual", nil)
@@ -74,6 +75,36 @@ func TestCallersAndRequestsGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
 	}, "the caller waited on the agent's node (the log is written behind the router)")
 	require.Zero(t, c.count(`SELECT count(*) FROM queue_events WHERE node = $1`, otherID),
 		"the node without agents never queued them")
+
+	// The wallboard read through the node without agents shows the
+	// caller ringing on the other and the agent there.
+	var board struct {
+		Queues []struct {
+			Name string
+			Live *struct {
+				Waiting  int `json:"waiting"`
+				Ringing  int `json:"ringing"`
+				LoggedIn int `json:"logged_in"`
+				Members  int `json:"members"`
+			}
+		}
+		Campaigns      []struct{ Name string }
+		NodesUnreached *int `json:"nodes_unreached"`
+	}
+	code, body = root.do("GET", "/api/v1/wallboard/queues", nil, false)
+	require.Equal(t, http.StatusOK, code, body)
+	mustJSON(t, body, &board)
+	require.Len(t, board.Queues, 1)
+	require.NotNil(t, board.Queues[0].Live, body)
+	require.Equal(t, 1, board.Queues[0].Live.Waiting, body)
+	require.Equal(t, 1, board.Queues[0].Live.Ringing, body)
+	require.Equal(t, 1, board.Queues[0].Live.LoggedIn, body)
+	require.Equal(t, 1, board.Queues[0].Live.Members, "members are counted once: %s", body)
+	require.Len(t, board.Campaigns, 1, body)
+	require.Equal(t, c.campaign, board.Campaigns[0].Name, "its owner's reserve")
+	require.NotNil(t, board.NodesUnreached)
+	require.Zero(t, *board.NodesUnreached)
+
 	code, body = ann.do("POST", "/api/v1/agent/call/accept", nil, true)
 	require.Equal(t, http.StatusNoContent, code, body)
 	call := ann.inboundCall()

@@ -526,6 +526,15 @@ func (r webRouter) Node(ctx context.Context, id string) (web.Node, error) {
 	return web.Node{ID: id, Addr: addr, Local: id == r.node}, err
 }
 
+func (r webRouter) Nodes(ctx context.Context) ([]web.Node, error) {
+	list, err := dialer.AliveNodes(ctx, r.db)
+	out := make([]web.Node, len(list))
+	for i, n := range list {
+		out[i] = web.Node{ID: n.ID, Addr: n.HTTPAddr, Local: n.ID == r.node}
+	}
+	return out, err
+}
+
 func (r webRouter) Running(ctx context.Context) ([]campaigns.ID, error) {
 	ids, err := dialer.OwnedCampaigns(ctx, r.db)
 	out := make([]campaigns.ID, len(ids))

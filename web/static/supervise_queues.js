@@ -85,7 +85,10 @@ async function poll() {
   try {
     board = await api('GET', '/wallboard/queues');
     skew = Date.parse(board.now) - Date.now();
-    $('queues-error').hidden = true;
+    const partial = board.nodes_unreached > 0;
+    $('queues-error').textContent = partial ? 'Live figures leave out ' + board.nodes_unreached +
+      ' node' + (board.nodes_unreached === 1 ? '' : 's') + ' that did not answer: the callers waiting there are not counted.' : '';
+    $('queues-error').hidden = !partial;
     render();
   } catch (e) {
     $('queues-error').textContent = 'Queue figures: ' + e.message;
