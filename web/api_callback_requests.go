@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -194,26 +195,89 @@ func (s *Server) apiCallbackRequestLog(c *fiber.Ctx) error {
 
 // apiInboundCallCallback is a caller waiting in a queue choosing to be
 // called back instead (an IVR's "press 1"): they keep their place as a
-// callback request and are told so before the line is released.
+// callback request and are told so before the line is released. A caller
+// not waiting on this node is asked for on the other live nodes (a caller
+// waits on the node serving their queue's agents), each through its
+// internal route, until one holds them.
 func (s *Server) apiInboundCallCallback(c *fiber.Ctx) error {
 	raw := c.Params("call")
+	call, err := waitingCall(raw)
+	if err != nil {
+		return err
+	}
+	err = s.leaveForCallbackHere(call, raw)
+	if errors.Is(err, inbound.ErrNotWaiting) && s.router != nil {
+		nodes, nerr := s.router.Nodes(c.UserContext())
+		if nerr != nil {
+			return nerr
+		}
+		for _, n := range nodes {
+			if n.Local {
+				continue
+			}
+			ctx, cancel := context.WithTimeout(c.UserContext(), boardNodeTimeout)
+			st, body, perr := postInternal(ctx, s.internalClient, s.secret, n.Addr, "/internal/v1/inbound/calls/"+raw+"/callback",
+				struct{}{}, 1<<20)
+			cancel()
+			if perr != nil {
+				s.log.Warn("a node did not answer whether the caller waits there", "node", n.ID, "err", perr)
+				continue
+			}
+			if st != fiber.StatusNotFound {
+				c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+				return c.Status(st).Send(body)
+			}
+		}
+		return apiError(fiber.StatusNotFound, "call %s is not a caller waiting on any node", raw)
+	}
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"call_id": raw, "callback": true})
+}
+
+// apiInternalInboundCallCallback is apiInboundCallCallback for a caller
+// waiting on this node, asked by another node. Only nodes that know the
+// cluster secret may call it.
+func (s *Server) apiInternalInboundCallCallback(c *fiber.Ctx) error {
+	if !s.fromCluster(c) {
+		return apiError(fiber.StatusForbidden, "internal calls need the cluster secret")
+	}
+	raw := c.Params("call")
+	call, err := waitingCall(raw)
+	if err != nil {
+		return err
+	}
+	if err := s.leaveForCallbackHere(call, raw); err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"call_id": raw, "callback": true})
+}
+
+// waitingCall is the waiting caller's call_id in the path.
+func waitingCall(raw string) (inbound.CallKey, error) {
 	leg, err := strconv.ParseUint(raw, 10, 64)
 	if err != nil || leg == 0 {
-		return apiError(fiber.StatusBadRequest, "call %q: give the waiting caller's call_id", raw)
+		return 0, apiError(fiber.StatusBadRequest, "call %q: give the waiting caller's call_id", raw)
 	}
+	return inbound.CallKey(int64(leg)), nil
+}
+
+// leaveForCallbackHere turns the caller call (raw as given) waiting on
+// this node into a callback request; a caller not waiting here is a 404
+// wrapping inbound.ErrNotWaiting.
+func (s *Server) leaveForCallbackHere(call inbound.CallKey, raw string) error {
 	if s.inbound == nil {
-		return apiError(fiber.StatusNotFound, "no caller waits on this node")
+		return apiError(fiber.StatusNotFound, "call %s is not a caller waiting on this node: %v", raw, inbound.ErrNotWaiting)
 	}
-	err = s.inbound.LeaveForCallback(inbound.CallKey(int64(leg)), s.clock.Now())
+	err := s.inbound.LeaveForCallback(call, s.clock.Now())
 	switch {
 	case errors.Is(err, inbound.ErrNotWaiting):
-		return apiError(fiber.StatusNotFound, "call %s is not a caller waiting on this node", raw)
+		return apiError(fiber.StatusNotFound, "call %s is not a caller waiting on this node: %v", raw, err)
 	case errors.Is(err, inbound.ErrNoCallbackNumber):
 		return apiError(fiber.StatusConflict, "%v: they cannot leave a callback request", err)
 	case errors.Is(err, inbound.ErrNoCallback):
 		return apiError(fiber.StatusConflict, "%v: allow callbacks in the queue's settings first", err)
-	case err != nil:
-		return err
 	}
-	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"call_id": raw, "callback": true})
+	return err
 }

@@ -48,6 +48,7 @@ func (s *Server) routes() {
 	s.app.Post("/internal/v1/engine/:method", s.apiInternalEngine)
 	s.app.Post("/internal/v1/sim/inbound", s.apiInternalSimInbound)
 	s.app.Post("/internal/v1/inbound/now", s.apiInternalInboundNow)
+	s.app.Post("/internal/v1/inbound/calls/:call/callback", s.apiInternalInboundCallCallback)
 
 	api := s.app.Group("/api/v1")
 	api.Get("/openapi.json", s.openAPI)

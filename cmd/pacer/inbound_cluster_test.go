@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,7 +19,9 @@ import (
 // Two nodes, the campaign and its agent on one: a caller who reaches the
 // other node (an admin's simulated caller there) waits on the agent's node
 // and is offered to the agent; a callback request left on the other node
-// moves to the agent's node, keeping its place, and is offered to them.
+// moves to the agent's node, keeping its place, and is offered to them; an
+// IVR's "press 1" for a caller waiting on the agent's node, sent to the
+// other node, reaches the caller.
 // The node without agents never queues either, and the wallboard read
 // through it shows the other's caller and agent.
 func TestCallersAndRequestsGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
@@ -114,6 +117,25 @@ func TestCallersAndRequestsGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
 		"pause_after": true}, true)
 	require.Equal(t, http.StatusOK, code, body)
 
+	// An IVR asking, through the other node, to turn a caller waiting on
+	// ann's node into a callback request reaches that node.
+	code, body = root.do("POST", "/api/v1/sim/inbound", map[string]string{"did": DemoDID, "from": "+12025550179"}, true)
+	require.Equal(t, http.StatusAccepted, code, body)
+	var key int64
+	testwait.Until(t, func() bool {
+		return c.db.QueryRow(ctx, `SELECT call_key FROM queue_events WHERE kind = 'enter' AND from_number = '+12025550179'
+			AND node = $1`, ownerID).Scan(&key) == nil
+	}, "the second caller waits on ann's node")
+	code, body = root.do("POST", "/api/v1/inbound/calls/"+strconv.FormatInt(key, 10)+"/callback", nil, true)
+	require.Equal(t, http.StatusAccepted, code, body)
+	testwait.Until(t, func() bool {
+		return c.count(`SELECT count(*) FROM callback_requests WHERE phone = '+12025550179' AND status = 'pending'
+			AND node = $1`, ownerID) == 1
+	}, "the caller's request is held on ann's node")
+	code, body = root.do("POST", "/api/v1/inbound/calls/"+strconv.FormatInt(key+1000, 10)+"/callback", nil, true)
+	require.Equal(t, http.StatusNotFound, code, body)
+	require.Contains(t, body, "not a caller waiting on any node")
+
 	// A request left on the other node (by a supervisor there) is held
 	// there first, then moves to the agent's node and reaches her.
 	code, body = root.do("POST", "/api/v1/callback-requests", map[string]any{"queue_id": q.ID, "phone": "+12025550178",
@@ -130,5 +152,5 @@ func TestCallersAndRequestsGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	off = ann.waitState("RINGING").Inbound
 	require.NotNil(t, off)
-	require.Equal(t, "+12025550178", off.From, "the request is offered to the agent")
+	require.Equal(t, "+12025550179", off.From, "the requests are offered to her, the caller's first: they kept their place")
 }
