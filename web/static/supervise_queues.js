@@ -78,7 +78,10 @@ function render() {
   $('reserve-rows').replaceChildren(...board.campaigns.map((c) => el('tr', { 'data-campaign': String(c.campaign_id) },
     el('th', { text: c.name }), el('td', { class: 'num reserve', text: String(c.reserve) + (c.stop ? ' · dialling stopped' : '') }),
     el('td', { class: 'num', text: String(c.waiting) }))));
-  if (!board.campaigns.length) $('reserve-rows').replaceChildren(el('tr', {}, el('td', { colspan: '3', text: 'No active campaign.' })));
+  if (!board.campaigns.length) {
+    const none = board.nodes_unreached > 0 ? 'No campaign known: the node running them did not answer.' : 'No active campaign.';
+    $('reserve-rows').replaceChildren(el('tr', {}, el('td', { colspan: '3', text: none })));
+  }
 }
 
 async function poll() {
