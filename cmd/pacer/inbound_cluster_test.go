@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"strconv"
 	"testing"
@@ -153,4 +154,29 @@ func TestCallersAndRequestsGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
 	off = ann.waitState("RINGING").Inbound
 	require.NotNil(t, off)
 	require.Equal(t, "+12025550179", off.From, "the requests are offered to her, the caller's first: they kept their place")
+
+	// A live node that does not answer is left out of the board, which
+	// says so.
+	_, err = c.db.Exec(ctx, `INSERT INTO nodes (id, incarnation, http_addr, started_at, heartbeat_at, expires_at)
+		VALUES ('mute', gen_random_uuid(), $1, now(), now(), now() + interval '1 hour')`, closedAddr(t))
+	require.NoError(t, err)
+	code, body = root.do("GET", "/api/v1/wallboard/queues", nil, false)
+	require.Equal(t, http.StatusOK, code, body)
+	board.NodesUnreached = nil
+	mustJSON(t, body, &board)
+	require.NotNil(t, board.NodesUnreached)
+	require.Equal(t, 1, *board.NodesUnreached, body)
+	require.Equal(t, 1, board.Queues[0].Live.LoggedIn, "the nodes that answered are still counted: %s", body)
+	_, err = c.db.Exec(ctx, `DELETE FROM nodes WHERE id = 'mute'`)
+	require.NoError(t, err)
+}
+
+// closedAddr is a loopback address nothing listens on.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
 }
