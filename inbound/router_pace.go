@@ -20,6 +20,21 @@ type slTally struct {
 	marks []reserveMark
 	// cal is kept across intervals.
 	cal calibration
+	// past are the finished intervals of the last day (the 47 before
+	// this one) that had settled callers, in time order, kept for the
+	// aim's confidence (queueState.aimZ).
+	past []intervalCount
+}
+
+// intervalCount is a finished interval's settled callers.
+type intervalCount struct {
+	start        time.Time
+	within, late int
+}
+
+// missed reports whether the interval fell short of target.
+func (c intervalCount) missed(target float64) bool {
+	return float64(c.within) < target*float64(c.within+c.late)
 }
 
 // reserveMark is the reserve in force from at on, and the model's chance
@@ -191,34 +206,63 @@ func (t *slTally) see(kind EventKind, entered, at time.Time, threshold time.Dura
 		return
 	}
 	t.roll(at)
-	if entered.Before(t.start) {
-		return // judged with the interval before
-	}
 	late := at.Sub(entered) > threshold
-	switch {
-	case late:
-		t.late++
-	case kind == EvConnect:
-		t.within++
-	default:
+	if !late && kind != EvConnect {
 		return // hung up in time: neither
+	}
+	if entered.Before(t.start) {
+		// Judged with the interval before, in its record (a caller who
+		// waited past its end is mostly late); not in the calibration,
+		// whose mark for them is gone.
+		t.settleBefore(entered.Truncate(slInterval), late)
+		return
+	}
+	if late {
+		t.late++
+	} else {
+		t.within++
 	}
 	if m, ok := t.markAt(entered); ok {
 		t.cal.see(m, late)
 	}
 }
 
+// settleBefore counts a caller of the finished interval starting at start.
+func (t *slTally) settleBefore(start time.Time, late bool) {
+	i, found := slices.BinarySearchFunc(t.past, start, func(c intervalCount, at time.Time) int { return c.start.Compare(at) })
+	if !found {
+		if !start.After(t.start.Add(-slDay)) {
+			return // older than the record
+		}
+		t.past = slices.Insert(t.past, i, intervalCount{start: start})
+	}
+	if late {
+		t.past[i].late++
+	} else {
+		t.past[i].within++
+	}
+}
+
 // roll starts a new interval's count when now has left the last one; the
-// calibration and the mark in force carry over. It never goes back: a
-// clock a little behind (another campaign's engine) must not wipe the
-// interval under way.
+// calibration, the mark in force and the record of the last day carry
+// over. It never goes back: a clock a little behind (another campaign's
+// engine) must not wipe the interval under way.
 func (t *slTally) roll(now time.Time) {
 	if start := now.Truncate(slInterval); start.After(t.start) {
 		var marks []reserveMark
 		if k := len(t.marks); k > 0 {
 			marks = append(t.marks[:0], t.marks[k-1])
 		}
-		*t = slTally{start: start, cal: t.cal, marks: marks}
+		past := t.past
+		if t.within+t.late > 0 {
+			past = append(past, intervalCount{start: t.start, within: t.within, late: t.late})
+		}
+		old := 0
+		for old < len(past) && !past[old].start.After(start.Add(-slDay)) {
+			old++
+		}
+		past = append(past[:0], past[old:]...)
+		*t = slTally{start: start, cal: t.cal, marks: marks, past: past}
 	}
 }
 
@@ -328,14 +372,16 @@ func (a slAim) ahead() bool { return a.catchUp < a.opening }
 
 // aimedSL is the service level the reserve must give q's callers from now
 // to the end of the current interval for the interval to meet q's target
-// with 95% confidence. At the interval's start it is the target t plus the
-// one-sided margin on the interval's expected n calls, t + 1.645·√(t(1−t)/n).
-// Once callers are late, the rest must make up for them: with a settled
-// within and b late so far (callers still waiting past the threshold count
-// as late), and m more expected at the live arrival rate, the interval's
-// share (a + X)/(a + b + m), X ~ Binomial(m, s), reaches t unless X falls
-// 1.645 standard deviations short, so s·m ≥ t(a+b+m) − a + 1.645·√(m·t(1−t)).
-// The aim is the larger of the two, clamped to maxAimedSL.
+// with the confidence the day's record leaves (queueState.aimZ: z = 1.645,
+// one-sided 95%, with no miss in the last day). At the interval's start it
+// is the target t plus the one-sided margin on the interval's expected n
+// calls, t + z·√(t(1−t)/n). Once callers are late, the rest must make up
+// for them: with a settled within and b late so far (callers still waiting
+// past the threshold count as late), and m more expected at the live
+// arrival rate, the interval's share (a + X)/(a + b + m), X ~ Binomial(m,
+// s), reaches t unless X falls z standard deviations short, so s·m ≥
+// t(a+b+m) − a + z·√(m·t(1−t)). The aim is the larger of the two, clamped
+// to maxAimedSL.
 //
 // An interval ahead of its goal does not lower the aim below the opening
 // one. Lowering the reserve acts at once (the dialer places calls the same
@@ -352,10 +398,82 @@ func (q *queueState) aimedSL(now time.Time, lateWaiting int, rate float64) slAim
 	if !(t < 1) {
 		return slAim{sl: t, opening: t, catchUp: t}
 	}
-	const z = 1.645 // one-sided 95%
+	z := q.aimZ()
 	opening := t + z*math.Sqrt(t*(1-t)/max(rate*slInterval.Seconds(), 1))
 	a, b := float64(q.tally.within), float64(q.tally.late+lateWaiting)
 	m := max(rate*q.tally.start.Add(slInterval).Sub(now).Seconds(), 1)
 	catchUp := (t*(a+b+m) - a + z*math.Sqrt(m*t*(1-t))) / m
 	return slAim{sl: min(max(opening, catchUp), maxAimedSL), opening: opening, catchUp: catchUp}
+}
+
+// slDay is the span over which the share of intervals meeting the target
+// is judged (the wallboard's day, the and the sim's 24 hours), and
+// slIntervalsGoal that share.
+const (
+	slDay           = 24 * time.Hour
+	slIntervalsGoal = 0.95
+)
+
+// aimZ is the normal quantile of the confidence with which the current
+// interval is to meet q's target (aimedSL): the day's misses are a budget.
+//
+// The goal is met over a day, not interval by interval: at least 95% of a
+// day's 48 intervals meet the target. Aiming each at a fixed 95% misses
+// one in twenty where the model holds, 2.4 a day on average where a day
+// allows 2, so nearly half the days fall short: measured on a 15-agent
+// queue at 90% in 10 s with 90 callers an hour, 95.5% of intervals met on
+// average over 24 seeded days, under 95% on 10 of them. A fixed 97.5%
+// mends that (3 of 24) but costs the teams that seldom miss: a 10-agent
+// queue at 80% in 20 s lost three quarters of its lead over not dialling
+// while a caller waits (+5.7 → +1.4 outbound talks an hour, behind it on
+// 8 of 24 days).
+//
+// So, as abandons are the dialer's, misses are a budget: a day allows 5%
+// of its 48 intervals, 2.4 misses; the intervals of the last day that
+// missed (the 47 before this one, whichever midnight falls among them)
+// have spent part of it, and the rest is spread over the next day's 48
+// intervals. Each aims with a chance of missing of (2.4 − spent)/48: 5%,
+// z = 1.645, with a clean record (as before), 2.9% after one miss (z =
+// 1.89), 0.8% after two (z = 2.39). Past the two whole misses a day
+// allows, every day holding them falls short whatever is done, so more
+// misses tighten no further. A miss is spent until a day after its
+// interval.
+//
+// A day that rolls, not the queue's local one: a budget restarted at
+// midnight lets one day's last misses and the next day's first fall in
+// the same 24 hours, which the goal judges too (the sim's run from 08:30
+// to 08:30 does). Measured on the strict queue, the local day's budget
+// spread over its remaining intervals (never below 95%) left 5 of 24
+// days under 95%, the rolling day 2.
+//
+// Never looser than 95%: a clean record could afford more misses late in
+// a day, but an interval let run closer to the target cannot make up a
+// burst of late callers, and every 24 hours holding it must still meet
+// the goal. Letting the local day's budget loosen the aim (down to the
+// target itself) left 22 of 24 days under 95% on the strict queue, for
+// 2% more outbound talks there, and on the 10-agent one 0.4 more an hour
+// and a day over the abandon target.
+//
+// An interval with no settled caller is not judged, but a day still
+// counts 48: a queue quiet for hours allows fewer misses than 2.4 and is
+// tightened less than it should be, never more than before. The record is
+// in memory: after a restart the first day aims as with a clean record.
+//
+// Measured over 24 seeded days each against the fixed 95%: the strict
+// queue under 95% on 2 days (was 10), 96.9% of intervals met, 178.5
+// outbound talks an hour (was 186.5); the 10-agent queue +5.4 outbound
+// talks an hour over not dialling while a caller waits (was +5.7), behind
+// it on one day of 24 (a day with two misses); the 20- and 50-agent,
+// two-queue and light scenarios, which never miss, unchanged.
+func (q *queueState) aimZ() float64 {
+	n := float64(slDay / slInterval)
+	budget := (1 - slIntervalsGoal) * n
+	missed := 0
+	for _, c := range q.tally.past {
+		if c.missed(q.cfg.SLTarget) {
+			missed++
+		}
+	}
+	p := (budget - min(float64(missed), math.Floor(budget))) / n
+	return math.Sqrt2 * math.Erfinv(1-2*p)
 }

@@ -12,10 +12,11 @@ import (
 
 // The reserve aims at what the rest of the current 30-minute interval
 // needs for the interval to meet the target: at its start, the target plus
-// the one-sided 95% margin on its expected calls; after late callers, more;
-// after callers answered in time, no less than at the start (a reserve
-// lowered now could not be raised in time to stop the misses it lets
-// through); and afresh in the next interval.
+// the one-sided 95% margin on its expected calls (with no interval missed
+// in the last day); after late callers, more; after callers answered in
+// time, no less than at the start (a reserve lowered now could not be
+// raised in time to stop the misses it lets through); and afresh in the
+// next interval.
 func TestReserveAimsAtTheRestOfTheInterval(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
@@ -27,7 +28,8 @@ func TestReserveAimsAtTheRestOfTheInterval(t *testing.T) {
 
 	q := fresh()
 	opening := q.aimedSL(at(0), 0, rate).sl
-	require.InDelta(t, 0.8+1.645*math.Sqrt(0.8*0.2/100), opening, 1e-9)
+	z95 := math.Sqrt2 * math.Erfinv(0.9) // 1.645
+	require.InDelta(t, 0.8+z95*math.Sqrt(0.8*0.2/100), opening, 1e-9)
 
 	mid := at(900) // 50 callers to come
 	good, bad := fresh(), fresh()
@@ -48,7 +50,7 @@ func TestReserveAimsAtTheRestOfTheInterval(t *testing.T) {
 	require.True(t, good.aimedSL(mid, 0, rate).ahead(), "and is ahead")
 	require.False(t, bad.aimedSL(mid, 0, rate).ahead())
 	require.Greater(t, behind, opening, "one gone badly asks for more")
-	require.InDelta(t, (0.8*100-37+1.645*math.Sqrt(50*0.8*0.2))/50, behind, 1e-9)
+	require.InDelta(t, (0.8*100-37+z95*math.Sqrt(50*0.8*0.2))/50, behind, 1e-9)
 	require.Greater(t, good.aimedSL(mid, 30, rate).sl, ahead, "callers waiting past the threshold are late already")
 
 	worse := fresh()
@@ -61,7 +63,90 @@ func TestReserveAimsAtTheRestOfTheInterval(t *testing.T) {
 	next := at(1800)
 	bad.tally.see(EvConnect, at(1790), next.Add(time.Minute), 20*time.Second) // judged with the interval before
 	require.Equal(t, [2]int{0, 0}, [2]int{bad.tally.within, bad.tally.late})
-	require.InDelta(t, opening, bad.aimedSL(next, 0, rate).sl, 1e-9, "a new interval starts afresh")
+	require.InDelta(t, opening, good.aimedSL(next, 0, rate).sl, 1e-9, "a new interval starts afresh")
+	afresh := bad.aimedSL(next, 0, rate)
+	require.InDelta(t, afresh.opening, afresh.catchUp, 1e-9, "its late callers are not carried over")
+	require.Greater(t, afresh.opening, opening, "but the interval missed is spent from the day's budget (aimZ)")
+}
+
+// The day's missed intervals are a budget (queueState.aimZ): with none in
+// the last day an interval aims at 95% confidence as before; one missed
+// tightens the aim, two more, more than two no further; intervals met never
+// loosen it below 95%, nor do intervals without callers count; a miss is
+// spent for a day after its interval, across midnight.
+func TestAimSpendsTheDaysMissedIntervals(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 5, 21, 0, 0, 0, time.UTC)
+	iv := func(i int) time.Time { return start.Add(time.Duration(i) * slInterval) }
+	const threshold = 20 * time.Second
+	rate := 100.0 / 1800 // 100 callers an interval
+	q := &queueState{cfg: Queue{SLThreshold: threshold, SLTarget: 0.8}}
+	met := func(i int) {
+		for k := range 5 {
+			e := iv(i).Add(time.Duration(k) * time.Minute)
+			q.tally.see(EvConnect, e, e.Add(5*time.Second), threshold)
+		}
+	}
+	miss := func(i int) {
+		met(i)
+		for k := range 2 { // 5 of 7 in time: 71%
+			e := iv(i).Add(time.Duration(10+k) * time.Minute)
+			q.tally.see(EvConnect, e, e.Add(time.Minute), threshold)
+		}
+	}
+	opening := func(i int) float64 { return q.aimedSL(iv(i), 0, rate).opening }
+	withMiss := func(p float64) float64 {
+		return 0.8 + math.Sqrt2*math.Erfinv(1-2*p)*math.Sqrt(0.8*0.2/100)
+	}
+	clean, one, two := withMiss(0.05), withMiss((2.4-1)/48), withMiss((2.4-2)/48)
+	require.InDelta(t, 0.8+1.645*0.04, clean, 1e-4)
+	require.Greater(t, one, clean+0.005)
+	require.Greater(t, two, one+0.015)
+
+	for i := range 4 {
+		met(i)
+	}
+	require.InDelta(t, clean, opening(4), 1e-9, "a clean day: 95%")
+	miss(4) // 23:00
+	for i := 5; i < 30; i++ {
+		require.InDelta(t, one, opening(i), 1e-9, "interval %d: one miss, across midnight too", i)
+		met(i)
+	}
+	miss(30) // 12:00 the next day
+	require.InDelta(t, two, opening(31), 1e-9, "two misses")
+	miss(31)
+	require.InDelta(t, two, opening(32), 1e-9, "a third tightens no further")
+	// From 32 on, no callers: intervals not judged.
+	require.InDelta(t, two, opening(77), 1e-9, "the second counts until a day after it")
+	require.InDelta(t, one, opening(78), 1e-9, "then one")
+	require.InDelta(t, clean, opening(79), 1e-9, "then none; intervals without callers are no miss")
+	require.Len(t, q.tally.past, 0)
+}
+
+// A caller of an interval that settles after it ended (a caller waiting
+// across the turn is mostly late) is judged with that interval's record;
+// an interval with no settled caller at its end takes them too.
+func TestLateSettlersCountInTheirIntervalsRecord(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	const threshold = 20 * time.Second
+	var tally slTally
+	for k := range 4 {
+		e := start.Add(time.Duration(k) * time.Minute)
+		tally.see(EvConnect, e, e.Add(5*time.Second), threshold)
+	}
+	turn := start.Add(slInterval)
+	tally.see(EvConnect, turn.Add(-10*time.Second), turn.Add(30*time.Second), threshold) // late, after the turn
+	tally.see(EvAbandon, turn.Add(-5*time.Second), turn.Add(time.Second), threshold)     // hung up in time: neither
+	require.Equal(t, []intervalCount{{start: start, within: 4, late: 1}}, tally.past)
+	require.False(t, tally.past[0].missed(0.8))
+	tally.see(EvAbandon, turn.Add(-2*time.Second), turn.Add(time.Minute), threshold) // hung up late
+	require.True(t, tally.past[0].missed(0.8), "4 of 6 in time")
+
+	quiet := turn.Add(slInterval) // no caller settled in it before its end
+	tally.see(EvConnect, quiet.Add(slInterval-time.Second), quiet.Add(slInterval+time.Minute), threshold)
+	require.Equal(t, []intervalCount{{start: start, within: 4, late: 2}, {start: quiet, late: 1}}, tally.past)
+	require.Equal(t, [2]int{0, 0}, [2]int{tally.within, tally.late}, "nor in the interval under way")
 }
 
 // The calibration is observed over expected late callers for each reserve
