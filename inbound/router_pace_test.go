@@ -1,6 +1,7 @@
 package inbound
 
 import (
+	"context"
 	"math"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/internal/testdb"
 )
 
 // The reserve aims at what the rest of the current 30-minute interval
@@ -311,4 +313,54 @@ func TestExploreBelowOnlyWhenAheadAndAffordable(t *testing.T) {
 	sure.cal = &settled
 	require.False(t, exploreBelow(1, modelLate, []reserveGoal{sure}), "nor once its outcomes show it too small")
 	require.False(t, exploreBelow(1, modelLate, []reserveGoal{ahead, behind}), "every goal must agree")
+}
+
+// The record the aim spends comes from the event log too (every node's
+// callers, kept across a restart): a miss logged 3 hours ago counts, one
+// 25 hours ago does not, nor the interval under way, nor an interval
+// whose callers all hung up in time.
+func TestRecordsFromTheLogSetTheAim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := NewEventStore(testdb.NewPool(t))
+	now := time.Now().Truncate(slInterval).Add(10 * time.Minute)
+	const threshold = 20 * time.Second
+	var evs []Event
+	call := CallKey(0)
+	visit := func(start time.Time, wait time.Duration, kind EventKind) {
+		call++
+		end := Event{Queue: 1, Call: call, Kind: kind, At: start.Add(wait), Entered: start}
+		if kind == EvConnect {
+			end.Agent = 1
+		}
+		evs = append(evs, Event{Queue: 1, Call: call, Kind: EvEnter, At: start, Entered: start}, end)
+	}
+	interval := func(start time.Time, late int) { // 5 in time, late after
+		for k := range 5 {
+			visit(start.Add(time.Duration(k)*time.Second), 5*time.Second, EvConnect)
+		}
+		for k := range late {
+			visit(start.Add(time.Duration(10+k)*time.Second), time.Minute, EvConnect)
+		}
+	}
+	cur := now.Truncate(slInterval)
+	interval(cur.Add(-25*time.Hour), 3)                  // a miss, too old
+	interval(cur.Add(-3*time.Hour), 2)                   // a miss: 5 of 7
+	interval(cur.Add(-2*time.Hour), 1)                   // met: 5 of 6
+	visit(cur.Add(-time.Hour), 5*time.Second, EvAbandon) // hung up in time: not judged
+	interval(cur, 3)                                     // under way: the router's own
+	require.NoError(t, store.Append(ctx, evs))
+
+	r, _ := newTestRouter(t, Config{Mode: Blended})
+	rSetQueue(t, r, rQueue(1), rMembers(1, 1))
+	records, err := store.Records(ctx, map[QueueID]time.Duration{1: threshold}, now)
+	require.NoError(t, err)
+	r.SetRecords(records, now)
+	q := r.queues[1]
+	require.Len(t, q.tally.past, 2, "the two judged intervals of the last day")
+	require.Equal(t, intervalCount{start: cur.Add(-3 * time.Hour), within: 5, late: 2}, q.tally.past[0])
+	require.InDelta(t, math.Sqrt2*math.Erfinv(1-2*(2.4-1)/48), q.aimZ(), 1e-9, "one miss spent")
+
+	r.SetRecords(map[QueueID][]IntervalFigures{1: nil}, now)
+	require.InDelta(t, 1.645, q.aimZ(), 1e-3, "a clean log: 95%")
 }

@@ -235,3 +235,11 @@ func (s *EventStore) query(ctx context.Context, sql string, args ...any) ([]Even
 	}
 	return out, rows.Err()
 }
+
+// Records are the figures of each queue's 30-minute intervals of the last
+// day up to now's (Router.SetRecords keeps the finished ones), by the
+// intervals the router judges (aligned on the clock, as the sim and the
+// router count them).
+func (s *EventStore) Records(ctx context.Context, thresholds map[QueueID]time.Duration, now time.Time) (map[QueueID][]IntervalFigures, error) {
+	return s.StoredIntervals(ctx, thresholds, now.Truncate(slInterval).Add(-slDay), now, slInterval)
+}

@@ -47,10 +47,10 @@ type inboundSide struct {
 	// their queue's agents, when this one runs none.
 	Placer *blend.Placer
 	match  func(context.Context, string) ([]inbound.LeadMatch, agents.ID, error)
-	loops    *blend.Loops
-	writer   *inbound.LogWriter
-	pool     *pgxpool.Pool
-	log      *slog.Logger
+	loops  *blend.Loops
+	writer *inbound.LogWriter
+	pool   *pgxpool.Pool
+	log    *slog.Logger
 	// onSIP is, per campaign running here, whether its trunk is SIP
 	// (true) or the simulated carrier (false): a caller is offered only to
 	// agents whose campaign's trunk carries their kind of leg.
@@ -259,15 +259,20 @@ func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock diale
 	s.closeOrphans(ctx)
 	s.Requests.Start(ctx)
 	s.syncRequests(ctx)
+	s.readRecords(ctx, clock.Now())
 	go func() {
 		tick := time.NewTicker(500 * time.Millisecond)
 		defer tick.Stop()
 		reload := time.NewTicker(poll)
 		defer reload.Stop()
+		records := time.NewTicker(recordsEvery)
+		defer records.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-records.C:
+				s.readRecords(ctx, clock.Now())
 			case <-tick.C:
 				s.Router.Advance(clock.Now())
 			case <-reload.C:
@@ -284,6 +289,35 @@ func (s *inboundSide) Start(ctx context.Context, poll time.Duration, clock diale
 		s.log.Info("simulated callers will ring the demo number", "number", DemoDID, "per_hour", perHour)
 	}
 	return nil
+}
+
+// recordsEvery is how often the router's record of the last day's
+// intervals is read from the event log: it changes when an interval ends.
+const recordsEvery = time.Minute
+
+// readRecords gives the router each queue's record of the last day's
+// intervals from the event log (inbound.Router.SetRecords): the cluster's
+// callers, kept across restarts. A failed read keeps the router's own.
+func (s *inboundSide) readRecords(ctx context.Context, now time.Time) {
+	qs, err := s.Queues.Queues(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("read queues for their service-level record", "err", err)
+		}
+		return
+	}
+	thresholds := make(map[inbound.QueueID]time.Duration, len(qs))
+	for _, q := range qs {
+		thresholds[q.ID] = q.SLThreshold
+	}
+	records, err := s.Events.Records(ctx, thresholds, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("read the queues' service-level record from the event log", "err", err)
+		}
+		return
+	}
+	s.Router.SetRecords(records, now)
 }
 
 // syncRequests brings the router's callback requests in step with the
