@@ -245,14 +245,55 @@ func (s *Server) apiSimInbound(c *fiber.Ctx) error {
 	if s.simInbound == nil {
 		return apiError(fiber.StatusConflict, "the simulated carrier is not in use on this node, so it has no callers to inject")
 	}
-	addr, elsewhere, err := s.simInbound.Place(c.UserContext(), did, from)
-	if err != nil {
-		s.log.Warn("could not learn where the caller's queue is served; the caller waits here", "did", did, "err", err)
-	}
-	if elsewhere && s.secret != "" {
+	if addr := s.simCallerElsewhere(c.UserContext(), did, from); addr != "" {
 		return s.forwardSimCaller(c, addr, simInboundRequest{DID: did, From: from, CallbackAfterS: req.CallbackAfterS})
 	}
 	return s.injectSimCaller(c, did, from, req.CallbackAfterS)
+}
+
+// simCallerElsewhere is the HTTP address of the node a simulated caller of
+// did from the number from is to wait on, when it is not this one (else
+// ""; also when that cannot be learnt: the caller waits here).
+func (s *Server) simCallerElsewhere(ctx context.Context, did, from string) string {
+	if s.simInbound == nil || s.secret == "" {
+		return ""
+	}
+	addr, elsewhere, err := s.simInbound.Place(ctx, did, from)
+	if err != nil {
+		s.log.Warn("could not learn where the caller's queue is served; the caller waits here", "did", did, "err", err)
+		return ""
+	}
+	if !elsewhere {
+		return ""
+	}
+	return addr
+}
+
+// sendSimCaller hands a simulated caller to the node at addr (its internal
+// /internal/v1/sim/inbound, which queues them there without placing them
+// again) and returns its answer.
+func (s *Server) sendSimCaller(ctx context.Context, addr string, req simInboundRequest) (int, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return postInternal(ctx, s.internalClient, s.secret, addr, "/internal/v1/sim/inbound", req, 1<<20)
+}
+
+// SendSimCaller is the simulated callers' generator (--sim-inbound-per-hour)
+// asking where a caller of did from the number from waits: true when they
+// were sent to another node (its queue's agents work there), false when
+// they are to wait here (also when sending them failed).
+func (s *Server) SendSimCaller(ctx context.Context, did, from string) bool {
+	addr := s.simCallerElsewhere(ctx, did, from)
+	if addr == "" {
+		return false
+	}
+	status, raw, err := s.sendSimCaller(ctx, addr, simInboundRequest{DID: did, From: from})
+	if err != nil || status != fiber.StatusAccepted {
+		s.log.Warn("a simulated caller could not be sent to the node serving their queue; they wait here", "did", did,
+			"node", addr, "status", status, "answer", string(raw), "err", err)
+		return false
+	}
+	return true
 }
 
 // injectSimCaller queues the simulated caller on this node.
@@ -273,9 +314,7 @@ func (s *Server) injectSimCaller(c *fiber.Ctx, did, from string, callbackAfterS 
 // /internal/v1/sim/inbound, which queues them there without placing them
 // again) and answers as it answered.
 func (s *Server) forwardSimCaller(c *fiber.Ctx, addr string, req simInboundRequest) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), 10*time.Second)
-	defer cancel()
-	status, raw, err := postInternal(ctx, s.internalClient, s.secret, addr, "/internal/v1/sim/inbound", req, 1<<20)
+	status, raw, err := s.sendSimCaller(c.UserContext(), addr, req)
 	if err != nil {
 		return apiError(fiber.StatusBadGateway, "the node serving the queue of %s: %v", req.DID, err)
 	}

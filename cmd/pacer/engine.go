@@ -41,6 +41,9 @@ type engineOptions struct {
 	onManager func(*dialer.Manager)
 	// onInbound, when set, is handed the inbound side once it runs.
 	onInbound func(*inboundSide)
+	// simElsewhere sends a generated simulated caller to the node serving
+	// their queue's agents (sim.Callers.Elsewhere; nil: they wait here).
+	simElsewhere func(ctx context.Context, did, from string) bool
 	// jobs queues callbacks' jobs and tells the manager when one falls due.
 	jobs *jobs.Runner
 	// sip is the node's SIP side (nil: SIP off): campaigns with a trunk
@@ -136,6 +139,7 @@ func startEngine(ctx context.Context, o engineOptions, node string, pool *pgxpoo
 		return nil, err
 	}
 	stops = append(stops, in.Stop)
+	in.Callers.Elsewhere = o.simElsewhere
 	if o.sip != nil {
 		stopSIP, err := in.takeSIP(o.sip.ua)
 		if err != nil {

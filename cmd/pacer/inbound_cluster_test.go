@@ -180,3 +180,41 @@ func closedAddr(t *testing.T) string {
 	require.NoError(t, ln.Close())
 	return addr
 }
+
+// The simulated callers a node generates (--sim-inbound-per-hour) go, as
+// injected ones do, to the node where their queue's agents work.
+func TestGeneratedCallersGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
+	t.Parallel()
+	c := newClusterWith(t, 10, "manual", nil)
+	c.agents = -1
+	procs := map[string]*proc{}
+	c.startNode(procs)
+	ownerID, owner := c.owner(procs)
+	ctx := context.Background()
+	var camp int64
+	require.NoError(t, c.db.QueryRow(ctx, `SELECT id FROM campaigns WHERE name = $1`, c.campaign).Scan(&camp))
+	created, err := web.CreateUser(ctx, c.db, web.NewUser{Username: "ann", Role: web.RoleAgent, Password: "password-ann",
+		Cost: bcrypt.MinCost})
+	require.NoError(t, err)
+	assignAgents(t, c.db, campaigns.ID(camp), "ann")
+	store := inbound.NewQueueStore(c.db)
+	q, err := store.CreateQueue(ctx, inbound.Queue{Name: "Sales", NoAgents: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults())
+	require.NoError(t, err)
+	_, err = store.SetDID(ctx, DemoDID, q.ID)
+	require.NoError(t, err)
+	_, err = store.SetMember(ctx, inbound.Member{Queue: q.ID, Agent: agents.ID(created.ID), Level: 1})
+	require.NoError(t, err)
+	ann := newClient(t, "http://"+owner.addr)
+	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
+	code, body := ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "PAUSED", "pause_code": "BREAK",
+		"campaign_id": camp}, true)
+	require.Equal(t, http.StatusOK, code, body)
+
+	other := c.start("--sim-inbound-per-hour", "36000")
+	var otherID string
+	require.NoError(t, c.db.QueryRow(ctx, `SELECT id FROM nodes WHERE http_addr = $1 AND stopped_at IS NULL`, other.addr).Scan(&otherID))
+	testwait.Until(t, func() bool {
+		return c.count(`SELECT count(*) FROM queue_events WHERE kind = 'enter' AND node = $1`, ownerID) >= 3
+	}, "the other node's callers wait on ann's node")
+	require.Zero(t, c.count(`SELECT count(*) FROM queue_events WHERE node = $1`, otherID), "none waits where they were made")
+}

@@ -230,6 +230,10 @@ func serve(ctx context.Context, o serveOptions, logger *slog.Logger, onReady fun
 		}
 	}
 	o.engine.jobs = runner
+	o.engine.simElsewhere = func(ctx context.Context, did, from string) bool {
+		s := server.Load() // nil until the web server runs: callers wait here
+		return s != nil && s.SendSimCaller(ctx, did, from)
+	}
 	if o.db.dataDir != "" {
 		// One spool per data directory: a restart replays what the last
 		// life on this machine could not write, whatever its node name.

@@ -28,6 +28,11 @@ type Callers struct {
 	// reaches the router; an error is logged by nobody and the caller
 	// simply goes unmatched. Set it before the first caller.
 	Match func(ctx context.Context, from string) ([]inbound.LeadMatch, agents.ID, error)
+	// Elsewhere, when set, is asked before each caller Arrivals makes is
+	// queued whether they are to wait on another node; it sends them there
+	// itself and reports true (in a cluster, the node where their queue's
+	// agents work). Set it before Arrivals starts.
+	Elsewhere func(ctx context.Context, did, from string) bool
 
 	mu       sync.Mutex
 	rng      *rand.Rand
@@ -229,6 +234,9 @@ func (c *Callers) Arrivals(ctx context.Context, did string, perHour float64) {
 			t.Stop()
 			return
 		case <-t.C:
+		}
+		if c.Elsewhere != nil && c.Elsewhere(ctx, did, from) {
+			continue
 		}
 		_, _ = c.Inject(ctx, did, from) // a number no queue answers is refused, as a carrier would be
 	}
