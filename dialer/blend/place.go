@@ -22,11 +22,13 @@ import (
 //
 // The chosen node is the one holding the seat of the caller's sticky agent
 // (the lead's last agent) when that agent is a member of the queue; else a
-// live node drawn in proportion to the queue's members logged in there
-// (holding a seat on it), so each node's callers of a queue per agent of it
-// are alike and no node's share of them outruns its agents. A node where no
-// member is logged in anywhere keeps the caller: its queue's no-agents
-// action applies as on one node. A caller who was already sent on once is
+// live node drawn in proportion to the queue's members working there
+// (holding a seat on it, their last state in agent_events neither paused
+// nor in do not disturb), so each node's callers of a queue per agent of
+// it are alike and no node's share of them outruns its agents; when every
+// member logged in is paused, in proportion to them all (callers wait
+// where agents will come back). With no member logged in anywhere the
+// caller stays: its queue's no-agents action applies as on one node. A caller who was already sent on once is
 // never sent again (the caller of Place passes placed), so two nodes whose
 // members log in and out at that moment cannot pass a caller back and forth.
 
@@ -56,17 +58,23 @@ type Placement struct {
 type nodeMembers struct {
 	Placement
 	members int
+	working int  // members not paused nor in do not disturb
 	sticky  bool // the caller's last agent is among them
 }
 
 // placeSQL counts, per live node not draining, the members of the queue
-// answering $1 who hold a seat on it, and whether $2 is one of them.
+// answering $1 who hold a seat on it, those of them working (their last
+// state in their seat's campaign is no pause), and whether $2 is one of
+// the working ones (a paused sticky agent would keep the caller waiting).
 const placeSQL = `
-SELECT n.id, n.http_addr, n.sip_addr, count(*), bool_or(m.agent_id = $2)
+SELECT n.id, n.http_addr, n.sip_addr, count(*), count(*) FILTER (WHERE `+workingSQL+`),
+	bool_or(m.agent_id = $2 AND `+workingSQL+`)
 FROM queue_dids d
 JOIN queue_members m ON m.queue_id = d.queue_id
 JOIN agent_seats s ON s.agent_id = m.agent_id
 JOIN nodes n ON n.id = s.node_id
+LEFT JOIN LATERAL (SELECT e.to_state FROM agent_events e WHERE e.agent_id = m.agent_id AND e.campaign_id = s.campaign_id
+	ORDER BY e.at DESC, e.id DESC LIMIT 1) last ON true
 WHERE d.number = $1 AND n.stopped_at IS NULL AND n.recovered_at IS NULL AND n.expires_at > now() AND NOT n.draining
 GROUP BY n.id, n.http_addr, n.sip_addr
 ORDER BY n.id`
@@ -82,7 +90,7 @@ func (p *Placer) Place(ctx context.Context, did string, lastAgent agents.ID, sip
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nodeMembers, error) {
 		var n nodeMembers
-		err := r.Scan(&n.Node, &n.HTTPAddr, &n.SIPAddr, &n.members, &n.sticky)
+		err := r.Scan(&n.Node, &n.HTTPAddr, &n.SIPAddr, &n.members, &n.working, &n.sticky)
 		return n, err
 	})
 	if err != nil {
@@ -101,25 +109,40 @@ func (p *Placer) Place(ctx context.Context, did string, lastAgent agents.ID, sip
 	return n.Placement, true, nil
 }
 
+// workingSQL is true for a member whose last state is no pause (none
+// written yet counts as working: the log is written behind the engine).
+const workingSQL = `(last.to_state IS NULL OR last.to_state NOT IN ('PAUSED', 'DND', 'LOGGED_OUT'))`
+
 // choose picks the sticky agent's node, else one in proportion to its
-// members by u in [0, 1); false when no node has members.
+// working members (to all its members when none works anywhere) by u in
+// [0, 1); false when no node has members.
 func choose(list []nodeMembers, u float64) (nodeMembers, bool) {
-	total := 0
+	working := 0
 	for _, n := range list {
 		if n.sticky {
 			return n, true
 		}
-		total += n.members
+		working += n.working
+	}
+	weight := func(n nodeMembers) int {
+		if working > 0 {
+			return n.working
+		}
+		return n.members
+	}
+	total := 0
+	for _, n := range list {
+		total += weight(n)
 	}
 	if total == 0 {
 		return nodeMembers{}, false
 	}
 	at := int(u * float64(total))
 	for _, n := range list {
-		if at < n.members {
+		if at < weight(n) {
 			return n, true
 		}
-		at -= n.members
+		at -= weight(n)
 	}
 	return list[len(list)-1], true
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pacer-dialer/pacer/agents"
+	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/dialer/blend"
 	"github.com/pacer-dialer/pacer/inbound"
 	"github.com/pacer-dialer/pacer/internal/testdb"
@@ -45,9 +46,23 @@ func TestPlacerSendsCallersWhereTheQueuesAgentsWork(t *testing.T) {
 			id, sipAddr)
 		require.NoError(t, err)
 	}
+	camp, err := campaigns.Create(ctx, db, "Blend", nil)
+	require.NoError(t, err)
 	seat := func(agent agents.ID, node string) {
-		_, err := db.Exec(ctx, `INSERT INTO agent_seats (agent_id, campaign_id, node_id, taken_at) VALUES ($1, 1, $2, now())
-			ON CONFLICT (agent_id) DO UPDATE SET node_id = EXCLUDED.node_id`, int64(agent), node)
+		_, err := db.Exec(ctx, `INSERT INTO agent_seats (agent_id, campaign_id, node_id, taken_at) VALUES ($1, $3, $2, now())
+			ON CONFLICT (agent_id) DO UPDATE SET node_id = EXCLUDED.node_id`, int64(agent), node, int64(camp.ID))
+		require.NoError(t, err)
+	}
+	// state logs the agent's move to state (in their session of the
+	// campaign, one per agent) in agent_events.
+	state := func(agent agents.ID, to string) {
+		_, err := db.Exec(ctx, `INSERT INTO agent_sessions (id, agent_id, campaign_id, node, login_at)
+			VALUES (gen_random_uuid(), $1, $2, 'a', now() - interval '1 hour') ON CONFLICT DO NOTHING`, int64(agent), int64(camp.ID))
+		require.NoError(t, err)
+		code := map[string]any{"PAUSED": "BREAK"}[to] // NULL for every other state
+		_, err = db.Exec(ctx, `INSERT INTO agent_events (session_id, agent_id, campaign_id, at, event, from_state, to_state, pause_code)
+			SELECT id, $1, $2, clock_timestamp(), CASE $3 WHEN 'READY' THEN 'ready' WHEN 'DND' THEN 'dnd' ELSE 'pause' END, 'READY', $3, $4
+			FROM agent_sessions WHERE agent_id = $1 AND campaign_id = $2 AND logout_at IS NULL`, int64(agent), int64(camp.ID), to, code)
 		require.NoError(t, err)
 	}
 	node("a", "10.0.0.1:5060", "")
@@ -100,4 +115,29 @@ func TestPlacerSendsCallersWhereTheQueuesAgentsWork(t *testing.T) {
 		require.InDelta(t, want, got[n], 60, "%v", got) // > 5 standard deviations
 	}
 	require.Equal(t, "here", where(3, false), "the sticky agent works here")
+
+	// c's members on a break: callers go where members work, the paused
+	// sticky agent's node included only as any other.
+	state(2, "PAUSED")
+	state(5, "READY")
+	state(5, "DND")
+	state(1, "READY")
+	clear(got)
+	for range 400 {
+		got[where(5, false)]++
+	}
+	require.Zero(t, got["c"], "%v", got)
+	for n, want := range map[string]int{"here": 200, "b": 200} {
+		require.InDelta(t, want, got[n], 60, "%v", got)
+	}
+	// Everyone on a break: by the members logged in again.
+	state(1, "PAUSED")
+	state(3, "PAUSED")
+	clear(got)
+	for range 400 {
+		got[where(0, false)]++
+	}
+	for n, want := range map[string]int{"here": 100, "b": 100, "c": 200} {
+		require.InDelta(t, want, got[n], 60, "%v", got)
+	}
 }
