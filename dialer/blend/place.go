@@ -67,8 +67,8 @@ type nodeMembers struct {
 // state in their seat's campaign is no pause), and whether $2 is one of
 // the working ones (a paused sticky agent would keep the caller waiting).
 const placeSQL = `
-SELECT n.id, n.http_addr, n.sip_addr, count(*), count(*) FILTER (WHERE `+workingSQL+`),
-	bool_or(m.agent_id = $2 AND `+workingSQL+`)
+SELECT n.id, n.http_addr, n.sip_addr, count(*), count(*) FILTER (WHERE ` + workingSQL + `),
+	bool_or(m.agent_id = $2 AND ` + workingSQL + `)
 FROM queue_dids d
 JOIN queue_members m ON m.queue_id = d.queue_id
 JOIN agent_seats s ON s.agent_id = m.agent_id
