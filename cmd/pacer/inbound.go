@@ -110,11 +110,13 @@ func matchCaller(pool *pgxpool.Pool) func(context.Context, string) ([]inbound.Le
 // when not this one (blend.Placer), their sticky agent's first: sip
 // restricts it to nodes taking SIP callers.
 func (s *inboundSide) place(ctx context.Context, did, from string, sip bool) (blend.Placement, bool, error) {
-	_, last, err := s.match(ctx, from)
-	if err != nil {
-		s.log.Warn("caller not matched to leads; placed without their sticky agent", "from", from, "err", err)
-	}
-	return s.Placer.Place(ctx, did, last, sip)
+	return s.Placer.Place(ctx, did, func(ctx context.Context) agents.ID {
+		_, last, err := s.match(ctx, from)
+		if err != nil {
+			s.log.Warn("caller not matched to leads; placed without their sticky agent", "from", from, "err", err)
+		}
+		return last
+	}, sip)
 }
 
 // simInbound is web.SimInbound over the simulated carrier's callers.

@@ -21,16 +21,18 @@ import (
 // simulated one by the receiving node's internal call to the chosen one.
 //
 // The chosen node is the one holding the seat of the caller's sticky agent
-// (the lead's last agent) when that agent is a member of the queue; else a
-// live node drawn in proportion to the queue's members working there
-// (holding a seat on it, their last state in agent_events neither paused
-// nor in do not disturb), so each node's callers of a queue per agent of
-// it are alike and no node's share of them outruns its agents; when every
-// member logged in is paused, in proportion to them all (callers wait
-// where agents will come back). With no member logged in anywhere the
-// caller stays: its queue's no-agents action applies as on one node. A caller who was already sent on once is
-// never sent again (the caller of Place passes placed), so two nodes whose
-// members log in and out at that moment cannot pass a caller back and forth.
+// (the lead's last agent) when that agent is a member of the queue and
+// working; else a live node drawn in proportion to the queue's members
+// working there (holding a seat on it, their last state in agent_events
+// neither a pause nor do not disturb), so each node's callers of a queue
+// per agent of it are alike and no node's share of them outruns its
+// agents; when every member logged in is on a pause, in proportion to them
+// all (callers wait where agents will come back). With no member logged in
+// anywhere the caller stays: its queue's no-agents action applies as on
+// one node. A caller already sent on once is never sent again (the SIP
+// callers see the marker on their Request-URI, the internal route for
+// simulated callers does not place), so two nodes whose members log in and
+// out at that moment cannot pass a caller back and forth.
 
 // Placer chooses the node a new caller waits on. Safe for concurrent use.
 type Placer struct {
@@ -58,17 +60,17 @@ type Placement struct {
 type nodeMembers struct {
 	Placement
 	members int
-	working int  // members not paused nor in do not disturb
+	// working are the members not on a pause nor in do not disturb.
+	working []int64
 	sticky  bool // the caller's last agent is among them
 }
 
-// placeSQL counts, per live node not draining, the members of the queue
-// answering $1 who hold a seat on it, those of them working (their last
-// state in their seat's campaign is no pause), and whether $2 is one of
-// the working ones (a paused sticky agent would keep the caller waiting).
+// placeSQL lists, per live node not draining, how many members of the
+// queue answering $1 hold a seat on it, and those of them working (their
+// last state in their seat's campaign is no pause).
 const placeSQL = `
-SELECT n.id, n.http_addr, n.sip_addr, count(*), count(*) FILTER (WHERE ` + workingSQL + `),
-	bool_or(m.agent_id = $2 AND ` + workingSQL + `)
+SELECT n.id, n.http_addr, n.sip_addr, count(*),
+	coalesce(array_agg(m.agent_id) FILTER (WHERE ` + workingSQL + `), '{}')
 FROM queue_dids d
 JOIN queue_members m ON m.queue_id = d.queue_id
 JOIN agent_seats s ON s.agent_id = m.agent_id
@@ -80,17 +82,19 @@ GROUP BY n.id, n.http_addr, n.sip_addr
 ORDER BY n.id`
 
 // Place reports the node a caller dialling did is to wait on, when it is
-// not this one; lastAgent is their sticky agent (0: none). sip restricts
-// the choice to nodes taking SIP callers. An unknown number stays here
-// (this node refuses it as it would alone).
-func (p *Placer) Place(ctx context.Context, did string, lastAgent agents.ID, sip bool) (Placement, bool, error) {
-	rows, err := p.pool.Query(ctx, placeSQL, did, int64(lastAgent))
+// not this one. sticky names their sticky agent (0: none); it is asked
+// only when another node has members of the queue, so a lone node looks
+// up nothing more than one query. sip restricts the choice to nodes
+// taking SIP callers. An unknown number stays here (this node refuses it
+// as it would alone).
+func (p *Placer) Place(ctx context.Context, did string, sticky func(context.Context) agents.ID, sip bool) (Placement, bool, error) {
+	rows, err := p.pool.Query(ctx, placeSQL, did)
 	if err != nil {
 		return Placement{}, false, fmt.Errorf("nodes serving %s: %w", did, err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (nodeMembers, error) {
 		var n nodeMembers
-		err := r.Scan(&n.Node, &n.HTTPAddr, &n.SIPAddr, &n.members, &n.working, &n.sticky)
+		err := r.Scan(&n.Node, &n.HTTPAddr, &n.SIPAddr, &n.members, &n.working)
 		return n, err
 	})
 	if err != nil {
@@ -98,6 +102,16 @@ func (p *Placer) Place(ctx context.Context, did string, lastAgent agents.ID, sip
 	}
 	if sip {
 		list = slices.DeleteFunc(list, func(n nodeMembers) bool { return n.SIPAddr == "" && n.Node != p.node })
+	}
+	if !slices.ContainsFunc(list, func(n nodeMembers) bool { return n.Node != p.node }) {
+		return Placement{}, false, nil // members here or nowhere: the caller stays
+	}
+	if sticky != nil {
+		if a := sticky(ctx); a != 0 {
+			for i := range list {
+				list[i].sticky = slices.Contains(list[i].working, int64(a))
+			}
+		}
 	}
 	p.mu.Lock()
 	u := p.rng.Float64()
@@ -122,11 +136,11 @@ func choose(list []nodeMembers, u float64) (nodeMembers, bool) {
 		if n.sticky {
 			return n, true
 		}
-		working += n.working
+		working += len(n.working)
 	}
 	weight := func(n nodeMembers) int {
 		if working > 0 {
-			return n.working
+			return len(n.working)
 		}
 		return n.members
 	}

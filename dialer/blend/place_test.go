@@ -76,9 +76,13 @@ func TestPlacerSendsCallersWhereTheQueuesAgentsWork(t *testing.T) {
 	}
 	a := blend.NewPlacer(db, "a")
 
+	asked := 0 // how often the caller's sticky agent was looked up
+	sticky := func(a agents.ID) func(context.Context) agents.ID {
+		return func(context.Context) agents.ID { asked++; return a }
+	}
 	where := func(lastAgent agents.ID, sip bool) string {
 		t.Helper()
-		p, elsewhere, err := a.Place(ctx, did, lastAgent, sip)
+		p, elsewhere, err := a.Place(ctx, did, sticky(lastAgent), sip)
 		require.NoError(t, err)
 		if !elsewhere {
 			return "here"
@@ -86,6 +90,11 @@ func TestPlacerSendsCallersWhereTheQueuesAgentsWork(t *testing.T) {
 		return p.Node
 	}
 	require.Equal(t, "here", where(0, false), "no live node has a member logged in: the caller stays")
+	seat(4, "a")
+	require.Equal(t, "here", where(4, false), "members only here: the caller stays")
+	require.Zero(t, asked, "nor is the caller's sticky agent looked up while no other node has members")
+	_, err = db.Exec(ctx, `DELETE FROM agent_seats WHERE agent_id = 4`)
+	require.NoError(t, err)
 
 	seat(1, "b")
 	seat(2, "c")
@@ -95,11 +104,11 @@ func TestPlacerSendsCallersWhereTheQueuesAgentsWork(t *testing.T) {
 		require.Equal(t, "b", where(0, true), "for SIP only b: c takes no SIP callers")
 		require.Equal(t, "c", where(5, false), "the sticky agent's node")
 	}
-	p, _, err := a.Place(ctx, did, 1, true)
+	p, _, err := a.Place(ctx, did, sticky(1), true)
 	require.NoError(t, err)
 	require.Equal(t, blend.Placement{Node: "b", HTTPAddr: "b:8080", SIPAddr: "10.0.0.2:5060"}, p)
 
-	_, elsewhere, err := a.Place(ctx, "+12025550199", 0, false)
+	_, elsewhere, err := a.Place(ctx, "+12025550199", nil, false)
 	require.NoError(t, err)
 	require.False(t, elsewhere, "a number no queue answers is refused here")
 
