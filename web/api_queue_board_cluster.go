@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -86,19 +87,29 @@ func (s *Server) inboundNow(ctx context.Context, now time.Time) (map[inbound.Que
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	unreached := 0
-	for _, n := range nodes {
-		var part inboundNowJSON
+	// Every node at once: one that hangs costs the board its timeout once.
+	parts := make([]inboundNowJSON, len(nodes))
+	errs := make([]error, len(nodes))
+	var wg sync.WaitGroup
+	for i, n := range nodes {
 		if n.Local {
-			if part, err = s.inboundNowHere(ctx, now); err != nil {
-				return nil, nil, 0, err
-			}
-		} else if part, err = s.remoteInboundNow(ctx, n); err != nil {
-			s.log.Warn("the queues' wallboard leaves out a node that did not answer", "node", n.ID, "err", err)
-			unreached++
+			parts[i], errs[i] = s.inboundNowHere(ctx, now)
 			continue
 		}
-		add(part)
+		wg.Go(func() { parts[i], errs[i] = s.remoteInboundNow(ctx, n) })
+	}
+	wg.Wait()
+	unreached := 0
+	for i, n := range nodes {
+		switch {
+		case errs[i] != nil && n.Local:
+			return nil, nil, 0, errs[i]
+		case errs[i] != nil:
+			s.log.Warn("the queues' wallboard leaves out a node that did not answer", "node", n.ID, "err", errs[i])
+			unreached++
+		default:
+			add(parts[i])
+		}
 	}
 	return queues, loads, unreached, nil
 }
