@@ -483,8 +483,11 @@ func (q *queueState) aimZ() float64 {
 // SetRecords replaces each queue's record of the last day's finished
 // intervals (what queueState.aimZ spends) with the event log's, from
 // EventStore.Records: every node's callers of the queue, not only this
-// node's, and kept across a restart. Intervals with no settled caller are
-// left out; the interval under way keeps this router's own count.
+// node's, and kept across a restart. The log is written behind the router,
+// so an interval the router itself counted more settled callers in than
+// the log (one just ended) keeps the router's count until the log catches
+// up. Intervals with no settled caller are left out; the interval under
+// way keeps this router's own count.
 func (r *Router) SetRecords(records map[QueueID][]IntervalFigures, now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -494,6 +497,10 @@ func (r *Router) SetRecords(records map[QueueID][]IntervalFigures, now time.Time
 			continue
 		}
 		q.tally.roll(now)
+		own := make(map[int64]intervalCount, len(q.tally.past))
+		for _, c := range q.tally.past {
+			own[c.start.UnixNano()] = c
+		}
 		var past []intervalCount
 		for _, f := range figs {
 			if !f.Start.Before(q.tally.start) || !f.Start.After(q.tally.start.Add(-slDay)) {
@@ -501,9 +508,16 @@ func (r *Router) SetRecords(records map[QueueID][]IntervalFigures, now time.Time
 			}
 			c := intervalCount{start: f.Start, within: f.Figures.AnsweredWithin,
 				late: f.Figures.Answered - f.Figures.AnsweredWithin + f.Figures.AbandonedAfter}
+			if mine, ok := own[c.start.UnixNano()]; ok && mine.within+mine.late > c.within+c.late {
+				c = mine
+			}
+			delete(own, c.start.UnixNano())
 			if c.within+c.late > 0 {
 				past = append(past, c)
 			}
+		}
+		for _, c := range own {
+			past = append(past, c) // not in the log yet
 		}
 		slices.SortFunc(past, func(a, b intervalCount) int { return a.start.Compare(b.start) })
 		q.tally.past = past
