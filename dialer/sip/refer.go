@@ -53,10 +53,12 @@ type referResult struct {
 	err error
 }
 
-// referNotify is the status line of a NOTIFY's sipfrag.
+// referNotify is the status line of a NOTIFY's sipfrag, and answered,
+// closed once our 200 to that NOTIFY has been sent (nil: not waited for).
 type referNotify struct {
-	code   int
-	reason string
+	code     int
+	reason   string
+	answered <-chan struct{}
 }
 
 func newReferLeg() referLeg {
@@ -257,6 +259,17 @@ func (l *outLeg) onReferNotify(log *slog.Logger, n referNotify, farHungUp bool) 
 		if farHungUp {
 			return true
 		}
+		// Our BYE follows our 200 to the NOTIFY: the status reached us
+		// before that 200 left (onNotify), and a carrier may refuse a BYE
+		// ahead of it (sipp does).
+		if n.answered != nil {
+			select {
+			case <-n.answered:
+			case <-l.farBye:
+				return true // the carrier hung up on us first
+			case <-l.ctx.Done():
+			}
+		}
 		select {
 		case <-l.farBye:
 			// The carrier hung up on us first: nothing more to say.
@@ -293,7 +306,10 @@ func (l *outLeg) onNotify(req *sip.Request, tx sip.ServerTransaction) {
 	// The status reaches the leg before our 200 leaves: a BYE the carrier
 	// sends once it has our 200 then always finds it there
 	// (transferredBeforeBye).
+	answered := make(chan struct{})
+	defer close(answered)
 	if n, ok := parseSipfrag(req.Body()); ok {
+		n.answered = answered
 		select {
 		case l.rf.notifies <- n:
 		case <-l.ctx.Done():
