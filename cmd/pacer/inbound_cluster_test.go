@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/pacer-dialer/pacer/agents"
 	"github.com/pacer-dialer/pacer/campaigns"
 	"github.com/pacer-dialer/pacer/inbound"
 	"github.com/pacer-dialer/pacer/internal/testwait"
@@ -51,14 +50,8 @@ func TestCallersAndRequestsGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
 		ids[u.name] = created.ID
 	}
 	assignAgents(t, c.db, campaigns.ID(camp), "ann")
-	store := inbound.NewQueueStore(c.db)
-	q, err := store.CreateQueue(ctx, inbound.Queue{Name: "Sales", RejectToDND: true,
-		Callbacks: inbound.Callbacks{Allow: true}}.WithDefaults())
-	require.NoError(t, err)
-	_, err = store.SetDID(ctx, DemoDID, q.ID)
-	require.NoError(t, err)
-	_, err = store.SetMember(ctx, inbound.Member{Queue: q.ID, Agent: agents.ID(ids["ann"]), Level: 1})
-	require.NoError(t, err)
+	q := makeQueue(t, c.db, inbound.Queue{Name: "Sales", RejectToDND: true, Callbacks: inbound.Callbacks{Allow: true}},
+		DemoDID, map[int64]int{ids["ann"]: 1})
 
 	ann, root := newClient(t, "http://"+owner.addr), newClient(t, "http://"+other.addr)
 	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
@@ -157,7 +150,7 @@ func TestCallersAndRequestsGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
 
 	// A live node that does not answer is left out of the board, which
 	// says so.
-	_, err = c.db.Exec(ctx, `INSERT INTO nodes (id, incarnation, http_addr, started_at, heartbeat_at, expires_at)
+	_, err := c.db.Exec(ctx, `INSERT INTO nodes (id, incarnation, http_addr, started_at, heartbeat_at, expires_at)
 		VALUES ('mute', gen_random_uuid(), $1, now(), now(), now() + interval '1 hour')`, closedAddr(t))
 	require.NoError(t, err)
 	code, body = root.do("GET", "/api/v1/wallboard/queues", nil, false)
@@ -197,13 +190,7 @@ func TestGeneratedCallersGoToTheNodeOfTheirQueuesAgents(t *testing.T) {
 		Cost: bcrypt.MinCost})
 	require.NoError(t, err)
 	assignAgents(t, c.db, campaigns.ID(camp), "ann")
-	store := inbound.NewQueueStore(c.db)
-	q, err := store.CreateQueue(ctx, inbound.Queue{Name: "Sales", NoAgents: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults())
-	require.NoError(t, err)
-	_, err = store.SetDID(ctx, DemoDID, q.ID)
-	require.NoError(t, err)
-	_, err = store.SetMember(ctx, inbound.Member{Queue: q.ID, Agent: agents.ID(created.ID), Level: 1})
-	require.NoError(t, err)
+	makeQueue(t, c.db, inbound.Queue{Name: "Sales"}, DemoDID, map[int64]int{created.ID: 1})
 	ann := newClient(t, "http://"+owner.addr)
 	require.Equal(t, http.StatusOK, ann.login("ann", "password-ann"))
 	code, body := ann.do("POST", "/api/v1/agent/state", map[string]any{"state": "PAUSED", "pause_code": "BREAK",

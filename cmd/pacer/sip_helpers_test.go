@@ -42,10 +42,16 @@ func sipDB(t *testing.T) (string, *pgxpool.Pool) {
 // returns its base URL and what stops it.
 func serveSIP(t *testing.T, dbURL, nodeID string) (base string, stop func()) {
 	t.Helper()
+	return serveSIPOn(t, dbURL, nodeID, "127.0.0.1:0")
+}
+
+// serveSIPOn is serveSIP with SIP on sipAddr.
+func serveSIPOn(t *testing.T, dbURL, nodeID, sipAddr string) (base string, stop func()) {
+	t.Helper()
 	return serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: nodeID,
 		engine: engineOptions{noDemo: true, poll: 100 * time.Millisecond, summary: -1},
 		web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour},
-		sip:    sipOptions{addr: "127.0.0.1:0", rtpPorts: "30000-39999"}})
+		sip:    sipOptions{addr: sipAddr, rtpPorts: "30000-39999"}})
 }
 
 // sippExits waits for s to finish and requires exit code 0 (every message

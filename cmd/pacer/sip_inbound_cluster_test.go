@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pacer-dialer/pacer/dialer/sip"
 	"github.com/pacer-dialer/pacer/inbound"
@@ -30,31 +27,17 @@ func TestSIPCallerReachingTheWrongNodeIsSentToTheAgentsNode(t *testing.T) {
 	annPhone := listenRTP(t)
 	annSet := startSipp(t, "e2e_phone.xml", 1, filepath.Join(dir, "ann.txt"), annPhone, 0)
 	dbURL, db := sipDB(t)
-	ctx := context.Background()
 	c, ann := sipCampaign(t, db, sipptest.FreeUDPPort(t), annSet.Port, 0)
 	const did = "+12025550100"
-	qs := inbound.NewQueueStore(db)
-	q, err := qs.CreateQueue(ctx, inbound.Queue{Name: "Support", NoAgents: inbound.Fallback{Action: inbound.ActionWait},
-		AtClose: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults())
-	require.NoError(t, err)
-	_, err = qs.SetDID(ctx, did, q.ID)
-	require.NoError(t, err)
-	_, err = qs.SetMember(ctx, inbound.Member{Queue: q.ID, Agent: ann, Level: 1})
-	require.NoError(t, err)
+	q := makeQueue(t, db, inbound.Queue{Name: "Support"}, did, map[int64]int{int64(ann): 1})
 
-	node := func(id string, port int) (string, func()) {
-		return serveWeb(t, serveOptions{db: dbOptions{url: dbURL}, httpAddr: "127.0.0.1:0", nodeID: id,
-			engine: engineOptions{noDemo: true, poll: 100 * time.Millisecond, summary: -1},
-			web:    webOptions{bcryptCost: bcrypt.MinCost, sessionTTL: time.Hour},
-			sip:    sipOptions{addr: "127.0.0.1:" + strconv.Itoa(port), rtpPorts: "30000-39999"}})
-	}
 	aPort, bPort := sipptest.FreeUDPPort(t), sipptest.FreeUDPPort(t)
-	aBase, stopA := node("sip-a", aPort)
+	aBase, stopA := serveSIPOn(t, dbURL, "sip-a", "127.0.0.1:"+strconv.Itoa(aPort))
 	defer stopA()
 	testwait.Until(t, func() bool {
 		return countRows(t, db, `SELECT count(*) FROM campaign_leases WHERE campaign_id = $1 AND node_id = 'sip-a'`, c.ID) == 1
 	}, "the first node owns the campaign")
-	_, stopB := node("sip-b", bPort)
+	_, stopB := serveSIPOn(t, dbURL, "sip-b", "127.0.0.1:"+strconv.Itoa(bPort))
 	defer stopB()
 	require.Equal(t, 1, countRows(t, db, `SELECT count(*) FROM nodes WHERE id = 'sip-a' AND sip_addr = $1`,
 		"127.0.0.1:"+strconv.Itoa(aPort)), "each node registers where it takes SIP callers")

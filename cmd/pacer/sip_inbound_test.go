@@ -44,14 +44,7 @@ func TestSIPInboundCallerReachesTheAgentsPhone(t *testing.T) {
 	// The trunk is only where callers come from: its campaign has no leads.
 	c, ann := sipCampaign(t, db, sipptest.FreeUDPPort(t), annSet.Port, 0)
 	const did = "+12025550100"
-	qs := inbound.NewQueueStore(db)
-	q, err := qs.CreateQueue(ctx, inbound.Queue{Name: "Support", NoAgents: inbound.Fallback{Action: inbound.ActionWait},
-		AtClose: inbound.Fallback{Action: inbound.ActionWait}}.WithDefaults())
-	require.NoError(t, err)
-	_, err = qs.SetDID(ctx, did, q.ID)
-	require.NoError(t, err)
-	_, err = qs.SetMember(ctx, inbound.Member{Queue: q.ID, Agent: ann, Level: 1})
-	require.NoError(t, err)
+	q := makeQueue(t, db, inbound.Queue{Name: "Support"}, did, map[int64]int{int64(ann): 1})
 
 	sipPort := sipptest.FreeUDPPort(t)
 	var mgr atomic.Pointer[dialer.Manager]

@@ -49,11 +49,7 @@ func TestQueueWelcomeStoredElsewhereReachesTheNodesCallers(t *testing.T) {
 	require.NoError(t, err)
 	const did = "+12025550100"
 	qs := inbound.NewQueueStore(db)
-	q, err := qs.CreateQueue(ctx, inbound.Queue{Name: "Support", NoAgents: inbound.Fallback{Action: inbound.ActionWait},
-		AtClose: inbound.Fallback{Action: inbound.ActionWait}, ComfortEvery: inbound.DefaultComfortEvery}.WithDefaults())
-	require.NoError(t, err)
-	_, err = qs.SetDID(ctx, did, q.ID)
-	require.NoError(t, err)
+	q := makeQueue(t, db, inbound.Queue{Name: "Support", ComfortEvery: inbound.DefaultComfortEvery}, did, nil)
 
 	sipPort := sipptest.FreeUDPPort(t)
 	var side atomic.Pointer[inboundSide]
